@@ -1,0 +1,50 @@
+"""The roles of the app, as Django groups with model permissions.
+
+The admin and the app both ask Django's permission system, so they agree on who may do what.
+"""
+
+FOUNDERS = "Founders"
+TEAM_MEMBERS = "Team members"
+ADMINS = "Admins"
+
+MAP_MODELS = [
+    ("systems", "system"),
+    ("processes", "process"),
+    ("processes", "step"),
+    ("sops", "sop"),
+]
+READ_MODELS = [*MAP_MODELS, ("systems", "software")]
+
+ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    # Founders browse and edit the whole map.
+    FOUNDERS: [
+        (app, f"{action}_{model}")
+        for app, model in MAP_MODELS
+        for action in ("view", "add", "change", "delete")
+    ]
+    + [("systems", "view_software")],
+    # Team members read the map.
+    TEAM_MEMBERS: [(app, f"view_{model}") for app, model in READ_MODELS],
+    # Admins manage people and software in the Django admin (they also need is_staff).
+    ADMINS: [
+        (app, f"{action}_{model}")
+        for app, model in [("opsmodel", "user"), ("systems", "software")]
+        for action in ("view", "add", "change", "delete")
+    ]
+    + [(app, f"view_{model}") for app, model in MAP_MODELS],
+}
+
+
+def sync_roles(group_model, permission_model) -> None:
+    """Create the role groups and give each exactly its permissions (idempotent).
+
+    Takes the models as arguments so a data migration can pass its historical ones.
+    """
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        group.permissions.set(
+            [
+                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+                for app_label, codename in perms
+            ]
+        )

@@ -1,0 +1,29 @@
+from django.contrib import admin
+
+from processes.models import Process, Step
+
+
+class StepInline(admin.TabularInline):
+    model = Step
+    fields = ["position", "name", "owner", "due_date"]
+    autocomplete_fields = ["owner"]
+    extra = 1
+
+
+@admin.register(Process)
+class ProcessAdmin(admin.ModelAdmin):
+    list_display = ["name", "system", "owner", "position"]
+    list_filter = ["system", "owner"]
+    list_select_related = ["system", "owner"]
+    search_fields = ["name", "result", "system__name"]
+    autocomplete_fields = ["owner"]
+    inlines = [StepInline]
+
+
+@admin.register(Step)
+class StepAdmin(admin.ModelAdmin):
+    list_display = ["name", "process", "position", "owner", "due_date"]
+    list_filter = ["owner", "process__system"]
+    list_select_related = ["process__system", "owner"]
+    search_fields = ["name", "process__name"]
+    autocomplete_fields = ["owner"]

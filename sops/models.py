@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from processes.models import Process, Step
+from systems.models import Software
+
+# One sitting: anything longer than a working day is not one sitting by any reading.
+MAX_SITTING_MINUTES = 480
+
+
+class SOP(models.Model):
+    """The recipe for one task: one person, one sitting, one outcome."""
+
+    process = models.ForeignKey(
+        Process,
+        on_delete=models.PROTECT,
+        related_name="sops",
+        help_text="The process this SOP belongs to.",
+    )
+    step = models.OneToOneField(
+        Step,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sop",
+        help_text="The step of the same process this SOP is the recipe for, if any.",
+    )
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sops_owned",
+        help_text="The one person who does this task.",
+    )
+    outcome = models.CharField(
+        max_length=300, blank=True, help_text="The one outcome of doing this task."
+    )
+    estimated_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SITTING_MINUTES)],
+        help_text="How long the one sitting takes, in minutes.",
+    )
+    body = models.TextField(blank=True, help_text="The instructions, in Markdown.")
+    software = models.ManyToManyField(Software, blank=True, related_name="sops")
+
+    class Meta:
+        ordering = ["process", "title"]
+        verbose_name = "SOP"
+        verbose_name_plural = "SOPs"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["process", "title"],
+                name="sop_title_unique_in_process",
+                violation_error_message="This process already has an SOP with that title.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(estimated_minutes__isnull=True)
+                | models.Q(estimated_minutes__range=(1, MAX_SITTING_MINUTES)),
+                name="sop_estimated_minutes_one_sitting",
+                violation_error_message=(
+                    f"Estimated time must be between 1 and {MAX_SITTING_MINUTES} minutes."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        # The database cannot hold a rule across two tables, so every save checks it.
+        self.check_step_in_same_process()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("sops:detail", args=[self.pk])
+
+    def clean(self) -> None:
+        super().clean()
+        self.check_step_in_same_process()
+
+    def check_step_in_same_process(self) -> None:
+        if self.step_id is not None and self.step.process_id != self.process_id:
+            raise ValidationError(
+                {"step": "That step belongs to another process; choose a step of this one."}
+            )

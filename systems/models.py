@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Count
+from django.urls import reverse
+from mptt.managers import TreeManager
+from mptt.models import MPTTModel, TreeForeignKey
+from mptt.querysets import TreeQuerySet
+
+
+class Software(models.Model):
+    """A tool the business uses (and usually pays for)."""
+
+    class Category(models.TextChoices):
+        COMMUNICATION = "communication", "Communication"
+        CONTENT = "content", "Content and media"
+        CRM = "crm", "CRM and sales"
+        FINANCE = "finance", "Finance and billing"
+        MARKETING = "marketing", "Marketing"
+        OPERATIONS = "operations", "Operations and projects"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=100, unique=True)
+    link = models.URLField(blank=True)
+    category = models.CharField(max_length=20, choices=Category, default=Category.OTHER)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="software_owned",
+        help_text="Who looks after this tool: its account, seats and bill.",
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "software"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SystemQuerySet(TreeQuerySet):
+    def with_counts(self) -> SystemQuerySet:
+        """Each system with the number of its own processes and of the SOPs in them."""
+        return self.select_related("owner").annotate(
+            process_count=Count("processes", distinct=True),
+            sop_count=Count("processes__sops", distinct=True),
+        )
+
+
+class System(MPTTModel):
+    """The big picture: why a group of processes matters and who owns it.
+
+    Systems nest as they grow in scope (lead generation → IP creation → revenue
+    generation → wealth generation); that nesting is the one tree in the model.
+    """
+
+    name = models.CharField(max_length=120)
+    parent = TreeForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text="The wider system this one feeds, if any.",
+    )
+    purpose = models.TextField(
+        blank=True, help_text="Why it matters: how this system feeds the big picture."
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="systems_owned",
+    )
+    software = models.ManyToManyField(Software, blank=True, related_name="systems")
+
+    objects = TreeManager.from_queryset(SystemQuerySet)()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"],
+                condition=models.Q(parent__isnull=False),
+                name="system_name_unique_in_parent",
+                violation_error_message="The parent already has a sub-system with that name.",
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(parent__isnull=True),
+                name="system_name_unique_at_top_level",
+                violation_error_message="There is already a top-level system with that name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("systems:detail", args=[self.pk])
+
+    def delete(self, *args, **kwargs):
+        # django-mptt closes the gap in the tree *before* deleting the row; if the delete
+        # is then refused (PROTECT: the system still has sub-systems or processes), the
+        # transaction rolls the gap back so the tree stays valid.
+        with transaction.atomic(using=kwargs.get("using") or self._state.db):
+            return super().delete(*args, **kwargs)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from opsmodel.roles import FOUNDERS, TEAM_MEMBERS
+from tests.factories import ProcessFactory, SOPFactory, StepFactory, SystemFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Real hashing is slow on purpose; tests create many people.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def founder(db):
+    return UserFactory(username="founder", first_name="Maya", last_name="Ortiz", roles=[FOUNDERS])
+
+
+@pytest.fixture
+def member(db):
+    return UserFactory(username="member", first_name="Sam", last_name="Lee", roles=[TEAM_MEMBERS])
+
+
+@pytest.fixture
+def outsider(db):
+    """A person with an account but no role: may log in, may not see the map."""
+    return UserFactory(username="outsider", roles=[])
+
+
+@pytest.fixture
+def founder_client(client, founder):
+    client.force_login(founder)
+    return client
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client
+
+
+def build_map(systems: int, processes_per_system: int, steps_per_process: int, owners: int = 3):
+    """A map of the given size: systems nested in a chain of depth 3 repeated, each with
+    processes whose steps all have an SOP except the last, plus one SOP not tied to a step."""
+    people = UserFactory.create_batch(owners)
+    made = []
+    for i in range(systems):
+        parent = made[i - 1] if i % 3 else None
+        system = SystemFactory(parent=parent, owner=people[i % owners])
+        made.append(system)
+        for _ in range(processes_per_system):
+            process = ProcessFactory(system=system, owner=people[i % owners])
+            for s in range(steps_per_process):
+                step = StepFactory(process=process, owner=people[s % owners])
+                if s < steps_per_process - 1:
+                    SOPFactory(process=process, step=step, owner=people[s % owners])
+            SOPFactory(process=process, owner=people[0])
+    return made

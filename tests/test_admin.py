@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from processes.models import Step
+from sops.models import SOP
+from systems.models import System
+from tests.factories import (
+    ProcessFactory,
+    SoftwareFactory,
+    SOPFactory,
+    StepFactory,
+    SystemFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+MODELS = ["opsmodel_user", "systems_software", "systems_system", "processes_process",
+          "processes_step", "sops_sop"]  # fmt: skip
+
+
+@pytest.fixture
+def admin_map():
+    sop = SOPFactory(software=[SoftwareFactory()])
+    StepFactory(process=sop.process)
+    return sop
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_admin_pages_load(admin_client, admin_map, model):
+    changelist = admin_client.get(reverse(f"admin:{model}_changelist"))
+    assert changelist.status_code == 200
+    assert admin_client.get(reverse(f"admin:{model}_add")).status_code == 200
+    obj = {
+        "opsmodel_user": admin_map.owner,
+        "systems_software": admin_map.software.first(),
+        "systems_system": admin_map.process.system,
+        "processes_process": admin_map.process,
+        "processes_step": admin_map.process.steps.first(),
+        "sops_sop": admin_map,
+    }[model]
+    assert admin_client.get(reverse(f"admin:{model}_change", args=[obj.pk])).status_code == 200
+
+
+def test_sop_admin_filters_and_searches(admin_client):
+    SOPFactory(title="Sending an invoice")
+    SOPFactory(title="Recording a video", outcome="Clean footage", body="1. Film it.")
+    url = reverse("admin:sops_sop_changelist")
+    html = admin_client.get(url, {"q": "invoice"}).content.decode()
+    assert "Sending an invoice" in html and "Recording a video" not in html
+    html = admin_client.get(url).content.decode()
+    for label in ["By owner", "By process", "By system"]:
+        assert label in html
+
+
+def test_reparenting_a_system_in_the_admin_keeps_the_tree_valid(admin_client):
+    wealth = SystemFactory(name="Wealth generation")
+    revenue = SystemFactory(name="Revenue generation", parent=wealth)
+    leads = SystemFactory(name="Lead generation")
+    SystemFactory(name="Email", parent=leads)
+
+    response = admin_client.post(
+        reverse("admin:systems_system_change", args=[leads.pk]),
+        {
+            "name": "Lead generation",
+            "parent": revenue.pk,
+            "purpose": "",
+            "owner": "",
+            "software": [],
+        },
+    )
+    assert response.status_code == 302
+
+    leads.refresh_from_db()
+    assert list(leads.get_ancestors().values_list("name", flat=True)) == [
+        "Wealth generation",
+        "Revenue generation",
+    ]
+    before = list(System.objects.order_by("pk").values_list("tree_id", "lft", "rght", "level"))
+    System.objects.rebuild()
+    after = list(System.objects.order_by("pk").values_list("tree_id", "lft", "rght", "level"))
+    assert before == after
+
+
+def test_sop_admin_refuses_a_step_from_another_process(admin_client):
+    process = ProcessFactory()
+    other_step = StepFactory()
+    response = admin_client.post(
+        reverse("admin:sops_sop_add"),
+        {"process": process.pk, "step": other_step.pk, "title": "Recording a video",
+         "owner": "", "outcome": "", "estimated_minutes": "30", "body": ""},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "That step belongs to another process" in response.content.decode()
+    assert not SOP.objects.exists()
+
+
+def test_process_admin_edits_steps_inline(admin_client):
+    process = ProcessFactory(name="Email content")
+    owner = UserFactory()
+    response = admin_client.post(
+        reverse("admin:processes_process_change", args=[process.pk]),
+        {
+            "system": process.system.pk, "name": "Email content", "result": "", "owner": "",
+            "position": process.position,
+            "steps-TOTAL_FORMS": "2", "steps-INITIAL_FORMS": "0",
+            "steps-MIN_NUM_FORMS": "0", "steps-MAX_NUM_FORMS": "1000",
+            "steps-0-name": "Drafting", "steps-0-owner": owner.pk, "steps-0-position": "",
+            "steps-1-name": "Sending", "steps-1-owner": "", "steps-1-position": "",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert list(Step.objects.filter(process=process).values_list("name", "position")) == [
+        ("Drafting", 1),
+        ("Sending", 2),
+    ]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from opsmodel.markdown import render_markdown
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[click](javascript:alert(1))",
+    '<a href="javascript:alert(1)">click</a>',
+    "![x](javascript:alert(1))",
+    '<svg onload="alert(1)"></svg>',
+    '<div hx-get="/admin/" hx-trigger="load">x</div>',
+    "<iframe src='https://example.com'></iframe>",
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "<scr<script>ipt>alert(1)</script>",
+    "[x](JaVaScRiPt:alert(1))",
+]
+
+
+class Elements(HTMLParser):
+    """Every element and attribute in a fragment, as a browser would parse them."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.found: list[tuple[str, dict]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs)))
+
+
+def test_markdown_renders_a_numbered_recipe():
+    html = render_markdown("1. Open **Stripe**.\n2. Send the `invoice`.\n\n> Tip")
+    tags = [tag for tag, _ in Elements(html).found]
+    assert tags == ["ol", "li", "strong", "li", "code", "blockquote", "p"]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_markdown_never_lets_active_content_through(payload):
+    for tag, attrs in Elements(render_markdown(payload)).found:
+        assert tag not in {"script", "svg", "iframe", "object", "embed", "style"}
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            assert not name.startswith("hx-"), (tag, name)
+            if name in {"href", "src"}:
+                assert value.split(":")[0].strip().lower() in {"http", "https", "mailto", "x"}
+
+
+def test_links_are_kept_and_open_safely():
+    [(tag, attrs)] = Elements(render_markdown("[Stripe](https://stripe.com)")).found[1:]
+    assert tag == "a"
+    assert attrs["href"] == "https://stripe.com"
+    assert "noopener" in attrs["rel"]

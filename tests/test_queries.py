@@ -1,0 +1,71 @@
+"""Every page runs a fixed number of queries, whatever the size of the map."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from processes.models import Process
+from sops.models import SOP
+from systems.models import System
+from tests.conftest import build_map
+
+pytestmark = pytest.mark.django_db
+
+SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, steps each
+
+# session + user + permissions (2) + the page's own queries.
+MAX_QUERIES = {"home": 6, "system": 9, "process": 9, "sop": 8}
+
+
+def page_urls() -> dict[str, str]:
+    # The deepest system of the first chain, and its first process and first SOP.
+    system = System.objects.filter(level=2).order_by("pk").first()
+    process = Process.objects.filter(system=system).order_by("pk").first()
+    sop = SOP.objects.filter(process=process, step__isnull=False).order_by("pk").first()
+    return {
+        "home": reverse("systems:home"),
+        "system": system.get_absolute_url(),
+        "process": process.get_absolute_url(),
+        "sop": sop.get_absolute_url(),
+    }
+
+
+def count_queries(client, url: str, **headers) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, **headers).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("page", MAX_QUERIES)
+def test_each_page_stays_within_its_query_budget(
+    member_client, django_assert_max_num_queries, size, page
+):
+    build_map(*SIZES[size])
+    url = page_urls()[page]
+    with django_assert_max_num_queries(MAX_QUERIES[page]):
+        member_client.get(url)
+    with django_assert_max_num_queries(MAX_QUERIES[page]):
+        member_client.get(url, HTTP_HX_REQUEST="true")
+
+
+@pytest.mark.parametrize("page", MAX_QUERIES)
+def test_query_count_does_not_grow_with_the_map(member_client, page):
+    build_map(*SIZES["small"])
+    small = count_queries(member_client, page_urls()[page])
+    small_partial = count_queries(member_client, page_urls()[page], HTTP_HX_REQUEST="true")
+    build_map(*SIZES["large"])
+    assert System.objects.count() > 20 and SOP.objects.count() > 400
+    assert count_queries(member_client, page_urls()[page]) == small
+    assert count_queries(member_client, page_urls()[page], HTTP_HX_REQUEST="true") == small_partial
+
+
+def test_htmx_partials_skip_the_sidebar_query(member_client):
+    build_map(*SIZES["small"])
+    url = page_urls()["process"]
+    assert count_queries(member_client, url, HTTP_HX_REQUEST="true") < count_queries(
+        member_client, url
+    )

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import ProcessFactory, SOPFactory, StepFactory, SystemFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+HISTORY_RESTORE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}
+
+
+@pytest.fixture
+def lead_generation_map():
+    """A slice of the source document's map: Wealth › Revenue › Lead generation."""
+    maya = UserFactory(first_name="Maya", last_name="Ortiz")
+    sam = UserFactory(first_name="Sam", last_name="Lee")
+    wealth = SystemFactory(name="Wealth generation", owner=maya)
+    revenue = SystemFactory(name="Revenue generation", parent=wealth, owner=maya)
+    leads = SystemFactory(
+        name="Lead generation",
+        parent=revenue,
+        owner=sam,
+        purpose="Brings the right people to us every week.",
+    )
+    youtube = ProcessFactory(
+        system=leads, name="YouTube content creation", result="One video a week", owner=sam
+    )
+    steps = {
+        name: StepFactory(process=youtube, name=name, owner=sam)
+        for name in ["Scripting", "Filming", "Editing", "Publishing"]
+    }
+    recording = SOPFactory(
+        process=youtube,
+        step=steps["Filming"],
+        title="Recording a video",
+        owner=sam,
+        outcome="Clean footage",
+        estimated_minutes=90,
+        body="1. Charge the camera.\n2. Record.\n\n<script>alert('x')</script>",
+    )
+    return {"wealth": wealth, "revenue": revenue, "leads": leads, "youtube": youtube,
+            "steps": steps, "recording": recording}  # fmt: skip
+
+
+def pages(m):
+    return [
+        reverse("systems:home"),
+        m["leads"].get_absolute_url(),
+        m["youtube"].get_absolute_url(),
+        m["recording"].get_absolute_url(),
+    ]
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, lead_generation_map):
+    for url in pages(lead_generation_map):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == f"{reverse('login')}?next={url}"
+
+
+def test_a_person_without_a_role_is_refused(client, outsider, lead_generation_map):
+    client.force_login(outsider)
+    for url in pages(lead_generation_map):
+        assert client.get(url).status_code == 403
+        assert client.get(url, **HTMX).status_code == 403
+
+
+def test_missing_objects_are_404(member_client):
+    for name in ["systems:detail", "processes:detail", "sops:detail"]:
+        assert member_client.get(reverse(name, args=[999999])).status_code == 404
+
+
+def test_home_shows_the_systems_tree_with_owners_and_counts(member_client, lead_generation_map):
+    response = member_client.get(reverse("systems:home"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html
+    # Nested in scope order, with the owner and the counts of each system.
+    assert (
+        html.index("Wealth generation")
+        < html.index("Revenue generation")
+        < html.index("Lead generation")
+    )
+    assert "Sam Lee" in html
+    assert "1 process" in html and "1 SOP" in html
+
+
+def test_home_tells_an_empty_map_what_to_do_next(member_client):
+    html = member_client.get(reverse("systems:home")).content.decode()
+    assert "No systems yet" in html
+
+
+def test_system_page_shows_purpose_owner_processes_and_breadcrumbs(
+    member_client, lead_generation_map
+):
+    m = lead_generation_map
+    html = member_client.get(m["leads"].get_absolute_url()).content.decode()
+    assert "Why it matters" in html
+    assert "Brings the right people to us every week." in html
+    assert "YouTube content creation" in html
+    assert "1 of 4 steps documented" in html
+    breadcrumbs = html[html.index('aria-label="Breadcrumb"') :]
+    assert breadcrumbs.index("Wealth generation") < breadcrumbs.index("Revenue generation")
+
+
+def test_process_page_shows_steps_in_order_with_their_sop_or_no_sop_yet(
+    member_client, lead_generation_map
+):
+    m = lead_generation_map
+    html = member_client.get(m["youtube"].get_absolute_url()).content.decode()
+    positions = [
+        html.index(f"{name}</h3>") for name in ["Scripting", "Filming", "Editing", "Publishing"]
+    ]
+    assert positions == sorted(positions)
+    assert "Recording a video" in html
+    assert html.count("No SOP yet") == 3
+
+
+def test_sop_page_shows_the_recipe_and_never_runs_a_script(member_client, lead_generation_map):
+    m = lead_generation_map
+    html = member_client.get(m["recording"].get_absolute_url()).content.decode()
+    assert "Clean footage" in html
+    assert "1 h 30 min" in html
+    assert "<li>Charge the camera.</li>" in html
+    assert "<script>alert" not in html
+    assert "Recipe for step 2, Filming".lower() in html.lower()
+    crumbs = html[
+        html.index('aria-label="Breadcrumb"') : html.index("</nav>", html.index("Breadcrumb"))
+    ]
+    for name in [
+        "Wealth generation",
+        "Revenue generation",
+        "Lead generation",
+        "YouTube content creation",
+    ]:
+        assert name in crumbs
+
+
+def test_htmx_navigation_gets_only_the_main_region(member_client, lead_generation_map):
+    for url in pages(lead_generation_map):
+        response = member_client.get(url, **HTMX)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "<html" not in html
+        assert 'id="sidebar"' not in html
+        assert "<h1" in html
+        assert "<title>" in html  # htmx updates the document title from it
+        assert "HX-Request" in response["Vary"]
+
+
+def test_full_pages_also_vary_on_hx_request(member_client, lead_generation_map):
+    for url in pages(lead_generation_map):
+        response = member_client.get(url)
+        assert 'id="sidebar"' in response.content.decode()
+        assert "HX-Request" in response["Vary"]
+
+
+def test_history_restore_gets_the_whole_page(member_client, lead_generation_map):
+    for url in pages(lead_generation_map):
+        html = member_client.get(url, **HISTORY_RESTORE).content.decode()
+        assert "<html" in html and 'id="sidebar"' in html
+
+
+def test_links_work_without_javascript(member_client, lead_generation_map):
+    """Every hx-get link carries the same real href."""
+    import re
+
+    for url in pages(lead_generation_map):
+        html = member_client.get(url).content.decode()
+        for tag in re.findall(r"<a [^>]*hx-get=[^>]*>", html):
+            href = re.search(r'href="([^"]+)"', tag).group(1)
+            hx_get = re.search(r'hx-get="([^"]+)"', tag).group(1)
+            assert href == hx_get
+
+
+def test_the_sidebar_marks_the_current_system(member_client, lead_generation_map):
+    m = lead_generation_map
+    html = member_client.get(m["youtube"].get_absolute_url()).content.decode()
+    assert f'data-system="{m["leads"].pk}" aria-current="true"' in html
+    assert f'data-system="{m["wealth"].pk}" aria-current' not in html
+
+
+def test_login_page_is_styled_and_logs_in(client, member):
+    page = client.get(reverse("login"))
+    assert "Log in to Opsmodel" in page.content.decode()
+    response = client.post(
+        reverse("login"), {"username": "member", "password": "a-long-test-password"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("systems:home")
+
+
+def test_a_wrong_password_says_so_and_keeps_the_username(client, member):
+    response = client.post(reverse("login"), {"username": "member", "password": "wrong"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "enter a correct username and password" in html
+    assert 'value="member"' in html
+
+
+def test_log_out_is_a_post(member_client):
+    assert member_client.get(reverse("logout")).status_code == 405
+    response = member_client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert member_client.get(reverse("systems:home")).status_code == 302
+
+
+def test_a_history_restore_has_one_title_in_the_head(member_client, lead_generation_map):
+    html = member_client.get(pages(lead_generation_map)[1], **HISTORY_RESTORE).content.decode()
+    assert html.count("<title>") == 1
