@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "opsmodel.middleware.HtmxLoginRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "opsmodel.urls"
@@ -76,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "opsmodel.context_processors.frame",
                 "systems.context_processors.systems_tree",
             ],
         },

@@ -121,3 +121,33 @@ def test_a_script_in_an_sop_body_never_runs(page):
     page.goto(sop.get_absolute_url())
     page.get_by_role("heading", name="Recording a video").wait_for()
     assert page.evaluate("window.__pwned") is None
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core 4.14, MPL-2.0
+
+
+def axe_violations(page) -> list[str]:
+    page.add_script_tag(path=AXE)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+
+
+def test_every_page_passes_axe_accessibility_checks(page):
+    from sops.models import SOP
+
+    sop = SOP.objects.select_related("process__system").get(title="Recording a video")
+    urls = ["/", sop.process.system.get_absolute_url(), sop.process.get_absolute_url(),
+            sop.get_absolute_url()]  # fmt: skip
+    for url in urls:
+        page.goto(url)
+        assert axe_violations(page) == [], url
+
+
+def test_the_login_page_passes_axe_accessibility_checks(browser, live_server):
+    page = browser.new_page(base_url=live_server.url)
+    page.goto("/accounts/login/")
+    assert axe_violations(page) == []
+    page.close()

@@ -210,3 +210,31 @@ def test_log_out_is_a_post(member_client):
 def test_a_history_restore_has_one_title_in_the_head(member_client, lead_generation_map):
     html = member_client.get(pages(lead_generation_map)[1], **HISTORY_RESTORE).content.decode()
     assert html.count("<title>") == 1
+
+
+def test_an_htmx_request_after_the_session_ends_reloads_the_login_page(client, lead_generation_map):
+    url = lead_generation_map["youtube"].get_absolute_url()
+    response = client.get(url, **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"{reverse('login')}?next={url}"
+
+
+def test_a_refused_htmx_navigation_gets_the_no_access_message_without_the_frame(
+    client, outsider, lead_generation_map
+):
+    client.force_login(outsider)
+    response = client.get(lead_generation_map["leads"].get_absolute_url(), **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert "You do not have access to this page" in html
+    assert "<title>No access · Opsmodel</title>" in html
+    assert "<html" not in html
+    full = client.get(lead_generation_map["leads"].get_absolute_url()).content.decode()
+    assert "<html" in full and "You do not have access to this page" in full
+
+
+def test_a_missing_page_says_not_found_in_the_apps_own_style(member_client, settings):
+    settings.DEBUG = False
+    response = member_client.get("/systems/999999/")
+    assert response.status_code == 404
+    assert "There is nothing at this address" in response.content.decode()
