@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 
+from opsmodel.models import Versioned
 from systems.models import System
 
 
@@ -22,7 +23,7 @@ class ProcessQuerySet(models.QuerySet):
         )
 
 
-class Process(models.Model):
+class Process(Versioned):
     """An ordered sequence of steps toward one result, inside one system.
 
     Processes are roads, not folders: they do not nest.
@@ -74,7 +75,7 @@ class Process(models.Model):
         return reverse("processes:detail", args=[self.pk])
 
 
-class Step(models.Model):
+class Step(Versioned):
     """One task in a process: its own owner, due date and perhaps its own SOP."""
 
     # Steps are the process's own content, like the lines of an invoice: they go with it.

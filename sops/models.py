@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from opsmodel.models import Versioned
 from processes.models import Process, Step
 from systems.models import Software
 
@@ -13,7 +14,7 @@ from systems.models import Software
 MAX_SITTING_MINUTES = 480
 
 
-class SOP(models.Model):
+class SOP(Versioned):
     """The recipe for one task: one person, one sitting, one outcome."""
 
     process = models.ForeignKey(

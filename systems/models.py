@@ -8,6 +8,8 @@ from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
 
+from opsmodel.models import Versioned
+
 
 class Software(models.Model):
     """A tool the business uses (and usually pays for)."""
@@ -51,7 +53,7 @@ class SystemQuerySet(TreeQuerySet):
         )
 
 
-class System(MPTTModel):
+class System(MPTTModel, Versioned):
     """The big picture: why a group of processes matters and who owns it.
 
     Systems nest as they grow in scope (lead generation → IP creation → revenue

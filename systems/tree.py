@@ -1,0 +1,153 @@
+"""The one code path for writes that change the systems tree.
+
+django-mptt keeps the tree as nested sets (tree_id, lft, rght, level). A write shifts the
+numbers of many rows, computed from values read just before; two writes interleaving read
+stale numbers and corrupt the tree. So every create, move and delete of a system runs inside
+`tree_lock()`: one transaction holding one lock, re-reading the nodes it moves from the
+database once it holds the lock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from systems.models import System
+
+# Any constant: the key of PostgreSQL's transaction-level advisory lock for tree writes.
+TREE_LOCK_KEY = 0x5157_0001
+
+
+@contextmanager
+def tree_lock() -> Iterator[None]:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TREE_LOCK_KEY])
+        # SQLite: the settings open every transaction IMMEDIATE, which takes the database's
+        # single write lock at BEGIN; writers are serialised already.
+        yield
+
+
+def create_system(system: System, software=()) -> System:
+    """Insert a new system (top level, or under `system.parent`)."""
+    with tree_lock():
+        if system.parent_id is not None:
+            system.parent = System.objects.get(pk=system.parent_id)
+        system.save()
+        if software:
+            system.software.set(software)
+    return system
+
+
+def check_move(system: System, new_parent: System | None) -> None:
+    """Refuse to put a system under itself or under one of its own sub-systems."""
+    if new_parent is None:
+        return
+    if new_parent.pk == system.pk:
+        raise ValidationError({"parent": "A system cannot be placed under itself."})
+    if new_parent.is_descendant_of(system):
+        raise ValidationError(
+            {"parent": f"{new_parent} is inside {system}; a system cannot be placed under one "
+             "of its own sub-systems."}
+        )  # fmt: skip
+
+
+def move_system(system: System, new_parent: System | None) -> System:
+    """Make `system` (with its subtree) the last child of `new_parent`, or a new top level."""
+    with tree_lock():
+        node = System.objects.get(pk=system.pk)
+        target = System.objects.get(pk=new_parent.pk) if new_parent is not None else None
+        check_move(node, target)
+        if node.parent_id != (target.pk if target else None):
+            if target is None:
+                node.move_to(None)
+            else:
+                node.move_to(target, "last-child")
+    return System.objects.get(pk=system.pk)
+
+
+def move_sibling(system: System, direction: str) -> bool:
+    """Move a system one place up or down among its siblings. False if it is already at the end."""
+    with tree_lock():
+        node = System.objects.get(pk=system.pk)
+        if direction == "up":
+            neighbour = node.get_previous_sibling()
+            position = "left"
+        else:
+            neighbour = node.get_next_sibling()
+            position = "right"
+        if neighbour is None:
+            return False
+        node.move_to(neighbour, position)
+    return True
+
+
+def delete_system(system: System) -> None:
+    """Delete a system with everything inside it: sub-systems, their processes, steps and SOPs.
+
+    The model protects against this by default (a stray delete is refused); this is the
+    explicit, confirmed version.
+    """
+    from django.apps import apps
+
+    with tree_lock():
+        node = System.objects.get(pk=system.pk)
+        subtree = list(node.get_descendants(include_self=True))
+        Process = apps.get_model("processes", "Process")
+        SOP = apps.get_model("sops", "SOP")
+        SOP.objects.filter(process__system__in=subtree).delete()
+        Process.objects.filter(system__in=subtree).delete()
+        # Deepest first, so no system is deleted while it still has children.
+        for each in sorted(subtree, key=lambda n: n.lft, reverse=True):
+            System.objects.get(pk=each.pk).delete()
+
+
+def tree_problems() -> list[str]:
+    """Every way the stored nested sets disagree with the parent links. Empty means valid."""
+    nodes = list(System.objects.order_by("tree_id", "lft").values(
+        "pk", "name", "parent_id", "tree_id", "lft", "rght", "level"))  # fmt: skip
+    children = defaultdict(list)
+    for node in nodes:
+        children[node["parent_id"]].append(node)
+    problems: list[str] = []
+    seen: set[int] = set()
+    tree_ids: set[int] = set()
+
+    def walk(node: dict, left: int, level: int, tree_id: int) -> int:
+        seen.add(node["pk"])
+        right = left + 1
+        for child in children[node["pk"]]:
+            if child["pk"] in seen:
+                problems.append(f"{child['name']} (#{child['pk']}) is its own ancestor")
+                continue
+            right = walk(child, right, level + 1, tree_id) + 1
+        expected = {"tree_id": tree_id, "lft": left, "rght": right, "level": level}
+        for field, value in expected.items():
+            if node[field] != value:
+                problems.append(
+                    f"{node['name']} (#{node['pk']}): {field} is {node[field]}, expected {value}"
+                )
+        return right
+
+    for root in children[None]:
+        if root["tree_id"] in tree_ids:
+            problems.append(f"{root['name']} (#{root['pk']}) shares tree {root['tree_id']}")
+        tree_ids.add(root["tree_id"])
+        walk(root, 1, 0, root["tree_id"])
+    for node in nodes:
+        if node["pk"] not in seen:
+            problems.append(
+                f"{node['name']} (#{node['pk']}) cannot be reached from a top-level system"
+            )
+    return problems
+
+
+def repair_tree() -> None:
+    """Recompute the nested sets from the parent links, keeping the order of siblings."""
+    with tree_lock():
+        System.objects.rebuild()

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+
+from processes.models import Process, Step
+from sops.models import SOP
+from systems.models import System
+from systems.tree import (
+    create_system,
+    delete_system,
+    move_sibling,
+    move_system,
+    tree_problems,
+)
+from tests.factories import ProcessFactory, SOPFactory, StepFactory, SystemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chain():
+    wealth = SystemFactory(name="Wealth generation")
+    revenue = SystemFactory(name="Revenue generation", parent=wealth)
+    ip = SystemFactory(name="IP creation", parent=revenue)
+    leads = SystemFactory(name="Lead generation", parent=ip)
+    return wealth, revenue, ip, leads
+
+
+def names(queryset) -> list[str]:
+    return list(queryset.values_list("name", flat=True))
+
+
+def test_create_system_at_the_top_or_under_a_parent(chain):
+    wealth, *_ = chain
+    hiring = create_system(System(name="Hiring"))
+    onboarding = create_system(System(name="Onboarding", parent=wealth))
+    assert hiring.is_root_node()
+    assert onboarding.parent == wealth
+    assert tree_problems() == []
+
+
+def test_move_a_system_with_its_subtree(chain):
+    wealth, revenue, ip, leads = chain
+    move_system(ip, None)
+    assert names(System.objects.get(pk=ip.pk).get_descendants()) == ["Lead generation"]
+    assert System.objects.get(pk=leads.pk).level == 1
+    move_system(ip, wealth)
+    assert names(System.objects.get(pk=wealth.pk).get_children()) == [
+        "Revenue generation",
+        "IP creation",
+    ]
+    assert tree_problems() == []
+
+
+@pytest.mark.parametrize("target", ["itself", "child", "grandchild"])
+def test_a_system_cannot_move_under_itself_or_its_descendants(chain, target):
+    wealth, revenue, ip, leads = chain
+    new_parent = {"itself": revenue, "child": ip, "grandchild": leads}[target]
+    before = list(System.objects.values_list("pk", "tree_id", "lft", "rght", "level"))
+    with pytest.raises(ValidationError) as excinfo:
+        move_system(revenue, new_parent)
+    assert "parent" in excinfo.value.message_dict
+    assert list(System.objects.values_list("pk", "tree_id", "lft", "rght", "level")) == before
+
+
+def test_reorder_siblings_up_and_down():
+    wealth = SystemFactory(name="Wealth")
+    a, b, c = (SystemFactory(name=n, parent=wealth) for n in ["A", "B", "C"])
+    assert move_sibling(c, "up")
+    assert names(System.objects.get(pk=wealth.pk).get_children()) == ["A", "C", "B"]
+    assert not move_sibling(System.objects.get(pk=a.pk), "up")
+    assert move_sibling(System.objects.get(pk=a.pk), "down")
+    assert names(System.objects.get(pk=wealth.pk).get_children()) == ["C", "A", "B"]
+    assert tree_problems() == []
+
+
+def test_delete_system_takes_everything_inside_it_and_keeps_the_rest(chain):
+    wealth, revenue, ip, leads = chain
+    sibling = SystemFactory(name="Hiring", parent=wealth)
+    kept = SOPFactory(process=ProcessFactory(system=sibling))
+    step = StepFactory(process=ProcessFactory(system=leads))
+    SOPFactory(process=step.process, step=step)
+    SOPFactory(process=ProcessFactory(system=revenue))
+
+    delete_system(revenue)
+
+    assert names(System.objects.all()) == ["Wealth generation", "Hiring"]
+    assert list(Process.objects.all()) == [kept.process]
+    assert list(SOP.objects.all()) == [kept]
+    assert not Step.objects.exists()
+    assert tree_problems() == []
+
+
+def test_tree_problems_finds_corruption_and_checktree_repairs_it(chain):
+    wealth, revenue, ip, leads = chain
+    System.objects.filter(pk=ip.pk).update(lft=99)
+    assert any("IP creation" in problem and "lft" in problem for problem in tree_problems())
+
+    with pytest.raises(CommandError, match="problem"):
+        call_command("checktree", stdout=io.StringIO())
+
+    out = io.StringIO()
+    call_command("checktree", "--repair", stdout=out)
+    assert "Repaired" in out.getvalue()
+    assert tree_problems() == []
+    assert names(System.objects.get(pk=wealth.pk).get_descendants()) == [
+        "Revenue generation",
+        "IP creation",
+        "Lead generation",
+    ]
+
+
+def test_checktree_says_a_valid_tree_is_valid(chain):
+    out = io.StringIO()
+    call_command("checktree", stdout=out)
+    assert "valid" in out.getvalue()
+
+
+def test_versions_go_up_on_every_save_and_guard_conditional_writes():
+    process = ProcessFactory(name="Email content")
+    assert process.version == 1
+    process.save()
+    assert process.version == 2
+
+    process.name = "Email newsletter"
+    assert process.save_if_unchanged(2, ["name"])
+    assert process.version == 3
+
+    stale = Process.objects.get(pk=process.pk)
+    stale.name = "Weekly email"
+    assert not stale.save_if_unchanged(2, ["name"])
+    process.refresh_from_db()
+    assert (process.name, process.version) == ("Email newsletter", 3)
