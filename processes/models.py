@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 
@@ -14,7 +14,36 @@ def next_position(queryset: models.QuerySet) -> int:
     return (queryset.aggregate(last=Max("position"))["last"] or 0) + 1
 
 
-class ProcessQuerySet(models.QuerySet):
+class PositionedQuerySet(models.QuerySet):
+    def place(self, ordered_pks: list[int]) -> None:
+        """Give the rows of this queryset positions 1, 2, 3… in the order of `ordered_pks`.
+
+        Positions are unique per parent and checked row by row, so the rows first move out of
+        the way (past the highest position) and then to their places: two UPDATEs.
+        """
+        rows = list(self.only("pk", "position"))
+        if sorted(r.pk for r in rows) != sorted(ordered_pks):
+            raise ValueError("The new order must list exactly the items being ordered.")
+        offset = max((r.position for r in rows), default=0) + len(rows) + 1
+        self.update(position=models.F("position") + offset)
+        by_pk = {r.pk: r for r in rows}
+        for position, pk in enumerate(ordered_pks, start=1):
+            by_pk[pk].position = position
+        self.model.objects.bulk_update(by_pk.values(), ["position"])
+
+    def move(self, item, direction: str) -> bool:
+        """Swap `item` with its neighbour above ("up") or below ("down"). False at either end."""
+        order = list(self.order_by("position").values_list("pk", flat=True))
+        index = order.index(item.pk)
+        other = index - 1 if direction == "up" else index + 1
+        if other < 0 or other >= len(order):
+            return False
+        order[index], order[other] = order[other], order[index]
+        self.place(order)
+        return True
+
+
+class ProcessQuerySet(PositionedQuerySet):
     def with_step_counts(self) -> ProcessQuerySet:
         """Each process with its number of steps and how many of them have an SOP."""
         return self.select_related("owner").annotate(
@@ -54,11 +83,13 @@ class Process(Versioned):
             models.UniqueConstraint(
                 fields=["system", "name"],
                 name="process_name_unique_in_system",
+                violation_error_code="name_taken",
                 violation_error_message="This system already has a process with that name.",
             ),
             models.UniqueConstraint(
                 fields=["system", "position"],
                 name="process_position_unique_in_system",
+                violation_error_code="position_taken",
                 violation_error_message="Another process already has that position in this system.",
             ),
         ]
@@ -73,6 +104,12 @@ class Process(Versioned):
 
     def get_absolute_url(self) -> str:
         return reverse("processes:detail", args=[self.pk])
+
+    def delete_with_contents(self) -> None:
+        """Delete the process with its SOPs and steps: the explicit, confirmed delete."""
+        with transaction.atomic():
+            self.sops.all().delete()
+            self.delete()
 
 
 class Step(Versioned):
@@ -94,17 +131,21 @@ class Step(Versioned):
         blank=True, help_text="Order within its process; left empty, it goes last."
     )
 
+    objects = PositionedQuerySet.as_manager()
+
     class Meta:
         ordering = ["process", "position"]
         constraints = [
             models.UniqueConstraint(
                 fields=["process", "name"],
                 name="step_name_unique_in_process",
+                violation_error_code="name_taken",
                 violation_error_message="This process already has a step with that name.",
             ),
             models.UniqueConstraint(
                 fields=["process", "position"],
                 name="step_position_unique_in_process",
+                violation_error_code="position_taken",
                 violation_error_message="Another step already has that position in this process.",
             ),
         ]

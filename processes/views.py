@@ -2,30 +2,240 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 
-from opsmodel.htmx import render_page
-from processes.models import Process
+from opsmodel.access import get_or_404
+from opsmodel.htmx import go_to, map_changed, render_form, render_page
+from processes.forms import ProcessForm, StepForm
+from processes.models import Process, Step
+from systems.views import get_system, safe_next
 
 
-def get_process(user, pk: int) -> Process:
+def get_process(user, pk, action: str = "view") -> Process:
     """The one way views fetch a process: 403 without the right, 404 if it does not exist."""
-    if not user.has_perm("processes.view_process"):
+    if not user.has_perm(f"processes.{action}_process"):
         raise PermissionDenied
-    return get_object_or_404(Process.objects.select_related("system", "owner"), pk=pk)
+    return get_or_404(Process.objects.select_related("system", "owner"), pk)
+
+
+def get_step(user, pk, action: str = "view") -> Step:
+    """The one way views fetch a step: 403 without the right, 404 if it does not exist."""
+    if not user.has_perm(f"processes.{action}_step"):
+        raise PermissionDenied
+    return get_or_404(Step.objects.select_related("process__system", "owner", "sop"), pk)
+
+
+def steps_context(process: Process, add_form: StepForm | None = None, **extra) -> dict:
+    return {
+        "process": process,
+        "steps": process.steps.select_related("owner", "sop", "sop__owner"),
+        "add_form": add_form or StepForm(prefix="new-step"),
+        **extra,
+    }
+
+
+def render_steps(request: HttpRequest, process: Process, **extra) -> HttpResponse:
+    """The steps region after a change, wherever the request came from (an inline form too)."""
+    response = render(
+        request, "processes/process_detail.html#steps", steps_context(process, **extra)
+    )
+    return map_changed(reswap(retarget(response, "#steps"), "outerHTML"))
 
 
 @login_required
+@require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk)
-    steps = process.steps.select_related("owner", "sop", "sop__owner")
-    context = {
+    return render_page(request, "processes/process_detail.html", detail_context(process))
+
+
+def detail_context(process: Process, **extra) -> dict:
+    return {
         "page_title": process.name,
-        "process": process,
         "current_system": process.system,
         "ancestors": process.system.get_ancestors(include_self=True),
-        "steps": steps,
         "loose_sops": process.sops.filter(step__isnull=True).select_related("owner"),
+        **steps_context(process, **extra),
     }
-    return render_page(request, "processes/process_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("processes.add_process"):
+        raise PermissionDenied
+    system = get_system(request.user, request.GET.get("system"))
+    form = ProcessForm(request.POST or None, initial={"system": system, "owner": request.user})
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+        return go_to(request, form.instance.get_absolute_url())
+    context = {
+        "form": form,
+        "page_title": f"New process in {system}",
+        "intro": "A process is an ordered sequence of steps toward one result. "
+        "Add its steps once it exists.",
+        "action": request.get_full_path(),
+        "cancel_url": system.get_absolute_url(),
+        "ancestors": system.get_ancestors(include_self=True),
+        "current_system": system,
+    }
+    return render_form(request, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    process = get_process(request.user, pk, "change")
+    form = ProcessForm(request.POST or None, instance=process)
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+        process = get_process(request.user, pk)
+        if request.htmx:
+            context = {**detail_context(process), "saved": True}
+            return map_changed(render(request, "processes/process_detail.html#summary", context))
+        return redirect(process)
+    context = {
+        "form": form,
+        "page_title": f"Edit {process.name}",
+        "action": reverse("processes:edit", args=[process.pk]),
+        "cancel_url": process.get_absolute_url(),
+        "ancestors": process.system.get_ancestors(include_self=True),
+        "current_system": process.system,
+    }
+    return render_form(request, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    process = get_process(request.user, pk, "delete")
+    if request.method == "POST":
+        process.delete_with_contents()
+        return go_to(request, process.system.get_absolute_url())
+    counts = [(process.steps.count(), "step", "steps"), (process.sops.count(), "SOP", "SOPs")]
+    context = {
+        "page_title": f"Delete {process.name}?",
+        "object": process,
+        "kind": "process",
+        "process": process,
+        "ancestors": process.system.get_ancestors(include_self=True),
+        "current_system": process.system,
+        "goes_with_it": [row for row in counts if row[0]],
+        "cancel_url": process.get_absolute_url(),
+    }
+    return render_page(request, "confirm_delete.html", context)
+
+
+@login_required
+@require_POST
+def move(request: HttpRequest, pk: int) -> HttpResponse:
+    """One place up or down among the processes of its system."""
+    process = get_process(request.user, pk, "change")
+    direction = request.POST.get("direction")
+    if direction not in {"up", "down"}:
+        raise Http404("Unknown direction")
+    Process.objects.filter(system=process.system).move(process, direction)
+    return go_to(request, safe_next(request, process.system.get_absolute_url()))
+
+
+@login_required
+@require_POST
+def add_step(request: HttpRequest, pk: int) -> HttpResponse:
+    process = get_process(request.user, pk)
+    if not request.user.has_perm("processes.add_step"):
+        raise PermissionDenied
+    form = StepForm(request.POST, prefix="new-step", instance=Step(process=process))
+    if form.is_valid():
+        form.save_if_unchanged()
+        if request.htmx:
+            return render_steps(request, process, added=form.instance.pk)
+        return redirect(process)
+    if request.htmx:
+        return render(request, "processes/process_detail.html#steps", steps_context(process, form))
+    return render_page(
+        request, "processes/process_detail.html", detail_context(process, add_form=form)
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
+    step = get_step(request.user, pk, "change")
+    form = StepForm(request.POST or None, instance=step)
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+        if request.htmx:
+            return render_steps(request, step.process, saved=step.pk)
+        return redirect(step.process)
+    context = {
+        "form": form,
+        "page_title": f"Edit step: {step.name}",
+        "action": reverse("processes:edit_step", args=[step.pk]),
+        "cancel_url": step.process.get_absolute_url(),
+        "ancestors": step.process.system.get_ancestors(include_self=True),
+        "process": step.process,
+        "current_system": step.process.system,
+    }
+    return render_form(request, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_step(request: HttpRequest, pk: int) -> HttpResponse:
+    step = get_step(request.user, pk, "delete")
+    process = step.process
+    if request.method == "POST":
+        step.delete()
+        if request.htmx:
+            return render_steps(request, process)
+        return redirect(process)
+    sop = getattr(step, "sop", None)
+    context = {
+        "page_title": f"Delete step {step.name}?",
+        "object": step.name,
+        "kind": "step",
+        "process": process,
+        "ancestors": process.system.get_ancestors(include_self=True),
+        "current_system": process.system,
+        "goes_with_it": [],
+        "keeps": f"Its SOP, “{sop}”, stays in the process, no longer tied to a step."
+        if sop
+        else "",
+        "cancel_url": process.get_absolute_url(),
+    }
+    return render_page(request, "confirm_delete.html", context)
+
+
+@login_required
+@require_POST
+def move_step(request: HttpRequest, pk: int) -> HttpResponse:
+    """One place up or down: the keyboard's way to reorder steps."""
+    step = get_step(request.user, pk, "change")
+    direction = request.POST.get("direction")
+    if direction not in {"up", "down"}:
+        raise Http404("Unknown direction")
+    step.process.steps.all().move(step, direction)
+    if request.htmx:
+        return render_steps(request, step.process, moved=(step.pk, direction))
+    return redirect(step.process)
+
+
+@login_required
+@require_POST
+def order_steps(request: HttpRequest, pk: int) -> HttpResponse:
+    """The whole order at once, as drag and drop leaves it."""
+    process = get_process(request.user, pk)
+    if not request.user.has_perm("processes.change_step"):
+        raise PermissionDenied
+    try:
+        order = [int(value) for value in request.POST.get("order", "").split(",") if value]
+        process.steps.all().place(order)
+    except ValueError:
+        return render(
+            request,
+            "processes/process_detail.html#steps",
+            steps_context(process, order_error=True),
+            status=400,
+        )
+    return render_steps(request, process)

@@ -60,6 +60,7 @@ class SOP(Versioned):
             models.UniqueConstraint(
                 fields=["process", "title"],
                 name="sop_title_unique_in_process",
+                violation_error_code="name_taken",
                 violation_error_message="This process already has an SOP with that title.",
             ),
             models.CheckConstraint(

@@ -4,5 +4,9 @@ from sops import views
 
 app_name = "sops"
 urlpatterns = [
+    path("new/", views.new, name="new"),
+    path("preview/", views.preview, name="preview"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/delete/", views.delete, name="delete"),
 ]

@@ -3,20 +3,26 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from opsmodel.htmx import render_page
+from opsmodel.access import get_or_404
+from opsmodel.htmx import go_to, render_form, render_page
+from opsmodel.markdown import render_markdown
+from processes.views import get_process
+from sops.forms import SOPForm
 from sops.models import SOP
 
 
-def get_sop(user, pk: int) -> SOP:
+def get_sop(user, pk, action: str = "view") -> SOP:
     """The one way views fetch an SOP: 403 without the right, 404 if it does not exist."""
-    if not user.has_perm("sops.view_sop"):
+    if not user.has_perm(f"sops.{action}_sop"):
         raise PermissionDenied
-    return get_object_or_404(SOP.objects.select_related("process__system", "owner", "step"), pk=pk)
+    return get_or_404(SOP.objects.select_related("process__system", "owner", "step"), pk)
 
 
 @login_required
+@require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     sop = get_sop(request.user, pk)
     context = {
@@ -27,3 +33,90 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "software": sop.software.all(),
     }
     return render_page(request, "sops/sop_detail.html", context)
+
+
+def form_context(form: SOPForm, process, **extra) -> dict:
+    return {
+        "form": form,
+        "process": process,
+        "ancestors": process.system.get_ancestors(include_self=True),
+        "current_system": process.system,
+        "preview_url": reverse("sops:preview"),
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("sops.add_sop"):
+        raise PermissionDenied
+    process = get_process(request.user, request.GET.get("process"))
+    step = process.steps.filter(pk=request.GET.get("step") or None, sop__isnull=True).first()
+    initial = {"process": process, "owner": step.owner if step else request.user}
+    if step:
+        initial.update(step=step, title=step.name)
+    form = SOPForm(request.POST or None, initial=initial, process=process)
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+        return go_to(request, form.instance.get_absolute_url())
+    context = form_context(
+        form,
+        process,
+        page_title=f"New SOP for “{step.name}”" if step else f"New SOP in {process.name}",
+        intro="An SOP is the recipe for one task: one person, one sitting, one outcome.",
+        action=request.get_full_path(),
+        cancel_url=process.get_absolute_url(),
+    )
+    return render_form(request, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    sop = get_sop(request.user, pk, "change")
+    form = SOPForm(request.POST or None, instance=sop, process=sop.process)
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+        return go_to(request, sop.get_absolute_url())
+    context = form_context(
+        form,
+        sop.process,
+        page_title=f"Edit {sop.title}",
+        action=reverse("sops:edit", args=[sop.pk]),
+        cancel_url=sop.get_absolute_url(),
+        sop=sop,
+    )
+    return render_form(request, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    sop = get_sop(request.user, pk, "delete")
+    if request.method == "POST":
+        sop.delete()
+        return go_to(request, sop.process.get_absolute_url())
+    context = {
+        "page_title": f"Delete {sop.title}?",
+        "object": sop,
+        "kind": "SOP",
+        "sop": sop,
+        "process": sop.process,
+        "ancestors": sop.process.system.get_ancestors(include_self=True),
+        "current_system": sop.process.system,
+        "goes_with_it": [],
+        "keeps": f"The step “{sop.step.name}” stays, with no SOP." if sop.step else "",
+        "cancel_url": sop.get_absolute_url(),
+    }
+    return render_page(request, "confirm_delete.html", context)
+
+
+@login_required
+@require_POST
+def preview(request: HttpRequest) -> HttpResponse:
+    """The Markdown body as the SOP page will show it: the same renderer and sanitiser."""
+    user = request.user
+    if not (user.has_perm("sops.add_sop") or user.has_perm("sops.change_sop")):
+        raise PermissionDenied
+    body = request.POST.get("body", "")
+    html = render_markdown(body) if body.strip() else '<p class="muted">Nothing to preview yet.</p>'
+    return HttpResponse(html)

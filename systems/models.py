@@ -89,12 +89,14 @@ class System(MPTTModel, Versioned):
                 fields=["parent", "name"],
                 condition=models.Q(parent__isnull=False),
                 name="system_name_unique_in_parent",
+                violation_error_code="name_taken",
                 violation_error_message="The parent already has a sub-system with that name.",
             ),
             models.UniqueConstraint(
                 fields=["name"],
                 condition=models.Q(parent__isnull=True),
                 name="system_name_unique_at_top_level",
+                violation_error_code="name_taken",
                 violation_error_message="There is already a top-level system with that name.",
             ),
         ]

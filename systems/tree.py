@@ -49,12 +49,13 @@ def check_move(system: System, new_parent: System | None) -> None:
     if new_parent is None:
         return
     if new_parent.pk == system.pk:
-        raise ValidationError({"parent": "A system cannot be placed under itself."})
+        raise ValidationError("A system cannot be placed inside itself.", code="cycle")
     if new_parent.is_descendant_of(system):
         raise ValidationError(
-            {"parent": f"{new_parent} is inside {system}; a system cannot be placed under one "
-             "of its own sub-systems."}
-        )  # fmt: skip
+            f"{new_parent} is inside {system}; a system cannot be placed inside one of its own "
+            "sub-systems.",
+            code="cycle",
+        )
 
 
 def move_system(system: System, new_parent: System | None) -> System:

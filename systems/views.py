@@ -2,22 +2,37 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from mptt.utils import get_cached_trees
 
-from opsmodel.htmx import render_page
+from opsmodel.access import get_or_404
+from opsmodel.htmx import go_to, map_changed, render_form, render_page
+from systems.forms import SystemForm
 from systems.models import System
+from systems.tree import delete_system, move_sibling
 
 
-def get_system(user, pk: int) -> System:
+def get_system(user, pk, action: str = "view") -> System:
     """The one way views fetch a system: 403 without the right, 404 if it does not exist."""
-    if not user.has_perm("systems.view_system"):
+    if not user.has_perm(f"systems.{action}_system"):
         raise PermissionDenied
-    return get_object_or_404(System.objects.select_related("owner"), pk=pk)
+    return get_or_404(System.objects.select_related("owner"), pk)
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
+        return url
+    return default
 
 
 @login_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("systems.view_system"):
         raise PermissionDenied
@@ -32,16 +47,122 @@ def home(request: HttpRequest) -> HttpResponse:
     return render_page(request, "systems/home.html", context)
 
 
-@login_required
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    system = get_system(request.user, pk)
-    context = {
+def summary_context(system: System) -> dict:
+    return {
         "page_title": system.name,
         "system": system,
         "current_system": system,
         "ancestors": system.get_ancestors(),
-        "children": system.get_children().with_counts(),
-        "processes": system.processes.with_step_counts(),
         "software": system.software.select_related("owner"),
     }
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    system = get_system(request.user, pk)
+    context = {
+        **summary_context(system),
+        "children": system.get_children().with_counts(),
+        "processes": system.processes.with_step_counts(),
+    }
     return render_page(request, "systems/system_detail.html", context)
+
+
+@login_required
+@require_GET
+def tree(request: HttpRequest) -> HttpResponse:
+    """The sidebar tree alone, refreshed after any change to the map."""
+    if not request.user.has_perm("systems.view_system"):
+        raise PermissionDenied
+    return render(request, "base.html#sidebar")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("systems.add_system"):
+        raise PermissionDenied
+    parent = get_system(request.user, request.GET["parent"]) if "parent" in request.GET else None
+    form = SystemForm(request.POST or None, initial={"parent": parent, "owner": request.user})
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+        return go_to(request, form.instance.get_absolute_url())
+    context = {
+        "form": form,
+        "page_title": f"New system inside {parent}" if parent else "New system",
+        "intro": "A system says why a group of processes matters and who answers for it.",
+        "action": request.get_full_path(),
+        "cancel_url": parent.get_absolute_url() if parent else reverse("systems:home"),
+        "ancestors": parent.get_ancestors(include_self=True) if parent else [],
+    }
+    return render_form(request, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    system = get_system(request.user, pk, "change")
+    form = SystemForm(request.POST or None, instance=system)
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+        system = get_system(request.user, pk)
+        if request.htmx:
+            context = {**summary_context(system), "saved": True}
+            response = render(request, "systems/system_detail.html#summary", context)
+            return map_changed(response)
+        return redirect(system)
+    context = {
+        "form": form,
+        "page_title": f"Edit {system.name}",
+        "action": reverse("systems:edit", args=[system.pk]),
+        "cancel_url": system.get_absolute_url(),
+        "ancestors": system.get_ancestors(include_self=True),
+        "current_system": system,
+    }
+    return render_form(request, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    system = get_system(request.user, pk, "delete")
+    after = system.parent.get_absolute_url() if system.parent else reverse("systems:home")
+    if request.method == "POST":
+        delete_system(system)
+        return go_to(request, after)
+    subtree = system.get_descendants(include_self=True)
+    contents = System.objects.filter(pk__in=subtree).aggregate(
+        processes=Count("processes", distinct=True),
+        steps=Count("processes__steps", distinct=True),
+        sops=Count("processes__sops", distinct=True),
+    )
+    context = {
+        "page_title": f"Delete {system.name}?",
+        "object": system,
+        "kind": "system",
+        "ancestors": system.get_ancestors(include_self=True),
+        "current_system": system,
+        "goes_with_it": [
+            (count, one, many)
+            for count, one, many in [
+                (system.get_descendant_count(), "sub-system", "sub-systems"),
+                (contents["processes"], "process", "processes"),
+                (contents["steps"], "step", "steps"),
+                (contents["sops"], "SOP", "SOPs"),
+            ]
+            if count
+        ],
+        "cancel_url": system.get_absolute_url(),
+    }
+    return render_page(request, "confirm_delete.html", context)
+
+
+@login_required
+@require_POST
+def move(request: HttpRequest, pk: int) -> HttpResponse:
+    """One place up or down among its sibling systems."""
+    system = get_system(request.user, pk, "change")
+    direction = request.POST.get("direction")
+    if direction not in {"up", "down"}:
+        raise Http404("Unknown direction")
+    move_sibling(system, direction)
+    return go_to(request, safe_next(request, reverse("systems:home")))

@@ -61,9 +61,8 @@ def test_a_system_cannot_move_under_itself_or_its_descendants(chain, target):
     wealth, revenue, ip, leads = chain
     new_parent = {"itself": revenue, "child": ip, "grandchild": leads}[target]
     before = list(System.objects.values_list("pk", "tree_id", "lft", "rght", "level"))
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(ValidationError, match="cannot be placed inside"):
         move_system(revenue, new_parent)
-    assert "parent" in excinfo.value.message_dict
     assert list(System.objects.values_list("pk", "tree_id", "lft", "rght", "level")) == before
 
 

@@ -18,17 +18,33 @@
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (!event.detail.target || event.detail.target.id !== "main") return;
     markCurrentSystem();
-    var heading = document.querySelector("#main h1");
-    if (heading) heading.focus({ preventScroll: true });
+    wireTwisties();
+    // Content that asks for focus gets it: a conflict message, an inline form's first field,
+    // the thing just saved or moved. Otherwise a new main region focuses its heading.
+    var wanted = document.querySelector("[data-autofocus]");
+    var form = document.querySelector("form[data-focus-first]");
+    if (!wanted && form) {
+      form.removeAttribute("data-focus-first");
+      wanted = form.querySelector("input:not([type=hidden]), select, textarea");
+    }
+    if (wanted) {
+      wanted.removeAttribute("data-autofocus");
+      wanted.focus();
+      return;
+    }
+    var target = event.detail.target;
+    if (target && target.id === "main") {
+      var heading = target.querySelector("h1");
+      if (heading) heading.focus({ preventScroll: true });
+    }
   });
 
   document.addEventListener("htmx:historyRestore", markCurrentSystem);
 
   // Collapsible branches of the sidebar tree. Without JavaScript the tree is simply open.
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("#sidebar .twisty").forEach(function (button) {
+  function wireTwisties() {
+    document.querySelectorAll("#sidebar .twisty[hidden]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () {
         var open = button.getAttribute("aria-expanded") === "true";
@@ -36,5 +52,6 @@
         document.getElementById(button.getAttribute("aria-controls")).hidden = open;
       });
     });
-  });
+  }
+  document.addEventListener("DOMContentLoaded", wireTwisties);
 })();

@@ -1,0 +1,116 @@
+"""Forms for versioned map objects: a second save never silently overwrites the first."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.db import models
+
+
+def display(value) -> str:
+    """A value as a person reads it, for the side-by-side conflict view."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, models.Manager):
+        value = value.all()
+    if isinstance(value, models.QuerySet | list | tuple):
+        return ", ".join(sorted(str(item) for item in value)) or "—"
+    if isinstance(value, datetime.date):
+        return f"{value:%a} {value.day} {value:%b %Y}"
+    return str(value)
+
+
+class VersionedModelForm(forms.ModelForm):
+    """Carries the version the form was opened at; saves only if it is still current.
+
+    On a conflict the form keeps the person's input, lists each field where the saved version
+    differs from theirs (`conflict`), and moves its version forward so that saving again,
+    after merging, overwrites deliberately.
+    """
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    # Fields the conditional UPDATE leaves alone because another code path writes them.
+    not_updated: tuple[str, ...] = ()
+    # Fields set by the view rather than the form (the parent), still checked by constraints.
+    set_by_view: tuple[str, ...] = ()
+    # Constraint errors arrive as form-wide errors; these codes belong next to a field.
+    error_fields = {"name_taken": ("name", "title")}
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.conflict: list[tuple[str, str, str]] | None = None
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+        else:
+            del self.fields["version"]
+        if "owner" in self.fields:
+            # Only active people can be given work; a current inactive owner stays selectable.
+            field = self.fields["owner"]
+            field.queryset = field.queryset.filter(
+                models.Q(is_active=True) | models.Q(pk=self.instance.owner_id)
+            )
+            field.empty_label = "— No owner yet —"
+            field.error_messages["invalid_choice"] = (
+                "That person does not exist or can no longer be given work; choose someone else."
+            )
+
+    def _get_validation_exclusions(self):
+        return super()._get_validation_exclusions() - set(self.set_by_view)
+
+    def _post_clean(self):
+        super()._post_clean()
+        errors = self._errors.get(forms.forms.NON_FIELD_ERRORS)
+        if not errors:
+            return
+        moved = []
+        for error in errors.as_data():
+            targets = [f for f in self.error_fields.get(error.code, ()) if f in self.fields]
+            if targets:
+                moved.append((targets[0], error))
+        if moved:
+            remaining = [e for e in errors.as_data() if e not in [m[1] for m in moved]]
+            del self._errors[forms.forms.NON_FIELD_ERRORS]
+            for error in remaining:
+                self.add_error(None, error)
+            for field, error in moved:
+                self.add_error(field, error)
+
+    def save_if_unchanged(self, also: tuple[str, ...] = ()) -> bool:
+        """Save; for an existing object only if unchanged since the form was opened.
+
+        `also` names model fields the view set on the instance outside the form.
+        """
+        instance = super().save(commit=False)
+        if instance._state.adding:
+            instance.save()
+            self.save_m2m()
+            return True
+        names = [
+            field.name
+            for field in instance._meta.concrete_fields
+            if (field.name in self.cleaned_data and field.name not in self.not_updated)
+            or field.name in also
+        ]
+        if not instance.save_if_unchanged(self.cleaned_data["version"], names):
+            self.show_conflict()
+            return False
+        self.save_m2m()
+        return True
+
+    def show_conflict(self) -> None:
+        current = type(self.instance)._default_manager.filter(pk=self.instance.pk).first()
+        if current is None:
+            self.add_error(None, "Someone deleted this while you were editing it.")
+            self.conflict = []
+            return
+        self.conflict = [
+            (field.label, display(getattr(current, name)), display(self.cleaned_data.get(name)))
+            for name, field in self.fields.items()
+            if name != "version"
+            and display(getattr(current, name)) != display(self.cleaned_data.get(name))
+        ]
+        self.data = self.data.copy()
+        self.data[self.add_prefix("version")] = current.version

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from django import forms
+from django.db import transaction
+from mptt.forms import TreeNodeChoiceField
+
+from opsmodel.forms import VersionedModelForm
+from processes.models import Process, Step, next_position
+from systems.models import System
+
+
+class ProcessForm(VersionedModelForm):
+    system = TreeNodeChoiceField(
+        queryset=System.objects.all(),
+        label="System",
+        help_text="Moving a process to another system takes its steps and SOPs with it; "
+        "it goes last there.",
+    )
+
+    class Meta:
+        model = Process
+        fields = ["name", "system", "result", "owner"]
+        help_texts = {"result": "The one result this sequence of steps produces."}
+
+    def save_if_unchanged(self) -> bool:
+        if self.instance._state.adding or "system" not in self.changed_data:
+            return super().save_if_unchanged()
+        with transaction.atomic():
+            siblings = Process.objects.filter(system=self.cleaned_data["system"])
+            self.instance.position = next_position(siblings)
+            return super().save_if_unchanged(also=("position",))
+
+
+class StepForm(VersionedModelForm):
+    set_by_view = ("process",)
+
+    class Meta:
+        model = Step
+        fields = ["name", "owner", "due_date"]
+        widgets = {"due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        labels = {"name": "Step"}

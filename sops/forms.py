@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q
+
+from opsmodel.forms import VersionedModelForm
+from processes.models import Process, Step
+from sops.models import SOP
+
+
+class StepChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, step: Step) -> str:
+        return f"{step.position}. {step.name}"
+
+
+class SOPForm(VersionedModelForm):
+    step = StepChoiceField(
+        queryset=Step.objects.none(),
+        required=False,
+        empty_label="— Not tied to one step —",
+        help_text="The step of this process that this SOP is the recipe for.",
+    )
+
+    class Meta:
+        model = SOP
+        fields = [
+            "title", "process", "step", "owner", "outcome", "estimated_minutes", "software",
+            "body",
+        ]  # fmt: skip
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 14, "class": "mono"}),
+            "software": forms.CheckboxSelectMultiple,
+            "estimated_minutes": forms.NumberInput(attrs={"min": 1, "max": 480, "step": 5}),
+        }
+        labels = {
+            "estimated_minutes": "Estimated minutes for the one sitting",
+            "body": "Instructions",
+        }
+        help_texts = {
+            "body": "Markdown: a numbered list (1. 2. 3.) reads best as a recipe.",
+            "owner": "One person does this task: an SOP has exactly one owner.",
+        }
+
+    def __init__(self, *args, process: Process, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["process"].queryset = Process.objects.select_related("system").order_by(
+            "system__tree_id", "system__lft", "position"
+        )
+        self.fields[
+            "process"
+        ].help_text = "Moving the SOP to another process unties it from its step."
+        # Steps of this process that have no SOP yet, plus this SOP's own step.
+        self.fields["step"].queryset = process.steps.filter(
+            Q(sop__isnull=True) | Q(sop=self.instance.pk)
+        )

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django import forms
+from mptt.forms import TreeNodeChoiceField
+
+from opsmodel.forms import VersionedModelForm
+from systems.models import System
+from systems.tree import check_move, create_system, move_system, tree_lock
+
+
+class SystemForm(VersionedModelForm):
+    parent = TreeNodeChoiceField(
+        queryset=System.objects.all(),
+        required=False,
+        label="Inside",
+        empty_label="— Top level: not inside another system —",
+        help_text="The wider system this one feeds. Its sub-systems and processes move with it.",
+    )
+
+    # The tree code path moves the system; the conditional UPDATE writes the other fields.
+    not_updated = ("parent",)
+
+    class Meta:
+        model = System
+        fields = ["name", "parent", "purpose", "owner", "software"]
+        widgets = {
+            "purpose": forms.Textarea(attrs={"rows": 4}),
+            "software": forms.CheckboxSelectMultiple,
+        }
+        help_texts = {"software": "The tools this system relies on."}
+
+    def clean_parent(self) -> System | None:
+        parent = self.cleaned_data["parent"]
+        if self.instance.pk:
+            check_move(self.instance, parent)
+        return parent
+
+    def save_if_unchanged(self) -> bool:
+        with tree_lock():
+            if self.instance._state.adding:
+                create_system(self.save(commit=False))
+                self.save_m2m()
+                return True
+            new_parent = self.cleaned_data["parent"]
+            moved = self.instance.parent_id != self.initial.get("parent")
+            if not super().save_if_unchanged():
+                return False
+            if moved:
+                move_system(self.instance, new_parent)
+            return True
