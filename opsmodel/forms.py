@@ -93,6 +93,7 @@ class VersionedModelForm(forms.ModelForm):
             for field in instance._meta.concrete_fields
             if (field.name in self.cleaned_data and field.name not in self.not_updated)
             or field.name in also
+            if field.name != "version"
         ]
         if not instance.save_if_unchanged(self.cleaned_data["version"], names):
             self.show_conflict()

@@ -131,9 +131,9 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
         return go_to(request, after)
     subtree = system.get_descendants(include_self=True)
     contents = System.objects.filter(pk__in=subtree).aggregate(
-        processes=Count("processes", distinct=True),
-        steps=Count("processes__steps", distinct=True),
-        sops=Count("processes__sops", distinct=True),
+        process_count=Count("processes", distinct=True),
+        step_count=Count("processes__steps", distinct=True),
+        sop_count=Count("processes__sops", distinct=True),
     )
     context = {
         "page_title": f"Delete {system.name}?",
@@ -145,9 +145,9 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
             (count, one, many)
             for count, one, many in [
                 (system.get_descendant_count(), "sub-system", "sub-systems"),
-                (contents["processes"], "process", "processes"),
-                (contents["steps"], "step", "steps"),
-                (contents["sops"], "SOP", "SOPs"),
+                (contents["process_count"], "process", "processes"),
+                (contents["step_count"], "step", "steps"),
+                (contents["sop_count"], "SOP", "SOPs"),
             ]
             if count
         ],

@@ -54,4 +54,63 @@
     });
   }
   document.addEventListener("DOMContentLoaded", wireTwisties);
+
+  // Drag and drop to reorder steps. The ↑ ↓ buttons on each step do the same from the
+  // keyboard (and without JavaScript); this only adds the pointer's way.
+  var dragged = null;
+
+  function wireSteps() {
+    document.querySelectorAll(".road[data-order-url] > .road-step:not([draggable])").forEach(
+      function (step) {
+        step.setAttribute("draggable", "true");
+      }
+    );
+  }
+
+  document.addEventListener("dragstart", function (event) {
+    var step = event.target.closest && event.target.closest(".road[data-order-url] > .road-step");
+    if (!step) return;
+    dragged = step;
+    step.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", step.dataset.step);
+  });
+
+  document.addEventListener("dragover", function (event) {
+    if (!dragged) return;
+    var over = event.target.closest && event.target.closest(".road-step");
+    if (!over || over.parentNode !== dragged.parentNode) return;
+    event.preventDefault();
+    if (over === dragged) return;
+    var box = over.getBoundingClientRect();
+    var vertical = getComputedStyle(over.parentNode).gridAutoFlow.indexOf("row") === 0;
+    var after = vertical
+      ? event.clientY > box.top + box.height / 2
+      : event.clientX > box.left + box.width / 2;
+    over.parentNode.insertBefore(dragged, after ? over.nextSibling : over);
+  });
+
+  document.addEventListener("drop", function (event) {
+    if (!dragged) return;
+    event.preventDefault();
+  });
+
+  document.addEventListener("dragend", function () {
+    if (!dragged) return;
+    var road = dragged.parentNode;
+    dragged.classList.remove("dragging");
+    dragged = null;
+    var order = Array.prototype.map.call(road.children, function (step) {
+      return step.dataset.step;
+    });
+    htmx.ajax("POST", road.dataset.orderUrl, {
+      source: document.getElementById("steps-order-source"),
+      target: "#steps",
+      swap: "outerHTML",
+      values: { order: order.join(",") },
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", wireSteps);
+  document.addEventListener("htmx:afterSettle", wireSteps);
 })();

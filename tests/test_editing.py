@@ -1,0 +1,460 @@
+"""Founders edit the whole map in the browser; bad input and dangerous actions lose nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from processes.models import Process, Step
+from sops.models import SOP
+from systems.models import System
+from systems.tree import tree_problems
+from tests.factories import ProcessFactory, SOPFactory, StepFactory, SystemFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def system_data(system=None, **overrides) -> dict:
+    data = {"name": "Lead generation", "parent": "", "purpose": "", "owner": "", "software": []}
+    if system is not None:
+        data.update(
+            name=system.name,
+            parent=system.parent_id or "",
+            purpose=system.purpose,
+            owner=system.owner_id or "",
+            version=system.version,
+        )
+    data.update(overrides)
+    return data
+
+
+# Systems
+
+
+def test_founder_creates_a_top_level_system(founder_client, founder):
+    response = founder_client.post(
+        reverse("systems:new"), system_data(name="Wealth generation", owner=founder.pk)
+    )
+    system = System.objects.get(name="Wealth generation")
+    assert response.status_code == 302
+    assert response["Location"] == system.get_absolute_url()
+    assert system.owner == founder and system.is_root_node()
+
+
+def test_founder_creates_a_sub_system_with_htmx_and_the_map_refreshes(founder_client):
+    wealth = SystemFactory(name="Wealth generation")
+    url = f"{reverse('systems:new')}?parent={wealth.pk}"
+    form = founder_client.get(url, **HTMX, HTTP_HX_TARGET="main")
+    assert f'<option value="{wealth.pk}" selected>' in form.content.decode()
+
+    response = founder_client.post(
+        url, system_data(name="Revenue generation", parent=wealth.pk), **HTMX
+    )
+    revenue = System.objects.get(name="Revenue generation")
+    assert revenue.parent == wealth
+    assert response["HX-Location"].startswith(f'{{"path": "{revenue.get_absolute_url()}"')
+    assert "mapChanged" in response["HX-Trigger"]
+    assert tree_problems() == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"name": ""}, "name", "This field is required."),
+        ({"name": "x" * 121}, "name", "at most 120 characters"),
+        ({"owner": "999999"}, "owner", "That person does not exist"),
+        (
+            {"name": "Wealth generation"},
+            "name",
+            "There is already a top-level system with that name.",
+        ),
+    ],
+    ids=["empty", "too-long", "unknown-owner", "duplicate"],
+)
+def test_bad_system_input_is_shown_next_to_the_field_and_kept(
+    founder_client, overrides, field, message
+):
+    SystemFactory(name="Wealth generation")
+    data = system_data(purpose="Turns profit into wealth", **overrides)
+    response = founder_client.post(reverse("systems:new"), data, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="id_{field}_error">' in html
+    assert message in html.split(f'id="id_{field}_error">')[1].split("</p>")[0]
+    assert "Turns profit into wealth" in html  # the rest of the input is kept
+    assert System.objects.count() == 1
+
+
+def test_inline_edit_swaps_the_summary_back_and_refreshes_other_regions(founder_client):
+    system = SystemFactory(name="Leads", purpose="Old purpose")
+    form = founder_client.get(
+        reverse("systems:edit", args=[system.pk]), **HTMX, HTTP_HX_TARGET="system-summary"
+    )
+    assert "<html" not in form.content.decode() and 'name="version"' in form.content.decode()
+
+    response = founder_client.post(
+        reverse("systems:edit", args=[system.pk]),
+        system_data(system, name="Lead generation", purpose="Brings people to us"),
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert (
+        'id="system-summary"' in html
+        and "Lead generation" in html
+        and "Brings people to us" in html
+    )
+    assert "mapChanged" in response["HX-Trigger"]
+    system.refresh_from_db()
+    assert (system.name, system.version) == ("Lead generation", 2)
+
+
+def test_edit_works_as_a_plain_page_without_javascript(founder_client):
+    system = SystemFactory(name="Leads")
+    page = founder_client.get(reverse("systems:edit", args=[system.pk]))
+    assert "<html" in page.content.decode()
+    response = founder_client.post(
+        reverse("systems:edit", args=[system.pk]), system_data(system, name="Lead generation")
+    )
+    assert response.status_code == 302 and response["Location"] == system.get_absolute_url()
+
+
+def test_the_second_save_does_not_overwrite_the_first(founder_client):
+    system = SystemFactory(name="Lead generation", purpose="Original")
+    opened_at = system_data(system)
+
+    # Someone else saves first.
+    other = System.objects.get(pk=system.pk)
+    other.purpose = "Their purpose"
+    other.save()
+
+    url = reverse("systems:edit", args=[system.pk])
+    response = founder_client.post(url, {**opened_at, "purpose": "My purpose"}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Someone else saved this while you were editing" in html
+    assert "Their purpose" in html and "My purpose" in html  # side by side; mine is kept
+    system.refresh_from_db()
+    assert system.purpose == "Their purpose"
+
+    # The form now carries the current version: saving the merge goes through.
+    assert f'name="version" value="{system.version}"' in html
+    merged = {**opened_at, "purpose": "Merged purpose", "version": system.version}
+    assert founder_client.post(url, merged, **HTMX).status_code == 200
+    system.refresh_from_db()
+    assert system.purpose == "Merged purpose"
+
+
+def test_moving_a_system_under_its_own_descendant_is_refused(founder_client):
+    wealth = SystemFactory(name="Wealth generation")
+    revenue = SystemFactory(name="Revenue generation", parent=wealth)
+    response = founder_client.post(
+        reverse("systems:edit", args=[wealth.pk]), system_data(wealth, parent=revenue.pk), **HTMX
+    )
+    assert "cannot be placed inside one of its own sub-systems" in response.content.decode()
+    wealth.refresh_from_db()
+    assert wealth.parent is None and tree_problems() == []
+
+
+def test_moving_a_system_takes_its_subtree(founder_client):
+    wealth = SystemFactory(name="Wealth generation")
+    ip = SystemFactory(name="IP creation")
+    leads = SystemFactory(name="Lead generation", parent=ip)
+    response = founder_client.post(
+        reverse("systems:edit", args=[ip.pk]), system_data(ip, parent=wealth.pk)
+    )
+    assert response.status_code == 302
+    assert list(System.objects.get(pk=leads.pk).get_ancestors()) == [wealth, ip]
+    assert tree_problems() == []
+
+
+def test_reordering_sibling_systems(founder_client):
+    wealth = SystemFactory()
+    _a, b = SystemFactory(name="A", parent=wealth), SystemFactory(name="B", parent=wealth)
+    response = founder_client.post(
+        reverse("systems:move", args=[b.pk]), {"direction": "up", "next": wealth.get_absolute_url()}
+    )
+    assert response.status_code == 302 and response["Location"] == wealth.get_absolute_url()
+    assert [s.name for s in System.objects.get(pk=wealth.pk).get_children()] == ["B", "A"]
+
+
+def test_deleting_a_system_shows_what_goes_with_it_and_needs_a_post(founder_client):
+    wealth = SystemFactory(name="Wealth generation")
+    revenue = SystemFactory(name="Revenue generation", parent=wealth)
+    SystemFactory(name="Lead generation", parent=revenue)
+    step = StepFactory(process=ProcessFactory(system=revenue))
+    SOPFactory(process=step.process, step=step)
+
+    page = founder_client.get(reverse("systems:delete", args=[revenue.pk]))
+    html = page.content.decode()
+    for count in ["<strong>1</strong> sub-system", "<strong>1</strong> process",
+                  "<strong>1</strong> step", "<strong>1</strong> SOP"]:  # fmt: skip
+        assert count in html
+    assert System.objects.count() == 3  # a GET deletes nothing
+
+    response = founder_client.post(reverse("systems:delete", args=[revenue.pk]))
+    assert response.status_code == 302 and response["Location"] == wealth.get_absolute_url()
+    assert list(System.objects.values_list("name", flat=True)) == ["Wealth generation"]
+    assert not Process.objects.exists() and not SOP.objects.exists()
+
+
+# Processes
+
+
+def process_data(process, **overrides) -> dict:
+    data = {"name": process.name, "system": process.system_id, "result": process.result,
+            "owner": process.owner_id or "", "version": process.version}  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+def test_founder_creates_a_process_in_a_system(founder_client):
+    system = SystemFactory()
+    ProcessFactory(system=system)
+    response = founder_client.post(
+        f"{reverse('processes:new')}?system={system.pk}",
+        {
+            "name": "Email content",
+            "system": system.pk,
+            "result": "A weekly newsletter",
+            "owner": "",
+        },
+    )
+    process = Process.objects.get(name="Email content")
+    assert response["Location"] == process.get_absolute_url()
+    assert process.position == 2
+
+
+def test_moving_a_process_to_another_system_puts_it_last_there(founder_client):
+    process = ProcessFactory()
+    other = SystemFactory()
+    ProcessFactory(system=other)
+    founder_client.post(
+        reverse("processes:edit", args=[process.pk]), process_data(process, system=other.pk)
+    )
+    process.refresh_from_db()
+    assert (process.system, process.position) == (other, 2)
+
+
+def test_a_duplicate_process_name_is_refused_next_to_the_name(founder_client):
+    first = ProcessFactory(name="Email content")
+    second = ProcessFactory(system=first.system, name="Opt-in funnels")
+    response = founder_client.post(
+        reverse("processes:edit", args=[second.pk]),
+        process_data(second, name="Email content"),
+        **HTMX,
+    )
+    assert 'id="id_name_error">This system already has a process with that name.' in (
+        response.content.decode()
+    )
+    second.refresh_from_db()
+    assert second.name == "Opt-in funnels"
+
+
+def test_reordering_processes_within_a_system(founder_client):
+    first = ProcessFactory(name="First")
+    second = ProcessFactory(system=first.system, name="Second")
+    founder_client.post(reverse("processes:move", args=[second.pk]), {"direction": "up"})
+    assert list(first.system.processes.values_list("name", flat=True)) == ["Second", "First"]
+
+
+def test_deleting_a_process_lists_its_steps_and_sops_first(founder_client):
+    step = StepFactory()
+    SOPFactory(process=step.process, step=step)
+    html = founder_client.get(reverse("processes:delete", args=[step.process.pk])).content.decode()
+    assert "<strong>1</strong> step" in html and "<strong>1</strong> SOP" in html
+    founder_client.post(reverse("processes:delete", args=[step.process.pk]))
+    assert not Process.objects.exists() and not Step.objects.exists() and not SOP.objects.exists()
+
+
+# Steps
+
+
+def test_adding_a_step_returns_the_steps_region(founder_client):
+    process = ProcessFactory()
+    owner = UserFactory()
+    response = founder_client.post(
+        reverse("processes:add_step", args=[process.pk]),
+        {
+            "new-step-name": "Scripting",
+            "new-step-owner": owner.pk,
+            "new-step-due_date": "2026-12-02",
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert 'id="steps"' in html and "Scripting" in html and "Wed 2 Dec" in html
+    assert response["HX-Retarget"] == "#steps"
+    assert process.steps.get().owner == owner
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"new-step-name": ""}, "This field is required."),
+        ({"new-step-name": "Filming"}, "This process already has a step with that name."),
+        ({"new-step-name": "Editing", "new-step-due_date": "next week"}, "Enter a valid date."),
+    ],
+    ids=["empty", "duplicate", "bad-date"],
+)
+def test_bad_step_input_is_reported_in_place(founder_client, data, message):
+    process = ProcessFactory()
+    StepFactory(process=process, name="Filming")
+    response = founder_client.post(reverse("processes:add_step", args=[process.pk]), data, **HTMX)
+    assert message in response.content.decode()
+    assert process.steps.count() == 1
+
+
+def test_editing_a_step_inline(founder_client):
+    step = StepFactory(name="Filming")
+    form = founder_client.get(
+        reverse("processes:edit_step", args=[step.pk]), **HTMX, HTTP_HX_TARGET=f"step-{step.pk}"
+    )
+    assert "<form" in form.content.decode() and "<html" not in form.content.decode()
+    response = founder_client.post(
+        reverse("processes:edit_step", args=[step.pk]),
+        {"name": "Recording", "owner": "", "due_date": "", "version": step.version},
+        **HTMX,
+    )
+    assert "Recording" in response.content.decode()
+    step.refresh_from_db()
+    assert step.name == "Recording"
+
+
+def test_steps_reorder_with_the_keyboard_buttons(founder_client):
+    process = ProcessFactory()
+    a, b, c = (StepFactory(process=process, name=n) for n in ["A", "B", "C"])
+    response = founder_client.post(
+        reverse("processes:move_step", args=[c.pk]), {"direction": "up"}, **HTMX
+    )
+    assert list(process.steps.values_list("name", flat=True)) == ["A", "C", "B"]
+    # Focus stays on the button just used, for the next press.
+    assert 'value="up" class="icon-button" data-autofocus' in response.content.decode()
+
+
+def test_steps_reorder_by_drag_and_drop(founder_client):
+    process = ProcessFactory()
+    a, b, c = (StepFactory(process=process, name=n) for n in ["A", "B", "C"])
+    founder_client.post(
+        reverse("processes:order_steps", args=[process.pk]),
+        {"order": f"{c.pk},{a.pk},{b.pk}"},
+        **HTMX,
+    )
+    assert list(process.steps.values_list("name", flat=True)) == ["C", "A", "B"]
+    assert list(process.steps.values_list("position", flat=True)) == [1, 2, 3]
+
+
+def test_a_stale_drag_and_drop_order_changes_nothing(founder_client):
+    process = ProcessFactory()
+    _a, b = StepFactory(process=process, name="A"), StepFactory(process=process, name="B")
+    response = founder_client.post(
+        reverse("processes:order_steps", args=[process.pk]), {"order": f"{b.pk}"}, **HTMX
+    )
+    assert response.status_code == 400
+    assert list(process.steps.values_list("name", flat=True)) == ["A", "B"]
+
+
+def test_deleting_a_step_keeps_its_sop(founder_client):
+    step = StepFactory()
+    sop = SOPFactory(process=step.process, step=step)
+    page = founder_client.get(reverse("processes:delete_step", args=[step.pk]))
+    assert "stays in the process" in page.content.decode()
+    founder_client.post(reverse("processes:delete_step", args=[step.pk]))
+    sop.refresh_from_db()
+    assert sop.step is None
+
+
+# SOPs
+
+
+def sop_data(sop, **overrides) -> dict:
+    data = {"title": sop.title, "process": sop.process_id, "step": sop.step_id or "",
+            "owner": sop.owner_id or "", "outcome": sop.outcome,
+            "estimated_minutes": sop.estimated_minutes or "", "body": sop.body,
+            "software": [], "version": sop.version}  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+def test_write_the_sop_from_a_step_without_one(founder_client):
+    step = StepFactory(name="Filming")
+    page = founder_client.get(step.process.get_absolute_url()).content.decode()
+    new_url = f"{reverse('sops:new')}?process={step.process.pk}&amp;step={step.pk}"
+    assert f'href="{new_url}"' in page and "Write the SOP" in page
+
+    form = founder_client.get(new_url.replace("&amp;", "&")).content.decode()
+    assert 'value="Filming"' in form  # the title starts as the step's name
+    response = founder_client.post(
+        new_url.replace("&amp;", "&"),
+        {
+            "title": "Recording a video",
+            "process": step.process.pk,
+            "step": step.pk,
+            "owner": "",
+            "outcome": "Clean footage",
+            "estimated_minutes": "60",
+            "body": "1. Record.",
+            "software": [],
+        },  # fmt: skip
+    )
+    sop = SOP.objects.get(title="Recording a video")
+    assert response["Location"] == sop.get_absolute_url()
+    assert sop.step == step
+
+
+def test_an_sop_cannot_take_a_step_of_another_process(founder_client):
+    sop = SOPFactory()
+    other_step = StepFactory()
+    # Moving the SOP to another process while keeping a step of its old one:
+    own_step = StepFactory(process=sop.process)
+    response = founder_client.post(
+        reverse("sops:edit", args=[sop.pk]),
+        sop_data(sop, process=other_step.process_id, step=own_step.pk),
+        **HTMX,
+    )
+    assert "That step belongs to another process" in response.content.decode()
+    # Naming a step of another process outright:
+    response = founder_client.post(
+        reverse("sops:edit", args=[sop.pk]), sop_data(sop, step=other_step.pk), **HTMX
+    )
+    assert 'id="id_step_error">' in response.content.decode()
+    sop.refresh_from_db()
+    assert sop.step is None and sop.process_id != other_step.process_id
+
+
+@pytest.mark.parametrize("minutes", ["0", "481", "100000", "an hour"])
+def test_absurd_estimated_minutes_are_refused(founder_client, minutes):
+    sop = SOPFactory(estimated_minutes=30, body="Keep me")
+    response = founder_client.post(
+        reverse("sops:edit", args=[sop.pk]),
+        sop_data(sop, estimated_minutes=minutes, body="My new body"),
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert 'id="id_estimated_minutes_error">' in html
+    assert "My new body" in html
+    sop.refresh_from_db()
+    assert (sop.estimated_minutes, sop.body) == (30, "Keep me")
+
+
+def test_the_preview_uses_the_same_sanitiser_as_the_sop_page(founder_client):
+    response = founder_client.post(
+        reverse("sops:preview"), {"body": "1. **Send** it\n\n<script>alert(1)</script>"}
+    )
+    html = response.content.decode()
+    assert "<strong>Send</strong>" in html and "<script>" not in html
+
+
+def test_editing_an_sop_keeps_a_conflict_visible(founder_client):
+    sop = SOPFactory(body="1. Original")
+    opened = sop_data(sop)
+    SOP.objects.get(pk=sop.pk).save()  # someone saves in between
+    response = founder_client.post(
+        reverse("sops:edit", args=[sop.pk]), {**opened, "body": "1. Mine"}, **HTMX
+    )
+    assert response.status_code == 409
+    assert "1. Mine" in response.content.decode()
+    sop.refresh_from_db()
+    assert sop.body == "1. Original"
