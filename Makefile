@@ -1,8 +1,10 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    the app at http://127.0.0.1:8000 on SQLite, demo data loaded, demo logins printed
-#   make test   the whole test suite (lint, format check, pytest with real-browser tests)
+#   make test   the whole test suite (lint, format check, pytest on SQLite then PostgreSQL)
 
 PYTHON ?= python3
+# The second pass of the test suite runs against this PostgreSQL server.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/opsmodel
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -32,7 +34,10 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py check --fail-level WARNING
+	@echo "== Test suite on SQLite =="
 	$(BIN)/pytest
+	@echo "== Test suite on PostgreSQL ($(TEST_DATABASE_URL)) =="
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

@@ -35,7 +35,12 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server, settings):
+def login():
+    return "member"
+
+
+@pytest.fixture
+def page(browser, live_server, settings, login):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("loaddemo", stdout=io.StringIO())
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
@@ -44,7 +49,7 @@ def page(browser, live_server, settings):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
     page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("member")
+    page.get_by_label("Username").fill(login)
     page.get_by_label("Password").fill("opsmodel-demo")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/$"))
@@ -151,3 +156,59 @@ def test_the_login_page_passes_axe_accessibility_checks(browser, live_server):
     page.goto("/accounts/login/")
     assert axe_violations(page) == []
     page.close()
+
+
+@pytest.mark.parametrize("login", ["founder"])
+def test_a_founder_edits_a_process_inline_and_reorders_its_steps(page):
+    from playwright.sync_api import expect
+
+    from processes.models import Process
+
+    process = Process.objects.get(name="YouTube content creation")
+    page.goto(process.get_absolute_url())
+    page.evaluate("window.__sameDocument = true")
+
+    # Edit inline: the form replaces the summary, saving swaps the summary back.
+    page.get_by_role("link", name="Edit YouTube content creation").click()
+    name = page.get_by_label("Name")
+    expect(name).to_be_focused()
+    name.fill("YouTube videos")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("YouTube videos")
+    # The breadcrumb and the sidebar show the new name too; the page never reloaded.
+    expect(page.locator(".breadcrumbs [aria-current]")).to_have_text("YouTube videos")
+    assert page.evaluate("window.__sameDocument") is True
+
+    # Bad input keeps what was typed and says what is wrong, next to the field.
+    page.get_by_role("link", name="Edit YouTube videos").click()
+    page.get_by_label("Name").fill("")
+    page.get_by_label("Result").fill("Two videos a week")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#id_name_error")).to_have_text("This field is required.")
+    expect(page.get_by_label("Result")).to_have_value("Two videos a week")
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.locator("form.edit-form")).to_have_count(0)
+
+    # Reorder from the keyboard: move "Editing" up, focus stays on the button.
+    steps = page.locator(".road-step h3")
+    expect(steps).to_have_text(["Step 1: Scripting", "Step 2: Filming", "Step 3: Editing",
+                                "Step 4: Publishing"])  # fmt: skip
+    page.get_by_role("button", name="Move Editing up").focus()
+    page.keyboard.press("Enter")
+    expect(steps).to_have_text(["Step 1: Scripting", "Step 2: Editing", "Step 3: Filming",
+                                "Step 4: Publishing"])  # fmt: skip
+    expect(page.get_by_role("button", name="Move Editing up")).to_be_focused()
+
+    # Reorder with the mouse: drag "Publishing" onto the first step.
+    publishing, scripting = (process.steps.get(name=n).pk for n in ["Publishing", "Scripting"])
+    page.locator(f"#step-{publishing}").drag_to(
+        page.locator(f"#step-{scripting}"),
+        target_position={"x": 10, "y": 40},
+    )
+    expect(steps.first).to_have_text("Step 1: Publishing")
+
+    page.reload()
+    expect(page.locator(".road-step h3")).to_have_text(
+        ["Step 1: Publishing", "Step 2: Scripting", "Step 3: Editing", "Step 4: Filming"]
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text("YouTube videos")
