@@ -27,3 +27,8 @@ class StepAdmin(admin.ModelAdmin):
     list_select_related = ["process__system", "owner"]
     search_fields = ["name", "process__name"]
     autocomplete_fields = ["owner"]
+
+    def get_queryset(self, request):
+        # Steps are named with their process ("Email content › 2. Reviewing"), also in the
+        # SOP form's step autocomplete.
+        return super().get_queryset(request).select_related("process")

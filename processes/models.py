@@ -151,7 +151,7 @@ class Step(Versioned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.position}. {self.name}"
+        return f"{self.process.name} › {self.position}. {self.name}"
 
     def save(self, *args, **kwargs):
         if self.position is None:

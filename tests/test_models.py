@@ -208,7 +208,7 @@ def test_every_map_object_has_a_url_and_a_readable_name():
     assert str(owner) == "Sam Lee"
     assert str(system) == "Lead generation"
     assert str(process) == "YouTube content creation (Lead generation)"
-    assert str(step) == "1. Filming"
+    assert str(step) == "YouTube content creation › 1. Filming"
     assert str(sop) == "Recording a video"
     assert str(tool) == "Descript"
     assert system.get_absolute_url() == f"/systems/{system.pk}/"

@@ -55,6 +55,23 @@
   }
   document.addEventListener("DOMContentLoaded", wireTwisties);
 
+  // On a phone the systems tree starts folded, so the page's own content comes first; it keeps
+  // whatever state the person gives it when the sidebar refreshes after an edit.
+  var phone = window.matchMedia("(max-width: 50rem)");
+  var systemsOpen = !phone.matches;
+  function applySidebarState() {
+    var details = document.querySelector("#sidebar .sidebar-systems");
+    if (!details) return;
+    details.open = systemsOpen;
+    details.addEventListener("toggle", function () {
+      systemsOpen = details.open;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", applySidebarState);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target && event.detail.target.id === "sidebar") applySidebarState();
+  });
+
   // Drag and drop to reorder steps. The ↑ ↓ buttons on each step do the same from the
   // keyboard (and without JavaScript); this only adds the pointer's way.
   var dragged = null;
