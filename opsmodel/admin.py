@@ -1,40 +1,71 @@
-from django.contrib import admin
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 
 from opsmodel.models import User
 
 
+class ReassignForm(forms.Form):
+    to = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True),
+        label="Give everything they own to",
+        empty_label="— Choose a person —",
+    )
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = [
-        "username",
-        "first_name",
-        "last_name",
-        "job_title",
-        "email",
-        "is_active",
-        "is_staff",
-    ]
+    list_display = ["username", "first_name", "last_name", "job_title", "role", "is_active"]
     list_filter = ["is_active", "is_staff", "groups"]
     search_fields = ["username", "first_name", "last_name", "email", "job_title"]
+    actions = ["reassign_everything"]
     fieldsets = [
         *BaseUserAdmin.fieldsets[:1],
         ("Personal info", {"fields": ["first_name", "last_name", "email", "job_title"]}),
-        *BaseUserAdmin.fieldsets[2:],
-    ]
-    add_fieldsets = [
         (
-            None,
+            "Role and access",
             {
-                "classes": ["wide"],
-                "fields": [
-                    "username",
-                    "first_name",
-                    "last_name",
-                    "job_title",
-                    "password1",
-                    "password2",
-                ],
+                "fields": ["groups", "is_active", "is_staff", "is_superuser"],
+                "description": "The role (Founders, Team members, Admins) decides what the "
+                "person may do, in the app and here. Deactivate people who leave: they can "
+                "no longer log in, and what they own stays, marked “owner inactive”.",
             },
         ),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "first_name", "last_name",
+                                                 "job_title", "password1", "password2"]}),
+    ]  # fmt: skip
+    filter_horizontal = ["groups"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="Role")
+    def role(self, user: User) -> str:
+        return ", ".join(group.name for group in user.groups.all()) or "—"
+
+    @admin.action(description="Reassign everything they own to another person…")
+    def reassign_everything(self, request, queryset):
+        form = ReassignForm(request.POST if "to" in request.POST else None)
+        if form.is_valid():
+            to = form.cleaned_data["to"]
+            moved = sum(p.reassign_everything_to(to) for p in queryset.exclude(pk=to.pk))
+            self.message_user(
+                request, f"Reassigned {moved} item(s) to {to}.", level=messages.SUCCESS
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reassign everything they own",
+            "people": queryset,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/opsmodel/user/reassign.html", context)

@@ -110,7 +110,7 @@ class VersionedModelForm(forms.ModelForm):
         self.conflict = [
             (field.label, display(getattr(current, name)), display(self.cleaned_data.get(name)))
             for name, field in self.fields.items()
-            if name != "version"
+            if name in self._meta.fields
             and display(getattr(current, name)) != display(self.cleaned_data.get(name))
         ]
         self.data = self.data.copy()

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import models, transaction
+from django.urls import reverse
 
 
 class User(AbstractUser):
@@ -16,6 +17,30 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def get_absolute_url(self) -> str:
+        return reverse("people:person", args=[self.username])
+
+    def owned_relations(self) -> list:
+        """Every relation through which this person owns something (systems, SOPs, software…)."""
+        return [
+            rel
+            for rel in self._meta.related_objects
+            if rel.many_to_one and rel.field.name == "owner"
+        ]
+
+    def reassign_everything_to(self, other: User) -> int:
+        """Hand everything this person owns to `other`; returns how many items moved."""
+        moved = 0
+        with transaction.atomic():
+            for rel in self.owned_relations():
+                model = rel.related_model
+                changes = {"owner": other}
+                if any(f.name == "version" for f in model._meta.concrete_fields):
+                    # An open edit form of a reassigned item must see that it changed.
+                    changes["version"] = models.F("version") + 1
+                moved += model._default_manager.filter(owner=self).update(**changes)
+        return moved
 
 
 class Versioned(models.Model):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("systems.urls")),
     path("processes/", include("processes.urls")),
     path("sops/", include("sops.urls")),
+    path("", include("sops.people_urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(extra_context={"page_title": "Log in"}),

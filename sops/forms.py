@@ -41,8 +41,18 @@ class SOPForm(VersionedModelForm):
             "owner": "One person does this task: an SOP has exactly one owner.",
         }
 
+    minor_edit = forms.BooleanField(
+        required=False,
+        label="Minor edit: a typo fix that people who have read this SOP need not read again",
+    )
+
+    # Changing these asks everyone assigned to the SOP to read it again.
+    instructions = ("body", "outcome")
+
     def __init__(self, *args, process: Process, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance._state.adding:
+            del self.fields["minor_edit"]
         self.fields["process"].queryset = Process.objects.select_related("system").order_by(
             "system__tree_id", "system__lft", "position"
         )
@@ -53,3 +63,10 @@ class SOPForm(VersionedModelForm):
         self.fields["step"].queryset = process.steps.filter(
             Q(sop__isnull=True) | Q(sop=self.instance.pk)
         )
+
+    def save_if_unchanged(self) -> bool:
+        changed = any(name in self.changed_data for name in self.instructions)
+        if self.instance._state.adding or not changed or self.cleaned_data.get("minor_edit"):
+            return super().save_if_unchanged()
+        self.instance.revision += 1
+        return super().save_if_unchanged(also=("revision",))

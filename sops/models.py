@@ -51,6 +51,9 @@ class SOP(Versioned):
     )
     body = models.TextField(blank=True, help_text="The instructions, in Markdown.")
     software = models.ManyToManyField(Software, blank=True, related_name="sops")
+    # The version of the instructions people confirm they have read. Unlike `version` (any
+    # save), it moves only when the instructions change, and not for a minor edit.
+    revision = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["process", "title"]
@@ -84,6 +87,12 @@ class SOP(Versioned):
     def get_absolute_url(self) -> str:
         return reverse("sops:detail", args=[self.pk])
 
+    @property
+    def readers(self) -> list:
+        """The people this SOP is assigned to: its owner, and the owner of its step."""
+        people = [self.owner, self.step.owner if self.step else None]
+        return list({p.pk: p for p in people if p is not None and p.is_active}.values())
+
     def clean(self) -> None:
         super().clean()
         self.check_step_in_same_process()
@@ -93,3 +102,25 @@ class SOP(Versioned):
             raise ValidationError(
                 {"step": "That step belongs to another process; choose a step of this one."}
             )
+
+
+class Acknowledgement(models.Model):
+    """A person's confirmation: "I have read and understood this version" of an SOP."""
+
+    sop = models.ForeignKey(SOP, on_delete=models.CASCADE, related_name="acknowledgements")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    revision = models.PositiveIntegerField()
+    acknowledged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-acknowledged_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sop", "person", "revision"], name="acknowledgement_once_per_revision"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} read {self.sop} (revision {self.revision})"

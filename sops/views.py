@@ -3,22 +3,23 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from opsmodel.access import get_or_404
-from opsmodel.htmx import go_to, render_form, render_page
+from opsmodel.htmx import go_to, map_changed, render_form, render_page
 from opsmodel.markdown import render_markdown
 from processes.views import get_process
 from sops.forms import SOPForm
-from sops.models import SOP
+from sops.models import SOP, Acknowledgement
 
 
 def get_sop(user, pk, action: str = "view") -> SOP:
     """The one way views fetch an SOP: 403 without the right, 404 if it does not exist."""
     if not user.has_perm(f"sops.{action}_sop"):
         raise PermissionDenied
-    return get_or_404(SOP.objects.select_related("process__system", "owner", "step"), pk)
+    return get_or_404(SOP.objects.select_related("process__system", "owner", "step__owner"), pk)
 
 
 @login_required
@@ -26,8 +27,8 @@ def get_sop(user, pk, action: str = "view") -> SOP:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     sop = get_sop(request.user, pk)
     context = {
+        **reading_context(sop, request.user),
         "page_title": sop.title,
-        "sop": sop,
         "current_system": sop.process.system,
         "ancestors": sop.process.system.get_ancestors(include_self=True),
         "software": sop.software.all(),
@@ -120,3 +121,35 @@ def preview(request: HttpRequest) -> HttpResponse:
     body = request.POST.get("body", "")
     html = render_markdown(body) if body.strip() else '<p class="muted">Nothing to preview yet.</p>'
     return HttpResponse(html)
+
+
+def reading_context(sop: SOP, user) -> dict:
+    """Who is asked to read this SOP, and who has confirmed its current revision."""
+    confirmed = {
+        ack.person_id: ack
+        for ack in sop.acknowledgements.filter(revision=sop.revision).select_related("person")
+    }
+    readers = sop.readers
+    return {
+        "sop": sop,
+        "readers": [(person, confirmed.get(person.pk)) for person in readers],
+        "others_confirmed": [a for pk, a in confirmed.items() if pk not in {p.pk for p in readers}],
+        "can_acknowledge": user in readers and user.has_perm("sops.add_acknowledgement"),
+        "has_acknowledged": user.pk in confirmed,
+    }
+
+
+@login_required
+@require_POST
+def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "I have read and understood this version": recorded against the current revision."""
+    sop = get_sop(request.user, pk)
+    if not request.user.has_perm("sops.add_acknowledgement") or request.user not in sop.readers:
+        raise PermissionDenied
+    revision = int(request.POST.get("revision", 0) or 0)
+    if revision == sop.revision:
+        Acknowledgement.objects.get_or_create(sop=sop, person=request.user, revision=revision)
+    context = {**reading_context(sop, request.user), "stale": revision != sop.revision}
+    if request.htmx:
+        return map_changed(render(request, "sops/sop_detail.html#reading", context))
+    return redirect(sop)

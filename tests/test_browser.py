@@ -52,7 +52,8 @@ def page(browser, live_server, settings, login):
     page.get_by_label("Username").fill(login)
     page.get_by_label("Password").fill("opsmodel-demo")
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/$"))
+    page.wait_for_url(re.compile(r"/(my-work/)?$"))
+    page.goto("/")
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "last-page.png", full_page=True)

@@ -78,3 +78,14 @@ def test_demo_logins_work_with_their_roles(client, db):
     assert client.login(username="member", password="opsmodel-demo")
     assert client.get("/").status_code == 200
     assert client.get("/admin/").status_code == 302
+
+
+def test_the_migrated_roles_match_the_roles_in_code(db):
+    from django.contrib.auth.models import Group
+
+    from opsmodel.roles import ROLE_PERMISSIONS
+
+    for role, perms in ROLE_PERMISSIONS.items():
+        group = Group.objects.get(name=role)
+        have = set(group.permissions.values_list("content_type__app_label", "codename"))
+        assert have == set(perms), role

@@ -189,7 +189,8 @@ def test_login_page_is_styled_and_logs_in(client, member):
         reverse("login"), {"username": "member", "password": "a-long-test-password"}
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("systems:home")
+    assert response["Location"] == reverse("people:start")
+    assert client.get(reverse("people:start"))["Location"] == reverse("people:my_work")
 
 
 def test_a_wrong_password_says_so_and_keeps_the_username(client, member):

@@ -42,6 +42,22 @@
 
   document.addEventListener("htmx:historyRestore", markCurrentSystem);
 
+  // The main navigation marks the section the address is in.
+  function markSection() {
+    var path = window.location.pathname;
+    document.querySelectorAll(".mainnav a").forEach(function (link) {
+      var href = link.getAttribute("href");
+      var here = href === "/" ? path === "/" || path.indexOf("/systems/") === 0 ||
+        path.indexOf("/processes/") === 0 || path.indexOf("/sops/") === 0 : path.indexOf(href) === 0;
+      if (here) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", markSection);
+  document.addEventListener("htmx:pushedIntoHistory", markSection);
+  document.addEventListener("htmx:historyRestore", markSection);
+  window.addEventListener("popstate", function () { setTimeout(markSection, 0); });
+
   // Collapsible branches of the sidebar tree. Without JavaScript the tree is simply open.
   function wireTwisties() {
     document.querySelectorAll("#sidebar .twisty[hidden]").forEach(function (button) {

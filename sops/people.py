@@ -1,0 +1,143 @@
+"""People: My work, who owns what, and what has no owner.
+
+These views live with SOPs because they read all three levels of the map, and only this app
+may import from the other two.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from opsmodel.htmx import render_page
+from processes.models import Process, Step
+from sops.models import SOP, Acknowledgement
+from systems.models import Software, System
+
+
+def map_order(process: Process) -> tuple:
+    """Processes in the order of the map: by system (tree order), then position."""
+    return (process.system.tree_id, process.system.lft, process.position)
+
+
+@login_required
+@require_GET
+def start(request: HttpRequest) -> HttpResponse:
+    """Where login lands: the map for those who edit it, My work for everyone else."""
+    if request.user.has_perm("systems.change_system"):
+        return redirect("systems:home")
+    return redirect("people:my_work")
+
+
+@login_required
+@require_GET
+def my_work(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.has_perm("sops.view_sop"):
+        raise PermissionDenied
+    today = timezone.localdate()
+    week_end = today + datetime.timedelta(days=6 - today.weekday())  # this Sunday
+
+    steps = (
+        Step.objects.filter(owner=user)
+        .select_related("process__system", "sop")
+        .order_by(F("due_date").asc(nulls_last=True), "position")
+    )
+    sops = SOP.objects.filter(Q(owner=user) | Q(step__owner=user)).select_related(
+        "process__system", "step"
+    )
+    read = set(Acknowledgement.objects.filter(person=user).values_list("sop_id", "revision"))
+
+    groups: dict[int, dict] = {}
+    for step in steps:
+        group = groups.setdefault(
+            step.process_id, {"process": step.process, "steps": [], "sops": []}
+        )
+        step.overdue = step.due_date is not None and step.due_date < today
+        step.due_this_week = step.due_date is not None and today <= step.due_date <= week_end
+        group["steps"].append(step)
+    for sop in sops:
+        group = groups.setdefault(sop.process_id, {"process": sop.process, "steps": [], "sops": []})
+        sop.to_read = (sop.pk, sop.revision) not in read
+        group["sops"].append(sop)
+    for group in groups.values():
+        group["sops"].sort(key=lambda s: (not s.to_read, s.title))
+    ordered = sorted(groups.values(), key=lambda g: map_order(g["process"]))
+
+    all_steps = [s for g in ordered for s in g["steps"]]
+    context = {
+        "page_title": "My work",
+        "groups": ordered,
+        "to_read": sum(s.to_read for g in ordered for s in g["sops"]),
+        "overdue": sum(s.overdue for s in all_steps),
+        "due_this_week": sum(s.due_this_week for s in all_steps),
+        "today": today,
+    }
+    return render_page(request, "people/my_work.html", context)
+
+
+@login_required
+@require_GET
+def people(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("sops.view_sop"):
+        raise PermissionDenied
+    User = get_user_model()
+    counts: Counter = Counter()
+    for model in (System, Process, Step, SOP, Software):
+        per_owner = (
+            model.objects.filter(owner__isnull=False).values("owner").annotate(n=Count("pk"))
+        )
+        for row in per_owner.order_by():
+            counts[row["owner"]] += row["n"]
+    everyone = list(User.objects.prefetch_related("groups").order_by("-is_active", "first_name"))
+    for person in everyone:
+        person.owned = counts[person.pk]
+    context = {"page_title": "People", "people": everyone}
+    return render_page(request, "people/people.html", context)
+
+
+@login_required
+@require_GET
+def person(request: HttpRequest, username: str) -> HttpResponse:
+    if not request.user.has_perm("sops.view_sop"):
+        raise PermissionDenied
+    owner = get_object_or_404(get_user_model(), username=username)
+    context = {
+        "page_title": str(owner),
+        "person": owner,
+        "systems": System.objects.filter(owner=owner),
+        "processes": Process.objects.filter(owner=owner).select_related("system"),
+        "steps": Step.objects.filter(owner=owner).select_related("process", "sop"),
+        "sops": SOP.objects.filter(owner=owner).select_related("process"),
+        "software": Software.objects.filter(owner=owner),
+    }
+    return render_page(request, "people/person.html", context)
+
+
+@login_required
+@require_GET
+def unowned(request: HttpRequest) -> HttpResponse:
+    """Everything without an owner, or whose owner has left, for founders to fix."""
+    if not request.user.has_perm("systems.change_system"):
+        raise PermissionDenied
+    nobody = Q(owner__isnull=True) | Q(owner__is_active=False)
+    context = {
+        "page_title": "Needs an owner",
+        "sections": [
+            ("Systems", System.objects.filter(nobody).select_related("owner")),
+            ("Processes", Process.objects.filter(nobody).select_related("owner", "system")),
+            ("Steps", Step.objects.filter(nobody).select_related("owner", "process")),
+            ("SOPs", SOP.objects.filter(nobody).select_related("owner", "process")),
+            ("Software", Software.objects.filter(nobody).select_related("owner")),
+        ],
+    }
+    return render_page(request, "people/unowned.html", context)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from sops import people
+
+app_name = "people"
+urlpatterns = [
+    path("start/", people.start, name="start"),
+    path("my-work/", people.my_work, name="my_work"),
+    path("people/", people.people, name="list"),
+    path("people/needs-an-owner/", people.unowned, name="unowned"),
+    path("people/<str:username>/", people.person, name="person"),
+]
