@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django import forms
-from django.db import models
+from django.db import IntegrityError, models, transaction
 
 
 def display(value) -> str:
@@ -81,8 +81,22 @@ class VersionedModelForm(forms.ModelForm):
     def save_if_unchanged(self, also: tuple[str, ...] = ()) -> bool:
         """Save; for an existing object only if unchanged since the form was opened.
 
-        `also` names model fields the view set on the instance outside the form.
+        `also` names model fields the view set on the instance outside the form. The row and
+        its many-to-many links are written in one transaction. A clash with a save that landed
+        at the same instant (the same name, say) is reported on the form, not as an error page.
         """
+        try:
+            with transaction.atomic():
+                return self._save_if_unchanged(also)
+        except IntegrityError:
+            self.add_error(
+                None,
+                "Someone saved a clashing change at the same moment (the same name, perhaps). "
+                "Nothing of yours was saved; check the form and save again.",
+            )
+            return False
+
+    def _save_if_unchanged(self, also: tuple[str, ...]) -> bool:
         instance = super().save(commit=False)
         if instance._state.adding:
             instance.save()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
-from django_htmx.http import HttpResponseLocation, trigger_client_event
+from django_htmx.http import trigger_client_event
 
 # The event other regions listen for after a write: the sidebar tree, counts.
 MAP_CHANGED = "mapChanged"
@@ -28,29 +30,46 @@ def render_page(
     return response
 
 
+def is_inline(request: HttpRequest) -> bool:
+    """Is this form swapped in place of what it edits, rather than shown as its own page?
+
+    Opened inline, the form carries a hidden `inline` field, so its POST knows to answer with
+    the edited thing itself rather than send the browser on to the thing's page.
+    """
+    if not request.htmx:
+        return False
+    if request.method == "GET":
+        return request.htmx.target not in (None, "main")
+    return request.POST.get("inline") == "1"
+
+
 def render_form(
     request: HttpRequest, context: dict, *, page: str = "form_page.html"
 ) -> HttpResponse:
-    """A form: alone when htmx swaps it in place of what it edits, else as a page.
+    """A form: alone when htmx swaps it (in place, or replacing itself), else as a page.
 
     Returns 409 when the form holds a conflict with someone else's save.
     """
     form = context["form"]
     status = 409 if form.conflict is not None else 200
-    if request.htmx and (request.method == "POST" or request.htmx.target != "main"):
-        inline = request.method == "GET"
-        response = render(
-            request, "includes/form.html", {**context, "inline": inline}, status=status
-        )
+    if request.htmx and (request.method == "POST" or is_inline(request)):
+        context = {**context, "inline": is_inline(request), "opening": request.method == "GET"}
+        response = render(request, "includes/form.html", context, status=status)
         patch_vary_headers(response, ["HX-Request"])
         return response
     return render_page(request, page, context, status=status)
 
 
-def go_to(request: HttpRequest, url: str) -> HttpResponse:
-    """After a create or delete: show `url`, as htmx navigation or a plain redirect."""
+def go_to(request: HttpRequest, url: str, *, push: bool = True) -> HttpResponse:
+    """After a write: show `url`, as htmx navigation or a plain redirect.
+
+    `push=False` when the address does not change (a reorder shows the same page again).
+    """
     if request.htmx:
-        response = HttpResponseLocation(url, target="#main", swap="innerHTML")
+        response = HttpResponse()
+        response["HX-Location"] = json.dumps(
+            {"path": url, "target": "#main", "swap": "innerHTML", "push": str(push).lower()}
+        )
         return trigger_client_event(response, MAP_CHANGED)
     return redirect(url)
 

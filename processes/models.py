@@ -21,25 +21,28 @@ class PositionedQuerySet(models.QuerySet):
         Positions are unique per parent and checked row by row, so the rows first move out of
         the way (past the highest position) and then to their places: two UPDATEs.
         """
-        rows = list(self.only("pk", "position"))
-        if sorted(r.pk for r in rows) != sorted(ordered_pks):
-            raise ValueError("The new order must list exactly the items being ordered.")
-        offset = max((r.position for r in rows), default=0) + len(rows) + 1
-        self.update(position=models.F("position") + offset)
-        by_pk = {r.pk: r for r in rows}
-        for position, pk in enumerate(ordered_pks, start=1):
-            by_pk[pk].position = position
-        self.model.objects.bulk_update(by_pk.values(), ["position"])
+        with transaction.atomic():
+            # Lock the rows being ordered, so two reorders of one list take turns.
+            rows = list(self.select_for_update().only("pk", "position"))
+            if sorted(r.pk for r in rows) != sorted(ordered_pks):
+                raise ValueError("The new order must list exactly the items being ordered.")
+            offset = max((r.position for r in rows), default=0) + len(rows) + 1
+            self.update(position=models.F("position") + offset)
+            by_pk = {r.pk: r for r in rows}
+            for position, pk in enumerate(ordered_pks, start=1):
+                by_pk[pk].position = position
+            self.model.objects.bulk_update(by_pk.values(), ["position"])
 
     def move(self, item, direction: str) -> bool:
         """Swap `item` with its neighbour above ("up") or below ("down"). False at either end."""
-        order = list(self.order_by("position").values_list("pk", flat=True))
-        index = order.index(item.pk)
-        other = index - 1 if direction == "up" else index + 1
-        if other < 0 or other >= len(order):
-            return False
-        order[index], order[other] = order[other], order[index]
-        self.place(order)
+        with transaction.atomic():
+            order = list(self.select_for_update().order_by("position").values_list("pk", flat=True))
+            index = order.index(item.pk)
+            other = index - 1 if direction == "up" else index + 1
+            if other < 0 or other >= len(order):
+                return False
+            order[index], order[other] = order[other], order[index]
+            self.place(order)
         return True
 
 

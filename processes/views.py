@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from opsmodel.access import get_or_404
-from opsmodel.htmx import go_to, map_changed, render_form, render_page
+from opsmodel.htmx import go_to, is_inline, map_changed, render_form, render_page
 from processes.forms import ProcessForm, StepForm
 from processes.models import Process, Step
 from systems.views import get_system, safe_next
@@ -29,10 +29,16 @@ def get_step(user, pk, action: str = "view") -> Step:
     return get_or_404(Step.objects.select_related("process__system", "owner", "sop"), pk)
 
 
-def steps_context(process: Process, add_form: StepForm | None = None, **extra) -> dict:
+def steps_context(
+    process: Process, add_form: StepForm | None = None, moved: tuple | None = None, **extra
+) -> dict:
+    steps = list(process.steps.select_related("owner", "sop", "sop__owner"))
+    for step in steps:
+        # The step just moved keeps focus on the button used, for the next press.
+        step.moved_direction = moved[1] if moved and moved[0] == step.pk else ""
     return {
         "process": process,
-        "steps": process.steps.select_related("owner", "sop", "sop__owner"),
+        "steps": steps,
         "add_form": add_form or StepForm(prefix="new-step"),
         **extra,
     }
@@ -43,7 +49,8 @@ def render_steps(request: HttpRequest, process: Process, **extra) -> HttpRespons
     response = render(
         request, "processes/process_detail.html#steps", steps_context(process, **extra)
     )
-    return map_changed(reswap(retarget(response, "#steps"), "outerHTML"))
+    # The sidebar shows no steps: no mapChanged event, no sidebar refresh.
+    return reswap(retarget(response, "#steps"), "outerHTML")
 
 
 @login_required
@@ -92,10 +99,10 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ProcessForm(request.POST or None, instance=process)
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
         process = get_process(request.user, pk)
-        if request.htmx:
+        if is_inline(request):
             context = {**detail_context(process), "saved": True}
             return map_changed(render(request, "processes/process_detail.html#summary", context))
-        return redirect(process)
+        return go_to(request, process.get_absolute_url())
     context = {
         "form": form,
         "page_title": f"Edit {process.name}",
@@ -137,7 +144,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     if direction not in {"up", "down"}:
         raise Http404("Unknown direction")
     Process.objects.filter(system=process.system).move(process, direction)
-    return go_to(request, safe_next(request, process.system.get_absolute_url()))
+    return go_to(request, safe_next(request, process.system.get_absolute_url()), push=False)
 
 
 @login_required
@@ -163,11 +170,11 @@ def add_step(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
     step = get_step(request.user, pk, "change")
-    form = StepForm(request.POST or None, instance=step)
+    form = StepForm(request.POST or None, instance=step, prefix=f"step-{step.pk}")
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
-        if request.htmx:
+        if is_inline(request):
             return render_steps(request, step.process, saved=step.pk)
-        return redirect(step.process)
+        return go_to(request, step.process.get_absolute_url())
     context = {
         "form": form,
         "page_title": f"Edit step: {step.name}",
@@ -187,9 +194,7 @@ def delete_step(request: HttpRequest, pk: int) -> HttpResponse:
     process = step.process
     if request.method == "POST":
         step.delete()
-        if request.htmx:
-            return render_steps(request, process)
-        return redirect(process)
+        return go_to(request, process.get_absolute_url())
     sop = getattr(step, "sop", None)
     context = {
         "page_title": f"Delete step {step.name}?",

@@ -64,6 +64,19 @@ class SOPForm(VersionedModelForm):
             Q(sop__isnull=True) | Q(sop=self.instance.pk)
         )
 
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        process, step = cleaned.get("process"), cleaned.get("step")
+        if (
+            "process" in self.changed_data
+            and step is not None
+            and step.process_id != getattr(process, "pk", None)
+        ):
+            # Moving the SOP to another process unties it from its old process's step.
+            cleaned["step"] = None
+            self.instance.step = None
+        return cleaned
+
     def save_if_unchanged(self) -> bool:
         changed = any(name in self.changed_data for name in self.instructions)
         if self.instance._state.adding or not changed or self.cleaned_data.get("minor_edit"):

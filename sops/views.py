@@ -53,7 +53,8 @@ def new(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("sops.add_sop"):
         raise PermissionDenied
     process = get_process(request.user, request.GET.get("process"))
-    step = process.steps.filter(pk=request.GET.get("step") or None, sop__isnull=True).first()
+    step_id = request.GET.get("step", "")
+    step = process.steps.filter(pk=step_id, sop__isnull=True).first() if step_id.isdigit() else None
     initial = {"process": process, "owner": step.owner if step else request.user}
     if step:
         initial.update(step=step, title=step.name)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from mptt.admin import MPTTModelAdmin
 
 from systems.models import Software, System
+from systems.tree import tree_lock
 
 
 @admin.register(Software)
@@ -22,3 +23,22 @@ class SystemAdmin(MPTTModelAdmin):
     autocomplete_fields = ["owner"]
     filter_horizontal = ["software"]
     mptt_level_indent = 24
+
+    # Tree writes from the admin take the same lock as the app's (systems.tree).
+    def save_model(self, request, obj, form, change):
+        with tree_lock():
+            if change:
+                # Nested-set values read before the lock may be stale by now.
+                fresh = System.objects.values("tree_id", "lft", "rght", "level").get(pk=obj.pk)
+                for field, value in fresh.items():
+                    setattr(obj, field, value)
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        with tree_lock():
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with tree_lock():
+            for system in queryset.order_by("-level"):
+                System.objects.get(pk=system.pk).delete()

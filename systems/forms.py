@@ -35,7 +35,7 @@ class SystemForm(VersionedModelForm):
             check_move(self.instance, parent)
         return parent
 
-    def save_if_unchanged(self) -> bool:
+    def _save_if_unchanged(self, also: tuple[str, ...]) -> bool:
         with tree_lock():
             if self.instance._state.adding:
                 create_system(self.save(commit=False))
@@ -43,7 +43,7 @@ class SystemForm(VersionedModelForm):
                 return True
             new_parent = self.cleaned_data["parent"]
             moved = self.instance.parent_id != self.initial.get("parent")
-            if not super().save_if_unchanged():
+            if not super()._save_if_unchanged(also):
                 return False
             if moved:
                 move_system(self.instance, new_parent)

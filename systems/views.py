@@ -4,14 +4,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from mptt.utils import get_cached_trees
 
 from opsmodel.access import get_or_404
-from opsmodel.htmx import go_to, map_changed, render_form, render_page
+from opsmodel.htmx import go_to, is_inline, map_changed, render_form, render_page
 from systems.forms import SystemForm
 from systems.models import System
 from systems.tree import delete_system, move_sibling
@@ -105,11 +105,11 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = SystemForm(request.POST or None, instance=system)
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
         system = get_system(request.user, pk)
-        if request.htmx:
+        if is_inline(request):
             context = {**summary_context(system), "saved": True}
             response = render(request, "systems/system_detail.html#summary", context)
             return map_changed(response)
-        return redirect(system)
+        return go_to(request, system.get_absolute_url())
     context = {
         "form": form,
         "page_title": f"Edit {system.name}",
@@ -165,4 +165,4 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     if direction not in {"up", "down"}:
         raise Http404("Unknown direction")
     move_sibling(system, direction)
-    return go_to(request, safe_next(request, reverse("systems:home")))
+    return go_to(request, safe_next(request, reverse("systems:home")), push=False)

@@ -96,7 +96,7 @@ def test_inline_edit_swaps_the_summary_back_and_refreshes_other_regions(founder_
 
     response = founder_client.post(
         reverse("systems:edit", args=[system.pk]),
-        system_data(system, name="Lead generation", purpose="Brings people to us"),
+        system_data(system, name="Lead generation", purpose="Brings people to us", inline="1"),
         **HTMX,
     )
     html = response.content.decode()
@@ -313,12 +313,20 @@ def test_editing_a_step_inline(founder_client):
         reverse("processes:edit_step", args=[step.pk]), **HTMX, HTTP_HX_TARGET=f"step-{step.pk}"
     )
     assert "<form" in form.content.decode() and "<html" not in form.content.decode()
+    assert 'name="inline" value="1"' in form.content.decode()
+    prefix = f"step-{step.pk}"
     response = founder_client.post(
         reverse("processes:edit_step", args=[step.pk]),
-        {"name": "Recording", "owner": "", "due_date": "", "version": step.version},
+        {
+            f"{prefix}-name": "Recording",
+            f"{prefix}-owner": "",
+            f"{prefix}-due_date": "",
+            f"{prefix}-version": step.version,
+            "inline": "1",
+        },  # fmt: skip
         **HTMX,
     )
-    assert "Recording" in response.content.decode()
+    assert 'id="steps"' in response.content.decode() and "Recording" in response.content.decode()
     step.refresh_from_db()
     assert step.name == "Recording"
 
@@ -404,18 +412,19 @@ def test_write_the_sop_from_a_step_without_one(founder_client):
     assert sop.step == step
 
 
+def test_moving_an_sop_to_another_process_unties_it_from_its_step(founder_client):
+    step = StepFactory()
+    sop = SOPFactory(process=step.process, step=step)
+    other = ProcessFactory()
+    founder_client.post(reverse("sops:edit", args=[sop.pk]), sop_data(sop, process=other.pk))
+    sop.refresh_from_db()
+    assert (sop.process, sop.step) == (other, None)
+
+
 def test_an_sop_cannot_take_a_step_of_another_process(founder_client):
     sop = SOPFactory()
     other_step = StepFactory()
-    # Moving the SOP to another process while keeping a step of its old one:
-    own_step = StepFactory(process=sop.process)
-    response = founder_client.post(
-        reverse("sops:edit", args=[sop.pk]),
-        sop_data(sop, process=other_step.process_id, step=own_step.pk),
-        **HTMX,
-    )
-    assert "That step belongs to another process" in response.content.decode()
-    # Naming a step of another process outright:
+    # Naming a step of another process:
     response = founder_client.post(
         reverse("sops:edit", args=[sop.pk]), sop_data(sop, step=other_step.pk), **HTMX
     )
@@ -458,3 +467,38 @@ def test_editing_an_sop_keeps_a_conflict_visible(founder_client):
     assert "1. Mine" in response.content.decode()
     sop.refresh_from_db()
     assert sop.body == "1. Original"
+
+
+def test_an_edit_page_opened_on_its_own_goes_to_the_saved_thing(founder_client):
+    """The same form opened as a whole page (a new tab, a reload) is not swapped inline."""
+    process = ProcessFactory(name="Email content")
+    page = founder_client.get(reverse("processes:edit", args=[process.pk]), **HTMX)
+    assert 'name="inline"' not in page.content.decode()
+    response = founder_client.post(
+        reverse("processes:edit", args=[process.pk]),
+        process_data(process, name="Email newsletter"),
+        **HTMX,
+    )
+    assert response["HX-Location"].startswith(f'{{"path": "{process.get_absolute_url()}"')
+
+
+def test_deleting_a_step_with_htmx_goes_back_to_its_process(founder_client):
+    step = StepFactory()
+    response = founder_client.post(reverse("processes:delete_step", args=[step.pk]), **HTMX)
+    assert response["HX-Location"].startswith(f'{{"path": "{step.process.get_absolute_url()}"')
+    assert not Step.objects.filter(pk=step.pk).exists()
+
+
+def test_reordering_does_not_add_a_history_entry(founder_client):
+    first = ProcessFactory(name="First")
+    second = ProcessFactory(system=first.system, name="Second")
+    response = founder_client.post(
+        reverse("processes:move", args=[second.pk]), {"direction": "up"}, **HTMX
+    )
+    assert '"push": "false"' in response["HX-Location"]
+
+
+def test_a_malformed_step_in_the_new_sop_address_is_ignored(founder_client):
+    process = ProcessFactory()
+    response = founder_client.get(f"{reverse('sops:new')}?process={process.pk}&step=abc")
+    assert response.status_code == 200

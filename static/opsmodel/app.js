@@ -91,6 +91,8 @@
   // Drag and drop to reorder steps. The ↑ ↓ buttons on each step do the same from the
   // keyboard (and without JavaScript); this only adds the pointer's way.
   var dragged = null;
+  var dropped = false;
+  var original = null;
 
   function wireSteps() {
     document.querySelectorAll(".road[data-order-url] > .road-step:not([draggable])").forEach(
@@ -104,6 +106,8 @@
     var step = event.target.closest && event.target.closest(".road[data-order-url] > .road-step");
     if (!step) return;
     dragged = step;
+    dropped = false;
+    original = { parent: step.parentNode, next: step.nextSibling };
     step.classList.add("dragging");
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", step.dataset.step);
@@ -126,12 +130,19 @@
   document.addEventListener("drop", function (event) {
     if (!dragged) return;
     event.preventDefault();
+    dropped = true;
   });
 
   document.addEventListener("dragend", function () {
     if (!dragged) return;
     var road = dragged.parentNode;
     dragged.classList.remove("dragging");
+    if (!dropped) {
+      // Cancelled (Esc, or dropped outside the road): put the step back, save nothing.
+      original.parent.insertBefore(dragged, original.next);
+      dragged = null;
+      return;
+    }
     dragged = null;
     var order = Array.prototype.map.call(road.children, function (step) {
       return step.dataset.step;

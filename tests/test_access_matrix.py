@@ -1,0 +1,135 @@
+"""Every URL of the project against every role, taken from the URLconf itself.
+
+A URL pattern added without an entry here fails `test_every_url_is_in_the_matrix`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from opsmodel.roles import ADMINS
+from tests.factories import SOPFactory, StepFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "member", "founder", "staff"]
+READ = {"anonymous": 302, "member": 200, "founder": 200, "staff": 200}
+FOUNDERS_ONLY = {"anonymous": 302, "member": 403, "founder": 200, "staff": 403}
+FOUNDERS_WRITE = {"anonymous": 302, "member": 403, "founder": 302, "staff": 403}
+# Writes answered in place for htmx (the changed region) and by a redirect for a plain form.
+FOUNDERS_WRITE_IN_PLACE = {"anonymous": 302, "member": 403, "founder": (302, 200), "staff": 403}
+
+
+def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
+    """URL name → (method, url, data, expected status for each role)."""
+    s, p, st, sop = o["system"].pk, o["process"].pk, o["step"].pk, o["sop"].pk
+    up = {"direction": "up"}
+    return {
+        "systems:home": ("get", reverse("systems:home"), {}, READ),
+        "systems:tree": ("get", reverse("systems:tree"), {}, READ),
+        "systems:new": ("get", reverse("systems:new"), {}, FOUNDERS_ONLY),
+        "systems:detail": ("get", reverse("systems:detail", args=[s]), {}, READ),
+        "systems:edit": ("get", reverse("systems:edit", args=[s]), {}, FOUNDERS_ONLY),
+        "systems:delete": ("get", reverse("systems:delete", args=[s]), {}, FOUNDERS_ONLY),
+        "systems:move": ("post", reverse("systems:move", args=[s]), up, FOUNDERS_WRITE),
+        "processes:new": ("get", f"{reverse('processes:new')}?system={s}", {}, FOUNDERS_ONLY),
+        "processes:detail": ("get", reverse("processes:detail", args=[p]), {}, READ),
+        "processes:edit": ("get", reverse("processes:edit", args=[p]), {}, FOUNDERS_ONLY),
+        "processes:delete": ("get", reverse("processes:delete", args=[p]), {}, FOUNDERS_ONLY),
+        "processes:move": ("post", reverse("processes:move", args=[p]), up, FOUNDERS_WRITE),
+        "processes:order_steps": (
+            "post", reverse("processes:order_steps", args=[p]), {"order": str(st)},
+            FOUNDERS_ONLY,
+        ),
+        "processes:add_step": (
+            "post", reverse("processes:add_step", args=[p]), {"new-step-name": "Publishing"},
+            FOUNDERS_WRITE_IN_PLACE,
+        ),
+        "processes:edit_step": (
+            "get", reverse("processes:edit_step", args=[st]), {}, FOUNDERS_ONLY,
+        ),
+        "processes:delete_step": (
+            "get", reverse("processes:delete_step", args=[st]), {}, FOUNDERS_ONLY,
+        ),
+        "processes:move_step": (
+            "post", reverse("processes:move_step", args=[st]), up, FOUNDERS_WRITE_IN_PLACE,
+        ),
+        "sops:new": ("get", f"{reverse('sops:new')}?process={p}", {}, FOUNDERS_ONLY),
+        "sops:preview": ("post", reverse("sops:preview"), {"body": "1. Go"}, FOUNDERS_ONLY),
+        "sops:detail": ("get", reverse("sops:detail", args=[sop]), {}, READ),
+        "sops:edit": ("get", reverse("sops:edit", args=[sop]), {}, FOUNDERS_ONLY),
+        "sops:delete": ("get", reverse("sops:delete", args=[sop]), {}, FOUNDERS_ONLY),
+        # Only the people the SOP is assigned to confirm they have read it (here: the member).
+        "sops:acknowledge": (
+            "post", reverse("sops:acknowledge", args=[sop]), {"revision": "1"},
+            {"anonymous": 302, "member": (302, 200), "founder": 403, "staff": 403},
+        ),
+        "people:start": ("get", reverse("people:start"), {}, {r: 302 for r in ROLES}),
+        "people:my_work": ("get", reverse("people:my_work"), {}, READ),
+        "people:list": ("get", reverse("people:list"), {}, READ),
+        "people:person": ("get", reverse("people:person", args=["member"]), {}, READ),
+        "people:unowned": ("get", reverse("people:unowned"), {}, FOUNDERS_ONLY),
+        "login": ("get", reverse("login"), {}, {r: 200 for r in ROLES}),
+        "logout": ("post", reverse("logout"), {}, {r: 302 for r in ROLES}),
+        # The admin is one app of its own: only staff get in.
+        "admin:*": (
+            "get", reverse("admin:index"), {},
+            {"anonymous": 302, "member": 302, "founder": 302, "staff": 200},
+        ),
+    }  # fmt: skip
+
+
+def url_names(patterns=None, namespace: str = "") -> set[str]:
+    names: set[str] = set()
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            ns = pattern.namespace or ""
+            if ns == "admin":
+                names.add("admin:*")
+                continue
+            prefix = f"{namespace}{ns}:" if ns else namespace
+            names |= url_names(pattern.url_patterns, prefix)
+        elif isinstance(pattern, URLPattern):
+            names.add(f"{namespace}{pattern.name}")
+    return names
+
+
+@pytest.fixture
+def objects(member):
+    step = StepFactory(owner=member)
+    sop = SOPFactory(process=step.process, step=step, owner=member)
+    return {"system": step.process.system, "process": step.process, "step": step, "sop": sop}
+
+
+@pytest.fixture
+def people(founder, member):
+    staff = UserFactory(username="staff", is_staff=True, roles=[ADMINS])
+    return {"anonymous": None, "member": member, "founder": founder, "staff": staff}
+
+
+def test_every_url_is_in_the_matrix(objects):
+    assert url_names() == set(matrix(objects))
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_each_role_gets_the_expected_answer_from_every_url(client, objects, people, role, htmx):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    failures = []
+    for name, (method, url, data, expected) in matrix(objects).items():
+        client.logout()
+        if people[role] is not None:
+            client.force_login(people[role])
+        response = getattr(client, method)(url, data, **headers)
+        status = response.status_code
+        want = expected[role]
+        if isinstance(want, tuple):
+            want = want[1] if htmx else want[0]
+        if htmx and status == 200 and want == 302 and "HX-Redirect" in response:
+            status = 302  # an htmx request sent to log in gets a client-side redirect
+        if htmx and status == 200 and want == 302 and "HX-Location" in response:
+            status = 302  # after a write, htmx is sent on with HX-Location
+        if status != want:
+            failures.append(f"{method.upper()} {url} ({name}): {status}, expected {want}")
+    assert failures == []
