@@ -26,7 +26,7 @@ class User(AbstractUser):
         return [
             rel
             for rel in self._meta.related_objects
-            if rel.many_to_one and rel.field.name == "owner"
+            if rel.one_to_many and rel.field.name == "owner"
         ]
 
     def reassign_everything_to(self, other: User) -> int:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from opsmodel.roles import FOUNDERS, TEAM_MEMBERS
 from tests.factories import ProcessFactory, SOPFactory, StepFactory, SystemFactory, UserFactory
@@ -35,7 +36,9 @@ def founder_client(client, founder):
 
 
 @pytest.fixture
-def member_client(client, member):
+def member_client(member):
+    # A client of its own, so a test can have a founder and a team member side by side.
+    client = Client()
     client.force_login(member)
     return client
 

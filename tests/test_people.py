@@ -1,0 +1,236 @@
+"""People, roles, My work, read receipts and ownership."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sops.models import SOP, Acknowledgement
+from systems.models import Software, System
+from tests.conftest import build_map
+from tests.factories import (
+    PASSWORD,
+    ProcessFactory,
+    SoftwareFactory,
+    SOPFactory,
+    StepFactory,
+    SystemFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def days(n: int) -> datetime.date:
+    return timezone.localdate() + datetime.timedelta(days=n)
+
+
+# Deactivating people
+
+
+def test_a_deactivated_person_cannot_log_in_and_their_session_ends(client, member):
+    client.force_login(member)
+    assert client.get(reverse("people:my_work")).status_code == 200
+    member.is_active = False
+    member.save()
+    assert client.get(reverse("people:my_work")).status_code == 302  # the session no longer counts
+    assert not client.login(username="member", password=PASSWORD)
+
+
+def test_what_an_inactive_person_owns_stays_and_says_so(founder_client):
+    leaver = UserFactory(first_name="Jonas", last_name="Berg", is_active=False)
+    sop = SOPFactory(owner=leaver)
+    html = founder_client.get(sop.get_absolute_url()).content.decode()
+    assert "Jonas Berg" in html and "owner inactive" in html
+    unowned = founder_client.get(reverse("people:unowned")).content.decode()
+    assert sop.title in unowned and "owner inactive: Jonas Berg" in unowned
+
+
+def test_the_admin_reassigns_everything_a_person_owns(admin_client):
+    leaver, successor = UserFactory(), UserFactory()
+    system = SystemFactory(owner=leaver)
+    process = ProcessFactory(owner=leaver, system=system)
+    step = StepFactory(owner=leaver, process=process)
+    sop = SOPFactory(owner=leaver, process=process)
+    tool = SoftwareFactory(owner=leaver)
+    changelist = reverse("admin:opsmodel_user_changelist")
+
+    page = admin_client.post(
+        changelist, {"action": "reassign_everything", "_selected_action": [leaver.pk]}
+    )
+    assert "Give everything they own to" in page.content.decode()
+
+    done = admin_client.post(
+        changelist,
+        {"action": "reassign_everything", "_selected_action": [leaver.pk], "to": successor.pk},
+    )
+    assert done.status_code == 302
+    for obj in (system, process, step, sop, tool):
+        obj.refresh_from_db()
+        assert obj.owner == successor
+    sop.refresh_from_db()
+    assert sop.version == 2  # an edit form opened before the reassignment sees the change
+
+
+# My work
+
+
+def test_team_members_land_on_my_work(client, member):
+    response = client.post(
+        reverse("login"), {"username": "member", "password": PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("people:my_work")
+
+
+def test_founders_land_on_the_map(client, founder):
+    response = client.post(
+        reverse("login"), {"username": "founder", "password": PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("systems:home")
+
+
+def test_my_work_lists_my_steps_by_due_date_and_my_sops_grouped_by_process(member_client, member):
+    youtube = ProcessFactory(name="YouTube content creation", system=SystemFactory(name="Leads"))
+    StepFactory(process=youtube, name="Publishing", owner=member, due_date=days(20))
+    StepFactory(process=youtube, name="Scripting", owner=member, due_date=days(-2))
+    filming = StepFactory(process=youtube, name="Filming", owner=member, due_date=days(0))
+    StepFactory(process=youtube, name="Editing", owner=UserFactory(), due_date=days(1))
+    SOPFactory(process=youtube, step=filming, title="Recording a video", owner=UserFactory())
+    SOPFactory(
+        process=ProcessFactory(name="Client billing"), title="Sending an invoice", owner=member
+    )
+
+    html = member_client.get(reverse("people:my_work")).content.decode()
+    assert "Editing" not in html  # someone else's step
+    assert html.index("Scripting") < html.index("Filming") < html.index("Publishing")
+    assert "Overdue · was due" in html
+    assert "Due this week" in html or days(0).weekday() == 6
+    # Recording a video: the SOP of a step I own is assigned to me too.
+    assert "Recording a video" in html and "Sending an invoice" in html
+    assert html.count("To read") == 2
+    assert "Client billing" in html and "YouTube content creation" in html
+
+
+def test_my_work_says_what_to_do_when_nothing_is_assigned(member_client):
+    html = member_client.get(reverse("people:my_work")).content.decode()
+    assert "Nothing assigned to you yet" in html
+
+
+@pytest.mark.parametrize("size", [(2, 1, 2), (12, 3, 5)])
+def test_people_pages_run_a_fixed_number_of_queries(
+    client, member, founder, django_assert_max_num_queries, size
+):
+    build_map(*size)
+    for sop in SOP.objects.all()[:5]:
+        sop.owner = member
+        sop.save()
+    client.force_login(founder)
+    pages = {
+        reverse("people:my_work"): 7,
+        reverse("people:list"): 11,
+        reverse("people:person", args=["member"]): 10,
+        reverse("people:unowned"): 9,
+    }
+    for url, budget in pages.items():
+        with django_assert_max_num_queries(budget):
+            assert client.get(url, **HTMX).status_code == 200
+
+
+# Read receipts
+
+
+def test_a_team_member_confirms_reading_and_the_sop_leaves_to_read(member_client, member):
+    sop = SOPFactory(owner=member)
+    page = member_client.get(sop.get_absolute_url()).content.decode()
+    assert "I have read and understood this version" in page
+
+    response = member_client.post(
+        reverse("sops:acknowledge", args=[sop.pk]), {"revision": sop.revision}, **HTMX
+    )
+    assert "You confirmed you have read and understood this version" in response.content.decode()
+    assert Acknowledgement.objects.filter(sop=sop, person=member, revision=1).exists()
+    assert "To read" not in member_client.get(reverse("people:my_work")).content.decode()
+
+
+def test_changed_instructions_ask_for_a_new_confirmation_but_a_minor_edit_does_not(
+    founder_client, member_client, member
+):
+    sop = SOPFactory(owner=member, body="1. Open Stripe.")
+    Acknowledgement.objects.create(sop=sop, person=member, revision=1)
+
+    def edit(body: str, minor: bool) -> None:
+        sop.refresh_from_db()
+        data = {"title": sop.title, "process": sop.process_id, "step": "", "owner": member.pk,
+                "outcome": sop.outcome, "estimated_minutes": sop.estimated_minutes,
+                "body": body, "software": [], "version": sop.version}  # fmt: skip
+        if minor:
+            data["minor_edit"] = "on"
+        assert founder_client.post(reverse("sops:edit", args=[sop.pk]), data).status_code == 302
+
+    edit("1. Open Stripe.", minor=False)  # nothing in the instructions changed
+    edit("1. Open Stripe .", minor=True)  # a typo fix
+    sop.refresh_from_db()
+    assert sop.revision == 1
+    assert "To read" not in member_client.get(reverse("people:my_work")).content.decode()
+
+    edit("1. Open Stripe.\n2. Send the invoice.", minor=False)
+    sop.refresh_from_db()
+    assert sop.revision == 2
+    assert "To read" in member_client.get(reverse("people:my_work")).content.decode()
+
+
+def test_founders_see_who_has_confirmed_and_who_has_not(founder_client):
+    sam, priya = UserFactory(first_name="Sam", last_name="Lee"), UserFactory(first_name="Priya")
+    step = StepFactory(owner=priya)
+    sop = SOPFactory(owner=sam, process=step.process, step=step)
+    Acknowledgement.objects.create(sop=sop, person=sam, revision=1)
+    html = founder_client.get(sop.get_absolute_url()).content.decode()
+    reading = html[html.index('id="reading"') :]
+    assert "Sam Lee" in reading and "confirmed" in reading
+    assert "Priya" in reading and "not yet confirmed" in reading
+
+
+def test_only_the_people_an_sop_is_assigned_to_can_confirm_it(member_client):
+    sop = SOPFactory(owner=UserFactory())
+    response = member_client.post(reverse("sops:acknowledge", args=[sop.pk]), {"revision": 1})
+    assert response.status_code == 403
+    assert not Acknowledgement.objects.exists()
+
+
+def test_a_confirmation_of_an_older_revision_is_not_recorded(member_client, member):
+    sop = SOPFactory(owner=member)
+    SOP.objects.filter(pk=sop.pk).update(revision=2)
+    response = member_client.post(
+        reverse("sops:acknowledge", args=[sop.pk]), {"revision": "1"}, **HTMX
+    )
+    assert "The instructions changed while you were reading" in response.content.decode()
+    assert not Acknowledgement.objects.exists()
+
+
+# Ownership
+
+
+def test_a_person_page_lists_everything_they_own(member_client):
+    owner = UserFactory(username="priya", first_name="Priya", last_name="Shah")
+    system = SystemFactory(owner=owner, name="Lead generation")
+    process = ProcessFactory(owner=owner, system=system, name="Email content")
+    StepFactory(owner=owner, process=process, name="Drafting the newsletter")
+    SOPFactory(owner=owner, process=process, title="Writing the weekly newsletter")
+    SoftwareFactory(owner=owner, name="Kit")
+    html = member_client.get(reverse("people:person", args=["priya"])).content.decode()
+    for name in ["Priya Shah", "Lead generation", "Email content", "Drafting the newsletter",
+                 "Writing the weekly newsletter", "Kit"]:  # fmt: skip
+        assert name in html
+
+
+def test_items_without_an_owner_are_listed_for_founders(founder_client, member_client):
+    System.objects.create(name="Hiring")
+    Software.objects.create(name="Loom")
+    html = founder_client.get(reverse("people:unowned")).content.decode()
+    assert "Hiring" in html and "Loom" in html and "no owner" in html
+    assert member_client.get(reverse("people:unowned")).status_code == 403
