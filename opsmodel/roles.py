@@ -12,6 +12,8 @@ MAP_MODELS = [
     ("processes", "process"),
     ("processes", "step"),
     ("sops", "sop"),
+    ("processes", "metric"),
+    ("processes", "metricvalue"),
 ]
 READ_MODELS = [*MAP_MODELS, ("systems", "software")]
 # Confirming "I have read and understood this version" of an SOP, and seeing who has.

@@ -8,6 +8,7 @@ admin.site.site_title = "Opsmodel admin"
 urlpatterns = [
     path("", include("systems.urls")),
     path("processes/", include("processes.urls")),
+    path("metrics/", include("processes.metric_urls")),
     path("sops/", include("sops.urls")),
     path("", include("sops.people_urls")),
     path(

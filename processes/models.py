@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Max, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from opsmodel.models import Versioned
+from processes.periods import Cadence, is_period_start, label, period_start
 from systems.models import System
 
 
@@ -163,3 +168,142 @@ class Step(Versioned):
 
     def get_absolute_url(self) -> str:
         return f"{self.process.get_absolute_url()}#step-{self.pk}"
+
+
+class MetricQuerySet(models.QuerySet):
+    def weekly(self) -> MetricQuerySet:
+        return self.filter(process__isnull=False)
+
+    def for_systems(self) -> MetricQuerySet:
+        return self.filter(system__isnull=False)
+
+
+class Metric(Versioned):
+    """A number the business steers by. Processes move weekly key metrics; systems move the
+    monthly and annual numbers leadership answers for (a system's annual targets are goals).
+
+    Both levels share one model, so that one check constraint can tie the cadence to the level.
+    """
+
+    class Direction(models.TextChoices):
+        HIGHER = "higher", "Higher is better"
+        LOWER = "lower", "Lower is better"
+
+    system = models.ForeignKey(
+        System, on_delete=models.CASCADE, null=True, blank=True, related_name="metrics"
+    )
+    process = models.ForeignKey(
+        Process, on_delete=models.CASCADE, null=True, blank=True, related_name="metrics"
+    )
+    name = models.CharField(max_length=120)
+    unit = models.CharField(max_length=30, blank=True, help_text="videos, subscribers, €, %…")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="metrics_owned",
+    )
+    target = models.DecimalField(max_digits=14, decimal_places=2)
+    direction = models.CharField(max_length=6, choices=Direction, default=Direction.HIGHER)
+    cadence = models.CharField(max_length=7, choices=Cadence)
+
+    objects = MetricQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(process__isnull=False, system__isnull=True, cadence=Cadence.WEEKLY)
+                    | Q(
+                        process__isnull=True,
+                        system__isnull=False,
+                        cadence__in=[Cadence.MONTHLY, Cadence.ANNUAL],
+                    )
+                ),
+                name="metric_cadence_fits_its_level",
+                violation_error_code="cadence",
+                violation_error_message=(
+                    "A process's metrics are weekly; a system's are monthly or annual."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["process", "name"],
+                condition=Q(process__isnull=False),
+                name="metric_name_unique_in_process",
+                violation_error_code="name_taken",
+                violation_error_message="This process already has a metric with that name.",
+            ),
+            models.UniqueConstraint(
+                fields=["system", "name"],
+                condition=Q(system__isnull=False),
+                name="metric_name_unique_in_system",
+                violation_error_code="name_taken",
+                violation_error_message="This system already has a metric with that name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.parent.name})"
+
+    @property
+    def parent(self) -> Process | System:
+        return self.process if self.process_id else self.system
+
+    def get_absolute_url(self) -> str:
+        return f"{self.parent.get_absolute_url()}#metric-{self.pk}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.process_id and self.cadence != Cadence.WEEKLY:
+            raise ValidationError(
+                {"cadence": "A process's metrics are weekly: processes move weekly key metrics."}
+            )
+        if self.system_id and self.cadence == Cadence.WEEKLY:
+            message = "A system's metrics are monthly or annual; weekly ones go on its processes."
+            raise ValidationError({"cadence": message})
+
+    def on_target(self, value) -> bool:
+        if self.direction == self.Direction.HIGHER:
+            return value >= self.target
+        return value <= self.target
+
+    def current_period(self) -> datetime.date:
+        return period_start(self.cadence, timezone.localdate())
+
+    def can_record(self, user) -> bool:
+        """Its owner and founders record values."""
+        return user.is_authenticated and (
+            user.pk == self.owner_id or user.has_perm("processes.change_metric")
+        )
+
+
+class MetricValue(models.Model):
+    """The value of a metric for one period: one per metric and period."""
+
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="values")
+    period = models.DateField(help_text="The first day of the week, month or year.")
+    value = models.DecimalField(max_digits=14, decimal_places=2)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["metric", "period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "period"],
+                name="metric_value_once_per_period",
+                violation_error_message="This metric already has a value for that period.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric.name} {label(self.metric.cadence, self.period)}: {self.value}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.metric_id and not is_period_start(self.metric.cadence, self.period):
+            raise ValidationError({"period": "That date does not start a period of this metric."})

@@ -12,6 +12,7 @@ from opsmodel.access import get_or_404
 from opsmodel.htmx import go_to, is_inline, map_changed, render_form, render_page
 from processes.forms import ProcessForm, StepForm
 from processes.models import Process, Step
+from processes.scorecard import weekly_scorecard
 from systems.views import get_system, safe_next
 
 
@@ -57,11 +58,13 @@ def render_steps(request: HttpRequest, process: Process, **extra) -> HttpRespons
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk)
-    return render_page(request, "processes/process_detail.html", detail_context(process))
+    context = detail_context(process, request.user)
+    return render_page(request, "processes/process_detail.html", context)
 
 
-def detail_context(process: Process, **extra) -> dict:
+def detail_context(process: Process, user=None, **extra) -> dict:
     return {
+        "card": weekly_scorecard(process.metrics.all(), user) if user else None,
         "page_title": process.name,
         "current_system": process.system,
         "ancestors": process.system.get_ancestors(include_self=True),
@@ -162,7 +165,9 @@ def add_step(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "processes/process_detail.html#steps", steps_context(process, form))
     return render_page(
-        request, "processes/process_detail.html", detail_context(process, add_form=form)
+        request,
+        "processes/process_detail.html",
+        detail_context(process, request.user, add_form=form),
     )
 
 

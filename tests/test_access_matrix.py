@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from opsmodel.roles import ADMINS
+from processes.models import Metric
+from processes.periods import code, period_start
 from tests.factories import SOPFactory, StepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,8 +26,9 @@ FOUNDERS_WRITE_IN_PLACE = {"anonymous": 302, "member": 403, "founder": (302, 200
 
 def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
     """URL name → (method, url, data, expected status for each role)."""
-    s, p, st, sop = o["system"].pk, o["process"].pk, o["step"].pk, o["sop"].pk
+    s, p, st, sop, m = (o[k].pk for k in ["system", "process", "step", "sop", "metric"])
     up = {"direction": "up"}
+    week = code("weekly", period_start("weekly", timezone.localdate()))
     return {
         "systems:home": ("get", reverse("systems:home"), {}, READ),
         "systems:tree": ("get", reverse("systems:tree"), {}, READ),
@@ -70,6 +74,18 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "people:list": ("get", reverse("people:list"), {}, READ),
         "people:person": ("get", reverse("people:person", args=["member"]), {}, READ),
         "people:unowned": ("get", reverse("people:unowned"), {}, FOUNDERS_ONLY),
+        "metrics:scorecard": ("get", reverse("metrics:scorecard"), {}, READ),
+        "metrics:goals": ("get", reverse("metrics:goals"), {}, READ),
+        "metrics:new": ("get", f"{reverse('metrics:new')}?process={p}", {}, FOUNDERS_ONLY),
+        "metrics:edit": ("get", reverse("metrics:edit", args=[m]), {}, FOUNDERS_ONLY),
+        "metrics:delete": ("get", reverse("metrics:delete", args=[m]), {}, FOUNDERS_ONLY),
+        "metrics:export": ("get", reverse("metrics:export"), {}, READ),
+        "metrics:import": ("get", reverse("metrics:import"), {}, FOUNDERS_ONLY),
+        # The metric's owner (here: the member) and founders record values.
+        "metrics:record": (
+            "post", reverse("metrics:record", args=[m]), {"period": week, "value": "3"},
+            {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
+        ),
         "login": ("get", reverse("login"), {}, {r: 200 for r in ROLES}),
         "logout": ("post", reverse("logout"), {}, {r: 302 for r in ROLES}),
         # The admin is one app of its own: only staff get in.
@@ -99,7 +115,11 @@ def url_names(patterns=None, namespace: str = "") -> set[str]:
 def objects(member):
     step = StepFactory(owner=member)
     sop = SOPFactory(process=step.process, step=step, owner=member)
-    return {"system": step.process.system, "process": step.process, "step": step, "sop": sop}
+    metric = Metric.objects.create(
+        process=step.process, name="Videos published", target=1, cadence="weekly", owner=member
+    )
+    return {"system": step.process.system, "process": step.process, "step": step, "sop": sop,
+            "metric": metric}  # fmt: skip
 
 
 @pytest.fixture

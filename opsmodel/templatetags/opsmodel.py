@@ -54,3 +54,57 @@ def plural(count: int, words: str) -> str:
     """3|plural:"process,processes" → "3 processes"."""
     singular, _, many = words.partition(",")
     return f"{count} {singular if count == 1 else many}"
+
+
+@register.simple_tag
+def sparkline(cells, target, width: int = 150, height: int = 40) -> SafeString:
+    """A small trend chart drawn on the server as SVG: the values, and the target dashed.
+
+    `cells` have `.value` (None where nothing was recorded) and `.label`.
+    """
+    points = [(i, float(c.value)) for i, c in enumerate(cells) if c.value is not None]
+    if not points:
+        return mark_safe('<span class="muted small">No values yet</span>')
+    pad = 4
+    values = [v for _, v in points] + [float(target)]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    steps = max(len(cells) - 1, 1)
+
+    def x(i: float) -> float:
+        return pad + i * (width - 2 * pad) / steps
+
+    def y(v: float) -> float:
+        return height - pad - (v - low) * (height - 2 * pad) / span
+
+    line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points)
+    last_i, last_v = points[-1]
+    first_cell = next(c for c in cells if c.value is not None)
+    description = (
+        f"Trend from {first_cell.label} ({first_cell.value}) to {cells[last_i].label} "
+        f"({cells[last_i].value}); target {target}"
+    )
+    return format_html(
+        '<svg class="sparkline" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+        'aria-label="{d}"><line class="sparkline-target" x1="{p}" x2="{xe}" y1="{ty}" y2="{ty}"/>'
+        '<polyline class="sparkline-line" points="{line}"/>'
+        '<circle class="sparkline-last" cx="{lx}" cy="{ly}" r="2.5"/></svg>',
+        w=width,
+        h=height,
+        d=description,
+        p=pad,
+        xe=width - pad,
+        ty=f"{y(float(target)):.1f}",
+        line=line,
+        lx=f"{x(last_i):.1f}",
+        ly=f"{y(last_v):.1f}",
+    )
+
+
+@register.filter
+def number(value) -> str:
+    """1234.50 → "1,234.5"; whole numbers without decimals."""
+    if value is None or value == "":
+        return ""
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return text

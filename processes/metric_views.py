@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from mptt.utils import get_cached_trees
+
+from opsmodel.access import get_or_404
+from opsmodel.htmx import go_to, render_form, render_page
+from processes import csv_io
+from processes.metric_forms import MetricForm, RecordValueForm
+from processes.models import Metric
+from processes.periods import Cadence
+from processes.scorecard import WEEKS_SHOWN, build_rows, weekly_scorecard
+from processes.views import get_process
+from systems.models import System
+from systems.views import get_system, safe_next
+
+# How many periods a system's metric shows in its trend.
+TREND = {Cadence.MONTHLY: 12, Cadence.ANNUAL: 5}
+
+
+def get_metric(user, pk, action: str = "view") -> Metric:
+    """The one way views fetch a metric: 403 without the right, 404 if it does not exist."""
+    if not user.has_perm(f"processes.{action}_metric"):
+        raise PermissionDenied
+    return get_or_404(Metric.objects.select_related("process__system", "system", "owner"), pk)
+
+
+def system_rows(system: System, user) -> dict[str, list]:
+    """A system's own monthly and annual metrics, each with its trend."""
+    rows = {}
+    for cadence, count in TREND.items():
+        metrics = Metric.objects.filter(system=system, cadence=cadence)
+        rows[cadence] = build_rows(metrics, user, count)
+    return rows
+
+
+@login_required
+@require_GET
+def scorecard(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("processes.view_metric"):
+        raise PermissionDenied
+    card = weekly_scorecard(Metric.objects.all(), request.user)
+    card.rows.sort(key=lambda r: (r.metric.process.system.tree_id, r.metric.process.system.lft,
+                                  r.metric.process.position, r.metric.name))  # fmt: skip
+    context = {
+        "page_title": "Weekly scorecard",
+        "card": card,
+        "called_out": [r for r in card.rows if r.called_out],
+        "weeks": WEEKS_SHOWN,
+    }
+    return render_page(request, "metrics/scorecard.html", context)
+
+
+@login_required
+@require_GET
+def goals(request: HttpRequest) -> HttpResponse:
+    """The systems tree with each system's annual metrics against their targets."""
+    if not request.user.has_perm("processes.view_metric"):
+        raise PermissionDenied
+    systems = list(System.objects.select_related("owner"))
+    rows = build_rows(Metric.objects.filter(cadence=Cadence.ANNUAL), request.user, 2)
+    by_system: dict[int, list] = {}
+    for row in rows:
+        by_system.setdefault(row.metric.system_id, []).append(row)
+    for system in systems:
+        system.goal_rows = by_system.get(system.pk, [])
+    context = {
+        "page_title": "Goals",
+        "roots": get_cached_trees(systems),
+        "year": timezone.localdate().year,
+    }
+    return render_page(request, "metrics/goals.html", context)
+
+
+def render_row(request: HttpRequest, row, status: int = 200) -> HttpResponse:
+    template = "metrics/_row.html" if row.metric.process_id else "metrics/_system_metric.html"
+    return render(request, template, {"row": row, "recording": True}, status=status)
+
+
+@login_required
+@require_POST
+def record(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record (or correct) the value of one period: the metric's owner or a founder."""
+    metric = get_metric(request.user, pk)
+    if not metric.can_record(request.user):
+        raise PermissionDenied
+    form = RecordValueForm(request.POST, metric=metric)
+    saved = form.is_valid()
+    if saved:
+        form.save(request.user)
+    if not request.htmx:
+        return redirect(safe_next(request, metric.get_absolute_url()))
+    count = WEEKS_SHOWN if metric.cadence == Cadence.WEEKLY else TREND[Cadence(metric.cadence)]
+    [row] = build_rows(Metric.objects.filter(pk=metric.pk), request.user, count)
+    if not saved:
+        row.error = " ".join(e for errors in form.errors.values() for e in errors)
+        row.entered = request.POST.get("value", "")
+    return render_row(request, row)
+
+
+def metric_parent(request: HttpRequest):
+    """The process or system a new metric goes on, from ?process= or ?system=."""
+    if "process" in request.GET:
+        return get_process(request.user, request.GET["process"]), "process"
+    return get_system(request.user, request.GET.get("system")), "system"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("processes.add_metric"):
+        raise PermissionDenied
+    parent, level = metric_parent(request)
+    metric = Metric(**{level: parent})
+    initial = {
+        "owner": parent.owner,
+        "cadence": Cadence.WEEKLY if level == "process" else Cadence.MONTHLY,
+    }
+    form = MetricForm(request.POST or None, instance=metric, initial=initial)
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+        return go_to(request, parent.get_absolute_url())
+    context = {
+        "form": form,
+        "page_title": f"New metric for {parent.name}",
+        "intro": "Processes move weekly key metrics; systems move the monthly and annual numbers.",
+        "action": request.get_full_path(),
+        "cancel_url": parent.get_absolute_url(),
+    }
+    return render_form(request, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    metric = get_metric(request.user, pk, "change")
+    form = MetricForm(request.POST or None, instance=metric)
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+        return go_to(request, metric.parent.get_absolute_url())
+    context = {
+        "form": form,
+        "page_title": f"Edit metric {metric.name}",
+        "action": reverse("metrics:edit", args=[metric.pk]),
+        "cancel_url": metric.parent.get_absolute_url(),
+    }
+    return render_form(request, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    metric = get_metric(request.user, pk, "delete")
+    if request.method == "POST":
+        metric.delete()
+        return go_to(request, metric.parent.get_absolute_url())
+    count = metric.values.count()
+    context = {
+        "page_title": f"Delete metric {metric.name}?",
+        "object": metric.name,
+        "kind": "metric",
+        "goes_with_it": [(count, "recorded value", "recorded values")] if count else [],
+        "cancel_url": metric.parent.get_absolute_url(),
+    }
+    return render_page(request, "confirm_delete.html", context)
+
+
+@login_required
+@require_GET
+def export(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("processes.view_metricvalue"):
+        raise PermissionDenied
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="opsmodel-metric-values.csv"'
+    csv_io.write_values(response)
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_values(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("processes.add_metricvalue"):
+        raise PermissionDenied
+    context = {"page_title": "Import metric values", "errors": [], "stored": None}
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            context["errors"] = [(None, "Choose a CSV file to import.")]
+        else:
+            result = csv_io.import_values(upload, request.user)
+            context["errors"], context["stored"] = result.errors, result.stored
+            context["filename"] = upload.name
+    return render_page(request, "metrics/import.html", context)

@@ -1,0 +1,131 @@
+"""The numbers behind the scorecard, the system pages and the goals page.
+
+Each builder runs a fixed number of queries, however many metrics and values there are.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from processes.models import Metric, MetricValue
+from processes.periods import Cadence, code, label, period_start, previous_starts
+
+WEEKS_SHOWN = 13
+# A metric off target this many periods running is called out.
+OFF_TARGET_RUN = 3
+
+
+@dataclass
+class Cell:
+    period: datetime.date
+    label: str
+    code: str
+    value: Decimal | None
+    on_target: bool | None  # None: no value recorded
+
+
+@dataclass
+class Row:
+    metric: Metric
+    cells: list[Cell]
+    off_target_run: int = 0
+    error: str = ""
+    can_record: bool = False
+    entered: str = ""
+
+    @property
+    def current(self) -> Cell:
+        return self.cells[-1]
+
+    @property
+    def latest(self) -> Cell | None:
+        return next((c for c in reversed(self.cells) if c.value is not None), None)
+
+    @property
+    def called_out(self) -> bool:
+        return self.off_target_run >= OFF_TARGET_RUN
+
+
+@dataclass
+class Scorecard:
+    periods: list[Cell]
+    rows: list[Row] = field(default_factory=list)
+
+
+def build_rows(
+    metrics: QuerySet, user, count: int, today: datetime.date | None = None
+) -> list[Row]:
+    """Rows of the last `count` periods of each metric (all of one cadence or mixed)."""
+    today = today or timezone.localdate()
+    metrics = list(metrics.select_related("owner", "process__system", "system"))
+    starts = {
+        cadence: previous_starts(cadence, period_start(cadence, today), count)
+        for cadence in {m.cadence for m in metrics}
+    }
+    oldest = min((s[0] for s in starts.values()), default=today)
+    values = {
+        (v.metric_id, v.period): v.value
+        for v in MetricValue.objects.filter(metric__in=[m.pk for m in metrics], period__gte=oldest)
+    }
+    rows = []
+    for metric in metrics:
+        cells = []
+        for start in starts[metric.cadence]:
+            value = values.get((metric.pk, start))
+            on_target = None if value is None else metric.on_target(value)
+            cells.append(
+                Cell(
+                    start,
+                    label(metric.cadence, start),
+                    code(metric.cadence, start),
+                    value,
+                    on_target,
+                )
+            )
+        rows.append(Row(metric, cells, off_target_run(cells), can_record=metric.can_record(user)))
+    return rows
+
+
+def off_target_run(cells: list[Cell]) -> int:
+    """How many periods running, up to the latest one with a value, the metric was off target."""
+    recorded = [c for c in cells if c.value is not None]
+    if not recorded:
+        return 0
+    run = 0
+    # Walk back from the latest recorded period; a period with no value breaks the run,
+    # except the current one, which may simply not be recorded yet.
+    started = False
+    for cell in reversed(cells):
+        if cell.value is None:
+            if started or cell is not cells[-1]:
+                break
+            continue
+        started = True
+        if cell.on_target:
+            break
+        run += 1
+    return run
+
+
+def weekly_scorecard(metrics: QuerySet, user, today: datetime.date | None = None) -> Scorecard:
+    today = today or timezone.localdate()
+    starts = previous_starts(Cadence.WEEKLY, period_start(Cadence.WEEKLY, today), WEEKS_SHOWN)
+    periods = [
+        Cell(s, label(Cadence.WEEKLY, s), code(Cadence.WEEKLY, s), None, None) for s in starts
+    ]
+    return Scorecard(periods, build_rows(metrics.weekly(), user, WEEKS_SHOWN, today))
+
+
+def this_week_rollup(rows: list[Row]) -> dict:
+    """How many weekly metrics are on target this week, of those recorded."""
+    recorded = [r for r in rows if r.current.value is not None]
+    return {
+        "total": len(rows),
+        "recorded": len(recorded),
+        "on_target": sum(1 for r in recorded if r.current.on_target),
+    }

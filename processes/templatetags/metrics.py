@@ -1,0 +1,37 @@
+"""Metrics on pages of other apps: the system page shows its numbers through this tag, so the
+systems app does not import from processes (imports go one way: processes → systems)."""
+
+from __future__ import annotations
+
+from django import template
+
+from processes.models import Metric
+from processes.periods import Cadence
+from processes.scorecard import build_rows, this_week_rollup, weekly_scorecard
+
+register = template.Library()
+
+# How many periods a system's metric shows in its trend.
+TREND = {Cadence.MONTHLY: 12, Cadence.ANNUAL: 5}
+
+
+def system_metric_rows(system, user) -> list:
+    rows = build_rows(Metric.objects.filter(system=system), user, max(TREND.values()))
+    for row in rows:
+        # Monthly metrics show a year; annual ones five years.
+        row.cells = row.cells[-TREND[Cadence(row.metric.cadence)] :]
+    return rows
+
+
+@register.inclusion_tag("metrics/_system_metrics.html", takes_context=True)
+def system_metrics(context, system) -> dict:
+    request = context["request"]
+    weekly = weekly_scorecard(Metric.objects.filter(process__system=system), request.user)
+    return {
+        "request": request,
+        "perms": context.get("perms"),
+        "csrf_token": context.get("csrf_token"),
+        "system": system,
+        "rows": system_metric_rows(system, request.user),
+        "rollup": this_week_rollup(weekly.rows),
+    }
