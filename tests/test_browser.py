@@ -174,7 +174,7 @@ def test_a_founder_edits_a_process_inline_and_reorders_its_steps(page):
     name = page.get_by_label("Name")
     expect(name).to_be_focused()
     name.fill("YouTube videos")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("YouTube videos")
     # The breadcrumb and the sidebar show the new name too; the page never reloaded.
     expect(page.locator(".breadcrumbs [aria-current]")).to_have_text("YouTube videos")
@@ -184,7 +184,7 @@ def test_a_founder_edits_a_process_inline_and_reorders_its_steps(page):
     page.get_by_role("link", name="Edit YouTube videos").click()
     page.get_by_label("Name").fill("")
     page.get_by_label("Result").fill("Two videos a week")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#id_name_error")).to_have_text("This field is required.")
     expect(page.get_by_label("Result")).to_have_value("Two videos a week")
     page.get_by_role("link", name="Cancel").click()

@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from processes.models import Process, Step
+from processes.models import Metric, MetricValue, Process, Step
 from sops.models import SOP
 from systems.models import Software, System
 
@@ -32,6 +32,9 @@ def snapshot() -> dict:
             "process__name", "step__name", "title", "owner__username", "outcome",
             "estimated_minutes", "body")),
         "links": sorted(SOP.software.through.objects.values_list("sop__title", "software__name")),
+        "metrics": sorted(Metric.objects.values_list(
+            "name", "process__name", "system__name", "cadence", "target", "direction")),
+        "values": sorted(MetricValue.objects.values_list("metric__name", "period", "value")),
     }  # fmt: skip
 
 
@@ -65,6 +68,10 @@ def test_loaddemo_builds_the_source_documents_map_and_is_idempotent(db):
         assert sop.owner is not None and sop.outcome and sop.estimated_minutes
         if sop.step:
             assert sop.step.process_id == sop.process_id
+    # Weekly metrics on processes, monthly and annual ones on systems, with months of values.
+    assert Metric.objects.get(name="Videos published").process == youtube
+    assert Metric.objects.get(name="Annual revenue").cadence == "annual"
+    assert MetricValue.objects.filter(metric__name="Opt-in subscribers").count() >= 13
     assert "founder / opsmodel-demo" in out.getvalue()
     assert "member / opsmodel-demo" in out.getvalue()
 

@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from opsmodel.roles import ADMINS, FOUNDERS, TEAM_MEMBERS, sync_roles
-from processes.models import Process, Step
+from processes.models import Metric, MetricValue, Process, Step
+from processes.periods import period_start, previous_starts
 from sops.models import SOP
 from systems.models import Software, System
 
@@ -326,6 +327,37 @@ SOPS = [
 ]
 
 
+# (system or process, name, unit, owner, target, direction, cadence, values oldest first)
+# Weekly values cover the last 16 weeks, monthly the last 6 months, annual the last 3 years;
+# the last one is the current period.
+METRICS = [
+    ("YouTube content creation", "Videos published", "videos", "member", 1, "higher", "weekly",
+     [1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 0, 0]),
+    ("YouTube content creation", "Average view duration", "%", "alex", 45, "higher", "weekly",
+     [41, 43, 44, 46, 47, 45, 48, 49, 47, 50, 52, 51, 49, 53, 52, 54]),
+    ("Email content", "Newsletters sent", "emails", "priya", 1, "higher", "weekly",
+     [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
+    ("Email content", "Unsubscribe rate", "%", "priya", 0.5, "lower", "weekly",
+     [0.4, 0.3, 0.6, 0.4, 0.3, 0.4, 0.5, 0.3, 0.2, 0.4, 0.3, 0.5, 0.4, 0.3, 0.4, 0.3]),
+    ("Opt-in funnels", "Opt-in subscribers", "subscribers", "priya", 120, "higher", "weekly",
+     [95, 102, 110, 118, 125, 131, 128, 140, 136, 129, 122, 117, 112, 108, 104, 101]),
+    ("Client billing", "Invoices paid within 14 days", "%", "jonas", 90, "higher", "weekly",
+     [92, 95, 88, 91, 94, 96, 93, 90, 97, 95, 92, 94, 96, 93, 95, 94]),
+    ("Lead generation", "Qualified leads", "leads", "priya", 60, "higher", "monthly",
+     [41, 48, 52, 57, 63, 66]),
+    ("IP creation", "Course modules published", "modules", "founder", 1, "higher", "monthly",
+     [1, 0, 1, 1, 0, 1]),
+    ("Revenue generation", "Monthly revenue", "€", "founder", 40000, "higher", "monthly",
+     [31500, 34200, 36900, 38100, 41250, 39800]),
+    ("Revenue generation", "Annual revenue", "€", "founder", 480000, "higher", "annual",
+     [310000, 402000, 436000]),
+    ("Wealth generation", "Profit kept", "€", "jonas", 120000, "higher", "annual",
+     [52000, 88000, 97000]),
+    ("Wealth generation", "Months of runway", "months", "jonas", 6, "higher", "monthly",
+     [4.1, 4.3, 4.6, 4.8, 5.0, 5.2]),
+]  # fmt: skip
+
+
 class Command(BaseCommand):
     help = "Load the demo operations map (idempotent) and the demo logins."
 
@@ -337,6 +369,7 @@ class Command(BaseCommand):
         systems = self.load_systems(people, software)
         processes, steps = self.load_processes(people, systems)
         self.load_sops(people, software, processes, steps)
+        self.load_metrics(people, systems, processes)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo map ready: {System.objects.count()} systems, {Process.objects.count()} "
@@ -410,6 +443,26 @@ class Command(BaseCommand):
                     defaults={"owner": people[step_owner], "due_date": due, "position": position},
                 )  # fmt: skip
         return processes, steps
+
+    def load_metrics(self, people: dict, systems: dict, processes: dict) -> None:
+        today = timezone.localdate()
+        for parent, name, unit, owner, target, direction, cadence, values in METRICS:
+            level = (
+                {"process": processes[parent]}
+                if parent in processes
+                else {"system": systems[parent]}
+            )
+            metric, _ = Metric.objects.update_or_create(
+                name=name,
+                **level,
+                defaults={"unit": unit, "owner": people[owner], "target": target,
+                          "direction": direction, "cadence": cadence},
+            )  # fmt: skip
+            starts = previous_starts(cadence, period_start(cadence, today), len(values))
+            for start, value in zip(starts, values, strict=True):
+                MetricValue.objects.update_or_create(
+                    metric=metric, period=start, defaults={"value": value}
+                )
 
     def load_sops(self, people: dict, software: dict, processes: dict, steps: dict) -> None:
         for process_name, step_name, title, owner, outcome, minutes, tools, body in SOPS:

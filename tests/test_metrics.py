@@ -1,0 +1,293 @@
+"""Metrics: cadence by level, one value per period, on/off target, scorecard, goals, CSV."""
+
+from __future__ import annotations
+
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from processes.models import Metric, MetricValue
+from processes.periods import Cadence, code, label, parse, period_start, previous_starts
+from processes.scorecard import build_rows
+from tests.factories import ProcessFactory, SystemFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def this_week() -> datetime.date:
+    return period_start(Cadence.WEEKLY, timezone.localdate())
+
+
+def weekly(process=None, **fields) -> Metric:
+    defaults = {"name": "Videos published", "target": 1, "cadence": Cadence.WEEKLY}
+    return Metric.objects.create(process=process or ProcessFactory(), **{**defaults, **fields})
+
+
+# Periods
+
+
+def test_periods_start_on_monday_the_first_and_new_year():
+    day = datetime.date(2026, 11, 26)  # a Thursday
+    assert period_start(Cadence.WEEKLY, day) == datetime.date(2026, 11, 23)
+    assert period_start(Cadence.MONTHLY, day) == datetime.date(2026, 11, 1)
+    assert period_start(Cadence.ANNUAL, day) == datetime.date(2026, 1, 1)
+    assert label(Cadence.WEEKLY, datetime.date(2026, 11, 23)) == "W48 2026"
+    assert code(Cadence.WEEKLY, datetime.date(2026, 11, 23)) == "2026-W48"
+    assert parse(Cadence.WEEKLY, "2026-W48") == datetime.date(2026, 11, 23)
+    assert parse(Cadence.MONTHLY, "2026-11") == datetime.date(2026, 11, 1)
+    # ISO weeks cross years: 2026-W53 exists, and week 1 of 2027 starts in 2027.
+    assert previous_starts(Cadence.WEEKLY, datetime.date(2027, 1, 4), 2) == [
+        datetime.date(2026, 12, 28),
+        datetime.date(2027, 1, 4),
+    ]
+    for bad in ["2026-W60", "W48", "2026-13", "next week"]:
+        with pytest.raises(ValueError):
+            parse(Cadence.WEEKLY if "W" in bad else Cadence.MONTHLY, bad)
+
+
+# Cadence by level
+
+
+def test_a_process_metric_must_be_weekly_and_a_system_metric_must_not():
+    process, system = ProcessFactory(), SystemFactory()
+    wrong = [
+        Metric(process=process, name="Revenue", target=1, cadence=Cadence.MONTHLY),
+        Metric(system=system, name="Videos", target=1, cadence=Cadence.WEEKLY),
+    ]
+    for metric in wrong:
+        with pytest.raises(ValidationError) as excinfo:
+            metric.full_clean()
+        assert "cadence" in excinfo.value.message_dict or "__all__" in excinfo.value.message_dict
+        with pytest.raises(IntegrityError), transaction.atomic():
+            metric.save()
+    # Both levels at once, or neither, is refused by the database too.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Metric.objects.create(process=process, system=system, name="X", target=1, cadence="weekly")
+
+
+def test_the_metric_form_offers_only_the_cadences_of_its_level(founder_client):
+    process, system = ProcessFactory(), SystemFactory()
+    page = founder_client.get(f"{reverse('metrics:new')}?process={process.pk}").content.decode()
+    assert 'value="weekly"' in page and 'value="monthly"' not in page
+    response = founder_client.post(
+        f"{reverse('metrics:new')}?process={process.pk}",
+        {
+            "name": "Revenue",
+            "unit": "€",
+            "owner": "",
+            "target": "100",
+            "direction": "higher",
+            "cadence": "monthly",
+        },  # fmt: skip
+    )
+    assert "A process&#x27;s metrics are weekly" in response.content.decode()
+    assert not Metric.objects.exists()
+    founder_client.post(
+        f"{reverse('metrics:new')}?system={system.pk}",
+        {
+            "name": "Annual revenue",
+            "unit": "€",
+            "owner": "",
+            "target": "480000",
+            "direction": "higher",
+            "cadence": "annual",
+        },  # fmt: skip
+    )
+    assert Metric.objects.get().system == system
+
+
+# Values
+
+
+def test_one_value_per_metric_and_period():
+    metric = weekly()
+    MetricValue.objects.create(metric=metric, period=this_week(), value=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MetricValue.objects.create(metric=metric, period=this_week(), value=2)
+
+
+def test_a_value_must_be_for_the_start_of_a_period():
+    value = MetricValue(metric=weekly(), period=this_week() + datetime.timedelta(days=1), value=1)
+    with pytest.raises(ValidationError):
+        value.full_clean()
+
+
+@pytest.mark.parametrize(
+    ("direction", "target", "value", "on"),
+    [
+        ("higher", 10, 10, True),
+        ("higher", 10, 9, False),
+        ("lower", 0.5, 0.5, True),
+        ("lower", 0.5, 0.6, False),
+    ],  # fmt: skip
+)
+def test_on_target_in_both_directions(direction, target, value, on):
+    metric = weekly(direction=direction, target=Decimal(str(target)))
+    assert metric.on_target(Decimal(str(value))) is on
+
+
+def test_three_weeks_off_target_running_is_called_out(member_client):
+    metric = weekly(target=120)
+    starts = previous_starts(Cadence.WEEKLY, this_week(), 5)
+    for start, value in zip(starts[:4], [130, 110, 100, 90], strict=True):  # this week not yet
+        MetricValue.objects.create(metric=metric, period=start, value=value)
+    [row] = build_rows(Metric.objects.all(), UserFactory(), 13)
+    assert row.off_target_run == 3 and row.called_out
+    html = member_client.get(reverse("metrics:scorecard")).content.decode()
+    assert "Off target three weeks running" in html and "3 weeks off target" in html
+
+
+# Recording values
+
+
+def record(client, metric, value, period=None, **headers):
+    data = {"period": period or code(Cadence.WEEKLY, this_week()), "value": value}
+    return client.post(reverse("metrics:record", args=[metric.pk]), data, **headers)
+
+
+def test_the_owner_records_this_weeks_value_inline(member_client, member):
+    metric = weekly(owner=member)
+    response = record(member_client, metric, "1", **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200 and f'id="metric-{metric.pk}"' in html
+    assert MetricValue.objects.get(metric=metric, period=this_week()).value == 1
+    record(member_client, metric, "2", **HTMX)  # a correction replaces the value
+    assert MetricValue.objects.get(metric=metric).value == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "period", "message"),
+    [
+        ("two", None, "is not a number"),
+        ("", None, "Enter a number."),
+        ("3", "next", "has not started yet"),
+        ("3", "2026-W99", "not a real"),
+    ],  # fmt: skip
+)
+def test_invalid_values_get_a_clear_message_and_store_nothing(
+    member_client, member, value, period, message
+):
+    metric = weekly(owner=member)
+    if period == "next":
+        period = code(Cadence.WEEKLY, this_week() + datetime.timedelta(days=7))
+    html = record(member_client, metric, value, period, **HTMX).content.decode()
+    assert message in html
+    assert f'value="{value}"' in html  # what was typed stays in the box
+    assert not MetricValue.objects.exists()
+
+
+def test_only_the_owner_and_founders_record_values(member_client, founder_client):
+    metric = weekly(owner=UserFactory())
+    assert record(member_client, metric, "1").status_code == 403
+    assert record(founder_client, metric, "1").status_code == 302
+    assert MetricValue.objects.count() == 1
+    # Team members read the scorecard but get no input for metrics that are not theirs.
+    html = member_client.get(reverse("metrics:scorecard")).content.decode()
+    assert metric.name in html and f'id="value-{metric.pk}"' not in html
+
+
+# Pages
+
+
+def test_the_scorecard_runs_a_fixed_number_of_queries_with_100_metrics(
+    member_client, django_assert_max_num_queries
+):
+    processes = [ProcessFactory() for _ in range(10)]
+    weeks = previous_starts(Cadence.WEEKLY, this_week(), 13)
+    metrics = Metric.objects.bulk_create(
+        Metric(process=processes[i % 10], name=f"Metric {i}", target=5, cadence="weekly")
+        for i in range(100)
+    )
+    MetricValue.objects.bulk_create(
+        MetricValue(metric=m, period=w, value=i % 9) for m in metrics for i, w in enumerate(weeks)
+    )
+    with django_assert_max_num_queries(7):
+        response = member_client.get(reverse("metrics:scorecard"))
+    assert response.content.decode().count('<td class="cell') == 100 * 13
+
+
+def test_the_system_page_shows_its_numbers_with_a_trend_and_the_weekly_rollup(member_client):
+    system = SystemFactory(name="Revenue generation")
+    revenue = Metric.objects.create(system=system, name="Monthly revenue", unit="€", target=40000,
+                                    cadence="monthly")  # fmt: skip
+    today = timezone.localdate()
+    for start, value in zip(previous_starts("monthly", period_start("monthly", today), 3),
+                            [30000, 35000, 41000], strict=True):  # fmt: skip
+        MetricValue.objects.create(metric=revenue, period=start, value=value)
+    on = weekly(process=ProcessFactory(system=system), target=1)
+    MetricValue.objects.create(metric=on, period=this_week(), value=1)
+    html = member_client.get(system.get_absolute_url()).content.decode()
+    assert "Monthly revenue" in html and "41,000" in html and "on target" in html
+    assert '<svg class="sparkline"' in html and "target 40000" in html
+    assert "1 of 1</strong> weekly process metric" in html
+
+
+def test_the_goals_page_shows_annual_targets_down_the_tree(member_client):
+    wealth = SystemFactory(name="Wealth generation")
+    revenue = SystemFactory(name="Revenue generation", parent=wealth)
+    goal = Metric.objects.create(system=revenue, name="Annual revenue", target=480000,
+                                 cadence="annual")  # fmt: skip
+    MetricValue.objects.create(metric=goal, period=period_start("annual", timezone.localdate()),
+                               value=436000)  # fmt: skip
+    html = member_client.get(reverse("metrics:goals")).content.decode()
+    assert html.index("Wealth generation") < html.index("Revenue generation")
+    assert "Annual revenue" in html and "436,000" in html and "off target" in html
+
+
+# CSV
+
+
+def upload(client, text: str):
+    file = SimpleUploadedFile("values.csv", text.encode(), content_type="text/csv")
+    return client.post(reverse("metrics:import"), {"file": file})
+
+
+def test_csv_export_and_import_round_trip(founder_client):
+    metric = weekly(name="Videos published")
+    for i, start in enumerate(previous_starts(Cadence.WEEKLY, this_week(), 3)):
+        MetricValue.objects.create(metric=metric, period=start, value=i)
+    exported = founder_client.get(reverse("metrics:export")).content
+    MetricValue.objects.all().delete()
+    response = upload(founder_client, exported.decode())
+    assert "Stored 3 values" in response.content.decode()
+    again = founder_client.get(reverse("metrics:export")).content
+    assert again == exported
+
+
+def test_a_bad_row_is_reported_with_its_line_and_nothing_is_stored(founder_client):
+    metric = weekly(name="Videos published")
+    week = code(Cadence.WEEKLY, this_week())
+    text = io.StringIO()
+    text.write("metric_id,metric,period,value\n")
+    text.write(f"{metric.pk},Videos published,{week},1\n")
+    text.write(f"{metric.pk},Videos published,2026-W99,1\n")
+    text.write(f"999999,Nothing,{week},1\n")
+    text.write(f"{metric.pk},Videos published,{week},lots\n")
+    html = upload(founder_client, text.getvalue()).content.decode()
+    assert "Nothing was stored" in html
+    assert "Line 3:" in html and "Line 4:" in html and "Line 5:" in html
+    assert "Line 2:" not in html
+    assert not MetricValue.objects.exists()
+
+
+def test_a_file_that_is_not_a_values_csv_is_refused(founder_client):
+    assert "missing: metric_id" in upload(founder_client, "name,score\nx,1\n").content.decode()
+    response = founder_client.post(
+        reverse("metrics:import"),
+        {"file": SimpleUploadedFile("x.csv", b"\xff\xfe\x00bad", content_type="text/csv")},
+    )
+    assert "not UTF-8" in response.content.decode()
+
+
+def test_team_members_export_but_cannot_import(member_client):
+    assert member_client.get(reverse("metrics:export")).status_code == 200
+    assert upload(member_client, "metric_id,period,value\n").status_code == 403
