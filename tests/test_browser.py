@@ -182,6 +182,8 @@ def test_a_founder_edits_a_process_inline_and_reorders_its_steps(page):
 
     # Bad input keeps what was typed and says what is wrong, next to the field.
     page.get_by_role("link", name="Edit YouTube videos").click()
+    # Wait for the form to settle (its first field takes focus) before typing elsewhere.
+    expect(page.get_by_label("Name")).to_be_focused()
     page.get_by_label("Name").fill("")
     page.get_by_label("Result").fill("Two videos a week")
     page.get_by_role("button", name="Save", exact=True).click()
