@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/opsmodel
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format clean
+.PHONY: run test serve lint format clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Opsmodel needs Python 3.12 or newer; set PYTHON=python3.12")'
@@ -38,6 +38,16 @@ test: $(VENV)/.installed-test
 	$(BIN)/pytest
 	@echo "== Test suite on PostgreSQL ($(TEST_DATABASE_URL)) =="
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest
+
+# Production: gunicorn behind your TLS terminator, whitenoise for static files. Needs DEBUG=false,
+# SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL in the environment (see README, "Deploying").
+WORKERS ?= 2
+BIND ?= 127.0.0.1:8000
+serve: $(VENV)/.installed-run
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/gunicorn opsmodel.wsgi --workers $(WORKERS) --bind $(BIND) --access-logfile -
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -29,3 +30,23 @@ class HtmxLoginRedirectMiddleware:
             response = HttpResponseClientRedirect(response["Location"])
         patch_vary_headers(response, ["HX-Request"])
         return response
+
+
+class InactivityTimeoutMiddleware:
+    """End a session after INACTIVITY_TIMEOUT seconds without a request.
+
+    The session's expiry moves forward with activity, but at most once every few minutes:
+    writing the session on every request would cost a query each time.
+    """
+
+    TOUCH_EVERY = 5 * 60
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = int(time.time())
+            if now - request.session.get("seen", 0) > self.TOUCH_EVERY:
+                request.session["seen"] = now  # saving it also moves the expiry forward
+        return self.get_response(request)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,15 +31,43 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+# Development is the default: DEBUG on, SQLite, no setting required. Production is DEBUG=false,
+# and then the values below must be given, or the app refuses to start and says why.
 DEBUG = env_bool("DEBUG", True)
+PRODUCTION = not DEBUG
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random string of at least 50 characters when DEBUG is off; "
+        'make one with: python -c "import secrets; print(secrets.token_urlsafe(64))"'
+    )
+SECRET_KEY = SECRET_KEY or "django-insecure-development-only-key-never-use-in-production"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must name the host names the app is served at when DEBUG is off, "
+        "comma-separated: ALLOWED_HOSTS=ops.example.com"
+    )
+
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+for origin in CSRF_TRUSTED_ORIGINS:
+    if urlsplit(origin).scheme not in {"http", "https"} or not urlsplit(origin).netloc:
+        raise ImproperlyConfigured(
+            f"CSRF_TRUSTED_ORIGINS must list origins with their scheme, like "
+            f"https://ops.example.com, not {origin!r}"
+        )
 
 INSTALLED_APPS = [
     "opsmodel",
@@ -52,18 +82,24 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "mptt",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "opsmodel.middleware.InactivityTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "opsmodel.middleware.HtmxLoginRedirectMiddleware",
+    # Last: it handles the lockout of a login that failed too often.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "opsmodel.urls"
@@ -78,6 +114,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "opsmodel.context_processors.frame",
                 "systems.context_processors.systems_tree",
             ],
@@ -122,6 +159,12 @@ else:
 
 AUTH_USER_MODEL = "opsmodel.User"
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a login while its username and address are locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -141,5 +184,70 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # In production whitenoise serves compressed files under content-hashed names, cached
+    # forever; in development and tests the plain storage needs no collectstatic.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Sessions live in the database, so any number of app servers can share them. A session ends
+# after INACTIVITY_TIMEOUT seconds without a request (see InactivityTimeoutMiddleware).
+INACTIVITY_TIMEOUT = env_int("INACTIVITY_TIMEOUT", 8 * 60 * 60)
+SESSION_COOKIE_AGE = INACTIVITY_TIMEOUT
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Login throttling (django-axes, database handler): after 5 failures a username is locked out
+# from that address for 15 minutes, then may try again. Locking by username *and* address
+# means nobody can lock a colleague out from elsewhere, and no lockout lasts forever.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0)
+AXES_VERBOSE = False
+
+# Content-Security-Policy (Django's own): scripts and styles only from this site, scripts also
+# with the per-request nonce; nothing inline, no plugins, no framing, no <base> tricks.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "https:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+}
+
+if PRODUCTION:
+    # Behind a load balancer that terminates TLS, set TRUST_X_FORWARDED_PROTO=true.
+    if env_bool("TRUST_X_FORWARDED_PROTO", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 60 * 60)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

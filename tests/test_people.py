@@ -39,7 +39,10 @@ def test_a_deactivated_person_cannot_log_in_and_their_session_ends(client, membe
     member.is_active = False
     member.save()
     assert client.get(reverse("people:my_work")).status_code == 302  # the session no longer counts
-    assert not client.login(username="member", password=PASSWORD)
+    response = client.post(reverse("login"), {"username": "member", "password": PASSWORD})
+    assert response.status_code == 200  # the form again: inactive accounts cannot log in
+    assert "enter a correct username and password" in response.content.decode()
+    assert client.get(reverse("people:my_work")).status_code == 302
 
 
 def test_what_an_inactive_person_owns_stays_and_says_so(founder_client):

@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from processes.models import Metric, MetricValue, Process, Step
 from sops.models import SOP
@@ -78,11 +79,13 @@ def test_loaddemo_builds_the_source_documents_map_and_is_idempotent(db):
 
 def test_demo_logins_work_with_their_roles(client, db):
     call_command("loaddemo", stdout=io.StringIO())
-    assert client.login(username="founder", password="opsmodel-demo")
+    log_in = {"username": "founder", "password": "opsmodel-demo"}
+    assert client.post(reverse("login"), log_in).status_code == 302
     assert client.get("/").status_code == 200
     assert client.get("/admin/").status_code == 200
     client.logout()
-    assert client.login(username="member", password="opsmodel-demo")
+    log_in = {"username": "member", "password": "opsmodel-demo"}
+    assert client.post(reverse("login"), log_in).status_code == 302
     assert client.get("/").status_code == 200
     assert client.get("/admin/").status_code == 302
 

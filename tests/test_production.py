@@ -1,0 +1,197 @@
+"""Production settings, security headers, CSRF, login throttling and error pages."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from axes.models import AccessAttempt
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.views.defaults import server_error
+
+from systems.models import System
+from tests.factories import PASSWORD, SystemFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
+    "ALLOWED_HOSTS": "ops.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://ops.example.com",
+}
+
+
+def run_django(env: dict, *args: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY",
+             "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL",
+             "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_passes_with_production_settings():
+    result = run_django(PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY must be set"),
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must name"),
+        ({"DEBUG": "maybe"}, "DEBUG must be true or false"),
+        ({"CSRF_TRUSTED_ORIGINS": "ops.example.com"}, "CSRF_TRUSTED_ORIGINS must list origins"),
+        ({"DATABASE_URL": "mysql://db/ops"}, "DATABASE_URL must look like"),
+        ({"INACTIVITY_TIMEOUT": "soon"}, "INACTIVITY_TIMEOUT must be a whole number"),
+    ],
+)
+def test_bad_production_settings_stop_the_app_with_a_clear_message(change, message):
+    result = run_django({**PRODUCTION, **change}, "check")
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_development_needs_no_settings_at_all():
+    result = run_django({}, "check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_cookies_and_headers():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE,"
+        " s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0, s.SECURE_SSL_REDIRECT,"
+        " s.STORAGES['staticfiles']['BACKEND'].endswith('CompressedManifestStaticFilesStorage'))"
+    )
+    result = run_django(PRODUCTION, "shell", "-v", "0", "-c", code)
+    assert result.stdout.split() == ["True", "True", "Lax", "True", "True", "True", "True"]
+
+
+# Content-Security-Policy
+
+
+@pytest.mark.django_db
+def test_every_page_sends_a_strict_csp_and_nothing_inline(member_client):
+    system = SystemFactory()
+    for url in [reverse("systems:home"), system.get_absolute_url(), reverse("login")]:
+        response = member_client.get(url)
+        policy = response["Content-Security-Policy"]
+        for directive in ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
+                          "style-src 'self'"]:  # fmt: skip
+            assert directive in policy
+        nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+        html = response.content.decode()
+        scripts = re.findall(r"<script[^>]*>", html)
+        assert scripts and all(f'nonce="{nonce}"' in tag and "src=" in tag for tag in scripts)
+        assert not re.search(r"\sstyle=", html)
+        assert "<style" not in html
+        assert '"allowEval": false' in html
+
+
+# CSRF and GET
+
+
+@pytest.mark.django_db
+def test_state_changing_requests_need_the_csrf_token_htmx_included(member):
+    from opsmodel.roles import FOUNDERS
+    from tests.factories import UserFactory
+
+    founder = UserFactory(roles=[FOUNDERS])
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(founder)
+    url = reverse("systems:new")
+    data = {"name": "Hiring", "parent": "", "purpose": "", "owner": "", "software": []}
+    assert client.post(url, data, HTTP_HX_REQUEST="true").status_code == 403
+    assert not System.objects.exists()
+
+    client.get(reverse("systems:home"))  # sets the CSRF cookie; the page puts it in hx-headers
+    token = client.cookies["csrftoken"].value
+    response = client.post(url, data, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200 and System.objects.filter(name="Hiring").exists()
+
+
+@pytest.mark.django_db
+def test_no_url_changes_anything_over_get(founder_client, member):
+    from processes.models import Metric, MetricValue, Process, Step
+    from sops.models import SOP, Acknowledgement
+    from tests.factories import SOPFactory
+    from tests.test_access_matrix import matrix
+    from tests.test_editing import StepFactory
+
+    step = StepFactory(owner=member)
+    sop = SOPFactory(process=step.process, step=step, owner=member)
+    metric = Metric.objects.create(process=step.process, name="M", target=1, cadence="weekly")
+    objects = {"system": step.process.system, "process": step.process, "step": step, "sop": sop,
+               "metric": metric}  # fmt: skip
+
+    def fingerprint():
+        models = [System, Process, Step, SOP, Metric, MetricValue, Acknowledgement]
+        return [
+            sorted(m.objects.values_list("pk", *(["version"] if hasattr(m, "version") else [])))
+            for m in models
+        ]
+
+    before = fingerprint()
+    for _name, (_method, url, _data, _expected) in matrix(objects).items():
+        founder_client.get(url)
+        founder_client.get(url, HTTP_HX_REQUEST="true")
+    assert fingerprint() == before
+
+
+# Login throttling
+
+
+@pytest.mark.django_db
+def test_repeated_failed_logins_lock_out_that_username_from_that_address_for_a_while(member):
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(4):
+        response = attacker.post(reverse("login"), {"username": "member", "password": "wrong"})
+        assert response.status_code == 200
+    fifth = attacker.post(reverse("login"), {"username": "member", "password": "wrong"})
+    assert fifth.status_code == 429
+    # Locked out: even the right password is refused from here for now.
+    locked = attacker.post(reverse("login"), {"username": "member", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "Too many failed attempts" in locked.content.decode()
+
+    # The real person, elsewhere, is not locked out.
+    colleague = Client(REMOTE_ADDR="198.51.100.7")
+    ok = colleague.post(reverse("login"), {"username": "member", "password": PASSWORD})
+    assert ok.status_code == 302
+
+    # And the lockout ends on its own.
+    AccessAttempt.objects.update(attempt_time=datetime.datetime.now(datetime.UTC)
+                                 - datetime.timedelta(minutes=16))  # fmt: skip
+    later = attacker.post(reverse("login"), {"username": "member", "password": PASSWORD})
+    assert later.status_code == 302
+
+
+# Error pages
+
+
+@pytest.mark.django_db
+def test_error_pages_are_in_the_apps_style_and_reveal_nothing(client, settings):
+    settings.DEBUG = False
+    response = server_error(RequestFactory().get("/"))
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in html
+    assert "Traceback" not in html and "settings" not in html.lower()
+    missing = client.get("/no/such/page/")
+    assert (
+        missing.status_code == 404
+        and "There is nothing at this address" in missing.content.decode()
+    )
