@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,10 +16,13 @@ from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
 from processes.models import Metric
 from processes.periods import Cadence
-from processes.scorecard import WEEKS_SHOWN, build_rows, weekly_scorecard
+from processes.scorecard import WEEKS_SHOWN, build_rows, called_out, weekly_scorecard
 from processes.views import get_process
 from systems.models import System
 from systems.views import get_system, safe_next
+
+# The scorecard shows this many metrics a page; a filter narrows it to one system's subtree.
+ROWS_PER_PAGE = 50
 
 # How many periods a system's metric shows in its trend.
 TREND = {Cadence.MONTHLY: 12, Cadence.ANNUAL: 5}
@@ -45,13 +49,30 @@ def system_rows(system: System, user) -> dict[str, list]:
 def scorecard(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("processes.view_metric"):
         raise PermissionDenied
-    card = weekly_scorecard(Metric.objects.all(), request.user)
-    card.rows.sort(key=lambda r: (r.metric.process.system.tree_id, r.metric.process.system.lft,
-                                  r.metric.process.position, r.metric.name))  # fmt: skip
+    metrics = Metric.objects.weekly().order_by(
+        "process__system__tree_id", "process__system__lft", "process__position", "name"
+    )
+    systems = list(System.objects.only("name", "level", "tree_id", "lft", "rght", "parent"))
+    chosen = next((s for s in systems if str(s.pk) == request.GET.get("system")), None)
+    if chosen is not None:
+        metrics = metrics.filter(
+            process__system__tree_id=chosen.tree_id,
+            process__system__lft__gte=chosen.lft,
+            process__system__rght__lte=chosen.rght,
+        )
+    page = Paginator(metrics.values_list("pk", flat=True), ROWS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    card = weekly_scorecard(Metric.objects.filter(pk__in=list(page.object_list)), request.user)
+    order = {pk: i for i, pk in enumerate(page.object_list)}
+    card.rows.sort(key=lambda r: order[r.metric.pk])
     context = {
         "page_title": "Weekly scorecard",
         "card": card,
-        "called_out": [r for r in card.rows if r.called_out],
+        "page": page,
+        "systems": systems,
+        "chosen": chosen,
+        "called_out": called_out(metrics),
         "weeks": WEEKS_SHOWN,
     }
     return render_page(request, "metrics/scorecard.html", context)

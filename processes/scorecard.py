@@ -129,3 +129,33 @@ def this_week_rollup(rows: list[Row]) -> dict:
         "recorded": len(recorded),
         "on_target": sum(1 for r in recorded if r.current.on_target),
     }
+
+
+def called_out(metrics: QuerySet, today: datetime.date | None = None) -> list[Row]:
+    """The weekly metrics off target OFF_TARGET_RUN weeks running, over all of `metrics`.
+
+    Reads only the last few weeks' values as plain tuples, so it stays cheap however many
+    metrics there are; only the metrics it calls out are loaded whole.
+    """
+    today = today or timezone.localdate()
+    current = period_start(Cadence.WEEKLY, today)
+    starts = previous_starts(Cadence.WEEKLY, current, OFF_TARGET_RUN + 1)
+    weekly = metrics.weekly()
+    recorded: dict[int, dict] = {}
+    values = MetricValue.objects.filter(metric__in=weekly, period__gte=starts[0])
+    for metric_id, period, value in values.values_list("metric_id", "period", "value"):
+        recorded.setdefault(metric_id, {})[period] = value
+    runs = {}
+    targets = weekly.filter(pk__in=list(recorded)).values_list("pk", "target", "direction")
+    for pk, target, direction in targets:
+        probe = Metric(target=target, direction=direction)
+        cells = []
+        for start in starts:
+            value = recorded[pk].get(start)
+            on = None if value is None else probe.on_target(value)
+            cells.append(Cell(start, "", "", value, on))
+        run = off_target_run(cells)
+        if run >= OFF_TARGET_RUN:
+            runs[pk] = (run, cells)
+    flagged = Metric.objects.filter(pk__in=list(runs)).select_related("process")
+    return [Row(m, runs[m.pk][1], runs[m.pk][0]) for m in flagged.order_by("name")]

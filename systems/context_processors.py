@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
-from mptt.utils import get_cached_trees
 
 from systems.models import System
+from systems.tree import flat_tree
 
 
 def systems_tree(request: HttpRequest) -> dict:
@@ -18,8 +18,8 @@ def systems_tree(request: HttpRequest) -> dict:
     return {
         "show_sidebar": True,
         "sidebar_systems": SimpleLazyObject(
-            lambda: get_cached_trees(
-                System.objects.only("name", "parent", "level", "tree_id", "lft", "rght")
+            lambda: flat_tree(
+                list(System.objects.only("name", "parent", "level", "tree_id", "lft", "rght"))
             )
         ),
     }

@@ -8,13 +8,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from mptt.utils import get_cached_trees
 
 from opsmodel.access import get_or_404
 from opsmodel.htmx import go_to, is_inline, map_changed, render_form, render_page
 from systems.forms import SystemForm
 from systems.models import System
-from systems.tree import delete_system, move_sibling
+from systems.tree import delete_system, flat_tree, move_sibling
 
 
 def get_system(user, pk, action: str = "view") -> System:
@@ -39,7 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
     systems = list(System.objects.with_counts())
     context = {
         "page_title": "Operations map",
-        "roots": get_cached_trees(systems),
+        "rows": flat_tree(systems),
         "system_count": len(systems),
         "process_count": sum(s.process_count for s in systems),
         "sop_count": sum(s.sop_count for s in systems),

@@ -210,9 +210,14 @@ def test_the_scorecard_runs_a_fixed_number_of_queries_with_100_metrics(
     MetricValue.objects.bulk_create(
         MetricValue(metric=m, period=w, value=i % 9) for m in metrics for i, w in enumerate(weeks)
     )
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(13):
         response = member_client.get(reverse("metrics:scorecard"))
-    assert response.content.decode().count('<td class="cell') == 100 * 13
+    # Fifty metrics a page, thirteen weeks each.
+    assert response.content.decode().count('<td class="cell') == 50 * 13
+    assert "page 1 of 2" in response.content.decode()
+    with django_assert_max_num_queries(13):
+        second = member_client.get(reverse("metrics:scorecard"), {"page": 2})
+    assert second.content.decode().count('<td class="cell') == 50 * 13
 
 
 def test_the_system_page_shows_its_numbers_with_a_trend_and_the_weekly_rollup(member_client):

@@ -108,3 +108,30 @@ def number(value) -> str:
         return ""
     text = f"{value:,.2f}".rstrip("0").rstrip(".")
     return text
+
+
+@register.simple_tag
+def owner(person) -> SafeString:
+    """A person as an owner: initials, name linking to their page, and whether they have left.
+
+    A tag rather than an included template: it is drawn once per row on long lists.
+    """
+    if person is None:
+        return mark_safe('<span class="owner owner-none">No owner</span>')
+    initials = ((person.first_name or person.username)[:1] + person.last_name[:1]).upper()
+    url = person.get_absolute_url()
+    inactive = (
+        mark_safe(' <span class="badge badge-warning">owner inactive</span>')
+        if not person.is_active
+        else ""
+    )
+    return format_html(
+        '<span class="owner{}"><span class="avatar" aria-hidden="true">{}</span>'
+        '<a href="{}" hx-get="{}">{}</a>{}</span>',
+        "" if person.is_active else " owner-inactive",
+        initials,
+        url,
+        url,
+        str(person),
+        inactive,
+    )
