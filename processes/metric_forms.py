@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -38,6 +39,9 @@ class MetricForm(VersionedModelForm):
         )
 
 
+THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
 class RecordValueForm(forms.Form):
     """One value for one period: a number, for a period that has started."""
 
@@ -64,14 +68,21 @@ class RecordValueForm(forms.Form):
         return start
 
     def clean_value(self) -> Decimal:
-        text = self.cleaned_data["value"].strip().replace(",", "")
+        text = self.cleaned_data["value"].strip()
+        not_a_number = forms.ValidationError(f"“{text}” is not a number.")
+        if "," in text:
+            # "1,500" is a thousands separator; "1,5" is a decimal comma, which would be
+            # misread as 15: refuse it rather than guess.
+            if not THOUSANDS.match(text):
+                raise forms.ValidationError(f"“{text}”: write decimals with a point (1.5).")
+            text = text.replace(",", "")
         try:
             value = Decimal(text)
         except InvalidOperation:
-            raise forms.ValidationError(
-                f"“{self.cleaned_data['value']}” is not a number."
-            ) from None
-        if not value.is_finite() or abs(value) >= Decimal("1e12"):
+            raise not_a_number from None
+        if not value.is_finite():
+            raise not_a_number
+        if abs(value) >= Decimal("1e12"):
             raise forms.ValidationError("That number is too large.")
         return value.quantize(Decimal("0.01"))
 

@@ -53,6 +53,13 @@ class SOPForm(VersionedModelForm):
         super().__init__(*args, **kwargs)
         if self.instance._state.adding:
             del self.fields["minor_edit"]
+        minutes = self.fields["estimated_minutes"]
+        minutes.widget.attrs.update(min=1, max=480, step=1)
+        minutes.error_messages["min_value"] = "One sitting takes at least 1 minute."
+        minutes.error_messages["max_value"] = (
+            "One sitting is at most 480 minutes (8 hours); a longer task belongs at the "
+            "process level."
+        )
         self.fields["process"].queryset = Process.objects.select_related("system").order_by(
             "system__tree_id", "system__lft", "position"
         )

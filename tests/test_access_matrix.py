@@ -87,6 +87,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
         ),
         "login": ("get", reverse("login"), {}, {r: 200 for r in ROLES}),
+        "healthz": ("get", reverse("healthz"), {}, {r: 200 for r in ROLES}),
         "logout": ("post", reverse("logout"), {}, {r: 302 for r in ROLES}),
         # The admin is one app of its own: only staff get in.
         "admin:*": (

@@ -502,3 +502,10 @@ def test_a_malformed_step_in_the_new_sop_address_is_ignored(founder_client):
     process = ProcessFactory()
     response = founder_client.get(f"{reverse('sops:new')}?process={process.pk}&step=abc")
     assert response.status_code == 200
+
+
+def test_cancel_on_a_delete_confirmation_goes_back_and_changes_the_address(founder_client):
+    system = SystemFactory()
+    html = founder_client.get(reverse("systems:delete", args=[system.pk])).content.decode()
+    cancel = html[html.index(">Delete system") :]
+    assert f'hx-get="{system.get_absolute_url()}" hx-target="#main" hx-push-url="true"' in cancel

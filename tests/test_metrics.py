@@ -296,3 +296,12 @@ def test_a_file_that_is_not_a_values_csv_is_refused(founder_client):
 def test_team_members_export_but_cannot_import(member_client):
     assert member_client.get(reverse("metrics:export")).status_code == 200
     assert upload(member_client, "metric_id,period,value\n").status_code == 403
+
+
+def test_a_decimal_comma_is_refused_rather_than_misread(member_client, member):
+    metric = weekly(owner=member)
+    html = record(member_client, metric, "1,5", **HTMX).content.decode()
+    assert "write decimals with a point" in html
+    assert not MetricValue.objects.exists()
+    record(member_client, metric, "1,500", **HTMX)
+    assert MetricValue.objects.get().value == 1500

@@ -45,11 +45,17 @@
   // The main navigation marks the section the address is in.
   function markSection() {
     var path = window.location.pathname;
-    document.querySelectorAll(".mainnav a").forEach(function (link) {
+    var links = Array.prototype.slice.call(document.querySelectorAll(".mainnav a"));
+    var best = null;
+    links.forEach(function (link) {
       var href = link.getAttribute("href");
-      var here = href === "/" ? path === "/" || path.indexOf("/systems/") === 0 ||
-        path.indexOf("/processes/") === 0 || path.indexOf("/sops/") === 0 : path.indexOf(href) === 0;
-      if (here) link.setAttribute("aria-current", "page");
+      var match = href === "/"
+        ? path === "/" || /^\/(systems|processes|sops)\//.test(path)
+        : path.indexOf(href) === 0;
+      if (match && (!best || href.length > best.getAttribute("href").length)) best = link;
+    });
+    links.forEach(function (link) {
+      if (link === best) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     });
   }

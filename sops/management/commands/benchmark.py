@@ -1,0 +1,250 @@
+"""Measure every main page under load, against a bare Django view on the same server.
+
+Not a test: it reports numbers and writes them to a Markdown file. It runs the app with
+gunicorn (2 workers) on 127.0.0.1 against its own database, generated at the default size.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from opsmodel.roles import FOUNDERS
+from processes.models import Process
+from sops.models import SOP
+from systems.models import System
+
+RESULTS = Path(settings.BASE_DIR) / "tests" / "benchmark" / "RESULTS.md"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load(port: int, path: str, headers: dict, connections: int, seconds: float) -> dict:
+    """`connections` keep-alive clients requesting `path` for `seconds`."""
+    latencies: list[float] = []
+    sizes: list[int] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, mine_sizes = [], []
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException):
+                errors[0] += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            mine.append(time.perf_counter() - start)
+            if response.status != 200:
+                errors[0] += 1
+            mine_sizes.append(len(body))
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            sizes.extend(mine_sizes)
+
+    threads = [threading.Thread(target=client) for _ in range(connections)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "median_ms": statistics.median(latencies) * 1000 if latencies else 0,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0,
+        "bytes": sizes[0] if sizes else 0,
+        "errors": errors[0],
+        "requests": len(latencies),
+    }
+
+
+def peak_memory_mb(master_pid: int) -> list[float]:
+    """VmHWM (peak resident memory) of each gunicorn worker."""
+    peaks = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(master_pid) and "VmHWM" in fields:
+            peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
+    return peaks
+
+
+class Command(BaseCommand):
+    help = "Benchmark the main pages and htmx partials with gunicorn, against a bare-Django floor."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--seconds", type=float, default=5.0, help="load per page")
+        parser.add_argument("--connections", type=int, default=16)
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--output", default=str(RESULTS))
+
+    def handle(self, *args, **o) -> None:
+        if not System.objects.exists():
+            self.stdout.write("Generating the map (generatemap, default size)…")
+            call_command("generatemap", stdout=self.stdout)
+        # The server gets its own production key; the session is signed with the same one.
+        secret = secrets.token_urlsafe(64)
+        settings.SECRET_KEY = secret
+        user, _ = get_user_model().objects.get_or_create(username="benchmark-founder")
+        user.groups.set(Group.objects.filter(name=FOUNDERS))
+        session = SessionStore()
+        session["_auth_user_id"] = str(user.pk)
+        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        session["_auth_user_hash"] = user.get_session_auth_hash()
+        session["seen"] = int(time.time()) + 10**6  # no session writes during the run
+        session.create()
+
+        system = System.objects.filter(level=2).order_by("pk").first()
+        process = Process.objects.filter(system=system).order_by("pk").first()
+        sop = SOP.objects.filter(process=process).order_by("pk").first()
+        pages = [
+            ("floor: bare Django view", "/healthz", False),
+            ("home: systems tree", "/", False),
+            ("system page", system.get_absolute_url(), False),
+            ("system partial (htmx)", system.get_absolute_url(), True),
+            ("process page", process.get_absolute_url(), False),
+            ("process partial (htmx)", process.get_absolute_url(), True),
+            ("SOP page", sop.get_absolute_url(), False),
+            ("SOP partial (htmx)", sop.get_absolute_url(), True),
+            ("My work", "/my-work/", False),
+            ("My work partial (htmx)", "/my-work/", True),
+            ("scorecard", "/metrics/", False),
+            ("scorecard partial (htmx)", "/metrics/", True),
+            ("goals", "/metrics/goals/", False),
+            ("sidebar tree (htmx)", "/systems/tree/", True),
+        ]
+
+        queries = {}
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        for name, path, htmx in pages:
+            headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+            client.get(path, **headers)
+            with CaptureQueriesContext(connection) as captured:
+                client.get(path, **headers)
+            queries[name] = len(captured)
+
+        port = free_port()
+        env = {
+            **os.environ,
+            "DEBUG": "false",
+            "SECRET_KEY": secret,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "false",
+        }
+        # As in production: static files collected under hashed names (into staticfiles/).
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+            cwd=settings.BASE_DIR, env=env, check=True,
+        )  # fmt: skip
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "opsmodel.wsgi", "--workers", str(o["workers"]),
+             "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+            cwd=settings.BASE_DIR, env=env,
+        )  # fmt: skip
+        try:
+            self.wait_for(port)
+            cookie = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+                      "Host": "127.0.0.1"}  # fmt: skip
+            results = {}
+            for name, path, htmx in pages:
+                headers = {**cookie, **({"HX-Request": "true"} if htmx else {})}
+                load(port, path, headers, o["connections"], 1.0)  # warm up
+                results[name] = load(port, path, headers, o["connections"], o["seconds"])
+                self.stdout.write(f"  {name}: {results[name]['rps']:.0f} req/s")
+            memory = peak_memory_mb(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+        report = self.report(pages, results, queries, memory, o)
+        Path(o["output"]).parent.mkdir(parents=True, exist_ok=True)
+        Path(o["output"]).write_text(report)
+        self.stdout.write(report)
+        self.stdout.write(f"Written to {o['output']}")
+
+    def wait_for(self, port: int) -> None:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start")
+
+    def report(self, pages, results, queries, memory, o) -> str:
+        floor = results["floor: bare Django view"]["rps"]
+        full_bytes = {path: results[name]["bytes"] for name, path, htmx in pages if not htmx}
+        counts = {
+            "systems": System.objects.count(),
+            "processes": Process.objects.count(),
+            "SOPs": SOP.objects.count(),
+        }
+        lines = [
+            "# Benchmark results",
+            "",
+            f"Map: {counts['systems']} systems, {counts['processes']} processes, "
+            f"{counts['SOPs']} SOPs ({connection.vendor}). gunicorn, {o['workers']} workers, "
+            f"DEBUG off, {o['connections']} keep-alive connections for {o['seconds']:.0f} s per "
+            f"row, load generated by Python threads on the same 2-core machine.",
+            "",
+            "| page | req/s | median ms | p99 ms | SQL queries | bytes | vs floor | partial/full |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, path, htmx in pages:
+            r = results[name]
+            ratio = r["rps"] / floor if floor else 0
+            share = f"{r['bytes'] / full_bytes[path]:.2f}" if htmx and full_bytes.get(path) else ""
+            errors = f" ({r['errors']} errors)" if r["errors"] else ""
+            lines.append(
+                f"| {name}{errors} | {r['rps']:.0f} | {r['median_ms']:.1f} | {r['p99_ms']:.1f} | "
+                f"{queries[name]} | {r['bytes']:,} | {ratio:.0%} | {share} |"
+            )
+        lines += [
+            "",
+            "Peak memory per worker (VmHWM): " + ", ".join(f"{m:.0f} MB" for m in memory),
+            "",
+            "Budgets: each htmx drill-down partial at least 30% of the floor's requests per "
+            "second with p99 under 50 ms; a partial at most a third of its full page's bytes; "
+            "under 150 MB per worker; queries per page the same at 200 and 20,000 SOPs (held by "
+            "the tests).",
+            "",
+        ]
+        return "\n".join(lines)
