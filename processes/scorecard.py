@@ -121,14 +121,22 @@ def weekly_scorecard(metrics: QuerySet, user, today: datetime.date | None = None
     return Scorecard(periods, build_rows(metrics.weekly(), user, WEEKS_SHOWN, today))
 
 
-def this_week_rollup(rows: list[Row]) -> dict:
-    """How many weekly metrics are on target this week, of those recorded."""
-    recorded = [r for r in rows if r.current.value is not None]
-    return {
-        "total": len(rows),
-        "recorded": len(recorded),
-        "on_target": sum(1 for r in recorded if r.current.on_target),
-    }
+def this_week_rollup(metrics: QuerySet, today: datetime.date | None = None) -> dict:
+    """How many of these weekly metrics are on target this week, of those recorded.
+
+    Two small queries: this week's values only, not the rows of a whole scorecard.
+    """
+    week = period_start(Cadence.WEEKLY, today or timezone.localdate())
+    weekly = metrics.weekly()
+    recorded = MetricValue.objects.filter(metric__in=weekly, period=week).values_list(
+        "value", "metric__target", "metric__direction"
+    )
+    on_target = sum(
+        1
+        for value, target, direction in recorded
+        if Metric(target=target, direction=direction).on_target(value)
+    )
+    return {"total": weekly.count(), "recorded": len(recorded), "on_target": on_target}
 
 
 def called_out(metrics: QuerySet, today: datetime.date | None = None) -> list[Row]:

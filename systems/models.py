@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
@@ -46,10 +47,16 @@ class Software(models.Model):
 
 class SystemQuerySet(TreeQuerySet):
     def with_counts(self) -> SystemQuerySet:
-        """Each system with the number of its own processes and of the SOPs in them."""
+        """Each system with the number of its own processes and of the SOPs in them.
+
+        Counted in subqueries: joining processes and SOPs and then counting distinct rows
+        multiplies the rows to sort through (measured at 20,000 SOPs).
+        """
+        processes = self.model._meta.get_field("processes").related_model
+        per_system = processes.objects.filter(system=OuterRef("pk")).order_by().values("system")
         return self.select_related("owner").annotate(
-            process_count=Count("processes", distinct=True),
-            sop_count=Count("processes__sops", distinct=True),
+            process_count=Coalesce(Subquery(per_system.annotate(n=Count("pk")).values("n")), 0),
+            sop_count=Coalesce(Subquery(per_system.annotate(n=Count("sops")).values("n")), 0),
         )
 
 

@@ -46,6 +46,7 @@ def load(port: int, path: str, headers: dict, connections: int, seconds: float) 
     latencies: list[float] = []
     sizes: list[int] = []
     errors = [0]
+    first_error: list[str] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
@@ -66,6 +67,8 @@ def load(port: int, path: str, headers: dict, connections: int, seconds: float) 
             mine.append(time.perf_counter() - start)
             if response.status != 200:
                 errors[0] += 1
+                if not first_error:
+                    first_error.append(f"{response.status} {body[:200]!r}")
             mine_sizes.append(len(body))
         conn.close()
         with lock:
@@ -86,6 +89,7 @@ def load(port: int, path: str, headers: dict, connections: int, seconds: float) 
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0,
         "bytes": sizes[0] if sizes else 0,
         "errors": errors[0],
+        "first_error": first_error[0] if first_error else "",
         "requests": len(latencies),
     }
 
@@ -189,6 +193,8 @@ class Command(BaseCommand):
                 load(port, path, headers, o["connections"], 1.0)  # warm up
                 results[name] = load(port, path, headers, o["connections"], o["seconds"])
                 self.stdout.write(f"  {name}: {results[name]['rps']:.0f} req/s")
+                if results[name]["errors"]:
+                    self.stderr.write(f"    errors, first: {results[name]['first_error']}")
             memory = peak_memory_mb(server.pid)
         finally:
             server.terminate()
