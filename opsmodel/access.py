@@ -10,3 +10,11 @@ def get_or_404(queryset: QuerySet, pk) -> Model:
         return queryset.get(pk=int(pk))
     except (TypeError, ValueError, queryset.model.DoesNotExist):
         raise Http404(f"No such {queryset.model._meta.verbose_name}") from None
+
+
+def move_direction(request) -> str:
+    """The "up" or "down" of a reorder button; anything else is a 404."""
+    direction = request.POST.get("direction")
+    if direction not in {"up", "down"}:
+        raise Http404("Unknown direction")
+    return direction

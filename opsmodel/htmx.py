@@ -76,3 +76,23 @@ def go_to(request: HttpRequest, url: str, *, push: bool = True) -> HttpResponse:
 
 def map_changed(response: HttpResponse) -> HttpResponse:
     return trigger_client_event(response, MAP_CHANGED)
+
+
+def render_gone(request: HttpRequest, kind: str, back_url: str) -> HttpResponse:
+    """A save of something deleted meanwhile: nothing to save into, but nothing typed is lost.
+
+    Shows every value the person typed, so they can copy it into a new item.
+    """
+    typed = [
+        (name.rsplit("-", 1)[-1].replace("_", " ").capitalize(), value)
+        for name, value in request.POST.items()
+        if name not in {"csrfmiddlewaretoken", "version", "inline", "next"}
+        and not name.endswith("-version")
+        and value.strip()
+    ]
+    context = {"kind": kind, "typed": typed, "back_url": back_url}
+    template = "includes/gone.html" if request.htmx else "gone_page.html"
+    response = render(request, template, {**context, "page_title": f"This {kind} was deleted"},
+                      status=410)  # fmt: skip
+    patch_vary_headers(response, ["HX-Request"])
+    return response

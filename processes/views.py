@@ -8,8 +8,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from opsmodel.access import get_or_404
-from opsmodel.htmx import go_to, is_inline, map_changed, render_form, render_page
+from opsmodel.access import get_or_404, move_direction
+from opsmodel.htmx import (
+    go_to,
+    is_inline,
+    map_changed,
+    render_form,
+    render_gone,
+    render_page,
+)
 from processes.forms import ProcessForm, StepForm
 from processes.models import Process, Step
 from processes.scorecard import weekly_scorecard
@@ -98,7 +105,12 @@ def new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    process = get_process(request.user, pk, "change")
+    try:
+        process = get_process(request.user, pk, "change")
+    except Http404:
+        if request.method != "POST":
+            raise
+        return render_gone(request, "process", reverse("systems:home"))
     form = ProcessForm(request.POST or None, instance=process)
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
         process = get_process(request.user, pk)
@@ -143,9 +155,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     """One place up or down among the processes of its system."""
     process = get_process(request.user, pk, "change")
-    direction = request.POST.get("direction")
-    if direction not in {"up", "down"}:
-        raise Http404("Unknown direction")
+    direction = move_direction(request)
     Process.objects.filter(system=process.system).move(process, direction)
     return go_to(request, safe_next(request, process.system.get_absolute_url()), push=False)
 
@@ -174,7 +184,12 @@ def add_step(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
-    step = get_step(request.user, pk, "change")
+    try:
+        step = get_step(request.user, pk, "change")
+    except Http404:
+        if request.method != "POST":
+            raise
+        return render_gone(request, "step", reverse("systems:home"))
     form = StepForm(request.POST or None, instance=step, prefix=f"step-{step.pk}")
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
         if is_inline(request):
@@ -222,9 +237,7 @@ def delete_step(request: HttpRequest, pk: int) -> HttpResponse:
 def move_step(request: HttpRequest, pk: int) -> HttpResponse:
     """One place up or down: the keyboard's way to reorder steps."""
     step = get_step(request.user, pk, "change")
-    direction = request.POST.get("direction")
-    if direction not in {"up", "down"}:
-        raise Http404("Unknown direction")
+    direction = move_direction(request)
     step.process.steps.all().move(step, direction)
     if request.htmx:
         return render_steps(request, step.process, moved=(step.pk, direction))

@@ -9,8 +9,15 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from opsmodel.access import get_or_404
-from opsmodel.htmx import go_to, is_inline, map_changed, render_form, render_page
+from opsmodel.access import get_or_404, move_direction
+from opsmodel.htmx import (
+    go_to,
+    is_inline,
+    map_changed,
+    render_form,
+    render_gone,
+    render_page,
+)
 from systems.forms import SystemForm
 from systems.models import System
 from systems.tree import delete_system, flat_tree, move_sibling
@@ -100,7 +107,12 @@ def new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    system = get_system(request.user, pk, "change")
+    try:
+        system = get_system(request.user, pk, "change")
+    except Http404:
+        if request.method != "POST":
+            raise
+        return render_gone(request, "system", reverse("systems:home"))
     form = SystemForm(request.POST or None, instance=system)
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
         system = get_system(request.user, pk)
@@ -160,8 +172,6 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     """One place up or down among its sibling systems."""
     system = get_system(request.user, pk, "change")
-    direction = request.POST.get("direction")
-    if direction not in {"up", "down"}:
-        raise Http404("Unknown direction")
+    direction = move_direction(request)
     move_sibling(system, direction)
     return go_to(request, safe_next(request, reverse("systems:home")), push=False)

@@ -509,3 +509,17 @@ def test_cancel_on_a_delete_confirmation_goes_back_and_changes_the_address(found
     html = founder_client.get(reverse("systems:delete", args=[system.pk])).content.decode()
     cancel = html[html.index(">Delete system") :]
     assert f'hx-get="{system.get_absolute_url()}" hx-target="#main" hx-push-url="true"' in cancel
+
+
+def test_saving_something_deleted_meanwhile_shows_what_was_typed(founder_client):
+    step = StepFactory(name="Filming")
+    prefix = f"step-{step.pk}"
+    data = {f"{prefix}-name": "Filming the intro twice", f"{prefix}-owner": "",
+            f"{prefix}-due_date": "", f"{prefix}-version": step.version, "inline": "1"}  # fmt: skip
+    url = reverse("processes:edit_step", args=[step.pk])
+    step.delete()  # someone else deleted it while this form was open
+    response = founder_client.post(url, data, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 410
+    assert "Someone deleted this step while you were editing it" in html
+    assert "Filming the intro twice" in html
