@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from functools import wraps
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import trigger_client_event
 
@@ -76,6 +78,24 @@ def go_to(request: HttpRequest, url: str, *, push: bool = True) -> HttpResponse:
 
 def map_changed(response: HttpResponse) -> HttpResponse:
     return trigger_client_event(response, MAP_CHANGED)
+
+
+def keeps_typing_if_gone(kind: str):
+    """For an edit view: if what it edits was deleted meanwhile, a save shows what was typed."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except Http404:
+                if request.method != "POST":
+                    raise
+                return render_gone(request, kind, reverse("systems:home"))
+
+        return wrapper
+
+    return decorator
 
 
 def render_gone(request: HttpRequest, kind: str, back_url: str) -> HttpResponse:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -12,9 +12,9 @@ from opsmodel.access import get_or_404, move_direction
 from opsmodel.htmx import (
     go_to,
     is_inline,
+    keeps_typing_if_gone,
     map_changed,
     render_form,
-    render_gone,
     render_page,
 )
 from processes.forms import ProcessForm, StepForm
@@ -104,13 +104,9 @@ def new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@keeps_typing_if_gone("process")
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        process = get_process(request.user, pk, "change")
-    except Http404:
-        if request.method != "POST":
-            raise
-        return render_gone(request, "process", reverse("systems:home"))
+    process = get_process(request.user, pk, "change")
     form = ProcessForm(request.POST or None, instance=process)
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
         process = get_process(request.user, pk)
@@ -183,13 +179,9 @@ def add_step(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@keeps_typing_if_gone("step")
 def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        step = get_step(request.user, pk, "change")
-    except Http404:
-        if request.method != "POST":
-            raise
-        return render_gone(request, "step", reverse("systems:home"))
+    step = get_step(request.user, pk, "change")
     form = StepForm(request.POST or None, instance=step, prefix=f"step-{step.pk}")
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
         if is_inline(request):

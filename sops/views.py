@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from opsmodel.access import get_or_404
-from opsmodel.htmx import go_to, map_changed, render_form, render_gone, render_page
+from opsmodel.htmx import go_to, keeps_typing_if_gone, map_changed, render_form, render_page
 from opsmodel.markdown import render_markdown
 from processes.views import get_process
 from sops.forms import SOPForm
@@ -74,13 +74,9 @@ def new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@keeps_typing_if_gone("SOP")
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        sop = get_sop(request.user, pk, "change")
-    except Http404:
-        if request.method != "POST":
-            raise
-        return render_gone(request, "SOP", reverse("systems:home"))
+    sop = get_sop(request.user, pk, "change")
     form = SOPForm(request.POST or None, instance=sop, process=sop.process)
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
         return go_to(request, sop.get_absolute_url())

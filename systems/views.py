@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -13,9 +13,9 @@ from opsmodel.access import get_or_404, move_direction
 from opsmodel.htmx import (
     go_to,
     is_inline,
+    keeps_typing_if_gone,
     map_changed,
     render_form,
-    render_gone,
     render_page,
 )
 from systems.forms import SystemForm
@@ -106,13 +106,9 @@ def new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@keeps_typing_if_gone("system")
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        system = get_system(request.user, pk, "change")
-    except Http404:
-        if request.method != "POST":
-            raise
-        return render_gone(request, "system", reverse("systems:home"))
+    system = get_system(request.user, pk, "change")
     form = SystemForm(request.POST or None, instance=system)
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
         system = get_system(request.user, pk)
