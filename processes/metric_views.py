@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 from mptt.utils import get_cached_trees
 
 from opsmodel.access import get_or_404
@@ -101,7 +102,9 @@ def goals(request: HttpRequest) -> HttpResponse:
 
 def render_row(request: HttpRequest, row, status: int = 200) -> HttpResponse:
     template = "metrics/_row.html" if row.metric.process_id else "metrics/_system_metric.html"
-    return render(request, template, {"row": row, "recording": True}, status=status)
+    response = render(request, template, {"row": row, "recording": True}, status=status)
+    # The scorecard's "off target three weeks running" box refreshes itself on this event.
+    return trigger_client_event(response, "metricRecorded")
 
 
 @login_required

@@ -29,6 +29,17 @@ class SystemForm(VersionedModelForm):
         }
         help_texts = {"software": "The tools this system relies on."}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A system cannot go inside itself or its own sub-systems: do not offer them.
+            subtree = self.instance.get_descendants(include_self=True)
+            self.fields["parent"].queryset = System.objects.exclude(pk__in=subtree)
+            self.fields["parent"].error_messages["invalid_choice"] = (
+                f"That system is {self.instance} itself or inside it (or was just deleted): a "
+                "system cannot be placed inside itself or one of its own sub-systems."
+            )
+
     def clean_parent(self) -> System | None:
         parent = self.cleaned_data["parent"]
         if self.instance.pk:
