@@ -239,3 +239,12 @@ def test_a_missing_page_says_not_found_in_the_apps_own_style(member_client, sett
     response = member_client.get("/systems/999999/")
     assert response.status_code == 404
     assert "There is nothing at this address" in response.content.decode()
+
+
+def test_the_cached_sidebar_shows_a_renamed_system_at_once(member_client, lead_generation_map):
+    leads = lead_generation_map["leads"]
+    assert "Lead generation</a>" in member_client.get("/").content.decode()
+    leads.name = "Lead gen"
+    leads.save()
+    html = member_client.get(reverse("systems:tree"), **HTMX).content.decode()
+    assert "Lead gen</a>" in html and "Lead generation</a>" not in html

@@ -135,3 +135,13 @@ def owner(person) -> SafeString:
         str(person),
         inactive,
     )
+
+
+@register.simple_tag(takes_context=True)
+def tree_marking_current_system(context, tree_html: str) -> SafeString:
+    """The (cached) sidebar tree's HTML with the page's current system marked."""
+    system = context.get("current_system")
+    if system is None or not getattr(system, "pk", None):
+        return mark_safe(tree_html)
+    marker = f'data-system="{system.pk}"'
+    return mark_safe(tree_html.replace(marker, f'{marker} aria-current="true"', 1))
