@@ -195,3 +195,24 @@ def test_error_pages_are_in_the_apps_style_and_reveal_nothing(client, settings):
         missing.status_code == 404
         and "There is nothing at this address" in missing.content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_activity_moves_the_session_expiry_and_idle_sessions_end(member_client, settings):
+    import time
+
+    from django.contrib.sessions.models import Session
+
+    session = member_client.session
+    session["seen"] = int(time.time()) - 10 * 60  # last activity ten minutes ago
+    session.save()
+    before = Session.objects.get(session_key=session.session_key).expire_date
+    assert member_client.get(reverse("people:my_work")).status_code == 200
+    after = Session.objects.get(session_key=session.session_key).expire_date
+    assert after > before  # activity pushed the end of the session forward
+
+    # Idle past the timeout: the session has expired and the person must log in again.
+    Session.objects.filter(session_key=session.session_key).update(
+        expire_date=datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
+    )
+    assert member_client.get(reverse("people:my_work")).status_code == 302
