@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from opsmodel.htmx import render_page
 from processes.models import Process, Step
 from sops.models import SOP, Acknowledgement
+from sops.search import MAX_QUERY, search
 from systems.models import Software, System
 
 
@@ -141,3 +142,20 @@ def unowned(request: HttpRequest) -> HttpResponse:
         ],
     }
     return render_page(request, "people/unowned.html", context)
+
+
+@login_required
+@require_GET
+def search_page(request: HttpRequest) -> HttpResponse:
+    """Search results: grouped by level, as a page with a shareable address or as you type."""
+    if not request.user.has_perm("sops.view_sop"):
+        raise PermissionDenied
+    query = request.GET.get("q", "")[:MAX_QUERY]
+    results = search(query)
+    context = {
+        "page_title": f"Search: {query}" if query else "Search",
+        "query": query,
+        "results": results,
+        "total": sum(len(hits) for hits in results.values()),
+    }
+    return render_page(request, "people/search.html", context)

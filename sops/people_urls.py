@@ -9,4 +9,5 @@ urlpatterns = [
     path("people/", people.people, name="list"),
     path("people/needs-an-owner/", people.unowned, name="unowned"),
     path("people/<str:username>/", people.person, name="person"),
+    path("search/", people.search_page, name="search"),
 ]

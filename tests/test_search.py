@@ -1,0 +1,116 @@
+"""Search: every level, grouped, ranked, highlighted, safe with any input, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from tests.conftest import build_map
+from tests.factories import (
+    ProcessFactory,
+    SoftwareFactory,
+    SOPFactory,
+    StepFactory,
+    SystemFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def content():
+    wealth = SystemFactory(name="Wealth generation", purpose="Keep the profit.")
+    leads = SystemFactory(name="Lead generation", parent=wealth, purpose="Invoices come later.")
+    billing = ProcessFactory(system=leads, name="Client billing", result="Every invoice paid")
+    StepFactory(process=billing, name="Sending an invoice")
+    SOPFactory(process=billing, title="Sending an invoice", outcome="An invoice sent",
+               body="1. Open Stripe.\n2. Create the invoice.")  # fmt: skip
+    SOPFactory(process=billing, title="Closing the books", outcome="Books closed",
+               body="1. Reconcile the bank.\n2. Match every invoice to a payment.")  # fmt: skip
+    SoftwareFactory(name="Stripe", notes="Card payments and invoices.")
+    UserFactory(first_name="Jonas", last_name="Berg", job_title="Invoices and payroll")
+
+
+def get(client, query, **headers):
+    return client.get(reverse("people:search"), {"q": query}, **headers)
+
+
+def test_search_finds_every_level_grouped_with_paths(member_client, content):
+    html = get(member_client, "invoice").content.decode()
+    for group in ["Systems", "Processes", "Steps", "SOPs", "Software", "People"]:
+        assert f">{group} <span" in html, group
+    assert "Wealth generation › Lead generation › Client billing" in html
+
+
+def test_a_title_match_ranks_above_a_match_in_the_instructions(member_client, content):
+    html = get(member_client, "invoice").content.decode()
+    sops = html[html.index(">SOPs <span") :]
+    assert sops.index("Sending an invoice") < sops.index("Closing the books")
+
+
+def test_matching_words_are_highlighted_in_a_snippet(member_client, content):
+    html = get(member_client, "reconcile").content.decode()
+    assert "<mark>Reconcile</mark> the bank" in html
+
+
+def test_search_is_a_shareable_page_and_an_htmx_partial(member_client, content):
+    page = get(member_client, "stripe")
+    assert "<html" in page.content.decode() and 'value="stripe"' in page.content.decode()
+    partial = get(member_client, "stripe", **HTMX)
+    assert "<html" not in partial.content.decode() and "Stripe" in partial.content.decode()
+    assert "HX-Request" in partial["Vary"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"invoice',
+        "in'voice",
+        "%_\\",
+        "<script>alert(1)</script>",
+        "x" * 5000,
+        "a & b | !c",
+        "'); DROP TABLE sops_sop; --",
+        "ü ß 😀",
+        "",
+    ],  # fmt: skip
+)
+def test_odd_queries_never_error(member_client, content, query):
+    response = get(member_client, query)
+    assert response.status_code == 200
+    assert "<script>alert" not in response.content.decode()
+
+
+def test_nothing_found_says_so(member_client, content):
+    assert "Nothing matches" in get(member_client, "zebra").content.decode()
+
+
+def test_search_needs_a_role(client, outsider, content):
+    assert get(client, "invoice").status_code == 302
+    client.force_login(outsider)
+    assert get(client, "invoice").status_code == 403
+
+
+@pytest.mark.parametrize("size", [(2, 1, 2), (12, 3, 5)])
+def test_search_runs_a_fixed_number_of_queries(member_client, django_assert_max_num_queries, size):
+    build_map(*size)
+    with django_assert_max_num_queries(12):
+        assert get(member_client, "step process sop", **HTMX).status_code == 200
+
+
+def test_postgresql_answers_sop_searches_from_its_index(member_client, content):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
+    from django.contrib.postgres.search import SearchQuery
+
+    from sops.models import SOP
+    from sops.search import SOP_VECTOR
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+    query = SOP.objects.annotate(d=SOP_VECTOR).filter(d=SearchQuery("invoice", config="english"))
+    assert "sop_search_vector" in query.explain()
