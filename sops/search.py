@@ -55,7 +55,9 @@ def highlight(text: str, terms: list[str], length: int = SNIPPET) -> SafeString:
     Matches are found in the plain text and each piece escaped on its own, so a mark can never
     land inside an escaped character.
     """
-    text = re.sub(r"\s+", " ", text or "").strip()
+    # Plain words: Markdown's emphasis, code and quote marks would only get in the way.
+    text = re.sub(r"[*_`#>]+", "", text or "")
+    text = re.sub(r"\s+", " ", text).strip()
     if not text:
         return mark_safe("")
     pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE) if terms else None
