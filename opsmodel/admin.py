@@ -50,8 +50,18 @@ class UserAdmin(BaseUserAdmin):
     def role(self, user: User) -> str:
         return ", ".join(group.name for group in user.groups.all()) or "—"
 
-    @admin.action(description="Reassign everything they own to another person…")
+    @admin.action(
+        description="Reassign everything they own to another person…", permissions=["change"]
+    )
     def reassign_everything(self, request, queryset):
+        if not (
+            request.user.has_perm("systems.change_system")
+            and request.user.has_perm("sops.change_sop")
+        ):
+            self.message_user(
+                request, "Reassigning needs the right to change the map.", level=messages.ERROR
+            )
+            return None
         form = ReassignForm(request.POST if "to" in request.POST else None)
         if form.is_valid():
             to = form.cleaned_data["to"]

@@ -61,11 +61,20 @@ def import_values(upload, user) -> ImportResult:
 
     metrics = {str(m.pk): m for m in Metric.objects.all()}
     rows, seen = [], {}
-    for row in reader:
-        line = reader.line_num
+    records = []
+    try:
+        for row in reader:
+            records.append((reader.line_num, row))
+    except csv.Error as error:
+        result.errors.append((reader.line_num, f"The file is not valid CSV here: {error}."))
+        return result
+    for line, row in records:
         metric = metrics.get((row.get("metric_id") or "").strip())
         if metric is None:
             result.errors.append((line, f"There is no metric with id “{row.get('metric_id')}”."))
+            continue
+        if not metric.can_record(user):
+            result.errors.append((line, f"You may not record values of “{metric.name}”."))
             continue
         name = (row.get("metric") or "").strip()
         if name and name != metric.name:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 
 from django import forms
 from django.utils import timezone
@@ -76,15 +76,21 @@ class RecordValueForm(forms.Form):
             if not THOUSANDS.match(text):
                 raise forms.ValidationError(f"“{text}”: write decimals with a point (1.5).")
             text = text.replace(",", "")
+        too_large = forms.ValidationError("That number is too large.")
         try:
             value = Decimal(text)
-        except InvalidOperation:
+        except DecimalException:
             raise not_a_number from None
         if not value.is_finite():
             raise not_a_number
+        try:
+            # Round first, then check: the rounded value is what would be stored.
+            value = value.quantize(Decimal("0.01"))
+        except DecimalException:
+            raise too_large from None
         if abs(value) >= Decimal("1e12"):
-            raise forms.ValidationError("That number is too large.")
-        return value.quantize(Decimal("0.01"))
+            raise too_large
+        return value
 
     def save(self, user) -> MetricValue:
         record, _ = MetricValue.objects.update_or_create(

@@ -119,7 +119,19 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
     if saved:
         form.save(request.user)
     if not request.htmx:
-        return redirect(safe_next(request, metric.get_absolute_url()))
+        if saved:
+            return redirect(safe_next(request, metric.get_absolute_url()))
+        # Without JavaScript: say what was wrong on a page of its own, with the value typed.
+        errors = [e for field_errors in form.errors.values() for e in field_errors]
+        context = {
+            "page_title": f"Record {metric.name}",
+            "metric": metric,
+            "errors": errors,
+            "value": request.POST.get("value", ""),
+            "period": request.POST.get("period", ""),
+            "back": safe_next(request, metric.get_absolute_url()),
+        }
+        return render_page(request, "metrics/record_error.html", context)
     count = WEEKS_SHOWN if metric.cadence == Cadence.WEEKLY else TREND[Cadence(metric.cadence)]
     [row] = build_rows(Metric.objects.filter(pk=metric.pk), request.user, count)
     if not saved:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sops import people
+from sops import handbook, people
 
 app_name = "people"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     path("people/needs-an-owner/", people.unowned, name="unowned"),
     path("people/<str:username>/", people.person, name="person"),
     path("search/", people.search_page, name="search"),
+    path("systems/<int:pk>/handbook/", handbook.print_system, name="handbook"),
 ]

@@ -148,10 +148,15 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     sop = get_sop(request.user, pk)
     if not request.user.has_perm("sops.add_acknowledgement") or request.user not in sop.readers:
         raise PermissionDenied
-    revision = int(request.POST.get("revision", 0) or 0)
+    posted = request.POST.get("revision", "")
+    revision = int(posted) if posted.isdigit() and len(posted) < 10 else 0
     if revision == sop.revision:
         Acknowledgement.objects.get_or_create(sop=sop, person=request.user, revision=revision)
-    context = {**reading_context(sop, request.user), "stale": revision != sop.revision}
+    context = {
+        **reading_context(sop, request.user),
+        "stale": revision != sop.revision,
+        "just_acknowledged": revision == sop.revision,
+    }
     if request.htmx:
         return map_changed(render(request, "sops/sop_detail.html#reading", context))
     return redirect(sop)

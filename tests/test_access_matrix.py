@@ -75,6 +75,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "people:person": ("get", reverse("people:person", args=["member"]), {}, READ),
         "people:unowned": ("get", reverse("people:unowned"), {}, FOUNDERS_ONLY),
         "people:search": ("get", f"{reverse('people:search')}?q=step", {}, READ),
+        "people:handbook": ("get", reverse("people:handbook", args=[s]), {}, READ),
         "metrics:scorecard": ("get", reverse("metrics:scorecard"), {}, READ),
         "metrics:goals": ("get", reverse("metrics:goals"), {}, READ),
         "metrics:new": ("get", f"{reverse('metrics:new')}?process={p}", {}, FOUNDERS_ONLY),

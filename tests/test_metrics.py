@@ -305,3 +305,22 @@ def test_a_decimal_comma_is_refused_rather_than_misread(member_client, member):
     assert not MetricValue.objects.exists()
     record(member_client, metric, "1,500", **HTMX)
     assert MetricValue.objects.get().value == 1500
+
+
+@pytest.mark.parametrize("value", ["999999999999.995", "1e999999999999", "-1e12"])
+def test_numbers_too_large_for_a_value_are_refused_not_stored(member_client, member, value):
+    metric = weekly(owner=member)
+    response = record(member_client, metric, value, **HTMX)
+    assert response.status_code == 200 and "too large" in response.content.decode()
+    assert not MetricValue.objects.exists()
+
+
+def test_a_bad_value_without_javascript_says_what_was_wrong(member_client, member):
+    metric = weekly(owner=member)
+    html = record(member_client, metric, "lots").content.decode()
+    assert "nothing was stored" in html and "is not a number" in html and "lots" in html
+
+
+def test_a_csv_file_that_is_not_csv_is_reported_not_a_crash(founder_client):
+    huge = "metric_id,period,value\n1,2026-W01," + "9" * 200_000 + "\n"
+    assert "not valid CSV" in upload(founder_client, huge).content.decode()

@@ -237,3 +237,29 @@ def test_items_without_an_owner_are_listed_for_founders(founder_client, member_c
     html = founder_client.get(reverse("people:unowned")).content.decode()
     assert "Hiring" in html and "Loom" in html and "no owner" in html
     assert member_client.get(reverse("people:unowned")).status_code == 403
+
+
+def test_reassigning_needs_the_right_to_change_the_map(client):
+    from django.contrib.auth.models import Permission
+
+    clerk = UserFactory(is_staff=True)
+    clerk.user_permissions.set(Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    client.force_login(clerk)
+    leaver, successor = UserFactory(), UserFactory()
+    sop = SOPFactory(owner=leaver)
+    client.post(
+        reverse("admin:opsmodel_user_changelist"),
+        {"action": "reassign_everything", "_selected_action": [leaver.pk], "to": successor.pk},
+    )
+    sop.refresh_from_db()
+    assert sop.owner == leaver
+
+
+def test_an_odd_revision_in_a_confirmation_is_not_a_crash(member_client, member):
+    sop = SOPFactory(owner=member)
+    for revision in ["abc", "9" * 5000, ""]:
+        response = member_client.post(
+            reverse("sops:acknowledge", args=[sop.pk]), {"revision": revision}, **HTMX
+        )
+        assert response.status_code == 200
+    assert not Acknowledgement.objects.exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -114,3 +116,27 @@ def test_postgresql_answers_sop_searches_from_its_index(member_client, content):
         cursor.execute("SET enable_seqscan = off")
     query = SOP.objects.annotate(d=SOP_VECTOR).filter(d=SearchQuery("invoice", config="english"))
     assert "sop_search_vector" in query.explain()
+
+
+def test_a_whole_system_prints_as_one_handbook(member_client, content):
+    from systems.models import System
+
+    wealth = System.objects.get(name="Wealth generation")
+    html = member_client.get(reverse("people:handbook", args=[wealth.pk])).content.decode()
+    assert "Lead generation" in html and "Client billing" in html  # sub-systems come along
+    assert "SOP: Sending an invoice" in html and "<li>Open Stripe.</li>" in html
+    assert 'class="sidebar"' not in html  # a document, not the app's frame
+    css = Path(__file__).resolve().parent.parent / "static" / "opsmodel" / "app.css"
+    assert "break-before: page" in css.read_text()  # page breaks between SOPs on paper
+
+
+@pytest.mark.parametrize("size", [(2, 1, 2), (12, 3, 5)])
+def test_the_handbook_runs_a_fixed_number_of_queries(
+    member_client, django_assert_max_num_queries, size
+):
+    from systems.models import System
+
+    build_map(*size)
+    root = System.objects.filter(level=0).first()
+    with django_assert_max_num_queries(12):
+        assert member_client.get(reverse("people:handbook", args=[root.pk])).status_code == 200

@@ -77,6 +77,11 @@
   }
   document.addEventListener("DOMContentLoaded", wireTwisties);
 
+  // A button that prints the page (no inline handler: the CSP forbids them).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
+
   // On a phone the systems tree starts folded, so the page's own content comes first; it keeps
   // whatever state the person gives it when the sidebar refreshes after an edit.
   var phone = window.matchMedia("(max-width: 50rem)");

@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -118,8 +118,22 @@ class Command(BaseCommand):
         parser.add_argument("--connections", type=int, default=16)
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--output", default=str(RESULTS))
+        parser.add_argument(
+            "--allow-database",
+            action="store_true",
+            help="run against the configured database even if it is not a throwaway SQLite file",
+        )
 
     def handle(self, *args, **o) -> None:
+        database = settings.DATABASES["default"]
+        throwaway = database["ENGINE"].endswith("sqlite3") and Path(database["NAME"]) != Path(
+            settings.BASE_DIR / "db.sqlite3"
+        )
+        if not (throwaway or o["allow_database"]):
+            raise CommandError(
+                "The benchmark fills its database with a generated map: point it at a throwaway "
+                "one (SQLITE_PATH=/tmp/bench.sqlite3) or pass --allow-database."
+            )
         if not System.objects.exists():
             self.stdout.write("Generating the map (generatemap, default size)…")
             call_command("generatemap", stdout=self.stdout)
@@ -199,6 +213,8 @@ class Command(BaseCommand):
         finally:
             server.terminate()
             server.wait(timeout=30)
+            session.delete()
+            user.delete()
 
         report = self.report(pages, results, queries, memory, o)
         Path(o["output"]).parent.mkdir(parents=True, exist_ok=True)
