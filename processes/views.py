@@ -18,6 +18,7 @@ from opsmodel.htmx import (
     render_page,
 )
 from processes.forms import ProcessForm, StepForm
+from processes.health import process_warnings, processes_for_checks
 from processes.models import Process, Step
 from processes.scorecard import weekly_scorecard
 from systems.views import get_system, safe_next
@@ -66,6 +67,8 @@ def render_steps(request: HttpRequest, process: Process, **extra) -> HttpRespons
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk)
     context = detail_context(process, request.user)
+    [checked] = processes_for_checks(Process.objects.filter(pk=process.pk))
+    context["warnings"] = process_warnings(checked)
     return render_page(request, "processes/process_detail.html", context)
 
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from opsmodel.htmx import render_page
 from processes.models import Process, Step
+from sops.health import map_health
 from sops.models import SOP, Acknowledgement
 from sops.search import MAX_QUERY, search
 from systems.models import Software, System
@@ -159,3 +160,13 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "total": sum(len(hits) for hits in results.values()),
     }
     return render_page(request, "people/search.html", context)
+
+
+@login_required
+@require_GET
+def health(request: HttpRequest) -> HttpResponse:
+    """Operations health: the scope rules applied to the whole map, and coverage figures."""
+    if not request.user.has_perm("sops.view_sop"):
+        raise PermissionDenied
+    context = {"page_title": "Operations health", **map_health()}
+    return render_page(request, "people/health.html", context)

@@ -10,5 +10,6 @@ urlpatterns = [
     path("people/needs-an-owner/", people.unowned, name="unowned"),
     path("people/<str:username>/", people.person, name="person"),
     path("search/", people.search_page, name="search"),
+    path("health/", people.health, name="health"),
     path("systems/<int:pk>/handbook/", handbook.print_system, name="handbook"),
 ]

@@ -12,6 +12,7 @@ from opsmodel.htmx import go_to, keeps_typing_if_gone, map_changed, render_form,
 from opsmodel.markdown import render_markdown
 from processes.views import get_process
 from sops.forms import SOPForm
+from sops.health import first_names, sop_warnings
 from sops.models import SOP, Acknowledgement
 
 
@@ -28,6 +29,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     sop = get_sop(request.user, pk)
     context = {
         **reading_context(sop, request.user),
+        "warnings": sop_warnings(sop, first_names()),
         "page_title": sop.title,
         "current_system": sop.process.system,
         "ancestors": sop.process.system.get_ancestors(include_self=True),

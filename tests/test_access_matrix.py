@@ -76,6 +76,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "people:unowned": ("get", reverse("people:unowned"), {}, FOUNDERS_ONLY),
         "people:search": ("get", f"{reverse('people:search')}?q=step", {}, READ),
         "people:handbook": ("get", reverse("people:handbook", args=[s]), {}, READ),
+        "people:health": ("get", reverse("people:health"), {}, READ),
         "metrics:scorecard": ("get", reverse("metrics:scorecard"), {}, READ),
         "metrics:goals": ("get", reverse("metrics:goals"), {}, READ),
         "metrics:new": ("get", f"{reverse('metrics:new')}?process={p}", {}, FOUNDERS_ONLY),
