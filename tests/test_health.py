@@ -75,8 +75,8 @@ def test_the_health_page_shows_coverage_and_every_warning(member_client):
     step = StepFactory(process=process)
     SOPFactory(process=process, step=step, owner=None)
     html = member_client.get(reverse("people:health")).content.decode()
-    assert "50%</strong> steps with an sop" in html
-    assert "0%</strong> sops with an owner" in html
+    assert "50%</strong> Steps with an SOP" in html
+    assert "0%</strong> SOPs with an owner" in html
     assert "No owner: one person does this task." in html
 
 
