@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
+from opsmodel.htmx import render_page
 from processes.models import Process, Step
+from sops.exchange import BadDocument, export_map, import_map
 from sops.models import SOP
 from systems.views import get_system
+
+MAX_UPLOAD = 20 * 1024 * 1024
 
 
 @login_required
@@ -42,3 +48,42 @@ def print_system(request: HttpRequest, pk: int) -> HttpResponse:
         each.printed_processes = by_system.get(each.pk, [])
     context = {"page_title": f"{system.name} — handbook", "system": system, "systems": systems}
     return render(request, "handbook/system.html", context)
+
+
+def require_founder(user) -> None:
+    """Moving the whole map in or out is for those who may change all of it."""
+    needed = ["systems.change_system", "processes.change_process", "sops.change_sop"]
+    if not all(user.has_perm(perm) for perm in needed):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def export_json(request: HttpRequest) -> HttpResponse:
+    require_founder(request.user)
+    text = json.dumps(export_map(), indent=2, ensure_ascii=False, sort_keys=True)
+    response = HttpResponse(text, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="opsmodel-map.json"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_json(request: HttpRequest) -> HttpResponse:
+    require_founder(request.user)
+    context = {"page_title": "Import a map", "problems": [], "counts": None}
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise BadDocument(["choose a JSON file exported from Opsmodel"])
+            if upload.size > MAX_UPLOAD:
+                raise BadDocument(["the file is larger than 20 MB"])
+            try:
+                doc = json.loads(upload.read().decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise BadDocument([f"the file is not JSON: {error}"]) from None
+            context["counts"] = import_map(doc)
+        except BadDocument as error:
+            context["problems"] = error.problems
+    return render_page(request, "handbook/import.html", context)

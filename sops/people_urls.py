@@ -11,5 +11,7 @@ urlpatterns = [
     path("people/<str:username>/", people.person, name="person"),
     path("search/", people.search_page, name="search"),
     path("health/", people.health, name="health"),
+    path("map/export.json", handbook.export_json, name="export_map"),
+    path("map/import/", handbook.import_json, name="import_map"),
     path("systems/<int:pk>/handbook/", handbook.print_system, name="handbook"),
 ]

@@ -77,6 +77,8 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "people:search": ("get", f"{reverse('people:search')}?q=step", {}, READ),
         "people:handbook": ("get", reverse("people:handbook", args=[s]), {}, READ),
         "people:health": ("get", reverse("people:health"), {}, READ),
+        "people:export_map": ("get", reverse("people:export_map"), {}, FOUNDERS_ONLY),
+        "people:import_map": ("get", reverse("people:import_map"), {}, FOUNDERS_ONLY),
         "metrics:scorecard": ("get", reverse("metrics:scorecard"), {}, READ),
         "metrics:goals": ("get", reverse("metrics:goals"), {}, READ),
         "metrics:new": ("get", f"{reverse('metrics:new')}?process={p}", {}, FOUNDERS_ONLY),

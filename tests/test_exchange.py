@@ -1,0 +1,130 @@
+"""The map as a JSON document: round trip, merging, and bad files refused whole."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from processes.models import Process
+from sops.exchange import BadDocument, export_map, import_map
+from sops.models import SOP
+from systems.models import System
+from tests.conftest import build_map
+
+pytestmark = pytest.mark.django_db
+
+
+def wipe() -> None:
+    from processes.models import Metric, MetricValue, Step
+    from systems.models import Software
+
+    MetricValue.objects.all().delete()
+    Metric.objects.all().delete()
+    SOP.objects.all().delete()
+    Step.objects.all().delete()
+    Process.objects.all().delete()
+    for system in System.objects.order_by("-level"):
+        system.delete()
+    Software.objects.all().delete()
+
+
+@pytest.mark.parametrize("source", ["demo", "generated"])
+def test_export_import_into_an_empty_map_export_gives_the_same_document(source):
+    if source == "demo":
+        call_command("loaddemo", stdout=io.StringIO())
+    else:
+        build_map(9, 2, 3)
+    first = export_map()
+    wipe()
+    assert not System.objects.exists()
+    import_map(json.loads(json.dumps(first)))
+    assert export_map() == first
+
+
+def test_importing_into_an_existing_map_merges_by_name():
+    call_command("loaddemo", stdout=io.StringIO())
+    doc = export_map()
+    doc["processes"][0]["result"] = "A changed result"
+    import_map(doc)
+    assert Process.objects.filter(result="A changed result").count() == 1
+    assert export_map() == doc  # nothing duplicated
+
+
+def test_no_password_hash_leaves():
+    call_command("loaddemo", stdout=io.StringIO())
+    text = json.dumps(export_map())
+    assert "pbkdf2" not in text and "password" not in text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(version=99), "version 99 is not supported"),
+        (lambda d: d.update(format="something"), "not an Opsmodel map"),
+        (lambda d: d["systems"][1].pop("path"), "systems[1]: missing path"),
+        (lambda d: d["sops"][0].update(step="Publishing the module"), "is not a step of its own"),
+        (lambda d: d["systems"].insert(0, {"path": ["Ghost", "Child"]}), "not defined before it"),
+        (lambda d: d["processes"][0].update(owner="nobody"), "owner 'nobody'"),
+        (
+            lambda d: next(m for m in d["metrics"] if m["process"]).update(cadence="monthly"),
+            "a process's metrics are weekly",
+        ),
+    ],
+    ids=["version", "format", "missing", "step-other-process", "cycle", "owner", "cadence"],
+)
+def test_a_bad_document_is_refused_whole_saying_what_and_where(change, message):
+    call_command("loaddemo", stdout=io.StringIO())
+    doc = export_map()
+    before = copy.deepcopy(doc)
+    bad = copy.deepcopy(doc)
+    bad["processes"].append({"system": bad["systems"][0]["path"], "name": "Brand new"})
+    change(bad)
+    with pytest.raises(BadDocument) as excinfo:
+        import_map(bad)
+    assert any(message in problem for problem in excinfo.value.problems), excinfo.value.problems
+    assert export_map() == before  # nothing stored, not even the valid new process
+
+
+def test_the_commands_round_trip_and_refuse_a_file_that_is_not_json(tmp_path):
+    call_command("loaddemo", stdout=io.StringIO())
+    path = tmp_path / "map.json"
+    call_command("exportmap", "--output", str(path), stderr=io.StringIO())
+    out = io.StringIO()
+    call_command("importmap", str(path), stdout=out)
+    assert "Imported 4 systems" in out.getvalue()
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(CommandError, match="not a readable JSON file"):
+        call_command("importmap", str(tmp_path / "bad.json"))
+
+
+def test_founders_export_and_import_from_the_browser(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from opsmodel.models import User
+
+    call_command("loaddemo", stdout=io.StringIO())
+    founder_client = client
+    founder_client.force_login(User.objects.get(username="founder"))  # the demo's founder
+    exported = founder_client.get(reverse("people:export_map"))
+    assert exported["Content-Disposition"].startswith("attachment")
+    doc = json.loads(exported.content)
+    wipe()
+    upload = SimpleUploadedFile("map.json", exported.content, content_type="application/json")
+    html = founder_client.post(reverse("people:import_map"), {"file": upload}).content.decode()
+    assert "Imported 4 systems" in html
+    assert export_map() == doc
+
+    bad = SimpleUploadedFile("map.json", b"{oops", content_type="application/json")
+    html = founder_client.post(reverse("people:import_map"), {"file": bad}).content.decode()
+    assert "Nothing was imported" in html and "not JSON" in html
+    from django.test import Client
+
+    member_client = Client()
+    member_client.force_login(User.objects.get(username="member"))  # the demo's team member
+    assert member_client.get(reverse("people:export_map")).status_code == 403
+    assert member_client.post(reverse("people:import_map")).status_code == 403
