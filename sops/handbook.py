@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
 from opsmodel.htmx import render_page
 from processes.models import Process, Step
 from sops.exchange import BadDocument, export_map, import_map
 from sops.models import SOP
+from systems.models import System
 from systems.views import get_system
 
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -87,3 +91,50 @@ def import_json(request: HttpRequest) -> HttpResponse:
         except BadDocument as error:
             context["problems"] = error.problems
     return render_page(request, "handbook/import.html", context)
+
+
+def markdown_handbook() -> bytes:
+    """The map as Markdown files in a zip: a folder per system (nested as the tree), a folder
+    per process, a file per SOP, and an index — the shape people paste into wikis and git."""
+    paths: dict[int, str] = {}
+    for system in System.objects.only("name", "parent").order_by("tree_id", "lft"):
+        parent = paths.get(system.parent_id)
+        name = slugify(system.name) or f"system-{system.pk}"
+        paths[system.pk] = f"{parent}/{name}" if parent else name
+    index = ["# Operations handbook", ""]
+    buffer = io.BytesIO()
+    sops = SOP.objects.select_related("process__system", "owner", "step").order_by(
+        "process__system__tree_id", "process__system__lft", "process__position", "title"
+    )
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        current = None
+        for sop in sops.iterator():
+            process = sop.process
+            folder = f"{paths[process.system_id]}/{slugify(process.name) or process.pk}"
+            if folder != current:
+                index += ["", f"## {process.system.name} › {process.name}", ""]
+                current = folder
+            filename = f"{folder}/{slugify(sop.title) or sop.pk}.md"
+            facts = [
+                f"- Owner: {sop.owner or 'none'}",
+                f"- Outcome: {sop.outcome or 'not stated'}",
+                f"- One sitting: {sop.estimated_minutes or '?'} minutes",
+            ]
+            if sop.step:
+                facts.append(f"- Recipe for step: {sop.step.name}")
+            archive.writestr(
+                filename, "\n".join([f"# {sop.title}", "", *facts, "", sop.body.strip(), ""])
+            )
+            index.append(f"- [{sop.title}]({filename})")
+        archive.writestr("index.md", "\n".join(index) + "\n")
+    return buffer.getvalue()
+
+
+@login_required
+@require_GET
+def handbook_zip(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("sops.view_sop"):
+        raise PermissionDenied
+    response = HttpResponse(markdown_handbook(), content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="opsmodel-handbook.zip"'
+    return response

@@ -13,5 +13,6 @@ urlpatterns = [
     path("health/", people.health, name="health"),
     path("map/export.json", handbook.export_json, name="export_map"),
     path("map/import/", handbook.import_json, name="import_map"),
+    path("map/handbook.zip", handbook.handbook_zip, name="handbook_zip"),
     path("systems/<int:pk>/handbook/", handbook.print_system, name="handbook"),
 ]

@@ -79,6 +79,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "people:health": ("get", reverse("people:health"), {}, READ),
         "people:export_map": ("get", reverse("people:export_map"), {}, FOUNDERS_ONLY),
         "people:import_map": ("get", reverse("people:import_map"), {}, FOUNDERS_ONLY),
+        "people:handbook_zip": ("get", reverse("people:handbook_zip"), {}, READ),
         "metrics:scorecard": ("get", reverse("metrics:scorecard"), {}, READ),
         "metrics:goals": ("get", reverse("metrics:goals"), {}, READ),
         "metrics:new": ("get", f"{reverse('metrics:new')}?process={p}", {}, FOUNDERS_ONLY),

@@ -128,3 +128,27 @@ def test_founders_export_and_import_from_the_browser(client):
     member_client.force_login(User.objects.get(username="member"))  # the demo's team member
     assert member_client.get(reverse("people:export_map")).status_code == 403
     assert member_client.post(reverse("people:import_map")).status_code == 403
+
+
+def test_the_markdown_handbook_has_a_file_per_sop_in_folders_with_an_index(client):
+    import zipfile
+
+    from django.urls import reverse
+
+    from opsmodel.models import User
+
+    call_command("loaddemo", stdout=io.StringIO())
+    member_client = client
+    member_client.force_login(User.objects.get(username="member"))  # the demo's team member
+    response = member_client.get(reverse("people:handbook_zip"))
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = archive.namelist()
+    path = (
+        "wealth-generation/revenue-generation/ip-creation/lead-generation/"
+        "youtube-content-creation/recording-a-video.md"
+    )
+    assert path in names
+    assert len([n for n in names if n.endswith(".md") and n != "index.md"]) == SOP.objects.count()
+    assert f"]({path})" in archive.read("index.md").decode()
+    recipe = archive.read(path).decode()
+    assert recipe.startswith("# Recording a video") and "1. Charge the camera" in recipe
