@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 
@@ -248,3 +250,11 @@ def test_the_cached_sidebar_shows_a_renamed_system_at_once(member_client, lead_g
     leads.save()
     html = member_client.get(reverse("systems:tree"), **HTMX).content.decode()
     assert "Lead gen</a>" in html and "Lead generation</a>" not in html
+
+
+def test_every_level_can_be_printed_without_the_apps_navigation(member_client, lead_generation_map):
+    for url in pages(lead_generation_map)[1:]:
+        assert "data-print>Print</button>" in member_client.get(url).content.decode()
+    css = (Path(__file__).resolve().parent.parent / "static" / "opsmodel" / "app.css").read_text()
+    print_rules = css[css.index("@media print") :]
+    assert ".topbar, .sidebar" in print_rules and "display: none" in print_rules
