@@ -1,9 +1,10 @@
 """Find anything on the map: systems, processes, steps, SOPs, software and people.
 
-On PostgreSQL, SOPs (the bulk of the text) are searched with its full-text search, ranked by
-where the words are (title, then outcome, then instructions) and served by a GIN index. On
-SQLite, and for the smaller tables everywhere, every word must appear somewhere and matches
-in names and titles rank above matches in longer text. Either way: a fixed number of queries.
+On PostgreSQL, systems, processes, steps and SOPs are searched with its full-text search,
+ranked by where the words are (name or title first); SOPs, the bulk of the text, are served
+by a GIN index. On SQLite, every word must appear somewhere and matches in names and titles
+rank above matches in longer text. Software and people (names) use the word filter on both.
+Either way: a fixed number of queries.
 """
 
 from __future__ import annotations
@@ -99,17 +100,17 @@ def search(query: str) -> dict[str, list[Hit]]:
     paths = system_paths()
     results: dict[str, list[Hit]] = {}
 
-    systems = ranked(System.objects.all(), terms, ["name", "purpose"])[:PER_GROUP]
+    systems = full_text(System.objects.all(), terms, ["name", "purpose"])[:PER_GROUP]
     results["Systems"] = [
         Hit(s.name, s.get_absolute_url(), paths.get(s.parent_id, ""), highlight(s.purpose, terms))
         for s in systems
     ]
-    processes = ranked(Process.objects.all(), terms, ["name", "result"])[:PER_GROUP]
+    processes = full_text(Process.objects.all(), terms, ["name", "result"])[:PER_GROUP]
     results["Processes"] = [
         Hit(p.name, p.get_absolute_url(), paths[p.system_id], highlight(p.result, terms))
         for p in processes
     ]
-    steps = ranked(Step.objects.select_related("process"), terms, ["name"])[:PER_GROUP]
+    steps = full_text(Step.objects.select_related("process"), terms, ["name"])[:PER_GROUP]
     results["Steps"] = [
         Hit(s.name, s.get_absolute_url(), f"{paths[s.process.system_id]} › {s.process.name}")
         for s in steps
@@ -131,6 +132,23 @@ def search(query: str) -> dict[str, list[Hit]]:
     )[:PER_GROUP]
     results["People"] = [Hit(str(p), p.get_absolute_url(), p.job_title) for p in people]
     return {group: hits for group, hits in results.items() if hits}
+
+
+def full_text(queryset, terms: list[str], fields: list[str]):
+    """PostgreSQL's ranked full-text search over `fields` (earlier ones weigh more); elsewhere
+    the word filter. These tables are small next to SOPs, so they go without an index."""
+    if connection.vendor != "postgresql":
+        return ranked(queryset, terms, fields)
+    vector = SearchVector(fields[0], weight="A", config="english")
+    for field, weight in zip(fields[1:], "BCD", strict=False):
+        vector = vector + SearchVector(field, weight=weight, config="english")
+    words = SearchQuery(" ".join(terms), search_type="plain", config="english")
+    return (
+        queryset.annotate(document=vector)
+        .filter(document=words)
+        .annotate(rank=SearchRank(vector, words))
+        .order_by("-rank", fields[0])
+    )
 
 
 def search_sops(query: str, terms: list[str]):
