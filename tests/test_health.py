@@ -90,3 +90,12 @@ def test_the_health_page_runs_a_fixed_number_of_queries(
         assert (
             member_client.get(reverse("people:health"), HTTP_HX_REQUEST="true").status_code == 200
         )
+
+
+def test_the_system_page_shows_its_scope_warnings(member_client):
+    from tests.factories import SystemFactory
+
+    system = SystemFactory(purpose="", owner=None)
+    html = member_client.get(system.get_absolute_url()).content.decode()
+    for text in ["No processes", "No owner: who answers for it?", "No purpose", "No monthly"]:
+        assert text in html

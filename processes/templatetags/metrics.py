@@ -34,3 +34,12 @@ def system_metrics(context, system) -> dict:
         "rows": system_metric_rows(system, request.user),
         "rollup": this_week_rollup(Metric.objects.filter(process__system=system)),
     }
+
+
+@register.inclusion_tag("includes/warnings.html")
+def system_scope_warnings(system) -> dict:
+    """The source's scope rules for this system (see processes.health)."""
+    from processes.health import system_warnings, systems_for_checks
+
+    [checked] = systems_for_checks().filter(pk=system.pk)
+    return {"warnings": system_warnings(checked)}
