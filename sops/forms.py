@@ -25,7 +25,7 @@ class SOPForm(VersionedModelForm):
         model = SOP
         fields = [
             "title", "process", "step", "owner", "outcome", "estimated_minutes", "software",
-            "body",
+            "body", "review_interval_days",
         ]  # fmt: skip
         widgets = {
             "body": forms.Textarea(attrs={"rows": 14, "class": "mono"}),
@@ -53,6 +53,9 @@ class SOPForm(VersionedModelForm):
         super().__init__(*args, **kwargs)
         if self.instance._state.adding:
             del self.fields["minor_edit"]
+        interval = self.fields["review_interval_days"]
+        interval.required = False
+        interval.label = "Review every (days)"
         minutes = self.fields["estimated_minutes"]
         minutes.widget.attrs.update(min=1, max=480, step=1)
         minutes.error_messages["min_value"] = "One sitting takes at least 1 minute."
@@ -70,6 +73,10 @@ class SOPForm(VersionedModelForm):
         self.fields["step"].queryset = process.steps.filter(
             Q(sop__isnull=True) | Q(sop=self.instance.pk)
         )
+
+    def clean_review_interval_days(self) -> int:
+        # Left empty, the interval stays as it was (or the default for a new SOP).
+        return self.cleaned_data.get("review_interval_days") or self.instance.review_interval_days
 
     def clean(self) -> dict:
         cleaned = super().clean()

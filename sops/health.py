@@ -78,7 +78,9 @@ def sop_warnings(sop: SOP, names: set[str] | None = None) -> list[ScopeWarning]:
 def map_health() -> dict:
     """Every warning on the map, and coverage figures, in a fixed number of queries."""
     names = first_names()
-    sops = list(SOP.objects.only("title", "outcome", "owner", "estimated_minutes", "body"))
+    sops = list(
+        SOP.objects.only("title", "outcome", "owner", "estimated_minutes", "body", "next_review")
+    )
     processes = list(processes_for_checks())
     systems = list(systems_for_checks())
     steps = Step.objects.count()
@@ -93,7 +95,9 @@ def map_health() -> dict:
         "coverage": [
             ("Steps with an SOP", documented, steps),
             ("SOPs with an owner", owned, len(sops)),
+            ("SOPs reviewed on time", sum(1 for s in sops if not s.review_overdue), len(sops)),
         ],
+        "overdue": [s for s in sops if s.review_overdue],
         "warnings": warnings,
         "open": sum(len(found) for found in warnings.values()),
     }

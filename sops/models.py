@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from opsmodel.models import Versioned
 from processes.models import Process, Step
@@ -12,6 +15,10 @@ from systems.models import Software
 
 # One sitting: anything longer than a working day is not one sitting by any reading.
 MAX_SITTING_MINUTES = 480
+
+
+def default_review_interval() -> int:
+    return getattr(settings, "SOP_REVIEW_DAYS", 180)
 
 
 class SOP(Versioned):
@@ -54,6 +61,22 @@ class SOP(Versioned):
     # The version of the instructions people confirm they have read. Unlike `version` (any
     # save), it moves only when the instructions change, and not for a minor edit.
     revision = models.PositiveIntegerField(default=1, editable=False)
+    # Reviews: someone reads the SOP against how the work is really done, every so often.
+    review_interval_days = models.PositiveSmallIntegerField(
+        default=default_review_interval,
+        validators=[MinValueValidator(7), MaxValueValidator(730)],
+        help_text="How often the SOP is checked against how the work is really done.",
+    )
+    next_review = models.DateField(null=True, blank=True, editable=False)
+    last_reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["process", "title"]
@@ -82,7 +105,24 @@ class SOP(Versioned):
     def save(self, *args, **kwargs):
         # The database cannot hold a rule across two tables, so every save checks it.
         self.check_step_in_same_process()
+        if self.next_review is None:
+            self.next_review = timezone.localdate() + datetime.timedelta(
+                days=self.review_interval_days
+            )
         super().save(*args, **kwargs)
+
+    @property
+    def review_overdue(self) -> bool:
+        return self.next_review is not None and self.next_review < timezone.localdate()
+
+    def mark_reviewed(self, person) -> None:
+        """Record who reviewed it and when, and when it is due again."""
+        now = timezone.now()
+        self.last_reviewed_at, self.last_reviewed_by = now, person
+        self.next_review = timezone.localdate() + datetime.timedelta(days=self.review_interval_days)
+        SOP.objects.filter(pk=self.pk).update(
+            last_reviewed_at=now, last_reviewed_by=person, next_review=self.next_review
+        )
 
     def get_absolute_url(self) -> str:
         return reverse("sops:detail", args=[self.pk])

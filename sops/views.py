@@ -20,7 +20,8 @@ def get_sop(user, pk, action: str = "view") -> SOP:
     """The one way views fetch an SOP: 403 without the right, 404 if it does not exist."""
     if not user.has_perm(f"sops.{action}_sop"):
         raise PermissionDenied
-    return get_or_404(SOP.objects.select_related("process__system", "owner", "step__owner"), pk)
+    related = ["process__system", "owner", "step__owner", "last_reviewed_by"]
+    return get_or_404(SOP.objects.select_related(*related), pk)
 
 
 @login_required
@@ -161,4 +162,18 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if request.htmx:
         return map_changed(render(request, "sops/sop_detail.html#reading", context))
+    return redirect(sop)
+
+
+@login_required
+@require_POST
+def mark_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Reviewed: still how we do it" — by the SOP's owner or a founder."""
+    sop = get_sop(request.user, pk)
+    if not (request.user == sop.owner or request.user.has_perm("sops.change_sop")):
+        raise PermissionDenied
+    sop.mark_reviewed(request.user)
+    if request.htmx:
+        context = {"sop": sop, "just_reviewed": True}
+        return render(request, "sops/sop_detail.html#review", context)
     return redirect(sop)

@@ -69,6 +69,11 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             "post", reverse("sops:acknowledge", args=[sop]), {"revision": "1"},
             {"anonymous": 302, "member": (302, 200), "founder": 403, "staff": 403},
         ),
+        # The SOP's owner (here: the member) and founders mark it reviewed.
+        "sops:reviewed": (
+            "post", reverse("sops:reviewed", args=[sop]), {},
+            {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
+        ),
         "people:start": ("get", reverse("people:start"), {}, {r: 302 for r in ROLES}),
         "people:my_work": ("get", reverse("people:my_work"), {}, READ),
         "people:list": ("get", reverse("people:list"), {}, READ),

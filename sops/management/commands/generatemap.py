@@ -270,6 +270,7 @@ class Command(BaseCommand):
         return Step.objects.bulk_create(new, batch_size=2000)
 
     def sops(self, rng, count: int, processes: list, steps: list, people: list, tools: list):
+        today = timezone.localdate()
         linked = rng.sample(steps, min(len(steps), count // 2))
         new = []
         for i in range(count):
@@ -284,7 +285,9 @@ class Command(BaseCommand):
                            f"{rng.choice(THINGS)} — {i + 1}", owner=rng.choice(people),
                            outcome=f"{rng.choice(THINGS).capitalize()} ready",
                            estimated_minutes=rng.choice([15, 20, 30, 45, 60, 90]),
-                           body="\n".join(lines) + "\n"))  # fmt: skip
+                           body="\n".join(lines) + "\n",
+                           next_review=today + timezone.timedelta(days=rng.randint(-30, 180)),
+                           ))  # fmt: skip
         SOP.objects.bulk_create(new, batch_size=2000)
         Link = SOP.software.through
         sop_ids = list(SOP.objects.values_list("pk", flat=True))
