@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -164,3 +165,59 @@ class Acknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} read {self.sop} (revision {self.revision})"
+
+
+class Promotion(models.Model):
+    """An SOP that turned out too big for one sitting and became a process.
+
+    The SOP itself is gone; this keeps its address (old links redirect to the process) and its
+    text, so what it said stays reachable.
+    """
+
+    sop_id = models.PositiveBigIntegerField(unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="promotions")
+    promoted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    promoted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.title} → {self.process.name}"
+
+    @staticmethod
+    def steps_from(body: str) -> list[str]:
+        """The top-level items of the SOP's numbered list, as step names."""
+        names: list[str] = []
+        for match in re.finditer(r"^\d+[.)]\s+(.+)$", body or "", re.MULTILINE):
+            name = re.sub(r"[*_`]+", "", match.group(1)).strip().rstrip(".")[:110]
+            if name:
+                unique, n = name, 2
+                while unique in names:
+                    unique, n = f"{name} ({n})", n + 1
+                names.append(unique)
+        return names
+
+    @classmethod
+    def promote(cls, sop: SOP, person) -> Process:
+        """Turn `sop` into a process of the same system; its list items become the steps."""
+        from django.db import transaction
+
+        with transaction.atomic():
+            system = sop.process.system
+            name, n = sop.title[:120], 2
+            while Process.objects.filter(system=system, name=name).exists():
+                name, n = f"{sop.title[:110]} ({n})", n + 1
+            process = Process.objects.create(
+                system=system, name=name, result=sop.outcome, owner=sop.owner
+            )
+            for step_name in cls.steps_from(sop.body):
+                Step.objects.create(process=process, name=step_name, owner=sop.owner)
+            cls.objects.create(
+                sop_id=sop.pk, title=sop.title, body=sop.body, outcome=sop.outcome,
+                process=process, promoted_by=person,
+            )  # fmt: skip
+            sop.delete()
+        return process

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/delete/", views.delete, name="delete"),
     path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("<int:pk>/reviewed/", views.mark_reviewed, name="reviewed"),
+    path("<int:pk>/promote/", views.promote, name="promote"),
 ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -13,7 +13,7 @@ from opsmodel.markdown import render_markdown
 from processes.views import get_process
 from sops.forms import SOPForm
 from sops.health import first_names, sop_warnings
-from sops.models import SOP, Acknowledgement
+from sops.models import SOP, Acknowledgement, Promotion
 
 
 def get_sop(user, pk, action: str = "view") -> SOP:
@@ -27,7 +27,14 @@ def get_sop(user, pk, action: str = "view") -> SOP:
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    sop = get_sop(request.user, pk)
+    try:
+        sop = get_sop(request.user, pk)
+    except Http404:
+        # An SOP promoted to a process: its old address leads to the process.
+        promotion = Promotion.objects.filter(sop_id=pk).select_related("process").first()
+        if promotion is None:
+            raise
+        return redirect(promotion.process)
     context = {
         **reading_context(sop, request.user),
         "warnings": sop_warnings(sop, first_names()),
@@ -177,3 +184,28 @@ def mark_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
         context = {"sop": sop, "just_reviewed": True}
         return render(request, "sops/sop_detail.html#review", context)
     return redirect(sop)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def promote(request: HttpRequest, pk: int) -> HttpResponse:
+    """Turn an SOP that is too big for one sitting into a process of the same system."""
+    sop = get_sop(request.user, pk, "delete")
+    if not (
+        request.user.has_perm("processes.add_process")
+        and request.user.has_perm("processes.add_step")
+    ):
+        raise PermissionDenied
+    if request.method == "POST":
+        process = Promotion.promote(sop, request.user)
+        return go_to(request, process.get_absolute_url())
+    context = {
+        "page_title": f"Turn {sop.title} into a process?",
+        "sop": sop,
+        "process": sop.process,
+        "ancestors": sop.process.system.get_ancestors(include_self=True),
+        "current_system": sop.process.system,
+        "steps": Promotion.steps_from(sop.body),
+        "warnings": sop_warnings(sop, first_names()),
+    }
+    return render_page(request, "sops/promote.html", context)

@@ -74,6 +74,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             "post", reverse("sops:reviewed", args=[sop]), {},
             {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
         ),
+        "sops:promote": ("get", reverse("sops:promote", args=[sop]), {}, FOUNDERS_ONLY),
         "people:start": ("get", reverse("people:start"), {}, {r: 302 for r in ROLES}),
         "people:my_work": ("get", reverse("people:my_work"), {}, READ),
         "people:list": ("get", reverse("people:list"), {}, READ),
