@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -17,16 +17,13 @@ from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
 from processes.models import Metric
 from processes.periods import Cadence
-from processes.scorecard import WEEKS_SHOWN, build_rows, called_out, weekly_scorecard
+from processes.scorecard import TREND, WEEKS_SHOWN, build_rows, called_out, weekly_scorecard
 from processes.views import get_process
 from systems.models import System
 from systems.views import get_system, safe_next
 
 # The scorecard shows this many metrics a page; a filter narrows it to one system's subtree.
 ROWS_PER_PAGE = 50
-
-# How many periods a system's metric shows in its trend.
-TREND = {Cadence.MONTHLY: 12, Cadence.ANNUAL: 5}
 
 
 def get_metric(user, pk, action: str = "view") -> Metric:
@@ -36,20 +33,10 @@ def get_metric(user, pk, action: str = "view") -> Metric:
     return get_or_404(Metric.objects.select_related("process__system", "system", "owner"), pk)
 
 
-def system_rows(system: System, user) -> dict[str, list]:
-    """A system's own monthly and annual metrics, each with its trend."""
-    rows = {}
-    for cadence, count in TREND.items():
-        metrics = Metric.objects.filter(system=system, cadence=cadence)
-        rows[cadence] = build_rows(metrics, user, count)
-    return rows
-
-
 @login_required
 @require_GET
+@permission_required("processes.view_metric", raise_exception=True)
 def scorecard(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("processes.view_metric"):
-        raise PermissionDenied
     metrics = Metric.objects.weekly().order_by(
         "process__system__tree_id", "process__system__lft", "process__position", "name"
     )
@@ -81,10 +68,9 @@ def scorecard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_required("processes.view_metric", raise_exception=True)
 def goals(request: HttpRequest) -> HttpResponse:
     """The systems tree with each system's annual metrics against their targets."""
-    if not request.user.has_perm("processes.view_metric"):
-        raise PermissionDenied
     systems = list(System.objects.select_related("owner"))
     rows = build_rows(Metric.objects.filter(cadence=Cadence.ANNUAL), request.user, 2)
     by_system: dict[int, list] = {}
@@ -149,9 +135,8 @@ def metric_parent(request: HttpRequest):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_required("processes.add_metric", raise_exception=True)
 def new(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("processes.add_metric"):
-        raise PermissionDenied
     parent, level = metric_parent(request)
     metric = Metric(**{level: parent})
     initial = {
@@ -207,9 +192,8 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_required("processes.view_metricvalue", raise_exception=True)
 def export(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("processes.view_metricvalue"):
-        raise PermissionDenied
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="opsmodel-metric-values.csv"'
     csv_io.write_values(response)
@@ -218,9 +202,8 @@ def export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_required("processes.add_metricvalue", raise_exception=True)
 def import_values(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("processes.add_metricvalue"):
-        raise PermissionDenied
     context = {"page_title": "Import metric values", "errors": [], "stored": None}
     if request.method == "POST":
         upload = request.FILES.get("file")

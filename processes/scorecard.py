@@ -16,6 +16,8 @@ from processes.models import Metric, MetricValue
 from processes.periods import Cadence, code, label, period_start, previous_starts
 
 WEEKS_SHOWN = 13
+# How many periods a system's metric shows in its trend: a year of months, five years.
+TREND = {Cadence.MONTHLY: 12, Cadence.ANNUAL: 5}
 # A metric off target this many periods running is called out.
 OFF_TARGET_RUN = 3
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -85,9 +85,8 @@ def detail_context(process: Process, user=None, **extra) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_required("processes.add_process", raise_exception=True)
 def new(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("processes.add_process"):
-        raise PermissionDenied
     system = get_system(request.user, request.GET.get("system"))
     form = ProcessForm(request.POST or None, initial={"system": system, "owner": request.user})
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():

@@ -6,7 +6,7 @@ import io
 import json
 import zipfile
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -132,9 +132,8 @@ def markdown_handbook() -> bytes:
 
 @login_required
 @require_GET
+@permission_required("sops.view_sop", raise_exception=True)
 def handbook_zip(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("sops.view_sop"):
-        raise PermissionDenied
     response = HttpResponse(markdown_handbook(), content_type="application/zip")
     response["Content-Disposition"] = 'attachment; filename="opsmodel-handbook.zip"'
     return response

@@ -10,7 +10,7 @@ import datetime
 from collections import Counter
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q
 from django.http import HttpRequest, HttpResponse
@@ -89,9 +89,8 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_required("sops.view_sop", raise_exception=True)
 def people(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("sops.view_sop"):
-        raise PermissionDenied
     User = get_user_model()
     counts: Counter = Counter()
     for model in (System, Process, Step, SOP, Software):
@@ -109,9 +108,8 @@ def people(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_required("sops.view_sop", raise_exception=True)
 def person(request: HttpRequest, username: str) -> HttpResponse:
-    if not request.user.has_perm("sops.view_sop"):
-        raise PermissionDenied
     owner = get_object_or_404(get_user_model(), username=username)
     context = {
         "page_title": str(owner),
@@ -127,10 +125,9 @@ def person(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_required("systems.change_system", raise_exception=True)
 def unowned(request: HttpRequest) -> HttpResponse:
     """Everything without an owner, or whose owner has left, for founders to fix."""
-    if not request.user.has_perm("systems.change_system"):
-        raise PermissionDenied
     nobody = Q(owner__isnull=True) | Q(owner__is_active=False)
     context = {
         "page_title": "Needs an owner",
@@ -147,10 +144,9 @@ def unowned(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_required("sops.view_sop", raise_exception=True)
 def search_page(request: HttpRequest) -> HttpResponse:
     """Search results: grouped by level, as a page with a shareable address or as you type."""
-    if not request.user.has_perm("sops.view_sop"):
-        raise PermissionDenied
     query = request.GET.get("q", "")[:MAX_QUERY]
     results = search(query)
     context = {
@@ -164,9 +160,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_required("sops.view_sop", raise_exception=True)
 def health(request: HttpRequest) -> HttpResponse:
     """Operations health: the scope rules applied to the whole map, and coverage figures."""
-    if not request.user.has_perm("sops.view_sop"):
-        raise PermissionDenied
     context = {"page_title": "Operations health", **map_health()}
     return render_page(request, "people/health.html", context)

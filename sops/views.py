@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -59,9 +59,8 @@ def form_context(form: SOPForm, process, **extra) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_required("sops.add_sop", raise_exception=True)
 def new(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("sops.add_sop"):
-        raise PermissionDenied
     process = get_process(request.user, request.GET.get("process"))
     step_id = request.GET.get("step", "")
     step = process.steps.filter(pk=step_id, sop__isnull=True).first() if step_id.isdigit() else None

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -39,9 +39,8 @@ def safe_next(request: HttpRequest, default: str) -> str:
 
 @login_required
 @require_GET
+@permission_required("systems.view_system", raise_exception=True)
 def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("systems.view_system"):
-        raise PermissionDenied
     systems = list(System.objects.with_counts())
     context = {
         "page_title": "Operations map",
@@ -77,18 +76,16 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_required("systems.view_system", raise_exception=True)
 def tree(request: HttpRequest) -> HttpResponse:
     """The sidebar tree alone, refreshed after any change to the map."""
-    if not request.user.has_perm("systems.view_system"):
-        raise PermissionDenied
     return render(request, "base.html#sidebar")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_required("systems.add_system", raise_exception=True)
 def new(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("systems.add_system"):
-        raise PermissionDenied
     parent = get_system(request.user, request.GET["parent"]) if "parent" in request.GET else None
     form = SystemForm(request.POST or None, initial={"parent": parent, "owner": request.user})
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged():

@@ -7,12 +7,9 @@ from django import template
 
 from processes.models import Metric
 from processes.periods import Cadence
-from processes.scorecard import build_rows, this_week_rollup
+from processes.scorecard import TREND, build_rows, this_week_rollup
 
 register = template.Library()
-
-# How many periods a system's metric shows in its trend.
-TREND = {Cadence.MONTHLY: 12, Cadence.ANNUAL: 5}
 
 
 def system_metric_rows(system, user) -> list:
