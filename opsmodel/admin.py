@@ -6,7 +6,23 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
+from opsmodel import history
 from opsmodel.models import User
+
+
+class KeepsHistory:
+    """For a map model's admin: changes made here are kept as revisions, as in the app."""
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            history.keep_baseline(type(obj), obj.pk)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        # After the many-to-many fields, so the revision holds them too.
+        super().save_related(request, form, formsets, change)
+        action = "Edited in the admin" if change else "Created in the admin"
+        history.record(form.instance, request.user, action)
 
 
 class ReassignForm(forms.Form):
@@ -65,7 +81,8 @@ class UserAdmin(BaseUserAdmin):
         form = ReassignForm(request.POST if "to" in request.POST else None)
         if form.is_valid():
             to = form.cleaned_data["to"]
-            moved = sum(p.reassign_everything_to(to) for p in queryset.exclude(pk=to.pk))
+            people = queryset.exclude(pk=to.pk)
+            moved = sum(p.reassign_everything_to(to, request.user) for p in people)
             self.message_user(
                 request, f"Reassigned {moved} item(s) to {to}.", level=messages.SUCCESS
             )

@@ -7,6 +7,8 @@ import datetime
 from django import forms
 from django.db import IntegrityError, models, transaction
 
+from opsmodel import history
+
 
 def display(value) -> str:
     """A value as a person reads it, for the side-by-side conflict view."""
@@ -78,16 +80,24 @@ class VersionedModelForm(forms.ModelForm):
             for field, error in moved:
                 self.add_error(field, error)
 
-    def save_if_unchanged(self, also: tuple[str, ...] = ()) -> bool:
-        """Save; for an existing object only if unchanged since the form was opened.
+    def save_if_unchanged(self, by, also: tuple[str, ...] = (), action: str = "") -> bool:
+        """Save for `by`; for an existing object only if unchanged since the form was opened.
 
-        `also` names model fields the view set on the instance outside the form. The row and
-        its many-to-many links are written in one transaction. A clash with a save that landed
-        at the same instant (the same name, say) is reported on the form, not as an error page.
+        `also` names model fields the view set on the instance outside the form. The row, its
+        many-to-many links and its revision (`action` says what happened; "Created" or "Edited"
+        by default) are written in one transaction. A clash with a save that landed at the same
+        instant (the same name, say) is reported on the form, not as an error page.
         """
+        instance = self.instance
+        action = action or ("Created" if instance._state.adding else "Edited")
         try:
             with transaction.atomic():
-                return self._save_if_unchanged(also)
+                if history.is_tracked(instance):
+                    history.keep_baseline(type(instance), instance.pk)
+                if not self._save_if_unchanged(also):
+                    return False
+                history.record(instance, by, action)
+                return True
         except IntegrityError:
             self.add_error(
                 None,

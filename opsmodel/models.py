@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 
 class User(AbstractUser):
@@ -29,8 +33,13 @@ class User(AbstractUser):
             if rel.one_to_many and rel.field.name == "owner"
         ]
 
-    def reassign_everything_to(self, other: User) -> int:
-        """Hand everything this person owns to `other`; returns how many items moved."""
+    def reassign_everything_to(self, other: User, by: User | None = None) -> int:
+        """Hand everything this person owns to `other`; returns how many items moved.
+
+        Systems, processes and SOPs keep a revision of the change, made by `by`.
+        """
+        from opsmodel import history
+
         moved = 0
         with transaction.atomic():
             for rel in self.owned_relations():
@@ -39,7 +48,16 @@ class User(AbstractUser):
                 if any(f.name == "version" for f in model._meta.concrete_fields):
                     # An open edit form of a reassigned item must see that it changed.
                     changes["version"] = models.F("version") + 1
-                moved += model._default_manager.filter(owner=self).update(**changes)
+                owned = model._default_manager.filter(owner=self)
+                if history.is_tracked(model):
+                    pks = list(owned.values_list("pk", flat=True))
+                    history.record_all(
+                        model, pks, by, f"Reassigned from {self} to {other}",
+                        write=lambda owned=owned, changes=changes: owned.update(**changes),
+                    )  # fmt: skip
+                    moved += len(pks)
+                else:
+                    moved += owned.update(**changes)
         return moved
 
 
@@ -74,3 +92,37 @@ class Versioned(models.Model):
         if updated:
             self.version = expected_version + 1
         return bool(updated)
+
+
+class Revision(models.Model):
+    """One kept state of a system, process or SOP: what it said, who made it so, and when.
+
+    A revision is written after every change made through the app, the admin or an import
+    (`opsmodel.history`). It names its object by content type and id rather than by a foreign
+    key, so the history of an SOP outlives the SOP (an SOP promoted to a process keeps it).
+    """
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    number = models.PositiveIntegerField(help_text="1 for the object's first kept state, then 2…")
+    data = models.JSONField(encoder=DjangoJSONEncoder)
+    action = models.CharField(max_length=200, help_text="What happened: created, edited…")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="revisions",
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["content_type", "object_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "number"], name="revision_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type.name} {self.object_id}, revision {self.number}"

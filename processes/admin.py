@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from opsmodel.admin import KeepsHistory
 from processes.models import Process, Step
 
 
@@ -11,7 +12,7 @@ class StepInline(admin.TabularInline):
 
 
 @admin.register(Process)
-class ProcessAdmin(admin.ModelAdmin):
+class ProcessAdmin(KeepsHistory, admin.ModelAdmin):
     list_display = ["name", "system", "owner", "position"]
     list_filter = ["system", "owner"]
     list_select_related = ["system", "owner"]

@@ -22,13 +22,13 @@ class ProcessForm(VersionedModelForm):
         fields = ["name", "system", "result", "owner"]
         help_texts = {"result": "The one result this sequence of steps produces."}
 
-    def save_if_unchanged(self) -> bool:
+    def save_if_unchanged(self, by, action: str = "") -> bool:
         if self.instance._state.adding or "system" not in self.changed_data:
-            return super().save_if_unchanged()
+            return super().save_if_unchanged(by, action=action)
         with transaction.atomic():
             siblings = Process.objects.filter(system=self.cleaned_data["system"])
             self.instance.position = next_position(siblings)
-            return super().save_if_unchanged(also=("position",))
+            return super().save_if_unchanged(by, also=("position",), action=action)
 
 
 class StepForm(VersionedModelForm):

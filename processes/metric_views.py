@@ -144,7 +144,7 @@ def new(request: HttpRequest) -> HttpResponse:
         "cadence": Cadence.WEEKLY if level == "process" else Cadence.MONTHLY,
     }
     form = MetricForm(request.POST or None, instance=metric, initial=initial)
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
         return go_to(request, parent.get_absolute_url())
     context = {
         "form": form,
@@ -161,7 +161,7 @@ def new(request: HttpRequest) -> HttpResponse:
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     metric = get_metric(request.user, pk, "change")
     form = MetricForm(request.POST or None, instance=metric)
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
         return go_to(request, metric.parent.get_absolute_url())
     context = {
         "form": form,

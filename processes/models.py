@@ -84,6 +84,9 @@ class Process(Versioned):
 
     objects = ProcessQuerySet.as_manager()
 
+    # What a revision keeps (opsmodel.history), with the labels people know the fields by.
+    history_fields = {"name": "Name", "system": "System", "result": "Result", "owner": "Owner"}
+
     class Meta:
         ordering = ["system", "position"]
         verbose_name_plural = "processes"

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from opsmodel import history_views
 from opsmodel.access import get_or_404, move_direction
 from opsmodel.htmx import (
     go_to,
@@ -89,7 +90,7 @@ def detail_context(process: Process, user=None, **extra) -> dict:
 def new(request: HttpRequest) -> HttpResponse:
     system = get_system(request.user, request.GET.get("system"))
     form = ProcessForm(request.POST or None, initial={"system": system, "owner": request.user})
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
         return go_to(request, form.instance.get_absolute_url())
     context = {
         "form": form,
@@ -109,8 +110,14 @@ def new(request: HttpRequest) -> HttpResponse:
 @keeps_typing_if_gone("process")
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk, "change")
-    form = ProcessForm(request.POST or None, instance=process)
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+    restoring = history_views.revision_to_restore(request, process)
+    form = ProcessForm(
+        request.POST or None,
+        instance=process,
+        **history_views.form_kwargs(request, restoring, Process),
+    )
+    what = f"Restored revision {restoring.number}" if restoring else ""
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user, what):
         process = get_process(request.user, pk)
         if is_inline(request):
             context = {**detail_context(process), "saved": True}
@@ -123,6 +130,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         "cancel_url": process.get_absolute_url(),
         "ancestors": process.system.get_ancestors(include_self=True),
         "current_system": process.system,
+        **history_views.restore_context(request, restoring, process.name),
     }
     return render_form(request, context)
 
@@ -166,7 +174,7 @@ def add_step(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     form = StepForm(request.POST, prefix="new-step", instance=Step(process=process))
     if form.is_valid():
-        form.save_if_unchanged()
+        form.save_if_unchanged(request.user)
         if request.htmx:
             return render_steps(request, process, added=form.instance.pk)
         return redirect(process)
@@ -185,7 +193,7 @@ def add_step(request: HttpRequest, pk: int) -> HttpResponse:
 def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
     step = get_step(request.user, pk, "change")
     form = StepForm(request.POST or None, instance=step, prefix=f"step-{step.pk}")
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
         if is_inline(request):
             return render_steps(request, step.process, saved=step.pk)
         return go_to(request, step.process.get_absolute_url())
@@ -256,3 +264,25 @@ def order_steps(request: HttpRequest, pk: int) -> HttpResponse:
             status=400,
         )
     return render_steps(request, process)
+
+
+def history_extra(process: Process) -> dict:
+    return {
+        "process": process,
+        "current_system": process.system,
+        "ancestors": process.system.get_ancestors(include_self=True),
+    }
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest, pk: int) -> HttpResponse:
+    process = get_process(request.user, pk)
+    return history_views.history_page(request, Process, pk, process, **history_extra(process))
+
+
+@login_required
+@require_GET
+def compare(request: HttpRequest, pk: int) -> HttpResponse:
+    process = get_process(request.user, pk)
+    return history_views.compare_page(request, Process, pk, process, **history_extra(process))

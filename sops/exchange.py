@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from opsmodel import history
 from processes.models import Metric, MetricValue, Process, Step
 from processes.periods import code, parse
 from sops.models import SOP
@@ -118,8 +119,10 @@ REQUIRED = {
 }
 
 
-def import_map(doc) -> dict:
-    """Store a document's map (merging by name into what is there). All or nothing.
+def import_map(doc, by=None) -> dict:
+    """Store a document's map (merging by name into what is there) for `by`. All or nothing.
+
+    Every system, process and SOP it creates or changes gets a revision ("Imported").
 
     Raises BadDocument listing every problem; then nothing has been stored.
     """
@@ -128,7 +131,7 @@ def import_map(doc) -> dict:
         raise BadDocument(problems)
     try:
         with transaction.atomic(), tree_lock():
-            return write(doc)
+            return write(doc, by)
     except (ValidationError, ValueError) as error:
         raise BadDocument([f"could not store the map: {error}"]) from None
 
@@ -245,7 +248,16 @@ def existing_steps() -> list[tuple]:
     return [(*names[s.process_id], s.name) for s in Step.objects.only("process", "name")]
 
 
-def write(doc: dict) -> dict:
+IMPORTED = "Imported"
+
+
+def keep_baseline(existing) -> None:
+    """Before an import changes an object that is already there, keep its state."""
+    pk = existing.values_list("pk", flat=True).first()
+    history.keep_baseline(existing.model, pk)
+
+
+def write(doc: dict, by=None) -> dict:
     User = get_user_model()
     people = {}
     for item in doc.get("people", []):
@@ -281,17 +293,21 @@ def write(doc: dict) -> dict:
         system.purpose = item.get("purpose", "")
         system.owner = who(item.get("owner"))
         system.full_clean(exclude=["parent"])
+        history.keep_baseline(System, system.pk)
         system.save()
         system.software.set([tools[t] for t in item.get("software", [])])
+        history.record(system, by, IMPORTED)
         by_path[path] = system
 
     processes = {}
     for item in doc.get("processes", []):
         system = by_path[tuple(item["system"])]
+        keep_baseline(Process.objects.filter(system=system, name=item["name"]))
         process, _ = Process.objects.update_or_create(
             system=system, name=item["name"],
             defaults={"result": item.get("result", ""), "owner": who(item.get("owner"))},
         )  # fmt: skip
+        history.record(process, by, IMPORTED)
         processes[(tuple(item["system"]), item["name"])] = process
     paths = {system.pk: path for path, system in by_path.items()}
     for process in Process.objects.all():
@@ -310,6 +326,7 @@ def write(doc: dict) -> dict:
 
     for item in doc.get("sops", []):
         process = processes[(tuple(item["system"]), item["process"])]
+        keep_baseline(SOP.objects.filter(process=process, title=item["title"]))
         sop, _ = SOP.objects.update_or_create(
             process=process, title=item["title"],
             defaults={"step": steps.get((process.pk, item["step"])) if item.get("step") else None,
@@ -318,6 +335,7 @@ def write(doc: dict) -> dict:
                       "body": item.get("body", "")},
         )  # fmt: skip
         sop.software.set([tools[t] for t in item.get("software", []) if t in tools])
+        history.record(sop, by, IMPORTED)
 
     for item in doc.get("metrics", []):
         level = (

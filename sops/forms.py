@@ -91,9 +91,11 @@ class SOPForm(VersionedModelForm):
             self.instance.step = None
         return cleaned
 
-    def save_if_unchanged(self) -> bool:
+    def save_if_unchanged(self, by, action: str = "") -> bool:
         changed = any(name in self.changed_data for name in self.instructions)
-        if self.instance._state.adding or not changed or self.cleaned_data.get("minor_edit"):
-            return super().save_if_unchanged()
+        if self.instance._state.adding or not changed:
+            return super().save_if_unchanged(by, action=action)
+        if self.cleaned_data.get("minor_edit"):
+            return super().save_if_unchanged(by, action=action or "Minor edit")
         self.instance.revision += 1
-        return super().save_if_unchanged(also=("revision",))
+        return super().save_if_unchanged(by, also=("revision",), action=action)

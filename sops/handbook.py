@@ -87,7 +87,7 @@ def import_json(request: HttpRequest) -> HttpResponse:
                 doc = json.loads(upload.read().decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
                 raise BadDocument([f"the file is not JSON: {error}"]) from None
-            context["counts"] = import_map(doc)
+            context["counts"] = import_map(doc, request.user)
         except BadDocument as error:
             context["problems"] = error.problems
     return render_page(request, "handbook/import.html", context)

@@ -79,6 +79,13 @@ class SOP(Versioned):
         related_name="+",
     )
 
+    # What a revision keeps (opsmodel.history), with the labels people know the fields by.
+    history_fields = {
+        "title": "Title", "process": "Process", "step": "Step", "owner": "Owner",
+        "outcome": "Outcome", "estimated_minutes": "Minutes for the sitting",
+        "software": "Tools", "body": "Instructions", "review_interval_days": "Review every (days)",
+    }  # fmt: skip
+
     class Meta:
         ordering = ["process", "title"]
         verbose_name = "SOP"
@@ -205,7 +212,11 @@ class Promotion(models.Model):
         """Turn `sop` into a process of the same system; its list items become the steps."""
         from django.db import transaction
 
+        from opsmodel import history
+
         with transaction.atomic():
+            # The SOP goes; its history stays, reachable from the process it became.
+            history.keep_baseline(SOP, sop.pk)
             system = sop.process.system
             name, n = sop.title[:120], 2
             while Process.objects.filter(system=system, name=name).exists():
@@ -220,4 +231,5 @@ class Promotion(models.Model):
                 process=process, promoted_by=person,
             )  # fmt: skip
             sop.delete()
+            history.record(process, person, f"Created from the SOP “{sop.title}”")
         return process

@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("<int:pk>/reviewed/", views.mark_reviewed, name="reviewed"),
     path("<int:pk>/promote/", views.promote, name="promote"),
+    path("<int:pk>/history/", views.history, name="history"),
+    path("<int:pk>/history/compare/", views.compare, name="compare"),
 ]

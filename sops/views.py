@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from opsmodel import history_views
 from opsmodel.access import get_or_404
 from opsmodel.htmx import go_to, keeps_typing_if_gone, map_changed, render_form, render_page
 from opsmodel.markdown import render_markdown
@@ -68,7 +69,7 @@ def new(request: HttpRequest) -> HttpResponse:
     if step:
         initial.update(step=step, title=step.name)
     form = SOPForm(request.POST or None, initial=initial, process=process)
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
         return go_to(request, form.instance.get_absolute_url())
     context = form_context(
         form,
@@ -86,18 +87,58 @@ def new(request: HttpRequest) -> HttpResponse:
 @keeps_typing_if_gone("SOP")
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     sop = get_sop(request.user, pk, "change")
-    form = SOPForm(request.POST or None, instance=sop, process=sop.process)
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
-        return go_to(request, sop.get_absolute_url())
-    context = form_context(
-        form,
-        sop.process,
-        page_title=f"Edit {sop.title}",
-        action=reverse("sops:edit", args=[sop.pk]),
-        cancel_url=sop.get_absolute_url(),
-        sop=sop,
+    restoring = history_views.revision_to_restore(request, sop)
+    form = SOPForm(
+        request.POST or None,
+        instance=sop,
+        process=sop.process,
+        **history_views.form_kwargs(request, restoring, SOP),
     )
+    what = f"Restored revision {restoring.number}" if restoring else ""
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user, what):
+        return go_to(request, sop.get_absolute_url())
+    labels = {
+        "page_title": f"Edit {sop.title}",
+        "action": reverse("sops:edit", args=[sop.pk]),
+        **history_views.restore_context(request, restoring, sop.title),
+    }
+    context = form_context(form, sop.process, cancel_url=sop.get_absolute_url(), sop=sop, **labels)
     return render_form(request, context)
+
+
+def history_extra(sop: SOP | None) -> dict:
+    if sop is None:
+        return {}
+    return {
+        "current_system": sop.process.system,
+        "ancestors": sop.process.system.get_ancestors(include_self=True),
+        "process": sop.process,
+        "sop": sop,
+    }
+
+
+def sop_or_promoted(user, pk: int) -> SOP | None:
+    """The SOP, or None if it was deleted (its history outlives it); 403 without the right."""
+    if not user.has_perm("sops.view_sop"):
+        raise PermissionDenied
+    return SOP.objects.select_related("process__system").filter(pk=pk).first()
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest, pk: int) -> HttpResponse:
+    sop = sop_or_promoted(request.user, pk)
+    promotion = Promotion.objects.filter(sop_id=pk).select_related("process").first()
+    return history_views.history_page(
+        request, SOP, pk, sop, promotion=promotion, **history_extra(sop)
+    )
+
+
+@login_required
+@require_GET
+def compare(request: HttpRequest, pk: int) -> HttpResponse:
+    sop = sop_or_promoted(request.user, pk)
+    return history_views.compare_page(request, SOP, pk, sop, **history_extra(sop))
 
 
 @login_required

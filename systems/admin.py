@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from opsmodel.admin import KeepsHistory
 from systems.models import Software, System
 from systems.tree import tree_lock
 
@@ -13,7 +14,7 @@ class SoftwareAdmin(admin.ModelAdmin):
 
 
 @admin.register(System)
-class SystemAdmin(admin.ModelAdmin):
+class SystemAdmin(KeepsHistory, admin.ModelAdmin):
     # The list in tree order, indented with text (not inline styles, which the CSP forbids).
     # Saving a new parent moves the node and its subtree through django-mptt, under the lock.
     list_display = ["indented_name", "owner", "parent"]

@@ -11,4 +11,6 @@ urlpatterns = [
     path("systems/<int:pk>/edit/", views.edit, name="edit"),
     path("systems/<int:pk>/delete/", views.delete, name="delete"),
     path("systems/<int:pk>/move/", views.move, name="move"),
+    path("systems/<int:pk>/history/", views.history, name="history"),
+    path("systems/<int:pk>/history/compare/", views.compare, name="compare"),
 ]

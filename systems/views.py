@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from opsmodel import history_views
 from opsmodel.access import get_or_404, move_direction
 from opsmodel.htmx import (
     go_to,
@@ -88,7 +89,7 @@ def tree(request: HttpRequest) -> HttpResponse:
 def new(request: HttpRequest) -> HttpResponse:
     parent = get_system(request.user, request.GET["parent"]) if "parent" in request.GET else None
     form = SystemForm(request.POST or None, initial={"parent": parent, "owner": request.user})
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
         return go_to(request, form.instance.get_absolute_url())
     context = {
         "form": form,
@@ -106,8 +107,14 @@ def new(request: HttpRequest) -> HttpResponse:
 @keeps_typing_if_gone("system")
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     system = get_system(request.user, pk, "change")
-    form = SystemForm(request.POST or None, instance=system)
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged():
+    restoring = history_views.revision_to_restore(request, system)
+    form = SystemForm(
+        request.POST or None,
+        instance=system,
+        **history_views.form_kwargs(request, restoring, System),
+    )
+    what = f"Restored revision {restoring.number}" if restoring else ""
+    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user, what):
         system = get_system(request.user, pk)
         if is_inline(request):
             context = {**summary_context(system), "saved": True}
@@ -121,6 +128,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         "cancel_url": system.get_absolute_url(),
         "ancestors": system.get_ancestors(include_self=True),
         "current_system": system,
+        **history_views.restore_context(request, restoring, system.name),
     }
     return render_form(request, context)
 
@@ -168,3 +176,25 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     direction = move_direction(request)
     move_sibling(system, direction)
     return go_to(request, safe_next(request, reverse("systems:home")), push=False)
+
+
+def history_extra(system: System) -> dict:
+    return {
+        "system": system,
+        "current_system": system,
+        "ancestors": system.get_ancestors(include_self=True),
+    }
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest, pk: int) -> HttpResponse:
+    system = get_system(request.user, pk)
+    return history_views.history_page(request, System, pk, system, **history_extra(system))
+
+
+@login_required
+@require_GET
+def compare(request: HttpRequest, pk: int) -> HttpResponse:
+    system = get_system(request.user, pk)
+    return history_views.compare_page(request, System, pk, system, **history_extra(system))

@@ -9,6 +9,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from opsmodel import history
 from opsmodel.roles import ADMINS
 from processes.models import Metric
 from processes.periods import code, period_start
@@ -28,6 +29,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
     """URL name → (method, url, data, expected status for each role)."""
     s, p, st, sop, m = (o[k].pk for k in ["system", "process", "step", "sop", "metric"])
     up = {"direction": "up"}
+    two = {"from": "1", "to": "2"}
     week = code("weekly", period_start("weekly", timezone.localdate()))
     return {
         "systems:home": ("get", reverse("systems:home"), {}, READ),
@@ -37,11 +39,15 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "systems:edit": ("get", reverse("systems:edit", args=[s]), {}, FOUNDERS_ONLY),
         "systems:delete": ("get", reverse("systems:delete", args=[s]), {}, FOUNDERS_ONLY),
         "systems:move": ("post", reverse("systems:move", args=[s]), up, FOUNDERS_WRITE),
+        "systems:history": ("get", reverse("systems:history", args=[s]), {}, READ),
+        "systems:compare": ("get", reverse("systems:compare", args=[s]), two, READ),
         "processes:new": ("get", f"{reverse('processes:new')}?system={s}", {}, FOUNDERS_ONLY),
         "processes:detail": ("get", reverse("processes:detail", args=[p]), {}, READ),
         "processes:edit": ("get", reverse("processes:edit", args=[p]), {}, FOUNDERS_ONLY),
         "processes:delete": ("get", reverse("processes:delete", args=[p]), {}, FOUNDERS_ONLY),
         "processes:move": ("post", reverse("processes:move", args=[p]), up, FOUNDERS_WRITE),
+        "processes:history": ("get", reverse("processes:history", args=[p]), {}, READ),
+        "processes:compare": ("get", reverse("processes:compare", args=[p]), two, READ),
         "processes:order_steps": (
             "post", reverse("processes:order_steps", args=[p]), {"order": str(st)},
             FOUNDERS_ONLY,
@@ -75,6 +81,8 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
         ),
         "sops:promote": ("get", reverse("sops:promote", args=[sop]), {}, FOUNDERS_ONLY),
+        "sops:history": ("get", reverse("sops:history", args=[sop]), {}, READ),
+        "sops:compare": ("get", reverse("sops:compare", args=[sop]), two, READ),
         "people:start": ("get", reverse("people:start"), {}, {r: 302 for r in ROLES}),
         "people:my_work": ("get", reverse("people:my_work"), {}, READ),
         "people:list": ("get", reverse("people:list"), {}, READ),
@@ -131,6 +139,10 @@ def objects(member):
     metric = Metric.objects.create(
         process=step.process, name="Videos published", target=1, cadence="weekly", owner=member
     )
+    for obj in (step.process.system, step.process, sop):  # two revisions of each, to compare
+        history.record(obj, None, "Created")
+        obj.owner = None
+        history.record(obj, None, "Edited")
     return {"system": step.process.system, "process": step.process, "step": step, "sop": sop,
             "metric": metric}  # fmt: skip
 

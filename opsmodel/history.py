@@ -1,0 +1,277 @@
+"""Revision history of systems, processes and SOPs: keep every state, compare two, restore one.
+
+A model takes part by naming, in `history_fields`, the fields a revision keeps and the label
+people know each by. Every write path of the app (edit forms, the admin, import, promotion,
+reassigning) calls `keep_baseline()` before it writes and `record()` after, inside the same
+transaction. `record()` keeps a revision only when something kept actually changed, so a
+reorder or a save without changes adds nothing.
+
+Objects that existed before history was kept, or were bulk-loaded, have no revision yet; the
+first change made to one first keeps the state it had ("Earliest kept state"), so nothing that
+was there is lost.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from opsmodel.models import Revision
+
+BASELINE = "Earliest kept state"
+# Lines of unchanged text shown around each change in a diff; longer runs are folded.
+CONTEXT_LINES = 3
+
+
+def is_tracked(model_or_obj) -> bool:
+    return hasattr(model_or_obj, "history_fields")
+
+
+def snapshot(obj: models.Model) -> dict:
+    """The kept fields of `obj` as JSON values (related objects by id)."""
+    data = {}
+    for name in obj.history_fields:
+        model_field = obj._meta.get_field(name)
+        if model_field.many_to_many:
+            data[name] = sorted(getattr(obj, name).values_list("pk", flat=True))
+        elif model_field.is_relation:
+            data[name] = getattr(obj, model_field.attname)
+        else:
+            data[name] = model_field.value_from_object(obj)
+    # As the database will hand it back (dates become ISO strings), so equal states compare equal.
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def revisions_of(model, pk) -> models.QuerySet[Revision]:
+    content_type = ContentType.objects.get_for_model(model)
+    return Revision.objects.filter(content_type=content_type, object_id=pk).order_by("-number")
+
+
+def keep_baseline(model, pk) -> None:
+    """Before changing an object that has no revision yet, keep the state it has now."""
+    if pk is None or revisions_of(model, pk).exists():
+        return
+    current = model._default_manager.filter(pk=pk).first()
+    if current is not None:
+        Revision.objects.create(
+            content_type=ContentType.objects.get_for_model(model),
+            object_id=pk,
+            number=1,
+            data=snapshot(current),
+            action=BASELINE,
+        )
+
+
+def record(obj: models.Model, by, action: str) -> Revision | None:
+    """Keep the state `obj` has just been saved in, unless it equals the latest revision."""
+    if not is_tracked(obj):
+        return None
+    data = snapshot(obj)
+    latest = revisions_of(type(obj), obj.pk).first()
+    if latest is not None and latest.data == data:
+        return None
+    return Revision.objects.create(
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        number=latest.number + 1 if latest else 1,
+        data=data,
+        action=action,
+        changed_by=by if getattr(by, "pk", None) else None,
+    )
+
+
+def record_all(model, pks, by, action: str, write) -> None:
+    """Run `write()`, an UPDATE of the objects `pks`, keeping their states before and after."""
+    pks = list(pks)
+    for pk in pks:
+        keep_baseline(model, pk)
+    write()
+    for obj in model._default_manager.filter(pk__in=pks):
+        record(obj, by, action)
+
+
+# Reading revisions -------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    label: str
+    before: str
+    after: str
+    # Long text (instructions, purpose) is compared line by line.
+    lines: list[DiffLine] | None = None
+
+
+@dataclass
+class DiffLine:
+    kind: str  # "equal", "delete", "insert", "replace" or "fold"
+    old_number: int | None = None
+    old: SafeString = field(default_factory=lambda: mark_safe(""))
+    new_number: int | None = None
+    new: SafeString = field(default_factory=lambda: mark_safe(""))
+    folded: int = 0
+
+
+def is_long_text(model, name: str) -> bool:
+    return isinstance(model._meta.get_field(name), models.TextField)
+
+
+class Labeller:
+    """Turns the ids in revisions into names, one query per related model, whatever the count."""
+
+    def __init__(self, model, revisions):
+        self.model = model
+        self.names: dict[str, dict] = {}
+        for name in model.history_fields:
+            model_field = model._meta.get_field(name)
+            if not model_field.is_relation:
+                continue
+            ids = set()
+            for revision in revisions:
+                value = revision.data.get(name)
+                ids.update(value if isinstance(value, list) else [value])
+            ids.discard(None)
+            related = model_field.related_model._default_manager.order_by()
+            self.names[name] = {obj.pk: label_of(obj) for obj in related.filter(pk__in=ids)}
+
+    def display(self, name: str, value) -> str:
+        if name in self.names:
+            values = value if isinstance(value, list) else [value]
+            labels = [self.names[name].get(v, "(since deleted)") for v in values if v is not None]
+            return ", ".join(sorted(labels)) or "—"
+        if value is None or value == "":
+            return "—"
+        return str(value)
+
+
+def label_of(obj) -> str:
+    for name in ("title", "name"):
+        if hasattr(obj, name) and not callable(getattr(obj, name)):
+            if hasattr(obj, "position"):
+                return f"{obj.position}. {getattr(obj, name)}"
+            return getattr(obj, name)
+    return str(obj)
+
+
+def changed_labels(model, before: dict | None, after: dict) -> list[str]:
+    """The labels of the kept fields that differ between two revisions' data."""
+    if before is None:
+        return []
+    fields = model.history_fields.items()
+    return [label for name, label in fields if before.get(name) != after.get(name)]
+
+
+def compare(model, labeller: Labeller, old: Revision, new: Revision) -> tuple[list, list]:
+    """(changes, labels of unchanged fields) from revision `old` to revision `new`."""
+    changes, unchanged = [], []
+    for name, label in model.history_fields.items():
+        before, after = old.data.get(name), new.data.get(name)
+        if before == after:
+            unchanged.append(label)
+            continue
+        change = Change(label, labeller.display(name, before), labeller.display(name, after))
+        if is_long_text(model, name):
+            change.lines = line_diff(before or "", after or "")
+        changes.append(change)
+    return changes, unchanged
+
+
+# Text diff ---------------------------------------------------------------------------------
+
+TOKENS = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+def word_diff(old: str, new: str) -> tuple[SafeString, SafeString]:
+    """Two lines with the words removed marked <del> in the first and added marked <ins>."""
+    a, b = TOKENS.findall(old), TOKENS.findall(new)
+    left, right = [], []
+    for tag, i1, i2, j1, j2 in merge_spaces(
+        a, difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    ):
+        removed, added = escape("".join(a[i1:i2])), escape("".join(b[j1:j2]))
+        if tag == "equal":
+            left.append(removed)
+            right.append(added)
+            continue
+        if removed:
+            left.append(
+                f'<del><span class="visually-hidden">[removed: </span>{removed}'
+                '<span class="visually-hidden">]</span></del>'
+            )
+        if added:
+            right.append(
+                f'<ins><span class="visually-hidden">[added: </span>{added}'
+                '<span class="visually-hidden">]</span></ins>'
+            )
+    return mark_safe("".join(left)), mark_safe("".join(right))
+
+
+def merge_spaces(a: list[str], opcodes: list) -> list:
+    """Join two changes separated only by a space into one ("a day" → "an hour", not two)."""
+    merged: list = []
+    for opcode in opcodes:
+        if (
+            opcode[0] != "equal"
+            and len(merged) >= 2
+            and merged[-1][0] == "equal"
+            and merged[-2][0] != "equal"
+            and "".join(a[merged[-1][1] : merged[-1][2]]).isspace()
+        ):
+            start = merged[-2]
+            merged[-2:] = [("replace", start[1], opcode[2], start[3], opcode[4])]
+        else:
+            merged.append(opcode)
+    return merged
+
+
+def line_diff(old: str, new: str, context: int = CONTEXT_LINES) -> list[DiffLine]:
+    """The lines of two texts paired for reading side by side, long unchanged runs folded."""
+    a, b = old.splitlines(), new.splitlines()
+    rows: list[DiffLine] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    opcodes = matcher.get_opcodes()
+    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
+        if tag == "equal":
+            keep_start = context if index > 0 else 0
+            keep_end = context if index < len(opcodes) - 1 else 0
+            run = list(range(i2 - i1))
+            shown = [k for k in run if k < keep_start or k >= len(run) - keep_end]
+            last = -1
+            for k in shown:
+                if k != last + 1:
+                    rows.append(DiffLine("fold", folded=k - last - 1))
+                text = escape(a[i1 + k])
+                rows.append(DiffLine("equal", i1 + k + 1, text, j1 + k + 1, text))
+                last = k
+            if last != len(run) - 1:
+                rows.append(DiffLine("fold", folded=len(run) - 1 - last))
+            continue
+        pairs = max(i2 - i1, j2 - j1)
+        for k in range(pairs):
+            has_old, has_new = i1 + k < i2, j1 + k < j2
+            if has_old and has_new:
+                left, right = word_diff(a[i1 + k], b[j1 + k])
+                rows.append(DiffLine("replace", i1 + k + 1, left, j1 + k + 1, right))
+            elif has_old:
+                rows.append(DiffLine("delete", i1 + k + 1, escape(a[i1 + k])))
+            else:
+                rows.append(DiffLine("insert", new_number=j1 + k + 1, new=escape(b[j1 + k])))
+    return rows
+
+
+def initial_from(model, revision: Revision) -> dict:
+    """A revision's values as an edit form's initial data (related objects by id)."""
+    values = {}
+    for name in model.history_fields:
+        value = revision.data.get(name)
+        model_field = model._meta.get_field(name)
+        values[name] = value if model_field.is_relation else model_field.to_python(value)
+    return values

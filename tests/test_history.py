@@ -1,0 +1,305 @@
+"""Revision history: every change kept with who and when, two revisions compared, restoring."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from opsmodel import history
+from opsmodel.models import Revision
+from processes.models import Process
+from sops.models import SOP
+from systems.models import System
+from tests.factories import ProcessFactory, SOPFactory, SystemFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+BODY = "1. Open the inbox.\n2. Answer every lead within a day.\n3. Log each one in the CRM."
+
+
+def sop_form(sop: SOP, **changes) -> dict:
+    data = {
+        "title": sop.title, "process": sop.process_id, "step": sop.step_id or "",
+        "owner": sop.owner_id or "", "outcome": sop.outcome,
+        "estimated_minutes": sop.estimated_minutes or "", "body": sop.body,
+        "review_interval_days": sop.review_interval_days, "version": sop.version,
+    }  # fmt: skip
+    return {**data, **changes}
+
+
+def revisions(obj) -> list[Revision]:
+    return list(history.revisions_of(type(obj), obj.pk).order_by("number"))
+
+
+def edit_sop(client, sop: SOP, **changes):
+    sop.refresh_from_db()
+    return client.post(reverse("sops:edit", args=[sop.pk]), sop_form(sop, **changes))
+
+
+def test_each_edit_is_kept_with_who_and_when_after_the_state_it_replaced(founder_client, founder):
+    sop = SOPFactory(body=BODY)  # made outside the app: no revision yet
+    assert revisions(sop) == []
+    assert edit_sop(founder_client, sop, body=BODY + "\n4. Archive the thread.").status_code == 302
+    first, second = revisions(sop)
+    assert (first.number, first.action, first.changed_by) == (1, history.BASELINE, None)
+    assert first.data["body"] == BODY
+    assert (second.number, second.action, second.changed_by) == (2, "Edited", founder)
+    assert second.data["body"].endswith("4. Archive the thread.")
+
+
+def test_a_save_that_changes_nothing_adds_no_revision(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, outcome="Every lead answered")
+    edit_sop(founder_client, sop)  # saved again, as it is
+    assert [r.action for r in revisions(sop)] == [history.BASELINE, "Edited"]
+
+
+def test_creating_through_the_app_keeps_the_first_revision(founder_client, founder):
+    process = ProcessFactory()
+    url = f"{reverse('sops:new')}?process={process.pk}"
+    data = {"title": "Answer leads", "process": process.pk, "body": BODY, "owner": founder.pk}
+    assert founder_client.post(url, data).status_code == 302
+    [created] = revisions(SOP.objects.get(title="Answer leads"))
+    assert (created.action, created.changed_by, created.data["body"]) == ("Created", founder, BODY)
+
+
+def test_a_minor_edit_says_so(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body=BODY.replace("inbox", "inbox."), minor_edit="on")
+    assert revisions(sop)[-1].action == "Minor edit"
+
+
+def test_the_history_page_lists_who_changed_what(founder_client, member_client, founder):
+    sop = SOPFactory(body=BODY, title="Answer leads")
+    edit_sop(founder_client, sop, body=BODY + "\n4. Archive.", outcome="Leads answered")
+    html = member_client.get(reverse("sops:history", args=[sop.pk])).content.decode()
+    assert "History of an SOP" in html
+    assert "before history" in html  # the baseline
+    assert 'Edited: <span class="muted">Outcome, Instructions</span>' in html
+    assert str(founder) in html
+    # Team members read the history; restoring is for those who may edit.
+    assert "?restore=1" not in html
+    assert "?restore=1" in founder_client.get(reverse("sops:history", args=[sop.pk])).text
+    assert (
+        'Restore<span class="visually-hidden"> revision 2'
+        not in founder_client.get(reverse("sops:history", args=[sop.pk])).text
+    )  # the current revision has nothing to restore
+
+
+def test_compare_shows_the_words_that_changed_side_by_side_and_in_one_column(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body=BODY.replace("within a day", "within an hour"))
+    url = reverse("sops:compare", args=[sop.pk])
+    html = founder_client.get(url, {"from": "1", "to": "2"}).content.decode()
+    assert "revision 1 → 2" in html
+    assert '<span class="visually-hidden">[removed: </span>a day<span' in html
+    assert '<span class="visually-hidden">[added: </span>an hour<span' in html
+    assert 'aria-current="true">Side by side' in html
+    inline = founder_client.get(url, {"from": "2", "to": "1", "layout": "inline"}).text
+    assert "revision 1 → 2" in inline  # the older one is always on the left
+    assert "Removed line 2: </span>2. Answer every lead within <del>" in inline
+    assert "Added line 2: </span>2. Answer every lead within <ins>" in inline
+    assert "Unchanged: Title, Process, Step, Owner" in inline
+
+
+def test_compare_escapes_what_people_typed(founder_client):
+    sop = SOPFactory(body="Say hello.")
+    edit_sop(founder_client, sop, body="Say <script>alert(1)</script> hello.")
+    html = founder_client.get(reverse("sops:compare", args=[sop.pk]), {"from": "1", "to": "2"}).text
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_compare_with_bad_choices_says_what_to_do(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body="Changed.")
+    url = reverse("sops:compare", args=[sop.pk])
+    same = founder_client.get(url, {"from": "2", "to": "2"})
+    assert same.status_code == 400
+    assert "Choose two different revisions" in same.text
+    assert founder_client.get(url, {"from": "x"}).status_code == 400
+    assert founder_client.get(url, {"from": "1", "to": "9"}).status_code == 404
+
+
+def test_long_unchanged_runs_are_folded():
+    old = "\n".join(f"line {n}" for n in range(1, 21))
+    new = old.replace("line 10", "line ten")
+    rows = history.line_diff(old, new)
+    kinds = [row.kind for row in rows]
+    assert kinds == ["fold", *["equal"] * 3, "replace", *["equal"] * 3, "fold"]
+    assert (rows[0].folded, rows[-1].folded) == (6, 7)
+    assert rows[4].old_number == rows[4].new_number == 10
+
+
+def test_restoring_opens_the_form_on_the_old_revision_and_saving_keeps_both(founder_client):
+    sop = SOPFactory(body=BODY, outcome="Every lead answered")
+    edit_sop(founder_client, sop, body="Rewritten badly.", outcome="")
+    url = f"{reverse('sops:edit', args=[sop.pk])}?restore=1"
+    form = founder_client.get(url).text
+    assert "Restore revision 1 of" in form
+    assert "Answer every lead within a day" in form  # the old text is in the form
+    sop.refresh_from_db()
+    response = founder_client.post(url, sop_form(sop, body=BODY, outcome="Every lead answered"))
+    assert response.status_code == 302
+    sop.refresh_from_db()
+    assert (sop.body, sop.outcome) == (BODY, "Every lead answered")
+    assert sop.revision == 3  # people assigned to it are asked to read it again
+    assert [r.action for r in revisions(sop)] == [history.BASELINE, "Edited", "Restored revision 1"]
+    assert revisions(sop)[1].data["body"] == "Rewritten badly."  # nothing lost
+
+
+def test_restoring_a_revision_that_does_not_exist_is_a_404(founder_client):
+    sop = SOPFactory()
+    for number in ["5", "x"]:
+        url = f"{reverse('sops:edit', args=[sop.pk])}?restore={number}"
+        assert founder_client.get(url).status_code == 404
+
+
+def test_team_members_cannot_restore(member_client, founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body="Changed.")
+    url = f"{reverse('sops:edit', args=[sop.pk])}?restore=1"
+    assert member_client.get(url).status_code == 403
+    sop.refresh_from_db()
+    assert member_client.post(url, sop_form(sop, body=BODY)).status_code == 403
+    sop.refresh_from_db()
+    assert sop.body == "Changed."
+
+
+def test_restoring_over_a_newer_save_shows_the_conflict(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body="Second.")
+    url = f"{reverse('sops:edit', args=[sop.pk])}?restore=1"
+    sop.refresh_from_db()
+    stale = sop_form(sop, body=BODY)
+    edit_sop(founder_client, sop, body="Third, saved meanwhile.")
+    response = founder_client.post(url, stale)
+    assert response.status_code == 409
+    sop.refresh_from_db()
+    assert sop.body == "Third, saved meanwhile."
+
+
+def test_system_and_process_edits_are_kept_and_restorable(founder_client, founder):
+    top, other = SystemFactory(name="Revenue generation"), SystemFactory(name="Wealth")
+    system = SystemFactory(name="Lead generation", parent=top, purpose="Leads.")
+    data = {"name": "Lead gen", "parent": other.pk, "purpose": "Leads.", "owner": founder.pk,
+            "version": system.version}  # fmt: skip
+    assert founder_client.post(reverse("systems:edit", args=[system.pk]), data).status_code == 302
+    baseline, edited = revisions(system)
+    assert (baseline.data["parent"], edited.data["parent"]) == (top.pk, other.pk)
+    compare = founder_client.get(
+        reverse("systems:compare", args=[system.pk]), {"from": "1", "to": "2"}
+    ).text
+    assert "Revenue generation" in compare and "Wealth" in compare  # ids shown as names
+
+    process = ProcessFactory(system=system, name="Cold outreach", result="Meetings booked")
+    data = {"name": "Cold outreach", "system": system.pk, "result": "Calls booked",
+            "owner": founder.pk, "version": process.version}  # fmt: skip
+    founder_client.post(reverse("processes:edit", args=[process.pk]), data)
+    url = f"{reverse('processes:edit', args=[process.pk])}?restore=1"
+    assert "Meetings booked" in founder_client.get(url).text
+    process.refresh_from_db()
+    founder_client.post(url, {**data, "result": "Meetings booked", "version": process.version})
+    process.refresh_from_db()
+    assert process.result == "Meetings booked"
+    assert revisions(process)[-1].action == "Restored revision 1"
+
+
+def test_admin_edits_are_kept_with_the_admin_user(client):
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    system = SystemFactory(name="Lead generation", purpose="Old.")
+    data = {"name": "Lead generation", "parent": "", "purpose": "New.", "owner": ""}
+    response = client.post(reverse("admin:systems_system_change", args=[system.pk]), data)
+    assert response.status_code == 302
+    assert [(r.action, r.changed_by) for r in revisions(system)] == [
+        (history.BASELINE, None),
+        ("Edited in the admin", admin),
+    ]
+
+
+def test_importing_keeps_a_revision_of_what_it_changed(founder_client, founder, tmp_path):
+    call_command("loaddemo", stdout=io.StringIO())
+    sop = SOP.objects.order_by("pk").first()
+    path = tmp_path / "map.json"
+    call_command("exportmap", "--output", str(path), stderr=io.StringIO())
+    doc = json.loads(path.read_text())
+    item = next(
+        i for i in doc["sops"] if i["title"] == sop.title and i["process"] == sop.process.name
+    )
+    item["body"] = "Imported instructions."
+    path.write_text(json.dumps(doc))
+    call_command("importmap", str(path), stdout=io.StringIO())
+    baseline, imported = revisions(sop)
+    assert baseline.data["body"] == sop.body
+    assert (imported.action, imported.data["body"]) == ("Imported", "Imported instructions.")
+
+
+def test_reassigning_keeps_a_revision_naming_both_people():
+    leaving, staying = UserFactory(first_name="Ann", last_name="Lee"), UserFactory()
+    sop = SOPFactory(owner=leaving)
+    system = SystemFactory(owner=leaving)
+    leaving.reassign_everything_to(staying)
+    for obj in (sop, system):
+        baseline, reassigned = revisions(obj)
+        assert (baseline.data["owner"], reassigned.data["owner"]) == (leaving.pk, staying.pk)
+        assert reassigned.action == f"Reassigned from Ann Lee to {staying}"
+
+
+def test_a_promoted_sop_keeps_its_history_reachable_from_the_process(founder_client):
+    sop = SOPFactory(title="Launch a page", body="1. Brief.\n2. Build.\n")
+    pk = sop.pk
+    edit_sop(founder_client, sop, body="1. Brief.\n2. Build.\n3. Publish.\n")
+    founder_client.post(reverse("sops:promote", args=[pk]))
+    process = Process.objects.get(name="Launch a page")
+    assert reverse("sops:history", args=[pk]) in founder_client.get(process.get_absolute_url()).text
+    html = founder_client.get(reverse("sops:history", args=[pk])).text
+    assert "A deleted SOP" in html and "This SOP was turned into the process" in html
+    assert "?restore=" not in html  # nothing to restore into
+    compare = founder_client.get(reverse("sops:compare", args=[pk]), {"from": "1", "to": "2"})
+    assert "3. Publish." in compare.text
+    assert revisions(process)[0].action == "Created from the SOP “Launch a page”"
+
+
+def test_history_of_something_that_never_existed_is_a_404(founder_client):
+    assert founder_client.get(reverse("sops:history", args=[999])).status_code == 404
+    assert founder_client.get(reverse("systems:history", args=[999])).status_code == 404
+
+
+def count(client, url, **params) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, params).status_code == 200
+    return len(captured)
+
+
+def test_history_pages_run_a_fixed_number_of_queries(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body="Two.", owner=UserFactory().pk)
+    history_url = reverse("sops:history", args=[sop.pk])
+    compare_url = reverse("sops:compare", args=[sop.pk])
+    few = (
+        count(founder_client, history_url),
+        count(founder_client, compare_url, **{"from": 1, "to": 2}),
+    )
+    for n in range(30):
+        edit_sop(founder_client, sop, body=f"Version {n}.", owner=UserFactory().pk)
+    many = (
+        count(founder_client, history_url),
+        count(founder_client, compare_url, **{"from": 1, "to": 30}),
+    )
+    assert many == few
+
+
+def test_revisions_name_their_object_by_type(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body="Changed.")
+    kinds = set(Revision.objects.values_list("content_type", flat=True))
+    assert kinds == {ContentType.objects.get_for_model(SOP).pk}
+    assert not Revision.objects.filter(content_type=ContentType.objects.get_for_model(System))
