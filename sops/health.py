@@ -7,9 +7,12 @@ people or many sittings, it belongs at the process level.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Count, F
 
 from processes.health import (
     ScopeWarning,
@@ -20,6 +23,7 @@ from processes.health import (
 )
 from processes.models import Step
 from sops.models import SOP
+from systems.models import System
 
 RULE_SOP = "An SOP is a recipe for one task: one person, one sitting, one outcome."
 RULE_SPLIT = "If an SOP requires many people or many sittings, it belongs at the process level."
@@ -75,29 +79,123 @@ def sop_warnings(sop: SOP, names: set[str] | None = None) -> list[ScopeWarning]:
     return found
 
 
-def map_health() -> dict:
-    """Every warning on the map, and coverage figures, in a fixed number of queries."""
+@dataclass
+class Tally:
+    """The counts behind the coverage figures, for one system or a whole subtree."""
+
+    steps: int = 0
+    documented: int = 0
+    sops: int = 0
+    owned: int = 0
+    on_time: int = 0
+    warnings: int = 0
+
+    def add(self, other: Tally) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def figures(self) -> list[Figure]:
+        return [
+            Figure("Steps with an SOP", self.documented, self.steps, "undocumented"),
+            Figure("SOPs with an owner", self.owned, self.sops, "unowned"),
+            Figure("SOPs reviewed on time", self.on_time, self.sops, "overdue"),
+        ]
+
+
+@dataclass
+class Figure:
+    label: str
+    part: int
+    whole: int
+    # The id of the list of items that fall short of it, on the health page.
+    gap: str
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.part / self.whole) if self.whole else None
+
+
+LIST_LIMIT = 50
+
+
+def map_health(scope: System | None = None) -> dict:
+    """Every warning and coverage figure, for the whole map or for one system with its
+    sub-systems (`scope`), each system's own figures, and the lists behind them.
+
+    In a fixed number of queries, whatever the size of the map.
+    """
     names = first_names()
-    sops = list(
-        SOP.objects.only("title", "outcome", "owner", "estimated_minutes", "body", "next_review")
+    systems = list(systems_for_checks().order_by("tree_id", "lft"))
+    if scope is not None:
+        systems = [
+            s for s in systems
+            if s.tree_id == scope.tree_id and scope.lft <= s.lft and s.rght <= scope.rght
+        ]  # fmt: skip
+    in_scope = {s.pk for s in systems}
+    fields = ["title", "outcome", "owner", "estimated_minutes", "body", "next_review", "process"]
+    sops = [
+        sop
+        for sop in SOP.objects.only(*fields).annotate(system_id=F("process__system_id"))
+        if sop.system_id in in_scope
+    ]
+    processes = [p for p in processes_for_checks() if p.system_id in in_scope]
+    own: dict[int, Tally] = defaultdict(Tally)
+    steps_per_system = (
+        Step.objects.order_by()
+        .values("process__system")
+        .annotate(total=Count("pk"), documented=Count("sop"))
     )
-    processes = list(processes_for_checks())
-    systems = list(systems_for_checks())
-    steps = Step.objects.count()
-    documented = Step.objects.filter(sop__isnull=False).count()
-    owned = sum(1 for s in sops if s.owner_id is not None)
-    warnings = {
-        "SOPs": [(s, w) for s in sops for w in sop_warnings(s, names)],
-        "Processes": [(p, w) for p in processes for w in process_warnings(p)],
-        "Systems": [(s, w) for s in systems for w in system_warnings(s)],
-    }
+    for row in steps_per_system:
+        own[row["process__system"]].steps += row["total"]
+        own[row["process__system"]].documented += row["documented"]
+    warnings: dict[str, list] = {"SOPs": [], "Processes": [], "Systems": []}
+    for sop in sops:
+        tally = own[sop.system_id]
+        tally.sops += 1
+        tally.owned += sop.owner_id is not None
+        tally.on_time += not sop.review_overdue
+        found = sop_warnings(sop, names)
+        tally.warnings += len(found)
+        warnings["SOPs"] += [(sop, w) for w in found]
+    for process in processes:
+        found = process_warnings(process)
+        own[process.system_id].warnings += len(found)
+        warnings["Processes"] += [(process, w) for w in found]
+    for system in systems:
+        found = system_warnings(system)
+        own[system.pk].warnings += len(found)
+        warnings["Systems"] += [(system, w) for w in found]
+
+    # Each system's figures include its sub-systems': add every system's own counts to it and
+    # to each system above it.
+    by_id = {s.pk: s for s in systems}
+    subtree: dict[int, Tally] = defaultdict(Tally)
+    for system in systems:
+        node = system
+        while node is not None:
+            subtree[node.pk].add(own[system.pk])
+            node = by_id.get(node.parent_id)
+    total = Tally()
+    for system in systems:
+        if system.parent_id not in by_id:
+            total.add(subtree[system.pk])
+
+    top = scope.level if scope else 0
+    undocumented = Step.objects.filter(sop__isnull=True, process__system__in=in_scope)
     return {
-        "coverage": [
-            ("Steps with an SOP", documented, steps),
-            ("SOPs with an owner", owned, len(sops)),
-            ("SOPs reviewed on time", sum(1 for s in sops if not s.review_overdue), len(sops)),
+        "scope": scope,
+        "coverage": total.figures(),
+        "open": total.warnings,
+        "by_system": [
+            (s, min(s.level - top, 5), subtree[s.pk].figures(), subtree[s.pk].warnings)
+            for s in systems
         ],
         "overdue": [s for s in sops if s.review_overdue],
+        "unowned": [s for s in sops if s.owner_id is None],
+        "undocumented": undocumented.select_related("process__system").order_by(
+            "process__system__tree_id", "process__system__lft", "process__position", "position"
+        )[:LIST_LIMIT],
+        "undocumented_count": total.steps - total.documented,
         "warnings": warnings,
-        "open": sum(len(found) for found in warnings.values()),
+        "limit": LIST_LIMIT,
     }

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from opsmodel.access import get_or_404
 from opsmodel.htmx import render_page
 from processes.models import Process, Step
 from sops.health import map_health
@@ -162,6 +163,16 @@ def search_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required("sops.view_sop", raise_exception=True)
 def health(request: HttpRequest) -> HttpResponse:
-    """Operations health: the scope rules applied to the whole map, and coverage figures."""
-    context = {"page_title": "Operations health", **map_health()}
+    """Operations health: the scope rules applied to the map (or to one system with its
+    sub-systems, `?system=`), coverage figures per system, and the lists behind them."""
+    scope = None
+    if "system" in request.GET:
+        scope = get_or_404(System.objects.all(), request.GET["system"])
+    title = f"Operations health: {scope.name}" if scope else "Operations health"
+    context = {
+        "page_title": title,
+        "ancestors": scope.get_ancestors(include_self=True) if scope else [],
+        "current_system": scope,
+        **map_health(scope),
+    }
     return render_page(request, "people/health.html", context)

@@ -7,9 +7,15 @@ from django.urls import reverse
 
 from processes.health import process_warnings, processes_for_checks
 from processes.models import Metric, Process
-from sops.health import sop_warnings
+from sops.health import map_health, sop_warnings
 from tests.conftest import build_map
-from tests.factories import ProcessFactory, SOPFactory, StepFactory, UserFactory
+from tests.factories import (
+    ProcessFactory,
+    SOPFactory,
+    StepFactory,
+    SystemFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +105,68 @@ def test_the_system_page_shows_its_scope_warnings(member_client):
     html = member_client.get(system.get_absolute_url()).content.decode()
     for text in ["No processes", "No owner: who answers for it?", "No purpose", "No monthly"]:
         assert text in html
+
+
+def known_map():
+    """Revenue ⊃ Leads. Leads: 4 steps, 3 with an SOP, one SOP without owner.
+    Revenue itself: 2 steps, none with an SOP."""
+    owner = UserFactory()
+    revenue = SystemFactory(name="Revenue generation", owner=owner)
+    leads = SystemFactory(name="Lead generation", parent=revenue, owner=owner)
+    process = ProcessFactory(system=leads, name="Cold outreach", owner=owner)
+    for n in range(4):
+        step = StepFactory(process=process, name=f"Lead step {n}", owner=owner)
+        if n < 3:
+            SOPFactory(process=process, step=step, owner=owner if n else None, outcome="Done")
+    billing = ProcessFactory(system=revenue, name="Billing", owner=owner)
+    StepFactory(process=billing, name="Send the invoice", owner=owner)
+    StepFactory(process=billing, name="Chase late payers", owner=owner)
+    return revenue, leads
+
+
+def test_coverage_is_given_per_system_with_its_sub_systems():
+    revenue, leads = known_map()
+    health = map_health()
+    rows = {system.name: figures for system, _, figures, _ in health["by_system"]}
+    assert [(f.part, f.whole) for f in rows["Lead generation"]] == [(3, 4), (2, 3), (3, 3)]
+    assert [(f.part, f.whole) for f in rows["Revenue generation"]] == [(3, 6), (2, 3), (3, 3)]
+    assert [(f.part, f.whole) for f in health["coverage"]] == [(3, 6), (2, 3), (3, 3)]
+    scoped = map_health(leads)
+    assert [(f.part, f.whole) for f in scoped["coverage"]] == [(3, 4), (2, 3), (3, 3)]
+    assert [s.name for s, *_ in scoped["by_system"]] == ["Lead generation"]
+    assert [step.name for step in scoped["undocumented"]] == ["Lead step 3"]
+    assert {step.name for step in health["undocumented"]} == {
+        "Lead step 3",
+        "Send the invoice",
+        "Chase late payers",
+    }
+
+
+def test_each_figure_links_to_the_list_behind_it(member_client):
+    revenue, leads = known_map()
+    html = member_client.get(reverse("people:health")).text
+    assert 'href="#gap-undocumented"><strong>50%</strong> Steps with an SOP' in html
+    assert 'id="gap-undocumented"' in html and "Chase late payers" in html
+    assert 'href="#gap-unowned"><strong>67%</strong> SOPs with an owner' in html
+    # Each system's figures open its own lists.
+    scoped_url = f"{reverse('people:health')}?system={leads.pk}"
+    assert f'href="{scoped_url}#gap-undocumented"' in html
+    scoped = member_client.get(scoped_url).text
+    assert "How well Lead generation follows the map's rules" in scoped
+    assert "Lead step 3" in scoped and "Chase late payers" not in scoped
+    assert "75%</strong> Steps with an SOP" in scoped
+
+
+def test_health_for_a_system_that_does_not_exist_is_a_404(member_client):
+    for bad in ["999", "x"]:
+        assert member_client.get(reverse("people:health"), {"system": bad}).status_code == 404
+
+
+@pytest.mark.parametrize("size", [(2, 1, 2), (12, 3, 5)])
+def test_health_for_one_system_runs_a_fixed_number_of_queries(
+    member_client, django_assert_max_num_queries, size
+):
+    systems = build_map(*size)
+    with django_assert_max_num_queries(13):
+        url = f"{reverse('people:health')}?system={systems[0].pk}"
+        assert member_client.get(url, HTTP_HX_REQUEST="true").status_code == 200
