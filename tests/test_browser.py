@@ -239,3 +239,53 @@ def test_the_csp_blocks_inline_script_and_the_app_still_works(page):
     page.locator("#main").get_by_role("link", name="Lead generation").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Lead generation")
     expect(page.locator('#sidebar a[aria-current="true"]')).to_have_text("Lead generation")
+
+
+@pytest.mark.parametrize("login", ["founder"])
+def test_a_founder_compares_two_revisions_and_restores_one_from_the_keyboard(page):
+    from playwright.sync_api import expect
+
+    from sops.models import SOP
+
+    sop = SOP.objects.get(title="Writing a video script")
+    page.goto(sop.get_absolute_url() + "edit/")
+    body = page.locator("#id_body")
+    body.fill(body.input_value().replace("in another", "in the next"))
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Writing a video script")
+
+    page.get_by_role("link", name="History").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
+    expect(page.get_by_role("row")).to_have_count(3)  # the header, revisions 2 and 1
+    page.get_by_role("button", name="Compare the two revisions").press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("revision 1 → 2")
+    expect(page.locator("del").first).to_contain_text("another")
+    expect(page.locator("ins").first).to_contain_text("the next")
+    page.get_by_role("link", name="One column").click()
+    expect(page.locator(".diff-inline")).to_be_visible()
+
+    page.get_by_role("link", name="Restore revision 1…").click()
+    expect(page.locator("#id_body")).to_have_value(re.compile("in another"))
+    page.get_by_role("button", name="Restore revision 1").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Writing a video script")
+    sop.refresh_from_db()
+    assert "in another" in sop.body
+
+
+@pytest.mark.parametrize("bypass_csp", [True])
+def test_history_and_health_pages_pass_axe_accessibility_checks(page):
+    from opsmodel import history
+    from sops.models import SOP
+
+    sop = SOP.objects.get(title="Writing a video script")
+    history.record(sop, None, "Created")
+    sop.body = sop.body.replace("in another", "in the next")
+    history.record(sop, None, "Edited")
+    compare = f"{sop.get_absolute_url()}history/compare/?from=1&to=2"
+    system = sop.process.system
+    urls = [f"{sop.get_absolute_url()}history/", compare, f"{compare}&layout=inline",
+            "/health/", f"/health/?system={system.pk}"]  # fmt: skip
+    for url in urls:
+        page.goto(url)
+        assert axe_violations(page) == [], url
