@@ -173,6 +173,11 @@ class Step(Versioned):
         return f"{self.process.get_absolute_url()}#step-{self.pk}"
 
 
+def meets(value, target, direction: str) -> bool:
+    """Is `value` on target? For numbers read without their metric (no model built per row)."""
+    return value >= target if direction == "higher" else value <= target
+
+
 class MetricQuerySet(models.QuerySet):
     def weekly(self) -> MetricQuerySet:
         return self.filter(process__isnull=False)
@@ -268,9 +273,7 @@ class Metric(Versioned):
             raise ValidationError({"cadence": message})
 
     def on_target(self, value) -> bool:
-        if self.direction == self.Direction.HIGHER:
-            return value >= self.target
-        return value <= self.target
+        return meets(value, self.target, self.direction)
 
     def current_period(self) -> datetime.date:
         return period_start(self.cadence, timezone.localdate())

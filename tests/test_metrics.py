@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from processes.models import Metric, MetricValue
 from processes.periods import Cadence, code, label, parse, period_start, previous_starts
-from processes.scorecard import build_rows
+from processes.scorecard import build_rows, called_out
 from tests.factories import ProcessFactory, SystemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +144,24 @@ def test_three_weeks_off_target_running_is_called_out(member_client):
     assert row.off_target_run == 3 and row.called_out
     html = member_client.get(reverse("metrics:scorecard")).content.decode()
     assert "Off target three weeks running" in html and "3 weeks off target" in html
+
+
+def test_the_call_out_counts_every_metric_off_target_and_lists_the_first_ten(member_client):
+    starts = previous_starts(Cadence.WEEKLY, this_week(), 4)[:3]  # this week not yet recorded
+    for n in range(12):  # off target three weeks running, half of them "lower is better"
+        lower = n % 2 == 1
+        metric = weekly(name=f"Metric {n:02}", target=10, direction="lower" if lower else "higher")
+        for start in starts:
+            MetricValue.objects.create(metric=metric, period=start, value=20 if lower else 5)
+    almost = weekly(name="Almost", target=10)  # off target twice, then on target
+    for start, value in zip(starts, [5, 5, 15], strict=True):
+        MetricValue.objects.create(metric=almost, period=start, value=value)
+    found = called_out(Metric.objects.all())
+    assert found.count == 12
+    assert [row.metric.name for row in found.rows] == [f"Metric {n:02}" for n in range(10)]
+    html = member_client.get(reverse("metrics:scorecard")).content.decode()
+    assert "Off target three weeks running: 12 metrics, the first 10 below" in html
+    assert "Almost</a>" not in html.split('id="called-out"')[1].split("</div>")[0]
 
 
 # Recording values
