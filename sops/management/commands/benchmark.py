@@ -33,6 +33,7 @@ from sops.models import SOP
 from systems.models import System
 
 RESULTS = Path(settings.BASE_DIR) / "tests" / "benchmark" / "RESULTS.md"
+FINDINGS = RESULTS.with_name("FINDINGS.md")
 
 
 def free_port() -> int:
@@ -269,4 +270,6 @@ class Command(BaseCommand):
             "the tests).",
             "",
         ]
+        if FINDINGS.exists():  # written by hand after profiling: what it found, what is left
+            lines += [FINDINGS.read_text()]
         return "\n".join(lines)
