@@ -45,7 +45,9 @@ def snapshot(obj: models.Model) -> dict:
         elif model_field.is_relation:
             data[name] = getattr(obj, model_field.attname)
         else:
-            data[name] = model_field.value_from_object(obj)
+            value = model_field.value_from_object(obj)
+            # Browsers send CRLF, imports LF: the same text must not count as a change.
+            data[name] = value.replace("\r\n", "\n") if isinstance(value, str) else value
     # As the database will hand it back (dates become ISO strings), so equal states compare equal.
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 

@@ -5,6 +5,8 @@ Each app's views check the permission and fetch the object, then hand over to th
 
 from __future__ import annotations
 
+import re
+
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
@@ -16,6 +18,13 @@ from opsmodel.htmx import render_page
 from opsmodel.models import Revision
 
 REVISIONS_PER_PAGE = 50
+
+
+def revision_number(text: str | None) -> int | None:
+    """A revision number from a query string, or None for anything else ("²", "1e9", "")."""
+    if text and re.fullmatch(r"[0-9]{1,9}", text):
+        return int(text)
+    return None
 
 
 def history_context(request: HttpRequest, model, pk: int, obj, **extra) -> dict:
@@ -74,8 +83,8 @@ def history_page(request: HttpRequest, model, pk: int, obj, **extra) -> HttpResp
 def compare_page(request: HttpRequest, model, pk: int, obj, **extra) -> HttpResponse:
     """Two revisions side by side (or in one column), the long texts compared line by line."""
     context = history_context(request, model, pk, obj, **extra)
-    numbers = [request.GET.get("from", ""), request.GET.get("to", "")]
-    if not all(n.isdigit() for n in numbers) or numbers[0] == numbers[1]:
+    numbers = [revision_number(request.GET.get("from")), revision_number(request.GET.get("to"))]
+    if None in numbers or numbers[0] == numbers[1]:
         context.update(
             page_title="Choose two revisions to compare",
             error="Choose two different revisions in the list, then press Compare.",
@@ -106,11 +115,11 @@ def compare_page(request: HttpRequest, model, pk: int, obj, **extra) -> HttpResp
 
 def revision_to_restore(request: HttpRequest, obj) -> Revision | None:
     """The revision an edit form is restoring (`?restore=N`), or None; a 404 if no such one."""
-    number = request.GET.get("restore")
-    if number is None:
+    if "restore" not in request.GET:
         return None
+    number = revision_number(request.GET["restore"])
     revision = None
-    if number.isdigit():
+    if number is not None:
         revision = history.revisions_of(type(obj), obj.pk).filter(number=number).first()
     if revision is None:
         raise Http404("No such revision")
@@ -124,7 +133,33 @@ def form_kwargs(request: HttpRequest, revision: Revision | None, model) -> dict:
     return {"initial": history.initial_from(model, revision)}
 
 
-def restore_context(request: HttpRequest, revision: Revision | None, name: str) -> dict:
+def keep_what_cannot_be_restored(form, revision: Revision | None) -> list[str]:
+    """Fields of a revision the edit form cannot offer any more (a person since deactivated, a
+    system since deleted): the form keeps their current value, and the labels are returned so
+    the page can say so, rather than the save quietly emptying them."""
+    if revision is None or form.is_bound:
+        return []
+    model = type(form.instance)
+    kept = []
+    for name, label in model.history_fields.items():
+        field = form.fields.get(name)
+        value = revision.data.get(name)
+        if field is None or not hasattr(field, "queryset") or value in (None, []):
+            continue
+        wanted = set(value) if isinstance(value, list) else {value}
+        if field.queryset.filter(pk__in=wanted).count() != len(wanted):
+            current = getattr(form.instance, name)
+            if isinstance(value, list):
+                form.initial[name] = [obj.pk for obj in current.all()]
+            else:
+                form.initial[name] = current.pk if current is not None else None
+            kept.append(label)
+    return kept
+
+
+def restore_context(
+    request: HttpRequest, revision: Revision | None, name: str, kept: list[str] = ()
+) -> dict:
     if revision is None:
         return {}
     who = revision.changed_by or "someone"
@@ -136,7 +171,12 @@ def restore_context(request: HttpRequest, revision: Revision | None, name: str) 
         "page_title": f"Restore revision {revision.number} of {name}",
         "intro": f"The form holds revision {revision.number} ({when}). Check it, change "
         "anything you need, then save: the current version stays in the history, so nothing "
-        "is lost.",
+        "is lost."
+        + (
+            f" Not restored, as no longer available: {', '.join(kept)} (kept as it is now)."
+            if kept
+            else ""
+        ),
         "submit_label": f"Restore revision {revision.number}",
         "action": request.get_full_path(),
         "restoring": revision,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,6 +11,7 @@ from django_htmx.http import reswap, retarget
 
 from opsmodel import history_views
 from opsmodel.access import get_or_404, move_direction
+from opsmodel.history import keep_baseline, record
 from opsmodel.htmx import (
     go_to,
     is_inline,
@@ -116,6 +118,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         instance=process,
         **history_views.form_kwargs(request, restoring, Process),
     )
+    kept = history_views.keep_what_cannot_be_restored(form, restoring)
     what = f"Restored revision {restoring.number}" if restoring else ""
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user, what):
         process = get_process(request.user, pk)
@@ -130,7 +133,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         "cancel_url": process.get_absolute_url(),
         "ancestors": process.system.get_ancestors(include_self=True),
         "current_system": process.system,
-        **history_views.restore_context(request, restoring, process.name),
+        **history_views.restore_context(request, restoring, process.name, kept),
     }
     return render_form(request, context)
 
@@ -214,10 +217,16 @@ def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
 def delete_step(request: HttpRequest, pk: int) -> HttpResponse:
     step = get_step(request.user, pk, "delete")
     process = step.process
-    if request.method == "POST":
-        step.delete()
-        return go_to(request, process.get_absolute_url())
     sop = getattr(step, "sop", None)
+    if request.method == "POST":
+        with transaction.atomic():
+            if sop is not None:  # its SOP stays, untied: that change is kept in its history
+                keep_baseline(type(sop), sop.pk)
+            step.delete()
+            if sop is not None:
+                sop.step = None
+                record(sop, request.user, f"Untied: its step “{step.name}” was deleted")
+        return go_to(request, process.get_absolute_url())
     context = {
         "page_title": f"Delete step {step.name}?",
         "object": step.name,

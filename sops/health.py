@@ -181,7 +181,13 @@ def map_health(scope: System | None = None) -> dict:
             total.add(subtree[system.pk])
 
     top = scope.level if scope else 0
-    undocumented = Step.objects.filter(sop__isnull=True, process__system__in=in_scope)
+    undocumented = Step.objects.filter(sop__isnull=True)
+    if scope is not None:  # the subtree by its tree numbers: no list of ids that grows
+        undocumented = undocumented.filter(
+            process__system__tree_id=scope.tree_id,
+            process__system__lft__gte=scope.lft,
+            process__system__rght__lte=scope.rght,
+        )
     return {
         "scope": scope,
         "coverage": total.figures(),

@@ -215,8 +215,9 @@ class Promotion(models.Model):
         from opsmodel import history
 
         with transaction.atomic():
-            # The SOP goes; its history stays, reachable from the process it became.
+            # The SOP goes; its history, up to its last state, stays reachable from the process.
             history.keep_baseline(SOP, sop.pk)
+            history.record(sop, person, "Promoted to a process")
             system = sop.process.system
             name, n = sop.title[:120], 2
             while Process.objects.filter(system=system, name=name).exists():

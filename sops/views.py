@@ -94,13 +94,14 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         process=sop.process,
         **history_views.form_kwargs(request, restoring, SOP),
     )
+    kept = history_views.keep_what_cannot_be_restored(form, restoring)
     what = f"Restored revision {restoring.number}" if restoring else ""
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user, what):
         return go_to(request, sop.get_absolute_url())
     labels = {
         "page_title": f"Edit {sop.title}",
         "action": reverse("sops:edit", args=[sop.pk]),
-        **history_views.restore_context(request, restoring, sop.title),
+        **history_views.restore_context(request, restoring, sop.title, kept),
     }
     context = form_context(form, sop.process, cancel_url=sop.get_absolute_url(), sop=sop, **labels)
     return render_form(request, context)

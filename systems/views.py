@@ -113,6 +113,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         instance=system,
         **history_views.form_kwargs(request, restoring, System),
     )
+    kept = history_views.keep_what_cannot_be_restored(form, restoring)
     what = f"Restored revision {restoring.number}" if restoring else ""
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user, what):
         system = get_system(request.user, pk)
@@ -128,7 +129,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         "cancel_url": system.get_absolute_url(),
         "ancestors": system.get_ancestors(include_self=True),
         "current_system": system,
-        **history_views.restore_context(request, restoring, system.name),
+        **history_views.restore_context(request, restoring, system.name, kept),
     }
     return render_form(request, context)
 

@@ -303,3 +303,43 @@ def test_revisions_name_their_object_by_type(founder_client):
     kinds = set(Revision.objects.values_list("content_type", flat=True))
     assert kinds == {ContentType.objects.get_for_model(SOP).pk}
     assert not Revision.objects.filter(content_type=ContentType.objects.get_for_model(System))
+
+
+def test_numbers_that_are_not_plain_digits_are_refused_not_a_crash(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body="Changed.")
+    compare = reverse("sops:compare", args=[sop.pk])
+    for bad in ["²", "99999999999999999999999", "01x"]:
+        assert founder_client.get(compare, {"from": bad, "to": "1"}).status_code == 400
+        url = f"{reverse('sops:edit', args=[sop.pk])}?restore={bad}"
+        assert founder_client.get(url).status_code == 404
+
+
+def test_restoring_keeps_an_owner_who_can_no_longer_be_given_work_and_says_so(founder_client):
+    leaving, staying = UserFactory(), UserFactory()
+    sop = SOPFactory(body=BODY, owner=leaving)
+    edit_sop(founder_client, sop, owner=staying.pk, body="Changed.")
+    leaving.is_active = False
+    leaving.save()
+    html = founder_client.get(f"{reverse('sops:edit', args=[sop.pk])}?restore=1").text
+    assert "Not restored, as no longer available: Owner (kept as it is now)." in html
+    assert f'<option value="{staying.pk}" selected>' in html
+    assert "Answer every lead within a day" in html  # the rest is restored
+
+
+def test_deleting_a_step_keeps_the_untying_in_its_sops_history(founder_client, founder):
+    sop = SOPFactory(body=BODY)
+    step = sop.step or sop.process.steps.create(name="Answer", position=9)
+    sop.step = step
+    sop.save()
+    founder_client.post(reverse("processes:delete_step", args=[step.pk]))
+    last = revisions(sop)[-1]
+    assert (last.data["step"], last.changed_by) == (None, founder)
+    assert last.action == "Untied: its step “Answer” was deleted"
+
+
+def test_line_endings_alone_are_not_a_change(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body=BODY.replace("\n", "\r\n"), outcome="New outcome")
+    baseline, edited = revisions(sop)
+    assert history.changed_labels(SOP, baseline.data, edited.data) == ["Outcome"]
