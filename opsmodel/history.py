@@ -90,14 +90,16 @@ def record(obj: models.Model, by, action: str) -> Revision | None:
     )
 
 
-def record_all(model, pks, by, action: str, write) -> None:
-    """Run `write()`, an UPDATE of the objects `pks`, keeping their states before and after."""
-    pks = list(pks)
+def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:
+    """`queryset.update(**changes)`, keeping each object's state before and after."""
+    model = queryset.model
+    pks = list(queryset.values_list("pk", flat=True))
     for pk in pks:
         keep_baseline(model, pk)
-    write()
+    model._default_manager.filter(pk__in=pks).update(**changes)
     for obj in model._default_manager.filter(pk__in=pks):
         record(obj, by, action)
+    return len(pks)
 
 
 # Reading revisions -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Each app's views check the permission and fetch the object, then hand over to th
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -57,24 +58,20 @@ def history_context(request: HttpRequest, model, pk: int, obj, **extra) -> dict:
 def history_page(request: HttpRequest, model, pk: int, obj, **extra) -> HttpResponse:
     """Every kept revision, newest first, with what changed in each and who changed it."""
     context = history_context(request, model, pk, obj, **extra)
-    page = Paginator(context["revisions"], REVISIONS_PER_PAGE).get_page(request.GET.get("page"))
-    # One more than the page, to say what changed in the page's oldest revision.
-    start = page.start_index() - 1 if page.object_list else 0
-    shown = list(context["revisions"].select_related("changed_by")[start : start + len(page) + 1])
-    labeller = history.Labeller(model, shown)
+    revisions = context["revisions"]
+    page = Paginator(revisions, REVISIONS_PER_PAGE).get_page(request.GET.get("page"))
+    # The page's revisions and one more, to say what changed in the page's oldest one.
+    start = (page.number - 1) * REVISIONS_PER_PAGE
+    shown = list(revisions.select_related("changed_by")[start : start + REVISIONS_PER_PAGE + 1])
     rows = []
-    for index, revision in enumerate(shown[: len(page)]):
-        previous = shown[index + 1] if index + 1 < len(shown) else None
-        changed = history.changed_labels(model, previous.data if previous else None, revision.data)
-        rows.append((revision, changed))
-    latest = shown[0].number if shown and page.number == 1 else None
+    for revision, previous in zip(shown[:REVISIONS_PER_PAGE], [*shown[1:], None], strict=False):
+        before = previous.data if previous else None
+        rows.append((revision, history.changed_labels(model, before, revision.data)))
     title = context["object_name"] or f"a deleted {context['kind']}"
     context.update(
         page=page,
         rows=rows,
-        latest=latest,
-        newest=context["revisions"].values_list("number", flat=True).first(),
-        labeller=labeller,
+        newest=revisions.values_list("number", flat=True).first(),
         page_title=f"History of {title}",
     )
     return render_page(request, "history/history.html", context)
@@ -113,35 +110,71 @@ def compare_page(request: HttpRequest, model, pk: int, obj, **extra) -> HttpResp
     return render_page(request, "history/compare.html", context)
 
 
-def revision_to_restore(request: HttpRequest, obj) -> Revision | None:
-    """The revision an edit form is restoring (`?restore=N`), or None; a 404 if no such one."""
-    if "restore" not in request.GET:
-        return None
-    number = revision_number(request.GET["restore"])
-    revision = None
-    if number is not None:
-        revision = history.revisions_of(type(obj), obj.pk).filter(number=number).first()
-    if revision is None:
-        raise Http404("No such revision")
-    return revision
+@dataclass
+class Restore:
+    """What an edit form opened with `?restore=N` is restoring, if anything."""
+
+    revision: Revision | None = None
+    # Labels of the revision's fields the form could not offer (kept at their current value).
+    kept: list[str] = field(default_factory=list)
+
+    @property
+    def action(self) -> str:
+        """What the saved revision says happened ("" lets the form say "Edited")."""
+        return f"Restored revision {self.revision.number}" if self.revision else ""
+
+    def context(self, request: HttpRequest, name: str) -> dict:
+        """The title, explanation and button of the edit page while restoring."""
+        revision = self.revision
+        if revision is None:
+            return {}
+        if revision.action == history.BASELINE:
+            when = "as it was before its first tracked change"
+        else:
+            at = date_format(localtime(revision.changed_at), "j M Y, H:i")
+            when = f"from {at} by {revision.changed_by or 'someone'}"
+        intro = (
+            f"The form holds revision {revision.number} ({when}). Check it, change anything you "
+            "need, then save: the current version stays in the history, so nothing is lost."
+        )
+        if self.kept:
+            intro += (
+                f" Not restored, as no longer available: {', '.join(self.kept)} "
+                "(kept as it is now)."
+            )
+        return {
+            "page_title": f"Restore revision {revision.number} of {name}",
+            "intro": intro,
+            "submit_label": f"Restore revision {revision.number}",
+            "action": request.get_full_path(),
+            "restoring": revision,
+        }
 
 
-def form_kwargs(request: HttpRequest, revision: Revision | None, model) -> dict:
-    """The edit form opened on a revision shows that revision's values (the POST brings its own)."""
-    if revision is None or request.method == "POST":
-        return {}
-    return {"initial": history.initial_from(model, revision)}
+def edit_form(request: HttpRequest, obj, form_class, **kwargs):
+    """The edit form of `obj`, and what it restores: with `?restore=N` (a 404 if there is no
+    revision N), a GET opens the form on revision N's values; the POST brings its own."""
+    restore = Restore()
+    if "restore" in request.GET:
+        number = revision_number(request.GET["restore"])
+        revisions = history.revisions_of(type(obj), obj.pk)
+        restore.revision = revisions.filter(number=number).first() if number else None
+        if restore.revision is None:
+            raise Http404("No such revision")
+        if request.method != "POST":
+            kwargs["initial"] = history.initial_from(type(obj), restore.revision)
+    form = form_class(request.POST or None, instance=obj, **kwargs)
+    if restore.revision is not None and not form.is_bound:
+        restore.kept = keep_what_cannot_be_restored(form, restore.revision)
+    return form, restore
 
 
-def keep_what_cannot_be_restored(form, revision: Revision | None) -> list[str]:
+def keep_what_cannot_be_restored(form, revision: Revision) -> list[str]:
     """Fields of a revision the edit form cannot offer any more (a person since deactivated, a
     system since deleted): the form keeps their current value, and the labels are returned so
     the page can say so, rather than the save quietly emptying them."""
-    if revision is None or form.is_bound:
-        return []
-    model = type(form.instance)
     kept = []
-    for name, label in model.history_fields.items():
+    for name, label in type(form.instance).history_fields.items():
         field = form.fields.get(name)
         value = revision.data.get(name)
         if field is None or not hasattr(field, "queryset") or value in (None, []):
@@ -155,29 +188,3 @@ def keep_what_cannot_be_restored(form, revision: Revision | None) -> list[str]:
                 form.initial[name] = current.pk if current is not None else None
             kept.append(label)
     return kept
-
-
-def restore_context(
-    request: HttpRequest, revision: Revision | None, name: str, kept: list[str] = ()
-) -> dict:
-    if revision is None:
-        return {}
-    who = revision.changed_by or "someone"
-    if revision.action == history.BASELINE:
-        when = "as it was before its first tracked change"
-    else:
-        when = f"from {date_format(localtime(revision.changed_at), 'j M Y, H:i')} by {who}"
-    return {
-        "page_title": f"Restore revision {revision.number} of {name}",
-        "intro": f"The form holds revision {revision.number} ({when}). Check it, change "
-        "anything you need, then save: the current version stays in the history, so nothing "
-        "is lost."
-        + (
-            f" Not restored, as no longer available: {', '.join(kept)} (kept as it is now)."
-            if kept
-            else ""
-        ),
-        "submit_label": f"Restore revision {revision.number}",
-        "action": request.get_full_path(),
-        "restoring": revision,
-    }

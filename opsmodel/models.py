@@ -50,12 +50,8 @@ class User(AbstractUser):
                     changes["version"] = models.F("version") + 1
                 owned = model._default_manager.filter(owner=self)
                 if history.is_tracked(model):
-                    pks = list(owned.values_list("pk", flat=True))
-                    history.record_all(
-                        model, pks, by, f"Reassigned from {self} to {other}",
-                        write=lambda owned=owned, changes=changes: owned.update(**changes),
-                    )  # fmt: skip
-                    moved += len(pks)
+                    action = f"Reassigned from {self} to {other}"
+                    moved += history.update_all(owned, by, action, **changes)
                 else:
                     moved += owned.update(**changes)
         return moved

@@ -112,15 +112,12 @@ def new(request: HttpRequest) -> HttpResponse:
 @keeps_typing_if_gone("process")
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk, "change")
-    restoring = history_views.revision_to_restore(request, process)
-    form = ProcessForm(
-        request.POST or None,
-        instance=process,
-        **history_views.form_kwargs(request, restoring, Process),
-    )
-    kept = history_views.keep_what_cannot_be_restored(form, restoring)
-    what = f"Restored revision {restoring.number}" if restoring else ""
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user, what):
+    form, restore = history_views.edit_form(request, process, ProcessForm)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and form.save_if_unchanged(request.user, restore.action)
+    ):
         process = get_process(request.user, pk)
         if is_inline(request):
             context = {**detail_context(process), "saved": True}
@@ -133,7 +130,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         "cancel_url": process.get_absolute_url(),
         "ancestors": process.system.get_ancestors(include_self=True),
         "current_system": process.system,
-        **history_views.restore_context(request, restoring, process.name, kept),
+        **restore.context(request, process.name),
     }
     return render_form(request, context)
 

@@ -87,21 +87,17 @@ def new(request: HttpRequest) -> HttpResponse:
 @keeps_typing_if_gone("SOP")
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     sop = get_sop(request.user, pk, "change")
-    restoring = history_views.revision_to_restore(request, sop)
-    form = SOPForm(
-        request.POST or None,
-        instance=sop,
-        process=sop.process,
-        **history_views.form_kwargs(request, restoring, SOP),
-    )
-    kept = history_views.keep_what_cannot_be_restored(form, restoring)
-    what = f"Restored revision {restoring.number}" if restoring else ""
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user, what):
+    form, restore = history_views.edit_form(request, sop, SOPForm, process=sop.process)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and form.save_if_unchanged(request.user, restore.action)
+    ):
         return go_to(request, sop.get_absolute_url())
     labels = {
         "page_title": f"Edit {sop.title}",
         "action": reverse("sops:edit", args=[sop.pk]),
-        **history_views.restore_context(request, restoring, sop.title, kept),
+        **restore.context(request, sop.title),
     }
     context = form_context(form, sop.process, cancel_url=sop.get_absolute_url(), sop=sop, **labels)
     return render_form(request, context)

@@ -107,15 +107,12 @@ def new(request: HttpRequest) -> HttpResponse:
 @keeps_typing_if_gone("system")
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     system = get_system(request.user, pk, "change")
-    restoring = history_views.revision_to_restore(request, system)
-    form = SystemForm(
-        request.POST or None,
-        instance=system,
-        **history_views.form_kwargs(request, restoring, System),
-    )
-    kept = history_views.keep_what_cannot_be_restored(form, restoring)
-    what = f"Restored revision {restoring.number}" if restoring else ""
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user, what):
+    form, restore = history_views.edit_form(request, system, SystemForm)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and form.save_if_unchanged(request.user, restore.action)
+    ):
         system = get_system(request.user, pk)
         if is_inline(request):
             context = {**summary_context(system), "saved": True}
@@ -129,7 +126,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         "cancel_url": system.get_absolute_url(),
         "ancestors": system.get_ancestors(include_self=True),
         "current_system": system,
-        **history_views.restore_context(request, restoring, system.name, kept),
+        **restore.context(request, system.name),
     }
     return render_form(request, context)
 

@@ -343,3 +343,18 @@ def test_line_endings_alone_are_not_a_change(founder_client):
     edit_sop(founder_client, sop, body=BODY.replace("\n", "\r\n"), outcome="New outcome")
     baseline, edited = revisions(sop)
     assert history.changed_labels(SOP, baseline.data, edited.data) == ["Outcome"]
+
+
+def test_long_histories_are_paged_newest_first(founder_client):
+    sop = SOPFactory(body="Version 0.")
+    for n in range(1, 55):  # the baseline and 54 edits: 55 revisions
+        edit_sop(founder_client, sop, body=f"Version {n}.")
+    url = reverse("sops:history", args=[sop.pk])
+    first = founder_client.get(url).text
+    assert (
+        "Page 1 of 2" in first and 'value="55" aria-label="Compare to revision 55" checked' in first
+    )
+    assert "Edited: <span" in first.split("Compare to revision 6")[1].split("</tr>")[0]
+    second = founder_client.get(url, {"page": "2"}).text
+    assert "Compare from revision 5" in second and "Compare from revision 6" not in second
+    assert founder_client.get(url, {"page": "x"}).status_code == 200  # the first page
