@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -10,6 +12,16 @@ def get_or_404(queryset: QuerySet, pk) -> Model:
         return queryset.get(pk=int(pk))
     except (TypeError, ValueError, queryset.model.DoesNotExist):
         raise Http404(f"No such {queryset.model._meta.verbose_name}") from None
+
+
+def plain_int(text: str | None) -> int | None:
+    """A small whole number typed or posted as plain digits, or None for anything else.
+
+    `str.isdigit()` accepts "²" and "١", which `int()` then refuses; this does not.
+    """
+    if text and re.fullmatch(r"[0-9]{1,9}", text):
+        return int(text)
+    return None
 
 
 def move_direction(request) -> str:

@@ -5,7 +5,6 @@ Each app's views check the permission and fetch the object, then hand over to th
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
@@ -15,17 +14,11 @@ from django.utils.dateformat import format as date_format
 from django.utils.timezone import localtime
 
 from opsmodel import history
+from opsmodel.access import plain_int
 from opsmodel.htmx import render_page
 from opsmodel.models import Revision
 
 REVISIONS_PER_PAGE = 50
-
-
-def revision_number(text: str | None) -> int | None:
-    """A revision number from a query string, or None for anything else ("²", "1e9", "")."""
-    if text and re.fullmatch(r"[0-9]{1,9}", text):
-        return int(text)
-    return None
 
 
 def history_context(request: HttpRequest, model, pk: int, obj, **extra) -> dict:
@@ -80,7 +73,7 @@ def history_page(request: HttpRequest, model, pk: int, obj, **extra) -> HttpResp
 def compare_page(request: HttpRequest, model, pk: int, obj, **extra) -> HttpResponse:
     """Two revisions side by side (or in one column), the long texts compared line by line."""
     context = history_context(request, model, pk, obj, **extra)
-    numbers = [revision_number(request.GET.get("from")), revision_number(request.GET.get("to"))]
+    numbers = [plain_int(request.GET.get("from")), plain_int(request.GET.get("to"))]
     if None in numbers or numbers[0] == numbers[1]:
         context.update(
             page_title="Choose two revisions to compare",
@@ -156,7 +149,7 @@ def edit_form(request: HttpRequest, obj, form_class, **kwargs):
     revision N), a GET opens the form on revision N's values; the POST brings its own."""
     restore = Restore()
     if "restore" in request.GET:
-        number = revision_number(request.GET["restore"])
+        number = plain_int(request.GET["restore"])
         revisions = history.revisions_of(type(obj), obj.pk)
         restore.revision = revisions.filter(number=number).first() if number else None
         if restore.revision is None:

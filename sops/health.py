@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 
 from processes.health import (
     ScopeWarning,
@@ -21,7 +21,7 @@ from processes.health import (
     system_warnings,
     systems_for_checks,
 )
-from processes.models import Step
+from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import System
 
@@ -53,30 +53,30 @@ def first_names() -> set[str]:
 
 def sop_warnings(sop: SOP, names: set[str] | None = None) -> list[ScopeWarning]:
     """What the scope rules say about this SOP. `names`: people's first names, to spot hand-offs."""
-    url = sop.get_absolute_url()
-    found = []
+    found: list[tuple[str, str]] = []  # (message, rule)
     limit = sitting_limit()
-    if sop.estimated_minutes and sop.estimated_minutes > limit:
-        found.append(ScopeWarning(
-            f"Estimated at {sop.estimated_minutes} minutes: longer than one sitting ({limit}).",
-            RULE_SPLIT, url))  # fmt: skip
+    minutes = sop.estimated_minutes
+    if minutes and minutes > limit:
+        message = f"Estimated at {minutes} minutes: longer than one sitting ({limit})."
+        found.append((message, RULE_SPLIT))
     if not sop.outcome.strip():
-        found.append(ScopeWarning("No outcome is stated.", RULE_SOP, url))
+        found.append(("No outcome is stated.", RULE_SOP))
     if sop.owner_id is None:
-        found.append(ScopeWarning("No owner: one person does this task.", RULE_SOP, url))
+        found.append(("No owner: one person does this task.", RULE_SOP))
     body = sop.body or ""
     handoff = HANDOFF.search(body)
     people = {w for w in re.findall(r"\b[A-Z][a-z]+\b", body) if w.lower() in (names or set())}
     if handoff or len(people) > 1:
         why = f"“{handoff.group(0)}”" if handoff else f"names {', '.join(sorted(people))}"
-        message = f"The instructions hand work over or span sittings ({why})."
-        found.append(ScopeWarning(message, RULE_SPLIT, url))
+        found.append((f"The instructions hand work over or span sittings ({why}).", RULE_SPLIT))
     steps = len(NUMBERED.findall(body))
     if steps > 15:
-        found.append(ScopeWarning(
-            f"{steps} numbered instructions: more than one sitting usually holds.", RULE_SPLIT,
-            url))  # fmt: skip
-    return found
+        message = f"{steps} numbered instructions: more than one sitting usually holds."
+        found.append((message, RULE_SPLIT))
+    if not found:  # most SOPs of a large map: no address to build
+        return []
+    url = sop.get_absolute_url()
+    return [ScopeWarning(message, rule, url) for message, rule in found]
 
 
 @dataclass
@@ -118,6 +118,14 @@ class Figure:
 LIST_LIMIT = 50
 
 
+def within(scope: System | None, prefix: str = "") -> Q:
+    """Everything in `scope`'s subtree (all of the map for None), by the tree's numbers."""
+    if scope is None:
+        return Q()
+    return Q(**{f"{prefix}tree_id": scope.tree_id, f"{prefix}lft__gte": scope.lft,
+                f"{prefix}rght__lte": scope.rght})  # fmt: skip
+
+
 def map_health(scope: System | None = None) -> dict:
     """Every warning and coverage figure, for the whole map or for one system with its
     sub-systems (`scope`), each system's own figures, and the lists behind them.
@@ -125,23 +133,18 @@ def map_health(scope: System | None = None) -> dict:
     In a fixed number of queries, whatever the size of the map.
     """
     names = first_names()
-    systems = list(systems_for_checks().order_by("tree_id", "lft"))
-    if scope is not None:
-        systems = [
-            s for s in systems
-            if s.tree_id == scope.tree_id and scope.lft <= s.lft and s.rght <= scope.rght
-        ]  # fmt: skip
-    in_scope = {s.pk for s in systems}
+    systems = list(systems_for_checks().filter(within(scope)).order_by("tree_id", "lft"))
     fields = ["title", "outcome", "owner", "estimated_minutes", "body", "next_review", "process"]
-    sops = [
-        sop
-        for sop in SOP.objects.only(*fields).annotate(system_id=F("process__system_id"))
-        if sop.system_id in in_scope
-    ]
-    processes = [p for p in processes_for_checks() if p.system_id in in_scope]
+    sops = list(
+        SOP.objects.filter(within(scope, "process__system__"))
+        .only(*fields)
+        .annotate(system_id=F("process__system_id"))
+    )
+    processes = processes_for_checks(Process.objects.filter(within(scope, "system__")))
     own: dict[int, Tally] = defaultdict(Tally)
     steps_per_system = (
-        Step.objects.order_by()
+        Step.objects.filter(within(scope, "process__system__"))
+        .order_by()
         .values("process__system")
         .annotate(total=Count("pk"), documented=Count("sop"))
     )
@@ -181,13 +184,7 @@ def map_health(scope: System | None = None) -> dict:
             total.add(subtree[system.pk])
 
     top = scope.level if scope else 0
-    undocumented = Step.objects.filter(sop__isnull=True)
-    if scope is not None:  # the subtree by its tree numbers: no list of ids that grows
-        undocumented = undocumented.filter(
-            process__system__tree_id=scope.tree_id,
-            process__system__lft__gte=scope.lft,
-            process__system__rght__lte=scope.rght,
-        )
+    undocumented = Step.objects.filter(within(scope, "process__system__"), sop__isnull=True)
     return {
         "scope": scope,
         "coverage": total.figures(),

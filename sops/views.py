@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from opsmodel import history_views
-from opsmodel.access import get_or_404
-from opsmodel.htmx import go_to, keeps_typing_if_gone, map_changed, render_form, render_page
+from opsmodel.access import get_or_404, plain_int
+from opsmodel.htmx import go_to, keeps_typing_if_gone, render_form, render_page
 from opsmodel.markdown import render_markdown
 from processes.views import get_process
 from sops.forms import SOPForm
@@ -63,8 +63,8 @@ def form_context(form: SOPForm, process, **extra) -> dict:
 @permission_required("sops.add_sop", raise_exception=True)
 def new(request: HttpRequest) -> HttpResponse:
     process = get_process(request.user, request.GET.get("process"))
-    step_id = request.GET.get("step", "")
-    step = process.steps.filter(pk=step_id, sop__isnull=True).first() if step_id.isdigit() else None
+    step_id = plain_int(request.GET.get("step"))
+    step = process.steps.filter(pk=step_id, sop__isnull=True).first() if step_id else None
     initial = {"process": process, "owner": step.owner if step else request.user}
     if step:
         initial.update(step=step, title=step.name)
@@ -195,8 +195,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     sop = get_sop(request.user, pk)
     if not request.user.has_perm("sops.add_acknowledgement") or request.user not in sop.readers:
         raise PermissionDenied
-    posted = request.POST.get("revision", "")
-    revision = int(posted) if posted.isdigit() and len(posted) < 10 else 0
+    revision = plain_int(request.POST.get("revision")) or 0
     if revision == sop.revision:
         Acknowledgement.objects.get_or_create(sop=sop, person=request.user, revision=revision)
     context = {
@@ -204,8 +203,8 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
         "stale": revision != sop.revision,
         "just_acknowledged": revision == sop.revision,
     }
-    if request.htmx:
-        return map_changed(render(request, "sops/sop_detail.html#reading", context))
+    if request.htmx:  # the map did not change: no mapChanged, no sidebar refresh
+        return render(request, "sops/sop_detail.html#reading", context)
     return redirect(sop)
 
 
