@@ -259,7 +259,6 @@ def keep_baseline(existing) -> None:
 
 def write(doc: dict, by=None) -> dict:
     User = get_user_model()
-    people = {}
     for item in doc.get("people", []):
         person, created = User.objects.get_or_create(username=item["username"])
         for field in ["first_name", "last_name", "job_title", "email", "is_active"]:
@@ -273,9 +272,8 @@ def write(doc: dict, by=None) -> dict:
     def who(name):
         return people.get(name) if name else None
 
-    tools = {}
     for item in doc.get("software", []):
-        tools[item["name"]], _ = Software.objects.update_or_create(
+        Software.objects.update_or_create(
             name=item["name"],
             defaults={"link": item.get("link", ""), "category": item.get("category", "other"),
                       "owner": who(item.get("owner")), "notes": item.get("notes", "")},

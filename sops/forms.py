@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from opsmodel.forms import VersionedModelForm
 from processes.models import Process, Step
-from sops.models import SOP
+from sops.models import MAX_SITTING_MINUTES, SOP
 
 
 class StepChoiceField(forms.ModelChoiceField):
@@ -30,7 +30,9 @@ class SOPForm(VersionedModelForm):
         widgets = {
             "body": forms.Textarea(attrs={"rows": 14, "class": "mono"}),
             "software": forms.CheckboxSelectMultiple,
-            "estimated_minutes": forms.NumberInput(attrs={"min": 1, "max": 480, "step": 5}),
+            "estimated_minutes": forms.NumberInput(
+                attrs={"min": 1, "max": MAX_SITTING_MINUTES, "step": 1}
+            ),
         }
         labels = {
             "estimated_minutes": "Estimated minutes for the one sitting",
@@ -57,11 +59,10 @@ class SOPForm(VersionedModelForm):
         interval.required = False
         interval.label = "Review every (days)"
         minutes = self.fields["estimated_minutes"]
-        minutes.widget.attrs.update(min=1, max=480, step=1)
         minutes.error_messages["min_value"] = "One sitting takes at least 1 minute."
         minutes.error_messages["max_value"] = (
-            "One sitting is at most 480 minutes (8 hours); a longer task belongs at the "
-            "process level."
+            f"One sitting is at most {MAX_SITTING_MINUTES} minutes (8 hours); a longer task "
+            "belongs at the process level."
         )
         self.fields["process"].queryset = Process.objects.select_related("system").order_by(
             "system__tree_id", "system__lft", "position"

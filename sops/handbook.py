@@ -54,17 +54,14 @@ def print_system(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "handbook/system.html", context)
 
 
-def require_founder(user) -> None:
-    """Moving the whole map in or out is for those who may change all of it."""
-    needed = ["systems.change_system", "processes.change_process", "sops.change_sop"]
-    if not all(user.has_perm(perm) for perm in needed):
-        raise PermissionDenied
+# Moving the whole map in or out is for those who may change all of it.
+CHANGE_THE_MAP = ["systems.change_system", "processes.change_process", "sops.change_sop"]
 
 
 @login_required
 @require_GET
+@permission_required(CHANGE_THE_MAP, raise_exception=True)
 def export_json(request: HttpRequest) -> HttpResponse:
-    require_founder(request.user)
     text = json.dumps(export_map(), indent=2, ensure_ascii=False, sort_keys=True)
     response = HttpResponse(text, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="opsmodel-map.json"'
@@ -73,8 +70,8 @@ def export_json(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_required(CHANGE_THE_MAP, raise_exception=True)
 def import_json(request: HttpRequest) -> HttpResponse:
-    require_founder(request.user)
     context = {"page_title": "Import a map", "problems": [], "counts": None}
     if request.method == "POST":
         upload = request.FILES.get("file")

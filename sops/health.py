@@ -118,6 +118,25 @@ class Figure:
 LIST_LIMIT = 50
 
 
+@dataclass
+class Listing:
+    """The first LIST_LIMIT items of a list on the health page, and how many there are."""
+
+    items: list
+    count: int
+
+    @classmethod
+    def of(cls, items: list) -> Listing:
+        return cls(items[:LIST_LIMIT], len(items))
+
+    def __iter__(self):
+        return iter(self.items)
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.items)
+
+
 def within(scope: System | None, prefix: str = "") -> Q:
     """Everything in `scope`'s subtree (all of the map for None), by the tree's numbers."""
     if scope is None:
@@ -193,12 +212,18 @@ def map_health(scope: System | None = None) -> dict:
             (s, min(s.level - top, 5), subtree[s.pk].figures(), subtree[s.pk].warnings)
             for s in systems
         ],
-        "overdue": [s for s in sops if s.review_overdue],
-        "unowned": [s for s in sops if s.owner_id is None],
-        "undocumented": undocumented.select_related("process__system").order_by(
-            "process__system__tree_id", "process__system__lft", "process__position", "position"
-        )[:LIST_LIMIT],
-        "undocumented_count": total.steps - total.documented,
-        "warnings": warnings,
-        "limit": LIST_LIMIT,
+        "overdue": Listing.of([s for s in sops if s.review_overdue]),
+        "unowned": Listing.of([s for s in sops if s.owner_id is None]),
+        "undocumented": Listing(
+            list(
+                undocumented.select_related("process__system").order_by(
+                    "process__system__tree_id",
+                    "process__system__lft",
+                    "process__position",
+                    "position",
+                )[:LIST_LIMIT]
+            ),
+            total.steps - total.documented,
+        ),  # fmt: skip
+        "warnings": {group: Listing.of(found) for group, found in warnings.items()},
     }

@@ -11,7 +11,6 @@ from collections import Counter
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_GET
 
 from opsmodel.access import get_or_404
 from opsmodel.htmx import render_page
-from processes.models import Process, Step
+from processes.models import Metric, Process, Step
 from sops.health import map_health
 from sops.models import SOP, Acknowledgement
 from sops.search import MAX_QUERY, search
@@ -43,10 +42,9 @@ def start(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_required("sops.view_sop", raise_exception=True)
 def my_work(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if not user.has_perm("sops.view_sop"):
-        raise PermissionDenied
     today = timezone.localdate()
     week_end = today + datetime.timedelta(days=6 - today.weekday())  # this Sunday
 
@@ -83,7 +81,6 @@ def my_work(request: HttpRequest) -> HttpResponse:
         "to_read": sum(s.to_read for g in ordered for s in g["sops"]),
         "overdue": sum(s.overdue for s in all_steps),
         "due_this_week": sum(s.due_this_week for s in all_steps),
-        "today": today,
     }
     return render_page(request, "people/my_work.html", context)
 
@@ -94,7 +91,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
 def people(request: HttpRequest) -> HttpResponse:
     User = get_user_model()
     counts: Counter = Counter()
-    for model in (System, Process, Step, SOP, Software):
+    for model in (System, Process, Step, SOP, Metric, Software):
         per_owner = (
             model.objects.filter(owner__isnull=False).values("owner").annotate(n=Count("pk"))
         )
@@ -119,6 +116,7 @@ def person(request: HttpRequest, username: str) -> HttpResponse:
         "processes": Process.objects.filter(owner=owner).select_related("system"),
         "steps": Step.objects.filter(owner=owner).select_related("process", "sop"),
         "sops": SOP.objects.filter(owner=owner).select_related("process"),
+        "metrics": Metric.objects.filter(owner=owner).select_related("process", "system"),
         "software": Software.objects.filter(owner=owner),
     }
     return render_page(request, "people/person.html", context)
@@ -137,6 +135,7 @@ def unowned(request: HttpRequest) -> HttpResponse:
             ("Processes", Process.objects.filter(nobody).select_related("owner", "system")),
             ("Steps", Step.objects.filter(nobody).select_related("owner", "process")),
             ("SOPs", SOP.objects.filter(nobody).select_related("owner", "process")),
+            ("Metrics", Metric.objects.filter(nobody).select_related("owner", "process", "system")),
             ("Software", Software.objects.filter(nobody).select_related("owner")),
         ],
     }

@@ -170,3 +170,14 @@ def test_health_for_one_system_runs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(13):
         url = f"{reverse('people:health')}?system={systems[0].pk}"
         assert member_client.get(url, HTTP_HX_REQUEST="true").status_code == 200
+
+
+def test_long_lists_show_the_first_fifty_and_say_how_many_more(member_client):
+    process = ProcessFactory()
+    for n in range(52):
+        SOPFactory(process=process, title=f"Unowned {n:02}", owner=None)
+    html = member_client.get(reverse("people:health")).text
+    section = html.split('id="gap-unowned"')[1].split("</section>")[0]
+    assert '<span class="count">52</span>' in section
+    assert "Unowned 49" in section and "Unowned 50" not in section
+    assert "And 2 more." in section

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from processes.models import Metric
 from sops.models import SOP, Acknowledgement
 from systems.models import Software, System
 from tests.conftest import build_map
@@ -135,9 +136,9 @@ def test_people_pages_run_a_fixed_number_of_queries(
     client.force_login(founder)
     pages = {
         reverse("people:my_work"): 7,
-        reverse("people:list"): 11,
-        reverse("people:person", args=["member"]): 10,
-        reverse("people:unowned"): 9,
+        reverse("people:list"): 12,
+        reverse("people:person", args=["member"]): 11,
+        reverse("people:unowned"): 10,
     }
     for url, budget in pages.items():
         with django_assert_max_num_queries(budget):
@@ -229,6 +230,21 @@ def test_a_person_page_lists_everything_they_own(member_client):
     for name in ["Priya Shah", "Lead generation", "Email content", "Drafting the newsletter",
                  "Writing the weekly newsletter", "Kit"]:  # fmt: skip
         assert name in html
+
+
+def test_metrics_count_as_something_a_person_owns(founder_client):
+    owner = UserFactory(username="noor", first_name="Noor", last_name="Ali")
+    process = ProcessFactory(name="Email content")
+    Metric.objects.create(
+        process=process, name="Newsletter opens", target=40, cadence="weekly", owner=owner
+    )
+    Metric.objects.create(process=process, name="Replies", target=5, cadence="weekly")
+    person = founder_client.get(reverse("people:person", args=["noor"])).text
+    assert "Newsletter opens" in person and "No metrics." not in person
+    people = founder_client.get(reverse("people:list")).text
+    assert "1 item" in people.split("Noor Ali")[1].split("</li>")[0]
+    unowned = founder_client.get(reverse("people:unowned")).text
+    assert "Replies" in unowned.split('id="unowned-metrics"')[1]
 
 
 def test_items_without_an_owner_are_listed_for_founders(founder_client, member_client):
