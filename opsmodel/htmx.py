@@ -32,6 +32,11 @@ def render_page(
     return response
 
 
+def breadcrumbs(system) -> dict:
+    """Where a page sits in the map: its system (marked in the sidebar) and the path to it."""
+    return {"current_system": system, "ancestors": system.get_ancestors(include_self=True)}
+
+
 def is_inline(request: HttpRequest) -> bool:
     """Is this form swapped in place of what it edits, rather than shown as its own page?
 

@@ -13,6 +13,7 @@ from opsmodel import history_views
 from opsmodel.access import get_or_404, move_direction
 from opsmodel.history import keep_baseline, record
 from opsmodel.htmx import (
+    breadcrumbs,
     go_to,
     is_inline,
     keeps_typing_if_gone,
@@ -79,8 +80,7 @@ def detail_context(process: Process, user=None, **extra) -> dict:
     return {
         "card": weekly_scorecard(process.metrics.all(), user) if user else None,
         "page_title": process.name,
-        "current_system": process.system,
-        "ancestors": process.system.get_ancestors(include_self=True),
+        **breadcrumbs(process.system),
         "loose_sops": process.sops.filter(step__isnull=True).select_related("owner"),
         **steps_context(process, **extra),
     }
@@ -101,8 +101,7 @@ def new(request: HttpRequest) -> HttpResponse:
         "Add its steps once it exists.",
         "action": request.get_full_path(),
         "cancel_url": system.get_absolute_url(),
-        "ancestors": system.get_ancestors(include_self=True),
-        "current_system": system,
+        **breadcrumbs(system),
     }
     return render_form(request, context)
 
@@ -128,8 +127,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         "page_title": f"Edit {process.name}",
         "action": reverse("processes:edit", args=[process.pk]),
         "cancel_url": process.get_absolute_url(),
-        "ancestors": process.system.get_ancestors(include_self=True),
-        "current_system": process.system,
+        **breadcrumbs(process.system),
         **restore.context(request, process.name),
     }
     return render_form(request, context)
@@ -148,8 +146,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
         "object": process,
         "kind": "process",
         "process": process,
-        "ancestors": process.system.get_ancestors(include_self=True),
-        "current_system": process.system,
+        **breadcrumbs(process.system),
         "goes_with_it": [row for row in counts if row[0]],
         "cancel_url": process.get_absolute_url(),
     }
@@ -229,8 +226,7 @@ def delete_step(request: HttpRequest, pk: int) -> HttpResponse:
         "object": step.name,
         "kind": "step",
         "process": process,
-        "ancestors": process.system.get_ancestors(include_self=True),
-        "current_system": process.system,
+        **breadcrumbs(process.system),
         "goes_with_it": [],
         "keeps": f"Its SOP, “{sop}”, stays in the process, no longer tied to a step."
         if sop
@@ -275,8 +271,7 @@ def order_steps(request: HttpRequest, pk: int) -> HttpResponse:
 def history_extra(process: Process) -> dict:
     return {
         "process": process,
-        "current_system": process.system,
-        "ancestors": process.system.get_ancestors(include_self=True),
+        **breadcrumbs(process.system),
     }
 
 

@@ -11,14 +11,14 @@ from collections import Counter
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from opsmodel.access import get_or_404
-from opsmodel.htmx import render_page
+from opsmodel.htmx import breadcrumbs, render_page
 from processes.models import Metric, Process, Step
 from sops.health import map_health
 from sops.models import SOP, Acknowledgement
@@ -53,10 +53,15 @@ def my_work(request: HttpRequest) -> HttpResponse:
         .select_related("process__system", "sop")
         .order_by(F("due_date").asc(nulls_last=True), "position")
     )
-    sops = SOP.objects.filter(Q(owner=user) | Q(step__owner=user)).select_related(
-        "process__system", "step"
+    # Read: confirmed for the SOP's current revision (older confirmations do not count).
+    confirmed = Acknowledgement.objects.filter(
+        sop=OuterRef("pk"), person=user, revision=OuterRef("revision")
     )
-    read = set(Acknowledgement.objects.filter(person=user).values_list("sop_id", "revision"))
+    sops = (
+        SOP.objects.filter(Q(owner=user) | Q(step__owner=user))
+        .select_related("process__system", "step")
+        .annotate(read=Exists(confirmed))
+    )
 
     groups: dict[int, dict] = {}
     for step in steps:
@@ -68,7 +73,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
         group["steps"].append(step)
     for sop in sops:
         group = groups.setdefault(sop.process_id, {"process": sop.process, "steps": [], "sops": []})
-        sop.to_read = (sop.pk, sop.revision) not in read
+        sop.to_read = not sop.read
         group["sops"].append(sop)
     for group in groups.values():
         group["sops"].sort(key=lambda s: (not s.to_read, s.title))
@@ -170,8 +175,7 @@ def health(request: HttpRequest) -> HttpResponse:
     title = f"Operations health: {scope.name}" if scope else "Operations health"
     context = {
         "page_title": title,
-        "ancestors": scope.get_ancestors(include_self=True) if scope else [],
-        "current_system": scope,
+        **(breadcrumbs(scope) if scope else {}),
         **map_health(scope),
     }
     return render_page(request, "people/health.html", context)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from opsmodel import history_views
 from opsmodel.access import get_or_404, plain_int
-from opsmodel.htmx import go_to, keeps_typing_if_gone, render_form, render_page
+from opsmodel.htmx import breadcrumbs, go_to, keeps_typing_if_gone, render_form, render_page
 from opsmodel.markdown import render_markdown
 from processes.views import get_process
 from sops.forms import SOPForm
@@ -40,8 +40,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         **reading_context(sop, request.user),
         "warnings": sop_warnings(sop, first_names()),
         "page_title": sop.title,
-        "current_system": sop.process.system,
-        "ancestors": sop.process.system.get_ancestors(include_self=True),
+        **breadcrumbs(sop.process.system),
         "software": sop.software.all(),
     }
     return render_page(request, "sops/sop_detail.html", context)
@@ -51,8 +50,7 @@ def form_context(form: SOPForm, process, **extra) -> dict:
     return {
         "form": form,
         "process": process,
-        "ancestors": process.system.get_ancestors(include_self=True),
-        "current_system": process.system,
+        **breadcrumbs(process.system),
         "preview_url": reverse("sops:preview"),
         **extra,
     }
@@ -107,14 +105,13 @@ def history_extra(sop: SOP | None) -> dict:
     if sop is None:
         return {}
     return {
-        "current_system": sop.process.system,
-        "ancestors": sop.process.system.get_ancestors(include_self=True),
+        **breadcrumbs(sop.process.system),
         "process": sop.process,
         "sop": sop,
     }
 
 
-def sop_or_promoted(user, pk: int) -> SOP | None:
+def sop_or_none(user, pk: int) -> SOP | None:
     """The SOP, or None if it was deleted (its history outlives it); 403 without the right."""
     if not user.has_perm("sops.view_sop"):
         raise PermissionDenied
@@ -124,7 +121,7 @@ def sop_or_promoted(user, pk: int) -> SOP | None:
 @login_required
 @require_GET
 def history(request: HttpRequest, pk: int) -> HttpResponse:
-    sop = sop_or_promoted(request.user, pk)
+    sop = sop_or_none(request.user, pk)
     promotion = Promotion.objects.filter(sop_id=pk).select_related("process").first()
     return history_views.history_page(
         request, SOP, pk, sop, promotion=promotion, **history_extra(sop)
@@ -134,7 +131,7 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def compare(request: HttpRequest, pk: int) -> HttpResponse:
-    sop = sop_or_promoted(request.user, pk)
+    sop = sop_or_none(request.user, pk)
     return history_views.compare_page(request, SOP, pk, sop, **history_extra(sop))
 
 
@@ -151,8 +148,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
         "kind": "SOP",
         "sop": sop,
         "process": sop.process,
-        "ancestors": sop.process.system.get_ancestors(include_self=True),
-        "current_system": sop.process.system,
+        **breadcrumbs(sop.process.system),
         "goes_with_it": [],
         "keeps": f"The step “{sop.step.name}” stays, with no SOP." if sop.step else "",
         "cancel_url": sop.get_absolute_url(),
@@ -239,8 +235,7 @@ def promote(request: HttpRequest, pk: int) -> HttpResponse:
         "page_title": f"Turn {sop.title} into a process?",
         "sop": sop,
         "process": sop.process,
-        "ancestors": sop.process.system.get_ancestors(include_self=True),
-        "current_system": sop.process.system,
+        **breadcrumbs(sop.process.system),
         "steps": Promotion.steps_from(sop.body),
         "warnings": sop_warnings(sop, first_names()),
     }

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from opsmodel import history_views
 from opsmodel.access import get_or_404, move_direction
 from opsmodel.htmx import (
+    breadcrumbs,
     go_to,
     is_inline,
     keeps_typing_if_gone,
@@ -124,8 +125,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         "page_title": f"Edit {system.name}",
         "action": reverse("systems:edit", args=[system.pk]),
         "cancel_url": system.get_absolute_url(),
-        "ancestors": system.get_ancestors(include_self=True),
-        "current_system": system,
+        **breadcrumbs(system),
         **restore.context(request, system.name),
     }
     return render_form(request, context)
@@ -149,8 +149,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
         "page_title": f"Delete {system.name}?",
         "object": system,
         "kind": "system",
-        "ancestors": system.get_ancestors(include_self=True),
-        "current_system": system,
+        **breadcrumbs(system),
         "goes_with_it": [
             (count, one, many)
             for count, one, many in [
@@ -179,8 +178,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
 def history_extra(system: System) -> dict:
     return {
         "system": system,
-        "current_system": system,
-        "ancestors": system.get_ancestors(include_self=True),
+        **breadcrumbs(system),
     }
 
 

@@ -113,7 +113,7 @@ def test_my_work_lists_my_steps_by_due_date_and_my_sops_grouped_by_process(membe
     assert "Editing" not in html  # someone else's step
     assert html.index("Scripting") < html.index("Filming") < html.index("Publishing")
     assert "Overdue · was due" in html
-    assert "Due this week" in html or days(0).weekday() == 6
+    assert "Due this week" in html  # Filming, due today
     # Recording a video: the SOP of a step I own is assigned to me too.
     assert "Recording a video" in html and "Sending an invoice" in html
     assert html.count("To read") == 2
