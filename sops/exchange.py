@@ -19,7 +19,7 @@ from processes.models import Metric, MetricValue, Process, Step
 from processes.periods import code, parse
 from sops.models import SOP
 from systems.models import Software, System
-from systems.tree import tree_lock
+from systems.tree import system_paths, tree_lock
 
 FORMAT = "opsmodel-map"
 VERSION = 1
@@ -40,9 +40,7 @@ def export_map() -> dict:
         .prefetch_related("software")
         .order_by("tree_id", "lft")
     )
-    paths: dict[int, list[str]] = {}
-    for system in systems:
-        paths[system.pk] = [*paths.get(system.parent_id, []), system.name]
+    paths = {pk: list(path) for pk, path in system_paths(systems).items()}  # JSON arrays
     username = {u.pk: u.username for u in User.objects.all()}
 
     def who(user_id):
@@ -165,9 +163,7 @@ def check_document(doc) -> list[str]:
     tools = {t["name"] for t in doc.get("software", [])} | set(
         Software.objects.values_list("name", flat=True)
     )
-    systems = {tuple(p) for p in existing_paths()}
-    processes = set(existing_processes())
-    steps = set(existing_steps())
+    systems, processes, steps = existing_names()
 
     def owner_ok(where, item):
         if item.get("owner") and item["owner"] not in people:
@@ -225,27 +221,12 @@ def check_document(doc) -> list[str]:
     return problems
 
 
-def paths_by_id() -> dict[int, tuple[str, ...]]:
-    """Each system's path of names from the top, by primary key."""
-    paths: dict[int, tuple[str, ...]] = {}
-    for system in System.objects.only("name", "parent").order_by("tree_id", "lft"):
-        paths[system.pk] = (*paths.get(system.parent_id, ()), system.name)
-    return paths
-
-
-def existing_paths() -> list[tuple[str, ...]]:
-    return list(paths_by_id().values())
-
-
-def existing_processes() -> list[tuple]:
-    paths = paths_by_id()
-    return [(paths[p.system_id], p.name) for p in Process.objects.only("system", "name")]
-
-
-def existing_steps() -> list[tuple]:
-    paths = paths_by_id()
-    names = {p.pk: (paths[p.system_id], p.name) for p in Process.objects.only("system", "name")}
-    return [(*names[s.process_id], s.name) for s in Step.objects.only("process", "name")]
+def existing_names() -> tuple[set, set, set]:
+    """The paths of the systems, processes and steps already in the map."""
+    paths = system_paths()
+    processes = {p.pk: (paths[p.system_id], p.name) for p in Process.objects.only("system", "name")}
+    steps = {(*processes[s.process_id], s.name) for s in Step.objects.only("process", "name")}
+    return set(paths.values()), set(processes.values()), steps
 
 
 IMPORTED = "Imported"
@@ -280,7 +261,7 @@ def write(doc: dict, by=None) -> dict:
         )  # fmt: skip
     tools = {t.name: t for t in Software.objects.all()}
 
-    paths = paths_by_id()
+    paths = system_paths()
     by_path = {paths[s.pk]: s for s in System.objects.all()}
     for item in doc.get("systems", []):
         path = tuple(item["path"])

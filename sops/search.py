@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import Software, System
+from systems.tree import system_paths
 
 MAX_QUERY = 200
 MAX_TERMS = 8
@@ -97,7 +98,7 @@ def search(query: str) -> dict[str, list[Hit]]:
     terms = terms_of(query)
     if not terms:
         return {}
-    paths = system_paths()
+    paths = path_names()
     results: dict[str, list[Hit]] = {}
 
     systems = full_text(System.objects.all(), terms, ["name", "purpose"])[:PER_GROUP]
@@ -164,11 +165,6 @@ def search_sops(query: str, terms: list[str]):
     return ranked(sops, terms, ["title", "outcome", "body"])[:PER_GROUP]
 
 
-def system_paths() -> dict[int, str]:
-    """Each system's path from the widest system down: "Wealth › Revenue › Lead generation"."""
-    systems = list(System.objects.only("name", "parent").order_by("tree_id", "lft"))
-    paths: dict[int, str] = {}
-    for system in systems:
-        parent = paths.get(system.parent_id)
-        paths[system.pk] = f"{parent} › {system.name}" if parent else system.name
-    return paths
+def path_names() -> dict[int, str]:
+    """Each system's path as people read it: "Wealth › Revenue › Lead generation"."""
+    return {pk: " › ".join(path) for pk, path in system_paths().items()}

@@ -34,6 +34,19 @@ def tree_lock() -> Iterator[None]:
         yield
 
 
+def system_paths(systems=None) -> dict[int, tuple[str, ...]]:
+    """Each system's path of names from the widest system down, by id.
+
+    `systems` in tree order (tree_id, lft) if already loaded; otherwise one query.
+    """
+    if systems is None:
+        systems = System.objects.only("name", "parent").order_by("tree_id", "lft")
+    paths: dict[int, tuple[str, ...]] = {}
+    for system in systems:
+        paths[system.pk] = (*paths.get(system.parent_id, ()), system.name)
+    return paths
+
+
 def create_system(system: System, software=()) -> System:
     """Insert a new system (top level, or under `system.parent`)."""
     with tree_lock():
