@@ -2,14 +2,27 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from opsmodel.models import User
-from processes.models import Process, Step
+from processes.models import Metric, MetricValue, Process, Step
+from processes.periods import Cadence, period_start, previous_starts
 from sops.models import SOP
 from systems.models import Software, System
 
 PASSWORD = "a-long-test-password"
+# Request headers of an htmx request.
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def sop_form_data(sop, **changes) -> dict:
+    """What the SOP edit form posts for `sop` as it is, with `changes`."""
+    data = {"title": sop.title, "process": sop.process_id, "step": sop.step_id or "",
+            "owner": sop.owner_id or "", "outcome": sop.outcome,
+            "estimated_minutes": sop.estimated_minutes or "", "body": sop.body, "software": [],
+            "review_interval_days": sop.review_interval_days, "version": sop.version}  # fmt: skip
+    return {**data, **changes}
 
 
 class UserFactory(DjangoModelFactory):
@@ -82,3 +95,37 @@ class SOPFactory(DjangoModelFactory):
     def software(self, create, extracted, **kwargs):
         if create and extracted:
             self.software.set(extracted)
+
+
+def build_map(systems: int, processes_per_system: int, steps_per_process: int, owners: int = 3):
+    """A map of the given size: systems nested in a chain of depth 3 repeated, each with
+    processes whose steps all have an SOP except the last, plus one SOP not tied to a step;
+    each system with a monthly metric and each process with a weekly one, with a few values."""
+    people = UserFactory.create_batch(owners)
+    made = []
+    today = timezone.localdate()
+    for i in range(systems):
+        parent = made[i - 1] if i % 3 else None
+        system = SystemFactory(parent=parent, owner=people[i % owners])
+        made.append(system)
+        add_metric(system=system, cadence=Cadence.MONTHLY, owner=people[0], today=today)
+        for _ in range(processes_per_system):
+            process = ProcessFactory(system=system, owner=people[i % owners])
+            add_metric(process=process, cadence=Cadence.WEEKLY, owner=people[0], today=today)
+            for s in range(steps_per_process):
+                step = StepFactory(process=process, owner=people[s % owners])
+                if s < steps_per_process - 1:
+                    SOPFactory(process=process, step=step, owner=people[s % owners])
+            SOPFactory(process=process, owner=people[0])
+    return made
+
+
+def add_metric(cadence: str, owner, today, **parent) -> Metric:
+    metric = Metric.objects.create(
+        name="Key number", target=10, cadence=cadence, owner=owner, **parent
+    )
+    MetricValue.objects.bulk_create(
+        MetricValue(metric=metric, period=start, value=8 + n)
+        for n, start in enumerate(previous_starts(cadence, period_start(cadence, today), 4))
+    )
+    return metric

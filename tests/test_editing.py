@@ -9,11 +9,17 @@ from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import System
 from systems.tree import tree_problems
-from tests.factories import ProcessFactory, SOPFactory, StepFactory, SystemFactory, UserFactory
+from tests.factories import (
+    HTMX,
+    ProcessFactory,
+    SOPFactory,
+    StepFactory,
+    SystemFactory,
+    UserFactory,
+    sop_form_data,
+)
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def system_data(system=None, **overrides) -> dict:
@@ -378,15 +384,6 @@ def test_deleting_a_step_keeps_its_sop(founder_client):
 # SOPs
 
 
-def sop_data(sop, **overrides) -> dict:
-    data = {"title": sop.title, "process": sop.process_id, "step": sop.step_id or "",
-            "owner": sop.owner_id or "", "outcome": sop.outcome,
-            "estimated_minutes": sop.estimated_minutes or "", "body": sop.body,
-            "software": [], "version": sop.version}  # fmt: skip
-    data.update(overrides)
-    return data
-
-
 def test_write_the_sop_from_a_step_without_one(founder_client):
     step = StepFactory(name="Filming")
     page = founder_client.get(step.process.get_absolute_url()).content.decode()
@@ -417,7 +414,7 @@ def test_moving_an_sop_to_another_process_unties_it_from_its_step(founder_client
     step = StepFactory()
     sop = SOPFactory(process=step.process, step=step)
     other = ProcessFactory()
-    founder_client.post(reverse("sops:edit", args=[sop.pk]), sop_data(sop, process=other.pk))
+    founder_client.post(reverse("sops:edit", args=[sop.pk]), sop_form_data(sop, process=other.pk))
     sop.refresh_from_db()
     assert (sop.process, sop.step) == (other, None)
 
@@ -427,7 +424,7 @@ def test_an_sop_cannot_take_a_step_of_another_process(founder_client):
     other_step = StepFactory()
     # Naming a step of another process:
     response = founder_client.post(
-        reverse("sops:edit", args=[sop.pk]), sop_data(sop, step=other_step.pk), **HTMX
+        reverse("sops:edit", args=[sop.pk]), sop_form_data(sop, step=other_step.pk), **HTMX
     )
     assert 'id="id_step_error">' in response.content.decode()
     sop.refresh_from_db()
@@ -439,7 +436,7 @@ def test_absurd_estimated_minutes_are_refused(founder_client, minutes):
     sop = SOPFactory(estimated_minutes=30, body="Keep me")
     response = founder_client.post(
         reverse("sops:edit", args=[sop.pk]),
-        sop_data(sop, estimated_minutes=minutes, body="My new body"),
+        sop_form_data(sop, estimated_minutes=minutes, body="My new body"),
         **HTMX,
     )
     html = response.content.decode()
@@ -459,7 +456,7 @@ def test_the_preview_uses_the_same_sanitiser_as_the_sop_page(founder_client):
 
 def test_editing_an_sop_keeps_a_conflict_visible(founder_client):
     sop = SOPFactory(body="1. Original")
-    opened = sop_data(sop)
+    opened = sop_form_data(sop)
     SOP.objects.get(pk=sop.pk).save()  # someone saves in between
     response = founder_client.post(
         reverse("sops:edit", args=[sop.pk]), {**opened, "body": "1. Mine"}, **HTMX

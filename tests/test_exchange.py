@@ -13,7 +13,7 @@ from processes.models import Process
 from sops.exchange import BadDocument, export_map, import_map
 from sops.models import SOP
 from systems.models import System
-from tests.conftest import build_map
+from tests.factories import build_map
 
 pytestmark = pytest.mark.django_db
 

@@ -8,13 +8,13 @@ from django.urls import reverse
 from processes.health import process_warnings, processes_for_checks
 from processes.models import Metric, Process
 from sops.health import map_health, sop_warnings
-from tests.conftest import build_map
 from tests.factories import (
     ProcessFactory,
     SOPFactory,
     StepFactory,
     SystemFactory,
     UserFactory,
+    build_map,
 )
 
 pytestmark = pytest.mark.django_db

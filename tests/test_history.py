@@ -17,21 +17,11 @@ from opsmodel.models import Revision
 from processes.models import Process
 from sops.models import SOP
 from systems.models import System
-from tests.factories import ProcessFactory, SOPFactory, SystemFactory, UserFactory
+from tests.factories import ProcessFactory, SOPFactory, SystemFactory, UserFactory, sop_form_data
 
 pytestmark = pytest.mark.django_db
 
 BODY = "1. Open the inbox.\n2. Answer every lead within a day.\n3. Log each one in the CRM."
-
-
-def sop_form(sop: SOP, **changes) -> dict:
-    data = {
-        "title": sop.title, "process": sop.process_id, "step": sop.step_id or "",
-        "owner": sop.owner_id or "", "outcome": sop.outcome,
-        "estimated_minutes": sop.estimated_minutes or "", "body": sop.body,
-        "review_interval_days": sop.review_interval_days, "version": sop.version,
-    }  # fmt: skip
-    return {**data, **changes}
 
 
 def revisions(obj) -> list[Revision]:
@@ -40,7 +30,7 @@ def revisions(obj) -> list[Revision]:
 
 def edit_sop(client, sop: SOP, **changes):
     sop.refresh_from_db()
-    return client.post(reverse("sops:edit", args=[sop.pk]), sop_form(sop, **changes))
+    return client.post(reverse("sops:edit", args=[sop.pk]), sop_form_data(sop, **changes))
 
 
 def test_each_edit_is_kept_with_who_and_when_after_the_state_it_replaced(founder_client, founder):
@@ -146,7 +136,8 @@ def test_restoring_opens_the_form_on_the_old_revision_and_saving_keeps_both(foun
     assert "Restore revision 1 of" in form
     assert "Answer every lead within a day" in form  # the old text is in the form
     sop.refresh_from_db()
-    response = founder_client.post(url, sop_form(sop, body=BODY, outcome="Every lead answered"))
+    restored = sop_form_data(sop, body=BODY, outcome="Every lead answered")
+    response = founder_client.post(url, restored)
     assert response.status_code == 302
     sop.refresh_from_db()
     assert (sop.body, sop.outcome) == (BODY, "Every lead answered")
@@ -168,7 +159,7 @@ def test_team_members_cannot_restore(member_client, founder_client):
     url = f"{reverse('sops:edit', args=[sop.pk])}?restore=1"
     assert member_client.get(url).status_code == 403
     sop.refresh_from_db()
-    assert member_client.post(url, sop_form(sop, body=BODY)).status_code == 403
+    assert member_client.post(url, sop_form_data(sop, body=BODY)).status_code == 403
     sop.refresh_from_db()
     assert sop.body == "Changed."
 
@@ -178,7 +169,7 @@ def test_restoring_over_a_newer_save_shows_the_conflict(founder_client):
     edit_sop(founder_client, sop, body="Second.")
     url = f"{reverse('sops:edit', args=[sop.pk])}?restore=1"
     sop.refresh_from_db()
-    stale = sop_form(sop, body=BODY)
+    stale = sop_form_data(sop, body=BODY)
     edit_sop(founder_client, sop, body="Third, saved meanwhile.")
     response = founder_client.post(url, stale)
     assert response.status_code == 409

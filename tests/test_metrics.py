@@ -16,11 +16,9 @@ from django.utils import timezone
 from processes.models import Metric, MetricValue
 from processes.periods import Cadence, code, label, parse, period_start, previous_starts
 from processes.scorecard import build_rows, called_out
-from tests.factories import ProcessFactory, SystemFactory, UserFactory
+from tests.factories import HTMX, ProcessFactory, SystemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def this_week() -> datetime.date:

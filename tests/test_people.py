@@ -11,8 +11,8 @@ from django.utils import timezone
 from processes.models import Metric
 from sops.models import SOP, Acknowledgement
 from systems.models import Software, System
-from tests.conftest import build_map
 from tests.factories import (
+    HTMX,
     PASSWORD,
     ProcessFactory,
     SoftwareFactory,
@@ -20,11 +20,10 @@ from tests.factories import (
     StepFactory,
     SystemFactory,
     UserFactory,
+    build_map,
 )
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def days(n: int) -> datetime.date:

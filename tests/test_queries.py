@@ -10,7 +10,7 @@ from django.urls import reverse
 from processes.models import Process
 from sops.models import SOP
 from systems.models import System
-from tests.conftest import build_map
+from tests.factories import build_map
 
 pytestmark = pytest.mark.django_db
 

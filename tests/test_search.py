@@ -8,19 +8,18 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from tests.conftest import build_map
 from tests.factories import (
+    HTMX,
     ProcessFactory,
     SoftwareFactory,
     SOPFactory,
     StepFactory,
     SystemFactory,
     UserFactory,
+    build_map,
 )
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture

@@ -5,11 +5,17 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from tests.factories import ProcessFactory, SOPFactory, StepFactory, SystemFactory, UserFactory
+from tests.factories import (
+    HTMX,
+    ProcessFactory,
+    SOPFactory,
+    StepFactory,
+    SystemFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
 HISTORY_RESTORE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}
 
 
