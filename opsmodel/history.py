@@ -236,6 +236,13 @@ def merge_spaces(a: list[str], opcodes: list) -> list:
     return merged
 
 
+def alike(old: str, new: str) -> bool:
+    """Is `new` an edit of `old` (most words kept), so that marking changed words helps?"""
+    words = re.compile(r"\w+")
+    matcher = difflib.SequenceMatcher(None, words.findall(old), words.findall(new))
+    return matcher.ratio() >= 0.5
+
+
 def line_diff(old: str, new: str, context: int = CONTEXT_LINES) -> list[DiffLine]:
     """The lines of two texts paired for reading side by side, long unchanged runs folded."""
     a, b = old.splitlines(), new.splitlines()
@@ -261,7 +268,11 @@ def line_diff(old: str, new: str, context: int = CONTEXT_LINES) -> list[DiffLine
         pairs = max(i2 - i1, j2 - j1)
         for k in range(pairs):
             has_old, has_new = i1 + k < i2, j1 + k < j2
-            if has_old and has_new:
+            if has_old and has_new and not alike(a[i1 + k], b[j1 + k]):
+                # Different lines, not an edit of one: shown as one removed, one added.
+                rows.append(DiffLine("delete", i1 + k + 1, escape(a[i1 + k])))
+                rows.append(DiffLine("insert", new_number=j1 + k + 1, new=escape(b[j1 + k])))
+            elif has_old and has_new:
                 left, right = word_diff(a[i1 + k], b[j1 + k])
                 rows.append(DiffLine("replace", i1 + k + 1, left, j1 + k + 1, right))
             elif has_old:

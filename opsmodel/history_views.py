@@ -21,6 +21,11 @@ from opsmodel.models import Revision
 REVISIONS_PER_PAGE = 50
 
 
+def spoken_list(words: list[str]) -> str:
+    """["name", "result", "owner"] → "name, result and owner"."""
+    return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else "".join(words)
+
+
 def history_context(request: HttpRequest, model, pk: int, obj, **extra) -> dict:
     """What every history page needs; a 404 if the object never existed (or left no history).
 
@@ -42,6 +47,7 @@ def history_context(request: HttpRequest, model, pk: int, obj, **extra) -> dict:
         "history_url": reverse(f"{app}:history", args=[pk]),
         "compare_url": reverse(f"{app}:compare", args=[pk]),
         "edit_url": reverse(f"{app}:edit", args=[pk]) if obj else "",
+        "kept": spoken_list([label.lower() for label in model.history_fields.values()]),
         "can_restore": obj is not None
         and request.user.has_perm(f"{app}.change_{model._meta.model_name}"),
         **extra,
@@ -82,7 +88,13 @@ def compare_page(request: HttpRequest, model, pk: int, obj, **extra) -> HttpResp
         return render_page(request, "history/compare.html", context, status=400)
     found = {r.number: r for r in context["revisions"].filter(number__in=numbers)}
     if len(found) != 2:
-        raise Http404("No such revision")
+        missing = ", ".join(str(n) for n in numbers if n not in found)
+        context.update(
+            page_title="No such revision",
+            error=f"There is no revision {missing}. Choose two revisions in the list, then press "
+            "Compare.",
+        )
+        return render_page(request, "history/compare.html", context, status=404)
     old, new = found[min(found)], found[max(found)]
     labeller = history.Labeller(model, [old, new])
     changes, unchanged = history.compare(model, labeller, old, new)

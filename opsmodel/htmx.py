@@ -75,7 +75,13 @@ def go_to(request: HttpRequest, url: str, *, push: bool = True) -> HttpResponse:
     if request.htmx:
         response = HttpResponse()
         response["HX-Location"] = json.dumps(
-            {"path": url, "target": "#main", "swap": "innerHTML", "push": str(push).lower()}
+            # A new page starts at its top; the same page again (a reorder) stays where it was.
+            {
+                "path": url,
+                "target": "#main",
+                "push": str(push).lower(),
+                "swap": "innerHTML show:window:top" if push else "innerHTML",
+            }
         )
         return trigger_client_event(response, MAP_CHANGED)
     return redirect(url)

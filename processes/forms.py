@@ -11,6 +11,7 @@ from systems.models import System
 
 class ProcessForm(VersionedModelForm):
     system = TreeNodeChoiceField(
+        level_indicator="\u2002\u2002",  # indents; dashes would be read aloud
         queryset=System.objects.all(),
         label="System",
         help_text="Moving a process to another system takes its steps and SOPs with it; "

@@ -31,6 +31,10 @@ class ScopeWarning:
     url: str
 
 
+def steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
+
+
 def processes_for_checks(queryset: QuerySet | None = None) -> QuerySet:
     """Processes with what their checks need, counted in one query."""
     queryset = queryset if queryset is not None else Process.objects.all()
@@ -56,15 +60,15 @@ def process_warnings(process: Process) -> list[ScopeWarning]:
         )
     if process.n_steps_unowned:
         found.append(
-            ScopeWarning(f"{process.n_steps_unowned} step(s) without an owner.", RULE_STEP, url)
+            ScopeWarning(f"{steps(process.n_steps_unowned)} without an owner.", RULE_STEP, url)
         )
     if process.n_steps_undated:
         found.append(
-            ScopeWarning(f"{process.n_steps_undated} step(s) without a due date.", RULE_STEP, url)
+            ScopeWarning(f"{steps(process.n_steps_undated)} without a due date.", RULE_STEP, url)
         )
     if process.n_steps_without_sop:
         found.append(
-            ScopeWarning(f"{process.n_steps_without_sop} step(s) without an SOP.", RULE_STEP, url)
+            ScopeWarning(f"{steps(process.n_steps_without_sop)} without an SOP.", RULE_STEP, url)
         )
     if not process.n_metrics:
         found.append(ScopeWarning("No weekly metric: which number does it move?", RULE_WEEKLY, url))

@@ -9,6 +9,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
@@ -172,16 +173,18 @@ def called_out(metrics: QuerySet, today: datetime.date | None = None, shown: int
     for metric_id, period, value in values.values_list("metric_id", "period", "value"):
         recorded.setdefault(metric_id, {})[period] = value
     runs = {}
-    targets = weekly.filter(pk__in=list(recorded)).values_list("pk", "target", "direction")
-    for pk, target, direction in targets:
+    targets = weekly.filter(pk__in=list(recorded)).values_list("pk", "target", "direction", "name")
+    for pk, target, direction, name in targets:
         cells = []
         for start in starts:
             value = recorded[pk].get(start)
             on = None if value is None else meets(value, target, direction)
             cells.append(Cell(start, "", "", value, on))
-        run = off_target_run(cells)
-        if run >= OFF_TARGET_RUN:
-            runs[pk] = (run, cells)
-    flagged = Metric.objects.filter(pk__in=list(runs)).select_related("process")
-    rows = [Row(m, runs[m.pk][1], runs[m.pk][0]) for m in flagged.order_by("name", "pk")[:shown]]
+        if off_target_run(cells) >= OFF_TARGET_RUN:
+            runs[pk] = name
+    # The listed ones over the weeks the scorecard shows, so the box and the rows agree on
+    # how long each has been off target (these few weeks only tell that it is long enough).
+    listed = sorted(runs, key=lambda pk: (runs[pk], pk))[:shown]
+    rows = build_rows(Metric.objects.filter(pk__in=listed), AnonymousUser(), WEEKS_SHOWN, today)
+    rows.sort(key=lambda row: (row.metric.name, row.metric.pk))
     return CalledOut(len(runs), rows)

@@ -82,8 +82,9 @@ class SOP(Versioned):
     # What a revision keeps (opsmodel.history), with the labels people know the fields by.
     history_fields = {
         "title": "Title", "process": "Process", "step": "Step", "owner": "Owner",
-        "outcome": "Outcome", "estimated_minutes": "Minutes for the sitting",
-        "software": "Tools", "body": "Instructions", "review_interval_days": "Review every (days)",
+        "outcome": "Outcome", "estimated_minutes": "Estimated minutes for the one sitting",
+        "software": "Software", "body": "Instructions",
+        "review_interval_days": "Review every (days)",
     }  # fmt: skip
 
     class Meta:

@@ -170,7 +170,7 @@ def health(request: HttpRequest) -> HttpResponse:
     """Operations health: the scope rules applied to the map (or to one system with its
     sub-systems, `?system=`), coverage figures per system, and the lists behind them."""
     scope = None
-    if "system" in request.GET:
+    if request.GET.get("system"):  # ?system= left empty: the whole map
         scope = get_or_404(System.objects.all(), request.GET["system"])
     title = f"Operations health: {scope.name}" if scope else "Operations health"
     context = {

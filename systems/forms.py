@@ -10,6 +10,7 @@ from systems.tree import check_move, create_system, move_system, tree_lock
 
 class SystemForm(VersionedModelForm):
     parent = TreeNodeChoiceField(
+        level_indicator="\u2002\u2002",  # indents; dashes would be read aloud
         queryset=System.objects.all(),
         required=False,
         label="Inside",

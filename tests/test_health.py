@@ -181,3 +181,16 @@ def test_long_lists_show_the_first_fifty_and_say_how_many_more(member_client):
     assert '<span class="count">52</span>' in section
     assert "Unowned 49" in section and "Unowned 50" not in section
     assert "And 2 more." in section
+
+
+def test_an_empty_system_choice_means_the_whole_map(member_client):
+    known_map()
+    response = member_client.get(reverse("people:health"), {"system": ""})
+    assert response.status_code == 200 and "How well the map follows its own rules" in response.text
+
+
+def test_step_counts_in_warnings_read_as_words():
+    process = ProcessFactory()
+    StepFactory(process=process, owner=None)
+    [checked] = processes_for_checks(Process.objects.filter(pk=process.pk))
+    assert "1 step without an owner." in messages(process_warnings(checked))

@@ -349,3 +349,25 @@ def test_long_histories_are_paged_newest_first(founder_client):
     second = founder_client.get(url, {"page": "2"}).text
     assert "Compare from revision 5" in second and "Compare from revision 6" not in second
     assert founder_client.get(url, {"page": "x"}).status_code == 200  # the first page
+
+
+def test_a_revision_that_does_not_exist_gets_a_page_that_says_so(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body="Changed.")
+    response = founder_client.get(reverse("sops:compare", args=[sop.pk]), {"from": 1, "to": 9})
+    assert response.status_code == 404
+    assert "There is no revision 9." in response.text and "All revisions" not in response.text
+
+
+def test_a_replaced_line_is_marked_word_by_word_only_if_it_is_an_edit_of_the_old_one():
+    edited = history.line_diff("Send the invoice today.", "Send the invoice tomorrow.")
+    assert [row.kind for row in edited] == ["replace"]
+    other = history.line_diff("Move the card to Scripted.", "Ask the host for a test take.")
+    assert [row.kind for row in other] == ["delete", "insert"]
+
+
+def test_the_history_page_says_what_it_keeps(member_client):
+    process = ProcessFactory()
+    history.record(process, None, "Created")
+    html = member_client.get(reverse("processes:history", args=[process.pk])).text
+    assert "Every change to its name, system, result and owner is kept" in html

@@ -162,6 +162,19 @@ def test_the_call_out_counts_every_metric_off_target_and_lists_the_first_ten(mem
     assert "Almost</a>" not in html.split('id="called-out"')[1].split("</div>")[0]
 
 
+def test_the_call_out_and_the_row_agree_on_how_long_a_metric_has_been_off_target(
+    member_client,
+):
+    metric = weekly(name="Opt-in subscribers", target=120)
+    for start in previous_starts(Cadence.WEEKLY, this_week(), 6)[1:]:  # five weeks, this one too
+        MetricValue.objects.create(metric=metric, period=start, value=100)
+    [row] = called_out(Metric.objects.all()).rows
+    assert row.off_target_run == 5
+    html = member_client.get(reverse("metrics:scorecard")).text
+    assert 'Opt-in subscribers</a> <span class="muted">· ' in html and "· 5 weeks</span>" in html
+    assert "5 weeks off target" in html
+
+
 # Recording values
 
 
@@ -226,12 +239,12 @@ def test_the_scorecard_runs_a_fixed_number_of_queries_with_100_metrics(
     MetricValue.objects.bulk_create(
         MetricValue(metric=m, period=w, value=i % 9) for m in metrics for i, w in enumerate(weeks)
     )
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         response = member_client.get(reverse("metrics:scorecard"))
     # Fifty metrics a page, thirteen weeks each.
     assert response.content.decode().count('<td class="cell') == 50 * 13
     assert "page 1 of 2" in response.content.decode()
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         second = member_client.get(reverse("metrics:scorecard"), {"page": 2})
     assert second.content.decode().count('<td class="cell') == 50 * 13
 
