@@ -120,22 +120,86 @@ class VersionedModelForm(forms.ModelForm):
             if field.name != "version"
         ]
         if not instance.save_if_unchanged(self.cleaned_data["version"], names):
-            self.show_conflict()
-            return False
+            if not self.take_their_changes():
+                self.show_conflict()
+                return False
+            # Nobody changed what the other changed: save both, at the version now current.
+            if not instance.save_if_unchanged(self.cleaned_data["version"], names):
+                self.show_conflict()
+                return False
         self.save_m2m()
         return True
 
+    def three_way(self):
+        """Compare the saved version with this form and with the version it was opened at.
+
+        Returns (the saved object, fields only they changed, fields both changed differently),
+        or None where that cannot be told: the object is gone, or it keeps no history that
+        says what the form was opened on. Only fields of this form count.
+        """
+        model = type(self.instance)
+        current = model._default_manager.filter(pk=self.instance.pk).first()
+        if current is None or not history.is_tracked(model):
+            return None
+        base = history.state_at(model, current.pk, self.cleaned_data["version"])
+        if base is None:
+            return None
+        theirs = history.snapshot(current)
+        only_theirs, both = [], []
+        for name in model.history_fields:
+            if name not in self.fields or name not in self.cleaned_data:
+                continue
+            yours = history.as_data(model, name, self.cleaned_data[name])
+            if theirs[name] in (base.get(name), yours):
+                continue  # they did not change it, or changed it as this form does
+            (only_theirs if yours == base.get(name) else both).append(name)
+        return current, only_theirs, both
+
+    def take_their_changes(self) -> bool:
+        """If nobody changed a field the other changed, keep theirs in this form and say so."""
+        compared = self.three_way()
+        if compared is None or compared[2]:
+            return False
+        current, only_theirs, _ = compared
+        for name in only_theirs:
+            value = getattr(current, name)
+            if hasattr(value, "all"):  # many-to-many: written from cleaned_data by save_m2m
+                self.cleaned_data[name] = list(value.all())
+            else:
+                self.cleaned_data[name] = value
+                setattr(self.instance, name, value)
+        self.cleaned_data["version"] = current.version
+        return True
+
     def show_conflict(self) -> None:
-        current = type(self.instance)._default_manager.filter(pk=self.instance.pk).first()
+        compared = self.three_way()
+        current = compared[0] if compared else None
+        if compared is None:
+            current = type(self.instance)._default_manager.filter(pk=self.instance.pk).first()
         if current is None:
             self.add_error(None, "Someone deleted this while you were editing it.")
             self.conflict = []
             return
-        self.conflict = [
-            (field.label, display(getattr(current, name)), display(self.cleaned_data.get(name)))
-            for name, field in self.fields.items()
-            if name in self._meta.fields
-            and display(getattr(current, name)) != display(self.cleaned_data.get(name))
-        ]
         self.data = self.data.copy()
+        if compared is None:  # no history to tell who changed what: every difference is shown
+            differ = [
+                name
+                for name in self.fields
+                if name in self._meta.fields
+                and display(getattr(current, name)) != display(self.cleaned_data.get(name))
+            ]
+        else:
+            _, only_theirs, differ = compared
+            for name in only_theirs:  # their change stays in the form: saving keeps it
+                prepared = self.fields[name].prepare_value(getattr(current, name))
+                key = self.add_prefix(name)
+                if isinstance(prepared, list | tuple):
+                    self.data.setlist(key, [str(v) for v in prepared])
+                else:
+                    self.data[key] = "" if prepared is None else str(prepared)
+        self.conflict = [
+            (self.fields[name].label, display(getattr(current, name)),
+             display(self.cleaned_data.get(name)))
+            for name in differ
+        ]  # fmt: skip
         self.data[self.add_prefix("version")] = current.version

@@ -68,8 +68,33 @@ def keep_baseline(model, pk) -> None:
             object_id=pk,
             number=1,
             data=snapshot(current),
+            version=current.version,
             action=BASELINE,
         )
+
+
+def state_at(model, pk, version: int) -> dict | None:
+    """The kept fields of an object as they were at `version`, if history knows them."""
+    revision = (
+        revisions_of(model, pk)
+        .filter(version__lte=version)
+        .order_by("-version", "-number")
+        .values_list("data", flat=True)
+        .first()
+    )
+    return revision
+
+
+def as_data(model, name: str, value):
+    """A form's cleaned value of a kept field, in the shape `snapshot()` keeps it."""
+    model_field = model._meta.get_field(name)
+    if model_field.many_to_many:
+        value = sorted(obj.pk for obj in value)
+    elif model_field.is_relation:
+        value = value.pk if value is not None else None
+    elif isinstance(value, str):
+        value = value.replace("\r\n", "\n")
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
 def record(obj: models.Model, by, action: str) -> Revision | None:
@@ -85,6 +110,7 @@ def record(obj: models.Model, by, action: str) -> Revision | None:
         object_id=obj.pk,
         number=latest.number + 1 if latest else 1,
         data=data,
+        version=obj.version,
         action=action,
         changed_by=by if getattr(by, "pk", None) else None,
     )

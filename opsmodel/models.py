@@ -101,6 +101,8 @@ class Revision(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     object_id = models.PositiveBigIntegerField()
     number = models.PositiveIntegerField(help_text="1 for the object's first kept state, then 2…")
+    # The object's `version` in this state: what an edit form opened at that version saw.
+    version = models.PositiveIntegerField(null=True, blank=True)
     data = models.JSONField(encoder=DjangoJSONEncoder)
     action = models.CharField(max_length=200, help_text="What happened: created, edited…")
     changed_by = models.ForeignKey(

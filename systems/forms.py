@@ -53,10 +53,9 @@ class SystemForm(VersionedModelForm):
                 create_system(self.save(commit=False))
                 self.save_m2m()
                 return True
-            new_parent = self.cleaned_data["parent"]
-            moved = self.instance.parent_id != self.initial.get("parent")
             if not super()._save_if_unchanged(also):
                 return False
-            if moved:
-                move_system(self.instance, new_parent)
+            # After the save: a merge with someone else's save may have kept their parent.
+            # Moving to where it already is changes nothing.
+            move_system(self.instance, self.cleaned_data["parent"])
             return True

@@ -153,6 +153,45 @@ def test_the_second_save_does_not_overwrite_the_first(founder_client):
     assert system.purpose == "Merged purpose"
 
 
+def test_two_people_changing_different_fields_both_keep_their_change(founder_client):
+    process = ProcessFactory(name="Cold outreach", result="Meetings booked")
+    newcomer = UserFactory(first_name="Noor")
+    url = reverse("processes:edit", args=[process.pk])
+    opened = process_data(process)  # two people open the same form
+    assert founder_client.post(url, {**opened, "result": "Calls booked"}).status_code == 302
+    response = founder_client.post(url, {**opened, "owner": newcomer.pk})
+    assert response.status_code == 302  # nothing to merge by hand
+    process.refresh_from_db()
+    assert (process.result, process.owner) == ("Calls booked", newcomer)
+
+
+def test_a_real_conflict_lists_only_the_clash_and_keeps_their_other_changes(founder_client):
+    process = ProcessFactory(name="Cold outreach", result="Meetings booked")
+    url = reverse("processes:edit", args=[process.pk])
+    opened = process_data(process)
+    founder_client.post(url, {**opened, "name": "Outreach", "result": "Calls booked"})
+    response = founder_client.post(url, {**opened, "result": "Demos booked"}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 409
+    conflict = html.split("<tbody>")[1].split("</tbody>")[0]
+    assert "Result" in conflict and "Name" not in conflict  # only the field both changed
+    assert 'name="name" value="Outreach"' in html  # their new name stays in the form
+    assert "Demos booked" in html  # and my result is not lost
+    process.refresh_from_db()
+    assert (process.name, process.result) == ("Outreach", "Calls booked")
+
+
+def test_a_merge_keeps_where_someone_else_moved_the_system(founder_client):
+    top, other = SystemFactory(name="Revenue"), SystemFactory(name="Wealth")
+    system = SystemFactory(name="Lead generation", parent=top, purpose="Leads.")
+    url = reverse("systems:edit", args=[system.pk])
+    opened = system_data(system)
+    assert founder_client.post(url, {**opened, "parent": other.pk}).status_code == 302
+    assert founder_client.post(url, {**opened, "purpose": "More leads."}).status_code == 302
+    system.refresh_from_db()
+    assert (system.parent, system.purpose) == (other, "More leads.")
+
+
 def test_moving_a_system_under_its_own_descendant_is_refused(founder_client):
     wealth = SystemFactory(name="Wealth generation")
     revenue = SystemFactory(name="Revenue generation", parent=wealth)
