@@ -80,7 +80,7 @@ class VersionedModelForm(forms.ModelForm):
             for field, error in moved:
                 self.add_error(field, error)
 
-    def save_if_unchanged(self, by, also: tuple[str, ...] = (), action: str = "") -> bool:
+    def save_if_unchanged(self, by, *, also: tuple[str, ...] = (), action: str = "") -> bool:
         """Save for `by`; for an existing object only if unchanged since the form was opened.
 
         `also` names model fields the view set on the instance outside the form. The row, its

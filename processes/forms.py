@@ -23,7 +23,7 @@ class ProcessForm(VersionedModelForm):
         fields = ["name", "system", "result", "owner"]
         help_texts = {"result": "The one result this sequence of steps produces."}
 
-    def save_if_unchanged(self, by, action: str = "") -> bool:
+    def save_if_unchanged(self, by, *, action: str = "") -> bool:
         if self.instance._state.adding or "system" not in self.changed_data:
             return super().save_if_unchanged(by, action=action)
         with transaction.atomic():

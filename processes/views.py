@@ -115,7 +115,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     if (
         request.method == "POST"
         and form.is_valid()
-        and form.save_if_unchanged(request.user, restore.action)
+        and form.save_if_unchanged(request.user, action=restore.action)
     ):
         process = get_process(request.user, pk)
         if is_inline(request):

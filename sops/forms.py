@@ -92,7 +92,7 @@ class SOPForm(VersionedModelForm):
             self.instance.step = None
         return cleaned
 
-    def save_if_unchanged(self, by, action: str = "") -> bool:
+    def save_if_unchanged(self, by, *, action: str = "") -> bool:
         changed = any(name in self.changed_data for name in self.instructions)
         if self.instance._state.adding or not changed:
             return super().save_if_unchanged(by, action=action)

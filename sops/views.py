@@ -89,7 +89,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     if (
         request.method == "POST"
         and form.is_valid()
-        and form.save_if_unchanged(request.user, restore.action)
+        and form.save_if_unchanged(request.user, action=restore.action)
     ):
         return go_to(request, sop.get_absolute_url())
     labels = {

@@ -1,8 +1,9 @@
+from django import forms
 from django.contrib import admin
 
 from opsmodel.admin import KeepsHistory
 from systems.models import Software, System
-from systems.tree import tree_lock
+from systems.tree import check_move, tree_lock
 
 
 @admin.register(Software)
@@ -13,8 +14,22 @@ class SoftwareAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner"]
 
 
+class SystemAdminForm(forms.ModelForm):
+    class Meta:
+        model = System
+        fields = ["name", "parent", "purpose", "owner", "software"]
+
+    def clean_parent(self) -> System | None:
+        # The same refusal as the app's: not inside itself or one of its own sub-systems.
+        parent = self.cleaned_data.get("parent")
+        if self.instance.pk:
+            check_move(self.instance, parent)
+        return parent
+
+
 @admin.register(System)
 class SystemAdmin(KeepsHistory, admin.ModelAdmin):
+    form = SystemAdminForm
     # The list in tree order, indented with text (not inline styles, which the CSP forbids).
     # Saving a new parent moves the node and its subtree through django-mptt, under the lock.
     list_display = ["indented_name", "owner", "parent"]

@@ -56,6 +56,7 @@ class SystemForm(VersionedModelForm):
             if not super()._save_if_unchanged(also):
                 return False
             # After the save: a merge with someone else's save may have kept their parent.
-            # Moving to where it already is changes nothing.
-            move_system(self.instance, self.cleaned_data["parent"])
+            # Moving to where it already is changes nothing; a move saves the row once more,
+            # so the version the revision records is the one the row ends at.
+            self.instance.version = move_system(self.instance, self.cleaned_data["parent"]).version
             return True

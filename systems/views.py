@@ -112,7 +112,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     if (
         request.method == "POST"
         and form.is_valid()
-        and form.save_if_unchanged(request.user, restore.action)
+        and form.save_if_unchanged(request.user, action=restore.action)
     ):
         system = get_system(request.user, pk)
         if is_inline(request):

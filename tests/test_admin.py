@@ -84,6 +84,18 @@ def test_reparenting_a_system_in_the_admin_keeps_the_tree_valid(admin_client):
     assert before == after
 
 
+def test_the_admin_refuses_to_put_a_system_inside_its_own_sub_system(admin_client):
+    wealth = SystemFactory(name="Wealth generation")
+    revenue = SystemFactory(name="Revenue generation", parent=wealth)
+    data = {"name": "Wealth generation", "parent": revenue.pk, "purpose": "", "owner": "",
+            "software": []}  # fmt: skip
+    response = admin_client.post(reverse("admin:systems_system_change", args=[wealth.pk]), data)
+    assert response.status_code == 200
+    assert "a system cannot be placed inside one of its own sub-systems" in response.text
+    wealth.refresh_from_db()
+    assert wealth.parent is None
+
+
 def test_sop_admin_refuses_a_step_from_another_process(admin_client):
     process = ProcessFactory()
     other_step = StepFactory()

@@ -202,6 +202,15 @@ def test_system_and_process_edits_are_kept_and_restorable(founder_client, founde
     assert process.result == "Meetings booked"
     assert revisions(process)[-1].action == "Restored revision 1"
 
+    url = f"{reverse('systems:edit', args=[system.pk])}?restore=1"
+    system.refresh_from_db()
+    restored = {"name": "Lead generation", "parent": top.pk, "purpose": "Leads.",
+                "owner": founder.pk, "version": system.version}  # fmt: skip
+    assert founder_client.post(url, restored).status_code == 302
+    system.refresh_from_db()
+    assert (system.name, system.parent) == ("Lead generation", top)
+    assert revisions(system)[-1].action == "Restored revision 1"
+
 
 def test_admin_edits_are_kept_with_the_admin_user(client):
     admin = UserFactory(is_staff=True, is_superuser=True)
