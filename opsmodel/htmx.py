@@ -8,7 +8,6 @@ from functools import wraps
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django_htmx.http import trigger_client_event
 
 # The event other regions listen for after a write: the sidebar tree, counts.
@@ -16,8 +15,13 @@ MAP_CHANGED = "mapChanged"
 
 
 def wants_partial(request: HttpRequest) -> bool:
-    # A history-restore request (htmx missed its cache on back/forward) needs the whole page.
-    return bool(request.htmx) and not request.htmx.history_restore_request
+    """Only the main region, for an htmx navigation; the whole page otherwise.
+
+    A history-restore request (htmx missed its cache on back/forward) needs the whole page.
+    Every response varies on HX-Request (HtmxLoginRedirectMiddleware says so).
+    """
+    htmx = getattr(request, "htmx", None)  # absent on error pages raised before django-htmx
+    return bool(htmx) and not htmx.history_restore_request
 
 
 def render_page(
@@ -27,9 +31,7 @@ def render_page(
     partial = wants_partial(request)
     if partial:
         template_name += "#main"
-    response = render(request, template_name, {**context, "partial": partial}, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render(request, template_name, {**context, "partial": partial}, status=status)
 
 
 def breadcrumbs(system) -> dict:
@@ -61,9 +63,7 @@ def render_form(
     status = 409 if form.conflict is not None else 200
     if request.htmx and (request.method == "POST" or is_inline(request)):
         context = {**context, "inline": is_inline(request), "opening": request.method == "GET"}
-        response = render(request, "includes/form.html", context, status=status)
-        patch_vary_headers(response, ["HX-Request"])
-        return response
+        return render(request, "includes/form.html", context, status=status)
     return render_page(request, page, context, status=status)
 
 
@@ -123,7 +123,5 @@ def render_gone(request: HttpRequest, kind: str, back_url: str) -> HttpResponse:
     ]
     context = {"kind": kind, "typed": typed, "back_url": back_url}
     template = "includes/gone.html" if request.htmx else "gone_page.html"
-    response = render(request, template, {**context, "page_title": f"This {kind} was deleted"},
-                      status=410)  # fmt: skip
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    context["page_title"] = f"This {kind} was deleted"
+    return render(request, template, context, status=410)

@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-import datetime
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Max, Q
 from django.urls import reverse
-from django.utils import timezone
 
 from opsmodel.models import Versioned
-from processes.periods import Cadence, is_period_start, label, period_start
+from processes.periods import Cadence, is_period_start, label
 from systems.models import System
 
 
@@ -182,9 +179,6 @@ class MetricQuerySet(models.QuerySet):
     def weekly(self) -> MetricQuerySet:
         return self.filter(process__isnull=False)
 
-    def for_systems(self) -> MetricQuerySet:
-        return self.filter(system__isnull=False)
-
 
 class Metric(Versioned):
     """A number the business steers by. Processes move weekly key metrics; systems move the
@@ -274,9 +268,6 @@ class Metric(Versioned):
 
     def on_target(self, value) -> bool:
         return meets(value, self.target, self.direction)
-
-    def current_period(self) -> datetime.date:
-        return period_start(self.cadence, timezone.localdate())
 
     def can_record(self, user) -> bool:
         """Its owner and founders record values."""

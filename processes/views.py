@@ -76,9 +76,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "processes/process_detail.html", context)
 
 
-def detail_context(process: Process, user=None, **extra) -> dict:
+def detail_context(process: Process, user, **extra) -> dict:
     return {
-        "card": weekly_scorecard(process.metrics.all(), user) if user else None,
+        "card": weekly_scorecard(process.metrics.all(), user),
         "page_title": process.name,
         **breadcrumbs(process.system),
         "loose_sops": process.sops.filter(step__isnull=True).select_related("owner"),
@@ -119,7 +119,8 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         process = get_process(request.user, pk)
         if is_inline(request):
-            context = {**detail_context(process), "saved": True}
+            # The summary alone: the name, result and owner, under its breadcrumbs.
+            context = {"process": process, **breadcrumbs(process.system), "saved": True}
             return map_changed(render(request, "processes/process_detail.html#summary", context))
         return go_to(request, process.get_absolute_url())
     context = {
@@ -165,10 +166,9 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@permission_required("processes.add_step", raise_exception=True)
 def add_step(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk)
-    if not request.user.has_perm("processes.add_step"):
-        raise PermissionDenied
     form = StepForm(request.POST, prefix="new-step", instance=Step(process=process))
     if form.is_valid():
         form.save_if_unchanged(request.user)
@@ -199,9 +199,8 @@ def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
         "page_title": f"Edit step: {step.name}",
         "action": reverse("processes:edit_step", args=[step.pk]),
         "cancel_url": step.process.get_absolute_url(),
-        "ancestors": step.process.system.get_ancestors(include_self=True),
         "process": step.process,
-        "current_system": step.process.system,
+        **breadcrumbs(step.process.system),
     }
     return render_form(request, context)
 
@@ -250,11 +249,10 @@ def move_step(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@permission_required("processes.change_step", raise_exception=True)
 def order_steps(request: HttpRequest, pk: int) -> HttpResponse:
     """The whole order at once, as drag and drop leaves it."""
     process = get_process(request.user, pk)
-    if not request.user.has_perm("processes.change_step"):
-        raise PermissionDenied
     try:
         order = [int(value) for value in request.POST.get("order", "").split(",") if value]
         process.steps.all().place(order)

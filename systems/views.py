@@ -98,7 +98,7 @@ def new(request: HttpRequest) -> HttpResponse:
         "intro": "A system says why a group of processes matters and who answers for it.",
         "action": request.get_full_path(),
         "cancel_url": parent.get_absolute_url() if parent else reverse("systems:home"),
-        "ancestors": parent.get_ancestors(include_self=True) if parent else [],
+        **(breadcrumbs(parent) if parent else {}),
     }
     return render_form(request, context)
 
