@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from processes.models import Process
+from processes.models import Metric, Process
 from systems.models import System
 
 RULE_PROCESS = (
@@ -36,14 +36,19 @@ def steps(n: int) -> str:
 
 
 def processes_for_checks(queryset: QuerySet | None = None) -> QuerySet:
-    """Processes with what their checks need, counted in one query."""
+    """Processes with what their checks need, in one query.
+
+    The steps are counted over one join (a step has at most one SOP, so no row is counted
+    twice); whether there is a metric is a subquery, not a second join that would multiply
+    the rows to count (measured on the system's counts at 20,000 SOPs).
+    """
     queryset = queryset if queryset is not None else Process.objects.all()
     return queryset.select_related("system").annotate(
-        n_steps=Count("steps", distinct=True),
-        n_steps_unowned=Count("steps", filter=Q(steps__owner__isnull=True), distinct=True),
-        n_steps_undated=Count("steps", filter=Q(steps__due_date__isnull=True), distinct=True),
-        n_steps_without_sop=Count("steps", filter=Q(steps__sop__isnull=True), distinct=True),
-        n_metrics=Count("metrics", distinct=True),
+        n_steps=Count("steps"),
+        n_steps_unowned=Count("steps", filter=Q(steps__owner__isnull=True)),
+        n_steps_undated=Count("steps", filter=Q(steps__due_date__isnull=True)),
+        n_steps_without_sop=Count("steps", filter=Q(steps__sop__isnull=True)),
+        has_metric=Exists(Metric.objects.filter(process=OuterRef("pk"))),
     )
 
 
@@ -70,21 +75,23 @@ def process_warnings(process: Process) -> list[ScopeWarning]:
         found.append(
             ScopeWarning(f"{steps(process.n_steps_without_sop)} without an SOP.", RULE_STEP, url)
         )
-    if not process.n_metrics:
+    if not process.has_metric:
         found.append(ScopeWarning("No weekly metric: which number does it move?", RULE_WEEKLY, url))
     return found
 
 
 def systems_for_checks() -> QuerySet:
+    # Whether there is any, as subqueries: joining both would multiply the rows.
     return System.objects.select_related("owner").annotate(
-        n_processes=Count("processes", distinct=True), n_metrics=Count("metrics", distinct=True)
+        has_process=Exists(Process.objects.filter(system=OuterRef("pk"))),
+        has_metric=Exists(Metric.objects.filter(system=OuterRef("pk"))),
     )
 
 
 def system_warnings(system: System) -> list[ScopeWarning]:
     url = system.get_absolute_url()
     found = []
-    if not system.n_processes:
+    if not system.has_process:
         found.append(
             ScopeWarning("No processes: nothing carries this system out yet.", RULE_SYSTEM, url)
         )
@@ -92,6 +99,6 @@ def system_warnings(system: System) -> list[ScopeWarning]:
         found.append(ScopeWarning("No owner: who answers for it?", RULE_SYSTEM, url))
     if not system.purpose.strip():
         found.append(ScopeWarning("No purpose: why does it matter?", RULE_SYSTEM, url))
-    if not system.n_metrics:
+    if not system.has_metric:
         found.append(ScopeWarning("No monthly or annual metric.", RULE_MONTHLY, url))
     return found
