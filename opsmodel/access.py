@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -12,6 +13,15 @@ def get_or_404(queryset: QuerySet, pk) -> Model:
         return queryset.get(pk=int(pk))
     except (TypeError, ValueError, queryset.model.DoesNotExist):
         raise Http404(f"No such {queryset.model._meta.verbose_name}") from None
+
+
+def fetch(user, queryset: QuerySet, pk, action: str = "view") -> Model:
+    """The one way views fetch a map object: 403 without the right to `action` its kind,
+    404 if it does not exist."""
+    opts = queryset.model._meta
+    if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):
+        raise PermissionDenied
+    return get_or_404(queryset, pk)
 
 
 def plain_int(text: str | None) -> int | None:

@@ -8,6 +8,7 @@ from functools import wraps
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import trigger_client_event
 
 # The event other regions listen for after a write: the sidebar tree, counts.
@@ -85,6 +86,14 @@ def go_to(request: HttpRequest, url: str, *, push: bool = True) -> HttpResponse:
         )
         return trigger_client_event(response, MAP_CHANGED)
     return redirect(url)
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """Where to go back to after a write: the `next` the page sent if it is on this site."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
+        return url
+    return default
 
 
 def map_changed(response: HttpResponse) -> HttpResponse:

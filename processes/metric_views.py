@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 from mptt.utils import get_cached_trees
 
-from opsmodel.access import get_or_404
-from opsmodel.htmx import go_to, render_form, render_page
+from opsmodel.access import fetch
+from opsmodel.htmx import go_to, render_form, render_page, safe_next
 from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
 from processes.models import Metric
@@ -20,7 +20,7 @@ from processes.periods import Cadence
 from processes.scorecard import TREND, WEEKS_SHOWN, build_rows, called_out, weekly_scorecard
 from processes.views import get_process
 from systems.models import System
-from systems.views import get_system, safe_next
+from systems.views import get_system
 
 # The scorecard shows this many metrics a page; a filter narrows it to one system's subtree.
 ROWS_PER_PAGE = 50
@@ -28,9 +28,8 @@ ROWS_PER_PAGE = 50
 
 def get_metric(user, pk, action: str = "view") -> Metric:
     """The one way views fetch a metric: 403 without the right, 404 if it does not exist."""
-    if not user.has_perm(f"processes.{action}_metric"):
-        raise PermissionDenied
-    return get_or_404(Metric.objects.select_related("process__system", "system", "owner"), pk)
+    metrics = Metric.objects.select_related("process__system", "system", "owner")
+    return fetch(user, metrics, pk, action)
 
 
 @login_required

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from opsmodel import history_views
-from opsmodel.access import get_or_404, move_direction
+from opsmodel.access import fetch, move_direction
 from opsmodel.history import keep_baseline, record
 from opsmodel.htmx import (
     breadcrumbs,
@@ -20,26 +19,23 @@ from opsmodel.htmx import (
     map_changed,
     render_form,
     render_page,
+    safe_next,
 )
 from processes.forms import ProcessForm, StepForm
 from processes.health import process_warnings, processes_for_checks
 from processes.models import Process, Step
 from processes.scorecard import weekly_scorecard
-from systems.views import get_system, safe_next
+from systems.views import get_system
 
 
 def get_process(user, pk, action: str = "view") -> Process:
     """The one way views fetch a process: 403 without the right, 404 if it does not exist."""
-    if not user.has_perm(f"processes.{action}_process"):
-        raise PermissionDenied
-    return get_or_404(Process.objects.select_related("system", "owner"), pk)
+    return fetch(user, Process.objects.select_related("system", "owner"), pk, action)
 
 
 def get_step(user, pk, action: str = "view") -> Step:
     """The one way views fetch a step: 403 without the right, 404 if it does not exist."""
-    if not user.has_perm(f"processes.{action}_step"):
-        raise PermissionDenied
-    return get_or_404(Step.objects.select_related("process__system", "owner", "sop"), pk)
+    return fetch(user, Step.objects.select_related("process__system", "owner", "sop"), pk, action)
 
 
 def steps_context(

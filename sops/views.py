@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from opsmodel import history_views
-from opsmodel.access import get_or_404, plain_int
+from opsmodel.access import fetch, plain_int
 from opsmodel.htmx import breadcrumbs, go_to, keeps_typing_if_gone, render_form, render_page
 from opsmodel.markdown import render_markdown
 from processes.views import get_process
@@ -19,10 +19,8 @@ from sops.models import SOP, Acknowledgement, Promotion
 
 def get_sop(user, pk, action: str = "view") -> SOP:
     """The one way views fetch an SOP: 403 without the right, 404 if it does not exist."""
-    if not user.has_perm(f"sops.{action}_sop"):
-        raise PermissionDenied
     related = ["process__system", "owner", "step__owner", "last_reviewed_by"]
-    return get_or_404(SOP.objects.select_related(*related), pk)
+    return fetch(user, SOP.objects.select_related(*related), pk, action)
 
 
 @login_required

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from opsmodel import history_views
-from opsmodel.access import get_or_404, move_direction
+from opsmodel.access import fetch, move_direction
 from opsmodel.htmx import (
     breadcrumbs,
     go_to,
@@ -19,6 +17,7 @@ from opsmodel.htmx import (
     map_changed,
     render_form,
     render_page,
+    safe_next,
 )
 from systems.forms import SystemForm
 from systems.models import System
@@ -27,16 +26,7 @@ from systems.tree import delete_system, flat_tree, move_sibling
 
 def get_system(user, pk, action: str = "view") -> System:
     """The one way views fetch a system: 403 without the right, 404 if it does not exist."""
-    if not user.has_perm(f"systems.{action}_system"):
-        raise PermissionDenied
-    return get_or_404(System.objects.select_related("owner"), pk)
-
-
-def safe_next(request: HttpRequest, default: str) -> str:
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
-        return url
-    return default
+    return fetch(user, System.objects.select_related("owner"), pk, action)
 
 
 @login_required
