@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.timezone import localtime
 
-from opsmodel import history
+from opsmodel import history, htmx
 from opsmodel.access import plain_int
 from opsmodel.htmx import render_page
 from opsmodel.models import Revision
@@ -122,6 +122,13 @@ class Restore:
     revision: Revision | None = None
     # Labels of the revision's fields the form could not offer (kept at their current value).
     kept: list[str] = field(default_factory=list)
+
+    @property
+    def notice(self) -> str:
+        """What the status line says after the save."""
+        if self.revision is None:
+            return htmx.SAVED
+        return f"Restored revision {self.revision.number}; it is now the newest revision."
 
     @property
     def action(self) -> str:

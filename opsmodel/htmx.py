@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import wraps
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +14,8 @@ from django_htmx.http import trigger_client_event
 
 # The event other regions listen for after a write: the sidebar tree, counts.
 MAP_CHANGED = "mapChanged"
+# The event that puts a short confirmation ("Saved.") in the status line.
+NOTICE = "notice"
 
 
 def wants_partial(request: HttpRequest) -> bool:
@@ -68,24 +71,41 @@ def render_form(
     return render_page(request, page, context, status=status)
 
 
-def go_to(request: HttpRequest, url: str, *, push: bool = True) -> HttpResponse:
+def go_to(request: HttpRequest, url: str, *, push: bool = True, notice: str = "") -> HttpResponse:
     """After a write: show `url`, as htmx navigation or a plain redirect.
 
     `push=False` when the address does not change (a reorder shows the same page again).
+    `notice` says what was done ("Saved.") in the status line above the page.
     """
     if request.htmx:
         response = HttpResponse()
         response["HX-Location"] = json.dumps(
             # A new page starts at its top; the same page again (a reorder) stays where it was.
-            {
-                "path": url,
-                "target": "#main",
-                "push": str(push).lower(),
-                "swap": "innerHTML show:window:top" if push else "innerHTML",
-            }
-        )
-        return trigger_client_event(response, MAP_CHANGED)
-    return redirect(url)
+            {"path": url, "target": "#main", "push": str(push).lower(),
+             "swap": "innerHTML show:window:top" if push else "innerHTML"}
+        )  # fmt: skip
+        return notify(request, trigger_client_event(response, MAP_CHANGED), notice)
+    return notify(request, redirect(url), notice)
+
+
+SAVED = "Saved."
+
+
+def created(obj) -> str:
+    return f"Created “{getattr(obj, 'title', None) or obj.name}”."
+
+
+def deleted(obj) -> str:
+    return f"Deleted “{getattr(obj, 'title', None) or obj.name}”."
+
+
+def notify(request: HttpRequest, response: HttpResponse, notice: str) -> HttpResponse:
+    """Say `notice` in the status line: through an htmx event, or on the next whole page."""
+    if notice and request.htmx:
+        return trigger_client_event(response, NOTICE, {"text": notice})
+    if notice:
+        messages.success(request, notice)
+    return response
 
 
 def safe_next(request: HttpRequest, default: str) -> str:

@@ -12,7 +12,7 @@ from django_htmx.http import trigger_client_event
 from mptt.utils import get_cached_trees
 
 from opsmodel.access import fetch
-from opsmodel.htmx import go_to, render_form, render_page, safe_next
+from opsmodel.htmx import SAVED, created, deleted, go_to, render_form, render_page, safe_next
 from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
 from processes.models import Metric
@@ -144,7 +144,7 @@ def new(request: HttpRequest) -> HttpResponse:
     }
     form = MetricForm(request.POST or None, instance=metric, initial=initial)
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
-        return go_to(request, parent.get_absolute_url())
+        return go_to(request, parent.get_absolute_url(), notice=created(form.instance))
     context = {
         "form": form,
         "page_title": f"New metric for {parent.name}",
@@ -161,7 +161,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     metric = get_metric(request.user, pk, "change")
     form = MetricForm(request.POST or None, instance=metric)
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
-        return go_to(request, metric.parent.get_absolute_url())
+        return go_to(request, metric.parent.get_absolute_url(), notice=SAVED)
     context = {
         "form": form,
         "page_title": f"Edit metric {metric.name}",
@@ -177,7 +177,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     metric = get_metric(request.user, pk, "delete")
     if request.method == "POST":
         metric.delete()
-        return go_to(request, metric.parent.get_absolute_url())
+        return go_to(request, metric.parent.get_absolute_url(), notice=deleted(metric))
     count = metric.values.count()
     context = {
         "page_title": f"Delete metric {metric.name}?",

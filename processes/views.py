@@ -12,11 +12,15 @@ from opsmodel import history_views
 from opsmodel.access import fetch, move_direction
 from opsmodel.history import keep_baseline, record
 from opsmodel.htmx import (
+    SAVED,
     breadcrumbs,
+    created,
+    deleted,
     go_to,
     is_inline,
     keeps_typing_if_gone,
     map_changed,
+    notify,
     render_form,
     render_page,
     safe_next,
@@ -89,7 +93,7 @@ def new(request: HttpRequest) -> HttpResponse:
     system = get_system(request.user, request.GET.get("system"))
     form = ProcessForm(request.POST or None, initial={"system": system, "owner": request.user})
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
-        return go_to(request, form.instance.get_absolute_url())
+        return go_to(request, form.instance.get_absolute_url(), notice=created(form.instance))
     context = {
         "form": form,
         "page_title": f"New process in {system}",
@@ -117,8 +121,9 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         if is_inline(request):
             # The summary alone: the name, result and owner, under its breadcrumbs.
             context = {"process": process, **breadcrumbs(process.system), "saved": True}
-            return map_changed(render(request, "processes/process_detail.html#summary", context))
-        return go_to(request, process.get_absolute_url())
+            response = render(request, "processes/process_detail.html#summary", context)
+            return notify(request, map_changed(response), restore.notice)
+        return go_to(request, process.get_absolute_url(), notice=restore.notice)
     context = {
         "form": form,
         "page_title": f"Edit {process.name}",
@@ -136,7 +141,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk, "delete")
     if request.method == "POST":
         process.delete_with_contents()
-        return go_to(request, process.system.get_absolute_url())
+        return go_to(request, process.system.get_absolute_url(), notice=deleted(process))
     counts = [(process.steps.count(), "step", "steps"), (process.sops.count(), "SOP", "SOPs")]
     context = {
         "page_title": f"Delete {process.name}?",
@@ -189,7 +194,7 @@ def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
         if is_inline(request):
             return render_steps(request, step.process, saved=step.pk)
-        return go_to(request, step.process.get_absolute_url())
+        return go_to(request, step.process.get_absolute_url(), notice=SAVED)
     context = {
         "form": form,
         "page_title": f"Edit step: {step.name}",
@@ -215,7 +220,7 @@ def delete_step(request: HttpRequest, pk: int) -> HttpResponse:
             if sop is not None:
                 sop.step = None
                 record(sop, request.user, f"Untied: its step “{step.name}” was deleted")
-        return go_to(request, process.get_absolute_url())
+        return go_to(request, process.get_absolute_url(), notice=deleted(step))
     context = {
         "page_title": f"Delete step {step.name}?",
         "object": step.name,

@@ -9,7 +9,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from opsmodel import history_views
 from opsmodel.access import fetch, plain_int
-from opsmodel.htmx import breadcrumbs, go_to, keeps_typing_if_gone, render_form, render_page
+from opsmodel.htmx import (
+    breadcrumbs,
+    created,
+    deleted,
+    go_to,
+    keeps_typing_if_gone,
+    render_form,
+    render_page,
+)
 from opsmodel.markdown import render_markdown
 from processes.views import get_process
 from sops.forms import SOPForm
@@ -66,7 +74,7 @@ def new(request: HttpRequest) -> HttpResponse:
         initial.update(step=step, title=step.name)
     form = SOPForm(request.POST or None, initial=initial, process=process)
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
-        return go_to(request, form.instance.get_absolute_url())
+        return go_to(request, form.instance.get_absolute_url(), notice=created(form.instance))
     context = form_context(
         form,
         process,
@@ -89,7 +97,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         and form.is_valid()
         and form.save_if_unchanged(request.user, action=restore.action)
     ):
-        return go_to(request, sop.get_absolute_url())
+        return go_to(request, sop.get_absolute_url(), notice=restore.notice)
     labels = {
         "page_title": f"Edit {sop.title}",
         "action": reverse("sops:edit", args=[sop.pk]),
@@ -139,7 +147,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     sop = get_sop(request.user, pk, "delete")
     if request.method == "POST":
         sop.delete()
-        return go_to(request, sop.process.get_absolute_url())
+        return go_to(request, sop.process.get_absolute_url(), notice=deleted(sop))
     context = {
         "page_title": f"Delete {sop.title}?",
         "object": sop,

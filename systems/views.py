@@ -11,10 +11,13 @@ from opsmodel import history_views
 from opsmodel.access import fetch, move_direction
 from opsmodel.htmx import (
     breadcrumbs,
+    created,
+    deleted,
     go_to,
     is_inline,
     keeps_typing_if_gone,
     map_changed,
+    notify,
     render_form,
     render_page,
     safe_next,
@@ -81,7 +84,7 @@ def new(request: HttpRequest) -> HttpResponse:
     parent = get_system(request.user, request.GET["parent"]) if "parent" in request.GET else None
     form = SystemForm(request.POST or None, initial={"parent": parent, "owner": request.user})
     if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
-        return go_to(request, form.instance.get_absolute_url())
+        return go_to(request, form.instance.get_absolute_url(), notice=created(form.instance))
     context = {
         "form": form,
         "page_title": f"New system inside {parent}" if parent else "New system",
@@ -108,8 +111,8 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         if is_inline(request):
             context = {**summary_context(system), "saved": True}
             response = render(request, "systems/system_detail.html#summary", context)
-            return map_changed(response)
-        return go_to(request, system.get_absolute_url())
+            return notify(request, map_changed(response), restore.notice)
+        return go_to(request, system.get_absolute_url(), notice=restore.notice)
     context = {
         "form": form,
         "page_title": f"Edit {system.name}",
@@ -128,7 +131,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     after = system.parent.get_absolute_url() if system.parent else reverse("systems:home")
     if request.method == "POST":
         delete_system(system)
-        return go_to(request, after)
+        return go_to(request, after, notice=deleted(system))
     subtree = system.get_descendants(include_self=True)
     contents = System.objects.filter(pk__in=subtree).aggregate(
         process_count=Count("processes", distinct=True),

@@ -269,6 +269,9 @@ def test_a_founder_compares_two_revisions_and_restores_one_from_the_keyboard(pag
     expect(page.locator("#id_body")).to_have_value(re.compile("in another"))
     page.get_by_role("button", name="Restore revision 1").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Writing a video script")
+    expect(page.get_by_role("status")).to_have_text(
+        "Restored revision 1; it is now the newest revision."
+    )
     sop.refresh_from_db()
     assert "in another" in sop.body
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -561,3 +563,22 @@ def test_saving_something_deleted_meanwhile_shows_what_was_typed(founder_client)
     assert response.status_code == 410
     assert "Someone deleted this step while you were editing it" in html
     assert "Filming the intro twice" in html
+
+
+def test_a_save_says_so_in_the_status_line(founder_client):
+    process = ProcessFactory(name="Cold outreach")
+    url = reverse("processes:edit", args=[process.pk])
+    response = founder_client.post(url, process_data(process, result="Calls booked"), **HTMX)
+    assert json.loads(response["HX-Trigger"])["notice"] == {"text": "Saved."}
+    process.refresh_from_db()
+    # Without htmx the next page says it.
+    response = founder_client.post(url, process_data(process, result="Demos"), follow=True)
+    assert '<div class="notice" id="notice" role="status">Saved.</div>' in response.text
+    page = founder_client.get(process.get_absolute_url()).text
+    assert '<div class="notice" id="notice" role="status"></div>' in page  # said once
+
+
+def test_deleting_says_what_went(founder_client):
+    sop = SOPFactory(title="Answer leads")
+    response = founder_client.post(reverse("sops:delete", args=[sop.pk]), **HTMX)
+    assert json.loads(response["HX-Trigger"])["notice"] == {"text": "Deleted “Answer leads”."}

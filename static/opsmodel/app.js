@@ -42,6 +42,24 @@
 
   document.addEventListener("htmx:historyRestore", markCurrentSystem);
 
+  // "Saved.", "Deleted …": a short confirmation in the status line, read out by screen
+  // readers (role=status), gone after a while or at the next page.
+  var noticeTimer = null;
+  function showNotice(text) {
+    var notice = document.getElementById("notice");
+    if (!notice) return;
+    notice.textContent = text;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(function () { notice.textContent = ""; }, 6000);
+  }
+  document.addEventListener("notice", function (event) {
+    showNotice((event.detail && (event.detail.text || event.detail.value)) || "");
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var notice = document.getElementById("notice");
+    if (notice && notice.textContent.trim()) showNotice(notice.textContent.trim());
+  });
+
   // The main navigation marks the section the address is in.
   function markSection() {
     var path = window.location.pathname;
