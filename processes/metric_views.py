@@ -17,7 +17,7 @@ from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
 from processes.models import Metric
 from processes.periods import Cadence
-from processes.scorecard import TREND, WEEKS_SHOWN, build_rows, called_out, weekly_scorecard
+from processes.scorecard import WEEKS_SHOWN, build_rows, called_out, weekly_scorecard
 from processes.views import get_process
 from systems.models import System
 from systems.views import get_system
@@ -117,8 +117,7 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
             "back": safe_next(request, metric.get_absolute_url()),
         }
         return render_page(request, "metrics/record_error.html", context)
-    count = WEEKS_SHOWN if metric.cadence == Cadence.WEEKLY else TREND[Cadence(metric.cadence)]
-    [row] = build_rows(Metric.objects.filter(pk=metric.pk), request.user, count)
+    [row] = build_rows(Metric.objects.filter(pk=metric.pk), request.user)
     if not saved:
         row.error = " ".join(e for errors in form.errors.values() for e in errors)
         row.entered = request.POST.get("value", "")

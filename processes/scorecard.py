@@ -16,9 +16,9 @@ from django.utils import timezone
 from processes.models import Metric, MetricValue, meets
 from processes.periods import Cadence, code, label, period_start, previous_starts
 
-WEEKS_SHOWN = 13
-# How many periods a system's metric shows in its trend: a year of months, five years.
-TREND = {Cadence.MONTHLY: 12, Cadence.ANNUAL: 5}
+# How many periods a metric shows: a quarter of weeks, a year of months, five years.
+PERIODS_SHOWN = {Cadence.WEEKLY: 13, Cadence.MONTHLY: 12, Cadence.ANNUAL: 5}
+WEEKS_SHOWN = PERIODS_SHOWN[Cadence.WEEKLY]
 # A metric off target this many periods running is called out.
 OFF_TARGET_RUN = 3
 
@@ -61,13 +61,16 @@ class Scorecard:
 
 
 def build_rows(
-    metrics: QuerySet, user, count: int, today: datetime.date | None = None
+    metrics: QuerySet, user, count: int | None = None, today: datetime.date | None = None
 ) -> list[Row]:
-    """Rows of the last `count` periods of each metric (all of one cadence or mixed)."""
+    """Rows of the last `count` periods of each metric (all of one cadence or mixed); by
+    default as many as its cadence shows (PERIODS_SHOWN)."""
     today = today or timezone.localdate()
     metrics = list(metrics.select_related("owner", "process__system", "system"))
     starts = {
-        cadence: previous_starts(cadence, period_start(cadence, today), count)
+        cadence: previous_starts(
+            cadence, period_start(cadence, today), count or PERIODS_SHOWN[Cadence(cadence)]
+        )
         for cadence in {m.cadence for m in metrics}
     }
     oldest = min((s[0] for s in starts.values()), default=today)

@@ -6,18 +6,14 @@ from __future__ import annotations
 from django import template
 
 from processes.models import Metric
-from processes.periods import Cadence
-from processes.scorecard import TREND, build_rows, this_week_rollup
+from processes.scorecard import build_rows, this_week_rollup
 
 register = template.Library()
 
 
 def system_metric_rows(system, user) -> list:
-    rows = build_rows(Metric.objects.filter(system=system), user, max(TREND.values()))
-    for row in rows:
-        # Monthly metrics show a year; annual ones five years.
-        row.cells = row.cells[-TREND[Cadence(row.metric.cadence)] :]
-    return rows
+    # Monthly metrics show a year; annual ones five years.
+    return build_rows(Metric.objects.filter(system=system), user)
 
 
 @register.inclusion_tag("metrics/_system_metrics.html", takes_context=True)
