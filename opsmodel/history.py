@@ -41,7 +41,8 @@ def snapshot(obj: models.Model) -> dict:
     for name in obj.history_fields:
         model_field = obj._meta.get_field(name)
         if model_field.many_to_many:
-            data[name] = sorted(getattr(obj, name).values_list("pk", flat=True))
+            # .all(): answered from prefetch_related when the caller prefetched
+            data[name] = sorted(related.pk for related in getattr(obj, name).all())
         elif model_field.is_relation:
             data[name] = getattr(obj, model_field.attname)
         else:
@@ -117,14 +118,40 @@ def record(obj: models.Model, by, action: str) -> Revision | None:
 
 
 def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:
-    """`queryset.update(**changes)`, keeping each object's state before and after."""
+    """`queryset.update(**changes)`, keeping each object's state before and after.
+
+    In a fixed number of queries, however many objects: reassigning someone who owns
+    hundreds of things must not run thousands.
+    """
     model = queryset.model
+    content_type = ContentType.objects.get_for_model(model)
+    many = [n for n in model.history_fields if model._meta.get_field(n).many_to_many]
     pks = list(queryset.values_list("pk", flat=True))
-    for pk in pks:
-        keep_baseline(model, pk)
+    latest: dict[int, tuple[int, dict]] = {}
+    kept = Revision.objects.filter(content_type=content_type, object_id__in=pks)
+    for object_id, number, data in kept.order_by("object_id", "-number").values_list(
+        "object_id", "number", "data"
+    ):
+        latest.setdefault(object_id, (number, data))
+    objects = model._default_manager.prefetch_related(*many)
+    baselines = [
+        Revision(content_type=content_type, object_id=obj.pk, number=1, data=snapshot(obj),
+                 version=obj.version, action=BASELINE)
+        for obj in objects.filter(pk__in=[pk for pk in pks if pk not in latest])
+    ]  # fmt: skip
+    Revision.objects.bulk_create(baselines)
+    latest.update({r.object_id: (r.number, r.data) for r in baselines})
     model._default_manager.filter(pk__in=pks).update(**changes)
-    for obj in model._default_manager.filter(pk__in=pks):
-        record(obj, by, action)
+    revisions = []
+    for obj in objects.filter(pk__in=pks):
+        number, data = latest[obj.pk]
+        if snapshot(obj) != data:
+            revisions.append(
+                Revision(content_type=content_type, object_id=obj.pk, number=number + 1,
+                         data=snapshot(obj), version=obj.version, action=action,
+                         changed_by=by if getattr(by, "pk", None) else None)
+            )  # fmt: skip
+    Revision.objects.bulk_create(revisions)
     return len(pks)
 
 

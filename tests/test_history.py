@@ -380,3 +380,15 @@ def test_the_history_page_says_what_it_keeps(member_client):
     history.record(process, None, "Created")
     html = member_client.get(reverse("processes:history", args=[process.pk])).text
     assert "Every change to its name, system, result and owner is kept" in html
+
+
+def test_reassigning_keeps_history_in_the_same_number_of_queries_however_much_is_owned():
+    def queries_to_reassign(count: int) -> int:
+        leaving, staying = UserFactory(), UserFactory()
+        SOPFactory.create_batch(count, owner=leaving)
+        with CaptureQueriesContext(connection) as captured:
+            assert leaving.reassign_everything_to(staying) == count
+        return len(captured)
+
+    assert queries_to_reassign(3) == queries_to_reassign(20)
+    assert Revision.objects.filter(action__startswith="Reassigned").count() == 23
