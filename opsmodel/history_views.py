@@ -122,6 +122,8 @@ class Restore:
     revision: Revision | None = None
     # Labels of the revision's fields the form could not offer (kept at their current value).
     kept: list[str] = field(default_factory=list)
+    # The revision says what the object says now: restoring it would change nothing.
+    same_as_now: bool = False
 
     @property
     def notice(self) -> str:
@@ -149,6 +151,8 @@ class Restore:
             f"The form holds revision {revision.number} ({when}). Check it, change anything you "
             "need, then save: the current version stays in the history, so nothing is lost."
         )
+        if self.same_as_now:
+            intro += " It says the same as the current version: saving changes nothing."
         if self.kept:
             intro += (
                 f" Not restored, as no longer available: {', '.join(self.kept)} "
@@ -178,6 +182,7 @@ def edit_form(request: HttpRequest, obj, form_class, **kwargs):
     form = form_class(request.POST or None, instance=obj, **kwargs)
     if restore.revision is not None and not form.is_bound:
         restore.kept = keep_what_cannot_be_restored(form, restore.revision)
+        restore.same_as_now = history.snapshot(obj) == restore.revision.data
     return form, restore
 
 

@@ -392,3 +392,13 @@ def test_reassigning_keeps_history_in_the_same_number_of_queries_however_much_is
 
     assert queries_to_reassign(3) == queries_to_reassign(20)
     assert Revision.objects.filter(action__startswith="Reassigned").count() == 23
+
+
+def test_restoring_a_revision_that_says_the_same_as_now_says_so(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body="Changed.")
+    edit_sop(founder_client, sop, body=BODY)  # back as it was: revision 3 equals revision 1
+    html = founder_client.get(f"{reverse('sops:edit', args=[sop.pk])}?restore=1").text
+    assert "It says the same as the current version: saving changes nothing." in html
+    html = founder_client.get(f"{reverse('sops:edit', args=[sop.pk])}?restore=2").text
+    assert "saving changes nothing" not in html
