@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.timezone import localtime
+from django.views.decorators.http import require_GET
 
 from opsmodel import history, htmx
 from opsmodel.access import plain_int
@@ -24,6 +26,28 @@ REVISIONS_PER_PAGE = 50
 def spoken_list(words: list[str]) -> str:
     """["name", "result", "owner"] → "name, result and owner"."""
     return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else "".join(words)
+
+
+def views_for(model, fetch, extra):
+    """The history and compare views of one kind of object.
+
+    `fetch(user, pk)` checks the right to view it and returns it (or None if it was deleted
+    but its history remains); `extra(obj, pk)` says where it sits in the map.
+    """
+
+    @login_required
+    @require_GET
+    def history(request: HttpRequest, pk: int) -> HttpResponse:
+        obj = fetch(request.user, pk)
+        return history_page(request, model, pk, obj, **extra(obj, pk))
+
+    @login_required
+    @require_GET
+    def compare(request: HttpRequest, pk: int) -> HttpResponse:
+        obj = fetch(request.user, pk)
+        return compare_page(request, model, pk, obj, **extra(obj, pk))
+
+    return history, compare
 
 
 def history_context(request: HttpRequest, model, pk: int, obj, **extra) -> dict:

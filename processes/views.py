@@ -267,22 +267,8 @@ def order_steps(request: HttpRequest, pk: int) -> HttpResponse:
     return render_steps(request, process)
 
 
-def history_extra(process: Process) -> dict:
-    return {
-        "process": process,
-        **breadcrumbs(process.system),
-    }
-
-
-@login_required
-@require_GET
-def history(request: HttpRequest, pk: int) -> HttpResponse:
-    process = get_process(request.user, pk)
-    return history_views.history_page(request, Process, pk, process, **history_extra(process))
-
-
-@login_required
-@require_GET
-def compare(request: HttpRequest, pk: int) -> HttpResponse:
-    process = get_process(request.user, pk)
-    return history_views.compare_page(request, Process, pk, process, **history_extra(process))
+history, compare = history_views.views_for(
+    Process,
+    get_process,
+    lambda process, pk: {"process": process, **breadcrumbs(process.system)},
+)

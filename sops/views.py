@@ -107,16 +107,6 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render_form(request, context)
 
 
-def history_extra(sop: SOP | None) -> dict:
-    if sop is None:
-        return {}
-    return {
-        **breadcrumbs(sop.process.system),
-        "process": sop.process,
-        "sop": sop,
-    }
-
-
 def sop_or_none(user, pk: int) -> SOP | None:
     """The SOP, or None if it was deleted (its history outlives it); 403 without the right."""
     if not user.has_perm("sops.view_sop"):
@@ -124,21 +114,15 @@ def sop_or_none(user, pk: int) -> SOP | None:
     return SOP.objects.select_related("process__system").filter(pk=pk).first()
 
 
-@login_required
-@require_GET
-def history(request: HttpRequest, pk: int) -> HttpResponse:
-    sop = sop_or_none(request.user, pk)
-    promotion = Promotion.objects.filter(sop_id=pk).select_related("process").first()
-    return history_views.history_page(
-        request, SOP, pk, sop, promotion=promotion, **history_extra(sop)
-    )
+def where_the_sop_is(sop: SOP | None, pk: int) -> dict:
+    """An SOP's place in the map, or, for one turned into a process, that process."""
+    if sop is None:
+        promotion = Promotion.objects.filter(sop_id=pk).select_related("process").first()
+        return {"promotion": promotion}
+    return {**breadcrumbs(sop.process.system), "process": sop.process, "sop": sop}
 
 
-@login_required
-@require_GET
-def compare(request: HttpRequest, pk: int) -> HttpResponse:
-    sop = sop_or_none(request.user, pk)
-    return history_views.compare_page(request, SOP, pk, sop, **history_extra(sop))
+history, compare = history_views.views_for(SOP, sop_or_none, where_the_sop_is)
 
 
 @login_required

@@ -168,22 +168,6 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     return go_to(request, safe_next(request, reverse("systems:home")), push=False)
 
 
-def history_extra(system: System) -> dict:
-    return {
-        "system": system,
-        **breadcrumbs(system),
-    }
-
-
-@login_required
-@require_GET
-def history(request: HttpRequest, pk: int) -> HttpResponse:
-    system = get_system(request.user, pk)
-    return history_views.history_page(request, System, pk, system, **history_extra(system))
-
-
-@login_required
-@require_GET
-def compare(request: HttpRequest, pk: int) -> HttpResponse:
-    system = get_system(request.user, pk)
-    return history_views.compare_page(request, System, pk, system, **history_extra(system))
+history, compare = history_views.views_for(
+    System, get_system, lambda system, pk: {"system": system, **breadcrumbs(system)}
+)
