@@ -43,6 +43,32 @@ def breadcrumbs(system) -> dict:
     return {"current_system": system, "ancestors": system.get_ancestors(include_self=True)}
 
 
+def confirm_delete(
+    request: HttpRequest,
+    obj,
+    kind: str,
+    cancel_url: str,
+    *,
+    title: str = "",
+    contents=(),
+    keeps: str = "",
+    **extra,
+) -> HttpResponse:
+    """The page that asks before deleting `obj`: what goes with it (`contents`: (count,
+    singular, plural), counts of nothing left out) and what stays (`keeps`)."""
+    name = getattr(obj, "title", None) or getattr(obj, "name", obj)
+    context = {
+        "page_title": title or f"Delete {name}?",
+        "object": obj,
+        "kind": kind,
+        "goes_with_it": [(count, one, many) for count, one, many in contents if count],
+        "keeps": keeps,
+        "cancel_url": cancel_url,
+        **extra,
+    }
+    return render_page(request, "confirm_delete.html", context)
+
+
 def is_inline(request: HttpRequest) -> bool:
     """Is this form swapped in place of what it edits, rather than shown as its own page?
 

@@ -12,7 +12,16 @@ from django_htmx.http import trigger_client_event
 from mptt.utils import get_cached_trees
 
 from opsmodel.access import fetch
-from opsmodel.htmx import SAVED, created, deleted, go_to, render_form, render_page, safe_next
+from opsmodel.htmx import (
+    SAVED,
+    confirm_delete,
+    created,
+    deleted,
+    go_to,
+    render_form,
+    render_page,
+    safe_next,
+)
 from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
 from processes.models import Metric
@@ -177,15 +186,11 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         metric.delete()
         return go_to(request, metric.parent.get_absolute_url(), notice=deleted(metric))
-    count = metric.values.count()
-    context = {
-        "page_title": f"Delete metric {metric.name}?",
-        "object": metric.name,
-        "kind": "metric",
-        "goes_with_it": [(count, "recorded value", "recorded values")] if count else [],
-        "cancel_url": metric.parent.get_absolute_url(),
-    }
-    return render_page(request, "confirm_delete.html", context)
+    return confirm_delete(
+        request, metric.name, "metric", metric.parent.get_absolute_url(),
+        title=f"Delete metric {metric.name}?",
+        contents=[(metric.values.count(), "recorded value", "recorded values")],
+    )  # fmt: skip
 
 
 @login_required

@@ -14,6 +14,7 @@ from opsmodel.history import keep_baseline, record
 from opsmodel.htmx import (
     SAVED,
     breadcrumbs,
+    confirm_delete,
     created,
     deleted,
     go_to,
@@ -142,17 +143,11 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         process.delete_with_contents()
         return go_to(request, process.system.get_absolute_url(), notice=deleted(process))
-    counts = [(process.steps.count(), "step", "steps"), (process.sops.count(), "SOP", "SOPs")]
-    context = {
-        "page_title": f"Delete {process.name}?",
-        "object": process,
-        "kind": "process",
-        "process": process,
-        **breadcrumbs(process.system),
-        "goes_with_it": [row for row in counts if row[0]],
-        "cancel_url": process.get_absolute_url(),
-    }
-    return render_page(request, "confirm_delete.html", context)
+    contents = [(process.steps.count(), "step", "steps"), (process.sops.count(), "SOP", "SOPs")]
+    return confirm_delete(
+        request, process, "process", process.get_absolute_url(), contents=contents,
+        process=process, **breadcrumbs(process.system),
+    )  # fmt: skip
 
 
 @login_required
@@ -221,19 +216,12 @@ def delete_step(request: HttpRequest, pk: int) -> HttpResponse:
                 sop.step = None
                 record(sop, request.user, f"Untied: its step “{step.name}” was deleted")
         return go_to(request, process.get_absolute_url(), notice=deleted(step))
-    context = {
-        "page_title": f"Delete step {step.name}?",
-        "object": step.name,
-        "kind": "step",
-        "process": process,
+    keeps = f"Its SOP, “{sop}”, stays in the process, no longer tied to a step." if sop else ""
+    return confirm_delete(
+        request, step.name, "step", process.get_absolute_url(),
+        title=f"Delete step {step.name}?", keeps=keeps, process=process,
         **breadcrumbs(process.system),
-        "goes_with_it": [],
-        "keeps": f"Its SOP, “{sop}”, stays in the process, no longer tied to a step."
-        if sop
-        else "",
-        "cancel_url": process.get_absolute_url(),
-    }
-    return render_page(request, "confirm_delete.html", context)
+    )  # fmt: skip
 
 
 @login_required

@@ -11,6 +11,7 @@ from opsmodel import history_views
 from opsmodel.access import fetch, plain_int
 from opsmodel.htmx import (
     breadcrumbs,
+    confirm_delete,
     created,
     deleted,
     go_to,
@@ -132,18 +133,11 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         sop.delete()
         return go_to(request, sop.process.get_absolute_url(), notice=deleted(sop))
-    context = {
-        "page_title": f"Delete {sop.title}?",
-        "object": sop,
-        "kind": "SOP",
-        "sop": sop,
-        "process": sop.process,
-        **breadcrumbs(sop.process.system),
-        "goes_with_it": [],
-        "keeps": f"The step “{sop.step.name}” stays, with no SOP." if sop.step else "",
-        "cancel_url": sop.get_absolute_url(),
-    }
-    return render_page(request, "confirm_delete.html", context)
+    keeps = f"The step “{sop.step.name}” stays, with no SOP." if sop.step else ""
+    return confirm_delete(
+        request, sop, "SOP", sop.get_absolute_url(), keeps=keeps, sop=sop,
+        process=sop.process, **breadcrumbs(sop.process.system),
+    )  # fmt: skip
 
 
 @login_required
