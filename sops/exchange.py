@@ -232,10 +232,21 @@ def existing_names() -> tuple[set, set, set]:
 IMPORTED = "Imported"
 
 
-def keep_baseline(existing) -> None:
-    """Before an import changes an object that is already there, keep its state."""
-    pk = existing.values_list("pk", flat=True).first()
-    history.keep_baseline(existing.model, pk)
+def keep_state_of(existing) -> None:
+    """Before an import changes an object that is already there (if it is), keep its state."""
+    history.keep_baseline(existing.model, existing.values_list("pk", flat=True).first())
+
+
+def clear_map() -> None:
+    """Delete the whole map: metrics, SOPs, steps, processes and systems (not people or
+    software). For generating a fresh map; the app itself never deletes this much at once."""
+    MetricValue.objects.all().delete()
+    Metric.objects.all().delete()
+    SOP.objects.all().delete()
+    Step.objects.all().delete()
+    Process.objects.all().delete()
+    System.objects.all().update(parent=None)  # all of them go: no tree to keep in order
+    System.objects.all().delete()
 
 
 def write(doc: dict, by=None) -> dict:
@@ -281,7 +292,7 @@ def write(doc: dict, by=None) -> dict:
     processes = {}
     for item in doc.get("processes", []):
         system = by_path[tuple(item["system"])]
-        keep_baseline(Process.objects.filter(system=system, name=item["name"]))
+        keep_state_of(Process.objects.filter(system=system, name=item["name"]))
         process, _ = Process.objects.update_or_create(
             system=system, name=item["name"],
             defaults={"result": item.get("result", ""), "owner": who(item.get("owner"))},
@@ -305,7 +316,7 @@ def write(doc: dict, by=None) -> dict:
 
     for item in doc.get("sops", []):
         process = processes[(tuple(item["system"]), item["process"])]
-        keep_baseline(SOP.objects.filter(process=process, title=item["title"]))
+        keep_state_of(SOP.objects.filter(process=process, title=item["title"]))
         sop, _ = SOP.objects.update_or_create(
             process=process, title=item["title"],
             defaults={"step": steps.get((process.pk, item["step"])) if item.get("step") else None,

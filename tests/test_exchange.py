@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from processes.models import Process
-from sops.exchange import BadDocument, export_map, import_map
+from sops.exchange import BadDocument, clear_map, export_map, import_map
 from sops.models import SOP
 from systems.models import System
 from tests.factories import build_map
@@ -19,16 +19,9 @@ pytestmark = pytest.mark.django_db
 
 
 def wipe() -> None:
-    from processes.models import Metric, MetricValue, Step
     from systems.models import Software
 
-    MetricValue.objects.all().delete()
-    Metric.objects.all().delete()
-    SOP.objects.all().delete()
-    Step.objects.all().delete()
-    Process.objects.all().delete()
-    for system in System.objects.order_by("-level"):
-        system.delete()
+    clear_map()
     Software.objects.all().delete()
 
 
@@ -152,3 +145,17 @@ def test_the_markdown_handbook_has_a_file_per_sop_in_folders_with_an_index(clien
     assert f"]({path})" in archive.read("index.md").decode()
     recipe = archive.read(path).decode()
     assert recipe.startswith("# Recording a video") and "1. Charge the camera" in recipe
+
+
+def test_generatemap_builds_the_sizes_asked_and_clears_before_a_second_run():
+    sizes = ["--systems", "10", "--processes", "20", "--steps", "50", "--sops", "80"]
+    for _ in range(2):
+        call_command("generatemap", *sizes, "--people", "5", "--clear", stdout=io.StringIO())
+    assert (System.objects.count(), Process.objects.count(), SOP.objects.count()) == (10, 20, 80)
+
+    def tree() -> list:
+        return list(System.objects.order_by("pk").values_list("tree_id", "lft", "rght", "level"))
+
+    built = tree()
+    System.objects.rebuild()  # the tree it built is valid: rebuilding changes nothing
+    assert tree() == built

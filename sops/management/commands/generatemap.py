@@ -18,6 +18,7 @@ from django.utils import timezone
 from opsmodel.roles import TEAM_MEMBERS
 from processes.models import Metric, MetricValue, Process, Step
 from processes.periods import Cadence, period_start, previous_starts
+from sops.exchange import clear_map
 from sops.models import SOP
 from systems.models import Software, System
 
@@ -157,7 +158,7 @@ class Command(BaseCommand):
         rng = random.Random(o["seed"])
         with transaction.atomic():
             if o["clear"]:
-                self.clear()
+                clear_map()
             people = self.people(rng, o["people"])
             tools = self.software(people)
             systems = self.systems(rng, o["systems"], people)
@@ -172,15 +173,6 @@ class Command(BaseCommand):
                 f"{o['sops']} SOPs, {len(people)} people in {time.monotonic() - started:.1f}s."
             )
         )
-
-    def clear(self) -> None:
-        MetricValue.objects.all().delete()
-        Metric.objects.all().delete()
-        SOP.objects.all().delete()
-        Step.objects.all().delete()
-        Process.objects.all().delete()
-        System.objects.all().update(parent=None)
-        System.objects.all().delete()
 
     def people(self, rng: random.Random, count: int) -> list:
         User = get_user_model()
