@@ -53,6 +53,19 @@ def snapshot(obj: models.Model) -> dict:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
+def labels(obj: models.Model) -> dict:
+    """What the related objects of `obj`'s kept fields are called now: {field: {id: name}}."""
+    found: dict[str, dict] = {}
+    for name in obj.history_fields:
+        model_field = obj._meta.get_field(name)
+        if model_field.many_to_many:
+            found[name] = {str(r.pk): label_of(r) for r in getattr(obj, name).all()}
+        elif model_field.is_relation and getattr(obj, model_field.attname) is not None:
+            related = getattr(obj, name)
+            found[name] = {str(related.pk): label_of(related)}
+    return found
+
+
 def revisions_of(model, pk) -> models.QuerySet[Revision]:
     content_type = ContentType.objects.get_for_model(model)
     return Revision.objects.filter(content_type=content_type, object_id=pk).order_by("-number")
@@ -69,6 +82,7 @@ def keep_baseline(model, pk) -> None:
             object_id=pk,
             number=1,
             data=snapshot(current),
+            labels=labels(current),
             version=current.version,
             action=BASELINE,
         )
@@ -111,6 +125,7 @@ def record(obj: models.Model, by, action: str) -> Revision | None:
         object_id=obj.pk,
         number=latest.number + 1 if latest else 1,
         data=data,
+        labels=labels(obj),
         version=obj.version,
         action=action,
         changed_by=by if getattr(by, "pk", None) else None,
@@ -126,6 +141,10 @@ def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:
     model = queryset.model
     content_type = ContentType.objects.get_for_model(model)
     many = [n for n in model.history_fields if model._meta.get_field(n).many_to_many]
+    single = [
+        n for n in model.history_fields
+        if model._meta.get_field(n).is_relation and n not in many
+    ]  # fmt: skip
     pks = list(queryset.values_list("pk", flat=True))
     latest: dict[int, tuple[int, dict]] = {}
     kept = Revision.objects.filter(content_type=content_type, object_id__in=pks)
@@ -133,10 +152,10 @@ def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:
         "object_id", "number", "data"
     ):
         latest.setdefault(object_id, (number, data))
-    objects = model._default_manager.prefetch_related(*many)
+    objects = model._default_manager.select_related(*single).prefetch_related(*many)
     baselines = [
         Revision(content_type=content_type, object_id=obj.pk, number=1, data=snapshot(obj),
-                 version=obj.version, action=BASELINE)
+                 labels=labels(obj), version=obj.version, action=BASELINE)
         for obj in objects.filter(pk__in=[pk for pk in pks if pk not in latest])
     ]  # fmt: skip
     Revision.objects.bulk_create(baselines)
@@ -148,7 +167,8 @@ def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:
         if snapshot(obj) != data:
             revisions.append(
                 Revision(content_type=content_type, object_id=obj.pk, number=number + 1,
-                         data=snapshot(obj), version=obj.version, action=action,
+                         data=snapshot(obj), labels=labels(obj), version=obj.version,
+                         action=action,
                          changed_by=by if getattr(by, "pk", None) else None)
             )  # fmt: skip
     Revision.objects.bulk_create(revisions)
@@ -199,11 +219,18 @@ class Labeller:
             related = model_field.related_model._default_manager.order_by()
             self.names[name] = {obj.pk: label_of(obj) for obj in related.filter(pk__in=ids)}
 
-    def display(self, name: str, value) -> str:
+    def display(self, name: str, value, revision: Revision | None = None) -> str:
+        """A kept value as people read it: related objects by the name they had in `revision`
+        (if it says), else by today's name."""
         if name in self.names:
+            then = revision.labels.get(name, {}) if revision is not None else {}
             values = value if isinstance(value, list) else [value]
-            labels = [self.names[name].get(v, "(since deleted)") for v in values if v is not None]
-            return ", ".join(sorted(labels)) or "—"
+            names = [
+                then.get(str(v)) or self.names[name].get(v, "(since deleted)")
+                for v in values
+                if v is not None
+            ]
+            return ", ".join(sorted(names)) or "—"
         if value is None or value == "":
             return "—"
         return str(value)
@@ -234,7 +261,9 @@ def compare(model, labeller: Labeller, old: Revision, new: Revision) -> tuple[li
         if before == after:
             unchanged.append(label)
             continue
-        change = Change(label, labeller.display(name, before), labeller.display(name, after))
+        change = Change(
+            label, labeller.display(name, before, old), labeller.display(name, after, new)
+        )
         if is_long_text(model, name):
             change.lines = line_diff(before or "", after or "")
         changes.append(change)

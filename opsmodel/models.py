@@ -104,6 +104,9 @@ class Revision(models.Model):
     # The object's `version` in this state: what an edit form opened at that version saw.
     version = models.PositiveIntegerField(null=True, blank=True)
     data = models.JSONField(encoder=DjangoJSONEncoder)
+    # What the related objects in `data` were called then: {field: {id: name}}. A revision
+    # shows an owner or a step under the name it had, not today's.
+    labels = models.JSONField(default=dict, blank=True)
     action = models.CharField(max_length=200, help_text="What happened: created, edited…")
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -402,3 +402,13 @@ def test_restoring_a_revision_that_says_the_same_as_now_says_so(founder_client):
     assert "It says the same as the current version: saving changes nothing." in html
     html = founder_client.get(f"{reverse('sops:edit', args=[sop.pk])}?restore=2").text
     assert "saving changes nothing" not in html
+
+
+def test_a_revision_shows_people_and_steps_under_the_names_they_had_then(founder_client):
+    ann, bo = UserFactory(first_name="Ann", last_name="Lee"), UserFactory(first_name="Bo")
+    sop = SOPFactory(body=BODY, owner=ann)
+    edit_sop(founder_client, sop, owner=bo.pk)
+    ann.first_name = "Annabel"
+    ann.save()
+    html = founder_client.get(reverse("sops:compare", args=[sop.pk]), {"from": 1, "to": 2}).text
+    assert "Ann Lee" in html and "Annabel" not in html
