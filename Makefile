@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/opsmodel
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test serve lint format clean
+.PHONY: run test serve lint format clean benchmark
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Opsmodel needs Python 3.12 or newer; set PYTHON=python3.12")'
@@ -55,3 +55,10 @@ lint: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+
+# Not part of the tests: measures every page under load on a generated map (see the README).
+BENCH_DB ?= /tmp/opsmodel-benchmark.sqlite3
+benchmark: $(VENV)/.installed-test
+	@command -v wrk >/dev/null || apt-get install -y wrk
+	SQLITE_PATH=$(BENCH_DB) $(BIN)/python manage.py migrate --noinput
+	SQLITE_PATH=$(BENCH_DB) $(BIN)/python manage.py benchmark
