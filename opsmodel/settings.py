@@ -251,6 +251,15 @@ if PRODUCTION:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
 
+# The scope checks (sops/health.py): an SOP estimated at more than SOP_SITTING_MINUTES is more
+# than one sitting. A new SOP is due for review every SOP_REVIEW_DAYS unless it says otherwise.
+SOP_SITTING_MINUTES = env_int("SOP_SITTING_MINUTES", 120)
+SOP_REVIEW_DAYS = env_int("SOP_REVIEW_DAYS", 180)
+if not 1 <= SOP_SITTING_MINUTES <= 480 or not 7 <= SOP_REVIEW_DAYS <= 730:
+    raise ImproperlyConfigured(
+        "SOP_SITTING_MINUTES must be 1 to 480 (minutes) and SOP_REVIEW_DAYS 7 to 730 (days)"
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -93,10 +93,13 @@ class SOPForm(VersionedModelForm):
         return cleaned
 
     def save_if_unchanged(self, by, *, action: str = "") -> bool:
-        changed = any(name in self.changed_data for name in self.instructions)
-        if self.instance._state.adding or not changed:
+        if self.instance._state.adding:
             return super().save_if_unchanged(by, action=action)
-        if self.cleaned_data.get("minor_edit"):
-            return super().save_if_unchanged(by, action=action or "Minor edit")
-        self.instance.revision += 1
-        return super().save_if_unchanged(by, also=("revision",), action=action)
+        also = ["next_review"] if self.instance.reschedule_review() else []
+        if any(name in self.changed_data for name in self.instructions):
+            if self.cleaned_data.get("minor_edit"):
+                action = action or "Minor edit"
+            else:
+                self.instance.revision += 1
+                also.append("revision")
+        return super().save_if_unchanged(by, also=tuple(also), action=action)

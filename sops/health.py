@@ -38,7 +38,7 @@ NUMBERED = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
 
 
 def sitting_limit() -> int:
-    return getattr(settings, "SOP_SITTING_MINUTES", 120)
+    return settings.SOP_SITTING_MINUTES
 
 
 def first_names() -> set[str]:

@@ -19,7 +19,7 @@ MAX_SITTING_MINUTES = 480
 
 
 def default_review_interval() -> int:
-    return getattr(settings, "SOP_REVIEW_DAYS", 180)
+    return settings.SOP_REVIEW_DAYS
 
 
 class SOP(Versioned):
@@ -111,9 +111,30 @@ class SOP(Versioned):
     def __str__(self) -> str:
         return self.title
 
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        sop = super().from_db(db, field_names, values, **kwargs)
+        sop.loaded_interval = sop.__dict__.get("review_interval_days")
+        return sop
+
+    def reschedule_review(self) -> bool:
+        """After the review interval changed, move the next review by as much.
+
+        The next review is the last one (or the SOP's creation) plus the interval, so a new
+        interval counts from the same day: shortened far enough, the review is overdue at once.
+        """
+        old = getattr(self, "loaded_interval", None)
+        if old is None or self.next_review is None or old == self.review_interval_days:
+            return False
+        self.next_review += datetime.timedelta(days=self.review_interval_days - old)
+        self.loaded_interval = self.review_interval_days
+        return True
+
     def save(self, *args, **kwargs):
         # The database cannot hold a rule across two tables, so every save checks it.
         self.check_step_in_same_process()
+        if self.reschedule_review() and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "next_review"}
         if self.next_review is None:
             self.next_review = timezone.localdate() + datetime.timedelta(
                 days=self.review_interval_days

@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sops.models import SOP
-from tests.factories import SOPFactory, UserFactory
+from tests.factories import ProcessFactory, SOPFactory, UserFactory, sop_form_data
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_new_sop_is_due_for_review_one_interval_from_now(settings):
+def test_a_new_sop_is_due_for_review_one_interval_from_now():
     sop = SOPFactory(review_interval_days=90)
     assert sop.next_review == timezone.localdate() + datetime.timedelta(days=90)
     assert not sop.review_overdue
@@ -44,3 +44,40 @@ def test_overdue_reviews_show_on_the_health_page_and_the_owners_my_work(member_c
     assert "Reviews overdue <span" in health and "Sending an invoice" in health
     assert "0%</strong> SOPs reviewed on time" in health
     assert "Review overdue" in member_client.get(reverse("people:my_work")).content.decode()
+
+
+def test_a_new_sop_takes_its_review_interval_from_the_setting(settings, founder_client):
+    settings.SOP_REVIEW_DAYS = 45
+    process = ProcessFactory()
+    data = {"title": "Sending an invoice", "process": process.pk, "review_interval_days": ""}
+    response = founder_client.post(f"{reverse('sops:new')}?process={process.pk}", data)
+    assert response.status_code == 302
+    sop = SOP.objects.get(title="Sending an invoice")
+    assert sop.review_interval_days == 45
+    assert sop.next_review == timezone.localdate() + datetime.timedelta(days=45)
+
+
+def test_a_shorter_interval_brings_the_next_review_forward(founder_client):
+    # Reviewed 100 days ago, every 180 days: due in 80 days. Every 30 days: 70 days overdue.
+    sop = SOPFactory(review_interval_days=180)
+    SOP.objects.filter(pk=sop.pk).update(next_review=timezone.localdate() + datetime.timedelta(80))
+    sop.refresh_from_db()
+    url = reverse("sops:edit", args=[sop.pk])
+    assert founder_client.post(url, sop_form_data(sop, review_interval_days=30)).status_code == 302
+    sop.refresh_from_db()
+    assert sop.next_review == timezone.localdate() - datetime.timedelta(days=70)
+    assert "Review overdue" in founder_client.get(sop.get_absolute_url()).content.decode()
+
+
+def test_the_next_review_follows_the_interval_when_saved_elsewhere():
+    # The admin and imports save the model itself: the same rule holds.
+    sop = SOP.objects.get(pk=SOPFactory(review_interval_days=30).pk)
+    due = sop.next_review
+    sop.review_interval_days = 60
+    sop.save()
+    sop.refresh_from_db()
+    assert sop.next_review == due + datetime.timedelta(days=30)
+    sop.title = "Renamed"
+    sop.save(update_fields=["title"])  # the interval did not change: neither does the date
+    sop.refresh_from_db()
+    assert sop.next_review == due + datetime.timedelta(days=30)
