@@ -112,13 +112,17 @@ def as_data(model, name: str, value):
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
-def record(obj: models.Model, by, action: str) -> Revision | None:
-    """Keep the state `obj` has just been saved in, unless it equals the latest revision."""
+def record(obj: models.Model, by, action: str, *, always: bool = False) -> Revision | None:
+    """Keep the state `obj` has just been saved in, unless it equals the latest revision.
+
+    `always` keeps it even then: for an event that changes no field but deserves its line in
+    the history, such as an SOP turned into a process.
+    """
     if not is_tracked(obj):
         return None
     data = snapshot(obj)
     latest = revisions_of(type(obj), obj.pk).first()
-    if latest is not None and latest.data == data:
+    if latest is not None and latest.data == data and not always:
         return None
     return Revision.objects.create(
         content_type=ContentType.objects.get_for_model(obj),

@@ -60,7 +60,11 @@ def history_context(request: HttpRequest, model, pk: int, obj, **extra) -> dict:
     if obj is None and not revisions.exists():
         raise Http404(f"No such {model._meta.verbose_name}")
     app = model._meta.app_label
-    name = str(getattr(obj, "name", None) or getattr(obj, "title", "")) if obj else ""
+    if obj is not None:
+        name = str(getattr(obj, "name", None) or getattr(obj, "title", ""))
+    else:  # gone: it is known by the name it last had
+        data = revisions.values_list("data", flat=True).first()
+        name = data.get("name") or data.get("title") or ""
     return {
         "object": obj,
         "object_name": name,

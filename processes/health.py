@@ -5,9 +5,10 @@ Each warning quotes the rule it applies, so people see why, not only what.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 
 from processes.models import Metric, Process
 from systems.models import System
@@ -18,20 +19,38 @@ RULE_PROCESS = (
 RULE_STEP = "Each step in a process can have its own SOP, owner, and due date."
 RULE_WEEKLY = "Processes typically influence weekly key metrics."
 RULE_SYSTEM = (
-    "A system captures how multiple processes fit together, who owns them, what software is "
-    "involved, and how everything ties to the business's overarching goals."
+    "A system zooms out further: it captures how multiple processes fit together, who owns "
+    "them, what software is involved, and how everything ties to the business's overarching "
+    "goals."
 )
-RULE_MONTHLY = "Systems typically influence monthly or annual metrics."
+RULE_MONTHLY = (
+    "Systems typically influence monthly or annual metrics — the numbers leadership is "
+    "accountable for."
+)
 
 
 @dataclass
 class ScopeWarning:
+    """What a scope check found: the message, the rule it quotes (word for word from the
+    source), the page of the object it is about, and where to fix it.
+
+    `fix` is the place that mends it (a field of the edit form, the form to add what is
+    missing), offered to people with the `perm` permission; `items` name the parts at fault,
+    each with its address (the steps without an owner, say). `too_big` marks an SOP that is
+    more than one sitting, which promoting it to a process also mends.
+    """
+
     message: str
     rule: str
     url: str
+    fix: str = ""
+    fix_label: str = ""
+    perm: str = ""
+    items: list[tuple[str, str]] = field(default_factory=list)
+    too_big: bool = False
 
 
-def steps(n: int) -> str:
+def step_count(n: int) -> str:
     return f"{n} step" if n == 1 else f"{n} steps"
 
 
@@ -52,31 +71,48 @@ def processes_for_checks(queryset: QuerySet | None = None) -> QuerySet:
     )
 
 
-def process_warnings(process: Process) -> list[ScopeWarning]:
+def process_warnings(process: Process, steps: list | None = None) -> list[ScopeWarning]:
+    """What the scope rules say about this process.
+
+    `process` comes from processes_for_checks(), whose counts are enough for the health page.
+    The process's own page passes its `steps` (with their owners and SOPs) instead: the
+    warnings then name the steps at fault and link to each.
+    """
     url = process.get_absolute_url()
+    edit = reverse("processes:edit", args=[process.pk])
+    if steps is None:
+        count = process.n_steps
+        gaps = {"an owner": process.n_steps_unowned, "a due date": process.n_steps_undated,
+                "an SOP": process.n_steps_without_sop}  # fmt: skip
+        named: dict[str, list] = {}
+    else:
+        count = len(steps)
+        named = {
+            "an owner": [step for step in steps if step.owner_id is None],
+            "a due date": [step for step in steps if step.due_date is None],
+            "an SOP": [step for step in steps if not hasattr(step, "sop")],
+        }
+        gaps = {what: len(at_fault) for what, at_fault in named.items()}
     found = []
-    if process.n_steps < 2:
+    if count < 2:
         found.append(ScopeWarning(
-            f"It has {process.n_steps} step{'s' if process.n_steps != 1 else ''}: a single task "
-            "is probably an SOP, not a process.", RULE_PROCESS, url))  # fmt: skip
+            f"It has {step_count(count)}: a single task is probably an SOP, not a process.",
+            RULE_PROCESS, url, f"{url}#add-step", "Add a step", "processes.add_step"))  # fmt: skip
     if not process.result.strip():
-        found.append(
-            ScopeWarning("No result is stated: what does this flow produce?", RULE_PROCESS, url)
-        )
-    if process.n_steps_unowned:
-        found.append(
-            ScopeWarning(f"{steps(process.n_steps_unowned)} without an owner.", RULE_STEP, url)
-        )
-    if process.n_steps_undated:
-        found.append(
-            ScopeWarning(f"{steps(process.n_steps_undated)} without a due date.", RULE_STEP, url)
-        )
-    if process.n_steps_without_sop:
-        found.append(
-            ScopeWarning(f"{steps(process.n_steps_without_sop)} without an SOP.", RULE_STEP, url)
-        )
+        found.append(ScopeWarning(
+            "No result is stated: what does this flow produce?", RULE_PROCESS, url,
+            f"{edit}#id_result", "State the result", "processes.change_process"))  # fmt: skip
+    for what, n in gaps.items():
+        if n:
+            items = [(f"{s.position}. {s.name}", f"{url}#step-{s.pk}") for s in named.get(what, [])]
+            found.append(ScopeWarning(
+                f"{step_count(n)} without {what}.",
+                RULE_STEP, url, items=items))  # fmt: skip
     if not process.has_metric:
-        found.append(ScopeWarning("No weekly metric: which number does it move?", RULE_WEEKLY, url))
+        found.append(ScopeWarning(
+            "No weekly metric: which number does it move?", RULE_WEEKLY, url,
+            f"{reverse('metrics:new')}?process={process.pk}", "Add a weekly metric",
+            "processes.add_metric"))  # fmt: skip
     return found
 
 
@@ -90,15 +126,23 @@ def systems_for_checks() -> QuerySet:
 
 def system_warnings(system: System) -> list[ScopeWarning]:
     url = system.get_absolute_url()
+    edit = reverse("systems:edit", args=[system.pk])
+    change = "systems.change_system"
     found = []
     if not system.has_process:
-        found.append(
-            ScopeWarning("No processes: nothing carries this system out yet.", RULE_SYSTEM, url)
-        )
+        found.append(ScopeWarning(
+            "No processes: nothing carries this system out yet.", RULE_SYSTEM, url,
+            f"{reverse('processes:new')}?system={system.pk}", "Add a process",
+            "processes.add_process"))  # fmt: skip
     if system.owner_id is None:
-        found.append(ScopeWarning("No owner: who answers for it?", RULE_SYSTEM, url))
+        found.append(ScopeWarning("No owner: who answers for it?", RULE_SYSTEM, url,
+                                  f"{edit}#id_owner", "Choose the owner", change))  # fmt: skip
     if not system.purpose.strip():
-        found.append(ScopeWarning("No purpose: why does it matter?", RULE_SYSTEM, url))
+        found.append(ScopeWarning("No purpose: why does it matter?", RULE_SYSTEM, url,
+                                  f"{edit}#id_purpose", "State the purpose", change))  # fmt: skip
     if not system.has_metric:
-        found.append(ScopeWarning("No monthly or annual metric.", RULE_MONTHLY, url))
+        found.append(ScopeWarning(
+            "No monthly or annual metric.", RULE_MONTHLY, url,
+            f"{reverse('metrics:new')}?system={system.pk}", "Add a monthly or annual metric",
+            "processes.add_metric"))  # fmt: skip
     return found

@@ -27,7 +27,7 @@ from opsmodel.htmx import (
     safe_next,
 )
 from processes.forms import ProcessForm, StepForm
-from processes.health import process_warnings, processes_for_checks
+from processes.health import process_warnings
 from processes.models import Process, Step
 from processes.scorecard import weekly_scorecard
 from systems.views import get_system
@@ -72,8 +72,9 @@ def render_steps(request: HttpRequest, process: Process, **extra) -> HttpRespons
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk)
     context = detail_context(process, request.user)
-    [checked] = processes_for_checks(Process.objects.filter(pk=process.pk))
-    context["warnings"] = process_warnings(checked)
+    # The page has the steps and the weekly metrics: the checks need no query of their own.
+    process.has_metric = bool(context["card"].rows)
+    context["warnings"] = process_warnings(process, context["steps"])
     return render_page(request, "processes/process_detail.html", context)
 
 

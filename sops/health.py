@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q
+from django.urls import reverse
 
 from processes.health import (
     ScopeWarning,
@@ -35,6 +36,8 @@ HANDOFF = re.compile(
     re.IGNORECASE,
 )
 NUMBERED = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
+# More numbered instructions than this, and the task is more than one sitting.
+MAX_INSTRUCTIONS = 15
 
 
 def sitting_limit() -> int:
@@ -52,31 +55,55 @@ def first_names() -> set[str]:
 
 
 def sop_warnings(sop: SOP, names: set[str] | None = None) -> list[ScopeWarning]:
-    """What the scope rules say about this SOP. `names`: people's first names, to spot hand-offs."""
-    found: list[tuple[str, str]] = []  # (message, rule)
+    """What the scope rules say about this SOP. `names`: people's first names, to spot hand-offs.
+
+    The checks, as the README explains them:
+    - longer than one sitting: an estimate above SOP_SITTING_MINUTES (default 120);
+    - no outcome; no owner;
+    - hand-offs or several sittings, a heuristic read of the instructions: a phrase that hands
+      the work to someone else or carries it to another sitting (HANDOFF: "hand it over to",
+      "ask Sam to", "wait for", "the next day", "tomorrow", …), or the first names of two or more
+      active people;
+    - more than MAX_INSTRUCTIONS numbered instructions.
+    """
+    found: list[tuple[str, str, str, str]] = []  # (message, rule, field to fix, fix label)
     limit = sitting_limit()
     minutes = sop.estimated_minutes
     if minutes and minutes > limit:
         message = f"Estimated at {minutes} minutes: longer than one sitting ({limit})."
-        found.append((message, RULE_SPLIT))
+        found.append((message, RULE_SPLIT, "estimated_minutes", "Change the estimate"))
     if not sop.outcome.strip():
-        found.append(("No outcome is stated.", RULE_SOP))
+        found.append(("No outcome is stated.", RULE_SOP, "outcome", "State the outcome"))
     if sop.owner_id is None:
-        found.append(("No owner: one person does this task.", RULE_SOP))
+        message = "No owner: one person does this task."
+        found.append((message, RULE_SOP, "owner", "Choose the owner"))
     body = sop.body or ""
     handoff = HANDOFF.search(body)
     people = {w for w in re.findall(r"\b[A-Z][a-z]+\b", body) if w.lower() in (names or set())}
     if handoff or len(people) > 1:
         why = f"“{handoff.group(0)}”" if handoff else f"names {', '.join(sorted(people))}"
-        found.append((f"The instructions hand work over or span sittings ({why}).", RULE_SPLIT))
+        message = f"The instructions hand work over or span sittings ({why})."
+        found.append((message, RULE_SPLIT, "body", "Edit the instructions"))
     steps = len(NUMBERED.findall(body))
-    if steps > 15:
+    if steps > MAX_INSTRUCTIONS:
         message = f"{steps} numbered instructions: more than one sitting usually holds."
-        found.append((message, RULE_SPLIT))
+        found.append((message, RULE_SPLIT, "body", "Edit the instructions"))
     if not found:  # most SOPs of a large map: no address to build
         return []
     url = sop.get_absolute_url()
-    return [ScopeWarning(message, rule, url) for message, rule in found]
+    edit = reverse("sops:edit", args=[sop.pk])
+    return [
+        ScopeWarning(
+            message,
+            rule,
+            url,
+            f"{edit}#id_{name}",
+            label,
+            "sops.change_sop",
+            too_big=rule == RULE_SPLIT,
+        )  # fmt: skip
+        for message, rule, name, label in found
+    ]
 
 
 @dataclass
@@ -120,14 +147,16 @@ LIST_LIMIT = 50
 
 @dataclass
 class Listing:
-    """The first LIST_LIMIT items of a list on the health page, and how many there are."""
+    """A list on the health page: its first LIST_LIMIT items (all of them when asked for with
+    `?show=<name>`), how many there are, and its name for that link."""
 
     items: list
     count: int
+    name: str = ""
 
     @classmethod
-    def of(cls, items: list) -> Listing:
-        return cls(items[:LIST_LIMIT], len(items))
+    def of(cls, name: str, items: list, show: str = "") -> Listing:
+        return cls(items if show == name else items[:LIST_LIMIT], len(items), name)
 
     def __iter__(self):
         return iter(self.items)
@@ -145,9 +174,10 @@ def within(scope: System | None, prefix: str = "") -> Q:
                 f"{prefix}rght__lte": scope.rght})  # fmt: skip
 
 
-def map_health(scope: System | None = None) -> dict:
+def map_health(scope: System | None = None, show: str = "") -> dict:
     """Every warning and coverage figure, for the whole map or for one system with its
-    sub-systems (`scope`), each system's own figures, and the lists behind them.
+    sub-systems (`scope`), each system's own figures, and the lists behind them (the one
+    named `show` in full, the others up to LIST_LIMIT items).
 
     In a fixed number of queries, whatever the size of the map.
     """
@@ -212,8 +242,8 @@ def map_health(scope: System | None = None) -> dict:
             (s, min(s.level - top, 5), subtree[s.pk].figures(), subtree[s.pk].warnings)
             for s in systems
         ],
-        "overdue": Listing.of([s for s in sops if s.review_overdue]),
-        "unowned": Listing.of([s for s in sops if s.owner_id is None]),
+        "overdue": Listing.of("overdue", [s for s in sops if s.review_overdue], show),
+        "unowned": Listing.of("unowned", [s for s in sops if s.owner_id is None], show),
         "undocumented": Listing(
             list(
                 undocumented.select_related("process__system").order_by(
@@ -221,9 +251,13 @@ def map_health(scope: System | None = None) -> dict:
                     "process__system__lft",
                     "process__position",
                     "position",
-                )[:LIST_LIMIT]
+                )[: None if show == "undocumented" else LIST_LIMIT]
             ),
             total.steps - total.documented,
+            "undocumented",
         ),  # fmt: skip
-        "warnings": {group: Listing.of(found) for group, found in warnings.items()},
+        "warnings": {
+            group: Listing.of(f"warnings-{group.lower()}", found, show)
+            for group, found in warnings.items()
+        },
     }

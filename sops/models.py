@@ -229,6 +229,14 @@ class Promotion(models.Model):
                 names.append(unique)
         return names
 
+    @staticmethod
+    def process_name(sop: SOP) -> str:
+        """The SOP's title, or with " (2)" etc. if its system already has a process of that name."""
+        name, n = sop.title[:120], 2
+        while Process.objects.filter(system=sop.process.system_id, name=name).exists():
+            name, n = f"{sop.title[:110]} ({n})", n + 1
+        return name
+
     @classmethod
     def promote(cls, sop: SOP, person) -> Process:
         """Turn `sop` into a process of the same system; its list items become the steps."""
@@ -239,13 +247,10 @@ class Promotion(models.Model):
         with transaction.atomic():
             # The SOP goes; its history, up to its last state, stays reachable from the process.
             history.keep_baseline(SOP, sop.pk)
-            history.record(sop, person, "Promoted to a process")
+            history.record(sop, person, "Turned into a process", always=True)
             system = sop.process.system
-            name, n = sop.title[:120], 2
-            while Process.objects.filter(system=system, name=name).exists():
-                name, n = f"{sop.title[:110]} ({n})", n + 1
             process = Process.objects.create(
-                system=system, name=name, result=sop.outcome, owner=sop.owner
+                system=system, name=cls.process_name(sop), result=sop.outcome, owner=sop.owner
             )
             for step_name in cls.steps_from(sop.body):
                 Step.objects.create(process=process, name=step_name, owner=sop.owner)

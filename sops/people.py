@@ -176,6 +176,6 @@ def health(request: HttpRequest) -> HttpResponse:
     context = {
         "page_title": title,
         **(breadcrumbs(scope) if scope else {}),
-        **map_health(scope),
+        **map_health(scope, show=request.GET.get("show", "")),
     }
     return render_page(request, "people/health.html", context)

@@ -43,9 +43,11 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         if promotion is None:
             raise
         return redirect(promotion.process)
+    warnings = sop_warnings(sop, first_names())
     context = {
         **reading_context(sop, request.user),
-        "warnings": sop_warnings(sop, first_names()),
+        "warnings": warnings,
+        "promotable": any(warning.too_big for warning in warnings),
         "page_title": sop.title,
         **breadcrumbs(sop.process.system),
         "software": sop.software.all(),
@@ -118,8 +120,10 @@ def sop_or_none(user, pk: int) -> SOP | None:
 def where_the_sop_is(sop: SOP | None, pk: int) -> dict:
     """An SOP's place in the map, or, for one turned into a process, that process."""
     if sop is None:
-        promotion = Promotion.objects.filter(sop_id=pk).select_related("process").first()
-        return {"promotion": promotion}
+        promotion = Promotion.objects.filter(sop_id=pk).select_related("process__system").first()
+        if promotion is None:
+            return {}
+        return {**breadcrumbs(promotion.process.system), "promotion": promotion}
     return {**breadcrumbs(sop.process.system), "process": sop.process, "sop": sop}
 
 
@@ -202,6 +206,23 @@ def mark_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(sop)
 
 
+def why_not_promote(sop: SOP, warnings: list, steps: list[str]) -> str:
+    """Why this SOP cannot become a process, or "" if it can."""
+    if not any(warning.too_big for warning in warnings):
+        return (
+            "The scope checks find this SOP fits one person and one sitting, so there is nothing "
+            "to split into a process. An SOP becomes a process when it is longer than one "
+            "sitting, hands work over or has too many instructions."
+        )
+    if len(steps) < 2:
+        found = "no numbered list" if not steps else "a numbered list of one item"
+        return (
+            f"Its instructions have {found}, and a process needs at least two steps. Number the "
+            "instructions (1. 2. 3.), one top-level item per step, then turn it into a process."
+        )
+    return ""
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def promote(request: HttpRequest, pk: int) -> HttpResponse:
@@ -212,15 +233,23 @@ def promote(request: HttpRequest, pk: int) -> HttpResponse:
         and request.user.has_perm("processes.add_step")
     ):
         raise PermissionDenied
-    if request.method == "POST":
+    warnings = sop_warnings(sop, first_names())
+    steps = Promotion.steps_from(sop.body)
+    refused = why_not_promote(sop, warnings, steps)
+    if request.method == "POST" and not refused:
         process = Promotion.promote(sop, request.user)
-        return go_to(request, process.get_absolute_url())
+        notice = f"Turned “{sop.title}” into the process “{process.name}”."
+        return go_to(request, process.get_absolute_url(), notice=notice)
     context = {
         "page_title": f"Turn {sop.title} into a process?",
         "sop": sop,
         "process": sop.process,
         **breadcrumbs(sop.process.system),
-        "steps": Promotion.steps_from(sop.body),
-        "warnings": sop_warnings(sop, first_names()),
+        "steps": steps,
+        "name": Promotion.process_name(sop),
+        "readers": sop.acknowledgements.count(),
+        "warnings": [warning for warning in warnings if warning.too_big],
+        "refused": refused,
     }
-    return render_page(request, "sops/promote.html", context)
+    status = 400 if request.method == "POST" else 200
+    return render_page(request, "sops/promote.html", context, status=status)

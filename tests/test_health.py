@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from processes.health import process_warnings, processes_for_checks
-from processes.models import Metric, Process
-from sops.health import map_health, sop_warnings
+from sops.health import map_health
 from tests.factories import (
     ProcessFactory,
     SOPFactory,
@@ -22,50 +20,6 @@ pytestmark = pytest.mark.django_db
 
 def messages(warnings) -> str:
     return " | ".join(w.message for w in warnings)
-
-
-@pytest.mark.parametrize(
-    ("fields", "expected"),
-    [
-        ({"estimated_minutes": 180}, "longer than one sitting"),
-        ({"outcome": ""}, "No outcome"),
-        ({"owner": None}, "No owner"),
-        ({"body": "1. Draft it.\n2. Hand it over to the editor."}, "hand work over"),
-        ({"body": "1. Record.\n2. Come back to it the next day."}, "the next day"),
-        ({"body": "".join(f"{n}. Do part {n}.\n" for n in range(1, 20))}, "19 numbered"),
-    ],
-)
-def test_each_sop_rule_fires_on_a_breach(fields, expected):
-    sop = SOPFactory(**fields)
-    assert expected in messages(sop_warnings(sop, set()))
-
-
-def test_an_sop_within_the_rules_has_no_warnings():
-    sop = SOPFactory(estimated_minutes=45, outcome="Invoice sent", body="1. Open.\n2. Send.")
-    assert sop_warnings(sop, {"sam", "priya"}) == []
-
-
-def test_two_people_named_in_one_sop_is_a_hand_off():
-    sop = SOPFactory(body="1. Sam films it.\n2. Priya edits it.")
-    assert "Priya, Sam" in messages(sop_warnings(sop, {"sam", "priya"}))
-
-
-def test_process_rules_fire_and_clear():
-    lonely = ProcessFactory(result="")
-    StepFactory(process=lonely, owner=None)
-    [checked] = processes_for_checks(Process.objects.filter(pk=lonely.pk))
-    found = messages(process_warnings(checked))
-    for text in ["1 step", "No result", "without an owner", "without a due date",
-                 "without an SOP", "No weekly metric"]:  # fmt: skip
-        assert text in found
-
-    good = ProcessFactory(result="A video a week")
-    for _ in range(2):
-        step = StepFactory(process=good, due_date="2026-12-01")
-        SOPFactory(process=good, step=step)
-    Metric.objects.create(process=good, name="Videos", target=1, cadence="weekly")
-    [checked] = processes_for_checks(Process.objects.filter(pk=good.pk))
-    assert process_warnings(checked) == []
 
 
 def test_the_sop_page_shows_its_warnings_with_the_rule(member_client):
@@ -181,6 +135,13 @@ def test_long_lists_show_the_first_fifty_and_say_how_many_more(member_client):
     assert '<span class="count">52</span>' in section
     assert "Unowned 49" in section and "Unowned 50" not in section
     assert "And 2 more." in section
+    show_all = f"{reverse('people:health')}?show=unowned#gap-unowned"
+    assert f'<a href="{show_all}">Show all 52' in section
+    whole = member_client.get(reverse("people:health"), {"show": "unowned"}).text
+    section = whole.split('id="gap-unowned"')[1].split("</section>")[0]
+    assert "Unowned 51" in section and "more." not in section
+    # The other lists stay short.
+    assert "Show all" not in whole.split('id="gap-undocumented"')[1].split("</section>")[0]
 
 
 def test_an_empty_system_choice_means_the_whole_map(member_client):
@@ -189,8 +150,14 @@ def test_an_empty_system_choice_means_the_whole_map(member_client):
     assert response.status_code == 200 and "How well the map follows its own rules" in response.text
 
 
-def test_step_counts_in_warnings_read_as_words():
-    process = ProcessFactory()
-    StepFactory(process=process, owner=None)
-    [checked] = processes_for_checks(Process.objects.filter(pk=process.pk))
-    assert "1 step without an owner." in messages(process_warnings(checked))
+def test_the_open_warnings_figure_counts_every_warning_on_a_known_map(member_client):
+    known_map()
+    # Each system: no metric (2). Each process: steps without a due date, a step without an
+    # SOP, no weekly metric (6). One SOP without an owner (1).
+    assert map_health()["open"] == 9
+    html = member_client.get(reverse("people:health")).text
+    assert 'href="#gap-warnings"><strong>9</strong> open scope warnings' in html
+    warnings = html.split('id="gap-warnings"')[1]
+    assert warnings.count("<li>") == 9
+    assert "Cold outreach</a>: 4 steps without a due date." in warnings
+    assert "Revenue generation</a>: No monthly or annual metric." in warnings

@@ -254,14 +254,19 @@ def test_reassigning_keeps_a_revision_naming_both_people():
 
 
 def test_a_promoted_sop_keeps_its_history_reachable_from_the_process(founder_client):
-    sop = SOPFactory(title="Launch a page", body="1. Brief.\n2. Build.\n")
+    sop = SOPFactory(title="Launch a page", body="1. Brief.\n2. Build.\n", estimated_minutes=300)
     pk = sop.pk
     edit_sop(founder_client, sop, body="1. Brief.\n2. Build.\n3. Publish.\n")
     founder_client.post(reverse("sops:promote", args=[pk]))
     process = Process.objects.get(name="Launch a page")
     assert reverse("sops:history", args=[pk]) in founder_client.get(process.get_absolute_url()).text
     html = founder_client.get(reverse("sops:history", args=[pk])).text
-    assert "A deleted SOP" in html and "This SOP was turned into the process" in html
+    # Known by the title it last had, the promotion its newest line, by whom.
+    assert '<h1 tabindex="-1">Launch a page</h1>' in html
+    assert "This SOP was turned into the process" in html
+    newest = history.revisions_of(SOP, pk).select_related("changed_by").first()
+    assert (newest.action, newest.changed_by.username) == ("Turned into a process", "founder")
+    assert "Turned into a process" in html
     assert "?restore=" not in html  # nothing to restore into
     compare = founder_client.get(reverse("sops:compare", args=[pk]), {"from": "1", "to": "2"})
     assert "3. Publish." in compare.text

@@ -29,10 +29,10 @@ def system_metrics(context, system) -> dict:
     }
 
 
-@register.inclusion_tag("includes/warnings.html")
-def system_scope_warnings(system) -> dict:
+@register.inclusion_tag("includes/warnings.html", takes_context=True)
+def system_scope_warnings(context, system) -> dict:
     """The source's scope rules for this system (see processes.health)."""
     from processes.health import system_warnings, systems_for_checks
 
     [checked] = systems_for_checks().filter(pk=system.pk)
-    return {"warnings": system_warnings(checked)}
+    return {"warnings": system_warnings(checked), "perms": context.get("perms")}
