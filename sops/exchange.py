@@ -91,6 +91,7 @@ def export_map() -> dict:
              "process": process_of[s.process_id].name, "step": step_name.get(s.step_id),
              "title": s.title, "owner": who(s.owner_id), "outcome": s.outcome,
              "estimated_minutes": s.estimated_minutes, "body": s.body,
+             "review_interval_days": s.review_interval_days,
              "software": sorted(t.name for t in s.software.all())}
             for s in sops
         ],
@@ -200,6 +201,10 @@ def check_document(doc) -> list[str]:
         if item.get("step") and (*process, item["step"]) not in steps:
             problems.append(f"{where}: step {item['step']!r} is not a step of its own process "
                             f"{item['process']!r}")  # fmt: skip
+        interval = item.get("review_interval_days")
+        if interval is not None and (type(interval) is not int or not 7 <= interval <= 730):
+            problems.append(f"{where}: review_interval_days is {interval!r}; it must be a whole "
+                            "number of days from 7 to 730")  # fmt: skip
         owner_ok(where, item)
     for i, item in enumerate(doc.get("metrics", [])):
         where = f"metrics[{i}] ({item['name']})"
@@ -322,7 +327,10 @@ def write(doc: dict, by=None) -> dict:
             defaults={"step": steps.get((process.pk, item["step"])) if item.get("step") else None,
                       "owner": who(item.get("owner")), "outcome": item.get("outcome", ""),
                       "estimated_minutes": item.get("estimated_minutes"),
-                      "body": item.get("body", "")},
+                      "body": item.get("body", ""),
+                      # Absent (an older export): the SOP keeps its interval, or the default.
+                      **({"review_interval_days": item["review_interval_days"]}
+                         if item.get("review_interval_days") else {})},
         )  # fmt: skip
         sop.software.set([tools[t] for t in item.get("software", []) if t in tools])
         history.record(sop, by, IMPORTED)

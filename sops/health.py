@@ -44,6 +44,27 @@ def sitting_limit() -> int:
     return settings.SOP_SITTING_MINUTES
 
 
+def checks_in_words() -> list[tuple[str, list[str]]]:
+    """What each level is checked for, as the health page explains it (the README too)."""
+    return [
+        ("SOPs", [
+            f"an estimate above {sitting_limit()} minutes: longer than one sitting;",
+            "no outcome stated; no owner;",
+            "hand-offs or several sittings, read from the instructions: a phrase that passes "
+            "the work on or carries it over (“hand it over to”, “pass it on to”, “ask … to”, "
+            "“wait for”, “wait until”, “the next day”, “tomorrow”, “next week”, “come back to it "
+            "later”, “once … has replied”), or the first names of two or more people who work "
+            "here;",
+            f"more than {MAX_INSTRUCTIONS} numbered instructions.",
+        ]),
+        ("Processes", [
+            "fewer than two steps; no result stated;",
+            "steps without an owner, a due date or an SOP; no weekly metric.",
+        ]),
+        ("Systems", ["no processes; no owner; no purpose; no monthly or annual metric."]),
+    ]  # fmt: skip
+
+
 def first_names() -> set[str]:
     return {
         name.lower()

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 from opsmodel.access import get_or_404
 from opsmodel.htmx import breadcrumbs, render_page
 from processes.models import Metric, Process, Step
-from sops.health import map_health
+from sops.health import checks_in_words, map_health
 from sops.models import SOP, Acknowledgement
 from sops.search import MAX_QUERY, search
 from systems.models import Software, System
@@ -177,5 +177,6 @@ def health(request: HttpRequest) -> HttpResponse:
         "page_title": title,
         **(breadcrumbs(scope) if scope else {}),
         **map_health(scope, show=request.GET.get("show", "")),
+        "checks": checks_in_words(),
     }
     return render_page(request, "people/health.html", context)

@@ -31,6 +31,7 @@ def test_export_import_into_an_empty_map_export_gives_the_same_document(source):
         call_command("loaddemo", stdout=io.StringIO())
     else:
         build_map(9, 2, 3)
+        SOP.objects.filter(pk=SOP.objects.first().pk).update(review_interval_days=30)
     first = export_map()
     wipe()
     assert not System.objects.exists()
@@ -66,8 +67,21 @@ def test_no_password_hash_leaves():
             lambda d: next(m for m in d["metrics"] if m["process"]).update(cadence="monthly"),
             "a process's metrics are weekly",
         ),
+        (
+            lambda d: d["sops"][0].update(review_interval_days=3),
+            "review_interval_days is 3; it must be a whole number of days from 7 to 730",
+        ),
     ],
-    ids=["version", "format", "missing", "step-other-process", "cycle", "owner", "cadence"],
+    ids=[
+        "version",
+        "format",
+        "missing",
+        "step-other-process",
+        "cycle",
+        "owner",
+        "cadence",
+        "review-interval",
+    ],  # fmt: skip
 )
 def test_a_bad_document_is_refused_whole_saying_what_and_where(change, message):
     call_command("loaddemo", stdout=io.StringIO())
