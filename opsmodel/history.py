@@ -1,10 +1,13 @@
 """Revision history of systems, processes and SOPs: keep every state, compare two, restore one.
 
 A model takes part by naming, in `history_fields`, the fields a revision keeps and the label
-people know each by. Every write path of the app (edit forms, the admin, import, promotion,
-reassigning) calls `keep_baseline()` before it writes and `record()` after, inside the same
-transaction. `record()` keeps a revision only when something kept actually changed, so a
-reorder or a save without changes adds nothing.
+people know each by, and in `history_outlines` what else it keeps as text made by its
+`outline(name)` (a process's steps: they have no history of their own, so a change to a step is
+a change to its process, kept by the views that make it). Every write path of the app (edit
+forms, the admin, import, promotion, reassigning) calls `keep_baseline()` before it writes and
+`record()` after, inside the same transaction. `record()` keeps a revision only when something
+kept actually changed, so a save without changes (or reordering systems or processes among
+their siblings) adds nothing.
 
 Objects that existed before history was kept, or were bulk-loaded, have no revision yet; the
 first change made to one first keeps the state it had ("Earliest kept state"), so nothing that
@@ -16,11 +19,12 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import models, transaction
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -33,6 +37,16 @@ CONTEXT_LINES = 3
 
 def is_tracked(model_or_obj) -> bool:
     return hasattr(model_or_obj, "history_fields")
+
+
+def outlines(model_or_obj) -> dict[str, str]:
+    """What a model keeps as text rather than as fields: {name: label}."""
+    return getattr(model_or_obj, "history_outlines", {})
+
+
+def kept(model_or_obj) -> dict[str, str]:
+    """Everything a revision keeps, {name: label}: the fields, then the outlines."""
+    return {**model_or_obj.history_fields, **outlines(model_or_obj)}
 
 
 def snapshot(obj: models.Model) -> dict:
@@ -49,6 +63,8 @@ def snapshot(obj: models.Model) -> dict:
             value = model_field.value_from_object(obj)
             # Browsers send CRLF, imports LF: the same text must not count as a change.
             data[name] = value.replace("\r\n", "\n") if isinstance(value, str) else value
+    for name in outlines(obj):
+        data[name] = obj.outline(name)
     # As the database will hand it back (dates become ISO strings), so equal states compare equal.
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
@@ -136,8 +152,30 @@ def record(obj: models.Model, by, action: str, *, always: bool = False) -> Revis
     )
 
 
+@contextmanager
+def keeping(obj: models.Model, by, action: str):
+    """Keep `obj`'s state before and after what the block changes (the steps of a process), in
+    one transaction; nothing is kept if the block changed nothing that is kept."""
+    with transaction.atomic():
+        keep_baseline(type(obj), obj.pk)
+        yield
+        record(obj, by, action)
+
+
 def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:
-    """`queryset.update(**changes)`, keeping each object's state before and after.
+    """`queryset.update(**changes)`, keeping each object's state before and after."""
+    pks = list(queryset.values_list("pk", flat=True))
+    model = queryset.model
+    return changing(
+        model._default_manager.filter(pk__in=pks), by, action,
+        lambda: model._default_manager.filter(pk__in=pks).update(**changes),
+    )  # fmt: skip
+
+
+def changing(queryset: models.QuerySet, by, action: str, change) -> int:
+    """Run `change()`, which changes the objects of `queryset` (or their outlines: the steps
+    of these processes), keeping each object's state before and after; returns what `change()`
+    returns.
 
     In a fixed number of queries, however many objects: reassigning someone who owns
     hundreds of things must not run thousands.
@@ -156,7 +194,9 @@ def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:
         "object_id", "number", "data"
     ):
         latest.setdefault(object_id, (number, data))
-    objects = model._default_manager.select_related(*single).prefetch_related(*many)
+    objects = model._default_manager.select_related(*single).prefetch_related(
+        *many, *getattr(model, "history_prefetch", [])
+    )
     baselines = [
         Revision(content_type=content_type, object_id=obj.pk, number=1, data=snapshot(obj),
                  labels=labels(obj), version=obj.version, action=BASELINE)
@@ -164,7 +204,7 @@ def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:
     ]  # fmt: skip
     Revision.objects.bulk_create(baselines)
     latest.update({r.object_id: (r.number, r.data) for r in baselines})
-    model._default_manager.filter(pk__in=pks).update(**changes)
+    result = change()
     revisions = []
     for obj in objects.filter(pk__in=pks):
         number, data = latest[obj.pk]
@@ -176,7 +216,7 @@ def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:
                          changed_by=by if getattr(by, "pk", None) else None)
             )  # fmt: skip
     Revision.objects.bulk_create(revisions)
-    return len(pks)
+    return result
 
 
 # Reading revisions -------------------------------------------------------------------------
@@ -202,7 +242,7 @@ class DiffLine:
 
 
 def is_long_text(model, name: str) -> bool:
-    return isinstance(model._meta.get_field(name), models.TextField)
+    return name in outlines(model) or isinstance(model._meta.get_field(name), models.TextField)
 
 
 class Labeller:
@@ -253,14 +293,14 @@ def changed_labels(model, before: dict | None, after: dict) -> list[str]:
     """The labels of the kept fields that differ between two revisions' data."""
     if before is None:
         return []
-    fields = model.history_fields.items()
+    fields = kept(model).items()
     return [label for name, label in fields if before.get(name) != after.get(name)]
 
 
 def compare(model, labeller: Labeller, old: Revision, new: Revision) -> tuple[list, list]:
     """(changes, labels of unchanged fields) from revision `old` to revision `new`."""
     changes, unchanged = [], []
-    for name, label in model.history_fields.items():
+    for name, label in kept(model).items():
         before, after = old.data.get(name), new.data.get(name)
         if before == after:
             unchanged.append(label)

@@ -75,7 +75,7 @@ def history_context(request: HttpRequest, model, pk: int, obj, **extra) -> dict:
         "history_url": reverse(f"{app}:history", args=[pk]),
         "compare_url": reverse(f"{app}:compare", args=[pk]),
         "edit_url": reverse(f"{app}:edit", args=[pk]) if obj else "",
-        "kept": spoken_list([label.lower() for label in model.history_fields.values()]),
+        "kept": spoken_list([label.lower() for label in history.kept(model).values()]),
         "can_restore": obj is not None
         and request.user.has_perm(f"{app}.change_{model._meta.model_name}"),
         **extra,
@@ -152,6 +152,8 @@ class Restore:
     kept: list[str] = field(default_factory=list)
     # The revision says what the object says now: restoring it would change nothing.
     same_as_now: bool = False
+    # Labels of what the revision keeps beyond the form's fields (a process's steps).
+    outlines: list[str] = field(default_factory=list)
 
     @property
     def notice(self) -> str:
@@ -186,6 +188,12 @@ class Restore:
                 f" Not restored, as no longer available: {', '.join(self.kept)} "
                 "(kept as it is now)."
             )
+        if self.outlines:
+            intro += (
+                f" The {spoken_list([label.lower() for label in self.outlines])} are not part "
+                "of this form: they stay as they are now (compare the revisions to see how they "
+                "were)."
+            )
         return {
             "page_title": f"Restore revision {revision.number} of {name}",
             "intro": intro,
@@ -210,7 +218,9 @@ def edit_form(request: HttpRequest, obj, form_class, **kwargs):
     form = form_class(request.POST or None, instance=obj, **kwargs)
     if restore.revision is not None and not form.is_bound:
         restore.kept = keep_what_cannot_be_restored(form, restore.revision)
-        restore.same_as_now = history.snapshot(obj) == restore.revision.data
+        now, then = history.snapshot(obj), restore.revision.data
+        restore.same_as_now = all(now[name] == then.get(name) for name in obj.history_fields)
+        restore.outlines = list(history.outlines(obj).values())
     return form, restore
 
 

@@ -36,7 +36,8 @@ class User(AbstractUser):
     def reassign_everything_to(self, other: User, by: User | None = None) -> int:
         """Hand everything this person owns to `other`; returns how many items moved.
 
-        Systems, processes and SOPs keep a revision of the change, made by `by`.
+        Systems, processes and SOPs keep a revision of the change, made by `by`; so do the
+        processes whose steps change hands.
         """
         from opsmodel import history
 
@@ -49,9 +50,21 @@ class User(AbstractUser):
                     # An open edit form of a reassigned item must see that it changed.
                     changes["version"] = models.F("version") + 1
                 owned = model._default_manager.filter(owner=self)
+                action = f"Reassigned from {self} to {other}"
                 if history.is_tracked(model):
-                    action = f"Reassigned from {self} to {other}"
                     moved += history.update_all(owned, by, action, **changes)
+                elif parent := getattr(model, "history_parent", None):
+                    # Kept in the history of what they belong to (a step: its process).
+                    link = model._meta.get_field(parent)
+                    parents = link.related_model._default_manager.filter(
+                        pk__in=owned.values(link.attname)
+                    )
+                    moved += history.changing(
+                        parents,
+                        by,
+                        action,
+                        lambda owned=owned, changes=changes: owned.update(**changes),
+                    )
                 else:
                     moved += owned.update(**changes)
         return moved

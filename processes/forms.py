@@ -4,6 +4,7 @@ from django import forms
 from django.db import transaction
 from mptt.forms import TreeNodeChoiceField
 
+from opsmodel import history
 from opsmodel.forms import VersionedModelForm
 from processes.models import Process, Step, next_position
 from systems.models import System
@@ -34,6 +35,13 @@ class ProcessForm(VersionedModelForm):
 
 class StepForm(VersionedModelForm):
     set_by_view = ("process",)
+
+    def save_if_unchanged(self, by, *, also: tuple[str, ...] = (), action: str = "") -> bool:
+        """Save the step; the change is kept in its process's history."""
+        verb = "Added" if self.instance._state.adding else "Edited"
+        step = f"{verb} step “{self.cleaned_data['name']}”"
+        with history.keeping(self.instance.process, by, step):
+            return super().save_if_unchanged(by, also=also, action=action)
 
     class Meta:
         model = Step

@@ -81,8 +81,11 @@ class Process(Versioned):
 
     objects = ProcessQuerySet.as_manager()
 
-    # What a revision keeps (opsmodel.history), with the labels people know the fields by.
+    # What a revision keeps (opsmodel.history), with the labels people know the fields by; the
+    # steps, which keep no history of their own, as an outline.
     history_fields = {"name": "Name", "system": "System", "result": "Result", "owner": "Owner"}
+    history_outlines = {"steps": "Steps"}
+    history_prefetch = ["steps__owner"]
 
     class Meta:
         ordering = ["system", "position"]
@@ -113,6 +116,19 @@ class Process(Versioned):
     def get_absolute_url(self) -> str:
         return reverse("processes:detail", args=[self.pk])
 
+    def outline(self, name: str) -> str:
+        """The steps as a revision keeps them: one line each, in order, with owner and date."""
+        assert name == "steps"
+        # Prefetched when many processes are kept at once (history.changing), else one query.
+        steps = getattr(self, "_prefetched_objects_cache", {}).get("steps")
+        if steps is None:
+            steps = self.steps.select_related("owner")
+        return "\n".join(
+            f"{n}. {step.name} — {step.owner or 'no owner'}, "
+            f"{f'due {step.due_date:%Y-%m-%d}' if step.due_date else 'no due date'}"
+            for n, step in enumerate(steps, start=1)
+        )
+
     def delete_with_contents(self) -> None:
         """Delete the process with its SOPs and steps: the explicit, confirmed delete."""
         with transaction.atomic():
@@ -140,6 +156,9 @@ class Step(Versioned):
     )
 
     objects = PositionedQuerySet.as_manager()
+
+    # A step keeps no revisions of its own: a change to it is a change to its process's steps.
+    history_parent = "process"
 
     class Meta:
         ordering = ["process", "position"]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,6 +10,7 @@ from django_htmx.http import reswap, retarget
 from opsmodel import history_views
 from opsmodel.access import fetch, move_direction
 from opsmodel.history import keep_baseline, record
+from opsmodel.history import keeping as history_of
 from opsmodel.htmx import (
     SAVED,
     breadcrumbs,
@@ -209,7 +209,7 @@ def delete_step(request: HttpRequest, pk: int) -> HttpResponse:
     process = step.process
     sop = getattr(step, "sop", None)
     if request.method == "POST":
-        with transaction.atomic():
+        with history_of(process, request.user, f"Deleted step “{step.name}”"):
             if sop is not None:  # its SOP stays, untied: that change is kept in its history
                 keep_baseline(type(sop), sop.pk)
             step.delete()
@@ -231,7 +231,8 @@ def move_step(request: HttpRequest, pk: int) -> HttpResponse:
     """One place up or down: the keyboard's way to reorder steps."""
     step = get_step(request.user, pk, "change")
     direction = move_direction(request)
-    step.process.steps.all().move(step, direction)
+    with history_of(step.process, request.user, f"Moved step “{step.name}” {direction}"):
+        step.process.steps.all().move(step, direction)
     if request.htmx:
         return render_steps(request, step.process, moved=(step.pk, direction))
     return redirect(step.process)
@@ -245,7 +246,8 @@ def order_steps(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk)
     try:
         order = [int(value) for value in request.POST.get("order", "").split(",") if value]
-        process.steps.all().place(order)
+        with history_of(process, request.user, "Reordered the steps"):
+            process.steps.all().place(order)
     except ValueError:
         return render(
             request,

@@ -294,7 +294,7 @@ def write(doc: dict, by=None) -> dict:
         history.record(system, by, IMPORTED)
         by_path[path] = system
 
-    processes = {}
+    processes, imported = {}, []
     for item in doc.get("processes", []):
         system = by_path[tuple(item["system"])]
         keep_state_of(Process.objects.filter(system=system, name=item["name"]))
@@ -302,8 +302,8 @@ def write(doc: dict, by=None) -> dict:
             system=system, name=item["name"],
             defaults={"result": item.get("result", ""), "owner": who(item.get("owner"))},
         )  # fmt: skip
-        history.record(process, by, IMPORTED)
         processes[(tuple(item["system"]), item["name"])] = process
+        imported.append(process)
     paths = {system.pk: path for path, system in by_path.items()}
     for process in Process.objects.all():
         processes.setdefault((paths[process.system_id], process.name), process)
@@ -318,6 +318,8 @@ def write(doc: dict, by=None) -> dict:
         steps[(process.pk, item["name"])] = step
     for step in Step.objects.all():
         steps.setdefault((step.process_id, step.name), step)
+    for process in imported:  # after their steps, which their revisions keep too
+        history.record(process, by, IMPORTED)
 
     for item in doc.get("sops", []):
         process = processes[(tuple(item["system"]), item["process"])]

@@ -17,7 +17,14 @@ from opsmodel.models import Revision
 from processes.models import Process
 from sops.models import SOP
 from systems.models import System
-from tests.factories import ProcessFactory, SOPFactory, SystemFactory, UserFactory, sop_form_data
+from tests.factories import (
+    ProcessFactory,
+    SOPFactory,
+    StepFactory,
+    SystemFactory,
+    UserFactory,
+    sop_form_data,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -384,7 +391,7 @@ def test_the_history_page_says_what_it_keeps(member_client):
     process = ProcessFactory()
     history.record(process, None, "Created")
     html = member_client.get(reverse("processes:history", args=[process.pk])).text
-    assert "Every change to its name, system, result and owner is kept" in html
+    assert "Every change to its name, system, result, owner and steps is kept" in html
 
 
 def test_reassigning_keeps_history_in_the_same_number_of_queries_however_much_is_owned():
@@ -417,3 +424,78 @@ def test_a_revision_shows_people_and_steps_under_the_names_they_had_then(founder
     ann.save()
     html = founder_client.get(reverse("sops:compare", args=[sop.pk]), {"from": 1, "to": 2}).text
     assert "Ann Lee" in html and "Annabel" not in html
+
+
+def step_data(step, **changes) -> dict:
+    prefix = f"step-{step.pk}"
+    data = {"name": step.name, "owner": step.owner_id or "",
+            "due_date": step.due_date or "", "version": step.version, **changes}  # fmt: skip
+    return {f"{prefix}-{name}": value for name, value in data.items()}
+
+
+def test_every_change_to_a_process_s_steps_is_kept_in_its_history(founder_client, founder):
+    sam = UserFactory(first_name="Sam", last_name="Lee")
+    process = ProcessFactory()
+    add = reverse("processes:add_step", args=[process.pk])
+    for name in ["Scripting", "Filming"]:
+        founder_client.post(add, {"new-step-name": name, "new-step-owner": sam.pk})
+    scripting, filming = process.steps.all()
+    founder_client.post(
+        reverse("processes:edit_step", args=[filming.pk]),
+        step_data(filming, due_date="2026-12-04"),
+    )
+    founder_client.post(reverse("processes:move_step", args=[filming.pk]), {"direction": "up"})
+    founder_client.post(reverse("processes:delete_step", args=[scripting.pk]))
+    kept = revisions(process)
+    assert [r.action for r in kept] == [
+        "Earliest kept state", "Added step “Scripting”", "Added step “Filming”",
+        "Edited step “Filming”", "Moved step “Filming” up", "Deleted step “Scripting”",
+    ]  # fmt: skip
+    assert {r.changed_by for r in kept[1:]} == {founder}
+    assert kept[4].data["steps"] == (
+        "1. Filming — Sam Lee, due 2026-12-04\n2. Scripting — Sam Lee, no due date"
+    )
+    assert kept[5].data["steps"] == "1. Filming — Sam Lee, due 2026-12-04"
+    # Compared like any long text, line by line.
+    compare = founder_client.get(
+        reverse("processes:compare", args=[process.pk]), {"from": "1", "to": "4"}
+    ).text
+    assert "Steps" in compare and "2. Filming — Sam Lee, " in compare and "2026-12-04" in compare
+
+
+def test_restoring_a_process_says_its_steps_stay_as_they_are(founder_client):
+    process = ProcessFactory(result="Before")
+    history.record(process, None, "Created")
+    process.steps.create(name="Scripting")
+    html = founder_client.get(f"{reverse('processes:edit', args=[process.pk])}?restore=1").text
+    assert "The steps are not part of this form: they stay as they are now" in html
+    # Its fields say the same as now: restoring would change none of them.
+    assert "It says the same as the current version" in html
+
+
+def test_reassigning_steps_keeps_it_in_their_processes_history_in_fixed_queries():
+    def reassign(count: int) -> int:
+        leaving, staying = UserFactory(), UserFactory(first_name="Kim", last_name="Park")
+        for _ in range(count):
+            StepFactory(process=ProcessFactory(), owner=leaving, name="Editing")
+        with CaptureQueriesContext(connection) as captured:
+            assert leaving.reassign_everything_to(staying) == count
+        return len(captured)
+
+    assert reassign(2) == reassign(12)
+    kept = Revision.objects.filter(action__startswith="Reassigned")
+    assert kept.count() == 14
+    assert all(r.data["steps"] == "1. Editing — Kim Park, no due date" for r in kept)
+
+
+def test_a_step_changed_in_the_admin_is_kept_in_its_process_history(client):
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    step = StepFactory(name="Filming")
+    change = reverse("admin:processes_step_change", args=[step.pk])
+    data = {"process": step.process_id, "name": "Filming on set", "owner": step.owner_id,
+            "due_date": "", "position": step.position}  # fmt: skip
+    assert client.post(change, data).status_code == 302
+    newest = history.revisions_of(Process, step.process_id).first()
+    assert newest.action == "Edited step “Filming on set” in the admin"
+    assert newest.data["steps"].startswith("1. Filming on set — ")
