@@ -31,7 +31,7 @@ RULE_SPLIT = "If an SOP requires many people or many sittings, it belongs at the
 
 # Phrases that hand work to someone else, or carry it over to another sitting.
 HANDOFF = re.compile(
-    r"\b(hand(s|ed)? (it )?(over|off) to|pass(es)? it (on )?to|ask \w+ to|wait (for|until)|"
+    r"\b(hand(s|ed)? (\w+ ){0,4}?(over|off) to|pass(es)? it (on )?to|ask \w+ to|wait (for|until)|"
     r"the next day|tomorrow|next week|come back (to it )?later|once \w+ (has|have) replied)\b",
     re.IGNORECASE,
 )
@@ -51,7 +51,7 @@ def checks_in_words() -> list[tuple[str, list[str]]]:
             f"an estimate above {sitting_limit()} minutes: longer than one sitting;",
             "no outcome stated; no owner;",
             "hand-offs or several sittings, read from the instructions: a phrase that passes "
-            "the work on or carries it over (“hand it over to”, “pass it on to”, “ask … to”, "
+            "the work on or carries it over (“hand … over to”, “pass it on to”, “ask … to”, "
             "“wait for”, “wait until”, “the next day”, “tomorrow”, “next week”, “come back to it "
             "later”, “once … has replied”), or the first names of two or more people who work "
             "here;",

@@ -573,9 +573,9 @@ def test_a_save_says_so_in_the_status_line(founder_client):
     process.refresh_from_db()
     # Without htmx the next page says it.
     response = founder_client.post(url, process_data(process, result="Demos"), follow=True)
-    assert '<div class="notice" id="notice" role="status">Saved.</div>' in response.text
+    assert '<div class="status-line" id="notice" role="status">Saved.</div>' in response.text
     page = founder_client.get(process.get_absolute_url()).text
-    assert '<div class="notice" id="notice" role="status"></div>' in page  # said once
+    assert '<div class="status-line" id="notice" role="status"></div>' in page  # said once
 
 
 def test_deleting_says_what_went(founder_client):

@@ -47,6 +47,10 @@ SOP_CHECKS = {
     "hands work over": ({"body": "1. Draft it.\n2. Hand it over to the editor.\n"},
                         {"body": "1. Draft it.\n2. Send it to the client.\n"},
                         "The instructions hand work over or span sittings (“Hand it over to”)."),
+    "hands a thing over": ({"body": "1. Draft it.\n2. Hand the sales page over to Priya.\n"},
+                           {"body": "1. Draft it.\n2. Hand in the sales page.\n"},
+                           "The instructions hand work over or span sittings "
+                           "(“Hand the sales page over to”)."),
     "spans sittings": ({"body": "1. Record.\n2. Come back to it the next day.\n"},
                        {"body": "1. Record.\n2. Export the file.\n"},
                        "The instructions hand work over or span sittings (“the next day”)."),

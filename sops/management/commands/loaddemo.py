@@ -309,6 +309,25 @@ SOPS = [
 4. Export the profit and loss report and share it with Maya.
 """,
     ),
+    # Too big for one SOP, on purpose: the health checks flag it, and a founder can turn it into
+    # a process ("If an SOP requires many people or many sittings, it belongs at the process
+    # level").
+    (
+        "Course creation",
+        None,
+        "Launching the course",
+        "founder",
+        "The course open for enrolment, announced to every subscriber",
+        240,
+        ["Notion"],
+        """\
+1. Record the welcome lesson and upload it to the course platform.
+2. Hand the sales page over to Priya for the copy.
+3. Wait for the beta students' feedback and fix what they found.
+4. Set the price and the launch discount.
+5. Announce the launch in the newsletter and on YouTube.
+""",
+    ),
     (
         "Client billing",
         None,
