@@ -277,7 +277,8 @@ def test_a_founder_compares_two_revisions_and_restores_one_from_the_keyboard(pag
 
 
 @pytest.mark.parametrize("bypass_csp", [True])
-def test_history_and_health_pages_pass_axe_accessibility_checks(page):
+@pytest.mark.parametrize("login", ["member", "founder"])  # founders see more: fixes, promotion
+def test_history_health_warning_and_promotion_pages_pass_axe_accessibility_checks(page, login):
     from opsmodel import history
     from sops.models import SOP
 
@@ -287,8 +288,37 @@ def test_history_and_health_pages_pass_axe_accessibility_checks(page):
     history.record(sop, None, "Edited")
     compare = f"{sop.get_absolute_url()}history/compare/?from=1&to=2"
     system = sop.process.system
+    too_big = SOP.objects.get(title="Launching the course")  # the demo's SOP with warnings
     urls = [f"{sop.get_absolute_url()}history/", compare, f"{compare}&layout=inline",
-            "/health/", f"/health/?system={system.pk}"]  # fmt: skip
+            "/health/", f"/health/?system={system.pk}", too_big.get_absolute_url(),
+            too_big.process.get_absolute_url(), "/my-work/"]  # fmt: skip
+    if login == "founder":
+        urls.append(f"{too_big.get_absolute_url()}promote/")
     for url in urls:
         page.goto(url)
+        # Folded explanations and warnings are checked open.
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         assert axe_violations(page) == [], url
+
+
+@pytest.mark.parametrize("login", ["founder"])
+def test_a_founder_turns_an_sop_too_big_for_one_sitting_into_a_process(page):
+    from playwright.sync_api import expect
+
+    from sops.models import SOP
+
+    sop = SOP.objects.get(title="Launching the course")
+    page.goto(sop.get_absolute_url())
+    page.get_by_text("The source's rules suggest a look").click()
+    expect(page.get_by_text("Estimated at 240 minutes: longer than one sitting")).to_be_visible()
+    page.get_by_role("link", name="Turn this SOP into a process…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Turn “Launching the course” into a process?"
+    )
+    page.get_by_role("button", name="Create the process").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Launching the course")
+    expect(page.get_by_role("status")).to_have_text(
+        "Turned “Launching the course” into the process “Launching the course”."
+    )
+    expect(page.get_by_role("heading", name=re.compile("Steps"))).to_be_visible()
+    expect(page.locator("ol.road > li")).to_have_count(5)
