@@ -74,6 +74,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     for sop in sops:
         group = groups.setdefault(sop.process_id, {"process": sop.process, "steps": [], "sops": []})
         sop.to_read = not sop.read
+        sop.review_due = sop.review_overdue and sop.owner_id == user.pk  # the owner reviews
         group["sops"].append(sop)
     for group in groups.values():
         group["sops"].sort(key=lambda s: (not s.to_read, s.title))
@@ -84,6 +85,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
         "page_title": "My work",
         "groups": ordered,
         "to_read": sum(s.to_read for g in ordered for s in g["sops"]),
+        "reviews_due": sum(s.review_due for g in ordered for s in g["sops"]),
         "overdue": sum(s.overdue for s in all_steps),
         "due_this_week": sum(s.due_this_week for s in all_steps),
     }

@@ -43,7 +43,9 @@ def test_overdue_reviews_show_on_the_health_page_and_the_owners_my_work(member_c
     health = member_client.get(reverse("people:health")).content.decode()
     assert "Reviews overdue <span" in health and "Sending an invoice" in health
     assert "0%</strong> SOPs reviewed on time" in health
-    assert "Review overdue" in member_client.get(reverse("people:my_work")).content.decode()
+    my_work = member_client.get(reverse("people:my_work")).content.decode()
+    assert "Review overdue" in my_work and "<strong>1</strong> review overdue" in my_work
+    assert f'<a href="{sop.get_absolute_url()}#review">Review it' in my_work
 
 
 def test_a_new_sop_takes_its_review_interval_from_the_setting(settings, founder_client):
