@@ -9,8 +9,16 @@ class OpsmodelConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
+        from django.db import connections
+        from django.db.backends.signals import connection_created
+
+        from opsmodel import mapcache
 
         user_logged_in.connect(mark_session_seen, dispatch_uid="opsmodel-session-seen")
+        # Every write to the map, whoever makes it, changes the stamp of the kept pages.
+        connection_created.connect(mapcache.install, dispatch_uid="opsmodel-map-stamp")
+        for connection in connections.all(initialized_only=True):
+            mapcache.install(None, connection)
 
 
 def mark_session_seen(sender, request, user, **kwargs) -> None:

@@ -116,6 +116,8 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "opsmodel.context_processors.frame",
                 "systems.context_processors.systems_tree",
+                # Last: it replaces the CSRF token while a page is drawn to be kept.
+                "opsmodel.mapcache.csrf_placeholder",
             ],
         },
     },
@@ -155,6 +157,27 @@ else:
             "OPTIONS": {"transaction_mode": "IMMEDIATE"},
         }
     }
+
+# Caches (opsmodel/mapcache.py). "default" lives in each process's memory: drawn pages and the
+# sidebar, kept under keys that change when what they show changes. "stamp" holds the token
+# that changes with every write to the map, and must be shared by every app process: a
+# directory by default (one machine, any number of workers), Redis with CACHE_URL=redis://…
+# when the app runs on several machines.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL and urlsplit(CACHE_URL).scheme not in {"redis", "rediss"}:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// address, not {CACHE_URL!r}")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
+    "stamp": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("CACHE_DIR", str(BASE_DIR / "var" / "stamp")),
+    },
+}
 
 AUTH_USER_MODEL = "opsmodel.User"
 

@@ -26,6 +26,7 @@ from opsmodel.htmx import (
     render_page,
     safe_next,
 )
+from opsmodel.mapcache import kept_partial
 from processes.forms import ProcessForm, StepForm
 from processes.health import process_warnings
 from processes.models import Process, Step
@@ -69,6 +70,7 @@ def render_steps(request: HttpRequest, process: Process, **extra) -> HttpRespons
 
 @login_required
 @require_GET
+@kept_partial
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk)
     context = detail_context(process, request.user)

@@ -19,6 +19,7 @@ from opsmodel.htmx import (
     render_form,
     render_page,
 )
+from opsmodel.mapcache import kept_partial
 from opsmodel.markdown import render_markdown
 from processes.views import get_process
 from sops.forms import SOPForm
@@ -34,6 +35,7 @@ def get_sop(user, pk, action: str = "view") -> SOP:
 
 @login_required
 @require_GET
+@kept_partial
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         sop = get_sop(request.user, pk)

@@ -23,6 +23,7 @@ from opsmodel.htmx import (
     render_page,
     safe_next,
 )
+from opsmodel.mapcache import kept_partial
 from systems.forms import SystemForm
 from systems.models import System
 from systems.tree import delete_system, flat_tree, move_sibling
@@ -60,6 +61,7 @@ def summary_context(system: System) -> dict:
 
 @login_required
 @require_GET
+@kept_partial
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     system = get_system(request.user, pk)
     context = {

@@ -13,6 +13,21 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def own_caches(settings):
+    """Each test starts with empty caches of its own, the map's stamp included: nothing kept
+    by one test (or by the app run from this checkout) can answer another."""
+    locmem = "django.core.cache.backends.locmem.LocMemCache"
+    settings.CACHES = {
+        "default": {"BACKEND": locmem, "LOCATION": "test-default"},
+        "stamp": {"BACKEND": locmem, "LOCATION": "test-stamp"},
+    }
+    from django.core.cache import caches
+
+    for alias in settings.CACHES:
+        caches[alias].clear()
+
+
 @pytest.fixture
 def founder(db):
     return UserFactory(username="founder", first_name="Maya", last_name="Ortiz", roles=[FOUNDERS])

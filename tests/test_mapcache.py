@@ -1,0 +1,144 @@
+"""Drill-down partials kept until the map changes (opsmodel.mapcache)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from opsmodel.mapcache import CSRF_PLACEHOLDER, changes_the_map
+from opsmodel.roles import TEAM_MEMBERS
+from processes.models import Process
+from systems.models import System
+from tests.factories import HTMX, ProcessFactory, SOPFactory, StepFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def get(client, url, **headers):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, **HTMX, **headers)
+    assert response.status_code == 200
+    return response.text, len(captured)
+
+
+def test_a_partial_seen_again_is_served_kept_in_a_few_queries(member_client):
+    process = ProcessFactory(name="Cold outreach")
+    StepFactory(process=process, name="Find leads")
+    first, drawn = get(member_client, process.get_absolute_url())
+    again, kept = get(member_client, process.get_absolute_url())
+    assert again == first and "Find leads" in again
+    # The session, the person and nothing of the page's own (the stamp lives in a cache).
+    assert kept == 2 < drawn
+
+
+def test_any_write_to_the_map_shows_at_once_whoever_makes_it(founder_client, member_client):
+    process = ProcessFactory(name="Cold outreach")
+    step = StepFactory(process=process, name="Find leads")
+    url = process.get_absolute_url()
+    get(member_client, url)
+    # Through the app…
+    founder_client.post(reverse("processes:add_step", args=[process.pk]), {"new-step-name": "Call"})
+    assert "Call" in get(member_client, url)[0]
+    # …straight through the ORM, a queryset update included (an import, the shell, a command)…
+    Process.objects.filter(pk=process.pk).update(result="Ten meetings a week")
+    assert "Ten meetings a week" in get(member_client, url)[0]
+    # …and through related objects: an SOP written for a step.
+    SOPFactory(process=process, step=step, title="Finding leads on LinkedIn")
+    assert "Finding leads on LinkedIn" in get(member_client, url)[0]
+
+
+def test_each_person_gets_their_own_page(founder_client, member_client):
+    system = System.objects.create(name="Lead generation", purpose="Leads")
+    edit = f'href="{reverse("systems:edit", args=[system.pk])}"'
+    assert edit in get(founder_client, system.get_absolute_url())[0]
+    assert edit not in get(member_client, system.get_absolute_url())[0]
+    assert edit in get(founder_client, system.get_absolute_url())[0]
+
+
+def test_losing_the_right_to_read_is_a_403_even_for_a_page_seen_before(member, member_client):
+    sop = SOPFactory()
+    get(member_client, sop.get_absolute_url())
+    member.groups.remove(Group.objects.get(name=TEAM_MEMBERS))
+    assert member_client.get(sop.get_absolute_url(), **HTMX).status_code == 403
+
+
+def test_a_kept_page_s_forms_carry_the_token_of_the_request_it_is_served_to(founder):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(founder)
+    process = ProcessFactory()
+    get(client, process.get_absolute_url())  # drawn and kept
+    page, _ = get(client, process.get_absolute_url())  # served kept
+    assert CSRF_PLACEHOLDER not in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="(\w+)"', page).group(1)
+    response = client.post(
+        reverse("processes:add_step", args=[process.pk]),
+        {"new-step-name": "Call", "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302 and process.steps.filter(name="Call").exists()
+
+
+def test_a_hard_reload_draws_the_page_afresh(member_client):
+    process = ProcessFactory()
+    _, drawn = get(member_client, process.get_absolute_url())
+    _, fresh = get(member_client, process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache")
+    assert fresh == drawn
+
+
+def test_whole_pages_and_errors_are_not_kept(member_client):
+    process = ProcessFactory()
+    url = process.get_absolute_url()
+    with CaptureQueriesContext(connection) as first:
+        member_client.get(url)
+    with CaptureQueriesContext(connection) as second:
+        member_client.get(url)
+    assert len(first) == len(second) > 2
+    missing = reverse("processes:detail", args=[process.pk + 1000])
+    assert member_client.get(missing, **HTMX).status_code == 404
+    ProcessFactory(pk=process.pk + 1000)
+    assert member_client.get(missing, **HTMX).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("sql", "changes"),
+    [
+        ('INSERT INTO "systems_system" ("name") VALUES (%s)', True),
+        ('UPDATE "processes_step" SET "owner_id" = %s', True),
+        ('DELETE FROM "sops_acknowledgement" WHERE id = %s', True),
+        ('UPDATE "django_session" SET "session_data" = %s', False),
+        ('INSERT INTO "axes_accessattempt" ("username") VALUES (%s)', False),
+        ('SELECT "name" FROM "systems_system"', False),
+    ],
+)
+def test_sessions_and_login_attempts_are_not_changes_to_the_map(sql, changes):
+    assert changes_the_map(sql) is changes
+
+
+def test_a_page_kept_yesterday_is_drawn_again_today(member_client, monkeypatch):
+    import datetime
+
+    from django.utils import timezone
+
+    process = ProcessFactory()
+    get(member_client, process.get_absolute_url())
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    monkeypatch.setattr("opsmodel.mapcache.timezone.localdate", lambda: tomorrow)
+    _, queries = get(member_client, process.get_absolute_url())
+    assert queries > 2
+
+
+def test_a_missing_stamp_is_made_anew(member_client):
+    from django.core.cache import caches
+
+    process = ProcessFactory()
+    get(member_client, process.get_absolute_url())
+    caches["stamp"].clear()  # another process (or a restart) sees no stamp yet: a new one
+    _, queries = get(member_client, process.get_absolute_url())
+    assert queries > 2
+    UserFactory()  # any write, even a new person, makes a new stamp
+    assert get(member_client, process.get_absolute_url())[1] > 2
