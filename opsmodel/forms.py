@@ -6,6 +6,9 @@ import datetime
 
 from django import forms
 from django.db import IntegrityError, models, transaction
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import history
 
@@ -21,6 +24,32 @@ def display(value) -> str:
     if isinstance(value, datetime.date):
         return f"{value:%a} {value.day} {value:%b %Y}"
     return str(value)
+
+
+class FastSelect(forms.Select):
+    """A <select> drawn in Python rather than through a template per option.
+
+    The same HTML as Django's Select, several times faster to draw: the lists of people,
+    processes and systems run to hundreds of options, and the process page draws one on every
+    visit (the owner of a new step).
+    """
+
+    def render(self, name, value, attrs=None, renderer=None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        groups = []
+        for group, options, _index in widget["optgroups"]:
+            html = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((o["value"], flatatt(o["attrs"]), o["label"]) for o in options),
+            )
+            if group:
+                html = format_html('<optgroup label="{}">{}</optgroup>', group, html)
+            groups.append(html)
+        return format_html(
+            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]),
+            mark_safe("".join(groups)),
+        )  # fmt: skip
 
 
 class VersionedModelForm(forms.ModelForm):
@@ -43,6 +72,11 @@ class VersionedModelForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                widget = FastSelect(attrs=field.widget.attrs)
+                widget.choices, widget.is_required = field.widget.choices, field.widget.is_required
+                field.widget = widget
         self.conflict: list[tuple[str, str, str]] | None = None
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version

@@ -582,3 +582,37 @@ def test_deleting_says_what_went(founder_client):
     sop = SOPFactory(title="Answer leads")
     response = founder_client.post(reverse("sops:delete", args=[sop.pk]), **HTMX)
     assert json.loads(response["HX-Trigger"])["notice"] == {"text": "Deleted “Answer leads”."}
+
+
+def parsed(html: str) -> list:
+    """HTML as its tags (attributes in any order) and text, for comparing two drawings."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, sorted(attrs, key=lambda a: a[0])))
+
+        def handle_endtag(self, tag):
+            found.append(("/", tag))
+
+        def handle_data(self, data):
+            if data.strip():
+                found.append(("text", data))
+
+    Parser().feed(html)
+    return found
+
+
+@pytest.mark.parametrize("value", [None, "", 1, 3])
+def test_the_fast_select_draws_what_django_s_select_draws(value):
+    from django import forms
+
+    from opsmodel.forms import FastSelect
+
+    choices = [("", "— No owner yet —"), (1, "Sam & Co"), ("Group", [(2, "Two"), (3, "<Three>")])]
+    attrs = {"id": "id_owner", "aria-describedby": "id_owner_error", "required": True}
+    slow = forms.Select(attrs=attrs, choices=choices).render("owner", value)
+    fast = FastSelect(attrs=attrs, choices=choices).render("owner", value)
+    assert parsed(fast) == parsed(slow) and "&lt;Three&gt;" in fast
