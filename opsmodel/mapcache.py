@@ -25,12 +25,14 @@ stamp, and the pages kept under the old one are never asked for again (and expir
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import secrets
 
 from django.core.cache import caches
 from django.db import transaction
+from django.db.transaction import TransactionManagementError
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
@@ -71,7 +73,10 @@ def watch_writes(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
     if changes_the_map(sql):
         change_stamp()
-        transaction.on_commit(change_stamp, using=context["connection"].alias)
+        # (With autocommit turned off by hand there is no commit to hook: the change above
+        # is all there is.)
+        with contextlib.suppress(TransactionManagementError):
+            transaction.on_commit(change_stamp, using=context["connection"].alias)
     return result
 
 
