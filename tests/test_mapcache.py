@@ -142,3 +142,24 @@ def test_a_missing_stamp_is_made_anew(member_client):
     assert queries > 2
     UserFactory()  # any write, even a new person, makes a new stamp
     assert get(member_client, process.get_absolute_url())[1] > 2
+
+
+def test_app_servers_share_the_stamp_through_redis(member_client, settings):
+    """With CACHE_URL, as on several machines: a write seen by one server's connection changes
+    the stamp every server reads (the test suite expects Redis at 127.0.0.1:6379)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    url = "redis://127.0.0.1:6379/15"
+    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    settings.CACHES = {**settings.CACHES, "stamp": redis}
+    caches["stamp"].clear()
+    other_server = RedisCache(url, {})
+    process = ProcessFactory(name="Cold outreach")
+    get(member_client, process.get_absolute_url())
+    before = other_server.get("opsmodel:map-stamp")
+    assert before is not None
+    Process.objects.filter(pk=process.pk).update(result="Ten meetings a week")
+    assert other_server.get("opsmodel:map-stamp") != before
+    assert "Ten meetings a week" in get(member_client, process.get_absolute_url())[0]
+    caches["stamp"].clear()
