@@ -8,16 +8,22 @@ stamp, and the pages kept under the old one are never asked for again (and expir
 
 - The stamp changes on every INSERT, UPDATE or DELETE that goes through Django, whatever makes
   it (a view, the admin, an import, a management command, a test's factory): a wrapper on every
-  database connection watches the SQL. It changes when the statement runs and again when its
-  transaction commits, so a page read between the two is not kept past the commit. Sessions
-  and login attempts are not the map: they leave the stamp alone.
+  database connection watches the SQL. It changes when the write is committed: at once in
+  autocommit, when its transaction commits otherwise (once, however many rows it writes). A
+  page read before the commit is kept under the old stamp, and so never served after it; no
+  page is kept while a transaction is open. Sessions and login attempts are not the map: they
+  leave the stamp alone. A write made outside Django (psql) shows once the pages kept before
+  it expire (PAGE_SECONDS).
 - The stamp lives in the "stamp" cache, which every app process must share (a directory on one
   machine, Redis across machines: see settings.CACHES); the pages live in each process's own
-  memory ("default"), which is safe because a page's key holds the stamp it was drawn under.
+  memory ("default") with the stamp they were drawn under. If the stamp's cache is down, pages
+  are drawn afresh and writes go through.
 - A page is kept per person (what they may do shows on it), per day (due and overdue dates),
   per address. A hit is served only to the same person under the same stamp as the 200 it
   came from: any change to their permissions, or to the object, changes the stamp, so the
-  view's own permission check still decides who sees what.
+  view's own permission check still decides who sees what. The stamp is read before the
+  person is, so a page drawn with rights just taken away is never kept under the stamp that
+  followed.
 - Forms in a page carry the CSRF token of the request that draws them; a kept page holds a
   placeholder instead, replaced on the way out by the token of the request it is served to.
 - `Cache-Control: no-cache` from the browser (a hard reload) draws the page afresh.
@@ -25,14 +31,14 @@ stamp, and the pages kept under the old one are never asked for again (and expir
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import hashlib
+import logging
 import re
 import secrets
 
 from django.core.cache import caches
-from django.db import transaction
-from django.db.transaction import TransactionManagementError
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
@@ -40,27 +46,48 @@ from django.utils import timezone
 from opsmodel.htmx import wants_partial
 
 STAMP_KEY = "opsmodel:map-stamp"
-# A kept page expires after this long even if the map does not change: it bounds what a
-# process that died between a commit and its stamp change could leave behind.
+# A kept page expires after this long even if the map does not change: it bounds what a write
+# made outside Django, or a stamp that could not be changed (the cache was down), leaves behind.
 PAGE_SECONDS = 10 * 60
-CSRF_PLACEHOLDER = "opsmodel-csrf-placeholder-0e5d"
+# Kept pages live in this process's memory, so a placeholder of its own cannot be forged by
+# text typed into the map.
+CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
 # Writes to these tables change no page (sessions, login throttling).
 NOT_THE_MAP = ("django_session", "axes_")
-WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+"?(\w+)', re.I)
+# INSERT OR IGNORE (SQLite's many-to-many add), INSERT IGNORE, REPLACE and UPDATE OR … too.
+WRITE = re.compile(
+    r"\s*(?:INSERT(?:\s+OR\s+\w+|\s+IGNORE)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM"
+    r'|REPLACE\s+INTO)\s+[`"]?(\w+)',
+    re.IGNORECASE,
+)
+
+logger = logging.getLogger(__name__)
 
 
-def stamp() -> str:
-    """The map's stamp now (made on first use)."""
+def stamp() -> str | None:
+    """The map's stamp now (made on first use), or None when no page may be kept: inside a
+    transaction (what it reads may not be committed, or may be rolled back), or when the
+    stamp's cache cannot be read."""
+    if connection.in_atomic_block:
+        return None
     store = caches["stamp"]
-    value = store.get(STAMP_KEY)
-    if value is None:
-        store.add(STAMP_KEY, secrets.token_hex(8), None)
+    try:
         value = store.get(STAMP_KEY)
+        if value is None:
+            store.add(STAMP_KEY, secrets.token_hex(8), None)
+            value = store.get(STAMP_KEY)
+    except Exception:
+        logger.exception("The map's stamp cannot be read: pages are drawn afresh meanwhile")
+        return None
     return value
 
 
 def change_stamp() -> None:
-    caches["stamp"].set(STAMP_KEY, secrets.token_hex(8), None)
+    try:
+        caches["stamp"].set(STAMP_KEY, secrets.token_hex(8), None)
+    except Exception:
+        # The write itself stands; pages kept before it expire within PAGE_SECONDS.
+        logger.exception("The map's stamp could not be changed after a write")
 
 
 def changes_the_map(sql: str) -> bool:
@@ -69,14 +96,19 @@ def changes_the_map(sql: str) -> bool:
 
 
 def watch_writes(execute, sql, params, many, context):
-    """A database execute wrapper: a write to the map changes the stamp, now and on commit."""
+    """A database execute wrapper: a write to the map changes the stamp once it is committed.
+
+    In a transaction, once when it commits, however many rows it writes (pages are not kept
+    while it is open: see stamp()). Outside one the write is committed already: at once.
+    """
     result = execute(sql, params, many, context)
     if changes_the_map(sql):
-        change_stamp()
-        # (With autocommit turned off by hand there is no commit to hook: the change above
-        # is all there is.)
-        with contextlib.suppress(TransactionManagementError):
-            transaction.on_commit(change_stamp, using=context["connection"].alias)
+        writer = context["connection"]
+        if not writer.in_atomic_block:
+            change_stamp()
+        elif not any(func is change_stamp for _ids, func, _robust in writer.run_on_commit):
+            # (Django forgets the hooks of a savepoint rolled back: the next write adds it again.)
+            writer.on_commit(change_stamp, robust=True)
     return result
 
 
@@ -96,30 +128,36 @@ def csrf_placeholder(request: HttpRequest) -> dict:
 def kept_partial(view):
     """Serve the view's htmx partial from the cache while the map has not changed.
 
-    Goes inside the view's login and permission decorators: only the view's own checks (and
-    the 200 they allowed) are skipped on a hit, for the same person under the same stamp.
+    Goes above the view's login and permission decorators, so that the stamp is read before
+    the person: on a hit, only the checks that allowed the same person a 200 under the same
+    stamp are skipped; on a miss, the view and all its checks run.
+    A page is kept under its person, day and address, with the stamp it was drawn under, so a
+    page drawn again replaces the one it supersedes.
     """
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method != "GET" or not wants_partial(request):
+        now = stamp() if request.method == "GET" and wants_partial(request) else None
+        if now is None:
             return view(request, *args, **kwargs)
-        key = ":".join([
-            "partial", stamp(), timezone.localdate().isoformat(), str(request.user.pk),
-            request.get_full_path(),
-        ])  # fmt: skip
+        place = f"{request.user.pk}:{timezone.localdate().isoformat()}:{request.get_full_path()}"
+        key = "partial:" + hashlib.sha256(place.encode()).hexdigest()
         pages = caches["default"]
         fresh = "no-cache" in request.headers.get("Cache-Control", "")
         kept = None if fresh else pages.get(key)
-        if kept is None:
+        if kept is None or kept[0] != now:
             request.drawing_to_keep = True
-            response = view(request, *args, **kwargs)
-            request.drawing_to_keep = False
+            try:
+                response = view(request, *args, **kwargs)
+                if hasattr(response, "render") and not response.is_rendered:
+                    response.render()  # a TemplateResponse: drawn while the flag is up
+            finally:
+                request.drawing_to_keep = False
             if response.status_code != 200 or response.streaming or response.cookies:
                 return serve(request, response)
-            kept = (response.content, [(k, v) for k, v in response.items()])
+            kept = (now, response.content, list(response.items()))
             pages.set(key, kept, PAGE_SECONDS)
-        content, headers = kept
+        _stamp, content, headers = kept
         response = HttpResponse(content)
         for name, value in headers:
             response[name] = value

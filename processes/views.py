@@ -68,9 +68,9 @@ def render_steps(request: HttpRequest, process: Process, **extra) -> HttpRespons
     return reswap(retarget(response, "#steps"), "outerHTML")
 
 
+@kept_partial
 @login_required
 @require_GET
-@kept_partial
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk)
     context = detail_context(process, request.user)

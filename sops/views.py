@@ -33,9 +33,9 @@ def get_sop(user, pk, action: str = "view") -> SOP:
     return fetch(user, SOP.objects.select_related(*related), pk, action)
 
 
+@kept_partial
 @login_required
 @require_GET
-@kept_partial
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         sop = get_sop(request.user, pk)

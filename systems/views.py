@@ -59,9 +59,9 @@ def summary_context(system: System) -> dict:
     }
 
 
+@kept_partial
 @login_required
 @require_GET
-@kept_partial
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     system = get_system(request.user, pk)
     context = {

@@ -12,12 +12,22 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from opsmodel.mapcache import CSRF_PLACEHOLDER, changes_the_map
-from opsmodel.roles import TEAM_MEMBERS
+from opsmodel.roles import TEAM_MEMBERS, sync_roles
 from processes.models import Process
 from systems.models import System
 from tests.factories import HTMX, ProcessFactory, SOPFactory, StepFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+# Committed for real, as in the app: no page is kept while a transaction is open, and a
+# test's writes commit only in a transactional test.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def roles(transactional_db):
+    """A transactional test starts from an emptied database: the roles are made again."""
+    from django.contrib.auth.models import Permission
+
+    sync_roles(Group, Permission)
 
 
 def get(client, url, **headers):
@@ -69,14 +79,17 @@ def test_losing_the_right_to_read_is_a_403_even_for_a_page_seen_before(member, m
 
 
 def test_a_kept_page_s_forms_carry_the_token_of_the_request_it_is_served_to(founder):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(founder)
+    # Drawn for the founder in one browser, served to the founder in another: the kept page
+    # must carry the second browser's token, or its forms would be refused.
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.force_login(founder)
+    second.force_login(founder)
     process = ProcessFactory()
-    get(client, process.get_absolute_url())  # drawn and kept
-    page, _ = get(client, process.get_absolute_url())  # served kept
-    assert CSRF_PLACEHOLDER not in page
+    _, drawn = get(first, process.get_absolute_url())
+    page, kept = get(second, process.get_absolute_url())
+    assert kept < drawn and CSRF_PLACEHOLDER not in page
     token = re.search(r'name="csrfmiddlewaretoken" value="(\w+)"', page).group(1)
-    response = client.post(
+    response = second.post(
         reverse("processes:add_step", args=[process.pk]),
         {"new-step-name": "Call", "csrfmiddlewaretoken": token},
     )
@@ -99,15 +112,20 @@ def test_whole_pages_and_errors_are_not_kept(member_client):
         member_client.get(url)
     assert len(first) == len(second) > 2
     missing = reverse("processes:detail", args=[process.pk + 1000])
-    assert member_client.get(missing, **HTMX).status_code == 404
-    ProcessFactory(pk=process.pk + 1000)
-    assert member_client.get(missing, **HTMX).status_code == 200
+    with CaptureQueriesContext(connection) as first:
+        assert member_client.get(missing, **HTMX).status_code == 404
+    with CaptureQueriesContext(connection) as second:
+        assert member_client.get(missing, **HTMX).status_code == 404
+    assert len(first) == len(second) > 2  # drawn both times: a 404 is not kept
 
 
 @pytest.mark.parametrize(
     ("sql", "changes"),
     [
         ('INSERT INTO "systems_system" ("name") VALUES (%s)', True),
+        # SQLite's many-to-many add (a person given a role), MySQL's.
+        ('INSERT OR IGNORE INTO "opsmodel_user_groups" ("user_id") VALUES (%s)', True),
+        ("INSERT IGNORE INTO `systems_system_software` (`system_id`) VALUES (%s)", True),
         ('UPDATE "processes_step" SET "owner_id" = %s', True),
         ('DELETE FROM "sops_acknowledgement" WHERE id = %s', True),
         ('UPDATE "django_session" SET "session_data" = %s', False),
@@ -163,3 +181,62 @@ def test_app_servers_share_the_stamp_through_redis(member_client, settings):
     assert other_server.get("opsmodel:map-stamp") != before
     assert "Ten meetings a week" in get(member_client, process.get_absolute_url())[0]
     caches["stamp"].clear()
+
+
+def test_a_person_given_a_role_sees_what_it_allows_at_once(member, member_client):
+    from opsmodel.roles import FOUNDERS
+
+    system = System.objects.create(name="Lead generation", purpose="Leads")
+    edit = f'href="{reverse("systems:edit", args=[system.pk])}"'
+    assert edit not in get(member_client, system.get_absolute_url())[0]
+    member.groups.add(Group.objects.get(name=FOUNDERS))
+    assert edit in get(member_client, system.get_absolute_url())[0]
+
+
+def stamp_now() -> str:
+    from django.core.cache import caches
+
+    return caches["stamp"].get("opsmodel:map-stamp")
+
+
+def test_a_transaction_changes_the_stamp_once_when_it_commits_and_not_if_rolled_back(
+    member_client, monkeypatch
+):
+    from django.db import transaction
+
+    from opsmodel import mapcache
+
+    process = ProcessFactory()
+    get(member_client, process.get_absolute_url())
+    changes = []
+    real = mapcache.change_stamp
+    monkeypatch.setattr(mapcache, "change_stamp", lambda: changes.append(1) or real())
+    before = stamp_now()
+    with transaction.atomic():
+        for n in range(5):
+            StepFactory(process=process, name=f"Step {n}")
+        assert stamp_now() == before  # not committed: nobody else may see it yet
+    assert len(changes) == 1 and stamp_now() != before
+    committed = stamp_now()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        StepFactory(process=process, name="Never")
+        raise RuntimeError
+    assert stamp_now() == committed and len(changes) == 1
+    assert "Step 4" in get(member_client, process.get_absolute_url())[0]
+
+
+def test_with_the_stamp_s_cache_down_pages_are_drawn_and_writes_go_through(
+    member_client, monkeypatch
+):
+    from django.core.cache import caches
+
+    def down(*args, **kwargs):
+        raise ConnectionError("the cache is down")
+
+    process = ProcessFactory(name="Cold outreach")
+    for method in ("get", "add", "set"):
+        monkeypatch.setattr(caches["stamp"], method, down)
+    _, first = get(member_client, process.get_absolute_url())
+    Process.objects.filter(pk=process.pk).update(result="Ten meetings a week")
+    page, second = get(member_client, process.get_absolute_url())
+    assert "Ten meetings a week" in page and first == second > 2
