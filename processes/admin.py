@@ -39,9 +39,23 @@ class StepAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         verb = "Edited" if change else "Added"
-        with history.keeping(obj.process, request.user, f"{verb} step “{obj.name}” in the admin"):
-            super().save_model(request, obj, form, change)
+        action = f"{verb} step “{obj.name}” in the admin"
+        # A step moved to another process changes both processes' steps.
+        processes = Process.objects.filter(pk__in={obj.process_id, form.initial.get("process")})
+        history.changing(
+            processes, request.user, action, lambda: super(StepAdmin, self).save_model(
+                request, obj, form, change
+            ),
+        )  # fmt: skip
 
     def delete_model(self, request, obj):
         with history.keeping(obj.process, request.user, f"Deleted step “{obj.name}” in the admin"):
             super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        """The "delete selected" action: each process keeps the steps it lost."""
+        processes = Process.objects.filter(pk__in=queryset.values("process"))
+        history.changing(
+            processes, request.user, "Deleted steps in the admin",
+            lambda: super(StepAdmin, self).delete_queryset(request, queryset),
+        )  # fmt: skip

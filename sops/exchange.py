@@ -308,6 +308,11 @@ def write(doc: dict, by=None) -> dict:
     for process in Process.objects.all():
         processes.setdefault((paths[process.system_id], process.name), process)
 
+    # The processes whose steps the document changes keep their state from before, even
+    # those it does not list itself.
+    touched = {processes[(tuple(item["system"]), item["process"])] for item in doc.get("steps", [])}
+    for process in touched:
+        history.keep_baseline(Process, process.pk)
     steps = {}
     for item in doc.get("steps", []):
         process = processes[(tuple(item["system"]), item["process"])]
@@ -318,7 +323,7 @@ def write(doc: dict, by=None) -> dict:
         steps[(process.pk, item["name"])] = step
     for step in Step.objects.all():
         steps.setdefault((step.process_id, step.name), step)
-    for process in imported:  # after their steps, which their revisions keep too
+    for process in {*imported, *touched}:  # after their steps, which revisions keep too
         history.record(process, by, IMPORTED)
 
     for item in doc.get("sops", []):

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from opsmodel import history
 from opsmodel.models import Revision
-from processes.models import Process
+from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import System
 from tests.factories import (
@@ -499,3 +499,37 @@ def test_a_step_changed_in_the_admin_is_kept_in_its_process_history(client):
     newest = history.revisions_of(Process, step.process_id).first()
     assert newest.action == "Edited step “Filming on set” in the admin"
     assert newest.data["steps"].startswith("1. Filming on set — ")
+
+
+def test_an_import_that_only_changes_steps_keeps_it_in_their_process_history():
+    from sops.exchange import export_map, import_map
+
+    process = ProcessFactory(name="Cold outreach")
+    StepFactory(process=process, name="Find leads")
+    doc = export_map()
+    doc["processes"] = []  # the document lists only steps of a process already here
+    doc["steps"] = [{**doc["steps"][0], "name": "Call them"}]
+    import_map(doc)
+    baseline, imported = revisions(process)
+    assert baseline.data["steps"].startswith("1. Find leads — ")
+    assert imported.action == "Imported" and "2. Call them — " in imported.data["steps"]
+
+
+def test_steps_moved_or_deleted_in_bulk_in_the_admin_are_kept_in_each_process(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    first, second = ProcessFactory(name="First"), ProcessFactory(name="Second")
+    moving = StepFactory(process=first, name="Moving")
+    change = reverse("admin:processes_step_change", args=[moving.pk])
+    data = {"process": second.pk, "name": "Moving", "owner": moving.owner_id, "due_date": ""}
+    assert client.post(change, data).status_code == 302
+    assert revisions(first)[-1].data["steps"] == ""  # it left the first process…
+    assert revisions(second)[-1].data["steps"].startswith("1. Moving — ")  # …for the second
+    StepFactory(process=first, name="Staying")
+    history.record(first, None, "Edited")  # (a factory's step, not one added through the app)
+    changelist = reverse("admin:processes_step_changelist")
+    steps = [str(s.pk) for s in Step.objects.all()]
+    client.post(changelist, {"action": "delete_selected", "_selected_action": steps, "post": "yes"})
+    assert not Step.objects.exists()
+    for process in (first, second):
+        newest = revisions(process)[-1]
+        assert (newest.action, newest.data["steps"]) == ("Deleted steps in the admin", "")
