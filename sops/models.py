@@ -117,6 +117,10 @@ class SOP(Versioned):
         sop.loaded_interval = sop.__dict__.get("review_interval_days")
         return sop
 
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self.loaded_interval = self.__dict__.get("review_interval_days")
+
     def reschedule_review(self) -> bool:
         """After the review interval changed, move the next review by as much.
 

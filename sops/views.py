@@ -208,7 +208,7 @@ def mark_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(sop)
 
 
-def why_not_promote(sop: SOP, warnings: list, steps: list[str]) -> str:
+def why_not_promote(warnings: list, steps: list[str]) -> str:
     """Why this SOP cannot become a process, or "" if it can."""
     if not any(warning.too_big for warning in warnings):
         return (
@@ -237,7 +237,7 @@ def promote(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     warnings = sop_warnings(sop, first_names())
     steps = Promotion.steps_from(sop.body)
-    refused = why_not_promote(sop, warnings, steps)
+    refused = why_not_promote(warnings, steps)
     if request.method == "POST" and not refused:
         process = Promotion.promote(sop, request.user)
         notice = f"Turned “{sop.title}” into the process “{process.name}”."
@@ -249,7 +249,7 @@ def promote(request: HttpRequest, pk: int) -> HttpResponse:
         **breadcrumbs(sop.process.system),
         "steps": steps,
         "name": Promotion.process_name(sop),
-        "readers": sop.acknowledgements.count(),
+        "readers": sop.acknowledgements.values("person").distinct().count(),
         "warnings": [warning for warning in warnings if warning.too_big],
         "refused": refused,
     }

@@ -36,7 +36,7 @@ def test_the_confirmation_shows_what_will_be_created_and_what_goes(founder_clien
     for name in ["Brief the designer", "Wait for the first draft", "Publish the page"]:
         assert f"<li>{name}</li>" in html
     assert "the SOP of the step “Launch”" in html
-    assert "1 “read and understood” confirmation of it" in html
+    assert "the “read and understood” confirmations of 1 person" in html
     assert SOP.objects.filter(pk=sop.pk).exists()  # a GET changes nothing
 
 

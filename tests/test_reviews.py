@@ -83,3 +83,7 @@ def test_the_next_review_follows_the_interval_when_saved_elsewhere():
     sop.save(update_fields=["title"])  # the interval did not change: neither does the date
     sop.refresh_from_db()
     assert sop.next_review == due + datetime.timedelta(days=30)
+    sop.review_interval_days = 90  # counted from the interval saved last, 60
+    sop.save()
+    sop.refresh_from_db()
+    assert sop.next_review == due + datetime.timedelta(days=60)
