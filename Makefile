@@ -54,7 +54,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts var
 
 # Not part of the tests: measures every page under load on a generated map (see the README).
 BENCH_DB ?= /tmp/opsmodel-benchmark.sqlite3

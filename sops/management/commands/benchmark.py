@@ -175,6 +175,7 @@ class Command(BaseCommand):
         pages = [
             ("floor: bare Django view", "/healthz", {}),
             ("home: systems tree", "/", {}),
+            ("home partial (htmx)", "/", htmx),
             ("system page", system.get_absolute_url(), {}),
             ("system partial (htmx)", system.get_absolute_url(), htmx),
             ("system partial, drawn afresh", system.get_absolute_url(), fresh),
@@ -189,6 +190,7 @@ class Command(BaseCommand):
             ("scorecard", "/metrics/", {}),
             ("scorecard partial (htmx)", "/metrics/", htmx),
             ("goals", "/metrics/goals/", {}),
+            ("goals partial (htmx)", "/metrics/goals/", htmx),
             ("search", "/search/?q=invoice", {}),
             ("search as you type (htmx)", "/search/?q=invoice", htmx),
             ("sidebar tree (htmx)", "/systems/tree/", htmx),
