@@ -63,6 +63,24 @@ WRITE = re.compile(
 
 logger = logging.getLogger(__name__)
 
+# While `migrate` runs, writes are not watched (thousands of rows of permissions and content
+# types); the stamp changes once when it is done.
+migrating = False
+
+
+def pause(**kwargs) -> None:
+    """Connected to pre_migrate."""
+    global migrating
+    migrating = True
+
+
+def resume(**kwargs) -> None:
+    """Connected to post_migrate (sent for each app once every migration has run)."""
+    global migrating
+    if migrating:
+        migrating = False
+        change_stamp()
+
 
 def stamp() -> str | None:
     """The map's stamp now (made on first use), or None when no page may be kept: inside a
@@ -102,7 +120,7 @@ def watch_writes(execute, sql, params, many, context):
     while it is open: see stamp()). Outside one the write is committed already: at once.
     """
     result = execute(sql, params, many, context)
-    if changes_the_map(sql):
+    if not migrating and changes_the_map(sql):
         writer = context["connection"]
         if not writer.in_atomic_block:
             change_stamp()

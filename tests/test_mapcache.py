@@ -240,3 +240,20 @@ def test_with_the_stamp_s_cache_down_pages_are_drawn_and_writes_go_through(
     Process.objects.filter(pk=process.pk).update(result="Ten meetings a week")
     page, second = get(member_client, process.get_absolute_url())
     assert "Ten meetings a week" in page and first == second > 2
+
+
+def test_while_migrate_runs_writes_are_not_watched_and_the_stamp_changes_once_after(monkeypatch):
+    from opsmodel import mapcache
+
+    changes = []
+    real = mapcache.change_stamp
+    monkeypatch.setattr(mapcache, "change_stamp", lambda: changes.append(1) or real())
+    mapcache.pause()
+    try:
+        for _ in range(3):
+            ProcessFactory()
+        assert changes == []
+    finally:
+        mapcache.resume()
+    mapcache.resume()  # post_migrate is sent once for each app: the stamp changes once
+    assert changes == [1]
