@@ -56,6 +56,9 @@ def scorecard(request: HttpRequest) -> HttpResponse:
             process__system__lft__gte=chosen.lft,
             process__system__rght__lte=chosen.rght,
         )
+    if request.GET.get("part") == "called-out":  # refreshed after a value is recorded
+        context = {"called_out": called_out(metrics), "chosen": chosen}
+        return render(request, "metrics/scorecard.html#called-out", context)
     page = Paginator(metrics.values_list("pk", flat=True), ROWS_PER_PAGE).get_page(
         request.GET.get("page")
     )

@@ -142,6 +142,10 @@ def test_three_weeks_off_target_running_is_called_out(member_client):
     assert row.off_target_run == 3 and row.called_out
     html = member_client.get(reverse("metrics:scorecard")).content.decode()
     assert "Off target three weeks running" in html and "3 weeks off target" in html
+    # Recording a value refreshes the call-out alone, not the whole scorecard.
+    part = member_client.get(reverse("metrics:scorecard"), {"part": "called-out"}, **HTMX).text
+    assert part.strip().startswith('<div id="called-out"') and "Off target three weeks" in part
+    assert "<table" not in part
 
 
 def test_the_call_out_counts_every_metric_off_target_and_lists_the_first_ten(member_client):
