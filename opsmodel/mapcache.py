@@ -84,9 +84,10 @@ def resume(**kwargs) -> None:
 
 def stamp() -> str | None:
     """The map's stamp now (made on first use), or None when no page may be kept: inside a
-    transaction (what it reads may not be committed, or may be rolled back), or when the
-    stamp's cache cannot be read."""
-    if connection.in_atomic_block:
+    transaction (what it reads may not be committed, or may be rolled back), while `migrate`
+    runs (were it to fail half-way, pages would be drawn afresh, never served stale), or when
+    the stamp's cache cannot be read."""
+    if connection.in_atomic_block or migrating:
         return None
     store = caches["stamp"]
     try:

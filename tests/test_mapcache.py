@@ -242,9 +242,12 @@ def test_with_the_stamp_s_cache_down_pages_are_drawn_and_writes_go_through(
     assert "Ten meetings a week" in page and first == second > 2
 
 
-def test_while_migrate_runs_writes_are_not_watched_and_the_stamp_changes_once_after(monkeypatch):
+def test_while_migrate_runs_writes_are_not_watched_and_the_stamp_changes_once_after(
+    member_client, monkeypatch
+):
     from opsmodel import mapcache
 
+    process = ProcessFactory()
     changes = []
     real = mapcache.change_stamp
     monkeypatch.setattr(mapcache, "change_stamp", lambda: changes.append(1) or real())
@@ -253,6 +256,9 @@ def test_while_migrate_runs_writes_are_not_watched_and_the_stamp_changes_once_af
         for _ in range(3):
             ProcessFactory()
         assert changes == []
+        # Meanwhile nothing is kept: a migrate that failed half-way leaves no stale page.
+        assert get(member_client, process.get_absolute_url())[1] > 2
+        assert get(member_client, process.get_absolute_url())[1] > 2
     finally:
         mapcache.resume()
     mapcache.resume()  # post_migrate is sent once for each app: the stamp changes once
