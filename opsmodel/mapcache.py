@@ -31,12 +31,14 @@ stamp, and the pages kept under the old one are never asked for again (and expir
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import logging
 import re
 import secrets
 
+from django.apps import apps
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
@@ -61,6 +63,8 @@ WRITE = re.compile(
     re.IGNORECASE,
 )
 
+TRUNCATE = re.compile(r"\s*TRUNCATE\b", re.IGNORECASE)
+
 logger = logging.getLogger(__name__)
 
 # While `migrate` runs, writes are not watched (thousands of rows of permissions and content
@@ -69,17 +73,28 @@ migrating = False
 
 
 def pause(**kwargs) -> None:
-    """Connected to pre_migrate."""
+    """Connected to pre_migrate (sent for each app before any migration runs)."""
     global migrating
-    migrating = True
+    if not migrating:
+        migrating = True
+        # Should `migrate` fail half-way, what it committed still changes the stamp on exit.
+        atexit.register(resume)
 
 
-def resume(**kwargs) -> None:
-    """Connected to post_migrate (sent for each app once every migration has run)."""
+def resume(sender=None, **kwargs) -> None:
+    """Connected to post_migrate, which is sent for each app once every migration has run:
+    the stamp changes after the last app's (the permissions and content types of all)."""
     global migrating
+    if sender is not None and sender is not last_app_with_models():
+        return
     if migrating:
         migrating = False
+        atexit.unregister(resume)
         change_stamp()
+
+
+def last_app_with_models():
+    return [app for app in apps.get_app_configs() if app.models_module is not None][-1]
 
 
 def stamp() -> str | None:
@@ -110,6 +125,8 @@ def change_stamp() -> None:
 
 
 def changes_the_map(sql: str) -> bool:
+    if TRUNCATE.match(sql):  # PostgreSQL's flush: many tables at once
+        return True
     match = WRITE.match(sql)
     return bool(match) and not match.group(1).lower().startswith(NOT_THE_MAP)
 
