@@ -370,6 +370,10 @@ def test_long_histories_are_paged_newest_first(founder_client):
     second = founder_client.get(url, {"page": "2"}).text
     assert "Compare from revision 5" in second and "Compare from revision 6" not in second
     assert founder_client.get(url, {"page": "x"}).status_code == 200  # the first page
+    # Two revisions on different pages are compared by number.
+    assert 'id="compare-from" name="from" type="number"' in first and 'max="55"' in first
+    compare = founder_client.get(reverse("sops:compare", args=[sop.pk]), {"from": 3, "to": 55})
+    assert compare.status_code == 200 and "revision 3 → 55" in compare.text
 
 
 def test_a_revision_that_does_not_exist_gets_a_page_that_says_so(founder_client):
