@@ -87,10 +87,12 @@ def process_warnings(process: Process, steps: list | None = None) -> list[ScopeW
         named: dict[str, list] = {}
     else:
         count = len(steps)
+        # Each step by the number the page shows it under (positions may have gaps).
+        numbered = list(enumerate(steps, start=1))
         named = {
-            "an owner": [step for step in steps if step.owner_id is None],
-            "a due date": [step for step in steps if step.due_date is None],
-            "an SOP": [step for step in steps if not hasattr(step, "sop")],
+            "an owner": [(n, step) for n, step in numbered if step.owner_id is None],
+            "a due date": [(n, step) for n, step in numbered if step.due_date is None],
+            "an SOP": [(n, step) for n, step in numbered if not hasattr(step, "sop")],
         }
         gaps = {what: len(at_fault) for what, at_fault in named.items()}
     found = []
@@ -104,7 +106,7 @@ def process_warnings(process: Process, steps: list | None = None) -> list[ScopeW
             f"{edit}#id_result", "State the result", "processes.change_process"))  # fmt: skip
     for what, n in gaps.items():
         if n:
-            items = [(f"{s.position}. {s.name}", f"{url}#step-{s.pk}") for s in named.get(what, [])]
+            items = [(f"{n}. {s.name}", f"{url}#step-{s.pk}") for n, s in named.get(what, [])]
             found.append(ScopeWarning(
                 f"{step_count(n)} without {what}.",
                 RULE_STEP, url, items=items))  # fmt: skip

@@ -9,8 +9,7 @@ from django_htmx.http import reswap, retarget
 
 from opsmodel import history_views
 from opsmodel.access import fetch, move_direction
-from opsmodel.history import keep_baseline, record
-from opsmodel.history import keeping as history_of
+from opsmodel.history import keep_baseline, keeping, record
 from opsmodel.htmx import (
     SAVED,
     breadcrumbs,
@@ -211,7 +210,7 @@ def delete_step(request: HttpRequest, pk: int) -> HttpResponse:
     process = step.process
     sop = getattr(step, "sop", None)
     if request.method == "POST":
-        with history_of(process, request.user, f"Deleted step “{step.name}”"):
+        with keeping(process, request.user, f"Deleted step “{step.name}”"):
             if sop is not None:  # its SOP stays, untied: that change is kept in its history
                 keep_baseline(type(sop), sop.pk)
             step.delete()
@@ -233,7 +232,7 @@ def move_step(request: HttpRequest, pk: int) -> HttpResponse:
     """One place up or down: the keyboard's way to reorder steps."""
     step = get_step(request.user, pk, "change")
     direction = move_direction(request)
-    with history_of(step.process, request.user, f"Moved step “{step.name}” {direction}"):
+    with keeping(step.process, request.user, f"Moved step “{step.name}” {direction}"):
         step.process.steps.all().move(step, direction)
     if request.htmx:
         return render_steps(request, step.process, moved=(step.pk, direction))
@@ -248,7 +247,7 @@ def order_steps(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk)
     try:
         order = [int(value) for value in request.POST.get("order", "").split(",") if value]
-        with history_of(process, request.user, "Reordered the steps"):
+        with keeping(process, request.user, "Reordered the steps"):
             process.steps.all().place(order)
     except ValueError:
         return render(

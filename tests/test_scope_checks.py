@@ -214,3 +214,11 @@ def test_warnings_offer_their_fix_only_to_people_who_may_make_it(founder_client,
     assert fix in founder_client.get(system.get_absolute_url()).text
     member_page = member_client.get(system.get_absolute_url()).text
     assert "No purpose: why does it matter?" in member_page and fix not in member_page
+
+
+def test_steps_at_fault_are_numbered_as_the_page_numbers_them(founder_client):
+    process = good_process()
+    second = process.steps.last()
+    process.steps.filter(pk=second.pk).update(owner=None, position=7)  # a gap in positions
+    html = founder_client.get(process.get_absolute_url()).text
+    assert f'<a href="{process.get_absolute_url()}#step-{second.pk}">2. {second.name}</a>' in html
