@@ -256,14 +256,15 @@ def clear_map() -> None:
 
 def write(doc: dict, by=None) -> dict:
     User = get_user_model()
+    # People are made if missing, never changed: who works here, and who has left, is the
+    # admins' to say, not an old export's (it would bring back someone deactivated since).
+    known = set(User.objects.values_list("username", flat=True))
     for item in doc.get("people", []):
-        person, created = User.objects.get_or_create(username=item["username"])
-        for field in ["first_name", "last_name", "job_title", "email", "is_active"]:
-            if field in item:
-                setattr(person, field, item[field])
-        if created:
+        if item["username"] not in known:
+            fields = ["first_name", "last_name", "job_title", "email", "is_active"]
+            person = User(username=item["username"], **{f: item[f] for f in fields if f in item})
             person.set_unusable_password()
-        person.save()
+            person.save()
     people = {u.username: u for u in User.objects.all()}
 
     def who(name):

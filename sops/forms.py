@@ -48,9 +48,6 @@ class SOPForm(VersionedModelForm):
         label="Minor edit: a typo fix that people who have read this SOP need not read again",
     )
 
-    # Changing these asks everyone assigned to the SOP to read it again.
-    instructions = ("body", "outcome")
-
     def __init__(self, *args, process: Process, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance._state.adding:
@@ -96,7 +93,7 @@ class SOPForm(VersionedModelForm):
         if self.instance._state.adding:
             return super().save_if_unchanged(by, action=action)
         also = ["next_review"] if self.instance.reschedule_review() else []
-        if any(name in self.changed_data for name in self.instructions):
+        if any(name in self.changed_data for name in SOP.INSTRUCTIONS):
             if self.cleaned_data.get("minor_edit"):
                 action = action or "Minor edit"
             else:

@@ -111,15 +111,27 @@ class SOP(Versioned):
     def __str__(self) -> str:
         return self.title
 
+    # Changing these asks everyone assigned to the SOP to read it again (a new `revision`).
+    INSTRUCTIONS = ("body", "outcome")
+
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
         sop = super().from_db(db, field_names, values, **kwargs)
-        sop.loaded_interval = sop.__dict__.get("review_interval_days")
+        sop.remember_loaded()
         return sop
 
     def refresh_from_db(self, *args, **kwargs) -> None:
         super().refresh_from_db(*args, **kwargs)
-        self.loaded_interval = self.__dict__.get("review_interval_days")
+        self.remember_loaded()
+
+    def remember_loaded(self) -> None:
+        """What was read from the database, to tell what a save changes."""
+        names = ("review_interval_days", *self.INSTRUCTIONS)
+        self.loaded = {name: self.__dict__.get(name) for name in names}
+
+    def changed_since_loaded(self, name: str) -> bool:
+        loaded = getattr(self, "loaded", {}).get(name)
+        return loaded is not None and loaded != getattr(self, name)
 
     def reschedule_review(self) -> bool:
         """After the review interval changed, move the next review by as much.
@@ -127,23 +139,32 @@ class SOP(Versioned):
         The next review is the last one (or the SOP's creation) plus the interval, so a new
         interval counts from the same day: shortened far enough, the review is overdue at once.
         """
-        old = getattr(self, "loaded_interval", None)
-        if old is None or self.next_review is None or old == self.review_interval_days:
+        if self.next_review is None or not self.changed_since_loaded("review_interval_days"):
             return False
+        old = self.loaded["review_interval_days"]
         self.next_review += datetime.timedelta(days=self.review_interval_days - old)
-        self.loaded_interval = self.review_interval_days
+        self.loaded["review_interval_days"] = self.review_interval_days
         return True
 
     def save(self, *args, **kwargs):
+        """Saved by the admin, an import or code (the edit form writes its own UPDATE): new
+        instructions are a new revision to read, a new interval moves the next review."""
         # The database cannot hold a rule across two tables, so every save checks it.
         self.check_step_in_same_process()
-        if self.reschedule_review() and kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "next_review"}
+        also = set()
+        if self.reschedule_review():
+            also.add("next_review")
+        if not self._state.adding and any(map(self.changed_since_loaded, self.INSTRUCTIONS)):
+            self.revision += 1
+            also.add("revision")
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *also}
         if self.next_review is None:
             self.next_review = timezone.localdate() + datetime.timedelta(
                 days=self.review_interval_days
             )
         super().save(*args, **kwargs)
+        self.remember_loaded()
 
     @property
     def review_overdue(self) -> bool:

@@ -173,3 +173,34 @@ def test_generatemap_builds_the_sizes_asked_and_clears_before_a_second_run():
     built = tree()
     System.objects.rebuild()  # the tree it built is valid: rebuilding changes nothing
     assert tree() == built
+
+
+def test_an_import_never_brings_back_someone_deactivated_since():
+    from opsmodel.models import User
+
+    call_command("loaddemo", stdout=io.StringIO())
+    doc = export_map()
+    User.objects.filter(username="member").update(is_active=False, first_name="Samuel")
+    doc["people"].append({"username": "newcomer", "first_name": "Nia", "is_active": True})
+    import_map(doc)
+    member = User.objects.get(username="member")
+    assert (member.is_active, member.first_name) == (False, "Samuel")
+    newcomer = User.objects.get(username="newcomer")
+    assert newcomer.first_name == "Nia" and not newcomer.has_usable_password()
+
+
+def test_new_instructions_from_an_import_are_a_new_revision_to_read():
+    call_command("loaddemo", stdout=io.StringIO())
+    doc = export_map()
+    sop = SOP.objects.get(title=doc["sops"][0]["title"], process__name=doc["sops"][0]["process"])
+    import_map(doc)  # the same text again: nothing new to read
+    sop.refresh_from_db()
+    assert sop.revision == 1
+    doc["sops"][0]["body"] = "1. New instructions.\n2. Read them."
+    import_map(doc)
+    sop.refresh_from_db()
+    assert sop.revision == 2
+    sop.outcome = "A changed outcome"  # saved elsewhere too (the admin, code): the same rule
+    sop.save()
+    sop.refresh_from_db()
+    assert sop.revision == 3
