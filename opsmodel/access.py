@@ -7,12 +7,16 @@ from django.db.models import Model, QuerySet
 from django.http import Http404
 
 
+class NoSuchObject(Http404):
+    """A 404 for an object that is not (or no longer) there, as opposed to any other 404."""
+
+
 def get_or_404(queryset: QuerySet, pk) -> Model:
     """`queryset.get(pk=pk)`, with a 404 for a missing object or a malformed id."""
     try:
         return queryset.get(pk=int(pk))
     except (TypeError, ValueError, queryset.model.DoesNotExist):
-        raise Http404(f"No such {queryset.model._meta.verbose_name}") from None
+        raise NoSuchObject(f"No such {queryset.model._meta.verbose_name}") from None
 
 
 def fetch(user, queryset: QuerySet, pk, action: str = "view") -> Model:

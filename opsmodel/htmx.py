@@ -6,11 +6,13 @@ import json
 from functools import wraps
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import trigger_client_event
+
+from opsmodel.access import NoSuchObject
 
 # The event other regions listen for after a write: the sidebar tree, counts.
 MAP_CHANGED = "mapChanged"
@@ -154,7 +156,7 @@ def keeps_typing_if_gone(kind: str):
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             try:
                 return view(request, *args, **kwargs)
-            except Http404:
+            except NoSuchObject:  # (another 404, a revision that is not there say, stays one)
                 if request.method != "POST":
                     raise
                 return render_gone(request, kind, reverse("systems:home"))
@@ -170,11 +172,11 @@ def render_gone(request: HttpRequest, kind: str, back_url: str) -> HttpResponse:
     Shows every value the person typed, so they can copy it into a new item.
     """
     typed = [
-        (name.rsplit("-", 1)[-1].replace("_", " ").capitalize(), value)
-        for name, value in request.POST.items()
+        (name.rsplit("-", 1)[-1].replace("_", " ").capitalize(), ", ".join(values))
+        for name, values in request.POST.lists()
         if name not in {"csrfmiddlewaretoken", "version", "inline", "next"}
         and not name.endswith("-version")
-        and value.strip()
+        and any(value.strip() for value in values)
     ]
     context = {"kind": kind, "typed": typed, "back_url": back_url}
     template = "includes/gone.html" if request.htmx else "gone_page.html"

@@ -616,3 +616,18 @@ def test_the_fast_select_draws_what_django_s_select_draws(value):
     slow = forms.Select(attrs=attrs, choices=choices).render("owner", value)
     fast = FastSelect(attrs=attrs, choices=choices).render("owner", value)
     assert parsed(fast) == parsed(slow) and "&lt;Three&gt;" in fast
+
+
+def test_restoring_a_revision_that_is_not_there_is_a_404_not_a_deleted_page(founder_client):
+    system = SystemFactory()
+    url = f"{reverse('systems:edit', args=[system.pk])}?restore=99"
+    response = founder_client.post(url, {"name": system.name, "version": system.version})
+    assert response.status_code == 404
+
+
+def test_what_was_typed_into_something_deleted_keeps_every_choice(founder_client):
+    sop = SOPFactory()
+    url = reverse("sops:edit", args=[sop.pk])
+    sop.delete()
+    response = founder_client.post(url, {"title": "Kept", "software": ["Notion", "Stripe"]})
+    assert response.status_code == 410 and "Notion, Stripe" in response.text
