@@ -60,17 +60,17 @@ def history_context(request: HttpRequest, model, pk: int, obj, **extra) -> dict:
     if obj is None and not revisions.exists():
         raise Http404(f"No such {model._meta.verbose_name}")
     app = model._meta.app_label
+    opts = model._meta
+    kind = opts.verbose_name if opts.verbose_name.isupper() else opts.verbose_name.lower()
     if obj is not None:
         name = str(getattr(obj, "name", None) or getattr(obj, "title", ""))
     else:  # gone: it is known by the name it last had
         data = revisions.values_list("data", flat=True).first()
-        name = data.get("name") or data.get("title") or ""
+        name = data.get("name") or data.get("title") or f"A deleted {kind}"
     return {
         "object": obj,
         "object_name": name,
-        "kind": model._meta.verbose_name
-        if model._meta.verbose_name.isupper()
-        else model._meta.verbose_name.lower(),
+        "kind": kind,
         "revisions": revisions,
         "history_url": reverse(f"{app}:history", args=[pk]),
         "compare_url": reverse(f"{app}:compare", args=[pk]),
@@ -94,7 +94,7 @@ def history_page(request: HttpRequest, model, pk: int, obj, **extra) -> HttpResp
     for revision, previous in zip(shown[:REVISIONS_PER_PAGE], [*shown[1:], None], strict=False):
         before = previous.data if previous else None
         rows.append((revision, history.changed_labels(model, before, revision.data)))
-    title = context["object_name"] or f"a deleted {context['kind']}"
+    title = context["object_name"]
     context.update(
         page=page,
         rows=rows,
@@ -137,8 +137,7 @@ def compare_page(request: HttpRequest, model, pk: int, obj, **extra) -> HttpResp
         side_by_side_url=base,
         inline_url=f"{base}&layout=inline",
         newest=context["revisions"].values_list("number", flat=True).first(),
-        page_title=f"{context['object_name'] or 'Deleted ' + context['kind']}: "
-        f"revision {old.number} against {new.number}",
+        page_title=f"{context['object_name']}: revision {old.number} against {new.number}",
     )
     return render_page(request, "history/compare.html", context)
 
