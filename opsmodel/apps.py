@@ -11,15 +11,12 @@ class OpsmodelConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
         from django.db import connections
         from django.db.backends.signals import connection_created
-        from django.db.models.signals import post_migrate, pre_migrate
 
         from opsmodel import mapcache
 
         user_logged_in.connect(mark_session_seen, dispatch_uid="opsmodel-session-seen")
         # Every write to the map, whoever makes it, changes the stamp of the kept pages.
         connection_created.connect(mapcache.install, dispatch_uid="opsmodel-map-stamp")
-        pre_migrate.connect(mapcache.pause, dispatch_uid="opsmodel-map-stamp-pause")
-        post_migrate.connect(mapcache.resume, dispatch_uid="opsmodel-map-stamp-resume")
         for connection in connections.all(initialized_only=True):
             mapcache.install(None, connection)
 

@@ -31,14 +31,12 @@ stamp, and the pages kept under the old one are never asked for again (and expir
 
 from __future__ import annotations
 
-import atexit
 import functools
 import hashlib
 import logging
 import re
 import secrets
 
-from django.apps import apps
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
@@ -67,42 +65,12 @@ TRUNCATE = re.compile(r"\s*TRUNCATE\b", re.IGNORECASE)
 
 logger = logging.getLogger(__name__)
 
-# While `migrate` runs, writes are not watched (thousands of rows of permissions and content
-# types); the stamp changes once when it is done.
-migrating = False
-
-
-def pause(**kwargs) -> None:
-    """Connected to pre_migrate (sent for each app before any migration runs)."""
-    global migrating
-    if not migrating:
-        migrating = True
-        # Should `migrate` fail half-way, what it committed still changes the stamp on exit.
-        atexit.register(resume)
-
-
-def resume(sender=None, **kwargs) -> None:
-    """Connected to post_migrate, which is sent for each app once every migration has run:
-    the stamp changes after the last app's (the permissions and content types of all)."""
-    global migrating
-    if sender is not None and sender is not last_app_with_models():
-        return
-    if migrating:
-        migrating = False
-        atexit.unregister(resume)
-        change_stamp()
-
-
-def last_app_with_models():
-    return [app for app in apps.get_app_configs() if app.models_module is not None][-1]
-
 
 def stamp() -> str | None:
     """The map's stamp now (made on first use), or None when no page may be kept: inside a
-    transaction (what it reads may not be committed, or may be rolled back), while `migrate`
-    runs (were it to fail half-way, pages would be drawn afresh, never served stale), or when
-    the stamp's cache cannot be read."""
-    if connection.in_atomic_block or migrating:
+    transaction (what it reads may not be committed, or may be rolled back), or when the
+    stamp's cache cannot be read."""
+    if connection.in_atomic_block:
         return None
     store = caches["stamp"]
     try:
@@ -138,7 +106,7 @@ def watch_writes(execute, sql, params, many, context):
     while it is open: see stamp()). Outside one the write is committed already: at once.
     """
     result = execute(sql, params, many, context)
-    if not migrating and changes_the_map(sql):
+    if changes_the_map(sql):
         writer = context["connection"]
         if not writer.in_atomic_block:
             change_stamp()
