@@ -208,10 +208,10 @@ def changing(queryset: models.QuerySet, by, action: str, change) -> int:
     revisions = []
     for obj in objects.filter(pk__in=pks):
         number, data = latest[obj.pk]
-        if snapshot(obj) != data:
+        if (now := snapshot(obj)) != data:
             revisions.append(
                 Revision(content_type=content_type, object_id=obj.pk, number=number + 1,
-                         data=snapshot(obj), labels=labels(obj), version=obj.version,
+                         data=now, labels=labels(obj), version=obj.version,
                          action=action,
                          changed_by=by if getattr(by, "pk", None) else None)
             )  # fmt: skip

@@ -114,7 +114,10 @@ def compare_page(request: HttpRequest, model, pk: int, obj, **extra) -> HttpResp
             error="Choose two different revisions in the list, then press Compare.",
         )
         return render_page(request, "history/compare.html", context, status=400)
-    found = {r.number: r for r in context["revisions"].filter(number__in=numbers)}
+    found = {
+        r.number: r
+        for r in context["revisions"].filter(number__in=numbers).select_related("changed_by")
+    }
     if len(found) != 2:
         missing = ", ".join(str(n) for n in numbers if n not in found)
         context.update(

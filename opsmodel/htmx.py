@@ -112,7 +112,7 @@ def go_to(request: HttpRequest, url: str, *, push: bool = True, notice: str = ""
             {"path": url, "target": "#main", "push": str(push).lower(),
              "swap": "innerHTML show:window:top" if push else "innerHTML"}
         )  # fmt: skip
-        return notify(request, trigger_client_event(response, MAP_CHANGED), notice)
+        return notify(request, map_changed(response), notice)
     return notify(request, redirect(url), notice)
 
 
