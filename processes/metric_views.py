@@ -97,13 +97,6 @@ def goals(request: HttpRequest) -> HttpResponse:
     return render_page(request, "metrics/goals.html", context)
 
 
-def render_row(request: HttpRequest, row, status: int = 200) -> HttpResponse:
-    template = "metrics/_row.html" if row.metric.process_id else "metrics/_system_metric.html"
-    response = render(request, template, {"row": row, "recording": True}, status=status)
-    # The scorecard's "off target three weeks running" box refreshes itself on this event.
-    return trigger_client_event(response, "metricRecorded")
-
-
 @login_required
 @require_POST
 def record(request: HttpRequest, pk: int) -> HttpResponse:
@@ -133,7 +126,11 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
     if not saved:
         row.error = " ".join(e for errors in form.errors.values() for e in errors)
         row.entered = request.POST.get("value", "")
-    return render_row(request, row)
+    template = "metrics/_row.html" if metric.process_id else "metrics/_system_metric.html"
+    response = render(request, template, {"row": row, "recording": True})
+    if saved:  # the scorecard's "off target three weeks running" box refreshes on this event
+        trigger_client_event(response, "metricRecorded")
+    return response
 
 
 def metric_parent(request: HttpRequest):

@@ -192,6 +192,7 @@ def test_the_owner_records_this_weeks_value_inline(member_client, member):
     response = record(member_client, metric, "1", **HTMX)
     html = response.content.decode()
     assert response.status_code == 200 and f'id="metric-{metric.pk}"' in html
+    assert "metricRecorded" in response["HX-Trigger"]  # the call-out refreshes
     assert MetricValue.objects.get(metric=metric, period=this_week()).value == 1
     record(member_client, metric, "2", **HTMX)  # a correction replaces the value
     assert MetricValue.objects.get(metric=metric).value == 2
@@ -212,8 +213,9 @@ def test_invalid_values_get_a_clear_message_and_store_nothing(
     metric = weekly(owner=member)
     if period == "next":
         period = code(Cadence.WEEKLY, this_week() + datetime.timedelta(days=7))
-    html = record(member_client, metric, value, period, **HTMX).content.decode()
-    assert message in html
+    response = record(member_client, metric, value, period, **HTMX)
+    html = response.content.decode()
+    assert message in html and "HX-Trigger" not in response  # nothing recorded, nothing to redo
     assert f'value="{value}"' in html  # what was typed stays in the box
     assert not MetricValue.objects.exists()
 
