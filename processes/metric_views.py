@@ -29,6 +29,7 @@ from processes.periods import Cadence
 from processes.scorecard import WEEKS_SHOWN, build_rows, called_out, weekly_scorecard
 from processes.views import get_process
 from systems.models import System
+from systems.tree import within
 from systems.views import get_system
 
 # The scorecard shows this many metrics a page; a filter narrows it to one system's subtree.
@@ -50,12 +51,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     )
     systems = list(System.objects.only("name", "level", "tree_id", "lft", "rght", "parent"))
     chosen = next((s for s in systems if str(s.pk) == request.GET.get("system")), None)
-    if chosen is not None:
-        metrics = metrics.filter(
-            process__system__tree_id=chosen.tree_id,
-            process__system__lft__gte=chosen.lft,
-            process__system__rght__lte=chosen.rght,
-        )
+    metrics = metrics.filter(within(chosen, "process__system__"))
     if request.GET.get("part") == "called-out":  # refreshed after a value is recorded
         context = {"called_out": called_out(metrics), "chosen": chosen}
         return render(request, "metrics/scorecard.html#called-out", context)

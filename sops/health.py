@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.urls import reverse
 
 from processes.health import (
@@ -25,6 +25,7 @@ from processes.health import (
 from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import System
+from systems.tree import within
 
 RULE_SOP = "An SOP is a recipe for one task: one person, one sitting, one outcome."
 RULE_SPLIT = "If an SOP requires many people or many sittings, it belongs at the process level."
@@ -185,14 +186,6 @@ class Listing:
     @property
     def more(self) -> int:
         return self.count - len(self.items)
-
-
-def within(scope: System | None, prefix: str = "") -> Q:
-    """Everything in `scope`'s subtree (all of the map for None), by the tree's numbers."""
-    if scope is None:
-        return Q()
-    return Q(**{f"{prefix}tree_id": scope.tree_id, f"{prefix}lft__gte": scope.lft,
-                f"{prefix}rght__lte": scope.rght})  # fmt: skip
 
 
 def map_health(scope: System | None = None, show: str = "") -> dict:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 
 from systems.models import System
 
@@ -45,6 +46,15 @@ def system_paths(systems=None) -> dict[int, tuple[str, ...]]:
     for system in systems:
         paths[system.pk] = (*paths.get(system.parent_id, ()), system.name)
     return paths
+
+
+def within(scope: System | None, prefix: str = "") -> Q:
+    """Everything in `scope`'s subtree (all of the map for None), by the tree's numbers;
+    `prefix` leads from the model filtered to its system ("process__system__")."""
+    if scope is None:
+        return Q()
+    return Q(**{f"{prefix}tree_id": scope.tree_id, f"{prefix}lft__gte": scope.lft,
+                f"{prefix}rght__lte": scope.rght})  # fmt: skip
 
 
 def create_system(system: System, software=()) -> System:
