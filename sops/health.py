@@ -200,7 +200,8 @@ def map_health(scope: System | None = None, show: str = "") -> dict:
     fields = ["title", "outcome", "owner", "estimated_minutes", "body", "next_review", "process"]
     sops = list(
         SOP.objects.filter(within(scope, "process__system__"))
-        .only(*fields)
+        .select_related("process")  # its name says where it is in the lists
+        .only(*fields, "process__name")
         .annotate(system_id=F("process__system_id"))
     )
     processes = processes_for_checks(Process.objects.filter(within(scope, "system__")))

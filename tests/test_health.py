@@ -161,3 +161,11 @@ def test_the_open_warnings_figure_counts_every_warning_on_a_known_map(member_cli
     assert warnings.count("<li>") == 9
     assert "Cold outreach</a>: 4 steps without a due date." in warnings
     assert "Revenue generation</a>: No monthly or annual metric." in warnings
+
+
+def test_each_item_in_the_lists_says_where_it_is(member_client):
+    known_map()
+    html = member_client.get(reverse("people:health")).text
+    unowned = html.split('id="gap-unowned"')[1].split("</section>")[0]
+    assert '<span class="muted">· in Cold outreach</span>' in unowned
+    assert '<span class="muted">Lead generation ›</span> <a href="' in html  # Cold outreach's
