@@ -130,7 +130,8 @@ class VersionedModelForm(forms.ModelForm):
                     history.keep_baseline(type(instance), instance.pk)
                 if not self._save_if_unchanged(also):
                     return False
-                history.record(instance, by, action)
+                # The revision this save made (None when it changed nothing that is kept).
+                self.recorded = history.record(instance, by, action)
                 return True
         except IntegrityError:
             self.add_error(

@@ -157,11 +157,16 @@ class Restore:
     # Labels of what the revision keeps beyond the form's fields (a process's steps).
     outlines: list[str] = field(default_factory=list)
 
+    # The edit form, whose save says whether it made a revision.
+    form: object = None
+
     @property
     def notice(self) -> str:
         """What the status line says after the save."""
         if self.revision is None:
             return htmx.SAVED
+        if getattr(self.form, "recorded", True) is None:
+            return f"Nothing changed: revision {self.revision.number} is the same as now."
         return f"Restored revision {self.revision.number}; it is now the newest revision."
 
     @property
@@ -218,6 +223,7 @@ def edit_form(request: HttpRequest, obj, form_class, **kwargs):
         if request.method != "POST":
             kwargs["initial"] = history.initial_from(type(obj), restore.revision)
     form = form_class(request.POST or None, instance=obj, **kwargs)
+    restore.form = form
     if restore.revision is not None and not form.is_bound:
         restore.kept = keep_what_cannot_be_restored(form, restore.revision)
         now, then = history.snapshot(obj), restore.revision.data

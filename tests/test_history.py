@@ -537,3 +537,14 @@ def test_steps_moved_or_deleted_in_bulk_in_the_admin_are_kept_in_each_process(cl
     for process in (first, second):
         newest = revisions(process)[-1]
         assert (newest.action, newest.data["steps"]) == ("Deleted steps in the admin", "")
+
+
+def test_saving_a_restore_that_changes_nothing_says_so_and_adds_no_revision(founder_client):
+    sop = SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body="Changed.")
+    edit_sop(founder_client, sop, body=BODY)  # back as it was: revision 3 equals revision 1
+    sop.refresh_from_db()
+    url = f"{reverse('sops:edit', args=[sop.pk])}?restore=1"
+    response = founder_client.post(url, sop_form_data(sop), follow=True)
+    assert "Nothing changed: revision 1 is the same as now." in response.text
+    assert len(revisions(sop)) == 3
