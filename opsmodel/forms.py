@@ -196,6 +196,8 @@ class VersionedModelForm(forms.ModelForm):
         if compared is None or compared[2]:
             return False
         current, only_theirs, _ = compared
+        # What the person is told after the save: whose changes came along with theirs.
+        self.merged = [str(self.fields[name].label).lower() for name in only_theirs]
         for name in only_theirs:
             value = getattr(current, name)
             if hasattr(value, "all"):  # many-to-many: written from cleaned_data by save_m2m

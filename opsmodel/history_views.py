@@ -163,6 +163,11 @@ class Restore:
     @property
     def notice(self) -> str:
         """What the status line says after the save."""
+        if merged := getattr(self.form, "merged", []):
+            return (
+                f"Saved, together with the change someone else made meanwhile to "
+                f"{spoken_list(merged)}."
+            )
         if self.revision is None:
             return htmx.SAVED
         if getattr(self.form, "recorded", True) is None:

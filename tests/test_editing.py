@@ -165,6 +165,9 @@ def test_two_people_changing_different_fields_both_keep_their_change(founder_cli
     assert response.status_code == 302  # nothing to merge by hand
     process.refresh_from_db()
     assert (process.result, process.owner) == ("Calls booked", newcomer)
+    # And they are told their save took the other person's change along.
+    status = founder_client.get(process.get_absolute_url()).text
+    assert "Saved, together with the change someone else made meanwhile to result." in status
 
 
 def test_a_real_conflict_lists_only_the_clash_and_keeps_their_other_changes(founder_client):
