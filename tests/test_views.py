@@ -264,3 +264,13 @@ def test_every_level_can_be_printed_without_the_apps_navigation(member_client, l
     css = (Path(__file__).resolve().parent.parent / "static" / "opsmodel" / "app.css").read_text()
     print_rules = css[css.index("@media print") :]
     assert ".topbar, .sidebar" in print_rules and "display: none" in print_rules
+
+
+def test_the_map_offers_each_person_the_downloads_they_may_use(member_client, founder_client):
+    from django.urls import reverse
+
+    member = member_client.get(reverse("systems:home")).text
+    assert reverse("people:handbook_zip") in member  # a team member may read every SOP
+    assert reverse("people:export_map") not in member and "+ New system" not in member
+    founder = founder_client.get(reverse("systems:home")).text
+    assert reverse("people:export_map") in founder and reverse("people:import_map") in founder
