@@ -7,11 +7,15 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from opsmodel import history
+from opsmodel.forms import KeepsUnchangedText
 from opsmodel.models import User
 
 
 class KeepsHistory:
     """For a map model's admin: changes made here are kept as revisions, as in the app."""
+
+    # Text left as it was is saved as it is kept, as in the app's forms.
+    form = KeepsUnchangedText
 
     def save_model(self, request, obj, form, change):
         if change:

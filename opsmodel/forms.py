@@ -7,6 +7,7 @@ import datetime
 from django import forms
 from django.db import IntegrityError, models, transaction
 from django.forms.utils import flatatt
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -52,7 +53,56 @@ class FastSelect(forms.Select):
         )  # fmt: skip
 
 
-class VersionedModelForm(forms.ModelForm):
+class KeepsUnchangedText(forms.ModelForm):
+    """A model form that saves the text a person left alone exactly as it is kept.
+
+    A browser sends a textarea back with CRLF line endings, and a CharField drops the spaces
+    and newlines around it, so "1. Go\n" kept in the database comes back from the form as
+    "1. Go". Compared as raw strings that is a change: new instructions to read again, a
+    revision, a conflict with someone who changed the text meanwhile. Compared as the form
+    saves them, the two say the same, and the kept text is saved back unchanged.
+    """
+
+    @staticmethod
+    def as_saved(field: forms.Field, value):
+        """Text as the form saves it: LF line endings, trimmed where the field trims."""
+        if not isinstance(value, str):
+            return value
+        value = value.replace("\r\n", "\n")
+        return value.strip() if getattr(field, "strip", False) else value
+
+    def says_the_same(self, name: str, stored) -> bool:
+        field = self.fields[name]
+        return self.as_saved(field, self.cleaned_data.get(name)) == self.as_saved(field, stored)
+
+    @cached_property
+    def changed_data(self) -> list[str]:
+        """The fields whose value the save changes: text that differs from what is kept only in
+        its line endings or surrounding whitespace is not a change (a title-only edit of an SOP
+        whose instructions end with a newline changes the title alone)."""
+        unchanged = getattr(self, "_unchanged_text", set())
+        return [name for name in super().changed_data if name not in unchanged]
+
+    def _post_clean(self):
+        # Text the person left as it was is saved as it is kept, byte for byte: the save, the
+        # history and the check for someone else's change then all see no change there.
+        self._unchanged_text = set()
+        if self.instance.pk:
+            for name, value in list(self.cleaned_data.items()):
+                stored = self.get_initial_for_field(self.fields[name], name)
+                if (
+                    isinstance(value, str)
+                    and isinstance(stored, str)
+                    and value != stored
+                    and self.says_the_same(name, stored)
+                ):
+                    self.cleaned_data[name] = stored
+                    self._unchanged_text.add(name)
+        self.__dict__.pop("changed_data", None)  # if clean() asked before it was known
+        super()._post_clean()
+
+
+class VersionedModelForm(KeepsUnchangedText):
     """Carries the version the form was opened at; saves only if it is still current.
 
     On a conflict the form keeps the person's input, lists each field where the saved version
@@ -185,6 +235,8 @@ class VersionedModelForm(forms.ModelForm):
             if name not in self.fields or name not in self.cleaned_data:
                 continue
             yours = history.as_data(model, name, self.cleaned_data[name])
+            if self.says_the_same(name, base.get(name)):
+                yours = base.get(name)  # this form left it as it was when opened
             if theirs[name] in (base.get(name), yours):
                 continue  # they did not change it, or changed it as this form does
             (only_theirs if yours == base.get(name) else both).append(name)

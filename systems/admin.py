@@ -1,7 +1,7 @@
-from django import forms
 from django.contrib import admin
 
 from opsmodel.admin import KeepsHistory
+from opsmodel.forms import KeepsUnchangedText
 from systems.models import Software, System
 from systems.tree import check_move, tree_lock
 
@@ -14,7 +14,7 @@ class SoftwareAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner"]
 
 
-class SystemAdminForm(forms.ModelForm):
+class SystemAdminForm(KeepsUnchangedText):
     class Meta:
         model = System
         fields = ["name", "parent", "purpose", "owner", "software"]

@@ -7,6 +7,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from opsmodel import history
 from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import System
@@ -634,3 +635,45 @@ def test_what_was_typed_into_something_deleted_keeps_every_choice(founder_client
     sop.delete()
     response = founder_client.post(url, {"title": "Kept", "software": ["Notion", "Stripe"]})
     assert response.status_code == 410 and "Notion, Stripe" in response.text
+
+
+def as_a_browser_sends(data: dict) -> dict:
+    """A textarea's text as a browser posts it: CRLF line endings."""
+    return {k: v.replace("\n", "\r\n") if isinstance(v, str) else v for k, v in data.items()}
+
+
+def test_a_title_only_edit_is_no_new_revision_to_read_when_the_instructions_end_a_line(
+    founder_client,
+):
+    sop = SOPFactory(body="1. Open the inbox.\n2. Answer each lead.\n")  # as every demo SOP
+    url = reverse("sops:edit", args=[sop.pk])
+    response = founder_client.post(url, as_a_browser_sends(sop_form_data(sop, title="Leads")))
+    assert response.status_code == 302
+    sop.refresh_from_db()
+    assert (sop.title, sop.revision) == ("Leads", 1)  # nobody has to read it again
+    assert sop.body == "1. Open the inbox.\n2. Answer each lead.\n"  # kept byte for byte
+    [*_, edited] = history.revisions_of(SOP, sop.pk).order_by("number")
+    assert history.changed_labels(SOP, history.state_at(SOP, sop.pk, 1), edited.data) == ["Title"]
+
+
+def test_a_title_edit_and_an_instructions_edit_made_at_once_are_merged(founder_client):
+    sop = SOPFactory(title="Answer leads", body="1. Open the inbox.\n")
+    url = reverse("sops:edit", args=[sop.pk])
+    opened = sop_form_data(sop)  # two founders open the same form
+    first = founder_client.post(url, as_a_browser_sends({**opened, "title": "Reply to leads"}))
+    assert first.status_code == 302
+    second = founder_client.post(url, as_a_browser_sends({**opened, "body": "1. Open mail.\n"}))
+    assert second.status_code == 302  # merged, not a conflict
+    sop.refresh_from_db()
+    assert (sop.title, sop.body, sop.revision) == ("Reply to leads", "1. Open mail.", 2)
+
+
+def test_the_other_way_round_an_instructions_edit_then_a_title_edit_are_merged(founder_client):
+    sop = SOPFactory(title="Answer leads", body="1. Open the inbox.\n")
+    url = reverse("sops:edit", args=[sop.pk])
+    opened = sop_form_data(sop)
+    founder_client.post(url, as_a_browser_sends({**opened, "body": "1. Open mail.\n"}))
+    second = founder_client.post(url, as_a_browser_sends({**opened, "title": "Reply to leads"}))
+    assert second.status_code == 302
+    sop.refresh_from_db()
+    assert (sop.title, sop.body) == ("Reply to leads", "1. Open mail.")

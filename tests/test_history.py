@@ -548,3 +548,16 @@ def test_saving_a_restore_that_changes_nothing_says_so_and_adds_no_revision(foun
     response = founder_client.post(url, sop_form_data(sop), follow=True)
     assert "Nothing changed: revision 1 is the same as now." in response.text
     assert len(revisions(sop)) == 3
+
+
+def test_a_title_only_edit_in_the_admin_is_no_new_revision_to_read(client):
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    sop = SOPFactory(title="Answer leads", body="1. Open the inbox.\n")
+    data = {"process": sop.process_id, "title": "Reply to leads", "outcome": sop.outcome,
+            "body": "1. Open the inbox.\r\n", "review_interval_days": 180,
+            "estimated_minutes": 30}  # fmt: skip
+    response = client.post(reverse("admin:sops_sop_change", args=[sop.pk]), data)
+    assert response.status_code == 302
+    sop.refresh_from_db()
+    assert (sop.title, sop.body, sop.revision) == ("Reply to leads", "1. Open the inbox.\n", 1)
