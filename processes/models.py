@@ -181,9 +181,35 @@ class Step(Versioned):
         return f"{self.process.name} › {self.position}. {self.name}"
 
     def save(self, *args, **kwargs):
+        # The database cannot hold a rule across two tables, so every save checks it.
+        self.check_sop_in_same_process()
         if self.position is None:
             self.position = next_position(Step.objects.filter(process_id=self.process_id))
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        self.check_sop_in_same_process()
+
+    def check_sop_in_same_process(self) -> None:
+        """An SOP's step belongs to the SOP's own process, seen from the step's side: a step
+        that is an SOP's recipe step does not move to another process without it."""
+        if self.pk is None:
+            return
+        sop = (
+            Step.objects.filter(pk=self.pk, sop__isnull=False)
+            .exclude(sop__process_id=self.process_id)
+            .values_list("sop__title", "sop__process__name")
+            .first()
+        )
+        if sop is not None:
+            raise ValidationError(
+                {
+                    "process": f"This step is the step of the SOP “{sop[0]}”, which belongs to "
+                    f"the process “{sop[1]}”. Move that SOP to the other process, or untie it "
+                    "from this step, before moving the step."
+                }
+            )
 
     def get_absolute_url(self) -> str:
         return f"{self.process.get_absolute_url()}#step-{self.pk}"

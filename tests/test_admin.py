@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from processes.models import Step
@@ -128,3 +129,55 @@ def test_process_admin_edits_steps_inline(admin_client):
         ("Drafting", 1),
         ("Sending", 2),
     ]
+
+
+def test_step_admin_refuses_to_move_an_sop_s_step_to_another_process(admin_client):
+    step = StepFactory(name="Filming")
+    sop = SOPFactory(process=step.process, step=step, title="Recording a video")
+    other = ProcessFactory(name="Email content")
+    response = admin_client.post(
+        reverse("admin:processes_step_change", args=[step.pk]),
+        {"process": other.pk, "name": "Filming", "position": step.position, "owner": "",
+         "due_date": ""},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "This step is the step of the SOP “Recording a video”" in response.text
+    step.refresh_from_db()
+    sop.refresh_from_db()
+    assert step.process_id == sop.process_id == sop.step.process_id
+
+
+def test_code_cannot_move_an_sop_s_step_to_another_process_either():
+    step = StepFactory()
+    SOPFactory(process=step.process, step=step)
+    step.process = ProcessFactory()
+    with pytest.raises(ValidationError, match="before moving the step"):
+        step.save()
+
+
+def test_a_step_without_an_sop_still_moves_in_the_admin(admin_client):
+    step = StepFactory(name="Filming")
+    other = ProcessFactory(name="Email content")
+    response = admin_client.post(
+        reverse("admin:processes_step_change", args=[step.pk]),
+        {"process": other.pk, "name": "Filming", "position": "", "owner": "", "due_date": ""},
+    )
+    assert response.status_code == 302
+    step.refresh_from_db()
+    assert step.process == other
+
+
+def test_the_migration_unties_sops_left_on_a_step_of_another_process():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("sops.migrations.0007_untie_steps_of_other_processes")
+    step, kept = StepFactory(), StepFactory()
+    broken = SOPFactory(process=step.process, step=step)
+    fine = SOPFactory(process=kept.process, step=kept)
+    Step.objects.filter(pk=step.pk).update(process=ProcessFactory())  # as the admin once did
+    migration.untie(apps, None)
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert (broken.step, fine.step) == (None, kept)
