@@ -15,6 +15,19 @@ from processes.periods import code
 COLUMNS = ["metric_id", "metric", "parent", "cadence", "period", "value"]
 REQUIRED = {"metric_id", "period", "value"}
 MAX_BYTES = 5 * 1024 * 1024
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): the
+# export writes names that do with a leading apostrophe, which spreadsheets show as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text_cell(text: str) -> str:
+    """A name people typed, safe to open in a spreadsheet (OWASP's advice on CSV injection)."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def from_text_cell(text: str) -> str:
+    """What `as_text_cell` wrote, back as it was typed."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 def write_values(stream) -> None:
@@ -26,8 +39,8 @@ def write_values(stream) -> None:
     for record in values.iterator():
         metric = record.metric
         writer.writerow(
-            [metric.pk, metric.name, metric.parent.name, metric.cadence,
-             code(metric.cadence, record.period), f"{record.value}"]
+            [metric.pk, as_text_cell(metric.name), as_text_cell(metric.parent.name),
+             metric.cadence, code(metric.cadence, record.period), f"{record.value}"]
         )  # fmt: skip
 
 
@@ -76,7 +89,7 @@ def import_values(upload, user) -> ImportResult:
         if not metric.can_record(user):
             result.errors.append((line, f"You may not record values of “{metric.name}”."))
             continue
-        name = (row.get("metric") or "").strip()
+        name = from_text_cell((row.get("metric") or "").strip())
         if name and name != metric.name:
             result.errors.append(
                 (line, f"Metric {metric.pk} is called “{metric.name}”, not “{name}”.")

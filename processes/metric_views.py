@@ -69,6 +69,9 @@ def scorecard(request: HttpRequest) -> HttpResponse:
         "chosen": chosen,
         "called_out": called_out(metrics),
         "weeks": WEEKS_SHOWN,
+        # Founders, and team members who own a metric, import values.
+        "can_import": request.user.has_perm("processes.change_metric")
+        or Metric.recordable_by(request.user).exists(),
     }
     return render_page(request, "metrics/scorecard.html", context)
 
@@ -201,9 +204,20 @@ def export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@permission_required("processes.add_metricvalue", raise_exception=True)
 def import_values(request: HttpRequest) -> HttpResponse:
-    context = {"page_title": "Import metric values", "errors": [], "stored": None}
+    """For whoever records values of some metric: founders, and each metric's owner (whose
+    rows of other metrics are refused, row by row)."""
+    founder = request.user.has_perm("processes.change_metric")
+    yours = (
+        []
+        if founder
+        else list(
+            Metric.recordable_by(request.user).select_related("process", "system").order_by("name")
+        )
+    )
+    if not founder and not yours:
+        raise PermissionDenied
+    context = {"page_title": "Import metric values", "errors": [], "stored": None, "yours": yours}
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:

@@ -320,6 +320,13 @@ class Metric(Versioned):
             user.pk == self.owner_id or user.has_perm("processes.change_metric")
         )
 
+    @staticmethod
+    def recordable_by(user) -> models.QuerySet[Metric]:
+        """The metrics whose values `user` records: all for founders, else the ones they own."""
+        if user.is_authenticated and user.has_perm("processes.change_metric"):
+            return Metric.objects.all()
+        return Metric.objects.filter(owner_id=user.pk, owner__isnull=False)
+
 
 class MetricValue(models.Model):
     """The value of a metric for one period: one per metric and period."""

@@ -100,7 +100,8 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "metrics:edit": ("get", reverse("metrics:edit", args=[m]), {}, FOUNDERS_ONLY),
         "metrics:delete": ("get", reverse("metrics:delete", args=[m]), {}, FOUNDERS_ONLY),
         "metrics:export": ("get", reverse("metrics:export"), {}, READ),
-        "metrics:import": ("get", reverse("metrics:import"), {}, FOUNDERS_ONLY),
+        # Founders, and the owner of a metric (here: the member), import values.
+        "metrics:import": ("get", reverse("metrics:import"), {}, READ | {"staff": 403}),
         # The metric's owner (here: the member) and founders record values.
         "metrics:record": (
             "post", reverse("metrics:record", args=[m]), {"period": week, "value": "3"},

