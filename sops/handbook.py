@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 from django.contrib.auth.decorators import login_required, permission_required
@@ -90,39 +91,69 @@ def import_json(request: HttpRequest) -> HttpResponse:
     return render_page(request, "handbook/import.html", context)
 
 
+# Characters that mean something inside a line of Markdown (emphasis, code, links, HTML,
+# entities): escaped where a name is written as text.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>!~&])")
+
+
+def markdown_text(text: str) -> str:
+    """A name as literal Markdown text on one line: "Same [draft]*" stays just that."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+class Names:
+    """File and folder names in the zip, unique within their folder: "Same!" and "Same?" both
+    read "same", so the second becomes "same-2" rather than overwriting the first."""
+
+    def __init__(self):
+        self.taken: set[str] = set()
+
+    def unique(self, folder: str, name: str, fallback: str, suffix: str = "") -> str:
+        stem = slugify(name, allow_unicode=True)[:80].strip("-") or fallback
+        candidate, n = stem, 2
+        while f"{folder}/{candidate}{suffix}".casefold() in self.taken:
+            candidate, n = f"{stem}-{n}", n + 1
+        path = f"{folder}/{candidate}{suffix}" if folder else f"{candidate}{suffix}"
+        self.taken.add(f"{folder}/{candidate}{suffix}".casefold())
+        return path
+
+
 def markdown_handbook() -> bytes:
     """The map as Markdown files in a zip: a folder per system (nested as the tree), a folder
     per process, a file per SOP, and an index — the shape people paste into wikis and git."""
+    names = Names()
+    names.taken.add("/index.md")
     paths: dict[int, str] = {}
     for system in System.objects.only("name", "parent").order_by("tree_id", "lft"):
-        parent = paths.get(system.parent_id)
-        name = slugify(system.name) or f"system-{system.pk}"
-        paths[system.pk] = f"{parent}/{name}" if parent else name
+        parent = paths.get(system.parent_id, "")
+        paths[system.pk] = names.unique(parent, system.name, f"system-{system.pk}")
+    folders: dict[int, str] = {}
     index = ["# Operations handbook", ""]
     buffer = io.BytesIO()
     sops = SOP.objects.select_related("process__system", "owner", "step").order_by(
         "process__system__tree_id", "process__system__lft", "process__position", "title"
     )
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        current = None
         for sop in sops.iterator():
             process = sop.process
-            folder = f"{paths[process.system_id]}/{slugify(process.name) or process.pk}"
-            if folder != current:
-                index += ["", f"## {process.system.name} › {process.name}", ""]
-                current = folder
-            filename = f"{folder}/{slugify(sop.title) or sop.pk}.md"
+            if process.pk not in folders:
+                folders[process.pk] = names.unique(
+                    paths[process.system_id], process.name, f"process-{process.pk}"
+                )
+                heading = f"{process.system.name} › {process.name}"
+                index += ["", f"## {markdown_text(heading)}", ""]
+            filename = names.unique(folders[process.pk], sop.title, f"sop-{sop.pk}", ".md")
             facts = [
-                f"- Owner: {sop.owner or 'none'}",
-                f"- Outcome: {sop.outcome or 'not stated'}",
+                f"- Owner: {markdown_text(str(sop.owner or 'none'))}",
+                f"- Outcome: {markdown_text(sop.outcome or 'not stated')}",
                 f"- One sitting: {sop.estimated_minutes or '?'} minutes",
             ]
             if sop.step:
-                facts.append(f"- Recipe for step: {sop.step.name}")
-            archive.writestr(
-                filename, "\n".join([f"# {sop.title}", "", *facts, "", sop.body.strip(), ""])
-            )
-            index.append(f"- [{sop.title}]({filename})")
+                facts.append(f"- Recipe for step: {markdown_text(sop.step.name)}")
+            text = [f"# {markdown_text(sop.title)}", "", *facts, "", sop.body.strip(), ""]
+            archive.writestr(filename, "\n".join(text))
+            # Slugs: no spaces, brackets or parentheses to end the link early.
+            index.append(f"- [{markdown_text(sop.title)}]({filename})")
         archive.writestr("index.md", "\n".join(index) + "\n")
     return buffer.getvalue()
 

@@ -10,10 +10,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from processes.models import Process
+from sops import handbook
 from sops.exchange import BadDocument, clear_map, export_map, import_map
 from sops.models import SOP
 from systems.models import System
-from tests.factories import build_map
+from tests.factories import ProcessFactory, SOPFactory, build_map
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +205,27 @@ def test_new_instructions_from_an_import_are_a_new_revision_to_read():
     sop.save()
     sop.refresh_from_db()
     assert sop.revision == 3
+
+
+def test_sops_whose_titles_read_alike_get_a_file_each_and_the_index_escapes_titles(
+    member_client,
+):
+    import zipfile
+
+    from django.urls import reverse
+
+    process = ProcessFactory(name="Same!")
+    ProcessFactory(name="Same?", system=process.system)  # its folder would be "same" too
+    titles = ["Same!", "Same?", "SAME", "](javascript:alert(1)) [x]", "Über *bold*", "!!!"]
+    for title in titles:
+        SOPFactory(process=process, title=title, body="1. Do it.")
+    other = SOPFactory(process=Process.objects.get(name="Same?"), title="Same")
+    archive = zipfile.ZipFile(io.BytesIO(member_client.get(reverse("people:handbook_zip")).content))
+    files = [n for n in archive.namelist() if n != "index.md"]
+    assert len(files) == len(set(n.casefold() for n in files)) == SOP.objects.count() == 7
+    index = archive.read("index.md").decode()
+    assert r"- [\](javascript:alert(1)) \[x\]](" in index  # the title is text, not a link
+    assert r"[Über \*bold\*](" in index and "/über-bold.md" in " ".join(files)
+    assert any(name.endswith("/same-2/same.md") for name in files), files  # "Same?"'s "Same"
+    headings = {archive.read(name).decode().splitlines()[0] for name in files}
+    assert headings == {f"# {handbook.markdown_text(t)}" for t in [*titles, other.title]}
