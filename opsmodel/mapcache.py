@@ -17,7 +17,10 @@ stamp, and the pages kept under the old one are never asked for again (and expir
 - The stamp lives in the "stamp" cache, which every app process must share (a directory on one
   machine, Redis across machines: see settings.CACHES); the pages live in each process's own
   memory ("default") with the stamp they were drawn under. If the stamp's cache is down, pages
-  are drawn afresh and writes go through.
+  are drawn afresh and writes go through. If it can be read but not written (a full disk, a
+  read-only replica, an ACL), a write could not change the stamp: then no kept page is served
+  either — at once in the process that made the write, within PROBE_SECONDS in every other,
+  which tries a small write that often — until the stamp can be changed again, which it then is.
 - A page is kept per person (what they may do shows on it), per day (due and overdue dates),
   per address. A hit is served only to the same person under the same stamp as the 200 it
   came from: any change to their permissions, or to the object, changes the stamp, so the
@@ -36,6 +39,8 @@ import hashlib
 import logging
 import re
 import secrets
+import threading
+import time
 
 from django.core.cache import caches
 from django.db import connection
@@ -65,12 +70,58 @@ TRUNCATE = re.compile(r"\s*TRUNCATE\b", re.IGNORECASE)
 
 logger = logging.getLogger(__name__)
 
+# How often each process checks that the stamp can still be changed.
+PROBE_SECONDS = 5
+PROBE_KEY = "opsmodel:map-stamp-probe"
+
+
+class Writable:
+    """Whether this process may trust the stamp: only while the stamp can be changed.
+
+    A write that cannot change the stamp leaves every kept page looking current, a page drawn
+    for someone whose role has just been taken away included. So a failed change, or a failed
+    probe, stops this process serving kept pages until a probe succeeds and the stamp has been
+    changed after all.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.missed = False  # a change of the stamp failed, or might have, in any process
+        self.next_probe = 0.0
+
+    def failed(self) -> None:
+        with self.lock:
+            self.missed, self.next_probe = True, time.monotonic() + PROBE_SECONDS
+
+    def ok(self) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            if now < self.next_probe:
+                return not self.missed
+            self.next_probe = now + PROBE_SECONDS
+        try:
+            caches["stamp"].set(PROBE_KEY, secrets.token_hex(4), PROBE_SECONDS * 10)
+            if self.missed:
+                # Writable again: a change that may have been missed is made now, so nothing
+                # kept before it is served.
+                caches["stamp"].set(STAMP_KEY, secrets.token_hex(8), None)
+        except Exception:
+            logger.warning("The map's stamp cannot be changed: pages are drawn afresh meanwhile")
+            self.failed()
+            return False
+        with self.lock:
+            self.missed = False
+        return True
+
+
+writable = Writable()
+
 
 def stamp() -> str | None:
     """The map's stamp now (made on first use), or None when no page may be kept: inside a
     transaction (what it reads may not be committed, or may be rolled back), or when the
-    stamp's cache cannot be read."""
-    if connection.in_atomic_block:
+    stamp's cache cannot be read, or cannot be changed."""
+    if connection.in_atomic_block or not writable.ok():
         return None
     store = caches["stamp"]
     try:
@@ -88,8 +139,9 @@ def change_stamp() -> None:
     try:
         caches["stamp"].set(STAMP_KEY, secrets.token_hex(8), None)
     except Exception:
-        # The write itself stands; pages kept before it expire within PAGE_SECONDS.
+        # The write itself stands; no kept page is served until the stamp changes after all.
         logger.exception("The map's stamp could not be changed after a write")
+        writable.failed()
 
 
 def changes_the_map(sql: str) -> bool:

@@ -14,7 +14,7 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def own_caches(settings):
+def own_caches(settings, monkeypatch):
     """Each test starts with empty caches of its own, the map's stamp included: nothing kept
     by one test (or by the app run from this checkout) can answer another."""
     locmem = "django.core.cache.backends.locmem.LocMemCache"
@@ -26,6 +26,10 @@ def own_caches(settings):
 
     for alias in settings.CACHES:
         caches[alias].clear()
+    # Nor does a stamp one test could not change keep another from keeping pages.
+    from opsmodel import mapcache
+
+    monkeypatch.setattr(mapcache, "writable", mapcache.Writable())
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 import pytest
 from django.contrib.auth.models import Group
@@ -241,3 +242,69 @@ def test_with_the_stamp_s_cache_down_pages_are_drawn_and_writes_go_through(
     Process.objects.filter(pk=process.pk).update(result="Ten meetings a week")
     page, second = get(member_client, process.get_absolute_url())
     assert "Ten meetings a week" in page and first == second > 2
+
+
+@pytest.fixture
+def redis_stamp(settings):
+    """The stamp in the real Redis, reached as a user whose writes the server can be made to
+    refuse (an ACL, as a read-only replica or a full server would refuse them)."""
+    import redis
+
+    admin = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    user = f"opsmodel-test-{secrets.token_hex(4)}"
+    admin.acl_setuser(user, enabled=True, nopass=True, keys=["*"], commands=["+@all"])
+    url = f"redis://{user}@127.0.0.1:6379/15"
+    settings.CACHES = {
+        **settings.CACHES,
+        "stamp": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
+    }
+    admin.delete("opsmodel:map-stamp")
+
+    def writes(allowed: bool):
+        commands = ["+@all"] if allowed else ["-@write"]
+        admin.acl_setuser(user, enabled=True, nopass=True, keys=["*"], commands=commands)
+
+    yield writes
+    admin.acl_deluser(user)
+    admin.delete("opsmodel:map-stamp")
+
+
+def test_a_write_that_cannot_change_the_stamp_stops_kept_pages_being_served(
+    member, member_client, redis_stamp
+):
+    from django.core.cache import caches
+
+    from opsmodel import mapcache
+
+    sop = SOPFactory(title="Sending an invoice")
+    assert "Sending an invoice" in get(member_client, sop.get_absolute_url())[0]
+    assert get(member_client, sop.get_absolute_url())[1] == 2  # kept
+    redis_stamp(allowed=False)  # the stamp can still be read, no longer changed
+    before = caches["stamp"].get(mapcache.STAMP_KEY)
+    member.groups.remove(Group.objects.get(name=TEAM_MEMBERS))
+    assert caches["stamp"].get(mapcache.STAMP_KEY) == before  # the change was refused
+    assert member_client.get(sop.get_absolute_url(), **HTMX).status_code == 403
+    # Another app process, which did not see the write fail, finds out by its own probe.
+    mapcache.writable = mapcache.Writable()
+    assert member_client.get(sop.get_absolute_url(), **HTMX).status_code == 403
+
+
+def test_once_the_stamp_can_be_changed_again_it_is_and_pages_are_kept_again(
+    member_client, redis_stamp
+):
+    from django.core.cache import caches
+
+    from opsmodel import mapcache
+
+    process = ProcessFactory(name="Cold outreach")
+    get(member_client, process.get_absolute_url())
+    redis_stamp(allowed=False)
+    Process.objects.filter(pk=process.pk).update(result="Ten meetings a week")
+    stuck = caches["stamp"].get(mapcache.STAMP_KEY)
+    page, queries = get(member_client, process.get_absolute_url())
+    assert "Ten meetings a week" in page and queries > 2  # drawn afresh, not the kept page
+    redis_stamp(allowed=True)
+    mapcache.writable.next_probe = 0  # as PROBE_SECONDS later
+    get(member_client, process.get_absolute_url())
+    assert caches["stamp"].get(mapcache.STAMP_KEY) != stuck  # the missed change, made now
+    assert get(member_client, process.get_absolute_url())[1] == 2  # kept again
