@@ -25,7 +25,8 @@ from tests.factories import ProcessFactory, SOPFactory, StepFactory, SystemFacto
 
 pytestmark = pytest.mark.django_db
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The source document the rules come from, as the business wrote it.
+SOURCE = Path(__file__).resolve().parent / "source.txt"
 
 SOURCE_RULES = [RULE_SOP, RULE_SPLIT, RULE_PROCESS, RULE_STEP, RULE_WEEKLY, RULE_SYSTEM,
                 RULE_MONTHLY]  # fmt: skip
@@ -94,8 +95,7 @@ def test_each_sop_warning_quotes_its_rule_and_links_to_the_field_to_fix():
 
 
 def test_the_rules_are_quoted_word_for_word_from_the_source():
-    # The domain text, in ../shared beside the repository.
-    text = (SHARED / "seed" / "000_fdcdfd82f746bd2e.txt").read_text(encoding="utf-8")
+    text = SOURCE.read_text(encoding="utf-8")
     source = " ".join(text.split())
     for rule in SOURCE_RULES:
         assert rule in source
