@@ -3,12 +3,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from opsmodel import history
 from opsmodel.forms import KeepsUnchangedText
 from opsmodel.models import User
+from opsmodel.roles import grantable_roles, may_manage
 
 
 class KeepsHistory:
@@ -65,6 +67,46 @@ class UserAdmin(BaseUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    # Who may change whom, and give which roles, is opsmodel.roles' rule. People with rights
+    # beyond the admin's own are read-only to them: no change, deactivation, password (the
+    # password view asks has_change_permission too), deletion, one by one or in bulk.
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or may_manage(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or may_manage(request.user, obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return readonly
+        # Left out of the form: a value posted for it anyway is ignored.
+        return [*readonly, "is_superuser"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups":
+            # A role posted from outside this list is refused, with this message.
+            kwargs["queryset"] = grantable_roles(request.user)
+            kwargs["error_messages"] = {
+                "invalid_choice": "You may give only the roles whose rights you hold yourself: "
+                "the ones listed here."
+            }
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The last word, whatever the form let through: nobody leaves this page holding
+        # rights the admin does not. The view's transaction undoes the save.
+        if not may_manage(request.user, form.instance):
+            raise PermissionDenied
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Says why the page is read-only (admin/opsmodel/user/change_form.html).
+        context["out_of_reach"] = obj is not None and not may_manage(request.user, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="Role")
     def role(self, user: User) -> str:

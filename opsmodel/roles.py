@@ -1,7 +1,12 @@
-"""The roles of the app, as Django groups with model permissions.
+"""The roles of the app, as Django groups with model permissions, and who may give them.
 
 The admin and the app both ask Django's permission system, so they agree on who may do what.
 """
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q, QuerySet
 
 FOUNDERS = "Founders"
 TEAM_MEMBERS = "Team members"
@@ -29,14 +34,15 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     + [("systems", "view_software"), *READ_RECEIPTS],
     # Team members read the map.
     TEAM_MEMBERS: [(app, f"view_{model}") for app, model in READ_MODELS] + READ_RECEIPTS,
-    # Admins manage people and software in the Django admin (they also need is_staff).
+    # Admins manage people and software in the Django admin (they also need is_staff). They
+    # hold every right of a team member, or they could not make one (see grantable_roles).
     ADMINS: [
         (app, f"{action}_{model}")
         for app, model in [("opsmodel", "user"), ("systems", "software")]
         for action in ("view", "add", "change", "delete")
     ]
     + [(app, f"view_{model}") for app, model in MAP_MODELS]
-    + [("sops", "view_acknowledgement")],
+    + READ_RECEIPTS,
 }
 
 
@@ -54,3 +60,42 @@ def sync_roles(group_model, permission_model, role_permissions=None) -> None:
                 for app_label, codename in perms
             ]
         )
+
+
+# Who may give which rights: one rule for the admin, and for anything else that changes people.
+# Nobody gives a right they do not hold. A superuser holds every right; anyone else may give a
+# role only if they hold every permission in it, and never superuser status nor a permission of
+# its own. They may change, deactivate, delete or set the password of only the people whose
+# rights are all theirs too; everyone else (a founder, a superuser) is read-only to them, or
+# setting a password would be taking the account over. The staff flag only opens the admin,
+# where whoever manages people already is; what anyone may do there is still their roles'.
+
+
+def rights_of(person) -> QuerySet[Permission]:
+    """The permissions `person` holds through their roles and on their own, active or not
+    (an admin must not reactivate a founder and then take the account over)."""
+    if person.pk is None:
+        return Permission.objects.none()
+    return Permission.objects.filter(Q(group__user=person.pk) | Q(user=person.pk))
+
+
+def outranks(person, other) -> bool:
+    """Whether `person` holds a right that `other` does not."""
+    if other.is_superuser:
+        return False
+    if person.is_superuser:
+        return True
+    return rights_of(person).exclude(pk__in=rights_of(other).values("pk")).exists()
+
+
+def may_manage(actor, person) -> bool:
+    """Whether `actor` may change `person`'s account: details, roles, flags and password."""
+    return not outranks(person, actor)
+
+
+def grantable_roles(actor) -> QuerySet[Group]:
+    """The roles `actor` may give, to anyone or themselves: those whose every right they hold."""
+    if actor.is_superuser:
+        return Group.objects.all()
+    beyond = Permission.objects.exclude(pk__in=rights_of(actor).values("pk"))
+    return Group.objects.exclude(permissions__in=beyond)

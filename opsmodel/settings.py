@@ -233,12 +233,13 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Behind PROXY_COUNT proxies, the client's address is read from X-Forwarded-For (django-ipware);
-# without it every login would share the proxy's address and could lock colleagues out.
-AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+# Behind PROXY_COUNT trusted proxies (load balancer, TLS terminator), the client's address is the
+# one the proxies appended to X-Forwarded-For: not the proxy's own (one person's failures would
+# lock a username out for everyone), nor one the client wrote there (opsmodel/client_ip.py).
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
+if PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"PROXY_COUNT must be 0 or more, not {PROXY_COUNT}")
+AXES_CLIENT_IP_CALLABLE = "opsmodel.client_ip.client_ip"
 AXES_VERBOSE = False
 
 # Content-Security-Policy (Django's own): scripts and styles only from this site, scripts also

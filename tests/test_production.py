@@ -56,6 +56,7 @@ def test_check_deploy_passes_with_production_settings():
         ({"CSRF_TRUSTED_ORIGINS": "ops.example.com"}, "CSRF_TRUSTED_ORIGINS must list origins"),
         ({"DATABASE_URL": "mysql://db/ops"}, "DATABASE_URL must look like"),
         ({"INACTIVITY_TIMEOUT": "soon"}, "INACTIVITY_TIMEOUT must be a whole number"),
+        ({"PROXY_COUNT": "-1"}, "PROXY_COUNT must be 0 or more"),
     ],
 )
 def test_bad_production_settings_stop_the_app_with_a_clear_message(change, message):

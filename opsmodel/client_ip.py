@@ -1,0 +1,37 @@
+"""The address a request came from, as login throttling (django-axes) records and locks it.
+
+Behind PROXY_COUNT trusted proxies, each proxy appends the address it received the request from
+to X-Forwarded-For, so the client's address is the PROXY_COUNT-th entry from the right. Every
+entry to the left of it was written by the client and proves nothing: reading the left-most
+one, as django-ipware does, let anyone pick a new address for every guess and never be locked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+
+
+def client_ip(request) -> str | None:
+    """The client's address: the one our own proxies appended, else the connection's."""
+    remote_addr = request.META.get("REMOTE_ADDR")
+    # Read at request time, not import time, so a test (or a settings override) can change it.
+    proxies = settings.PROXY_COUNT
+    if not proxies:
+        return remote_addr
+    header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = [entry.strip() for entry in header.split(",") if entry.strip()]
+    if len(forwarded) < proxies:
+        # Fewer entries than proxies: the request did not come through all of them (someone
+        # reached a server behind the first proxy directly). Its connection's address is the
+        # one thing here nobody can forge; at worst it is a proxy's, shared by everyone who
+        # came that way, which throttles them together rather than letting any of them off.
+        return remote_addr
+    address = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        # Not an address (a proxy that adds a port, or a misconfigured one): the connection's
+        # address rather than text the database would refuse to store.
+        return remote_addr
