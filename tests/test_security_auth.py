@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, Permission
@@ -11,7 +13,7 @@ from django.urls import reverse
 from opsmodel.client_ip import client_ip
 from opsmodel.models import User
 from opsmodel.roles import ADMINS, FOUNDERS, TEAM_MEMBERS, grantable_roles
-from systems.models import Software
+from systems.models import Software, System
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -327,3 +329,15 @@ def test_roles_an_admin_may_give_are_those_whose_rights_they_hold(staff, founder
     assert {g.name for g in grantable_roles(staff)} == {TEAM_MEMBERS, ADMINS}
     founder.groups.add(Group.objects.get(name=ADMINS))
     assert {g.name for g in grantable_roles(founder)} == {FOUNDERS, TEAM_MEMBERS, ADMINS}
+
+
+def test_the_demo_loader_refuses_to_give_published_passwords_in_production(settings):
+    from django.core.management import CommandError, call_command
+
+    founder = UserFactory(username="founder", roles=[FOUNDERS])
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="refuses to run with DEBUG off"):
+        call_command("loaddemo", stdout=io.StringIO())
+    founder.refresh_from_db()
+    assert not founder.check_password("opsmodel-demo")
+    assert not System.objects.exists()

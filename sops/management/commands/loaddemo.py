@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -382,6 +383,12 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
+        if settings.PRODUCTION:
+            # The demo people, a founder and an admin among them, get a published password.
+            raise CommandError(
+                "loaddemo is for trying Opsmodel out: it gives the demo people (a founder and "
+                "an admin among them) the published password. It refuses to run with DEBUG off."
+            )
         sync_roles(Group, Permission)  # the demo logins need their roles, whatever happened since
         people = self.load_people()
         software = self.load_software(people)
