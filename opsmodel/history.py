@@ -9,6 +9,11 @@ forms, the admin, import, promotion, reassigning) calls `keep_baseline()` before
 kept actually changed, so a save without changes (or reordering systems or processes among
 their siblings) adds nothing.
 
+Revisions are numbered 1, 2, 3… per object, each the latest + 1. So that two writers of one
+object's history never both take the same number, each first locks the object's row
+(`lock()`: `keep_baseline()`, `record()` and `changing()` do it) and holds it until its
+transaction ends; the second then reads what the first kept. A step change locks its process.
+
 Objects that existed before history was kept, or were bulk-loaded, have no revision yet; the
 first change made to one first keeps the state it had ("Earliest kept state"), so nothing that
 was there is lost.
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -87,12 +92,34 @@ def revisions_of(model, pk) -> models.QuerySet[Revision]:
     return Revision.objects.filter(content_type=content_type, object_id=pk).order_by("-number")
 
 
+def lock(model, pks) -> set:
+    """Lock the rows of these objects until the transaction ends; the pks of those still there.
+
+    The writers of an object's history take turns through it: each reads the latest revision
+    (and the state it keeps) only once the one before has committed. Rows are locked in pk
+    order, so that two writers of many objects (reassigning two people at once) cannot each
+    hold one the other waits for. SQLite locks no rows (Django leaves FOR UPDATE out there):
+    its transactions start IMMEDIATE (settings), so its writers take turns already.
+    """
+    if not connection.in_atomic_block:  # on PostgreSQL a lock outside one is an error
+        raise transaction.TransactionManagementError("history.lock() needs a transaction")
+    # NO KEY: rows that refer to these (a new step, an SOP) may still be written meanwhile.
+    rows = model._default_manager.filter(pk__in=pks).order_by("pk")
+    rows = rows.select_for_update(of=("self",), no_key=True)
+    return set(rows.values_list("pk", flat=True))
+
+
 def keep_baseline(model, pk) -> None:
-    """Before changing an object that has no revision yet, keep the state it has now."""
-    if pk is None or revisions_of(model, pk).exists():
+    """Before changing an object that has no revision yet, keep the state it has now.
+
+    It locks the object first (`lock()`): every write path calls this before it writes.
+    """
+    if pk is None:
         return
-    current = model._default_manager.filter(pk=pk).first()
-    if current is not None:
+    with transaction.atomic():
+        if not lock(model, [pk]) or revisions_of(model, pk).exists():
+            return
+        current = model._default_manager.get(pk=pk)
         Revision.objects.create(
             content_type=ContentType.objects.get_for_model(model),
             object_id=pk,
@@ -136,27 +163,35 @@ def record(obj: models.Model, by, action: str, *, always: bool = False) -> Revis
     """
     if not is_tracked(obj):
         return None
-    data = snapshot(obj)
-    latest = revisions_of(type(obj), obj.pk).first()
-    if latest is not None and latest.data == data and not always:
-        return None
-    return Revision.objects.create(
-        content_type=ContentType.objects.get_for_model(obj),
-        object_id=obj.pk,
-        number=latest.number + 1 if latest else 1,
-        data=data,
-        labels=labels(obj),
-        version=obj.version,
-        action=action,
-        changed_by=by if getattr(by, "pk", None) else None,
-    )
+    with transaction.atomic():
+        lock(type(obj), [obj.pk])  # held already if keep_baseline() ran first, as it should
+        data = snapshot(obj)
+        latest = revisions_of(type(obj), obj.pk).first()
+        if latest is not None and latest.data == data and not always:
+            return None
+        return Revision.objects.create(
+            content_type=ContentType.objects.get_for_model(obj),
+            object_id=obj.pk,
+            number=latest.number + 1 if latest else 1,
+            data=data,
+            labels=labels(obj),
+            version=obj.version,
+            action=action,
+            changed_by=by if getattr(by, "pk", None) else None,
+        )
 
 
 @contextmanager
 def keeping(obj: models.Model, by, action: str):
     """Keep `obj`'s state before and after what the block changes (the steps of a process), in
-    one transaction; nothing is kept if the block changed nothing that is kept."""
+    one transaction; nothing is kept if the block changed nothing that is kept.
+
+    `obj` is locked before the block runs (`lock()`); if it was deleted meanwhile, the block
+    does not run: `type(obj).DoesNotExist` is raised instead.
+    """
     with transaction.atomic():
+        if not lock(type(obj), [obj.pk]):
+            raise type(obj).DoesNotExist(f"{obj._meta.verbose_name} {obj.pk} was deleted")
         keep_baseline(type(obj), obj.pk)
         yield
         record(obj, by, action)
@@ -164,12 +199,8 @@ def keeping(obj: models.Model, by, action: str):
 
 def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:
     """`queryset.update(**changes)`, keeping each object's state before and after."""
-    pks = list(queryset.values_list("pk", flat=True))
-    model = queryset.model
-    return changing(
-        model._default_manager.filter(pk__in=pks), by, action,
-        lambda: model._default_manager.filter(pk__in=pks).update(**changes),
-    )  # fmt: skip
+    # The filter is read again once `changing()` holds the rows: what changed meanwhile counts.
+    return changing(queryset, by, action, lambda: queryset.update(**changes))
 
 
 def changing(queryset: models.QuerySet, by, action: str, change) -> int:
@@ -178,7 +209,8 @@ def changing(queryset: models.QuerySet, by, action: str, change) -> int:
     returns.
 
     In a fixed number of queries, however many objects: reassigning someone who owns
-    hundreds of things must not run thousands.
+    hundreds of things must not run thousands. It locks the objects (`lock()`) before it reads
+    their latest revisions.
     """
     model = queryset.model
     content_type = ContentType.objects.get_for_model(model)
@@ -187,36 +219,37 @@ def changing(queryset: models.QuerySet, by, action: str, change) -> int:
         n for n in model.history_fields
         if model._meta.get_field(n).is_relation and n not in many
     ]  # fmt: skip
-    pks = list(queryset.values_list("pk", flat=True))
-    latest: dict[int, tuple[int, dict]] = {}
-    kept = Revision.objects.filter(content_type=content_type, object_id__in=pks)
-    for object_id, number, data in kept.order_by("object_id", "-number").values_list(
-        "object_id", "number", "data"
-    ):
-        latest.setdefault(object_id, (number, data))
-    objects = model._default_manager.select_related(*single).prefetch_related(
-        *many, *getattr(model, "history_prefetch", [])
-    )
-    baselines = [
-        Revision(content_type=content_type, object_id=obj.pk, number=1, data=snapshot(obj),
-                 labels=labels(obj), version=obj.version, action=BASELINE)
-        for obj in objects.filter(pk__in=[pk for pk in pks if pk not in latest])
-    ]  # fmt: skip
-    Revision.objects.bulk_create(baselines)
-    latest.update({r.object_id: (r.number, r.data) for r in baselines})
-    result = change()
-    revisions = []
-    for obj in objects.filter(pk__in=pks):
-        number, data = latest[obj.pk]
-        if (now := snapshot(obj)) != data:
-            revisions.append(
-                Revision(content_type=content_type, object_id=obj.pk, number=number + 1,
-                         data=now, labels=labels(obj), version=obj.version,
-                         action=action,
-                         changed_by=by if getattr(by, "pk", None) else None)
-            )  # fmt: skip
-    Revision.objects.bulk_create(revisions)
-    return result
+    with transaction.atomic():  # the lock is held until the revisions are written
+        pks = sorted(lock(model, queryset.values("pk")))
+        latest: dict[int, tuple[int, dict]] = {}
+        kept = Revision.objects.filter(content_type=content_type, object_id__in=pks)
+        for object_id, number, data in kept.order_by("object_id", "-number").values_list(
+            "object_id", "number", "data"
+        ):
+            latest.setdefault(object_id, (number, data))
+        objects = model._default_manager.select_related(*single).prefetch_related(
+            *many, *getattr(model, "history_prefetch", [])
+        )
+        baselines = [
+            Revision(content_type=content_type, object_id=obj.pk, number=1, data=snapshot(obj),
+                     labels=labels(obj), version=obj.version, action=BASELINE)
+            for obj in objects.filter(pk__in=[pk for pk in pks if pk not in latest])
+        ]  # fmt: skip
+        Revision.objects.bulk_create(baselines)
+        latest.update({r.object_id: (r.number, r.data) for r in baselines})
+        result = change()
+        revisions = []
+        for obj in objects.filter(pk__in=pks):
+            number, data = latest[obj.pk]
+            if (now := snapshot(obj)) != data:
+                revisions.append(
+                    Revision(content_type=content_type, object_id=obj.pk, number=number + 1,
+                             data=now, labels=labels(obj), version=obj.version,
+                             action=action,
+                             changed_by=by if getattr(by, "pk", None) else None)
+                )  # fmt: skip
+        Revision.objects.bulk_create(revisions)
+        return result
 
 
 # Reading revisions -------------------------------------------------------------------------

@@ -6,13 +6,18 @@ from django.db import models, transaction
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 
+from opsmodel import history
 from opsmodel.models import Versioned
 from processes.periods import Cadence, is_period_start, label
 from systems.models import System
 
 
 def next_position(queryset: models.QuerySet) -> int:
-    """The position after the last one in `queryset` (1 for an empty one)."""
+    """The position after the last one in `queryset` (1 for an empty one).
+
+    Two writers adding to one parent at once would both take it: hold the parent's row locked
+    (`history.lock()`) from before this until the new row is written, as `save()` does.
+    """
     return (queryset.aggregate(last=Max("position"))["last"] or 0) + 1
 
 
@@ -24,8 +29,9 @@ class PositionedQuerySet(models.QuerySet):
         the way (past the highest position) and then to their places: two UPDATEs.
         """
         with transaction.atomic():
-            # Lock the rows being ordered, so two reorders of one list take turns.
-            rows = list(self.select_for_update().only("pk", "position"))
+            # Lock the rows being ordered, so two reorders of one list take turns; in pk order,
+            # as every writer locks rows, so that two cannot each hold one the other waits for.
+            rows = list(self.select_for_update().order_by("pk").only("pk", "position"))
             if sorted(r.pk for r in rows) != sorted(ordered_pks):
                 raise ValueError("The new order must list exactly the items being ordered.")
             offset = max((r.position for r in rows), default=0) + len(rows) + 1
@@ -38,7 +44,10 @@ class PositionedQuerySet(models.QuerySet):
     def move(self, item, direction: str) -> bool:
         """Swap `item` with its neighbour above ("up") or below ("down"). False at either end."""
         with transaction.atomic():
-            order = list(self.select_for_update().order_by("position").values_list("pk", flat=True))
+            rows = self.select_for_update().order_by("pk").values_list("pk", "position")
+            order = [pk for pk, _ in sorted(rows, key=lambda row: row[1])]
+            if item.pk not in order:  # deleted meanwhile: nothing left to move
+                return False
             index = order.index(item.pk)
             other = index - 1 if direction == "up" else index + 1
             if other < 0 or other >= len(order):
@@ -109,9 +118,12 @@ class Process(Versioned):
         return f"{self.name} ({self.system.name})"
 
     def save(self, *args, **kwargs):
-        if self.position is None:
+        if self.position is not None:
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            history.lock(System, [self.system_id])  # two processes added at once take turns
             self.position = next_position(Process.objects.filter(system_id=self.system_id))
-        super().save(*args, **kwargs)
+            super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("processes:detail", args=[self.pk])
@@ -132,6 +144,8 @@ class Process(Versioned):
     def delete_with_contents(self) -> None:
         """Delete the process with its SOPs and steps: the explicit, confirmed delete."""
         with transaction.atomic():
+            # The process first, as its step writers lock it, then its SOPs: one order.
+            history.lock(Process, [self.pk])
             self.sops.all().delete()
             self.delete()
 
@@ -183,9 +197,12 @@ class Step(Versioned):
     def save(self, *args, **kwargs):
         # The database cannot hold a rule across two tables, so every save checks it.
         self.check_sop_in_same_process()
-        if self.position is None:
+        if self.position is not None:
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            history.lock(Process, [self.process_id])  # two steps added at once take turns
             self.position = next_position(Step.objects.filter(process_id=self.process_id))
-        super().save(*args, **kwargs)
+            super().save(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -8,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from opsmodel import history_views
-from opsmodel.access import fetch, move_direction
+from opsmodel.access import NoSuchObject, fetch, move_direction
 from opsmodel.history import keep_baseline, keeping, record
 from opsmodel.htmx import (
     SAVED,
@@ -41,6 +44,16 @@ def get_process(user, pk, action: str = "view") -> Process:
 def get_step(user, pk, action: str = "view") -> Step:
     """The one way views fetch a step: 403 without the right, 404 if it does not exist."""
     return fetch(user, Step.objects.select_related("process__system", "owner", "sop"), pk, action)
+
+
+@contextmanager
+def process_still_there() -> Iterator[None]:
+    """For a step write: its process, deleted between fetching it and locking it to write, is
+    gone like anything else (`keeps_typing_if_gone` shows what was typed), not an error."""
+    try:
+        yield
+    except Process.DoesNotExist:
+        raise NoSuchObject("No such process") from None
 
 
 def steps_context(
@@ -165,11 +178,13 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @permission_required("processes.add_step", raise_exception=True)
+@keeps_typing_if_gone("process")
 def add_step(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk)
     form = StepForm(request.POST, prefix="new-step", instance=Step(process=process))
-    if form.is_valid():
-        form.save_if_unchanged(request.user)
+    with process_still_there():
+        saved = form.is_valid() and form.save_if_unchanged(request.user)
+    if saved:
         if request.htmx:
             return render_steps(request, process, added=form.instance.pk)
         return redirect(process)
@@ -188,7 +203,11 @@ def add_step(request: HttpRequest, pk: int) -> HttpResponse:
 def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
     step = get_step(request.user, pk, "change")
     form = StepForm(request.POST or None, instance=step, prefix=f"step-{step.pk}")
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
+    with process_still_there():  # and its steps with it
+        saved = (
+            request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user)
+        )
+    if saved:
         if is_inline(request):
             return render_steps(request, step.process, saved=step.pk)
         return go_to(request, step.process.get_absolute_url(), notice=SAVED)
@@ -210,7 +229,7 @@ def delete_step(request: HttpRequest, pk: int) -> HttpResponse:
     process = step.process
     sop = getattr(step, "sop", None)
     if request.method == "POST":
-        with keeping(process, request.user, f"Deleted step “{step.name}”"):
+        with process_still_there(), keeping(process, request.user, f"Deleted step “{step.name}”"):
             if sop is not None:  # its SOP stays, untied: that change is kept in its history
                 keep_baseline(type(sop), sop.pk)
             step.delete()
@@ -232,7 +251,8 @@ def move_step(request: HttpRequest, pk: int) -> HttpResponse:
     """One place up or down: the keyboard's way to reorder steps."""
     step = get_step(request.user, pk, "change")
     direction = move_direction(request)
-    with keeping(step.process, request.user, f"Moved step “{step.name}” {direction}"):
+    action = f"Moved step “{step.name}” {direction}"
+    with process_still_there(), keeping(step.process, request.user, action):
         step.process.steps.all().move(step, direction)
     if request.htmx:
         return render_steps(request, step.process, moved=(step.pk, direction))
@@ -247,7 +267,7 @@ def order_steps(request: HttpRequest, pk: int) -> HttpResponse:
     process = get_process(request.user, pk)
     try:
         order = [int(value) for value in request.POST.get("order", "").split(",") if value]
-        with keeping(process, request.user, "Reordered the steps"):
+        with process_still_there(), keeping(process, request.user, "Reordered the steps"):
             process.steps.all().place(order)
     except ValueError:
         return render(

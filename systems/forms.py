@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from mptt.forms import TreeNodeChoiceField
 
 from opsmodel.forms import VersionedModelForm
@@ -47,16 +48,28 @@ class SystemForm(VersionedModelForm):
             check_move(self.instance, parent)
         return parent
 
+    def save_if_unchanged(self, by, **kwargs) -> bool:
+        try:
+            # The tree's lock before the system's own row (which saving locks): every tree
+            # writer takes them in that order, so none waits on another that waits on it.
+            with tree_lock():
+                return super().save_if_unchanged(by, **kwargs)
+        except ValidationError as error:
+            # The tree changed after the form was checked (the parent chosen was deleted, or
+            # moved inside this system): nothing was saved; the form says so, input kept.
+            self.add_error("parent", error)
+            return False
+
     def _save_if_unchanged(self, also: tuple[str, ...]) -> bool:
-        with tree_lock():
-            if self.instance._state.adding:
-                create_system(self.save(commit=False))
-                self.save_m2m()
-                return True
-            if not super()._save_if_unchanged(also):
-                return False
-            # After the save: a merge with someone else's save may have kept their parent.
-            # Moving to where it already is changes nothing; a move saves the row once more,
-            # so the version the revision records is the one the row ends at.
-            self.instance.version = move_system(self.instance, self.cleaned_data["parent"]).version
+        # Under the tree's lock, taken by save_if_unchanged().
+        if self.instance._state.adding:
+            create_system(self.save(commit=False))
+            self.save_m2m()
             return True
+        if not super()._save_if_unchanged(also):
+            return False
+        # After the save: a merge with someone else's save may have kept their parent.
+        # Moving to where it already is changes nothing; a move saves the row once more,
+        # so the version the revision records is the one the row ends at.
+        self.instance.version = move_system(self.instance, self.cleaned_data["parent"]).version
+        return True

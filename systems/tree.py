@@ -4,7 +4,13 @@ django-mptt keeps the tree as nested sets (tree_id, lft, rght, level). A write s
 numbers of many rows, computed from values read just before; two writes interleaving read
 stale numbers and corrupt the tree. So every create, move and delete of a system runs inside
 `tree_lock()`: one transaction holding one lock, re-reading the nodes it moves from the
-database once it holds the lock.
+database once it holds the lock. What it reads may have changed since the form was checked
+(the parent chosen deleted meanwhile, a subtree moved): that is a ValidationError, which the
+form shows next to its "Inside" field.
+
+Locks are taken in one order, so that no two writers each hold one the other waits for: the
+tree's lock, then systems, then processes (whose steps follow them), then SOPs; rows of one
+kind in pk order (`history.lock()`).
 """
 
 from __future__ import annotations
@@ -18,10 +24,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 
+from opsmodel import history
 from systems.models import System
 
 # Any constant: the key of PostgreSQL's transaction-level advisory lock for tree writes.
 TREE_LOCK_KEY = 0x5157_0001
+
+
+GONE = "The system you chose as parent was deleted meanwhile; choose another."
 
 
 @contextmanager
@@ -30,6 +40,10 @@ def tree_lock() -> Iterator[None]:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TREE_LOCK_KEY])
+            # Every system's row too, in pk order, before django-mptt rewrites them in whatever
+            # order its UPDATEs find them: a writer holding some systems' rows (reassigning
+            # their owner) finishes first instead of waiting on us while we wait on it.
+            history.lock(System, System.objects.values("pk"))
         # SQLite: the settings open every transaction IMMEDIATE, which takes the database's
         # single write lock at BEGIN; writers are serialised already.
         yield
@@ -61,7 +75,9 @@ def create_system(system: System, software=()) -> System:
     """Insert a new system (top level, or under `system.parent`)."""
     with tree_lock():
         if system.parent_id is not None:
-            system.parent = System.objects.get(pk=system.parent_id)
+            system.parent = System.objects.filter(pk=system.parent_id).first()
+            if system.parent is None:
+                raise ValidationError(GONE, code="gone")
         system.save()
         if software:
             system.software.set(software)
@@ -86,7 +102,12 @@ def move_system(system: System, new_parent: System | None) -> System:
     """Make `system` (with its subtree) the last child of `new_parent`, or a new top level."""
     with tree_lock():
         node = System.objects.get(pk=system.pk)
-        target = System.objects.get(pk=new_parent.pk) if new_parent is not None else None
+        target = None
+        if new_parent is not None:
+            target = System.objects.filter(pk=new_parent.pk).first()
+            if target is None:
+                raise ValidationError(GONE, code="gone")
+        # Checked again under the lock: the target may have moved inside `node` meanwhile.
         check_move(node, target)
         if node.parent_id != (target.pk if target else None):
             if target is None:
@@ -121,10 +142,15 @@ def delete_system(system: System) -> None:
     from django.apps import apps
 
     with tree_lock():
-        node = System.objects.get(pk=system.pk)
+        node = System.objects.filter(pk=system.pk).first()
+        if node is None:  # deleted meanwhile, by someone else: what was asked is done
+            return
         subtree = list(node.get_descendants(include_self=True))
         Process = apps.get_model("processes", "Process")
         SOP = apps.get_model("sops", "SOP")
+        # The processes before their SOPs, as a step's writer locks them (deleting a step
+        # unties its SOP).
+        history.lock(Process, Process.objects.filter(system__in=subtree).values("pk"))
         SOP.objects.filter(process__system__in=subtree).delete()
         Process.objects.filter(system__in=subtree).delete()
         # Deepest first, so no system is deleted while it still has children.
