@@ -204,3 +204,49 @@ def test_new_instructions_from_an_import_are_a_new_revision_to_read():
     sop.save()
     sop.refresh_from_db()
     assert sop.revision == 3
+
+
+@pytest.mark.parametrize(
+    ("link", "message"),
+    [
+        ("javascript:alert(document.cookie)", "Enter a valid URL."),
+        ("data:text/html,<b>x</b>", "Enter a valid URL."),
+        ("ftp://files.example.com/", "Enter a web address starting with https://."),
+    ],
+)
+def test_the_admin_refuses_a_software_link_that_is_not_a_web_address(link, message, client):
+    from django.urls import reverse
+
+    from systems.models import Software
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    data = {"name": "Mailer", "link": link, "category": "other", "owner": "", "notes": ""}
+    response = client.post(reverse("admin:systems_software_add"), data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Software.objects.exists()
+
+
+def test_a_software_link_stored_before_links_were_checked_shows_as_text_not_a_link(
+    member_client,
+):
+    from django.urls import reverse
+
+    from systems.models import Software
+    from tests.factories import SOPFactory
+
+    bad = Software.objects.create(name="Evilmail", link="JavaScript:alert(1)", notes="mail")
+    good = Software.objects.create(name="Goodmail", link="https://mail.example.com/", notes="mail")
+    sop = SOPFactory()
+    sop.software.set([bad, good])
+    sop.process.system.software.set([bad, good])
+    pages = [
+        reverse("systems:detail", args=[sop.process.system_id]),
+        reverse("sops:detail", args=[sop.pk]),
+        reverse("people:search") + "?q=mail",
+    ]
+    for url in pages:
+        html = member_client.get(url).content.decode()
+        assert "Evilmail" in html and "javascript:" not in html.lower(), url
+        assert '<a href="https://mail.example.com/"' in html, url
