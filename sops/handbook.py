@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from opsmodel.htmx import render_page
 from processes.models import Process, Step
-from sops.exchange import BadDocument, export_map, import_map
+from sops.exchange import BadDocument, export_map, import_map, read_document
 from sops.models import SOP
 from systems.models import System
 from systems.views import get_system
@@ -81,10 +81,7 @@ def import_json(request: HttpRequest) -> HttpResponse:
                 raise BadDocument(["choose a JSON file exported from Opsmodel"])
             if upload.size > MAX_UPLOAD:
                 raise BadDocument(["the file is larger than 20 MB"])
-            try:
-                doc = json.loads(upload.read().decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                raise BadDocument([f"the file is not JSON: {error}"]) from None
+            doc = read_document(upload.read())
             context["counts"] = import_map(doc, request.user)
         except BadDocument as error:
             context["problems"] = error.problems

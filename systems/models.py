@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -25,7 +26,18 @@ class Software(models.Model):
         OTHER = "other", "Other"
 
     name = models.CharField(max_length=100, unique=True)
-    link = models.URLField(blank=True)
+    # Web addresses only: a javascript: or data: link would run or show code on every page
+    # that links the tool.
+    link = models.URLField(
+        blank=True,
+        validators=[
+            URLValidator(
+                schemes=["http", "https"],
+                message="Enter a web address starting with https://.",
+                code="web_address",  # not "invalid", which the field's own message would replace
+            )
+        ],
+    )
     category = models.CharField(max_length=20, choices=Category, default=Category.OTHER)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -43,6 +55,12 @@ class Software(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def safe_link(self) -> str:
+        """The link if it is a web address, else "": a row stored before links were checked
+        may hold a javascript: link, which pages show as text rather than follow."""
+        return self.link if self.link.lower().startswith(("http://", "https://")) else ""
 
 
 class SystemQuerySet(TreeQuerySet):

@@ -63,14 +63,14 @@ def test_no_password_hash_leaves():
         (lambda d: d["systems"][1].pop("path"), "systems[1]: missing path"),
         (lambda d: d["sops"][0].update(step="Publishing the module"), "is not a step of its own"),
         (lambda d: d["systems"].insert(0, {"path": ["Ghost", "Child"]}), "not defined before it"),
-        (lambda d: d["processes"][0].update(owner="nobody"), "owner 'nobody'"),
+        (lambda d: d["processes"][0].update(owner="nobody"), "owner “nobody” is not among"),
         (
             lambda d: next(m for m in d["metrics"] if m["process"]).update(cadence="monthly"),
-            "a process's metrics are weekly",
+            "A process's metrics are weekly",
         ),
         (
             lambda d: d["sops"][0].update(review_interval_days=3),
-            "review_interval_days is 3; it must be a whole number of days from 7 to 730",
+            "review_interval_days: Ensure this value is greater than or equal to 7.",
         ),
     ],
     ids=[
@@ -105,7 +105,7 @@ def test_the_commands_round_trip_and_refuse_a_file_that_is_not_json(tmp_path):
     call_command("importmap", str(path), stdout=out)
     assert "Imported 4 systems" in out.getvalue()
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(CommandError, match="not a readable JSON file"):
+    with pytest.raises(CommandError, match="the file is not JSON"):
         call_command("importmap", str(tmp_path / "bad.json"))
 
 
@@ -229,3 +229,98 @@ def test_sops_whose_titles_read_alike_get_a_file_each_and_the_index_escapes_titl
     assert any(name.endswith("/same-2/same.md") for name in files), files  # "Same?"'s "Same"
     headings = {archive.read(name).decode().splitlines()[0] for name in files}
     assert headings == {f"# {handbook.markdown_text(t)}" for t in [*titles, other.title]}
+
+
+@pytest.mark.parametrize(
+    ("link", "message"),
+    [
+        ("javascript:alert(document.cookie)", "Enter a valid URL."),
+        ("data:text/html,<b>x</b>", "Enter a valid URL."),
+        ("ftp://files.example.com/", "Enter a web address starting with https://."),
+    ],
+)
+def test_the_admin_refuses_a_software_link_that_is_not_a_web_address(link, message, client):
+    from django.urls import reverse
+
+    from systems.models import Software
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    data = {"name": "Mailer", "link": link, "category": "other", "owner": "", "notes": ""}
+    response = client.post(reverse("admin:systems_software_add"), data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Software.objects.exists()
+
+
+def test_a_software_link_stored_before_links_were_checked_shows_as_text_not_a_link(
+    member_client,
+):
+    from django.urls import reverse
+
+    from systems.models import Software
+    from tests.factories import SOPFactory
+
+    bad = Software.objects.create(name="Evilmail", link="JavaScript:alert(1)", notes="mail")
+    good = Software.objects.create(name="Goodmail", link="https://mail.example.com/", notes="mail")
+    sop = SOPFactory()
+    sop.software.set([bad, good])
+    sop.process.system.software.set([bad, good])
+    pages = [
+        reverse("systems:detail", args=[sop.process.system_id]),
+        reverse("sops:detail", args=[sop.pk]),
+        reverse("people:search") + "?q=mail",
+    ]
+    for url in pages:
+        html = member_client.get(url).content.decode()
+        assert "Evilmail" in html and "javascript:" not in html.lower(), url
+        assert '<a href="https://mail.example.com/"' in html, url
+
+
+def test_an_import_lists_every_problem_it_meets_while_storing_not_only_the_first():
+    call_command("loaddemo", stdout=io.StringIO())
+    doc = export_map()
+    before = copy.deepcopy(doc)
+    doc["sops"][0]["estimated_minutes"] = 481
+    doc["sops"][1]["outcome"] = "x" * 301
+    doc["metrics"][0]["target"] = 1e20
+    with pytest.raises(BadDocument) as refused:
+        import_map(doc)
+    problems = refused.value.problems
+    assert len(problems) == 3, problems
+    assert problems[0] == (
+        f"sops[0] (“{doc['sops'][0]['title']}”): estimated_minutes: "
+        "Ensure this value is less than or equal to 480."
+    )
+    assert problems[1].startswith(f"sops[1] (“{doc['sops'][1]['title']}”): outcome: ")
+    assert problems[2] == (
+        f"metrics[0] (“{doc['metrics'][0]['name']}”): target: "
+        "Ensure that there are no more than 14 digits in total."
+    )
+    assert export_map() == before
+
+
+def test_an_import_cannot_give_a_step_that_already_has_an_sop_a_second_one():
+    from tests.factories import SOPFactory, StepFactory
+
+    step = StepFactory(name="Send invoice")
+    SOPFactory(process=step.process, step=step, title="The recipe")
+    doc = export_map()
+    doc["sops"] = [{**doc["sops"][0], "title": "Another recipe"}]  # the same step
+    with pytest.raises(BadDocument) as refused:
+        import_map(doc)
+    assert refused.value.problems == [
+        "sops[0] (“Another recipe”): step: SOP with this Step already exists."
+    ]
+    assert SOP.objects.count() == 1
+
+
+def test_the_import_command_lists_the_problems_and_stores_nothing(tmp_path):
+    path = tmp_path / "map.json"
+    path.write_bytes(b'{"format": "opsmodel-map", "version": 1, "people": [{"username": "a/b"}]}')
+    with pytest.raises(CommandError) as refused:
+        call_command("importmap", str(path))
+    assert str(refused.value).startswith("Nothing was imported:\n  - people[0] (“a/b”): username:")
+    from opsmodel.models import User
+
+    assert not User.objects.exists()

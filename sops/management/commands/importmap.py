@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import json
-
 from django.core.management.base import BaseCommand, CommandError
 
-from sops.exchange import BadDocument, import_map
+from sops.exchange import BadDocument, import_map, read_document
 
 
 class Command(BaseCommand):
@@ -15,12 +13,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, path: str, **options) -> None:
         try:
-            with open(path, encoding="utf-8") as file:
-                doc = json.load(file)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise CommandError(f"{path} is not a readable JSON file: {error}") from None
+            with open(path, "rb") as file:
+                data = file.read()
+        except OSError as error:
+            raise CommandError(f"{path} is not a readable file: {error}") from None
         try:
-            counts = import_map(doc)
+            counts = import_map(read_document(data))
         except BadDocument as error:
             raise CommandError(
                 "Nothing was imported:\n" + "\n".join(f"  - {p}" for p in error.problems)
