@@ -343,7 +343,8 @@ def test_a_team_member_imports_the_values_of_the_metrics_they_own(member_client,
     scorecard = member_client.get(reverse("metrics:scorecard")).text
     assert f'href="{reverse("metrics:import")}"' in scorecard
     page = member_client.get(reverse("metrics:import")).text
-    assert f"<code>{mine.pk}</code> Videos published" in page and "Subscribers" not in page
+    assert "Videos published" in page and f"<code>metric_id</code> {mine.pk}" in page
+    assert "Subscribers" not in page
 
     week = code(Cadence.WEEKLY, this_week())
     html = upload(member_client, f"metric_id,period,value\n{mine.pk},{week},4\n").text
