@@ -14,9 +14,19 @@ class NoSuchObject(Http404):
 def get_or_404(queryset: QuerySet, pk) -> Model:
     """`queryset.get(pk=pk)`, with a 404 for a missing object or a malformed id."""
     try:
-        return queryset.get(pk=int(pk))
-    except (TypeError, ValueError, queryset.model.DoesNotExist):
+        return queryset.get(pk=plain_id(pk))
+    except queryset.model.DoesNotExist:
         raise NoSuchObject(f"No such {queryset.model._meta.verbose_name}") from None
+
+
+def plain_id(value) -> int | None:
+    """An id from a path, query string or form: plain digits within a 64-bit integer.
+
+    int() would take " 7", "7_0" or "٧", and a number past the database's range breaks the
+    query on SQLite; None for any of those, which no object has.
+    """
+    text = str(value) if value is not None else ""
+    return int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
 
 
 def fetch(user, queryset: QuerySet, pk, action: str = "view") -> Model:

@@ -137,9 +137,20 @@ def notify(request: HttpRequest, response: HttpResponse, notice: str) -> HttpRes
 
 
 def safe_next(request: HttpRequest, default: str) -> str:
-    """Where to go back to after a write: the `next` the page sent if it is on this site."""
+    """Where to go back to after a write: the `next` the page sent, if it is a path on this
+    site ("/…", not "//host/…"), else `default`.
+
+    Anything else, "weekly" say, redirect() would take for a URL name and fail with a 500 after
+    the write was saved; a NUL byte or another control character is no part of an address.
+    (url_has_allowed_host_and_scheme also refuses one longer than 2048 characters.)
+    """
     url = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
+    if (
+        url.startswith("/")
+        and not url.startswith("//")
+        and url.isprintable()
+        and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure())
+    ):
         return url
     return default
 

@@ -12,7 +12,7 @@ from collections import Counter
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Count, Exists, F, OuterRef, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -115,6 +115,8 @@ def people(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required("sops.view_sop", raise_exception=True)
 def person(request: HttpRequest, username: str) -> HttpResponse:
+    if not username.isprintable():  # a NUL byte breaks PostgreSQL's query; no name holds one
+        raise Http404("No such person")
     owner = get_object_or_404(get_user_model(), username=username)
     context = {
         "page_title": str(owner),
