@@ -8,12 +8,27 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from opsmodel import history
-from opsmodel.forms import KeepsUnchangedText
+from opsmodel.forms import BoundedMultipleChoice, KeepsUnchangedText
 from opsmodel.models import User
 from opsmodel.roles import grantable_roles, may_manage
 
 
-class KeepsHistory:
+class SearchesSafely:
+    """Admin search and autocomplete within what the database takes: at most 10 words and 200
+    characters (SQLite refuses a longer LIKE, or one LIKE per word of thousands), no NUL byte
+    (PostgreSQL refuses it)."""
+
+    def get_search_results(self, request, queryset, search_term):
+        term = " ".join(search_term.replace("\x00", "").split()[:10])[:200]
+        return super().get_search_results(request, queryset, term)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # An id no database can hold is not a choice (SQLite breaks on one).
+        kwargs.setdefault("form_class", BoundedMultipleChoice)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class KeepsHistory(SearchesSafely):
     """For a map model's admin: changes made here are kept as revisions, as in the app."""
 
     # Text left as it was is saved as it is kept, as in the app's forms.
@@ -40,7 +55,7 @@ class ReassignForm(forms.Form):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(SearchesSafely, BaseUserAdmin):
     list_display = ["username", "first_name", "last_name", "job_title", "role", "is_active"]
     list_filter = ["is_active", "is_staff", "groups"]
     search_fields = ["username", "first_name", "last_name", "email", "job_title"]

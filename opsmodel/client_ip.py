@@ -1,4 +1,5 @@
-"""The address a request came from, as login throttling (django-axes) records and locks it.
+"""Who a login attempt is counted against, as login throttling (django-axes) records and locks
+it: the address a request came from, and the username it tried.
 
 Behind PROXY_COUNT trusted proxies, each proxy appends the address it received the request from
 to X-Forwarded-For, so the client's address is the PROXY_COUNT-th entry from the right. Every
@@ -11,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 
 def client_ip(request) -> str | None:
@@ -35,3 +37,17 @@ def client_ip(request) -> str | None:
         # Not an address (a proxy that adds a port, or a misconfigured one): the connection's
         # address rather than text the database would refuse to store.
         return remote_addr
+
+
+def login_username(request, credentials: dict | None = None) -> str | None:
+    """The username an attempt is counted under: as typed, without NUL bytes and cut to the
+    longest a username can be (axes keeps 255 characters; a longer one broke the login page on
+    PostgreSQL). No account has a longer name, so nobody is locked out by the cut."""
+    if credentials:
+        name = credentials.get("username")
+    else:
+        name = getattr(request, "data", request.POST).get("username")
+    if not isinstance(name, str):
+        return name
+    longest = get_user_model()._meta.get_field("username").max_length
+    return name.replace("\x00", "")[:longest]

@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import history
+from opsmodel.access import plain_id
 
 
 def display(value) -> str:
@@ -53,6 +54,25 @@ class FastSelect(forms.Select):
         )  # fmt: skip
 
 
+class NotSaved(Exception):
+    """Raised inside a save's transaction when the save is refused, so that it rolls back."""
+
+
+class BoundedMultipleChoice(forms.ModelMultipleChoiceField):
+    """Related objects chosen by id (software, roles), where an id no database can hold is
+    simply not a choice: on SQLite one breaks the query (OverflowError) instead of matching
+    nothing. (A single choice already matches nothing.)"""
+
+    def _check_values(self, value):
+        for pk in value:
+            if isinstance(pk, str) and plain_id(pk) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice",
+                    params={"value": pk[:40]},
+                )  # fmt: skip
+        return super()._check_values(value)
+
+
 class KeepsUnchangedText(forms.ModelForm):
     """A model form that saves the text a person left alone exactly as it is kept.
 
@@ -61,7 +81,15 @@ class KeepsUnchangedText(forms.ModelForm):
     "1. Go". Compared as raw strings that is a change: new instructions to read again, a
     revision, a conflict with someone who changed the text meanwhile. Compared as the form
     saves them, the two say the same, and the kept text is saved back unchanged.
+
+    Its many-to-many choices (software) take only ids a database can hold.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if type(field) is forms.ModelMultipleChoiceField:
+                field.__class__ = BoundedMultipleChoice  # the same field, one check more
 
     @staticmethod
     def as_saved(field: forms.Field, value):
@@ -179,10 +207,12 @@ class VersionedModelForm(KeepsUnchangedText):
                 if history.is_tracked(instance):
                     history.keep_baseline(type(instance), instance.pk)
                 if not self._save_if_unchanged(also):
-                    return False
+                    raise NotSaved  # a refused save leaves nothing behind, a baseline neither
                 # The revision this save made (None when it changed nothing that is kept).
                 self.recorded = history.record(instance, by, action)
                 return True
+        except NotSaved:
+            return False
         except IntegrityError:
             self.add_error(
                 None,

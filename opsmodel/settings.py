@@ -240,6 +240,7 @@ PROXY_COUNT = env_int("PROXY_COUNT", 0)
 if PROXY_COUNT < 0:
     raise ImproperlyConfigured(f"PROXY_COUNT must be 0 or more, not {PROXY_COUNT}")
 AXES_CLIENT_IP_CALLABLE = "opsmodel.client_ip.client_ip"
+AXES_USERNAME_CALLABLE = "opsmodel.client_ip.login_username"
 AXES_VERBOSE = False
 
 # Content-Security-Policy (Django's own): scripts and styles only from this site, scripts also

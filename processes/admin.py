@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from opsmodel import history
-from opsmodel.admin import KeepsHistory
+from opsmodel.admin import KeepsHistory, SearchesSafely
 from processes.models import Process, Step
 
 
@@ -23,7 +23,7 @@ class ProcessAdmin(KeepsHistory, admin.ModelAdmin):
 
 
 @admin.register(Step)
-class StepAdmin(admin.ModelAdmin):
+class StepAdmin(SearchesSafely, admin.ModelAdmin):
     """A step changed here is a change to its process, kept in the process's history."""
 
     list_display = ["name", "process", "position", "owner", "due_date"]

@@ -5,7 +5,7 @@ from django.db import transaction
 from mptt.forms import TreeNodeChoiceField
 
 from opsmodel import history
-from opsmodel.forms import VersionedModelForm
+from opsmodel.forms import NotSaved, VersionedModelForm
 from processes.models import Process, Step, next_position
 from systems.models import System
 
@@ -40,8 +40,13 @@ class StepForm(VersionedModelForm):
         """Save the step; the change is kept in its process's history."""
         verb = "Added" if self.instance._state.adding else "Edited"
         step = f"{verb} step “{self.cleaned_data['name']}”"
-        with history.keeping(self.instance.process, by, step):
-            return super().save_if_unchanged(by, also=also, action=action)
+        try:
+            with history.keeping(self.instance.process, by, step):
+                if not super().save_if_unchanged(by, also=also, action=action):
+                    raise NotSaved  # nor is the process's earliest state kept for it
+        except NotSaved:
+            return False
+        return True
 
     class Meta:
         model = Step

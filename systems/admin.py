@@ -1,13 +1,13 @@
 from django.contrib import admin
 
-from opsmodel.admin import KeepsHistory
+from opsmodel.admin import KeepsHistory, SearchesSafely
 from opsmodel.forms import KeepsUnchangedText
 from systems.models import Software, System
 from systems.tree import check_move, tree_lock
 
 
 @admin.register(Software)
-class SoftwareAdmin(admin.ModelAdmin):
+class SoftwareAdmin(SearchesSafely, admin.ModelAdmin):
     list_display = ["name", "category", "owner", "link"]
     list_filter = ["category", "owner"]
     search_fields = ["name", "notes"]

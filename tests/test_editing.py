@@ -677,3 +677,38 @@ def test_the_other_way_round_an_instructions_edit_then_a_title_edit_are_merged(f
     assert second.status_code == 302
     sop.refresh_from_db()
     assert (sop.title, sop.body) == ("Reply to leads", "1. Open mail.")
+
+
+def test_software_chosen_by_an_id_no_database_can_hold_is_refused_next_to_the_field(
+    founder_client,
+):
+    response = founder_client.post(
+        reverse("systems:new"), system_data(name="Wealth", software=["99999999999999999999"])
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.text and 'value="Wealth"' in response.text
+    assert not System.objects.exists()
+
+
+def test_a_step_save_refused_as_a_conflict_leaves_nothing_behind(founder_client):
+    step = StepFactory(name="Filming")
+    url = reverse("processes:edit_step", args=[step.pk])
+    prefix = f"step-{step.pk}"
+    stale = {f"{prefix}-name": "Shooting", f"{prefix}-owner": "", f"{prefix}-due_date": "",
+             f"{prefix}-version": step.version}  # fmt: skip
+    Step.objects.get(pk=step.pk).save()  # someone saved meanwhile
+    assert founder_client.post(url, stale, **HTMX).status_code == 409
+    assert not history.revisions_of(Process, step.process_id).exists()
+    step.refresh_from_db()
+    assert step.name == "Filming"
+
+
+def test_the_admin_searches_within_what_the_database_takes(admin_client):
+    for term in ("lead\x00gen", "x" * 100_000, " ".join(["word"] * 5_000)):
+        response = admin_client.get(reverse("admin:systems_system_changelist"), {"q": term})
+        assert response.status_code == 200
+        autocomplete = admin_client.get(
+            reverse("admin:autocomplete"),
+            {"term": term, "app_label": "sops", "model_name": "sop", "field_name": "owner"},
+        )
+        assert autocomplete.status_code == 200

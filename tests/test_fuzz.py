@@ -63,83 +63,12 @@ APPS = {"opsmodel", "systems", "processes", "sops"}  # the project's own (the ad
 ROLES = ["anonymous", "member", "outsider", "founder", "staff"]
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
-# The 5xx and the failed requests that changed the database that the fuzzer finds today, each
-# in a file another change is fixing: (URL name, field, value kind, database) → the cause.
-# The test fails if one of these stops happening: remove its entry once its fix has landed.
-# (A field's name keeps its shape, not its id: "step-N-version".)
-SOFTWARE_IN = "the software checkboxes' out-of-range id reaches SQLite (ModelMultipleChoiceField)"
-IMPORT = "sops/exchange.py: the map import checks neither the type nor the size of each value"
-KNOWN_FAILURES: dict[tuple[str, str, str, str, str], str] = {
-    ("GET", "admin:*", "?q", "huge", "sqlite"): (
-        "the admin's search of a list with 100,000 characters: SQLite refuses a LIKE pattern "
-        "that long (the search_fields of the project's ModelAdmins)"
-    ),
-    ("GET", "admin:*", "?term", "huge", "sqlite"): (
-        "the admin's autocomplete with thousands of words: one LIKE per word, more than SQLite's "
-        "expression depth (opsmodel/admin.py UserAdmin's search)"
-    ),
-    ("GET", "admin:*", "?term", "nul", "postgresql"): (
-        "the admin's autocomplete searches people by a term holding a NUL byte: PostgreSQL "
-        "refuses the query (opsmodel/admin.py UserAdmin's search)"
-    ),
-    (
-        "POST",
-        "systems:new",
-        "software",
-        "negative",
-        "sqlite",
-    ): f"issue 14 finding 14: {SOFTWARE_IN}",
-    (
-        "POST",
-        "systems:edit",
-        "software",
-        "out-of-range",
-        "sqlite",
-    ): f"issue 14 finding 14: {SOFTWARE_IN}",
-    (
-        "POST",
-        "sops:new",
-        "software",
-        "out-of-range",
-        "sqlite",
-    ): f"issue 14 finding 14: {SOFTWARE_IN}",
-    ("POST", "processes:edit_step", "step-N-version", "unicode", "sqlite"): (
-        "a save refused as a conflict (409) still keeps a baseline revision (opsmodel_revision)"
-    ),
-    ("POST", "people:import_map", "metrics/N/direction", "wrong-type", "both"): f"{IMPORT} (null)",
-    (
-        "POST",
-        "people:import_map",
-        "metrics/N/direction",
-        "huge",
-        "postgresql",
-    ): f"{IMPORT} (length)",
-    (
-        "POST",
-        "people:import_map",
-        "metrics/N/direction",
-        "nul",
-        "postgresql",
-    ): f"{IMPORT} (NUL byte)",
-    (
-        "POST",
-        "people:import_map",
-        "people/N/username",
-        "wrong-type",
-        "both",
-    ): f"{IMPORT} (an object)",
-    ("POST", "people:import_map", "people/N/username", "huge", "postgresql"): f"{IMPORT} (length)",
-    ("POST", "people:import_map", "people/N/username", "nul", "postgresql"): f"{IMPORT} (NUL byte)",
-    ("POST", "people:import_map", "file", "nul", "postgresql"): f"{IMPORT} (NUL byte)",
-    ("POST", "people:import_map", "file", "huge", "both"): (
-        "sops/handbook.py import_json: json.loads of a number past 4300 digits raises "
-        "ValueError, which it does not catch"
-    ),
-    ("POST", "login", "username", "huge", "postgresql"): (
-        "django-axes records a failed login's username unshortened: too long for its column "
-        "(settings: the axes configuration)"
-    ),
-}
+# The 5xx and the failed requests that changed the database that the fuzzer is known to find,
+# while a fix is on its way: (method, URL name, field, value kind, database: "sqlite",
+# "postgresql" or "both") → the cause. The test fails if one of these stops happening: remove
+# its entry once its fix has landed. (A field's name keeps its shape, not its id:
+# "step-N-version".) None today.
+KNOWN_FAILURES: dict[tuple[str, str, str, str, str], str] = {}
 
 # POST endpoints posted by the page's script rather than by a <form>: the fields they take.
 POSTED_BY_SCRIPT = {

@@ -341,3 +341,10 @@ def test_the_demo_loader_refuses_to_give_published_passwords_in_production(setti
     founder.refresh_from_db()
     assert not founder.check_password("opsmodel-demo")
     assert not System.objects.exists()
+
+
+def test_a_login_with_an_absurdly_long_username_is_refused_and_counted_not_a_crash(client):
+    response = client.post(reverse("login"), {"username": "9" * 100_000, "password": "x"})
+    assert response.status_code == 200 and 'name="username"' in response.text
+    [attempt] = AccessAttempt.objects.all()
+    assert attempt.username == "9" * 150  # counted, as the longest username there can be
