@@ -17,7 +17,8 @@ from django.contrib.auth import get_user_model
 
 def client_ip(request) -> str | None:
     """The client's address: the one our own proxies appended, else the connection's."""
-    remote_addr = request.META.get("REMOTE_ADDR")
+    remote_addr = request.META.get("REMOTE_ADDR") or None
+    remote_addr = remote_addr and (one_client(remote_addr) or remote_addr)
     # Read at request time, not import time, so a test (or a settings override) can change it.
     proxies = settings.PROXY_COUNT
     if not proxies:
@@ -30,13 +31,28 @@ def client_ip(request) -> str | None:
         # one thing here nobody can forge; at worst it is a proxy's, shared by everyone who
         # came that way, which throttles them together rather than letting any of them off.
         return remote_addr
-    address = forwarded[-proxies]
+    return one_client(forwarded[-proxies]) or remote_addr
+
+
+def one_client(entry: str) -> str | None:
+    """An address as one client's: without the port some proxies add ("1.2.3.4:5678",
+    "[2001:db8::1]:443"), and an IPv6 address as its /64, which one person's line holds whole
+    (counted one by one, its 2^64 addresses would each get five tries). None if not an address
+    (the connection's address is used then, not text the database would refuse to store)."""
+    host = entry
+    if entry.startswith("[") and "]" in entry:
+        host = entry[1 : entry.index("]")]
+    elif entry.count(":") == 1:
+        host = entry.split(":", 1)[0]
     try:
-        return str(ipaddress.ip_address(address))
+        address = ipaddress.ip_address(host)
     except ValueError:
-        # Not an address (a proxy that adds a port, or a misconfigured one): the connection's
-        # address rather than text the database would refuse to store.
-        return remote_addr
+        return None
+    if address.version == 4:
+        return str(address)
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
 
 
 def login_username(request, credentials: dict | None = None) -> str | None:

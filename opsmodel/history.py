@@ -109,6 +109,24 @@ def lock(model, pks) -> set:
     return set(rows.values_list("pk", flat=True))
 
 
+# The one order in which writers lock rows of several kinds, so that none holds a row another
+# waits for while it waits on that other: systems, then processes (a step's change locks its
+# process), then SOPs; rows of each kind in pk order. (The tree's own lock comes first of all.)
+LOCK_ORDER = ["systems.system", "processes.process", "sops.sop"]
+
+
+def lock_in_order(rows: dict) -> None:
+    """Lock rows of several kinds at once, {model: pks}, in LOCK_ORDER: for a write that
+    changes many kinds (reassigning a person, an import) before it changes any of them."""
+
+    def rank(model) -> int:
+        label = model._meta.label_lower
+        return LOCK_ORDER.index(label) if label in LOCK_ORDER else len(LOCK_ORDER)
+
+    for model in sorted(rows, key=rank):
+        lock(model, rows[model])
+
+
 def keep_baseline(model, pk) -> None:
     """Before changing an object that has no revision yet, keep the state it has now.
 
@@ -192,6 +210,9 @@ def keeping(obj: models.Model, by, action: str):
     with transaction.atomic():
         if not lock(type(obj), [obj.pk]):
             raise type(obj).DoesNotExist(f"{obj._meta.verbose_name} {obj.pk} was deleted")
+        # As it is now that no one else may change it: read before the lock, it may be stale
+        # (its owner reassigned meanwhile), and the revision kept after the block would say so.
+        obj.refresh_from_db()
         keep_baseline(type(obj), obj.pk)
         yield
         record(obj, by, action)
@@ -199,8 +220,12 @@ def keeping(obj: models.Model, by, action: str):
 
 def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:
     """`queryset.update(**changes)`, keeping each object's state before and after."""
-    # The filter is read again once `changing()` holds the rows: what changed meanwhile counts.
-    return changing(queryset, by, action, lambda: queryset.update(**changes))
+    with transaction.atomic():
+        # The rows that match once they are locked, and only those: a row that came to match
+        # after the lock is not changed without its revision.
+        pks = lock(queryset.model, queryset.values("pk"))
+        rows = queryset.model._default_manager.filter(pk__in=pks)
+        return changing(rows, by, action, lambda: rows.update(**changes))
 
 
 def changing(queryset: models.QuerySet, by, action: str, change) -> int:

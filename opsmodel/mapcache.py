@@ -135,13 +135,23 @@ def stamp() -> str | None:
     return value
 
 
+# A failed change of the stamp is tried again after these pauses (seconds): a blip of the
+# store is then no missed change at all, which only this process could mend later.
+RETRY_PAUSES = (0.05, 0.25)
+
+
 def change_stamp() -> None:
-    try:
-        caches["stamp"].set(STAMP_KEY, secrets.token_hex(8), None)
-    except Exception:
-        # The write itself stands; no kept page is served until the stamp changes after all.
-        logger.exception("The map's stamp could not be changed after a write")
-        writable.failed()
+    for pause in (*RETRY_PAUSES, None):
+        try:
+            caches["stamp"].set(STAMP_KEY, secrets.token_hex(8), None)
+            return
+        except Exception as error:
+            if pause is None:
+                # The write itself stands; no kept page is served until the stamp changes.
+                logger.error("The map's stamp could not be changed after a write", exc_info=error)
+                writable.failed()
+            else:
+                time.sleep(pause)
 
 
 def changes_the_map(sql: str) -> bool:

@@ -33,6 +33,21 @@ class User(AbstractUser):
             if rel.one_to_many and rel.field.name == "owner"
         ]
 
+    def rows_to_lock(self) -> dict:
+        """What reassigning this person changes, {model: pks}: what they own, and the process
+        of each step they own (whose history keeps its steps)."""
+        rows: dict = {}
+        for rel in self.owned_relations():
+            model = rel.related_model
+            owned = model._default_manager.filter(owner=self)
+            if parent := getattr(model, "history_parent", None):
+                link = model._meta.get_field(parent)
+                model, owned = link.related_model, owned.values_list(link.attname, flat=True)
+            else:
+                owned = owned.values_list("pk", flat=True)
+            rows.setdefault(model, set()).update(owned)
+        return rows
+
     def reassign_everything_to(self, other: User, by: User | None = None) -> int:
         """Hand everything this person owns to `other`; returns how many items moved.
 
@@ -43,6 +58,7 @@ class User(AbstractUser):
 
         moved = 0
         with transaction.atomic():
+            history.lock_in_order(self.rows_to_lock())
             for rel in self.owned_relations():
                 model = rel.related_model
                 changes = {"owner": other}

@@ -20,14 +20,19 @@ MAX_BYTES = 5 * 1024 * 1024
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+# A name that starts with the apostrophe itself gets one more, so that reading one back is
+# never ambiguous.
+ESCAPED_STARTS = (*FORMULA_STARTS, "'")
+
+
 def as_text_cell(text: str) -> str:
     """A name people typed, safe to open in a spreadsheet (OWASP's advice on CSV injection)."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    return f"'{text}" if text.startswith(ESCAPED_STARTS) else text
 
 
 def from_text_cell(text: str) -> str:
     """What `as_text_cell` wrote, back as it was typed."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+    return text[1:] if text.startswith("'") and text[1:].startswith(ESCAPED_STARTS) else text
 
 
 def write_values(stream) -> None:

@@ -28,6 +28,9 @@ class ProcessForm(VersionedModelForm):
         if self.instance._state.adding or "system" not in self.changed_data:
             return super().save_if_unchanged(by, action=action)
         with transaction.atomic():
+            # The system it goes to, before the process itself (saving locks that): two moves
+            # into one system take turns for its last position.
+            history.lock(System, [self.cleaned_data["system"].pk])
             siblings = Process.objects.filter(system=self.cleaned_data["system"])
             self.instance.position = next_position(siblings)
             return super().save_if_unchanged(by, also=("position",), action=action)

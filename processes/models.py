@@ -332,17 +332,20 @@ class Metric(Versioned):
         return meets(value, self.target, self.direction)
 
     def can_record(self, user) -> bool:
-        """Its owner and founders record values."""
-        return user.is_authenticated and (
+        """Its owner and founders record values (an owner who may still see metrics)."""
+        return user.has_perm("processes.view_metric") and (
             user.pk == self.owner_id or user.has_perm("processes.change_metric")
         )
 
     @staticmethod
     def recordable_by(user) -> models.QuerySet[Metric]:
-        """The metrics whose values `user` records: all for founders, else the ones they own."""
-        if user.is_authenticated and user.has_perm("processes.change_metric"):
+        """The metrics whose values `user` records: all for founders, else the ones they own,
+        if they may see metrics at all (a person whose role was taken away records nothing)."""
+        if not user.is_authenticated or not user.has_perm("processes.view_metric"):
+            return Metric.objects.none()
+        if user.has_perm("processes.change_metric"):
             return Metric.objects.all()
-        return Metric.objects.filter(owner_id=user.pk, owner__isnull=False)
+        return Metric.objects.filter(owner_id=user.pk)
 
 
 class MetricValue(models.Model):

@@ -438,6 +438,11 @@ def import_map(doc, by=None) -> dict:
     problems = Problems()
     try:
         with transaction.atomic(), tree_lock():
+            # It may change any process or SOP: all are locked now, in the order every writer
+            # keeps (the tree's lock has taken the systems), not one by one as the document goes.
+            history.lock_in_order(
+                {Process: Process.objects.values("pk"), SOP: SOP.objects.values("pk")}
+            )
             counts = write(doc, by, problems)
             if problems:
                 raise BadDocument(problems)  # after every item is checked; rolls all back

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from opsmodel.models import Versioned
 from processes.models import Process, Step
-from systems.models import Software
+from systems.models import Software, System
 
 # One sitting: anything longer than a working day is not one sitting by any reading.
 MAX_SITTING_MINUTES = 480
@@ -270,6 +270,8 @@ class Promotion(models.Model):
         from opsmodel import history
 
         with transaction.atomic():
+            # The system the new process goes in, then the SOP: the order every writer keeps.
+            history.lock_in_order({System: [sop.process.system_id], SOP: [sop.pk]})
             # The SOP goes; its history, up to its last state, stays reachable from the process.
             history.keep_baseline(SOP, sop.pk)
             history.record(sop, person, "Turned into a process", always=True)

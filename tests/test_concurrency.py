@@ -147,3 +147,55 @@ def test_a_step_added_to_a_process_deleted_meanwhile_shows_what_was_typed(
     html = response.content.decode()
     assert "This process was deleted" in html and "Scripting" in html and "2026-12-02" in html
     assert not Step.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round", range(ROUNDS))
+def test_writers_of_several_kinds_at_once_all_save_and_none_deadlocks(round):
+    """Two reassigns whose people own things the other way round, a step moved between the
+    same processes in the admin, an SOP turned into a process, and two processes moved into
+    one system: each locks rows of several kinds, all in the one order."""
+    needs_postgresql()
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    ana, ben, heir = UserFactory(), UserFactory(), UserFactory()
+    system, elsewhere = SystemFactory(), SystemFactory()
+    first = ProcessFactory(system=system, owner=ben)
+    second = ProcessFactory(system=system, owner=ana)
+    StepFactory(process=first, owner=ana)
+    StepFactory(process=second, owner=ben)
+    moving = StepFactory(process=second, name="Moving")
+    big = SOPFactory(process=first, owner=ana, estimated_minutes=300,
+                     body="1. Draft it.\n2. Hand it over to Ben.\n")  # fmt: skip
+    movers = [ProcessFactory(system=system, owner=ben) for _ in range(2)]
+
+    def reassign(person):
+        return posting(admin, reverse("admin:opsmodel_user_changelist"), {
+            "action": "reassign_everything", "_selected_action": [person.pk], "to": heir.pk,
+        })  # fmt: skip
+
+    jobs = [
+        reassign(ana),
+        reassign(ben),
+        posting(admin, reverse("admin:processes_step_change", args=[moving.pk]), {
+            "process": first.pk, "name": "Moving", "position": "", "owner": "", "due_date": "",
+        }),
+        posting(admin, reverse("sops:promote", args=[big.pk]), {}),
+        *(
+            posting(admin, reverse("processes:edit", args=[p.pk]), {
+                "name": p.name, "system": elsewhere.pk, "result": "", "owner": ben.pk,
+                "version": p.version,
+            })
+            for p in movers
+        ),
+    ]  # fmt: skip
+
+    responses = run_together(jobs)
+
+    assert [getattr(r, "status_code", r) for r in responses] == [302] * len(jobs)
+    assert Step.objects.get(pk=moving.pk).process == first
+    assert not SOP.objects.filter(pk=big.pk).exists()
+    assert sorted(Process.objects.filter(system=elsewhere).values_list("position", flat=True)) == [
+        1, 2,
+    ]  # fmt: skip
+    assert not Step.objects.filter(owner=ben).exists()
+    assert_history_numbers_run_from_one_without_gaps()

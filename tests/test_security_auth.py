@@ -74,13 +74,18 @@ def test_without_a_proxy_x_forwarded_for_is_ignored(member, settings):
         (0, "9.9.9.9", "203.0.113.9"),
         (1, "9.9.9.9, 10.0.0.1", "10.0.0.1"),
         (1, "10.0.0.1", "10.0.0.1"),
-        (1, "9.9.9.9,2001:db8::1", "2001:db8::1"),
+        # An IPv6 address counts as its /64: one person's line holds the whole of it.
+        (1, "9.9.9.9,2001:db8::1", "2001:db8::"),
+        (1, "9.9.9.9, 2001:db8::abcd:1234", "2001:db8::"),
+        (1, "9.9.9.9, [2001:db8::1]:443", "2001:db8::"),
+        (1, "9.9.9.9, ::ffff:10.0.0.1", "10.0.0.1"),
         (2, "9.9.9.9, 10.0.0.1, 172.16.0.1", "10.0.0.1"),
         # Fewer entries than proxies: the request bypassed one; its connection's address.
         (2, "10.0.0.1", "203.0.113.9"),
         (1, "", "203.0.113.9"),
+        # A port some proxies add is not part of the address.
+        (1, "9.9.9.9, 10.0.0.1:5678", "10.0.0.1"),
         # Not an address: never something the database would refuse to store.
-        (1, "9.9.9.9, 10.0.0.1:5678", "203.0.113.9"),
         (1, "9.9.9.9, unknown", "203.0.113.9"),
     ],
 )
