@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "systems",
     "processes",
     "sops",
+    # Across the levels, on top of them: My work, people, search, health, export and import.
+    "opsmodel.front",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -19,7 +19,7 @@ urlpatterns = [
     path("processes/", include("processes.urls")),
     path("metrics/", include("processes.metric_urls")),
     path("sops/", include("sops.urls")),
-    path("", include("sops.people_urls")),
+    path("", include("opsmodel.front.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(extra_context={"page_title": "Log in"}),

@@ -9,9 +9,9 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from opsmodel.front import handbook
+from opsmodel.front.exchange import BadDocument, clear_map, export_map, import_map
 from processes.models import Process
-from sops import handbook
-from sops.exchange import BadDocument, clear_map, export_map, import_map
 from sops.models import SOP
 from systems.models import System
 from tests.factories import ProcessFactory, SOPFactory, build_map

@@ -506,7 +506,7 @@ def test_a_step_changed_in_the_admin_is_kept_in_its_process_history(client):
 
 
 def test_an_import_that_only_changes_steps_keeps_it_in_their_process_history():
-    from sops.exchange import export_map, import_map
+    from opsmodel.front.exchange import export_map, import_map
 
     process = ProcessFactory(name="Cold outreach")
     StepFactory(process=process, name="Find leads")

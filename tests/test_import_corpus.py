@@ -15,7 +15,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from sops.exchange import BadDocument, import_map, read_document
+from opsmodel.front.exchange import BadDocument, import_map, read_document
 from systems.models import System
 from tests.factories import build_map
 from tests.fuzzing import database_fingerprint

@@ -106,7 +106,7 @@ def test_search_runs_a_fixed_number_of_queries(member_client, django_assert_max_
 def test_postgresql_answers_sop_searches_from_its_index(member_client, content):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
-    from sops.search import search_sops
+    from opsmodel.front.search import search_sops
 
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")

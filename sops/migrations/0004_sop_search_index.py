@@ -1,6 +1,6 @@
 from django.db import migrations
 
-# The same expression as sops.search.SOP_VECTOR, so PostgreSQL can answer SOP searches from
+# The same expression as opsmodel.front.search.SOP_VECTOR, so PostgreSQL can answer SOP searches from
 # the index. SQLite has no full-text vectors; there the search filters and ranks instead.
 CREATE = """
 CREATE INDEX IF NOT EXISTS sop_search_vector ON sops_sop USING GIN ((

@@ -15,10 +15,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from opsmodel.front.exchange import clear_map
 from opsmodel.roles import TEAM_MEMBERS
 from processes.models import Metric, MetricValue, Process, Step
 from processes.periods import Cadence, period_start, previous_starts
-from sops.exchange import clear_map
 from sops.models import SOP
 from systems.models import Software, System
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sops.exchange import BadDocument, import_map, read_document
+from opsmodel.front.exchange import BadDocument, import_map, read_document
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from sops.exchange import export_map
+from opsmodel.front.exchange import export_map
 
 
 class Command(BaseCommand):

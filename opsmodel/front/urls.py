@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sops import handbook, people
+from opsmodel.front import handbook, people
 
 app_name = "people"
 urlpatterns = [

@@ -15,9 +15,9 @@ from django.shortcuts import render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
+from opsmodel.front.exchange import BadDocument, export_map, import_map, read_document
 from opsmodel.htmx import render_page
 from processes.models import Process, Step
-from sops.exchange import BadDocument, export_map, import_map, read_document
 from sops.models import SOP
 from systems.models import System
 from systems.views import get_system
