@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -147,6 +149,11 @@ def database_from_url(url: str) -> dict:
     }
 
 
+# Beside the system's other temporary files, one per checkout.
+SQLITE_TEST_PATH = Path(tempfile.gettempdir()) / (
+    f"opsmodel-test-{hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]}.sqlite3"
+)
+
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
 else:
@@ -157,6 +164,10 @@ else:
             # Take the write lock when a transaction starts, so concurrent writers queue up
             # instead of failing half-way with "database is locked".
             "OPTIONS": {"transaction_mode": "IMMEDIATE"},
+            # The test database is a file, not memory: then the live server of the browser
+            # tests opens connections of its own, as app servers do, instead of sharing the
+            # test's one connection between threads (which mixed up two queries' rows).
+            "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(SQLITE_TEST_PATH))},
         }
     }
 

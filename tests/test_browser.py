@@ -21,42 +21,6 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def requests_take_turns():
-    """The live server answers one request at a time.
-
-    On SQLite in memory, every thread of the live server shares the test's one database
-    connection; two requests at once (a page and the sidebar refresh it triggers) would read
-    each other's rows ("get() returned 2 users").
-    """
-    import threading
-
-    from django.core.servers.basehttp import ThreadedWSGIServer
-    from django.test.testcases import LiveServerThread
-
-    class TakingTurns(ThreadedWSGIServer):
-        turn = threading.Lock()
-
-        def get_app(self):
-            app = super().get_app()
-
-            def one_at_a_time(environ, start_response):
-                with self.turn:  # the whole body is drawn, and the response closed, in turn
-                    response = app(environ, start_response)
-                    try:
-                        return list(response)
-                    finally:
-                        if hasattr(response, "close"):
-                            response.close()
-
-            return one_at_a_time
-
-    before = LiveServerThread.server_class
-    LiveServerThread.server_class = TakingTurns
-    yield
-    LiveServerThread.server_class = before
-
-
 @pytest.fixture(scope="module")
 def browser():
     # live_server runs Django in a thread next to Playwright's event loop.
