@@ -56,9 +56,10 @@ lint: $(VENV)/.installed-test
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts var
 
-# Not part of the tests: measures every page under load on a generated map (see the README).
+# Not part of the tests, nor of the installed app (tests/benchmark/): measures every page under
+# load on a generated map (see the README).
 BENCH_DB ?= /tmp/opsmodel-benchmark.sqlite3
 benchmark: $(VENV)/.installed-test
 	@command -v wrk >/dev/null || apt-get install -y wrk
 	SQLITE_PATH=$(BENCH_DB) $(BIN)/python manage.py migrate --noinput
-	SQLITE_PATH=$(BENCH_DB) $(BIN)/python manage.py benchmark
+	SQLITE_PATH=$(BENCH_DB) $(BIN)/python -m tests.benchmark

@@ -1,6 +1,7 @@
 """Measure every main page under load, against a bare Django view on the same server.
 
-Not a test: it reports numbers and writes them to a Markdown file. It runs the app with
+Not a test, and not part of the installed app: `make benchmark` runs it (`python -m
+tests.benchmark`). It reports numbers and writes them to a Markdown file. It runs the app with
 gunicorn (2 workers) on 127.0.0.1 against its own database, generated at the default size.
 """
 
@@ -32,6 +33,7 @@ from opsmodel.roles import FOUNDERS
 from processes.models import Process
 from sops.models import SOP
 from systems.models import System
+from tests.benchmark import generatemap
 
 RESULTS = Path(settings.BASE_DIR) / "tests" / "benchmark" / "RESULTS.md"
 FINDINGS = RESULTS.with_name("FINDINGS.md")
@@ -153,7 +155,7 @@ class Command(BaseCommand):
             )
         if not System.objects.exists():
             self.stdout.write("Generating the map (generatemap, default size)…")
-            call_command("generatemap", stdout=self.stdout)
+            call_command(generatemap.Command(), stdout=self.stdout)
         # The server gets its own production key; the session is signed with the same one.
         secret = secrets.token_urlsafe(64)
         settings.SECRET_KEY = secret
