@@ -23,7 +23,7 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
     def get_absolute_url(self) -> str:
-        return reverse("people:person", args=[self.username])
+        return reverse("front:person", args=[self.username])
 
     def owned_relations(self) -> list:
         """Every relation through which this person owns something (systems, SOPs, software…)."""

@@ -119,24 +119,24 @@ def test_founders_export_and_import_from_the_browser(client):
     call_command("loaddemo", stdout=io.StringIO())
     founder_client = client
     founder_client.force_login(User.objects.get(username="founder"))  # the demo's founder
-    exported = founder_client.get(reverse("people:export_map"))
+    exported = founder_client.get(reverse("front:export_map"))
     assert exported["Content-Disposition"].startswith("attachment")
     doc = json.loads(exported.content)
     wipe()
     upload = SimpleUploadedFile("map.json", exported.content, content_type="application/json")
-    html = founder_client.post(reverse("people:import_map"), {"file": upload}).content.decode()
+    html = founder_client.post(reverse("front:import_map"), {"file": upload}).content.decode()
     assert "Imported 4 systems" in html
     assert export_map() == doc
 
     bad = SimpleUploadedFile("map.json", b"{oops", content_type="application/json")
-    html = founder_client.post(reverse("people:import_map"), {"file": bad}).content.decode()
+    html = founder_client.post(reverse("front:import_map"), {"file": bad}).content.decode()
     assert "Nothing was imported" in html and "not JSON" in html
     from django.test import Client
 
     member_client = Client()
     member_client.force_login(User.objects.get(username="member"))  # the demo's team member
-    assert member_client.get(reverse("people:export_map")).status_code == 403
-    assert member_client.post(reverse("people:import_map")).status_code == 403
+    assert member_client.get(reverse("front:export_map")).status_code == 403
+    assert member_client.post(reverse("front:import_map")).status_code == 403
 
 
 def test_the_markdown_handbook_has_a_file_per_sop_in_folders_with_an_index(client):
@@ -149,7 +149,7 @@ def test_the_markdown_handbook_has_a_file_per_sop_in_folders_with_an_index(clien
     call_command("loaddemo", stdout=io.StringIO())
     member_client = client
     member_client.force_login(User.objects.get(username="member"))  # the demo's team member
-    response = member_client.get(reverse("people:handbook_zip"))
+    response = member_client.get(reverse("front:handbook_zip"))
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     names = archive.namelist()
     path = (
@@ -222,7 +222,7 @@ def test_sops_whose_titles_read_alike_get_a_file_each_and_the_index_escapes_titl
     for title in titles:
         SOPFactory(process=process, title=title, body="1. Do it.")
     other = SOPFactory(process=Process.objects.get(name="Same?"), title="Same")
-    archive = zipfile.ZipFile(io.BytesIO(member_client.get(reverse("people:handbook_zip")).content))
+    archive = zipfile.ZipFile(io.BytesIO(member_client.get(reverse("front:handbook_zip")).content))
     files = [n for n in archive.namelist() if n != "index.md"]
     assert len(files) == len(set(n.casefold() for n in files)) == SOP.objects.count() == 7
     index = archive.read("index.md").decode()
@@ -271,7 +271,7 @@ def test_a_software_link_stored_before_links_were_checked_shows_as_text_not_a_li
     pages = [
         reverse("systems:detail", args=[sop.process.system_id]),
         reverse("sops:detail", args=[sop.pk]),
-        reverse("people:search") + "?q=mail",
+        reverse("front:search") + "?q=mail",
     ]
     for url in pages:
         html = member_client.get(url).content.decode()

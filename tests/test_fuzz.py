@@ -76,7 +76,7 @@ POSTED_BY_SCRIPT = {
     "sops:preview": lambda o: {"body": ["1. Open the books."]},  # the preview as you type
 }
 # Upload forms: the file they take is the download of another URL; its values are the fields.
-UPLOADS = {"people:import_map": "people:export_map", "metrics:import": "metrics:export"}
+UPLOADS = {"front:import_map": "front:export_map", "metrics:import": "metrics:export"}
 # Query parameters tried everywhere, besides those the views are found to read.
 PARAMS = {"next", "system", "process", "software", "q", "page", "inline"}
 # The query parameters of the admin's lists and autocomplete (Django's own).

@@ -34,7 +34,7 @@ def test_the_health_page_shows_coverage_and_every_warning(member_client):
     StepFactory(process=process)
     step = StepFactory(process=process)
     SOPFactory(process=process, step=step, owner=None)
-    html = member_client.get(reverse("people:health")).content.decode()
+    html = member_client.get(reverse("front:health")).content.decode()
     assert "50%</strong> Steps with an SOP" in html
     assert "0%</strong> SOPs with an owner" in html
     assert "No owner: one person does this task." in html
@@ -47,9 +47,7 @@ def test_the_health_page_runs_a_fixed_number_of_queries(
     build_map(*size)
     UserFactory(first_name="Sam")
     with django_assert_max_num_queries(12):
-        assert (
-            member_client.get(reverse("people:health"), HTTP_HX_REQUEST="true").status_code == 200
-        )
+        assert member_client.get(reverse("front:health"), HTTP_HX_REQUEST="true").status_code == 200
 
 
 def test_the_system_page_shows_its_scope_warnings(member_client):
@@ -98,12 +96,12 @@ def test_coverage_is_given_per_system_with_its_sub_systems():
 
 def test_each_figure_links_to_the_list_behind_it(member_client):
     revenue, leads = known_map()
-    html = member_client.get(reverse("people:health")).text
+    html = member_client.get(reverse("front:health")).text
     assert 'href="#gap-undocumented"><strong>50%</strong> Steps with an SOP' in html
     assert 'id="gap-undocumented"' in html and "Chase late payers" in html
     assert 'href="#gap-unowned"><strong>67%</strong> SOPs with an owner' in html
     # Each system's figures open its own lists.
-    scoped_url = f"{reverse('people:health')}?system={leads.pk}"
+    scoped_url = f"{reverse('front:health')}?system={leads.pk}"
     assert f'href="{scoped_url}#gap-undocumented"' in html
     scoped = member_client.get(scoped_url).text
     assert "How well Lead generation follows the map's rules" in scoped
@@ -113,7 +111,7 @@ def test_each_figure_links_to_the_list_behind_it(member_client):
 
 def test_health_for_a_system_that_does_not_exist_is_a_404(member_client):
     for bad in ["999", "x"]:
-        assert member_client.get(reverse("people:health"), {"system": bad}).status_code == 404
+        assert member_client.get(reverse("front:health"), {"system": bad}).status_code == 404
 
 
 @pytest.mark.parametrize("size", [(2, 1, 2), (12, 3, 5)])
@@ -122,7 +120,7 @@ def test_health_for_one_system_runs_a_fixed_number_of_queries(
 ):
     systems = build_map(*size)
     with django_assert_max_num_queries(13):
-        url = f"{reverse('people:health')}?system={systems[0].pk}"
+        url = f"{reverse('front:health')}?system={systems[0].pk}"
         assert member_client.get(url, HTTP_HX_REQUEST="true").status_code == 200
 
 
@@ -130,14 +128,14 @@ def test_long_lists_show_the_first_fifty_and_say_how_many_more(member_client):
     process = ProcessFactory()
     for n in range(52):
         SOPFactory(process=process, title=f"Unowned {n:02}", owner=None)
-    html = member_client.get(reverse("people:health")).text
+    html = member_client.get(reverse("front:health")).text
     section = html.split('id="gap-unowned"')[1].split("</section>")[0]
     assert '<span class="count">52</span>' in section
     assert "Unowned 49" in section and "Unowned 50" not in section
     assert "And 2 more." in section
-    show_all = f"{reverse('people:health')}?show=unowned#gap-unowned"
+    show_all = f"{reverse('front:health')}?show=unowned#gap-unowned"
     assert f'<a href="{show_all}">Show all 52' in section
-    whole = member_client.get(reverse("people:health"), {"show": "unowned"}).text
+    whole = member_client.get(reverse("front:health"), {"show": "unowned"}).text
     section = whole.split('id="gap-unowned"')[1].split("</section>")[0]
     assert "Unowned 51" in section and "more." not in section
     # The other lists stay short.
@@ -146,7 +144,7 @@ def test_long_lists_show_the_first_fifty_and_say_how_many_more(member_client):
 
 def test_an_empty_system_choice_means_the_whole_map(member_client):
     known_map()
-    response = member_client.get(reverse("people:health"), {"system": ""})
+    response = member_client.get(reverse("front:health"), {"system": ""})
     assert response.status_code == 200 and "How well the map follows its own rules" in response.text
 
 
@@ -155,7 +153,7 @@ def test_the_open_warnings_figure_counts_every_warning_on_a_known_map(member_cli
     # Each system: no metric (2). Each process: steps without a due date, a step without an
     # SOP, no weekly metric (6). One SOP without an owner (1).
     assert map_health()["open"] == 9
-    html = member_client.get(reverse("people:health")).text
+    html = member_client.get(reverse("front:health")).text
     assert 'href="#gap-warnings"><strong>9</strong> open scope warnings' in html
     warnings = html.split('id="gap-warnings"')[1]
     assert warnings.count("<li>") == 9
@@ -165,7 +163,7 @@ def test_the_open_warnings_figure_counts_every_warning_on_a_known_map(member_cli
 
 def test_each_item_in_the_lists_says_where_it_is(member_client):
     known_map()
-    html = member_client.get(reverse("people:health")).text
+    html = member_client.get(reverse("front:health")).text
     unowned = html.split('id="gap-unowned"')[1].split("</section>")[0]
     assert '<span class="muted">· in Cold outreach</span>' in unowned
     assert '<span class="muted">Lead generation ›</span> <a href="' in html  # Cold outreach's

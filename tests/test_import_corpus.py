@@ -49,7 +49,7 @@ def test_a_malformed_document_is_refused_whole_through_the_upload(name, founder_
     build_map(2, 2, 2)  # a map already there, which the document would merge into
     before = rows()
     upload = SimpleUploadedFile(name, (CORPUS / name).read_bytes(), "application/json")
-    response = founder_client.post(reverse("people:import_map"), {"file": upload})
+    response = founder_client.post(reverse("front:import_map"), {"file": upload})
     assert response.status_code == 200
     page = html.unescape(response.content.decode())
     assert "Nothing was imported" in page
@@ -72,12 +72,12 @@ def test_a_file_over_20_mb_is_refused_without_reading_it(founder_client):
     before = rows()
     huge = b'{"format": "opsmodel-map", "version": 1, "people": [' + b" " * (21 * 1024 * 1024)
     upload = SimpleUploadedFile("huge.json", huge + b"]}", "application/json")
-    response = founder_client.post(reverse("people:import_map"), {"file": upload})
+    response = founder_client.post(reverse("front:import_map"), {"file": upload})
     assert response.status_code == 200
     assert "the file is larger than 20 MB" in response.content.decode()
     assert rows() == before
 
 
 def test_an_upload_without_a_file_asks_for_one(founder_client):
-    response = founder_client.post(reverse("people:import_map"), {})
+    response = founder_client.post(reverse("front:import_map"), {})
     assert "choose a JSON file exported from Opsmodel" in response.content.decode()

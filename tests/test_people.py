@@ -35,14 +35,14 @@ def days(n: int) -> datetime.date:
 
 def test_a_deactivated_person_cannot_log_in_and_their_session_ends(client, member):
     client.force_login(member)
-    assert client.get(reverse("people:my_work")).status_code == 200
+    assert client.get(reverse("front:my_work")).status_code == 200
     member.is_active = False
     member.save()
-    assert client.get(reverse("people:my_work")).status_code == 302  # the session no longer counts
+    assert client.get(reverse("front:my_work")).status_code == 302  # the session no longer counts
     response = client.post(reverse("login"), {"username": "member", "password": PASSWORD})
     assert response.status_code == 200  # the form again: inactive accounts cannot log in
     assert "enter a correct username and password" in response.content.decode()
-    assert client.get(reverse("people:my_work")).status_code == 302
+    assert client.get(reverse("front:my_work")).status_code == 302
 
 
 def test_what_an_inactive_person_owns_stays_and_says_so(founder_client):
@@ -50,7 +50,7 @@ def test_what_an_inactive_person_owns_stays_and_says_so(founder_client):
     sop = SOPFactory(owner=leaver)
     html = founder_client.get(sop.get_absolute_url()).content.decode()
     assert "Jonas Berg" in html and "owner inactive" in html
-    unowned = founder_client.get(reverse("people:unowned")).content.decode()
+    unowned = founder_client.get(reverse("front:unowned")).content.decode()
     assert sop.title in unowned and "owner inactive: Jonas Berg" in unowned
 
 
@@ -87,7 +87,7 @@ def test_team_members_land_on_my_work(client, member):
     response = client.post(
         reverse("login"), {"username": "member", "password": PASSWORD}, follow=True
     )
-    assert response.redirect_chain[-1][0] == reverse("people:my_work")
+    assert response.redirect_chain[-1][0] == reverse("front:my_work")
 
 
 def test_founders_land_on_the_map(client, founder):
@@ -108,7 +108,7 @@ def test_my_work_lists_my_steps_by_due_date_and_my_sops_grouped_by_process(membe
         process=ProcessFactory(name="Client billing"), title="Sending an invoice", owner=member
     )
 
-    html = member_client.get(reverse("people:my_work")).content.decode()
+    html = member_client.get(reverse("front:my_work")).content.decode()
     assert "Editing" not in html  # someone else's step
     assert html.index("Scripting") < html.index("Filming") < html.index("Publishing")
     assert "Overdue · was due" in html
@@ -120,7 +120,7 @@ def test_my_work_lists_my_steps_by_due_date_and_my_sops_grouped_by_process(membe
 
 
 def test_my_work_says_what_to_do_when_nothing_is_assigned(member_client):
-    html = member_client.get(reverse("people:my_work")).content.decode()
+    html = member_client.get(reverse("front:my_work")).content.decode()
     assert "Nothing assigned to you yet" in html
 
 
@@ -134,10 +134,10 @@ def test_people_pages_run_a_fixed_number_of_queries(
         sop.save()
     client.force_login(founder)
     pages = {
-        reverse("people:my_work"): 7,
-        reverse("people:list"): 12,
-        reverse("people:person", args=["member"]): 11,
-        reverse("people:unowned"): 10,
+        reverse("front:my_work"): 7,
+        reverse("front:list"): 12,
+        reverse("front:person", args=["member"]): 11,
+        reverse("front:unowned"): 10,
     }
     for url, budget in pages.items():
         with django_assert_max_num_queries(budget):
@@ -157,7 +157,7 @@ def test_a_team_member_confirms_reading_and_the_sop_leaves_to_read(member_client
     )
     assert "You confirmed you have read and understood this version" in response.content.decode()
     assert Acknowledgement.objects.filter(sop=sop, person=member, revision=1).exists()
-    assert "To read" not in member_client.get(reverse("people:my_work")).content.decode()
+    assert "To read" not in member_client.get(reverse("front:my_work")).content.decode()
 
 
 def test_changed_instructions_ask_for_a_new_confirmation_but_a_minor_edit_does_not(
@@ -179,12 +179,12 @@ def test_changed_instructions_ask_for_a_new_confirmation_but_a_minor_edit_does_n
     edit("1. Open Stripe .", minor=True)  # a typo fix
     sop.refresh_from_db()
     assert sop.revision == 1
-    assert "To read" not in member_client.get(reverse("people:my_work")).content.decode()
+    assert "To read" not in member_client.get(reverse("front:my_work")).content.decode()
 
     edit("1. Open Stripe.\n2. Send the invoice.", minor=False)
     sop.refresh_from_db()
     assert sop.revision == 2
-    assert "To read" in member_client.get(reverse("people:my_work")).content.decode()
+    assert "To read" in member_client.get(reverse("front:my_work")).content.decode()
 
 
 def test_founders_see_who_has_confirmed_and_who_has_not(founder_client):
@@ -225,7 +225,7 @@ def test_a_person_page_lists_everything_they_own(member_client):
     StepFactory(owner=owner, process=process, name="Drafting the newsletter")
     SOPFactory(owner=owner, process=process, title="Writing the weekly newsletter")
     SoftwareFactory(owner=owner, name="Kit")
-    html = member_client.get(reverse("people:person", args=["priya"])).content.decode()
+    html = member_client.get(reverse("front:person", args=["priya"])).content.decode()
     for name in ["Priya Shah", "Lead generation", "Email content", "Drafting the newsletter",
                  "Writing the weekly newsletter", "Kit"]:  # fmt: skip
         assert name in html
@@ -238,20 +238,20 @@ def test_metrics_count_as_something_a_person_owns(founder_client):
         process=process, name="Newsletter opens", target=40, cadence="weekly", owner=owner
     )
     Metric.objects.create(process=process, name="Replies", target=5, cadence="weekly")
-    person = founder_client.get(reverse("people:person", args=["noor"])).text
+    person = founder_client.get(reverse("front:person", args=["noor"])).text
     assert "Newsletter opens" in person and "No metrics." not in person
-    people = founder_client.get(reverse("people:list")).text
+    people = founder_client.get(reverse("front:list")).text
     assert "1 item" in people.split("Noor Ali")[1].split("</li>")[0]
-    unowned = founder_client.get(reverse("people:unowned")).text
+    unowned = founder_client.get(reverse("front:unowned")).text
     assert "Replies" in unowned.split('id="unowned-metrics"')[1]
 
 
 def test_items_without_an_owner_are_listed_for_founders(founder_client, member_client):
     System.objects.create(name="Hiring")
     Software.objects.create(name="Loom")
-    html = founder_client.get(reverse("people:unowned")).content.decode()
+    html = founder_client.get(reverse("front:unowned")).content.decode()
     assert "Hiring" in html and "Loom" in html and "no owner" in html
-    assert member_client.get(reverse("people:unowned")).status_code == 403
+    assert member_client.get(reverse("front:unowned")).status_code == 403
 
 
 def test_reassigning_needs_the_right_to_change_the_map(client):

@@ -208,7 +208,7 @@ def test_activity_moves_the_session_expiry_and_idle_sessions_end(member_client, 
     session["seen"] = int(time.time()) - 10 * 60  # last activity ten minutes ago
     session.save()
     before = Session.objects.get(session_key=session.session_key).expire_date
-    assert member_client.get(reverse("people:my_work")).status_code == 200
+    assert member_client.get(reverse("front:my_work")).status_code == 200
     after = Session.objects.get(session_key=session.session_key).expire_date
     assert after > before  # activity pushed the end of the session forward
 
@@ -216,4 +216,4 @@ def test_activity_moves_the_session_expiry_and_idle_sessions_end(member_client, 
     Session.objects.filter(session_key=session.session_key).update(
         expire_date=datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
     )
-    assert member_client.get(reverse("people:my_work")).status_code == 302
+    assert member_client.get(reverse("front:my_work")).status_code == 302

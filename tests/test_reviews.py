@@ -40,10 +40,10 @@ def test_only_the_owner_or_a_founder_marks_an_sop_reviewed(member_client):
 def test_overdue_reviews_show_on_the_health_page_and_the_owners_my_work(member_client, member):
     sop = SOPFactory(owner=member, title="Sending an invoice")
     SOP.objects.filter(pk=sop.pk).update(next_review=timezone.localdate() - datetime.timedelta(3))
-    health = member_client.get(reverse("people:health")).content.decode()
+    health = member_client.get(reverse("front:health")).content.decode()
     assert "Reviews overdue <span" in health and "Sending an invoice" in health
     assert "0%</strong> SOPs reviewed on time" in health
-    my_work = member_client.get(reverse("people:my_work")).content.decode()
+    my_work = member_client.get(reverse("front:my_work")).content.decode()
     assert "Review overdue" in my_work and "<strong>1</strong> review overdue" in my_work
     assert f'<a href="{sop.get_absolute_url()}#review">Review it' in my_work
 

@@ -37,7 +37,7 @@ def content():
 
 
 def get(client, query, **headers):
-    return client.get(reverse("people:search"), {"q": query}, **headers)
+    return client.get(reverse("front:search"), {"q": query}, **headers)
 
 
 def test_search_finds_every_level_grouped_with_paths(member_client, content):
@@ -118,7 +118,7 @@ def test_a_whole_system_prints_as_one_handbook(member_client, content):
     from systems.models import System
 
     wealth = System.objects.get(name="Wealth generation")
-    html = member_client.get(reverse("people:handbook", args=[wealth.pk])).content.decode()
+    html = member_client.get(reverse("front:handbook", args=[wealth.pk])).content.decode()
     assert "Lead generation" in html and "Client billing" in html  # sub-systems come along
     assert "SOP: Sending an invoice" in html and "<li>Open Stripe.</li>" in html
     assert 'class="sidebar"' not in html  # a document, not the app's frame
@@ -137,4 +137,4 @@ def test_the_handbook_runs_a_fixed_number_of_queries(
     build_map(*size)
     root = System.objects.filter(level=0).first()
     with django_assert_max_num_queries(12):
-        assert member_client.get(reverse("people:handbook", args=[root.pk])).status_code == 200
+        assert member_client.get(reverse("front:handbook", args=[root.pk])).status_code == 200

@@ -56,7 +56,7 @@ def test_the_person_themselves_elsewhere_is_not_locked_out_by_someone_else(membe
     # Whatever they (or their browser) put first, the proxy appended their own address.
     response = log_in(colleague, PASSWORD, "10.0.0.1, 198.51.100.7")
     assert response.status_code == 302
-    assert response.url == reverse("people:start")
+    assert response.url == reverse("front:start")
 
 
 def test_without_a_proxy_x_forwarded_for_is_ignored(member, settings):

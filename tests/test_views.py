@@ -197,8 +197,8 @@ def test_login_page_is_styled_and_logs_in(client, member):
         reverse("login"), {"username": "member", "password": "a-long-test-password"}
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("people:start")
-    assert client.get(reverse("people:start"))["Location"] == reverse("people:my_work")
+    assert response["Location"] == reverse("front:start")
+    assert client.get(reverse("front:start"))["Location"] == reverse("front:my_work")
 
 
 def test_a_wrong_password_says_so_and_keeps_the_username(client, member):
@@ -270,7 +270,7 @@ def test_the_map_offers_each_person_the_downloads_they_may_use(member_client, fo
     from django.urls import reverse
 
     member = member_client.get(reverse("systems:home")).text
-    assert reverse("people:handbook_zip") in member  # a team member may read every SOP
-    assert reverse("people:export_map") not in member and "+ New system" not in member
+    assert reverse("front:handbook_zip") in member  # a team member may read every SOP
+    assert reverse("front:export_map") not in member and "+ New system" not in member
     founder = founder_client.get(reverse("systems:home")).text
-    assert reverse("people:export_map") in founder and reverse("people:import_map") in founder
+    assert reverse("front:export_map") in founder and reverse("front:import_map") in founder

@@ -37,7 +37,7 @@ def start(request: HttpRequest) -> HttpResponse:
     """Where login lands: the map for those who edit it, My work for everyone else."""
     if request.user.has_perm("systems.change_system"):
         return redirect("systems:home")
-    return redirect("people:my_work")
+    return redirect("front:my_work")
 
 
 @login_required

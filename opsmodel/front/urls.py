@@ -2,7 +2,7 @@ from django.urls import path
 
 from opsmodel.front import handbook, people
 
-app_name = "people"
+app_name = "front"
 urlpatterns = [
     path("start/", people.start, name="start"),
     path("my-work/", people.my_work, name="my_work"),
