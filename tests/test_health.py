@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from sops.health import map_health
+from opsmodel.front.health import map_health
 from tests.factories import (
     ProcessFactory,
     SOPFactory,

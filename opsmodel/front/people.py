@@ -18,10 +18,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from opsmodel.access import get_or_404
+from opsmodel.front.health import checks_in_words, map_health
 from opsmodel.front.search import MAX_QUERY, search
 from opsmodel.htmx import breadcrumbs, render_page
 from processes.models import Metric, Process, Step
-from sops.health import checks_in_words, map_health
 from sops.models import SOP, Acknowledgement
 from systems.models import Software, System
 
