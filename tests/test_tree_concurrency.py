@@ -106,36 +106,28 @@ def test_a_system_created_inside_one_deleted_meanwhile_gets_the_form_back(
 
 
 @pytest.mark.django_db  # one connection: no threads here
-def test_a_system_moved_inside_one_deleted_meanwhile_gets_the_form_back(
-    founder_client, monkeypatch
+@pytest.mark.parametrize(
+    ("meanwhile", "message"),
+    [
+        (lambda system, target: delete_system(target),
+         "The system you chose as parent was deleted meanwhile; choose another."),
+        (lambda system, target: move_system(target, system),
+         "Wealth generation is inside Leads; a system cannot be placed inside"),
+    ],
+    ids=["target-deleted", "target-moved-under-it"],
+)  # fmt: skip
+def test_a_system_moved_where_the_tree_changed_meanwhile_gets_the_form_back(
+    founder_client, monkeypatch, meanwhile, message
 ):
     system = create_system(System(name="Lead generation"))
     target = create_system(System(name="Wealth generation"))
-    someone_else_first(monkeypatch, lambda: delete_system(target))
+    someone_else_first(monkeypatch, lambda: meanwhile(system, target))
     response = founder_client.post(
         reverse("systems:edit", args=[system.pk]),
         system_data(name="Leads", parent=target.pk, purpose="Typed.", version=system.version),
     )
     html = response.content.decode()
-    assert "The system you chose as parent was deleted meanwhile; choose another." in html
-    assert 'value="Leads"' in html and "Typed." in html
-    system.refresh_from_db()
-    assert (system.name, system.parent, system.purpose) == ("Lead generation", None, "")
-
-
-@pytest.mark.django_db  # one connection: no threads here
-def test_a_system_moved_into_a_subtree_that_moved_under_it_meanwhile_gets_the_form_back(
-    founder_client, monkeypatch
-):
-    system = create_system(System(name="Lead generation"))
-    target = create_system(System(name="Wealth generation"))
-    someone_else_first(monkeypatch, lambda: move_system(target, system))
-    response = founder_client.post(
-        reverse("systems:edit", args=[system.pk]),
-        system_data(name="Leads", parent=target.pk, purpose="Typed.", version=system.version),
-    )
-    html = response.content.decode()
-    assert "Wealth generation is inside Leads; a system cannot be placed inside" in html
+    assert message in html
     assert 'value="Leads"' in html and "Typed." in html
     system.refresh_from_db()
     assert (system.name, system.parent, system.purpose) == ("Lead generation", None, "")
