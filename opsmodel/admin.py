@@ -35,15 +35,13 @@ class KeepsHistory(SearchesSafely):
     form = KeepsUnchangedText
 
     def save_model(self, request, obj, form, change):
-        if change:
-            history.keep_baseline(type(obj), obj.pk)
-        super().save_model(request, obj, form, change)
+        """Saved in save_related() instead, with its many-to-many links, in one revision."""
 
     def save_related(self, request, form, formsets, change):
-        # After the many-to-many fields, so the revision holds them too.
-        super().save_related(request, form, formsets, change)
         action = "Edited in the admin" if change else "Created in the admin"
-        history.record(form.instance, request.user, action)
+        with history.change(request.user, action):
+            super().save_model(request, form.instance, form, change)
+            super().save_related(request, form, formsets, change)
 
 
 class ReassignForm(forms.Form):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django import forms
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, models
 from django.forms.utils import flatatt
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import history
 from opsmodel.access import plain_id
+from opsmodel.models import Stale
 
 
 def display(value) -> str:
@@ -203,14 +204,9 @@ class VersionedModelForm(KeepsUnchangedText):
         instance = self.instance
         action = action or ("Created" if instance._state.adding else "Edited")
         try:
-            with transaction.atomic():
-                if history.is_tracked(instance):
-                    history.keep_baseline(type(instance), instance.pk)
+            with history.change(by, action) as change:
                 if not self._save_if_unchanged(also):
                     raise NotSaved  # a refused save leaves nothing behind, a baseline neither
-                # The revision this save made (None when it changed nothing that is kept).
-                self.recorded = history.record(instance, by, action)
-                return True
         except NotSaved:
             return False
         except IntegrityError:
@@ -220,6 +216,9 @@ class VersionedModelForm(KeepsUnchangedText):
                 "Nothing of yours was saved; check the form and save again.",
             )
             return False
+        # The revision this save made (None when it changed nothing that is kept).
+        self.recorded = change.revision_of(instance)
+        return True
 
     def _save_if_unchanged(self, also: tuple[str, ...]) -> bool:
         instance = super().save(commit=False)
@@ -234,15 +233,24 @@ class VersionedModelForm(KeepsUnchangedText):
             or field.name in also
             if field.name != "version"
         ]
-        if not instance.save_if_unchanged(self.cleaned_data["version"], names):
+        if not self._save_at_version(instance, names):
             if not self.take_their_changes():
                 self.show_conflict()
                 return False
             # Nobody changed what the other changed: save both, at the version now current.
-            if not instance.save_if_unchanged(self.cleaned_data["version"], names):
+            if not self._save_at_version(instance, names):
                 self.show_conflict()
                 return False
         self.save_m2m()
+        return True
+
+    def _save_at_version(self, instance, names: list[str]) -> bool:
+        """Save `names` through the model's own save(), if the row is still at the version
+        this form carries; False if someone saved (or deleted) it meanwhile."""
+        try:
+            instance.save(expected_version=self.cleaned_data["version"], update_fields=names)
+        except (Stale, type(instance).DoesNotExist):
+            return False
         return True
 
     def three_way(self):

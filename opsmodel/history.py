@@ -3,11 +3,13 @@
 A model takes part by naming, in `history_fields`, the fields a revision keeps and the label
 people know each by, and in `history_outlines` what else it keeps as text made by its
 `outline(name)` (a process's steps: they have no history of their own, so a change to a step is
-a change to its process, kept by the views that make it). Every write path of the app (edit
-forms, the admin, import, promotion, reassigning) calls `keep_baseline()` before it writes and
-`record()` after, inside the same transaction. `record()` keeps a revision only when something
-kept actually changed, so a save without changes (or reordering systems or processes among
-their siblings) adds nothing.
+a change to its process). A write path says who changes what, and why, by opening
+`change(by, action)`; every object saved inside (`Versioned.save()` reports each save) has its
+earliest state kept before it is written and its new state kept when the block ends, in the
+same transaction: edit forms, the admin, imports and promotion all write so. Bulk writes that
+bypass `save()` for speed (reassigning, reordering) keep theirs with `changing()`. `record()`
+keeps a revision only when something kept actually changed, so a save without changes (or
+reordering systems or processes among their siblings) adds nothing.
 
 Revisions are numbered 1, 2, 3… per object, each the latest + 1. So that two writers of one
 object's history never both take the same number, each first locks the object's row
@@ -24,7 +26,9 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
@@ -199,6 +203,89 @@ def record(obj: models.Model, by, action: str, *, always: bool = False) -> Revis
         )
 
 
+class Recording:
+    """What one `change()` block writes: the objects whose revisions it keeps at its end."""
+
+    def __init__(self, by, action: str):
+        self.by, self.action = by, action
+        self.pending: dict[tuple, tuple[models.Model, str]] = {}
+        self.recorded: dict[tuple, Revision | None] = {}
+
+    def add(self, obj: models.Model, action: str) -> None:
+        """Keep `obj`'s state now (if it has no revision yet) and, at the end, its new one."""
+        # Again on every save of it: a save refused at the wrong version rolls back what it
+        # kept, this baseline included (it costs a query when one is kept already).
+        keep_baseline(type(obj), obj.pk)
+        self.pending.setdefault((type(obj), obj.pk), (obj, action))
+
+    def revision_of(self, obj: models.Model) -> Revision | None:
+        """The revision kept for `obj` (None when the block changed nothing it keeps)."""
+        return self.recorded.get((type(obj), obj.pk))
+
+
+_current: ContextVar[Recording | None] = ContextVar("history_change", default=None)
+
+
+@contextmanager
+def change(by, action: str) -> Iterator[Recording]:
+    """Everything saved in the block is kept in history, as by `by` saying `action`.
+
+    The one place revisions are written from: `Versioned.save()` (and a step's `delete()`)
+    tell the open change what they are about to write (`saving()`), which keeps the object's
+    earliest state first, and the new state of each is kept when the block ends: after the
+    many-to-many links a form or the admin writes once the row is saved. One transaction; a
+    block inside another joins it.
+    """
+    if (outer := _current.get()) is not None:
+        with transaction.atomic():  # what fails inside rolls back alone
+            yield outer
+        return
+    with transaction.atomic():
+        current = Recording(by, action)
+        token = _current.set(current)
+        try:
+            yield current
+        finally:
+            _current.reset(token)
+        for key, (obj, said) in current.pending.items():
+            current.recorded[key] = record(fresh(obj), by, said)
+
+
+def fresh(obj: models.Model) -> models.Model:
+    """`obj` as the block left it: a parent whose steps changed is read again."""
+    if getattr(obj, "_history_parent_only", False):
+        return type(obj)._default_manager.get(pk=obj.pk)
+    return obj
+
+
+def saving(obj: models.Model) -> None:
+    """Called by a save or a step's delete before it writes: inside a `change()` block, what
+    it changes is kept, its state before first. Outside one, nothing is kept (code and tests
+    that build a map; the first change made later keeps the state they left)."""
+    current = _current.get()
+    if current is None:
+        return
+    if is_tracked(obj):
+        if obj.pk is not None and not obj._state.adding:
+            current.add(obj, current.action)
+    elif parent := getattr(obj, "history_parent", None):
+        # Kept in the history of what it belongs to (a step: its process), read again at the
+        # end, as the block leaves it.
+        link = obj._meta.get_field(parent)
+        pk = getattr(obj, link.attname)
+        if pk is not None and (link.related_model, pk) not in current.pending:
+            owner = link.related_model(pk=pk)
+            owner._history_parent_only = True
+            current.add(owner, current.action)
+
+
+def created(obj: models.Model) -> None:
+    """Called by a save that created `obj`: inside a `change()` block, its first state is kept."""
+    current = _current.get()
+    if current is not None and is_tracked(obj):
+        current.pending.setdefault((type(obj), obj.pk), (obj, current.action))
+
+
 @contextmanager
 def keeping(obj: models.Model, by, action: str):
     """Keep `obj`'s state before and after what the block changes (the steps of a process), in
@@ -207,15 +294,14 @@ def keeping(obj: models.Model, by, action: str):
     `obj` is locked before the block runs (`lock()`); if it was deleted meanwhile, the block
     does not run: `type(obj).DoesNotExist` is raised instead.
     """
-    with transaction.atomic():
+    with change(by, action) as current:
         if not lock(type(obj), [obj.pk]):
             raise type(obj).DoesNotExist(f"{obj._meta.verbose_name} {obj.pk} was deleted")
         # As it is now that no one else may change it: read before the lock, it may be stale
         # (its owner reassigned meanwhile), and the revision kept after the block would say so.
         obj.refresh_from_db()
-        keep_baseline(type(obj), obj.pk)
+        current.add(obj, action)
         yield
-        record(obj, by, action)
 
 
 def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:

@@ -86,12 +86,22 @@ class User(AbstractUser):
         return moved
 
 
+class Stale(Exception):
+    """A save that expected a version the row no longer has: someone saved it meanwhile."""
+
+
 class Versioned(models.Model):
     """A map object that two people may edit at once without one silently undoing the other.
 
-    Every save bumps `version`. An edit form carries the version it was opened at, and
-    `save_if_unchanged()` writes only if the row still has that version: one conditional UPDATE,
-    so the check and the write cannot be separated by another save.
+    Every save of an existing row goes through `save()`, which locks the row, reads it as it is
+    stored, and bumps `version` from there. Given `expected_version` (what an edit form was
+    opened at), it writes only if the row still has that version, and raises `Stale` otherwise:
+    the check and the write hold the same lock, so no other save can come between them.
+
+    The rules a model computes on save (an SOP's read revision, its next review) go in
+    `changed_from(stored)`, which compares the object with the row as stored under the lock
+    and returns the further fields it set; every write path (forms, admin, imports, code)
+    gets them from here.
     """
 
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -99,24 +109,36 @@ class Versioned(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            self.version += 1
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
-        super().save(*args, **kwargs)
+    def save(self, *args, expected_version: int | None = None, **kwargs):
+        from opsmodel import history  # history keeps revisions of these models
 
-    def save_if_unchanged(self, expected_version: int, fields: list[str]) -> bool:
-        """Write `fields` if nobody has saved this object since `expected_version`."""
-        values = {name: getattr(self, name) for name in fields}
-        updated = (
-            type(self)
-            ._default_manager.filter(pk=self.pk, version=expected_version)
-            .update(version=models.F("version") + 1, **values)
-        )
-        if updated:
-            self.version = expected_version + 1
-        return bool(updated)
+        if self._state.adding:
+            with transaction.atomic():
+                history.saving(self)
+                super().save(*args, **kwargs)
+                history.created(self)
+            return
+        with transaction.atomic():
+            history.saving(self)  # inside history.change(): the state before, then after
+            stored = self.stored_row()
+            if stored is None:
+                raise self.DoesNotExist(f"{self._meta.verbose_name} {self.pk} was deleted")
+            if expected_version is not None and stored.version != expected_version:
+                raise Stale(stored.version)
+            self.version = stored.version + 1
+            also = {"version", *self.changed_from(stored)}
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], *also}
+            super().save(*args, **kwargs)
+
+    def stored_row(self):
+        """The row as stored, locked until the transaction ends (None if it is gone)."""
+        rows = type(self)._default_manager.filter(pk=self.pk)
+        return rows.select_for_update(of=("self",), no_key=True).first()
+
+    def changed_from(self, stored) -> set[str]:
+        """Set what follows from this save's changes to `stored`; return the fields it set."""
+        return set()
 
 
 class Revision(models.Model):

@@ -44,8 +44,9 @@ class StepForm(VersionedModelForm):
         verb = "Added" if self.instance._state.adding else "Edited"
         step = f"{verb} step “{self.cleaned_data['name']}”"
         try:
+            # The process is locked before the step (every writer of steps takes that order).
             with history.keeping(self.instance.process, by, step):
-                if not super().save_if_unchanged(by, also=also, action=action):
+                if not super().save_if_unchanged(by, also=also, action=action or step):
                     raise NotSaved  # nor is the process's earliest state kept for it
         except NotSaved:
             return False

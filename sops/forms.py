@@ -90,13 +90,8 @@ class SOPForm(VersionedModelForm):
         return cleaned
 
     def save_if_unchanged(self, by, *, action: str = "") -> bool:
-        if self.instance._state.adding:
-            return super().save_if_unchanged(by, action=action)
-        also = ["next_review"] if self.instance.reschedule_review() else []
-        if any(name in self.changed_data for name in SOP.INSTRUCTIONS):
-            if self.cleaned_data.get("minor_edit"):
-                action = action or "Minor edit"
-            else:
-                self.instance.revision += 1
-                also.append("revision")
-        return super().save_if_unchanged(by, also=tuple(also), action=action)
+        # New instructions ask everyone to read again (SOP.changed_from), unless minor.
+        self.instance.minor_edit = bool(self.cleaned_data.get("minor_edit"))
+        if self.instance.minor_edit and any(n in self.changed_data for n in SOP.INSTRUCTIONS):
+            action = action or "Minor edit"
+        return super().save_if_unchanged(by, action=action)

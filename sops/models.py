@@ -114,57 +114,46 @@ class SOP(Versioned):
     # Changing these asks everyone assigned to the SOP to read it again (a new `revision`).
     INSTRUCTIONS = ("body", "outcome")
 
-    @classmethod
-    def from_db(cls, db, field_names, values, **kwargs):
-        sop = super().from_db(db, field_names, values, **kwargs)
-        sop.remember_loaded()
-        return sop
+    # A form ticks this for a typo fix: new instructions, but nobody is asked to read again.
+    minor_edit = False
 
-    def refresh_from_db(self, *args, **kwargs) -> None:
-        super().refresh_from_db(*args, **kwargs)
-        self.remember_loaded()
+    def changed_from(self, stored) -> set[str]:
+        """New instructions are a new revision to read (unless a minor edit); a new review
+        interval moves the next review by as much.
 
-    def remember_loaded(self) -> None:
-        """What was read from the database, to tell what a save changes."""
-        names = ("review_interval_days", *self.INSTRUCTIONS)
-        self.loaded = {name: self.__dict__.get(name) for name in names}
-
-    def changed_since_loaded(self, name: str) -> bool:
-        loaded = getattr(self, "loaded", {}).get(name)
-        return loaded is not None and loaded != getattr(self, name)
-
-    def reschedule_review(self) -> bool:
-        """After the review interval changed, move the next review by as much.
-
-        The next review is the last one (or the SOP's creation) plus the interval, so a new
-        interval counts from the same day: shortened far enough, the review is overdue at once.
+        Compared with the row as stored under the save's lock, so two saves at once each
+        count from what the other wrote: neither loses the other's new revision.
         """
-        if self.next_review is None or not self.changed_since_loaded("review_interval_days"):
-            return False
-        old = self.loaded["review_interval_days"]
-        self.next_review += datetime.timedelta(days=self.review_interval_days - old)
-        self.loaded["review_interval_days"] = self.review_interval_days
-        return True
-
-    def save(self, *args, **kwargs):
-        """Saved by the admin, an import or code (the edit form writes its own UPDATE): new
-        instructions are a new revision to read, a new interval moves the next review."""
-        # The database cannot hold a rule across two tables, so every save checks it.
-        self.check_step_in_same_process()
+        if (self.process_id, self.step_id) != (stored.process_id, stored.step_id):
+            # The database cannot hold a rule across two tables, so a save that ties the SOP
+            # to another step or process checks it.
+            self.check_step_in_same_process()
         also = set()
-        if self.reschedule_review():
-            also.add("next_review")
-        if not self._state.adding and any(map(self.changed_since_loaded, self.INSTRUCTIONS)):
+        self.revision = stored.revision  # a save that does not change it writes it as stored
+        new_instructions = any(getattr(self, n) != getattr(stored, n) for n in self.INSTRUCTIONS)
+        if new_instructions and not self.minor_edit:
             self.revision += 1
             also.add("revision")
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], *also}
+        if self.review_interval_days != stored.review_interval_days and stored.next_review:
+            # The next review is the last one (or the SOP's creation) plus the interval, so a
+            # new interval counts from the same day: shortened far enough, it is overdue at once.
+            shift = datetime.timedelta(days=self.review_interval_days - stored.review_interval_days)
+            self.next_review = stored.next_review + shift
+            also.add("next_review")
+        return also
+
+    def save(self, *args, **kwargs):
+        """Saved by a form, the admin, an import or code: what follows from a change is set
+        in `changed_from()`, which `Versioned.save()` calls with the row as stored."""
+        if self._state.adding:
+            self.check_step_in_same_process()  # as changed_from() does for a saved SOP
         if self.next_review is None:
             self.next_review = timezone.localdate() + datetime.timedelta(
                 days=self.review_interval_days
             )
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "next_review"}
         super().save(*args, **kwargs)
-        self.remember_loaded()
 
     @property
     def review_overdue(self) -> bool:
@@ -265,11 +254,10 @@ class Promotion(models.Model):
     @classmethod
     def promote(cls, sop: SOP, person) -> Process:
         """Turn `sop` into a process of the same system; its list items become the steps."""
-        from django.db import transaction
-
         from opsmodel import history
 
-        with transaction.atomic():
+        # The new process and its steps are kept in its history as the block ends.
+        with history.change(person, f"Created from the SOP “{sop.title}”"):
             # The system the new process goes in, then the SOP: the order every writer keeps.
             history.lock_in_order({System: [sop.process.system_id], SOP: [sop.pk]})
             # The SOP goes; its history, up to its last state, stays reachable from the process.
@@ -286,5 +274,4 @@ class Promotion(models.Model):
                 process=process, promoted_by=person,
             )  # fmt: skip
             sop.delete()
-            history.record(process, person, f"Created from the SOP “{sop.title}”")
         return process

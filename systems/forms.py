@@ -66,10 +66,13 @@ class SystemForm(VersionedModelForm):
             create_system(self.save(commit=False))
             self.save_m2m()
             return True
+        # The tree code moves it, below; the save itself leaves it where it was.
+        self.instance.parent_id = self.get_initial_for_field(self.fields["parent"], "parent")
         if not super()._save_if_unchanged(also):
             return False
         # After the save: a merge with someone else's save may have kept their parent.
         # Moving to where it already is changes nothing; a move saves the row once more,
         # so the version the revision records is the one the row ends at.
-        self.instance.version = move_system(self.instance, self.cleaned_data["parent"]).version
+        moved = move_system(self.instance, self.cleaned_data["parent"])
+        self.instance.parent_id, self.instance.version = moved.parent_id, moved.version
         return True

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
+from opsmodel.models import Stale
 from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import System
@@ -126,11 +127,19 @@ def test_versions_go_up_on_every_save_and_guard_conditional_writes():
     assert process.version == 2
 
     process.name = "Email newsletter"
-    assert process.save_if_unchanged(2, ["name"])
+    process.save(expected_version=2, update_fields=["name"])
     assert process.version == 3
 
     stale = Process.objects.get(pk=process.pk)
+    stale.version = 2  # as an edit form opened before the last save carries it
     stale.name = "Weekly email"
-    assert not stale.save_if_unchanged(2, ["name"])
+    with pytest.raises(Stale):
+        stale.save(expected_version=2, update_fields=["name"])
     process.refresh_from_db()
     assert (process.name, process.version) == ("Email newsletter", 3)
+
+    # A plain save (the admin, code) counts from the stored version, not its own stale copy.
+    stale.name = "Weekly email"
+    stale.save()
+    process.refresh_from_db()
+    assert (process.name, process.version) == ("Weekly email", 4)
