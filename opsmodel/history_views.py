@@ -15,7 +15,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET
 
-from opsmodel import history, htmx
+from opsmodel import history, pages
 from opsmodel.access import plain_int
 from opsmodel.htmx import render_page
 from opsmodel.models import Revision
@@ -169,7 +169,7 @@ class Restore:
                 f"{spoken_list(merged)}."
             )
         if self.revision is None:
-            return htmx.SAVED
+            return pages.SAVED
         if getattr(self.form, "recorded", True) is None:
             return f"Nothing changed: revision {self.revision.number} is the same as now."
         return f"Restored revision {self.revision.number}; it is now the newest revision."

@@ -1,18 +1,18 @@
-"""The htmx patterns of the app: a page template whose main region is a partial, and forms."""
+"""The htmx plumbing: whole page or only its main region, a form in place or as a page, where to
+go after a write (htmx navigation or a redirect) and the events that tell the rest of the page.
+
+What the pages say and how they are drawn (breadcrumbs, the form page, the question before a
+delete, the status line's words) is in `opsmodel.pages`."""
 
 from __future__ import annotations
 
 import json
-from functools import wraps
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import trigger_client_event
-
-from opsmodel.access import NoSuchObject
 
 # The event other regions listen for after a write: the sidebar tree, counts.
 MAP_CHANGED = "mapChanged"
@@ -40,37 +40,6 @@ def render_page(
     return render(request, template_name, {**context, "partial": partial}, status=status)
 
 
-def breadcrumbs(system) -> dict:
-    """Where a page sits in the map: its system (marked in the sidebar) and the path to it."""
-    return {"current_system": system, "ancestors": system.get_ancestors(include_self=True)}
-
-
-def confirm_delete(
-    request: HttpRequest,
-    obj,
-    kind: str,
-    cancel_url: str,
-    *,
-    title: str = "",
-    contents=(),
-    keeps: str = "",
-    **extra,
-) -> HttpResponse:
-    """The page that asks before deleting `obj`: what goes with it (`contents`: (count,
-    singular, plural), counts of nothing left out) and what stays (`keeps`)."""
-    name = getattr(obj, "title", None) or getattr(obj, "name", obj)
-    context = {
-        "page_title": title or f"Delete {name}?",
-        "object": obj,
-        "kind": kind,
-        "goes_with_it": [(count, one, many) for count, one, many in contents if count],
-        "keeps": keeps,
-        "cancel_url": cancel_url,
-        **extra,
-    }
-    return render_page(request, "confirm_delete.html", context)
-
-
 def is_inline(request: HttpRequest) -> bool:
     """Is this form swapped in place of what it edits, rather than shown as its own page?
 
@@ -84,21 +53,6 @@ def is_inline(request: HttpRequest) -> bool:
     return request.POST.get("inline") == "1"
 
 
-def render_form(
-    request: HttpRequest, context: dict, *, page: str = "form_page.html"
-) -> HttpResponse:
-    """A form: alone when htmx swaps it (in place, or replacing itself), else as a page.
-
-    Returns 409 when the form holds a conflict with someone else's save.
-    """
-    form = context["form"]
-    status = 409 if form.conflict is not None else 200
-    if request.htmx and (request.method == "POST" or is_inline(request)):
-        context = {**context, "inline": is_inline(request), "opening": request.method == "GET"}
-        return render(request, "includes/form.html", context, status=status)
-    return render_page(request, page, context, status=status)
-
-
 def go_to(request: HttpRequest, url: str, *, push: bool = True, notice: str = "") -> HttpResponse:
     """After a write: show `url`, as htmx navigation or a plain redirect.
 
@@ -107,24 +61,12 @@ def go_to(request: HttpRequest, url: str, *, push: bool = True, notice: str = ""
     """
     if request.htmx:
         response = HttpResponse()
-        response["HX-Location"] = json.dumps(
-            # A new page starts at its top; the same page again (a reorder) stays where it was.
-            {"path": url, "target": "#main", "push": str(push).lower(),
-             "swap": "innerHTML show:window:top" if push else "innerHTML"}
-        )  # fmt: skip
+        # A new page starts at its top; the same page again (a reorder) stays where it was.
+        swap = "innerHTML show:window:top" if push else "innerHTML"
+        location = {"path": url, "target": "#main", "push": str(push).lower(), "swap": swap}
+        response["HX-Location"] = json.dumps(location)
         return notify(request, map_changed(response), notice)
     return notify(request, redirect(url), notice)
-
-
-SAVED = "Saved."
-
-
-def created(obj) -> str:
-    return f"Created “{getattr(obj, 'title', None) or obj.name}”."
-
-
-def deleted(obj) -> str:
-    return f"Deleted “{getattr(obj, 'title', None) or obj.name}”."
 
 
 def notify(request: HttpRequest, response: HttpResponse, notice: str) -> HttpResponse:
@@ -157,39 +99,3 @@ def safe_next(request: HttpRequest, default: str) -> str:
 
 def map_changed(response: HttpResponse) -> HttpResponse:
     return trigger_client_event(response, MAP_CHANGED)
-
-
-def keeps_typing_if_gone(kind: str):
-    """For an edit view: if what it edits was deleted meanwhile, a save shows what was typed."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            try:
-                return view(request, *args, **kwargs)
-            except NoSuchObject:  # (another 404, a revision that is not there say, stays one)
-                if request.method != "POST":
-                    raise
-                return render_gone(request, kind, reverse("systems:home"))
-
-        return wrapper
-
-    return decorator
-
-
-def render_gone(request: HttpRequest, kind: str, back_url: str) -> HttpResponse:
-    """A save of something deleted meanwhile: nothing to save into, but nothing typed is lost.
-
-    Shows every value the person typed, so they can copy it into a new item.
-    """
-    typed = [
-        (name.rsplit("-", 1)[-1].replace("_", " ").capitalize(), ", ".join(values))
-        for name, values in request.POST.lists()
-        if name not in {"csrfmiddlewaretoken", "version", "inline", "next"}
-        and not name.endswith("-version")
-        and any(value.strip() for value in values)
-    ]
-    context = {"kind": kind, "typed": typed, "back_url": back_url}
-    template = "includes/gone.html" if request.htmx else "gone_page.html"
-    context["page_title"] = f"This {kind} was deleted"
-    return render(request, template, context, status=410)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from opsmodel.object_urls import object_paths
 from processes import metric_views as views
 
 app_name = "metrics"
@@ -9,7 +10,6 @@ urlpatterns = [
     path("new/", views.new, name="new"),
     path("export.csv", views.export, name="export"),
     path("import/", views.import_values, name="import"),
-    path("<int:pk>/edit/", views.edit, name="edit"),
-    path("<int:pk>/delete/", views.delete, name="delete"),
+    *object_paths("", views, "edit", "delete"),
     path("<int:pk>/record/", views.record, name="record"),
 ]

@@ -5,23 +5,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 from mptt.utils import get_cached_trees
 
+from opsmodel import edit_views
 from opsmodel.access import fetch
-from opsmodel.htmx import (
-    SAVED,
-    confirm_delete,
-    created,
-    deleted,
-    go_to,
-    render_form,
-    render_page,
-    safe_next,
-)
+from opsmodel.htmx import render_page, safe_next
 from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
 from processes.models import Metric
@@ -139,57 +130,57 @@ def metric_parent(request: HttpRequest):
     return get_system(request.user, request.GET.get("system")), "system"
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@permission_required("processes.add_metric", raise_exception=True)
-def new(request: HttpRequest) -> HttpResponse:
-    parent, level = metric_parent(request)
-    metric = Metric(**{level: parent})
-    initial = {
-        "owner": parent.owner,
-        "cadence": Cadence.WEEKLY if level == "process" else Cadence.MONTHLY,
-    }
-    form = MetricForm(request.POST or None, instance=metric, initial=initial)
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
-        return go_to(request, parent.get_absolute_url(), notice=created(form.instance))
-    context = {
-        "form": form,
-        "page_title": f"New metric for {parent.name}",
-        "intro": "Processes move weekly key metrics; systems move the monthly and annual numbers.",
-        "action": request.get_full_path(),
-        "cancel_url": parent.get_absolute_url(),
-    }
-    return render_form(request, context)
+class New(edit_views.NewView):
+    permission = "processes.add_metric"
+    intro = "Processes move weekly key metrics; systems move the monthly and annual numbers."
+
+    def get_form(self) -> MetricForm:
+        parent, level = metric_parent(self.request)
+        self.parent = parent
+        initial = {
+            "owner": parent.owner,
+            "cadence": Cadence.WEEKLY if level == "process" else Cadence.MONTHLY,
+        }
+        return MetricForm(
+            self.request.POST or None, instance=Metric(**{level: parent}), initial=initial
+        )
+
+    def context(self, form: MetricForm) -> dict:
+        return {
+            "page_title": f"New metric for {self.parent.name}",
+            "cancel_url": self.parent.get_absolute_url(),
+        }
+
+    def after(self, metric: Metric) -> str:
+        return self.parent.get_absolute_url()
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    metric = get_metric(request.user, pk, "change")
-    form = MetricForm(request.POST or None, instance=metric)
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
-        return go_to(request, metric.parent.get_absolute_url(), notice=SAVED)
-    context = {
-        "form": form,
-        "page_title": f"Edit metric {metric.name}",
-        "action": reverse("metrics:edit", args=[metric.pk]),
-        "cancel_url": metric.parent.get_absolute_url(),
-    }
-    return render_form(request, context)
+class MetricView:
+    """What the views of one metric share: shown on the page of its process or system."""
+
+    fetch = staticmethod(get_metric)
+    kind = "metric"
+
+    def back(self, metric: Metric) -> str:
+        return metric.parent.get_absolute_url()
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def delete(request: HttpRequest, pk: int) -> HttpResponse:
-    metric = get_metric(request.user, pk, "delete")
-    if request.method == "POST":
-        metric.delete()
-        return go_to(request, metric.parent.get_absolute_url(), notice=deleted(metric))
-    return confirm_delete(
-        request, metric.name, "metric", metric.parent.get_absolute_url(),
-        title=f"Delete metric {metric.name}?",
-        contents=[(metric.values.count(), "recorded value", "recorded values")],
-    )  # fmt: skip
+class Edit(MetricView, edit_views.EditView):
+    form_class = MetricForm
+    title = "Edit metric {}"
+    keeps_typing = False
+
+
+class Delete(MetricView, edit_views.DeleteView):
+    def ask(self, metric: Metric) -> dict:
+        return {
+            "object": metric.name,
+            "title": f"Delete metric {metric.name}?",
+            "contents": [(metric.values.count(), "recorded value", "recorded values")],
+        }
+
+
+new, edit, delete = New.as_view(), Edit.as_view(), Delete.as_view()
 
 
 @login_required

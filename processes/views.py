@@ -6,29 +6,15 @@ from contextlib import contextmanager
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
-from opsmodel import history_views
-from opsmodel.access import NoSuchObject, fetch, move_direction
+from opsmodel import edit_views, history_views
+from opsmodel.access import NoSuchObject, fetch
 from opsmodel.history import keep_baseline, keeping, record
-from opsmodel.htmx import (
-    SAVED,
-    breadcrumbs,
-    confirm_delete,
-    created,
-    deleted,
-    go_to,
-    is_inline,
-    keeps_typing_if_gone,
-    map_changed,
-    notify,
-    render_form,
-    render_page,
-    safe_next,
-)
+from opsmodel.htmx import is_inline, render_page
 from opsmodel.mapcache import kept_partial
+from opsmodel.pages import breadcrumbs, keeps_typing_if_gone
 from processes.forms import ProcessForm, StepForm
 from processes.health import process_warnings
 from processes.models import Process, Step
@@ -102,77 +88,72 @@ def detail_context(process: Process, user, **extra) -> dict:
     }
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@permission_required("processes.add_process", raise_exception=True)
-def new(request: HttpRequest) -> HttpResponse:
-    system = get_system(request.user, request.GET.get("system"))
-    form = ProcessForm(request.POST or None, initial={"system": system, "owner": request.user})
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
-        return go_to(request, form.instance.get_absolute_url(), notice=created(form.instance))
-    context = {
-        "form": form,
-        "page_title": f"New process in {system}",
-        "intro": "A process is an ordered sequence of steps toward one result. "
-        "Add its steps once it exists.",
-        "action": request.get_full_path(),
-        "cancel_url": system.get_absolute_url(),
-        **breadcrumbs(system),
-    }
-    return render_form(request, context)
+class New(edit_views.NewView):
+    permission = "processes.add_process"
+    intro = (
+        "A process is an ordered sequence of steps toward one result. Add its steps once it exists."
+    )
+
+    def get_form(self) -> ProcessForm:
+        user = self.request.user
+        self.system = get_system(user, self.request.GET.get("system"))
+        return ProcessForm(
+            self.request.POST or None, initial={"system": self.system, "owner": user}
+        )
+
+    def context(self, form) -> dict:
+        return {
+            "page_title": f"New process in {self.system}",
+            "cancel_url": self.system.get_absolute_url(),
+            **breadcrumbs(self.system),
+        }
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@keeps_typing_if_gone("process")
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    process = get_process(request.user, pk, "change")
-    form, restore = history_views.edit_form(request, process, ProcessForm)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and form.save_if_unchanged(request.user, action=restore.action)
-    ):
-        process = get_process(request.user, pk)
-        if is_inline(request):
-            # The summary alone: the name, result and owner, under its breadcrumbs.
-            context = {"process": process, **breadcrumbs(process.system), "saved": True}
-            response = render(request, "processes/process_detail.html#summary", context)
-            return notify(request, map_changed(response), restore.notice)
-        return go_to(request, process.get_absolute_url(), notice=restore.notice)
-    context = {
-        "form": form,
-        "page_title": f"Edit {process.name}",
-        "action": reverse("processes:edit", args=[process.pk]),
-        "cancel_url": process.get_absolute_url(),
-        **breadcrumbs(process.system),
-        **restore.context(request, process.name),
-    }
-    return render_form(request, context)
+class Edit(edit_views.RestoringEditView):
+    fetch = staticmethod(get_process)
+    kind = "process"
+    form_class = ProcessForm
+    summary = "processes/process_detail.html#summary"
+
+    def context(self, process: Process) -> dict:
+        return {**breadcrumbs(process.system), **super().context(process)}
+
+    def summary_context(self, process: Process) -> dict:
+        # The summary alone: the name, result and owner, under its breadcrumbs.
+        return {"process": process, **breadcrumbs(process.system)}
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def delete(request: HttpRequest, pk: int) -> HttpResponse:
-    process = get_process(request.user, pk, "delete")
-    if request.method == "POST":
+class Delete(edit_views.DeleteView):
+    fetch = staticmethod(get_process)
+    kind = "process"
+
+    def ask(self, process: Process) -> dict:
+        contents = [
+            (process.steps.count(), "step", "steps"),
+            (process.sops.count(), "SOP", "SOPs"),
+        ]
+        return {"contents": contents, "process": process, **breadcrumbs(process.system)}
+
+    def remove(self, process: Process) -> None:
         process.delete_with_contents()
-        return go_to(request, process.system.get_absolute_url(), notice=deleted(process))
-    contents = [(process.steps.count(), "step", "steps"), (process.sops.count(), "SOP", "SOPs")]
-    return confirm_delete(
-        request, process, "process", process.get_absolute_url(), contents=contents,
-        process=process, **breadcrumbs(process.system),
-    )  # fmt: skip
+
+    def after(self, process: Process) -> str:
+        return process.system.get_absolute_url()
 
 
-@login_required
-@require_POST
-def move(request: HttpRequest, pk: int) -> HttpResponse:
+class Move(edit_views.MoveView):
     """One place up or down among the processes of its system."""
-    process = get_process(request.user, pk, "change")
-    direction = move_direction(request)
-    Process.objects.filter(system=process.system).move(process, direction)
-    return go_to(request, safe_next(request, process.system.get_absolute_url()), push=False)
+
+    fetch = staticmethod(get_process)
+
+    def move(self, process: Process, direction: str) -> None:
+        Process.objects.filter(system=process.system).move(process, direction)
+
+    def back(self, process: Process) -> str:
+        return process.system.get_absolute_url()
+
+
+new, edit, delete, move = New.as_view(), Edit.as_view(), Delete.as_view(), Move.as_view()
 
 
 @login_required
@@ -197,66 +178,75 @@ def add_step(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@keeps_typing_if_gone("step")
-def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
-    step = get_step(request.user, pk, "change")
-    form = StepForm(request.POST or None, instance=step, prefix=f"step-{step.pk}")
-    with process_still_there():  # and its steps with it
-        saved = (
-            request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user)
-        )
-    if saved:
-        if is_inline(request):
-            return render_steps(request, step.process, saved=step.pk)
-        return go_to(request, step.process.get_absolute_url(), notice=SAVED)
-    context = {
-        "form": form,
-        "page_title": f"Edit step: {step.name}",
-        "action": reverse("processes:edit_step", args=[step.pk]),
-        "cancel_url": step.process.get_absolute_url(),
-        "process": step.process,
-        **breadcrumbs(step.process.system),
-    }
-    return render_form(request, context)
+class StepView:
+    """What the views of one step share: shown on its process's page."""
+
+    fetch = staticmethod(get_step)
+    kind = "step"
+
+    def back(self, step: Step) -> str:
+        return step.process.get_absolute_url()
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def delete_step(request: HttpRequest, pk: int) -> HttpResponse:
-    step = get_step(request.user, pk, "delete")
-    process = step.process
-    sop = getattr(step, "sop", None)
-    if request.method == "POST":
-        with process_still_there(), keeping(process, request.user, f"Deleted step “{step.name}”"):
+class EditStep(StepView, edit_views.EditView):
+    form_class = StepForm
+    title = "Edit step: {}"
+
+    def form_kwargs(self, step: Step) -> dict:
+        return {"prefix": f"step-{step.pk}"}
+
+    def saves(self, form: StepForm) -> bool:
+        with process_still_there():  # and its steps with it
+            return super().saves(form)
+
+    def saved(self, step: Step) -> HttpResponse:
+        if is_inline(self.request):
+            return render_steps(self.request, step.process, saved=step.pk)
+        return super().saved(step)
+
+    def context(self, step: Step) -> dict:
+        return {"process": step.process, **breadcrumbs(step.process.system)}
+
+
+class DeleteStep(StepView, edit_views.DeleteView):
+    def ask(self, step: Step) -> dict:
+        sop = getattr(step, "sop", None)
+        keeps = f"Its SOP, “{sop}”, stays in the process, no longer tied to a step." if sop else ""
+        return {
+            "object": step.name,
+            "title": f"Delete step {step.name}?",
+            "keeps": keeps,
+            "process": step.process,
+            **breadcrumbs(step.process.system),
+        }
+
+    def remove(self, step: Step) -> None:
+        user, process, sop = self.request.user, step.process, getattr(step, "sop", None)
+        with process_still_there(), keeping(process, user, f"Deleted step “{step.name}”"):
             if sop is not None:  # its SOP stays, untied: that change is kept in its history
                 keep_baseline(type(sop), sop.pk)
             step.delete()
             if sop is not None:
                 sop.step = None
-                record(sop, request.user, f"Untied: its step “{step.name}” was deleted")
-        return go_to(request, process.get_absolute_url(), notice=deleted(step))
-    keeps = f"Its SOP, “{sop}”, stays in the process, no longer tied to a step." if sop else ""
-    return confirm_delete(
-        request, step.name, "step", process.get_absolute_url(),
-        title=f"Delete step {step.name}?", keeps=keeps, process=process,
-        **breadcrumbs(process.system),
-    )  # fmt: skip
+                record(sop, user, f"Untied: its step “{step.name}” was deleted")
 
 
-@login_required
-@require_POST
-def move_step(request: HttpRequest, pk: int) -> HttpResponse:
+class MoveStep(StepView, edit_views.MoveView):
     """One place up or down: the keyboard's way to reorder steps."""
-    step = get_step(request.user, pk, "change")
-    direction = move_direction(request)
-    action = f"Moved step “{step.name}” {direction}"
-    with process_still_there(), keeping(step.process, request.user, action):
-        step.process.steps.all().move(step, direction)
-    if request.htmx:
-        return render_steps(request, step.process, moved=(step.pk, direction))
-    return redirect(step.process)
+
+    def move(self, step: Step, direction: str) -> None:
+        action = f"Moved step “{step.name}” {direction}"
+        with process_still_there(), keeping(step.process, self.request.user, action):
+            step.process.steps.all().move(step, direction)
+
+    def moved(self, step: Step, direction: str) -> HttpResponse:
+        if self.request.htmx:
+            return render_steps(self.request, step.process, moved=(step.pk, direction))
+        return redirect(step.process)
+
+
+edit_step, delete_step = EditStep.as_view(), DeleteStep.as_view()
+move_step = MoveStep.as_view()
 
 
 @login_required

@@ -1,17 +1,14 @@
 from django.urls import path
 
+from opsmodel.object_urls import object_paths
 from sops import views
 
 app_name = "sops"
 urlpatterns = [
     path("new/", views.new, name="new"),
     path("preview/", views.preview, name="preview"),
-    path("<int:pk>/", views.detail, name="detail"),
-    path("<int:pk>/edit/", views.edit, name="edit"),
-    path("<int:pk>/delete/", views.delete, name="delete"),
+    *object_paths("", views, "detail", "edit", "delete", "history", "compare"),
     path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("<int:pk>/reviewed/", views.mark_reviewed, name="reviewed"),
     path("<int:pk>/promote/", views.promote, name="promote"),
-    path("<int:pk>/history/", views.history, name="history"),
-    path("<int:pk>/history/compare/", views.compare, name="compare"),
 ]

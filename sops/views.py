@@ -1,26 +1,18 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from opsmodel import history_views
+from opsmodel import edit_views, history_views
 from opsmodel.access import fetch, plain_int
-from opsmodel.htmx import (
-    breadcrumbs,
-    confirm_delete,
-    created,
-    deleted,
-    go_to,
-    keeps_typing_if_gone,
-    render_form,
-    render_page,
-)
+from opsmodel.htmx import go_to, render_page
 from opsmodel.mapcache import kept_partial
 from opsmodel.markdown import render_markdown
+from opsmodel.pages import breadcrumbs
 from processes.views import get_process
 from sops.forms import SOPForm
 from sops.health import first_names, sop_warnings
@@ -57,59 +49,52 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "sops/sop_detail.html", context)
 
 
-def form_context(form: SOPForm, process, **extra) -> dict:
+def form_context(process) -> dict:
+    """What the form pages of an SOP share: where it goes, and a preview of its body."""
     return {
-        "form": form,
         "process": process,
         **breadcrumbs(process.system),
         "preview_url": reverse("sops:preview"),
-        **extra,
     }
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@permission_required("sops.add_sop", raise_exception=True)
-def new(request: HttpRequest) -> HttpResponse:
-    process = get_process(request.user, request.GET.get("process"))
-    step_id = plain_int(request.GET.get("step"))
-    step = process.steps.filter(pk=step_id, sop__isnull=True).first() if step_id else None
-    initial = {"process": process, "owner": step.owner if step else request.user}
-    if step:
-        initial.update(step=step, title=step.name)
-    form = SOPForm(request.POST or None, initial=initial, process=process)
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
-        return go_to(request, form.instance.get_absolute_url(), notice=created(form.instance))
-    context = form_context(
-        form,
-        process,
-        page_title=f"New SOP for “{step.name}”" if step else f"New SOP in {process.name}",
-        intro="An SOP is the recipe for one task: one person, one sitting, one outcome.",
-        action=request.get_full_path(),
-        cancel_url=process.get_absolute_url(),
-    )
-    return render_form(request, context)
+class New(edit_views.NewView):
+    permission = "sops.add_sop"
+    intro = "An SOP is the recipe for one task: one person, one sitting, one outcome."
+
+    def get_form(self) -> SOPForm:
+        user, where = self.request.user, self.request.GET
+        self.process = process = get_process(user, where.get("process"))
+        step_id = plain_int(where.get("step"))
+        step = process.steps.filter(pk=step_id, sop__isnull=True).first() if step_id else None
+        initial = {"process": process, "owner": step.owner if step else user}
+        if step:
+            initial.update(step=step, title=step.name)
+        self.step = step
+        return SOPForm(self.request.POST or None, initial=initial, process=process)
+
+    def context(self, form: SOPForm) -> dict:
+        step, process = self.step, self.process
+        return {
+            **form_context(process),
+            "page_title": f"New SOP for “{step.name}”" if step else f"New SOP in {process.name}",
+            "cancel_url": process.get_absolute_url(),
+        }
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@keeps_typing_if_gone("SOP")
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    sop = get_sop(request.user, pk, "change")
-    form, restore = history_views.edit_form(request, sop, SOPForm, process=sop.process)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and form.save_if_unchanged(request.user, action=restore.action)
-    ):
-        return go_to(request, sop.get_absolute_url(), notice=restore.notice)
-    labels = {
-        "page_title": f"Edit {sop.title}",
-        "action": reverse("sops:edit", args=[sop.pk]),
-        **restore.context(request, sop.title),
-    }
-    context = form_context(form, sop.process, cancel_url=sop.get_absolute_url(), sop=sop, **labels)
-    return render_form(request, context)
+class Edit(edit_views.RestoringEditView):
+    fetch = staticmethod(get_sop)
+    kind = "SOP"
+    form_class = SOPForm
+
+    def form_kwargs(self, sop: SOP) -> dict:
+        return {"process": sop.process}
+
+    def context(self, sop: SOP) -> dict:
+        return {**form_context(sop.process), "sop": sop, **super().context(sop)}
+
+
+new, edit = New.as_view(), Edit.as_view()
 
 
 def sop_or_none(user, pk: int) -> SOP | None:
@@ -132,18 +117,24 @@ def where_the_sop_is(sop: SOP | None, pk: int) -> dict:
 history, compare = history_views.views_for(SOP, sop_or_none, where_the_sop_is)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def delete(request: HttpRequest, pk: int) -> HttpResponse:
-    sop = get_sop(request.user, pk, "delete")
-    if request.method == "POST":
-        sop.delete()
-        return go_to(request, sop.process.get_absolute_url(), notice=deleted(sop))
-    keeps = f"The step “{sop.step.name}” stays, with no SOP." if sop.step else ""
-    return confirm_delete(
-        request, sop, "SOP", sop.get_absolute_url(), keeps=keeps, sop=sop,
-        process=sop.process, **breadcrumbs(sop.process.system),
-    )  # fmt: skip
+class Delete(edit_views.DeleteView):
+    fetch = staticmethod(get_sop)
+    kind = "SOP"
+
+    def ask(self, sop: SOP) -> dict:
+        keeps = f"The step “{sop.step.name}” stays, with no SOP." if sop.step else ""
+        return {
+            "keeps": keeps,
+            "sop": sop,
+            "process": sop.process,
+            **breadcrumbs(sop.process.system),
+        }
+
+    def after(self, sop: SOP) -> str:
+        return sop.process.get_absolute_url()
+
+
+delete = Delete.as_view()
 
 
 @login_required

@@ -5,25 +5,13 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET
 
-from opsmodel import history_views
-from opsmodel.access import fetch, move_direction
-from opsmodel.htmx import (
-    breadcrumbs,
-    confirm_delete,
-    created,
-    deleted,
-    go_to,
-    is_inline,
-    keeps_typing_if_gone,
-    map_changed,
-    notify,
-    render_form,
-    render_page,
-    safe_next,
-)
+from opsmodel import edit_views, history_views
+from opsmodel.access import fetch
+from opsmodel.htmx import render_page
 from opsmodel.mapcache import kept_partial
+from opsmodel.pages import breadcrumbs
 from systems.forms import SystemForm
 from systems.models import System
 from systems.tree import delete_system, flat_tree, move_sibling
@@ -80,87 +68,75 @@ def tree(request: HttpRequest) -> HttpResponse:
     return render(request, "base.html#sidebar")
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@permission_required("systems.add_system", raise_exception=True)
-def new(request: HttpRequest) -> HttpResponse:
-    parent = get_system(request.user, request.GET["parent"]) if "parent" in request.GET else None
-    form = SystemForm(request.POST or None, initial={"parent": parent, "owner": request.user})
-    if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
-        return go_to(request, form.instance.get_absolute_url(), notice=created(form.instance))
-    context = {
-        "form": form,
-        "page_title": f"New system inside {parent}" if parent else "New system",
-        "intro": "A system says why a group of processes matters and who answers for it.",
-        "action": request.get_full_path(),
-        "cancel_url": parent.get_absolute_url() if parent else reverse("systems:home"),
-        **(breadcrumbs(parent) if parent else {}),
-    }
-    return render_form(request, context)
+class New(edit_views.NewView):
+    permission = "systems.add_system"
+    intro = "A system says why a group of processes matters and who answers for it."
+
+    def get_form(self) -> SystemForm:
+        user, where = self.request.user, self.request.GET
+        self.parent = get_system(user, where["parent"]) if "parent" in where else None
+        return SystemForm(self.request.POST or None, initial={"parent": self.parent, "owner": user})
+
+    def context(self, form) -> dict:
+        parent = self.parent
+        return {
+            "page_title": f"New system inside {parent}" if parent else "New system",
+            "cancel_url": parent.get_absolute_url() if parent else reverse("systems:home"),
+            **(breadcrumbs(parent) if parent else {}),
+        }
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@keeps_typing_if_gone("system")
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    system = get_system(request.user, pk, "change")
-    form, restore = history_views.edit_form(request, system, SystemForm)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and form.save_if_unchanged(request.user, action=restore.action)
-    ):
-        system = get_system(request.user, pk)
-        if is_inline(request):
-            context = {**summary_context(system), "saved": True}
-            response = render(request, "systems/system_detail.html#summary", context)
-            return notify(request, map_changed(response), restore.notice)
-        return go_to(request, system.get_absolute_url(), notice=restore.notice)
-    context = {
-        "form": form,
-        "page_title": f"Edit {system.name}",
-        "action": reverse("systems:edit", args=[system.pk]),
-        "cancel_url": system.get_absolute_url(),
-        **breadcrumbs(system),
-        **restore.context(request, system.name),
-    }
-    return render_form(request, context)
+class Edit(edit_views.RestoringEditView):
+    fetch = staticmethod(get_system)
+    kind = "system"
+    form_class = SystemForm
+    summary = "systems/system_detail.html#summary"
+
+    def context(self, system: System) -> dict:
+        return {**breadcrumbs(system), **super().context(system)}
+
+    def summary_context(self, system: System) -> dict:
+        return summary_context(system)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def delete(request: HttpRequest, pk: int) -> HttpResponse:
-    system = get_system(request.user, pk, "delete")
-    after = system.parent.get_absolute_url() if system.parent else reverse("systems:home")
-    if request.method == "POST":
+class Delete(edit_views.DeleteView):
+    fetch = staticmethod(get_system)
+    kind = "system"
+
+    def ask(self, system: System) -> dict:
+        subtree = System.objects.filter(pk__in=system.get_descendants(include_self=True))
+
+        def count(relation: str) -> int:  # one chain of joins each: no row counted twice
+            return subtree.aggregate(n=Count(relation))["n"]
+
+        contents = [
+            (system.get_descendant_count(), "sub-system", "sub-systems"),
+            (count("processes"), "process", "processes"),
+            (count("processes__steps"), "step", "steps"),
+            (count("processes__sops"), "SOP", "SOPs"),
+        ]
+        return {"contents": contents, **breadcrumbs(system)}
+
+    def remove(self, system: System) -> None:
         delete_system(system)
-        return go_to(request, after, notice=deleted(system))
-    subtree = System.objects.filter(pk__in=system.get_descendants(include_self=True))
 
-    def count(relation: str) -> int:  # one chain of joins each: no row counted twice
-        return subtree.aggregate(n=Count(relation))["n"]
-
-    contents = [
-        (system.get_descendant_count(), "sub-system", "sub-systems"),
-        (count("processes"), "process", "processes"),
-        (count("processes__steps"), "step", "steps"),
-        (count("processes__sops"), "SOP", "SOPs"),
-    ]
-    return confirm_delete(
-        request, system, "system", system.get_absolute_url(), contents=contents,
-        **breadcrumbs(system),
-    )  # fmt: skip
+    def after(self, system: System) -> str:
+        return system.parent.get_absolute_url() if system.parent else reverse("systems:home")
 
 
-@login_required
-@require_POST
-def move(request: HttpRequest, pk: int) -> HttpResponse:
+class Move(edit_views.MoveView):
     """One place up or down among its sibling systems."""
-    system = get_system(request.user, pk, "change")
-    direction = move_direction(request)
-    move_sibling(system, direction)
-    return go_to(request, safe_next(request, reverse("systems:home")), push=False)
 
+    fetch = staticmethod(get_system)
+
+    def move(self, system: System, direction: str) -> None:
+        move_sibling(system, direction)
+
+    def back(self, system: System) -> str:
+        return reverse("systems:home")
+
+
+new, edit, delete, move = New.as_view(), Edit.as_view(), Delete.as_view(), Move.as_view()
 
 history, compare = history_views.views_for(
     System, get_system, lambda system, pk: {"system": system, **breadcrumbs(system)}

@@ -20,7 +20,8 @@ from django.views.decorators.http import require_GET
 from opsmodel.access import get_or_404
 from opsmodel.front.health import checks_in_words, map_health
 from opsmodel.front.search import MAX_QUERY, search
-from opsmodel.htmx import breadcrumbs, render_page
+from opsmodel.htmx import render_page
+from opsmodel.pages import breadcrumbs
 from processes.models import Metric, Process, Step
 from sops.models import SOP, Acknowledgement
 from systems.models import Software, System
