@@ -301,7 +301,7 @@ def keeping(obj: models.Model, by, action: str):
         # (its owner reassigned meanwhile), and the revision kept after the block would say so.
         obj.refresh_from_db()
         current.add(obj, action)
-        yield
+        yield current
 
 
 def update_all(queryset: models.QuerySet, by, action: str, **changes) -> int:

@@ -11,7 +11,7 @@ from django_htmx.http import reswap, retarget
 
 from opsmodel import edit_views, history_views
 from opsmodel.access import NoSuchObject, fetch
-from opsmodel.history import keep_baseline, keeping, record
+from opsmodel.history import keeping
 from opsmodel.htmx import is_inline, render_page
 from opsmodel.mapcache import kept_partial
 from opsmodel.pages import breadcrumbs, keeps_typing_if_gone
@@ -222,13 +222,13 @@ class DeleteStep(StepView, edit_views.DeleteView):
 
     def remove(self, step: Step) -> None:
         user, process, sop = self.request.user, step.process, getattr(step, "sop", None)
-        with process_still_there(), keeping(process, user, f"Deleted step “{step.name}”"):
+        action = f"Deleted step “{step.name}”"
+        with process_still_there(), keeping(process, user, action) as change:
             if sop is not None:  # its SOP stays, untied: that change is kept in its history
-                keep_baseline(type(sop), sop.pk)
+                change.add(sop, f"Untied: its step “{step.name}” was deleted")
             step.delete()
             if sop is not None:
                 sop.step = None
-                record(sop, user, f"Untied: its step “{step.name}” was deleted")
 
 
 class MoveStep(StepView, edit_views.MoveView):
