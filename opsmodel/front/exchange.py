@@ -4,11 +4,18 @@ Objects are named, never numbered: a system by its path of names from the top, a
 its system and name, a step by its process and name, a person by username. So a document
 moves between instances, and export → import into an empty database → export gives the
 same document. Passwords never leave: people are exported by username and name only.
+
+A document may say the day it was written, `"written": "2026-12-01"`. An import leaves its
+dates as they are; a map that should look alive on any day (the demo) is first moved to that
+day with `moved_to()`.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime
 import json
+from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -18,7 +25,7 @@ from django.db import DatabaseError, transaction
 
 from opsmodel import history
 from processes.models import Metric, MetricValue, Process, Step
-from processes.periods import code, parse
+from processes.periods import Cadence, code, parse
 from sops.models import SOP
 from systems.models import Software, System
 from systems.tree import system_paths, tree_lock
@@ -149,6 +156,54 @@ class Names:
                 {"period": code(metric.cadence, v.period), "value": str(v.value)} for v in values
             ],
         }
+
+
+def moved_to(doc, day: datetime.date):
+    """A copy of a document with its dates moved as if it had been written on `day`.
+
+    Every due date moves by the days from `written` to `day`; every metric period by as many
+    weeks, months or years as lie between the period `written` falls in and the one `day`
+    falls in, so the document's current week is the current week. A document that does not
+    say when it was written is left as it is, and so is one of the wrong shape or any date it
+    writes wrongly (the import then says what is wrong with them).
+    """
+    try:
+        written = datetime.date.fromisoformat(doc["written"])
+    except (KeyError, TypeError, ValueError):
+        return doc
+    if check_header(doc) or check_shapes(doc):
+        return doc
+    moved = copy.deepcopy(doc)
+    for step in moved.get("steps", []):
+        with suppress(TypeError, ValueError):  # no due date, or not a date
+            due = datetime.date.fromisoformat(step["due_date"])
+            step["due_date"] = (due + (day - written)).isoformat()
+    for metric in moved.get("metrics", []):
+        for value in metric.get("values") or []:
+            with suppress(ValueError):  # not a cadence, or not a period of it
+                cadence = Cadence(metric["cadence"])
+                number = ordinal(cadence, parse(cadence, value["period"]))
+                number += ordinal(cadence, day) - ordinal(cadence, written)
+                value["period"] = code(cadence, nth_period(cadence, number))
+    return moved
+
+
+def ordinal(cadence: str, day: datetime.date) -> int:
+    """The number of the period `day` falls in, counting periods of `cadence` from year 1."""
+    if cadence == Cadence.WEEKLY:
+        return (day.toordinal() - 1) // 7  # the first of January of year 1 was a Monday
+    if cadence == Cadence.MONTHLY:
+        return day.year * 12 + day.month - 1
+    return day.year
+
+
+def nth_period(cadence: str, number: int) -> datetime.date:
+    """The start of the period numbered `number` by `ordinal()`."""
+    if cadence == Cadence.WEEKLY:
+        return datetime.date.fromordinal(number * 7 + 1)
+    if cadence == Cadence.MONTHLY:
+        return datetime.date(number // 12, number % 12 + 1, 1)
+    return datetime.date(number, 1, 1)
 
 
 def read_document(data: bytes):
