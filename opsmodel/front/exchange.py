@@ -4,11 +4,19 @@ Objects are named, never numbered: a system by its path of names from the top, a
 its system and name, a step by its process and name, a person by username. So a document
 moves between instances, and export → import into an empty database → export gives the
 same document. Passwords never leave: people are exported by username and name only.
+
+A document may say the day it was written, `"written": "2026-12-01"`. An import leaves its
+dates as they are; a map that should look alive on any day (the demo) is first moved to that
+day with `moved_to()`.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime
 import json
+from contextlib import suppress
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -17,7 +25,7 @@ from django.db import DatabaseError, transaction
 
 from opsmodel import history
 from processes.models import Metric, MetricValue, Process, Step
-from processes.periods import code, parse
+from processes.periods import Cadence, code, parse
 from sops.models import SOP
 from systems.models import Software, System
 from systems.tree import system_paths, tree_lock
@@ -43,69 +51,159 @@ def export_map() -> dict:
     )
     paths = {pk: list(path) for pk, path in system_paths(systems).items()}  # JSON arrays
     username = {u.pk: u.username for u in User.objects.all()}
-
-    def who(user_id):
-        return username.get(user_id)
-
     processes = list(Process.objects.order_by("system__tree_id", "system__lft", "position"))
-    steps = list(Step.objects.order_by("process__system__tree_id", "process__system__lft",
-                                       "process__position", "position"))  # fmt: skip
-    process_of = {p.pk: p for p in processes}
-    step_name = {s.pk: s.name for s in steps}
-    sops = list(
-        SOP.objects.prefetch_related("software").order_by(
-            "process__system__tree_id", "process__system__lft", "process__position", "title"
-        )
-    )
+    in_tree_order = ("process__system__tree_id", "process__system__lft", "process__position")
+    steps = list(Step.objects.order_by(*in_tree_order, "position"))
+    sops = list(SOP.objects.prefetch_related("software").order_by(*in_tree_order, "title"))
     metrics = list(Metric.objects.prefetch_related("values").order_by("name", "pk"))
+    names = Names(username, paths, {p.pk: p for p in processes}, {s.pk: s.name for s in steps})
     return {
         "format": FORMAT,
         "version": VERSION,
-        "people": [
-            {"username": u.username, "first_name": u.first_name, "last_name": u.last_name,
-             "job_title": u.job_title, "email": u.email, "is_active": u.is_active}
-            for u in User.objects.order_by("username")
-        ],
-        "software": [
-            {"name": t.name, "link": t.link, "category": t.category, "owner": who(t.owner_id),
-             "notes": t.notes}
-            for t in Software.objects.order_by("name")
-        ],
-        "systems": [
-            {"path": paths[s.pk], "purpose": s.purpose, "owner": who(s.owner_id),
-             "software": sorted(t.name for t in s.software.all())}
-            for s in systems
-        ],
-        "processes": [
-            {"system": paths[p.system_id], "name": p.name, "result": p.result,
-             "owner": who(p.owner_id)}
-            for p in processes
-        ],
-        "steps": [
-            {"system": paths[process_of[s.process_id].system_id],
-             "process": process_of[s.process_id].name, "name": s.name, "owner": who(s.owner_id),
-             "due_date": s.due_date.isoformat() if s.due_date else None}
-            for s in steps
-        ],
-        "sops": [
-            {"system": paths[process_of[s.process_id].system_id],
-             "process": process_of[s.process_id].name, "step": step_name.get(s.step_id),
-             "title": s.title, "owner": who(s.owner_id), "outcome": s.outcome,
-             "estimated_minutes": s.estimated_minutes, "body": s.body,
-             "review_interval_days": s.review_interval_days,
-             "software": sorted(t.name for t in s.software.all())}
-            for s in sops
-        ],
-        "metrics": [
-            {"system": paths[m.system_id if m.system_id else process_of[m.process_id].system_id],
-             "process": process_of[m.process_id].name if m.process_id else None,
-             "name": m.name, "unit": m.unit, "owner": who(m.owner_id), "target": str(m.target),
-             "direction": m.direction, "cadence": m.cadence,
-             "values": [{"period": code(m.cadence, v.period), "value": str(v.value)}
-                        for v in sorted(m.values.all(), key=lambda v: v.period)]}
-            for m in metrics
-        ],
-    }  # fmt: skip
+        "people": [person_item(u) for u in User.objects.order_by("username")],
+        "software": [names.software_item(t) for t in Software.objects.order_by("name")],
+        "systems": [names.system_item(s) for s in systems],
+        "processes": [names.process_item(p) for p in processes],
+        "steps": [names.step_item(s) for s in steps],
+        "sops": [names.sop_item(s) for s in sops],
+        "metrics": [names.metric_item(m) for m in metrics],
+    }
+
+
+def person_item(person) -> dict:
+    fields = ["username", "first_name", "last_name", "job_title", "email", "is_active"]
+    return {field: getattr(person, field) for field in fields}
+
+
+@dataclass
+class Names:
+    """How the export names what an object refers to: people by username, systems by path,
+    processes by system and name, steps by name."""
+
+    username: dict
+    paths: dict
+    process_of: dict
+    step_name: dict
+
+    def who(self, user_id) -> str | None:
+        return self.username.get(user_id)
+
+    def in_process(self, process_id) -> dict:
+        process = self.process_of[process_id]
+        return {"system": self.paths[process.system_id], "process": process.name}
+
+    def software_item(self, tool: Software) -> dict:
+        return {
+            "name": tool.name,
+            "link": tool.link,
+            "category": tool.category,
+            "owner": self.who(tool.owner_id),
+            "notes": tool.notes,
+        }
+
+    def system_item(self, system: System) -> dict:
+        return {
+            "path": self.paths[system.pk],
+            "purpose": system.purpose,
+            "owner": self.who(system.owner_id),
+            "software": sorted(t.name for t in system.software.all()),
+        }
+
+    def process_item(self, process: Process) -> dict:
+        return {
+            "system": self.paths[process.system_id],
+            "name": process.name,
+            "result": process.result,
+            "owner": self.who(process.owner_id),
+        }
+
+    def step_item(self, step: Step) -> dict:
+        return {
+            **self.in_process(step.process_id),
+            "name": step.name,
+            "owner": self.who(step.owner_id),
+            "due_date": step.due_date.isoformat() if step.due_date else None,
+        }
+
+    def sop_item(self, sop: SOP) -> dict:
+        return {
+            **self.in_process(sop.process_id),
+            "step": self.step_name.get(sop.step_id),
+            "title": sop.title,
+            "owner": self.who(sop.owner_id),
+            "outcome": sop.outcome,
+            "estimated_minutes": sop.estimated_minutes,
+            "body": sop.body,
+            "review_interval_days": sop.review_interval_days,
+            "software": sorted(t.name for t in sop.software.all()),
+        }
+
+    def metric_item(self, metric: Metric) -> dict:
+        if metric.process_id:
+            level = self.in_process(metric.process_id)
+        else:
+            level = {"system": self.paths[metric.system_id], "process": None}
+        values = sorted(metric.values.all(), key=lambda v: v.period)
+        return {
+            **level,
+            "name": metric.name,
+            "unit": metric.unit,
+            "owner": self.who(metric.owner_id),
+            "target": str(metric.target),
+            "direction": metric.direction,
+            "cadence": metric.cadence,
+            "values": [
+                {"period": code(metric.cadence, v.period), "value": str(v.value)} for v in values
+            ],
+        }
+
+
+def moved_to(doc, day: datetime.date):
+    """A copy of a document with its dates moved as if it had been written on `day`.
+
+    Every due date moves by the days from `written` to `day`; every metric period by as many
+    weeks, months or years as lie between the period `written` falls in and the one `day`
+    falls in, so the document's current week is the current week. A document that does not
+    say when it was written is left as it is, and so is one of the wrong shape or any date it
+    writes wrongly (the import then says what is wrong with them).
+    """
+    try:
+        written = datetime.date.fromisoformat(doc["written"])
+    except (KeyError, TypeError, ValueError):
+        return doc
+    if check_header(doc) or check_shapes(doc):
+        return doc
+    moved = copy.deepcopy(doc)
+    for step in moved.get("steps", []):
+        with suppress(TypeError, ValueError):  # no due date, or not a date
+            due = datetime.date.fromisoformat(step["due_date"])
+            step["due_date"] = (due + (day - written)).isoformat()
+    for metric in moved.get("metrics", []):
+        for value in metric.get("values") or []:
+            with suppress(ValueError):  # not a cadence, or not a period of it
+                cadence = Cadence(metric["cadence"])
+                number = ordinal(cadence, parse(cadence, value["period"]))
+                number += ordinal(cadence, day) - ordinal(cadence, written)
+                value["period"] = code(cadence, nth_period(cadence, number))
+    return moved
+
+
+def ordinal(cadence: str, day: datetime.date) -> int:
+    """The number of the period `day` falls in, counting periods of `cadence` from year 1."""
+    if cadence == Cadence.WEEKLY:
+        return (day.toordinal() - 1) // 7  # the first of January of year 1 was a Monday
+    if cadence == Cadence.MONTHLY:
+        return day.year * 12 + day.month - 1
+    return day.year
+
+
+def nth_period(cadence: str, number: int) -> datetime.date:
+    """The start of the period numbered `number` by `ordinal()`."""
+    if cadence == Cadence.WEEKLY:
+        return datetime.date.fromordinal(number * 7 + 1)
+    if cadence == Cadence.MONTHLY:
+        return datetime.date(number // 12, number % 12 + 1, 1)
+    return datetime.date(number, 1, 1)
 
 
 def read_document(data: bytes):
@@ -144,26 +242,60 @@ REQUIRED = {
 
 # The kind of JSON value each field holds. The rules on the values (lengths, ranges, choices,
 # names unique in their parent) are the models' own, applied by full_clean() as they are stored.
-TEXT, WHOLE, YES_NO, NUMBER, PATH, NAMES, VALUES = (
-    "text", "a whole number", "true or false", "a number", "a list of names from the top system "
-    "down", "a list of names", "a list of {period, value} objects",
-)  # fmt: skip
+TEXT = "text"
+WHOLE = "a whole number"
+YES_NO = "true or false"
+NUMBER = "a number"
+PATH = "a list of names from the top system down"
+NAMES = "a list of names"
+VALUES = "a list of {period, value} objects"
 FIELDS = {
-    "people": {"username": TEXT, "first_name": TEXT, "last_name": TEXT, "job_title": TEXT,
-               "email": TEXT, "is_active": YES_NO},
+    "people": {
+        "username": TEXT,
+        "first_name": TEXT,
+        "last_name": TEXT,
+        "job_title": TEXT,
+        "email": TEXT,
+        "is_active": YES_NO,
+    },
     "software": {"name": TEXT, "link": TEXT, "category": TEXT, "owner": TEXT, "notes": TEXT},
     "systems": {"path": PATH, "purpose": TEXT, "owner": TEXT, "software": NAMES},
     "processes": {"system": PATH, "name": TEXT, "result": TEXT, "owner": TEXT},
     "steps": {"system": PATH, "process": TEXT, "name": TEXT, "owner": TEXT, "due_date": TEXT},
-    "sops": {"system": PATH, "process": TEXT, "step": TEXT, "title": TEXT, "owner": TEXT,
-             "outcome": TEXT, "estimated_minutes": WHOLE, "body": TEXT,
-             "review_interval_days": WHOLE, "software": NAMES},
-    "metrics": {"system": PATH, "process": TEXT, "name": TEXT, "unit": TEXT, "owner": TEXT,
-                "target": NUMBER, "direction": TEXT, "cadence": TEXT, "values": VALUES},
-}  # fmt: skip
+    "sops": {
+        "system": PATH,
+        "process": TEXT,
+        "step": TEXT,
+        "title": TEXT,
+        "owner": TEXT,
+        "outcome": TEXT,
+        "estimated_minutes": WHOLE,
+        "body": TEXT,
+        "review_interval_days": WHOLE,
+        "software": NAMES,
+    },
+    "metrics": {
+        "system": PATH,
+        "process": TEXT,
+        "name": TEXT,
+        "unit": TEXT,
+        "owner": TEXT,
+        "target": NUMBER,
+        "direction": TEXT,
+        "cadence": TEXT,
+        "values": VALUES,
+    },
+}
 # What names an item in a problem: "sops[3] (“Send invoice”)".
-NAMED_BY = {"people": "username", "software": "name", "systems": "path", "processes": "name",
-            "steps": "name", "sops": "title", "metrics": "name"}  # fmt: skip
+NAMED_BY = {
+    "people": "username",
+    "software": "name",
+    "systems": "path",
+    "processes": "name",
+    "steps": "name",
+    "sops": "title",
+    "metrics": "name",
+}
 
 
 def shown(value) -> str:
@@ -260,15 +392,15 @@ def check_shapes(doc: dict) -> list[str]:
             missing = [f for f in REQUIRED[section] if item.get(f) in (None, "", [])]
             if missing:
                 problems.append(f"{place}: missing {', '.join(missing)}")
-            for field, kind in fields.items():
-                value = item.get(field)
+            for name, kind in fields.items():
+                value = item.get(name)
                 if value is None:
                     continue  # absent: the default
                 wrong = kind_problem(kind, value)
                 if wrong is None:
                     wrong = next(filter(None, map(text_problem, strings_in(value))), None)
                 if wrong:
-                    problems.append(f"{place}: {field} {wrong}")
+                    problems.append(f"{place}: {name} {wrong}")
     return problems
 
 
@@ -292,91 +424,120 @@ def check_duplicates(doc: dict) -> list[str]:
                 keys = [(item["username"].casefold(),)]  # as the people form sees it
             if section == "sops" and item.get("step"):
                 keys.append(("step", *natural_key(section, item)[:2], item["step"]))
+            place = where(section, i, item)
             for key in keys:
                 if key not in seen:
-                    seen[key] = where(section, i, item)
+                    seen[key] = place
                 elif key[0] == "step":
-                    problems.append(f"{where(section, i, item)}: step {shown(key[-1])} already has "
-                                    f"an SOP, {seen[key]}; a step has one SOP")  # fmt: skip
+                    step, first = shown(key[-1]), seen[key]
+                    problems.append(
+                        f"{place}: step {step} already has an SOP, {first}; a step has one SOP"
+                    )
                 else:
-                    problems.append(f"{where(section, i, item)}: it is already in {seen[key]}; "
-                                    "each may appear once")  # fmt: skip
+                    problems.append(f"{place}: it is already in {seen[key]}; each may appear once")
     return problems
 
 
 def check_document(doc) -> list[str]:
     """The document's problems that can be told before storing anything: its shape, repeats,
     and what it names that is neither in it nor in the map."""
+    problems = check_header(doc) or check_shapes(doc)
+    if problems:
+        return problems
+    return check_duplicates(doc) + check_references(doc)
+
+
+def check_header(doc) -> list[str]:
+    """Whether this is an Opsmodel map at all, of a version this Opsmodel reads."""
     if not isinstance(doc, dict):
         return [f"the document is {shown(doc)}, not a JSON object: this is not an Opsmodel map"]
     if doc.get("format") != FORMAT:
-        return [f"format is {shown(doc.get('format'))}, not “{FORMAT}”: this is not an Opsmodel "
-                "map"]  # fmt: skip
+        format_ = shown(doc.get("format"))
+        return [f"format is {format_}, not “{FORMAT}”: this is not an Opsmodel map"]
     if doc.get("version") != VERSION or isinstance(doc.get("version"), bool):
-        return [f"version {shown(doc.get('version'))} is not supported; this Opsmodel reads "
-                f"{VERSION}"]  # fmt: skip
-    problems = check_shapes(doc)
-    if problems:
-        return problems
-    problems = check_duplicates(doc)
+        version = shown(doc.get("version"))
+        return [f"version {version} is not supported; this Opsmodel reads {VERSION}"]
+    return []
 
-    User = get_user_model()
-    people = {p["username"] for p in doc.get("people", [])} | set(
-        User.objects.values_list("username", flat=True)
-    )
-    tools = {t["name"] for t in doc.get("software", [])} | set(
-        Software.objects.values_list("name", flat=True)
-    )
-    systems, processes, steps = existing_names()
 
-    def owner_ok(place, item):
-        if item.get("owner") and item["owner"] not in people:
-            problems.append(f"{place}: owner {shown(item['owner'])} is not among the people")
+@dataclass
+class Known:
+    """What a document may name: its own people, software, systems, processes and steps, and
+    those already in the map. Systems, processes and steps of the document count once it has
+    defined them (a system's parent comes before it)."""
 
-    def software_ok(place, item):
-        for tool in item.get("software") or []:
-            if tool not in tools:
-                problems.append(f"{place}: software {shown(tool)} is not listed")
+    people: set
+    tools: set
+    systems: set
+    processes: set
+    steps: set
 
-    for i, item in enumerate(doc.get("software", [])):
-        owner_ok(where("software", i, item), item)
-    for i, item in enumerate(doc.get("systems", [])):
-        path, place = tuple(item["path"]), where("systems", i, item)
-        if len(path) > 1 and path[:-1] not in systems:
-            problems.append(f"{place}: its parent {shown(' › '.join(path[:-1]))} is not defined "
-                            "before it (a missing system, or a cycle)")  # fmt: skip
-        systems.add(path)
-        owner_ok(place, item)
-        software_ok(place, item)
-    for i, item in enumerate(doc.get("processes", [])):
-        place = where("processes", i, item)
-        if tuple(item["system"]) not in systems:
-            problems.append(f"{place}: system {shown(' › '.join(item['system']))} is not defined")
-        processes.add((tuple(item["system"]), item["name"]))
-        owner_ok(place, item)
-    for i, item in enumerate(doc.get("steps", [])):
-        place = where("steps", i, item)
-        if (tuple(item["system"]), item["process"]) not in processes:
-            problems.append(f"{place}: process {shown(item['process'])} is not defined")
-        steps.add((tuple(item["system"]), item["process"], item["name"]))
-        owner_ok(place, item)
-    for i, item in enumerate(doc.get("sops", [])):
-        place = where("sops", i, item)
-        process = (tuple(item["system"]), item["process"])
-        if process not in processes:
-            problems.append(f"{place}: process {shown(item['process'])} is not defined")
-        if item.get("step") and (*process, item["step"]) not in steps:
-            problems.append(f"{place}: step {shown(item['step'])} is not a step of its own "
-                            f"process {shown(item['process'])}")  # fmt: skip
-        owner_ok(place, item)
-        software_ok(place, item)
-    for i, item in enumerate(doc.get("metrics", [])):
-        place = where("metrics", i, item)
-        if item.get("process") and (tuple(item["system"]), item["process"]) not in processes:
-            problems.append(f"{place}: process {shown(item['process'])} is not defined")
-        elif not item.get("process") and tuple(item["system"]) not in systems:
-            problems.append(f"{place}: system {shown(' › '.join(item['system']))} is not defined")
-        owner_ok(place, item)
+    @classmethod
+    def of(cls, doc: dict) -> Known:
+        User = get_user_model()
+        people = set(User.objects.values_list("username", flat=True))
+        tools = set(Software.objects.values_list("name", flat=True))
+        return cls(
+            {p["username"] for p in doc.get("people", [])} | people,
+            {t["name"] for t in doc.get("software", [])} | tools,
+            *existing_names(),
+        )
+
+
+def check_references(doc: dict) -> list[str]:
+    """Every system, process, step, person and software the items name is known."""
+    known = Known.of(doc)
+    problems = []
+    for section in ("software", "systems", "processes", "steps", "sops", "metrics"):
+        for i, item in enumerate(doc.get(section, [])):
+            place = where(section, i, item)
+            found = undefined_parents(section, item, known) + unknown_names(section, item, known)
+            problems.extend(f"{place}: {problem}" for problem in found)
+    return problems
+
+
+def undefined_parents(section: str, item: dict, known: Known) -> list[str]:
+    """What `item` sits in (its parent system, its process, its step) that is not known; from
+    then on `item` itself is."""
+    system = tuple(item.get("system") or ())
+    process = (system, item.get("process"))
+    undefined = []
+    if section == "systems":
+        path = tuple(item["path"])
+        if len(path) > 1 and path[:-1] not in known.systems:
+            parent = shown(" › ".join(path[:-1]))
+            undefined.append(
+                f"its parent {parent} is not defined before it (a missing system, or a cycle)"
+            )
+        known.systems.add(path)
+    elif section == "processes":
+        if system not in known.systems:
+            undefined.append(f"system {shown(' › '.join(system))} is not defined")
+        known.processes.add((system, item["name"]))
+    elif section in ("steps", "sops"):
+        if process not in known.processes:
+            undefined.append(f"process {shown(item['process'])} is not defined")
+        if section == "steps":
+            known.steps.add((*process, item["name"]))
+        elif item.get("step") and (*process, item["step"]) not in known.steps:
+            own = shown(item["process"])
+            undefined.append(f"step {shown(item['step'])} is not a step of its own process {own}")
+    elif section == "metrics":
+        if item.get("process") and process not in known.processes:
+            undefined.append(f"process {shown(item['process'])} is not defined")
+        elif not item.get("process") and system not in known.systems:
+            undefined.append(f"system {shown(' › '.join(system))} is not defined")
+    return undefined
+
+
+def unknown_names(section: str, item: dict, known: Known) -> list[str]:
+    """The owner and software `item` names that are neither in the document nor in the map."""
+    problems = []
+    if item.get("owner") and item["owner"] not in known.people:
+        problems.append(f"owner {shown(item['owner'])} is not among the people")
+    if "software" in FIELDS[section]:
+        tools = item.get("software") or []
+        problems.extend(f"software {shown(t)} is not listed" for t in tools if t not in known.tools)
     return problems
 
 
@@ -417,9 +578,9 @@ class Problems(list):
         try:
             instance.full_clean()
         except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                field = (fields or {}).get(field, field)
-                prefix = "" if field == NON_FIELD_ERRORS else f"{field}: "
+            for name, messages in error.message_dict.items():
+                name = (fields or {}).get(name, name)
+                prefix = "" if name == NON_FIELD_ERRORS else f"{name}: "
                 self.extend(f"{place}: {prefix}{message}" for message in messages)
             return False
         return True
@@ -461,151 +622,198 @@ def opt(item: dict, field: str, default):
 def write(doc: dict, by, problems: Problems) -> dict:
     """Store the document, validating each object as the forms do; their errors go in
     `problems` (the caller then rolls back). An object whose parent was refused is skipped."""
-    User = get_user_model()
-    # People are made if missing, never changed: who works here, and who has left, is the
-    # admins' to say, not an old export's (it would bring back someone deactivated since).
-    known = set(User.objects.values_list("username", flat=True))
-    folded = {name.casefold() for name in known}
-    for i, item in enumerate(doc.get("people", [])):
-        if item["username"] in known:
-            continue
-        place = where("people", i, item)
-        if item["username"].casefold() in folded:
-            problems.append(f"{place}: username: A person with that username (in other capitals) "
-                            "already exists.")  # fmt: skip
-            continue
-        fields = ["first_name", "last_name", "job_title", "email", "is_active"]
-        person = User(username=item["username"], **{f: item[f] for f in fields if f in item})
-        person.set_unusable_password()
-        if not problems.valid(person, place):
-            continue
-        if person.username != item["username"]:  # full_clean() normalises Unicode
-            problems.append(f"{place}: username: write it as {shown(person.username)}")
-            continue
-        person.save()
-    people = {u.username: u for u in User.objects.all()}
+    writer = Writer(by, problems)
+    writer.write_people(doc.get("people", []))
+    writer.write_software(doc.get("software", []))
+    writer.write_systems(doc.get("systems", []))
+    writer.write_processes(doc.get("processes", []), doc.get("steps", []))
+    writer.write_sops(doc.get("sops", []))
+    writer.write_metrics(doc.get("metrics", []))
+    return {section: len(doc.get(section, [])) for section in ("systems", "processes", "sops")}
 
-    def who(name):
-        return people.get(name) if name else None
 
-    for i, item in enumerate(doc.get("software", [])):
-        tool = Software.objects.filter(name=item["name"]).first() or Software(name=item["name"])
-        tool.link, tool.category = opt(item, "link", ""), opt(item, "category", "other")
-        tool.owner, tool.notes = who(item.get("owner")), opt(item, "notes", "")
-        if problems.valid(tool, where("software", i, item)):
-            tool.save()
-    tools = {t.name: t for t in Software.objects.all()}
+@dataclass
+class Writer:
+    """Stores a document section by section, for `by`. What each section stored is kept by
+    the name the document gives it, for the sections after it to refer to."""
 
-    paths = system_paths()
-    by_path = {paths[s.pk]: s for s in System.objects.all()}
-    for i, item in enumerate(doc.get("systems", [])):
-        path = tuple(item["path"])
-        if len(path) > 1 and path[:-1] not in by_path:
-            continue  # its parent was refused
-        system = by_path.get(path) or System(name=path[-1], parent=by_path.get(path[:-1]))
-        system.purpose = opt(item, "purpose", "")
-        system.owner = who(item.get("owner"))
-        if not problems.valid(system, where("systems", i, item), {"name": "path"}):
-            continue
-        history.keep_baseline(System, system.pk)
-        system.save()
-        system.software.set([tools[t] for t in opt(item, "software", []) if t in tools])
-        history.record(system, by, IMPORTED)
-        by_path[path] = system
+    by: object
+    problems: Problems
+    people: dict = field(default_factory=dict)  # username → person
+    tools: dict = field(default_factory=dict)  # name → software
+    systems: dict = field(default_factory=dict)  # path → system
+    processes: dict = field(default_factory=dict)  # (system path, name) → process
+    steps: dict = field(default_factory=dict)  # (process pk, name) → step
 
-    processes, imported = {}, []
-    paths = {system.pk: path for path, system in by_path.items()}
-    for process in Process.objects.all():
-        processes[(paths[process.system_id], process.name)] = process
-    for i, item in enumerate(doc.get("processes", [])):
-        key = (tuple(item["system"]), item["name"])
-        if key[0] not in by_path:
-            continue  # its system was refused
-        process = processes.get(key) or Process(system=by_path[key[0]], name=item["name"])
-        process.result, process.owner = opt(item, "result", ""), who(item.get("owner"))
-        if not problems.valid(process, where("processes", i, item)):
-            continue
-        history.keep_baseline(Process, process.pk)
-        process.save()
-        processes[key] = process
-        imported.append(process)
+    def who(self, name):
+        return self.people.get(name) if name else None
 
-    # The processes whose steps the document changes keep their state from before, even
-    # those it does not list itself.
-    touched = {processes[key] for item in doc.get("steps", [])
-               if (key := (tuple(item["system"]), item["process"])) in processes}  # fmt: skip
-    for process in touched:
-        history.keep_baseline(Process, process.pk)
-    steps = {(s.process_id, s.name): s for s in Step.objects.all()}
-    for i, item in enumerate(doc.get("steps", [])):
-        process = processes.get((tuple(item["system"]), item["process"]))
-        if process is None:
-            continue
-        step = steps.get((process.pk, item["name"])) or Step(process=process, name=item["name"])
-        step.owner, step.due_date = who(item.get("owner")), item.get("due_date")
-        if problems.valid(step, where("steps", i, item)):
-            step.save()
-            steps[(process.pk, item["name"])] = step
-    for process in {*imported, *touched}:  # after their steps, which revisions keep too
-        history.record(process, by, IMPORTED)
+    def write_people(self, items: list) -> None:
+        """People are made if missing, never changed: who works here, and who has left, is
+        the admins' to say, not an old export's (it would bring back someone deactivated)."""
+        User = get_user_model()
+        known = set(User.objects.values_list("username", flat=True))
+        folded = {name.casefold() for name in known}
+        for i, item in enumerate(items):
+            if item["username"] in known:
+                continue
+            place = where("people", i, item)
+            if item["username"].casefold() in folded:
+                self.problems.append(
+                    f"{place}: username: A person with that username (in other capitals) "
+                    "already exists."
+                )
+                continue
+            fields = ["first_name", "last_name", "job_title", "email", "is_active"]
+            person = User(username=item["username"], **{f: item[f] for f in fields if f in item})
+            person.set_unusable_password()
+            if not self.problems.valid(person, place):
+                continue
+            if person.username != item["username"]:  # full_clean() normalises Unicode
+                self.problems.append(f"{place}: username: write it as {shown(person.username)}")
+                continue
+            person.save()
+        self.people = {u.username: u for u in User.objects.all()}
 
-    for i, item in enumerate(doc.get("sops", [])):
-        process = processes.get((tuple(item["system"]), item["process"]))
-        if process is None:
-            continue
-        sop = SOP.objects.filter(process=process, title=item["title"]).first()
-        sop = sop or SOP(process=process, title=item["title"])
-        sop.step = steps.get((process.pk, item["step"])) if item.get("step") else None
-        sop.owner, sop.outcome = who(item.get("owner")), opt(item, "outcome", "")
-        sop.estimated_minutes, sop.body = item.get("estimated_minutes"), opt(item, "body", "")
-        if item.get("review_interval_days") is not None:
-            # Absent (an older export): the SOP keeps its interval, or the default.
-            sop.review_interval_days = item["review_interval_days"]
-        if not problems.valid(sop, where("sops", i, item)):
-            continue
-        history.keep_baseline(SOP, sop.pk)
-        sop.save()
-        sop.software.set([tools[t] for t in opt(item, "software", []) if t in tools])
-        history.record(sop, by, IMPORTED)
+    def write_software(self, items: list) -> None:
+        for i, item in enumerate(items):
+            tool = Software.objects.filter(name=item["name"]).first() or Software(name=item["name"])
+            tool.link, tool.category = opt(item, "link", ""), opt(item, "category", "other")
+            tool.owner, tool.notes = self.who(item.get("owner")), opt(item, "notes", "")
+            if self.problems.valid(tool, where("software", i, item)):
+                tool.save()
+        self.tools = {t.name: t for t in Software.objects.all()}
 
-    for i, item in enumerate(doc.get("metrics", [])):
-        place = where("metrics", i, item)
-        if item.get("process"):
-            level = {"process": processes.get((tuple(item["system"]), item["process"]))}
-        else:
-            level = {"system": by_path.get(tuple(item["system"]))}
-        if None in level.values():
-            continue
-        metric = Metric.objects.filter(name=item["name"], **level).first()
-        metric = metric or Metric(name=item["name"], **level)
-        target = item["target"]
-        metric.target = target if isinstance(target, str) else Decimal(str(target))
-        metric.unit, metric.owner = opt(item, "unit", ""), who(item.get("owner"))
-        metric.direction = opt(item, "direction", Metric.Direction.HIGHER)
-        metric.cadence = item["cadence"]
-        if not problems.valid(metric, place):
-            continue
-        metric.save()
+    def software(self, item: dict) -> list:
+        return [self.tools[t] for t in opt(item, "software", []) if t in self.tools]
+
+    def write_systems(self, items: list) -> None:
+        paths = system_paths()
+        self.systems = {paths[s.pk]: s for s in System.objects.all()}
+        for i, item in enumerate(items):
+            path = tuple(item["path"])
+            if len(path) > 1 and path[:-1] not in self.systems:
+                continue  # its parent was refused
+            system = self.systems.get(path) or System(
+                name=path[-1], parent=self.systems.get(path[:-1])
+            )
+            system.purpose, system.owner = opt(item, "purpose", ""), self.who(item.get("owner"))
+            if not self.problems.valid(system, where("systems", i, item), {"name": "path"}):
+                continue
+            history.keep_baseline(System, system.pk)
+            system.save()
+            system.software.set(self.software(item))
+            history.record(system, self.by, IMPORTED)
+            self.systems[path] = system
+
+    def process_of(self, item: dict) -> Process | None:
+        """The process a step, an SOP or a metric is in (None if it was refused)."""
+        return self.processes.get((tuple(item["system"]), item["process"]))
+
+    def write_processes(self, items: list, steps: list) -> None:
+        """The processes and then the steps; every process either changes keeps a revision,
+        recorded after its steps (which revisions keep too)."""
+        paths = {system.pk: path for path, system in self.systems.items()}
+        for process in Process.objects.all():
+            self.processes[(paths[process.system_id], process.name)] = process
+        changed = []
+        for i, item in enumerate(items):
+            key = (tuple(item["system"]), item["name"])
+            if key[0] not in self.systems:
+                continue  # its system was refused
+            process = self.processes.get(key) or Process(
+                system=self.systems[key[0]], name=item["name"]
+            )
+            process.result, process.owner = opt(item, "result", ""), self.who(item.get("owner"))
+            if not self.problems.valid(process, where("processes", i, item)):
+                continue
+            history.keep_baseline(Process, process.pk)
+            process.save()
+            self.processes[key] = process
+            changed.append(process)
+        # The processes whose steps the document changes keep their state from before, even
+        # those it does not list itself.
+        touched = {process for item in steps if (process := self.process_of(item))}
+        for process in touched:
+            history.keep_baseline(Process, process.pk)
+        self.write_steps(steps)
+        for process in {*changed, *touched}:
+            history.record(process, self.by, IMPORTED)
+
+    def write_steps(self, items: list) -> None:
+        self.steps = {(s.process_id, s.name): s for s in Step.objects.all()}
+        for i, item in enumerate(items):
+            process = self.process_of(item)
+            if process is None:
+                continue
+            step = self.steps.get((process.pk, item["name"]))
+            step = step or Step(process=process, name=item["name"])
+            step.owner, step.due_date = self.who(item.get("owner")), item.get("due_date")
+            if self.problems.valid(step, where("steps", i, item)):
+                step.save()
+                self.steps[(process.pk, item["name"])] = step
+
+    def write_sops(self, items: list) -> None:
+        for i, item in enumerate(items):
+            process = self.process_of(item)
+            if process is None:
+                continue
+            sop = SOP.objects.filter(process=process, title=item["title"]).first()
+            sop = sop or SOP(process=process, title=item["title"])
+            sop.step = self.steps.get((process.pk, item["step"])) if item.get("step") else None
+            sop.owner, sop.outcome = self.who(item.get("owner")), opt(item, "outcome", "")
+            sop.estimated_minutes, sop.body = item.get("estimated_minutes"), opt(item, "body", "")
+            if item.get("review_interval_days") is not None:
+                # Absent (an older export): the SOP keeps its interval, or the default.
+                sop.review_interval_days = item["review_interval_days"]
+            if not self.problems.valid(sop, where("sops", i, item)):
+                continue
+            history.keep_baseline(SOP, sop.pk)
+            sop.save()
+            sop.software.set(self.software(item))
+            history.record(sop, self.by, IMPORTED)
+
+    def write_metrics(self, items: list) -> None:
+        for i, item in enumerate(items):
+            if item.get("process"):
+                level = {"process": self.process_of(item)}
+            else:
+                level = {"system": self.systems.get(tuple(item["system"]))}
+            if None in level.values():
+                continue
+            metric = Metric.objects.filter(name=item["name"], **level).first()
+            metric = metric or Metric(name=item["name"], **level)
+            metric.target = number(item["target"])
+            metric.unit, metric.owner = opt(item, "unit", ""), self.who(item.get("owner"))
+            metric.direction = opt(item, "direction", Metric.Direction.HIGHER)
+            metric.cadence = item["cadence"]
+            place = where("metrics", i, item)
+            if self.problems.valid(metric, place):
+                metric.save()
+                self.write_values(metric, place, opt(item, "values", []))
+
+    def write_values(self, metric: Metric, place: str, items: list) -> None:
         seen: dict = {}
-        for j, each in enumerate(opt(item, "values", [])):
+        for j, each in enumerate(items):
             try:
                 period = parse(metric.cadence, each["period"])
             except ValueError as error:
-                problems.append(f"{place}: values[{j}]: period: {error}")
+                self.problems.append(f"{place}: values[{j}]: period: {error}")
                 continue
             if period in seen:
                 again = f"is the period of values[{seen[period]}] too; each may appear once"
-                problems.append(f"{place}: values[{j}]: period: {shown(each['period'])} {again}")
+                self.problems.append(
+                    f"{place}: values[{j}]: period: {shown(each['period'])} {again}"
+                )
                 continue
             seen[period] = j
             value = MetricValue.objects.filter(metric=metric, period=period).first()
             value = value or MetricValue(metric=metric, period=period)
-            number = each["value"]
-            value.value = number if isinstance(number, str) else Decimal(str(number))
-            if problems.valid(value, f"{place}: values[{j}]"):
+            value.value = number(each["value"])
+            if self.problems.valid(value, f"{place}: values[{j}]"):
                 value.save()
-    return {
-        "systems": len(doc.get("systems", [])),
-        "processes": len(doc.get("processes", [])),
-        "sops": len(doc.get("sops", [])),
-    }
+
+
+def number(value) -> Decimal | str:
+    """A number from the document as the model takes it: text as it is, the others exactly."""
+    return value if isinstance(value, str) else Decimal(str(value))
