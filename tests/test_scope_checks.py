@@ -8,16 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from opsmodel.front.health import RULE_MONTHLY, RULE_SYSTEM, system_warnings, systems_for_checks
 from processes.health import (
-    RULE_MONTHLY,
     RULE_PROCESS,
     RULE_STEP,
-    RULE_SYSTEM,
     RULE_WEEKLY,
     process_warnings,
     processes_for_checks,
-    system_warnings,
-    systems_for_checks,
 )
 from processes.models import Metric, Process
 from sops.health import RULE_SOP, RULE_SPLIT, sop_warnings
@@ -28,8 +25,15 @@ pytestmark = pytest.mark.django_db
 # The source document the rules come from, as the business wrote it.
 SOURCE = Path(__file__).resolve().parent / "source.txt"
 
-SOURCE_RULES = [RULE_SOP, RULE_SPLIT, RULE_PROCESS, RULE_STEP, RULE_WEEKLY, RULE_SYSTEM,
-                RULE_MONTHLY]  # fmt: skip
+SOURCE_RULES = [
+    RULE_SOP,
+    RULE_SPLIT,
+    RULE_PROCESS,
+    RULE_STEP,
+    RULE_WEEKLY,
+    RULE_SYSTEM,
+    RULE_MONTHLY,
+]
 
 
 def numbered(n: int) -> str:
