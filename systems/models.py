@@ -124,9 +124,12 @@ class System(MPTTModel, Versioned):
 
     # What a revision keeps (opsmodel.history), with the labels people know the fields by.
     history_fields = {
-        "name": "Name", "parent": "Inside", "purpose": "Purpose", "owner": "Owner",
+        "name": "Name",
+        "parent": "Inside",
+        "purpose": "Purpose",
+        "owner": "Owner",
         "software": "Software",
-    }  # fmt: skip
+    }
 
     class Meta:
         constraints = [

@@ -67,8 +67,13 @@ def within(scope: System | None, prefix: str = "") -> Q:
     `prefix` leads from the model filtered to its system ("process__system__")."""
     if scope is None:
         return Q()
-    return Q(**{f"{prefix}tree_id": scope.tree_id, f"{prefix}lft__gte": scope.lft,
-                f"{prefix}rght__lte": scope.rght})  # fmt: skip
+    return Q(
+        **{
+            f"{prefix}tree_id": scope.tree_id,
+            f"{prefix}lft__gte": scope.lft,
+            f"{prefix}rght__lte": scope.rght,
+        }
+    )
 
 
 def create_system(system: System, software=()) -> System:
@@ -182,8 +187,11 @@ def delete_system(system: System) -> None:
 
 def tree_problems() -> list[str]:
     """Every way the stored nested sets disagree with the parent links. Empty means valid."""
-    nodes = list(System.objects.order_by("tree_id", "lft").values(
-        "pk", "name", "parent_id", "tree_id", "lft", "rght", "level"))  # fmt: skip
+    nodes = list(
+        System.objects.order_by("tree_id", "lft").values(
+            "pk", "name", "parent_id", "tree_id", "lft", "rght", "level"
+        )
+    )
     children = defaultdict(list)
     for node in nodes:
         children[node["parent_id"]].append(node)

@@ -241,8 +241,12 @@ def test_deleting_a_system_shows_what_goes_with_it_and_needs_a_post(founder_clie
 
     page = founder_client.get(reverse("systems:delete", args=[revenue.pk]))
     html = page.content.decode()
-    for count in ["<strong>1</strong> sub-system", "<strong>1</strong> process",
-                  "<strong>1</strong> step", "<strong>1</strong> SOP"]:  # fmt: skip
+    for count in [
+        "<strong>1</strong> sub-system",
+        "<strong>1</strong> process",
+        "<strong>1</strong> step",
+        "<strong>1</strong> SOP",
+    ]:
         assert count in html
     assert System.objects.count() == 3  # a GET deletes nothing
 
@@ -256,8 +260,13 @@ def test_deleting_a_system_shows_what_goes_with_it_and_needs_a_post(founder_clie
 
 
 def process_data(process, **overrides) -> dict:
-    data = {"name": process.name, "system": process.system_id, "result": process.result,
-            "owner": process.owner_id or "", "version": process.version}  # fmt: skip
+    data = {
+        "name": process.name,
+        "system": process.system_id,
+        "result": process.result,
+        "owner": process.owner_id or "",
+        "version": process.version,
+    }
     data.update(overrides)
     return data
 
@@ -375,7 +384,7 @@ def test_editing_a_step_inline(founder_client):
             f"{prefix}-due_date": "",
             f"{prefix}-version": step.version,
             "inline": "1",
-        },  # fmt: skip
+        },
         **HTMX,
     )
     assert 'id="steps"' in response.content.decode() and "Recording" in response.content.decode()
@@ -448,7 +457,7 @@ def test_write_the_sop_from_a_step_without_one(founder_client):
             "estimated_minutes": "60",
             "body": "1. Record.",
             "software": [],
-        },  # fmt: skip
+        },
     )
     sop = SOP.objects.get(title="Recording a video")
     assert response["Location"] == sop.get_absolute_url()
@@ -558,8 +567,13 @@ def test_cancel_on_a_delete_confirmation_goes_back_and_changes_the_address(found
 def test_saving_something_deleted_meanwhile_shows_what_was_typed(founder_client):
     step = StepFactory(name="Filming")
     prefix = f"step-{step.pk}"
-    data = {f"{prefix}-name": "Filming the intro twice", f"{prefix}-owner": "",
-            f"{prefix}-due_date": "", f"{prefix}-version": step.version, "inline": "1"}  # fmt: skip
+    data = {
+        f"{prefix}-name": "Filming the intro twice",
+        f"{prefix}-owner": "",
+        f"{prefix}-due_date": "",
+        f"{prefix}-version": step.version,
+        "inline": "1",
+    }
     url = reverse("processes:edit_step", args=[step.pk])
     step.delete()  # someone else deleted it while this form was open
     response = founder_client.post(url, data, **HTMX)
@@ -694,8 +708,12 @@ def test_a_step_save_refused_as_a_conflict_leaves_nothing_behind(founder_client)
     step = StepFactory(name="Filming")
     url = reverse("processes:edit_step", args=[step.pk])
     prefix = f"step-{step.pk}"
-    stale = {f"{prefix}-name": "Shooting", f"{prefix}-owner": "", f"{prefix}-due_date": "",
-             f"{prefix}-version": step.version}  # fmt: skip
+    stale = {
+        f"{prefix}-name": "Shooting",
+        f"{prefix}-owner": "",
+        f"{prefix}-due_date": "",
+        f"{prefix}-version": step.version,
+    }
     Step.objects.get(pk=step.pk).save()  # someone saved meanwhile
     assert founder_client.post(url, stale, **HTMX).status_code == 409
     assert not history.revisions_of(Process, step.process_id).exists()

@@ -83,7 +83,7 @@ def test_no_password_hash_leaves():
         "owner",
         "cadence",
         "review-interval",
-    ],  # fmt: skip
+    ],
 )
 def test_a_bad_document_is_refused_whole_saying_what_and_where(change, message):
     call_command("loaddemo", stdout=io.StringIO())
@@ -166,8 +166,9 @@ def test_the_markdown_handbook_has_a_file_per_sop_in_folders_with_an_index(clien
 def test_generatemap_builds_the_sizes_asked_and_clears_before_a_second_run():
     sizes = ["--systems", "10", "--processes", "20", "--steps", "50", "--sops", "80"]
     for _ in range(2):
-        call_command(generatemap.Command(), *sizes, "--people", "5", "--clear",
-                     stdout=io.StringIO())  # fmt: skip
+        call_command(
+            generatemap.Command(), *sizes, "--people", "5", "--clear", stdout=io.StringIO()
+        )
     assert (System.objects.count(), Process.objects.count(), SOP.objects.count()) == (10, 20, 80)
 
     def tree() -> list:

@@ -34,8 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # Each layer, lowest first; a layer may use only itself and those before it.
 LAYERS = ["opsmodel", "systems", "processes", "sops", "opsmodel.front"]
 # The layer each app label belongs to (for models named by string).
-APP_LABELS = {"opsmodel": "opsmodel", "systems": "systems", "processes": "processes",
-              "sops": "sops", "front": "opsmodel.front"}  # fmt: skip
+APP_LABELS = {
+    "opsmodel": "opsmodel",
+    "systems": "systems",
+    "processes": "processes",
+    "sops": "sops",
+    "front": "opsmodel.front",
+}
 # The folders of templates/ drawn by each layer's views; any other folder is the base's.
 TEMPLATE_FOLDERS = {
     "systems": "systems",

@@ -21,22 +21,43 @@ def test_no_migrations_are_missing(db):
 
 def snapshot() -> dict:
     return {
-        "systems": list(System.objects.order_by("tree_id", "lft").values_list(
-            "name", "parent__name", "purpose", "owner__username", "level")),
-        "software": list(Software.objects.values_list(
-            "name", "link", "category", "owner__username")),
-        "processes": list(Process.objects.order_by("system__name", "position").values_list(
-            "system__name", "position", "name", "result", "owner__username")),
-        "steps": list(Step.objects.order_by("process__name", "position").values_list(
-            "process__name", "position", "name", "owner__username", "due_date")),
-        "sops": list(SOP.objects.order_by("process__name", "title").values_list(
-            "process__name", "step__name", "title", "owner__username", "outcome",
-            "estimated_minutes", "body")),
+        "systems": list(
+            System.objects.order_by("tree_id", "lft").values_list(
+                "name", "parent__name", "purpose", "owner__username", "level"
+            )
+        ),
+        "software": list(
+            Software.objects.values_list("name", "link", "category", "owner__username")
+        ),
+        "processes": list(
+            Process.objects.order_by("system__name", "position").values_list(
+                "system__name", "position", "name", "result", "owner__username"
+            )
+        ),
+        "steps": list(
+            Step.objects.order_by("process__name", "position").values_list(
+                "process__name", "position", "name", "owner__username", "due_date"
+            )
+        ),
+        "sops": list(
+            SOP.objects.order_by("process__name", "title").values_list(
+                "process__name",
+                "step__name",
+                "title",
+                "owner__username",
+                "outcome",
+                "estimated_minutes",
+                "body",
+            )
+        ),
         "links": sorted(SOP.software.through.objects.values_list("sop__title", "software__name")),
-        "metrics": sorted(Metric.objects.values_list(
-            "name", "process__name", "system__name", "cadence", "target", "direction")),
+        "metrics": sorted(
+            Metric.objects.values_list(
+                "name", "process__name", "system__name", "cadence", "target", "direction"
+            )
+        ),
         "values": sorted(MetricValue.objects.values_list("metric__name", "period", "value")),
-    }  # fmt: skip
+    }
 
 
 def test_loaddemo_builds_the_source_documents_map_and_is_idempotent(db):

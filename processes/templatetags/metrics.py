@@ -33,5 +33,7 @@ def cell_html(cell) -> SafeString:
     spoken = " on target" if cell.on_target else " off target"
     return format_html(
         '<td class="cell{}">{}<span class="visually-hidden">{}</span></td>',
-        state, number(cell.value), spoken,
-    )  # fmt: skip
+        state,
+        number(cell.value),
+        spoken,
+    )
