@@ -91,10 +91,10 @@ def process_warnings(process: Process, steps: list | None = None) -> list[ScopeW
         gaps = {what: len(at_fault) for what, at_fault in named.items()}
     found = []
     if count < 2:
+        message = f"It has {step_count(count)}: a single task is probably an SOP, not a process."
         found.append(
             ScopeWarning(
-                message=f"It has {step_count(count)}: a single task is probably an SOP, "
-                "not a process.",
+                message=message,
                 rule=RULE_PROCESS,
                 url=url,
                 fix=f"{url}#add-step",

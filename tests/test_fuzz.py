@@ -485,73 +485,39 @@ def upload(kind: str, doc, path=None, value=None) -> SimpleUploadedFile:
 def fuzz_upload(fuzzer: Fuzzer, name: str, url: str) -> None:
     kind, paths, doc = file_fields(fuzzer, name)
     r = rng(name)
+
+    def post(file, field: str, value_kind: str, value, role: str = "founder", htmx: bool = False):
+        fuzzer.send(
+            role,
+            "post",
+            url,
+            {"file": file},
+            htmx=htmx,
+            name=name,
+            field=field,
+            kind=value_kind,
+            value=value,
+        )
+
     for path in r.sample(paths, min(len(paths), 4)):
         field = "/".join(str(p) for p in path) if kind == "json" else doc[0][path[1]]
         for value_kind, values in KINDS.items():
             value = rng(name, field, value_kind).choice(values)
-            fuzzer.send(
-                "founder",
-                "post",
-                url,
-                {"file": upload(kind, doc, path, value)},
-                htmx=r.random() < 0.5,
-                name=name,
-                field=field,
-                kind=value_kind,
-                value=value,
-            )
+            file = upload(kind, doc, path, value)
+            post(file, field, value_kind, value, htmx=r.random() < 0.5)
         if kind == "json":  # the wrong type: a list, a number, an object where a text goes
             for value in ([], 1e20, {"a": None}, None, -1):
-                file = upload(kind, doc, path, value)
-                fuzzer.send(
-                    "founder",
-                    "post",
-                    url,
-                    {"file": file},
-                    name=name,
-                    field=field,
-                    kind="wrong-type",
-                    value=repr(value),
-                )
+                post(upload(kind, doc, path, value), field, "wrong-type", repr(value))
     for value_kind, values in KINDS.items():  # the whole file one bad value
         for value in values[:2]:
             file = SimpleUploadedFile("bad", value.encode("utf-8", "surrogatepass"))
-            fuzzer.send(
-                "founder",
-                "post",
-                url,
-                {"file": file},
-                name=name,
-                field="file",
-                kind=value_kind,
-                value=value,
-            )
+            post(file, "file", value_kind, value)
     for body in (b"\xff\xfe\x00", b"[]", b'{"systems": 5}', b"null", b"\x00" * 10):
-        file = SimpleUploadedFile("bad", body)
-        fuzzer.send(
-            "founder",
-            "post",
-            url,
-            {"file": file},
-            name=name,
-            field="file",
-            kind="wrong-type",
-            value=repr(body),
-        )
+        post(SimpleUploadedFile("bad", body), "file", "wrong-type", repr(body))
     for role in ROLES:
         for htmx in (False, True):
             file = upload(kind, doc, r.choice(paths), r.choice(KINDS["nul"]))
-            fuzzer.send(
-                role,
-                "post",
-                url,
-                {"file": file},
-                htmx=htmx,
-                name=name,
-                field="file",
-                kind="nul",
-                value="(in the file)",
-            )
+            post(file, "file", "nul", "(in the file)", role=role, htmx=htmx)
 
 
 def writer_of(fuzzer: Fuzzer, name: str, url: str, data: dict) -> str:

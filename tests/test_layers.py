@@ -81,18 +81,6 @@ def layer_of_file(relative: str) -> str:
     return layer_of(relative.removesuffix(".py").replace("/", "."))
 
 
-def imports_of(path: Path) -> set[str]:
-    modules = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            modules.add(node.module)
-            # `from opsmodel import front` names the module in the alias.
-            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return modules
-
-
 def source_files():
     for top in ("opsmodel", "systems", "processes", "sops"):
         for path in sorted((ROOT / top).rglob("*.py")):
@@ -176,8 +164,7 @@ def breaches_in(relative: str, source: str) -> list[str]:
         return []
     own = layer_of_file(relative)
     allowed = set(LAYERS[: LAYERS.index(own) + 1]) | UNTIL_MOVED.get(relative, set())
-    named = named_in_template(source) if relative.endswith(".html") else named_in_python(source)
-    named |= {(f"import {m}", layer_of(m)) for m in python_imports(relative, source)}
+    named = names_in(relative, source)
     return sorted(
         f"{relative} ({own}) names {what} ({layer})"
         for what, layer in named
@@ -185,13 +172,16 @@ def breaches_in(relative: str, source: str) -> list[str]:
     )
 
 
-def python_imports(relative: str, source: str) -> set[str]:
-    if not relative.endswith(".py"):
-        return set()
-    return {m for m in imports_from(source) if layer_of(m) is not None}
+def names_in(relative: str, source: str) -> set[tuple[str, str]]:
+    """(what names it, the layer named) for everything of the layers the file names."""
+    if relative.endswith(".html"):
+        return named_in_template(source)
+    imported = {(f"import {m}", layer_of(m)) for m in imports_from(source) if layer_of(m)}
+    return named_in_python(source) | imported
 
 
 def imports_from(source: str) -> set[str]:
+    """Every module imported, at the top or inside a function."""
     modules = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -220,9 +210,7 @@ def test_the_known_breaches_are_still_there_or_are_struck_off():
     for relative, layers in UNTIL_MOVED.items():
         path = ROOT / relative
         assert path.exists(), f"{relative} has moved: strike it off UNTIL_MOVED"
-        source = path.read_text(encoding="utf-8")
-        named = named_in_template(source) if relative.endswith(".html") else named_in_python(source)
-        named |= {("import", layer_of(m)) for m in python_imports(relative, source)}
+        named = names_in(relative, path.read_text(encoding="utf-8"))
         assert layers <= {layer for _what, layer in named}, relative
 
 

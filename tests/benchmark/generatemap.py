@@ -321,34 +321,16 @@ class Command(BaseCommand):
 
     def metrics(self, rng, systems: list, processes: list, people: list, weeks: int) -> None:
         today = timezone.localdate()
-        weekly = Metric.objects.bulk_create(
-            [
-                Metric(
-                    process=p,
-                    name="Tasks completed",
-                    unit="tasks",
-                    target=rng.randint(5, 20),
-                    cadence=Cadence.WEEKLY,
-                    owner=p.owner,
-                )
-                for p in processes
-            ],
-            batch_size=2000,
-        )
-        monthly = Metric.objects.bulk_create(
-            [
-                Metric(
-                    system=s,
-                    name="Monthly output",
-                    unit="units",
-                    target=rng.randint(50, 200),
-                    cadence=Cadence.MONTHLY,
-                    owner=s.owner,
-                )
-                for s in systems
-            ],
-            batch_size=2000,
-        )
+        tasks = {"name": "Tasks completed", "unit": "tasks", "cadence": Cadence.WEEKLY}
+        output = {"name": "Monthly output", "unit": "units", "cadence": Cadence.MONTHLY}
+        weekly = [
+            Metric(process=p, target=rng.randint(5, 20), owner=p.owner, **tasks) for p in processes
+        ]
+        monthly = [
+            Metric(system=s, target=rng.randint(50, 200), owner=s.owner, **output) for s in systems
+        ]
+        weekly = Metric.objects.bulk_create(weekly, batch_size=2000)
+        monthly = Metric.objects.bulk_create(monthly, batch_size=2000)
         values = []
         week_starts = previous_starts(Cadence.WEEKLY, period_start(Cadence.WEEKLY, today), weeks)
         for metric in weekly:
