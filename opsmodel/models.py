@@ -5,7 +5,6 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 
@@ -21,9 +20,6 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
-
-    def get_absolute_url(self) -> str:
-        return reverse("front:person", args=[self.username])
 
     def owned_relations(self) -> list:
         """Every relation through which this person owns something (systems, SOPs, software…)."""

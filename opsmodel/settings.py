@@ -194,6 +194,17 @@ CACHES = {
 
 AUTH_USER_MODEL = "opsmodel.User"
 
+
+def person_url(user) -> str:
+    from django.urls import reverse
+
+    return reverse("front:person", args=[user.username])
+
+
+# A person's page is one of the pages across the levels (opsmodel.front), which the base layer
+# that defines the person does not know: the settings, which know every layer, tie the two.
+ABSOLUTE_URL_OVERRIDES = {"opsmodel.user": person_url}
+
 AUTHENTICATION_BACKENDS = [
     # First: refuses a login while its username and address are locked out.
     "axes.backends.AxesStandaloneBackend",

@@ -3,3 +3,24 @@ from django.apps import AppConfig
 
 class ProcessesConfig(AppConfig):
     name = "processes"
+
+    def ready(self) -> None:
+        from processes import fills  # noqa: F401  the system page's processes and numbers
+        from processes.models import Process
+        from systems import tree
+        from systems.models import counts
+
+        # What the systems layer shows of this one without knowing it: each system's number
+        # of processes, and its processes deleted with it (locked first, in the lock order).
+        counts("process_count")(count_processes)
+        tree.holds(Process, "system", lock=True)
+
+
+def count_processes():
+    """A system's own processes, as a subquery on the system's pk (System.objects.with_counts)."""
+    from django.db.models import Count, OuterRef
+
+    from processes.models import Process
+
+    per_system = Process.objects.filter(system=OuterRef("pk")).order_by().values("system")
+    return per_system.annotate(n=Count("pk")).values("n")

@@ -1,4 +1,5 @@
-"""The source's scope rules for processes and systems, as checks.
+"""The source's scope rules for processes, as checks (a system's, which need its processes and
+metrics too: opsmodel.front.health).
 
 Each warning quotes the rule it applies, so people see why, not only what.
 """
@@ -11,25 +12,15 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
 from processes.models import Metric, Process
-from systems.models import System
 
 RULE_PROCESS = (
     "A process is a sequence of tasks assembled into a coherent flow toward a specific result."
 )
 RULE_STEP = "Each step in a process can have its own SOP, owner, and due date."
 RULE_WEEKLY = "Processes typically influence weekly key metrics."
-RULE_SYSTEM = (
-    "A system zooms out further: it captures how multiple processes fit together, who owns "
-    "them, what software is involved, and how everything ties to the business's overarching "
-    "goals."
-)
-RULE_MONTHLY = (
-    "Systems typically influence monthly or annual metrics — the numbers leadership is "
-    "accountable for."
-)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ScopeWarning:
     """What a scope check found: the message, the rule it quotes (word for word from the
     source), the page of the object it is about, and where to fix it.
@@ -82,8 +73,11 @@ def process_warnings(process: Process, steps: list | None = None) -> list[ScopeW
     edit = reverse("processes:edit", args=[process.pk])
     if steps is None:
         count = process.n_steps
-        gaps = {"an owner": process.n_steps_unowned, "a due date": process.n_steps_undated,
-                "an SOP": process.n_steps_without_sop}  # fmt: skip
+        gaps = {
+            "an owner": process.n_steps_unowned,
+            "a due date": process.n_steps_undated,
+            "an SOP": process.n_steps_without_sop,
+        }
         named: dict[str, list] = {}
     else:
         count = len(steps)
@@ -97,54 +91,42 @@ def process_warnings(process: Process, steps: list | None = None) -> list[ScopeW
         gaps = {what: len(at_fault) for what, at_fault in named.items()}
     found = []
     if count < 2:
-        found.append(ScopeWarning(
-            f"It has {step_count(count)}: a single task is probably an SOP, not a process.",
-            RULE_PROCESS, url, f"{url}#add-step", "Add a step", "processes.add_step"))  # fmt: skip
+        message = f"It has {step_count(count)}: a single task is probably an SOP, not a process."
+        found.append(
+            ScopeWarning(
+                message=message,
+                rule=RULE_PROCESS,
+                url=url,
+                fix=f"{url}#add-step",
+                fix_label="Add a step",
+                perm="processes.add_step",
+            )
+        )
     if not process.result.strip():
-        found.append(ScopeWarning(
-            "No result is stated: what does this flow produce?", RULE_PROCESS, url,
-            f"{edit}#id_result", "State the result", "processes.change_process"))  # fmt: skip
+        found.append(
+            ScopeWarning(
+                message="No result is stated: what does this flow produce?",
+                rule=RULE_PROCESS,
+                url=url,
+                fix=f"{edit}#id_result",
+                fix_label="State the result",
+                perm="processes.change_process",
+            )
+        )
     for what, n in gaps.items():
         if n:
             items = [(f"{n}. {s.name}", f"{url}#step-{s.pk}") for n, s in named.get(what, [])]
-            found.append(ScopeWarning(
-                f"{step_count(n)} without {what}.",
-                RULE_STEP, url, items=items))  # fmt: skip
+            message = f"{step_count(n)} without {what}."
+            found.append(ScopeWarning(message=message, rule=RULE_STEP, url=url, items=items))
     if not process.has_metric:
-        found.append(ScopeWarning(
-            "No weekly metric: which number does it move?", RULE_WEEKLY, url,
-            f"{reverse('metrics:new')}?process={process.pk}", "Add a weekly metric",
-            "processes.add_metric"))  # fmt: skip
-    return found
-
-
-def systems_for_checks() -> QuerySet:
-    # Whether there is any, as subqueries: joining both would multiply the rows.
-    return System.objects.select_related("owner").annotate(
-        has_process=Exists(Process.objects.filter(system=OuterRef("pk"))),
-        has_metric=Exists(Metric.objects.filter(system=OuterRef("pk"))),
-    )
-
-
-def system_warnings(system: System) -> list[ScopeWarning]:
-    url = system.get_absolute_url()
-    edit = reverse("systems:edit", args=[system.pk])
-    change = "systems.change_system"
-    found = []
-    if not system.has_process:
-        found.append(ScopeWarning(
-            "No processes: nothing carries this system out yet.", RULE_SYSTEM, url,
-            f"{reverse('processes:new')}?system={system.pk}", "Add a process",
-            "processes.add_process"))  # fmt: skip
-    if system.owner_id is None:
-        found.append(ScopeWarning("No owner: who answers for it?", RULE_SYSTEM, url,
-                                  f"{edit}#id_owner", "Choose the owner", change))  # fmt: skip
-    if not system.purpose.strip():
-        found.append(ScopeWarning("No purpose: why does it matter?", RULE_SYSTEM, url,
-                                  f"{edit}#id_purpose", "State the purpose", change))  # fmt: skip
-    if not system.has_metric:
-        found.append(ScopeWarning(
-            "No monthly or annual metric.", RULE_MONTHLY, url,
-            f"{reverse('metrics:new')}?system={system.pk}", "Add a monthly or annual metric",
-            "processes.add_metric"))  # fmt: skip
+        found.append(
+            ScopeWarning(
+                message="No weekly metric: which number does it move?",
+                rule=RULE_WEEKLY,
+                url=url,
+                fix=f"{reverse('metrics:new')}?process={process.pk}",
+                fix_label="Add a weekly metric",
+                perm="processes.add_metric",
+            )
+        )
     return found

@@ -4,3 +4,24 @@ from django.apps import AppConfig
 class SopsConfig(AppConfig):
     name = "sops"
     verbose_name = "SOPs"
+
+    def ready(self) -> None:
+        from sops.models import SOP
+        from systems import tree
+        from systems.models import counts
+
+        # What the systems layer shows of this one without knowing it: the number of SOPs in
+        # each system's processes, and the SOPs deleted with a system.
+        counts("sop_count")(count_sops)
+        tree.holds(SOP, "process__system")
+
+
+def count_sops():
+    """The SOPs in a system's own processes, as a subquery on the system's pk: counted per
+    process over one join, as System.objects.with_counts has always counted them."""
+    from django.db.models import Count, OuterRef
+
+    from processes.models import Process
+
+    per_system = Process.objects.filter(system=OuterRef("pk")).order_by().values("system")
+    return per_system.annotate(n=Count("sops")).values("n")

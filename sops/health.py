@@ -12,9 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from processes.health import (
-    ScopeWarning,
-)
+from processes.health import ScopeWarning
 from sops.models import SOP
 
 RULE_SOP = "An SOP is a recipe for one task: one person, one sitting, one outcome."
@@ -85,13 +83,13 @@ def sop_warnings(sop: SOP, names: set[str] | None = None) -> list[ScopeWarning]:
     edit = reverse("sops:edit", args=[sop.pk])
     return [
         ScopeWarning(
-            message,
-            rule,
-            url,
-            f"{edit}#id_{name}",
-            label,
-            "sops.change_sop",
+            message=message,
+            rule=rule,
+            url=url,
+            fix=f"{edit}#id_{name}",
+            fix_label=label,
+            perm="sops.change_sop",
             too_big=rule == RULE_SPLIT,
-        )  # fmt: skip
+        )
         for message, rule, name, label in found
     ]

@@ -26,7 +26,7 @@ def sidebar_tree_html() -> SafeString:
     key = "sidebar-tree:" + hashlib.sha256(shape.encode()).hexdigest()
     html = cache.get(key)
     if html is None:
-        html = render_to_string("includes/sidebar_tree.html", {"rows": flat_tree(nodes)})
+        html = render_to_string("systems/_sidebar_tree.html", {"rows": flat_tree(nodes)})
         cache.set(key, html, 24 * 60 * 60)
     return mark_safe(html)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 
 from opsmodel import history
 from systems.models import System
@@ -67,8 +67,13 @@ def within(scope: System | None, prefix: str = "") -> Q:
     `prefix` leads from the model filtered to its system ("process__system__")."""
     if scope is None:
         return Q()
-    return Q(**{f"{prefix}tree_id": scope.tree_id, f"{prefix}lft__gte": scope.lft,
-                f"{prefix}rght__lte": scope.rght})  # fmt: skip
+    return Q(
+        **{
+            f"{prefix}tree_id": scope.tree_id,
+            f"{prefix}lft__gte": scope.lft,
+            f"{prefix}rght__lte": scope.rght,
+        }
+    )
 
 
 def create_system(system: System, software=()) -> System:
@@ -133,26 +138,48 @@ def move_sibling(system: System, direction: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Held:
+    """What a layer above keeps inside systems (`model`, reached from a system by `path`)."""
+
+    model: type[Model]
+    path: str
+    lock: bool
+
+
+# Registered by the apps above (`ready()`), lowest layer first: this layer knows none of them.
+HELD: list[Held] = []
+
+
+def holds(model: type[Model], path: str, lock: bool = False) -> None:
+    """Register what a layer above keeps inside systems, so that deleting a system deletes it
+    too; `lock`: its rows are locked first (in the lock order) as their own writers lock them."""
+    held = Held(model, path, lock)
+    if held not in HELD:
+        HELD.append(held)
+
+
 def delete_system(system: System) -> None:
     """Delete a system with everything inside it: sub-systems, their processes, steps and SOPs.
 
     The model protects against this by default (a stray delete is refused); this is the
     explicit, confirmed version.
     """
-    from django.apps import apps
-
     with tree_lock():
         node = System.objects.filter(pk=system.pk).first()
         if node is None:  # deleted meanwhile, by someone else: what was asked is done
             return
         subtree = list(node.get_descendants(include_self=True))
-        Process = apps.get_model("processes", "Process")
-        SOP = apps.get_model("sops", "SOP")
-        # The processes before their SOPs, as a step's writer locks them (deleting a step
-        # unties its SOP).
-        history.lock(Process, Process.objects.filter(system__in=subtree).values("pk"))
-        SOP.objects.filter(process__system__in=subtree).delete()
-        Process.objects.filter(system__in=subtree).delete()
+        inside = [
+            (held, held.model.objects.filter(**{f"{held.path}__in": subtree})) for held in HELD
+        ]
+        # The processes are locked before their SOPs are deleted, as a step's writer locks
+        # them (deleting a step unties its SOP); then the highest layer's rows go first.
+        for held, rows in inside:
+            if held.lock:
+                history.lock(held.model, rows.values("pk"))
+        for _held, rows in reversed(inside):
+            rows.delete()
         # Deepest first, so no system is deleted while it still has children.
         for each in sorted(subtree, key=lambda n: n.lft, reverse=True):
             System.objects.get(pk=each.pk).delete()
@@ -160,8 +187,11 @@ def delete_system(system: System) -> None:
 
 def tree_problems() -> list[str]:
     """Every way the stored nested sets disagree with the parent links. Empty means valid."""
-    nodes = list(System.objects.order_by("tree_id", "lft").values(
-        "pk", "name", "parent_id", "tree_id", "lft", "rght", "level"))  # fmt: skip
+    nodes = list(
+        System.objects.order_by("tree_id", "lft").values(
+            "pk", "name", "parent_id", "tree_id", "lft", "rght", "level"
+        )
+    )
     children = defaultdict(list)
     for node in nodes:
         children[node["parent_id"]].append(node)

@@ -18,10 +18,18 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 def sop_form_data(sop, **changes) -> dict:
     """What the SOP edit form posts for `sop` as it is, with `changes`."""
-    data = {"title": sop.title, "process": sop.process_id, "step": sop.step_id or "",
-            "owner": sop.owner_id or "", "outcome": sop.outcome,
-            "estimated_minutes": sop.estimated_minutes or "", "body": sop.body, "software": [],
-            "review_interval_days": sop.review_interval_days, "version": sop.version}  # fmt: skip
+    data = {
+        "title": sop.title,
+        "process": sop.process_id,
+        "step": sop.step_id or "",
+        "owner": sop.owner_id or "",
+        "outcome": sop.outcome,
+        "estimated_minutes": sop.estimated_minutes or "",
+        "body": sop.body,
+        "software": [],
+        "review_interval_days": sop.review_interval_days,
+        "version": sop.version,
+    }
     return {**data, **changes}
 
 

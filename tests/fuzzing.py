@@ -218,9 +218,14 @@ def where_it_broke(exc_info) -> str:
     _, error, tb = exc_info
     frames = traceback.extract_tb(tb)
     # The project's frames, less the map stamp's wrapper around every query.
-    own = [f for f in frames if "/site-packages/" not in f.filename
-           and "/tests/" not in f.filename and "/lib/python" not in f.filename
-           and f.name != "watch_writes"][-3:]  # fmt: skip
+    own = [
+        f
+        for f in frames
+        if "/site-packages/" not in f.filename
+        and "/tests/" not in f.filename
+        and "/lib/python" not in f.filename
+        and f.name != "watch_writes"
+    ][-3:]
     where = " <- ".join(
         f"{Path(f.filename).parent.name}/{Path(f.filename).name}:{f.lineno} {f.name}"
         for f in reversed(own or frames[-1:])

@@ -49,21 +49,34 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "processes:history": ("get", reverse("processes:history", args=[p]), {}, READ),
         "processes:compare": ("get", reverse("processes:compare", args=[p]), two, READ),
         "processes:order_steps": (
-            "post", reverse("processes:order_steps", args=[p]), {"order": str(st)},
+            "post",
+            reverse("processes:order_steps", args=[p]),
+            {"order": str(st)},
             FOUNDERS_ONLY,
         ),
         "processes:add_step": (
-            "post", reverse("processes:add_step", args=[p]), {"new-step-name": "Publishing"},
+            "post",
+            reverse("processes:add_step", args=[p]),
+            {"new-step-name": "Publishing"},
             FOUNDERS_WRITE_IN_PLACE,
         ),
         "processes:edit_step": (
-            "get", reverse("processes:edit_step", args=[st]), {}, FOUNDERS_ONLY,
+            "get",
+            reverse("processes:edit_step", args=[st]),
+            {},
+            FOUNDERS_ONLY,
         ),
         "processes:delete_step": (
-            "get", reverse("processes:delete_step", args=[st]), {}, FOUNDERS_ONLY,
+            "get",
+            reverse("processes:delete_step", args=[st]),
+            {},
+            FOUNDERS_ONLY,
         ),
         "processes:move_step": (
-            "post", reverse("processes:move_step", args=[st]), up, FOUNDERS_WRITE_IN_PLACE,
+            "post",
+            reverse("processes:move_step", args=[st]),
+            up,
+            FOUNDERS_WRITE_IN_PLACE,
         ),
         "sops:new": ("get", f"{reverse('sops:new')}?process={p}", {}, FOUNDERS_ONLY),
         "sops:preview": ("post", reverse("sops:preview"), {"body": "1. Go"}, FOUNDERS_ONLY),
@@ -72,12 +85,16 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "sops:delete": ("get", reverse("sops:delete", args=[sop]), {}, FOUNDERS_ONLY),
         # Only the people the SOP is assigned to confirm they have read it (here: the member).
         "sops:acknowledge": (
-            "post", reverse("sops:acknowledge", args=[sop]), {"revision": "1"},
+            "post",
+            reverse("sops:acknowledge", args=[sop]),
+            {"revision": "1"},
             {"anonymous": 302, "member": (302, 200), "founder": 403, "staff": 403},
         ),
         # The SOP's owner (here: the member) and founders mark it reviewed.
         "sops:reviewed": (
-            "post", reverse("sops:reviewed", args=[sop]), {},
+            "post",
+            reverse("sops:reviewed", args=[sop]),
+            {},
             {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
         ),
         "sops:promote": ("get", reverse("sops:promote", args=[sop]), {}, FOUNDERS_ONLY),
@@ -104,7 +121,9 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "metrics:import": ("get", reverse("metrics:import"), {}, READ | {"staff": 403}),
         # The metric's owner (here: the member) and founders record values.
         "metrics:record": (
-            "post", reverse("metrics:record", args=[m]), {"period": week, "value": "3"},
+            "post",
+            reverse("metrics:record", args=[m]),
+            {"period": week, "value": "3"},
             {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
         ),
         "login": ("get", reverse("login"), {}, {r: 200 for r in ROLES}),
@@ -112,10 +131,12 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "logout": ("post", reverse("logout"), {}, {r: 302 for r in ROLES}),
         # The admin is one app of its own: only staff get in.
         "admin:*": (
-            "get", reverse("admin:index"), {},
+            "get",
+            reverse("admin:index"),
+            {},
             {"anonymous": 302, "member": 302, "founder": 302, "staff": 200},
         ),
-    }  # fmt: skip
+    }
 
 
 def url_names(patterns=None, namespace: str = "") -> set[str]:
@@ -144,8 +165,13 @@ def objects(member):
         history.record(obj, None, "Created")
         obj.owner = None
         history.record(obj, None, "Edited")
-    return {"system": step.process.system, "process": step.process, "step": step, "sop": sop,
-            "metric": metric}  # fmt: skip
+    return {
+        "system": step.process.system,
+        "process": step.process,
+        "step": step,
+        "sop": sop,
+        "metric": metric,
+    }
 
 
 @pytest.fixture

@@ -18,8 +18,14 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-MODELS = ["opsmodel_user", "systems_software", "systems_system", "processes_process",
-          "processes_step", "sops_sop"]  # fmt: skip
+MODELS = [
+    "opsmodel_user",
+    "systems_software",
+    "systems_system",
+    "processes_process",
+    "processes_step",
+    "sops_sop",
+]
 
 
 @pytest.fixture
@@ -88,8 +94,13 @@ def test_reparenting_a_system_in_the_admin_keeps_the_tree_valid(admin_client):
 def test_the_admin_refuses_to_put_a_system_inside_its_own_sub_system(admin_client):
     wealth = SystemFactory(name="Wealth generation")
     revenue = SystemFactory(name="Revenue generation", parent=wealth)
-    data = {"name": "Wealth generation", "parent": revenue.pk, "purpose": "", "owner": "",
-            "software": []}  # fmt: skip
+    data = {
+        "name": "Wealth generation",
+        "parent": revenue.pk,
+        "purpose": "",
+        "owner": "",
+        "software": [],
+    }
     response = admin_client.post(reverse("admin:systems_system_change", args=[wealth.pk]), data)
     assert response.status_code == 200
     assert "a system cannot be placed inside one of its own sub-systems" in response.text
@@ -102,9 +113,16 @@ def test_sop_admin_refuses_a_step_from_another_process(admin_client):
     other_step = StepFactory()
     response = admin_client.post(
         reverse("admin:sops_sop_add"),
-        {"process": process.pk, "step": other_step.pk, "title": "Recording a video",
-         "owner": "", "outcome": "", "estimated_minutes": "30", "body": ""},
-    )  # fmt: skip
+        {
+            "process": process.pk,
+            "step": other_step.pk,
+            "title": "Recording a video",
+            "owner": "",
+            "outcome": "",
+            "estimated_minutes": "30",
+            "body": "",
+        },
+    )
     assert response.status_code == 200
     assert "That step belongs to another process" in response.content.decode()
     assert not SOP.objects.exists()
@@ -116,14 +134,23 @@ def test_process_admin_edits_steps_inline(admin_client):
     response = admin_client.post(
         reverse("admin:processes_process_change", args=[process.pk]),
         {
-            "system": process.system.pk, "name": "Email content", "result": "", "owner": "",
+            "system": process.system.pk,
+            "name": "Email content",
+            "result": "",
+            "owner": "",
             "position": process.position,
-            "steps-TOTAL_FORMS": "2", "steps-INITIAL_FORMS": "0",
-            "steps-MIN_NUM_FORMS": "0", "steps-MAX_NUM_FORMS": "1000",
-            "steps-0-name": "Drafting", "steps-0-owner": owner.pk, "steps-0-position": "",
-            "steps-1-name": "Sending", "steps-1-owner": "", "steps-1-position": "",
+            "steps-TOTAL_FORMS": "2",
+            "steps-INITIAL_FORMS": "0",
+            "steps-MIN_NUM_FORMS": "0",
+            "steps-MAX_NUM_FORMS": "1000",
+            "steps-0-name": "Drafting",
+            "steps-0-owner": owner.pk,
+            "steps-0-position": "",
+            "steps-1-name": "Sending",
+            "steps-1-owner": "",
+            "steps-1-position": "",
         },
-    )  # fmt: skip
+    )
     assert response.status_code == 302
     assert list(Step.objects.filter(process=process).values_list("name", "position")) == [
         ("Drafting", 1),
@@ -137,9 +164,14 @@ def test_step_admin_refuses_to_move_an_sop_s_step_to_another_process(admin_clien
     other = ProcessFactory(name="Email content")
     response = admin_client.post(
         reverse("admin:processes_step_change", args=[step.pk]),
-        {"process": other.pk, "name": "Filming", "position": step.position, "owner": "",
-         "due_date": ""},
-    )  # fmt: skip
+        {
+            "process": other.pk,
+            "name": "Filming",
+            "position": step.position,
+            "owner": "",
+            "due_date": "",
+        },
+    )
     assert response.status_code == 200
     assert "This step is the step of the SOP “Recording a video”" in response.text
     step.refresh_from_db()

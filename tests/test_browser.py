@@ -14,8 +14,14 @@ import pytest
 from django.core.management import call_command
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -155,8 +161,12 @@ def test_every_page_passes_axe_accessibility_checks(page):
     from sops.models import SOP
 
     sop = SOP.objects.select_related("process__system").get(title="Recording a video")
-    urls = ["/", sop.process.system.get_absolute_url(), sop.process.get_absolute_url(),
-            sop.get_absolute_url()]  # fmt: skip
+    urls = [
+        "/",
+        sop.process.system.get_absolute_url(),
+        sop.process.get_absolute_url(),
+        sop.get_absolute_url(),
+    ]
     for url in urls:
         page.goto(url)
         assert axe_violations(page) == [], url
@@ -204,12 +214,14 @@ def test_a_founder_edits_a_process_inline_and_reorders_its_steps(page):
 
     # Reorder from the keyboard: move "Editing" up, focus stays on the button.
     steps = page.locator(".road-step h3")
-    expect(steps).to_have_text(["Step 1: Scripting", "Step 2: Filming", "Step 3: Editing",
-                                "Step 4: Publishing"])  # fmt: skip
+    expect(steps).to_have_text(
+        ["Step 1: Scripting", "Step 2: Filming", "Step 3: Editing", "Step 4: Publishing"]
+    )
     page.get_by_role("button", name="Move Editing up").focus()
     page.keyboard.press("Enter")
-    expect(steps).to_have_text(["Step 1: Scripting", "Step 2: Editing", "Step 3: Filming",
-                                "Step 4: Publishing"])  # fmt: skip
+    expect(steps).to_have_text(
+        ["Step 1: Scripting", "Step 2: Editing", "Step 3: Filming", "Step 4: Publishing"]
+    )
     expect(page.get_by_role("button", name="Move Editing up")).to_be_focused()
 
     # Reorder with the mouse: drag "Publishing" onto the first step.
@@ -289,9 +301,16 @@ def test_history_health_warning_and_promotion_pages_pass_axe_accessibility_check
     compare = f"{sop.get_absolute_url()}history/compare/?from=1&to=2"
     system = sop.process.system
     too_big = SOP.objects.get(title="Launching the course")  # the demo's SOP with warnings
-    urls = [f"{sop.get_absolute_url()}history/", compare, f"{compare}&layout=inline",
-            "/health/", f"/health/?system={system.pk}", too_big.get_absolute_url(),
-            too_big.process.get_absolute_url(), "/my-work/"]  # fmt: skip
+    urls = [
+        f"{sop.get_absolute_url()}history/",
+        compare,
+        f"{compare}&layout=inline",
+        "/health/",
+        f"/health/?system={system.pk}",
+        too_big.get_absolute_url(),
+        too_big.process.get_absolute_url(),
+        "/my-work/",
+    ]
     if login == "founder":
         urls.append(f"{too_big.get_absolute_url()}promote/")
     for url in urls:

@@ -89,21 +89,36 @@ def test_steps_edited_and_added_at_once_while_their_owner_is_reassigned_all_save
     SOPFactory(process=process, owner=leaver)
     jobs = [
         *(
-            posting(founder, reverse("processes:edit_step", args=[step.pk]), {
-                f"step-{step.pk}-name": f"Edited {step.pk}", f"step-{step.pk}-owner": founder.pk,
-                f"step-{step.pk}-due_date": "2026-12-02", f"step-{step.pk}-version": 1,
-            })
+            posting(
+                founder,
+                reverse("processes:edit_step", args=[step.pk]),
+                {
+                    f"step-{step.pk}-name": f"Edited {step.pk}",
+                    f"step-{step.pk}-owner": founder.pk,
+                    f"step-{step.pk}-due_date": "2026-12-02",
+                    f"step-{step.pk}-version": 1,
+                },
+            )
             for step in edited
         ),
         *(
-            posting(founder, reverse("processes:add_step", args=[process.pk]),
-                    {"new-step-name": f"Added {n}", "new-step-owner": founder.pk})
+            posting(
+                founder,
+                reverse("processes:add_step", args=[process.pk]),
+                {"new-step-name": f"Added {n}", "new-step-owner": founder.pk},
+            )
             for n in range(ADDS)
         ),
-        posting(admin, reverse("admin:opsmodel_user_changelist"), {
-            "action": "reassign_everything", "_selected_action": [leaver.pk], "to": successor.pk,
-        }),
-    ]  # fmt: skip
+        posting(
+            admin,
+            reverse("admin:opsmodel_user_changelist"),
+            {
+                "action": "reassign_everything",
+                "_selected_action": [leaver.pk],
+                "to": successor.pk,
+            },
+        ),
+    ]
 
     responses = run_together(jobs)
 
@@ -164,30 +179,55 @@ def test_writers_of_several_kinds_at_once_all_save_and_none_deadlocks(round):
     StepFactory(process=first, owner=ana)
     StepFactory(process=second, owner=ben)
     moving = StepFactory(process=second, name="Moving")
-    big = SOPFactory(process=first, owner=ana, estimated_minutes=300,
-                     body="1. Draft it.\n2. Hand it over to Ben.\n")  # fmt: skip
+    big = SOPFactory(
+        process=first,
+        owner=ana,
+        estimated_minutes=300,
+        body="1. Draft it.\n2. Hand it over to Ben.\n",
+    )
     movers = [ProcessFactory(system=system, owner=ben) for _ in range(2)]
 
     def reassign(person):
-        return posting(admin, reverse("admin:opsmodel_user_changelist"), {
-            "action": "reassign_everything", "_selected_action": [person.pk], "to": heir.pk,
-        })  # fmt: skip
+        return posting(
+            admin,
+            reverse("admin:opsmodel_user_changelist"),
+            {
+                "action": "reassign_everything",
+                "_selected_action": [person.pk],
+                "to": heir.pk,
+            },
+        )
 
     jobs = [
         reassign(ana),
         reassign(ben),
-        posting(admin, reverse("admin:processes_step_change", args=[moving.pk]), {
-            "process": first.pk, "name": "Moving", "position": "", "owner": "", "due_date": "",
-        }),
+        posting(
+            admin,
+            reverse("admin:processes_step_change", args=[moving.pk]),
+            {
+                "process": first.pk,
+                "name": "Moving",
+                "position": "",
+                "owner": "",
+                "due_date": "",
+            },
+        ),
         posting(admin, reverse("sops:promote", args=[big.pk]), {}),
         *(
-            posting(admin, reverse("processes:edit", args=[p.pk]), {
-                "name": p.name, "system": elsewhere.pk, "result": "", "owner": ben.pk,
-                "version": p.version,
-            })
+            posting(
+                admin,
+                reverse("processes:edit", args=[p.pk]),
+                {
+                    "name": p.name,
+                    "system": elsewhere.pk,
+                    "result": "",
+                    "owner": ben.pk,
+                    "version": p.version,
+                },
+            )
             for p in movers
         ),
-    ]  # fmt: skip
+    ]
 
     responses = run_together(jobs)
 
@@ -195,7 +235,8 @@ def test_writers_of_several_kinds_at_once_all_save_and_none_deadlocks(round):
     assert Step.objects.get(pk=moving.pk).process == first
     assert not SOP.objects.filter(pk=big.pk).exists()
     assert sorted(Process.objects.filter(system=elsewhere).values_list("position", flat=True)) == [
-        1, 2,
-    ]  # fmt: skip
+        1,
+        2,
+    ]
     assert not Step.objects.filter(owner=ben).exists()
     assert_history_numbers_run_from_one_without_gaps()

@@ -39,6 +39,13 @@ def system_data(system=None, **overrides) -> dict:
     return data
 
 
+def step_data(step, name: str) -> dict:
+    """The step's form as it was opened (no owner, no due date), with its name changed."""
+    prefix = f"step-{step.pk}"
+    fields = {"name": name, "owner": "", "due_date": "", "version": step.version}
+    return {f"{prefix}-{field}": value for field, value in fields.items()}
+
+
 # Systems
 
 
@@ -241,8 +248,12 @@ def test_deleting_a_system_shows_what_goes_with_it_and_needs_a_post(founder_clie
 
     page = founder_client.get(reverse("systems:delete", args=[revenue.pk]))
     html = page.content.decode()
-    for count in ["<strong>1</strong> sub-system", "<strong>1</strong> process",
-                  "<strong>1</strong> step", "<strong>1</strong> SOP"]:  # fmt: skip
+    for count in [
+        "<strong>1</strong> sub-system",
+        "<strong>1</strong> process",
+        "<strong>1</strong> step",
+        "<strong>1</strong> SOP",
+    ]:
         assert count in html
     assert System.objects.count() == 3  # a GET deletes nothing
 
@@ -256,8 +267,13 @@ def test_deleting_a_system_shows_what_goes_with_it_and_needs_a_post(founder_clie
 
 
 def process_data(process, **overrides) -> dict:
-    data = {"name": process.name, "system": process.system_id, "result": process.result,
-            "owner": process.owner_id or "", "version": process.version}  # fmt: skip
+    data = {
+        "name": process.name,
+        "system": process.system_id,
+        "result": process.result,
+        "owner": process.owner_id or "",
+        "version": process.version,
+    }
     data.update(overrides)
     return data
 
@@ -366,16 +382,9 @@ def test_editing_a_step_inline(founder_client):
     )
     assert "<form" in form.content.decode() and "<html" not in form.content.decode()
     assert 'name="inline" value="1"' in form.content.decode()
-    prefix = f"step-{step.pk}"
     response = founder_client.post(
         reverse("processes:edit_step", args=[step.pk]),
-        {
-            f"{prefix}-name": "Recording",
-            f"{prefix}-owner": "",
-            f"{prefix}-due_date": "",
-            f"{prefix}-version": step.version,
-            "inline": "1",
-        },  # fmt: skip
+        {**step_data(step, "Recording"), "inline": "1"},
         **HTMX,
     )
     assert 'id="steps"' in response.content.decode() and "Recording" in response.content.decode()
@@ -448,7 +457,7 @@ def test_write_the_sop_from_a_step_without_one(founder_client):
             "estimated_minutes": "60",
             "body": "1. Record.",
             "software": [],
-        },  # fmt: skip
+        },
     )
     sop = SOP.objects.get(title="Recording a video")
     assert response["Location"] == sop.get_absolute_url()
@@ -557,9 +566,7 @@ def test_cancel_on_a_delete_confirmation_goes_back_and_changes_the_address(found
 
 def test_saving_something_deleted_meanwhile_shows_what_was_typed(founder_client):
     step = StepFactory(name="Filming")
-    prefix = f"step-{step.pk}"
-    data = {f"{prefix}-name": "Filming the intro twice", f"{prefix}-owner": "",
-            f"{prefix}-due_date": "", f"{prefix}-version": step.version, "inline": "1"}  # fmt: skip
+    data = {**step_data(step, "Filming the intro twice"), "inline": "1"}
     url = reverse("processes:edit_step", args=[step.pk])
     step.delete()  # someone else deleted it while this form was open
     response = founder_client.post(url, data, **HTMX)
@@ -693,9 +700,7 @@ def test_software_chosen_by_an_id_no_database_can_hold_is_refused_next_to_the_fi
 def test_a_step_save_refused_as_a_conflict_leaves_nothing_behind(founder_client):
     step = StepFactory(name="Filming")
     url = reverse("processes:edit_step", args=[step.pk])
-    prefix = f"step-{step.pk}"
-    stale = {f"{prefix}-name": "Shooting", f"{prefix}-owner": "", f"{prefix}-due_date": "",
-             f"{prefix}-version": step.version}  # fmt: skip
+    stale = step_data(step, "Shooting")
     Step.objects.get(pk=step.pk).save()  # someone saved meanwhile
     assert founder_client.post(url, stale, **HTMX).status_code == 409
     assert not history.revisions_of(Process, step.process_id).exists()

@@ -182,9 +182,17 @@ class Fuzzer:
                 else:
                     response = client.post(url, data or {}, **headers)
             status = response.status_code
-            found = dict(name=name, field=field, kind=kind, role=role, htmx=htmx,
-                         method=method.upper(), url=url, value=fingerprint(value),
-                         status=status)  # fmt: skip
+            found = dict(
+                name=name,
+                field=field,
+                kind=kind,
+                role=role,
+                htmx=htmx,
+                method=method.upper(),
+                url=url,
+                value=fingerprint(value),
+                status=status,
+            )
             if status >= 500:
                 self.findings.append(
                     Finding("5xx", cause=where_it_broke(response.exc_info), **found)
@@ -194,8 +202,11 @@ class Fuzzer:
                     after = database_fingerprint()
                 except DatabaseError as error:
                     after = {"(database unusable)": str(error)}
-                changed = sorted(t for t in after.keys() | self.before.keys()
-                                 if after.get(t) != self.before.get(t))  # fmt: skip
+                changed = sorted(
+                    t
+                    for t in after.keys() | self.before.keys()
+                    if after.get(t) != self.before.get(t)
+                )
                 if changed:
                     cause = f"tables changed: {', '.join(changed)}"
                     self.findings.append(Finding("changed the database", cause=cause, **found))
@@ -318,8 +329,16 @@ def fuzz_path(fuzzer: Fuzzer, name: str, url: str) -> None:
             for bad in values if converters.get(arg) == "int" else r.sample(values, 1):
                 segment = quote(bad.encode("utf-8", "surrogatepass"), safe="")
                 at = path.replace(f"/{value}/", f"/{segment}/", 1)
-                fuzzer.send(r.choice(ROLES), "get", at, htmx=r.random() < 0.5, name=name,
-                            field=arg, kind=kind, value=bad)  # fmt: skip
+                fuzzer.send(
+                    r.choice(ROLES),
+                    "get",
+                    at,
+                    htmx=r.random() < 0.5,
+                    name=name,
+                    field=arg,
+                    kind=kind,
+                    value=bad,
+                )
 
 
 def fuzz_query(
@@ -333,15 +352,28 @@ def fuzz_query(
     base = {k: [v] for k, v in (p.split("=", 1) for p in urlsplit(url).query.split("&") if p)}
     plain = {p: ["1"] for p in params if p not in base}
     with keys_read() as read:
-        fuzzer.send(roles[0], "get", f"{path}?{query({**base, **plain})}", name=name,
-                    field="?(all)", kind="plain")  # fmt: skip
+        fuzzer.send(
+            roles[0],
+            "get",
+            f"{path}?{query({**base, **plain})}",
+            name=name,
+            field="?(all)",
+            kind="plain",
+        )
     for param in sorted(params | base.keys() if "*" in read else read & (params | base.keys())):
         for kind in rng(name, url, param).sample(sorted(KINDS), kinds):
             r = rng(name, url, param, kind)
             bad = r.choice(KINDS[kind])
-            fuzzer.send(r.choice(roles), "get", f"{path}?{query({**base, param: [bad]})}",
-                        htmx=r.random() < 0.5, name=name, field=f"?{param}", kind=kind,
-                        value=bad)  # fmt: skip
+            fuzzer.send(
+                r.choice(roles),
+                "get",
+                f"{path}?{query({**base, param: [bad]})}",
+                htmx=r.random() < 0.5,
+                name=name,
+                field=f"?{param}",
+                kind=kind,
+                value=bad,
+            )
 
 
 def test_no_bad_path_or_query_value_gives_a_5xx_or_changes_the_database(fuzzer, objects, cast):  # noqa: F811
@@ -453,39 +485,47 @@ def upload(kind: str, doc, path=None, value=None) -> SimpleUploadedFile:
 def fuzz_upload(fuzzer: Fuzzer, name: str, url: str) -> None:
     kind, paths, doc = file_fields(fuzzer, name)
     r = rng(name)
+
+    def post(file, field: str, value_kind: str, value, role: str = "founder", htmx: bool = False):
+        fuzzer.send(
+            role,
+            "post",
+            url,
+            {"file": file},
+            htmx=htmx,
+            name=name,
+            field=field,
+            kind=value_kind,
+            value=value,
+        )
+
     for path in r.sample(paths, min(len(paths), 4)):
         field = "/".join(str(p) for p in path) if kind == "json" else doc[0][path[1]]
         for value_kind, values in KINDS.items():
             value = rng(name, field, value_kind).choice(values)
-            fuzzer.send("founder", "post", url, {"file": upload(kind, doc, path, value)},
-                        htmx=r.random() < 0.5, name=name, field=field, kind=value_kind,
-                        value=value)  # fmt: skip
+            file = upload(kind, doc, path, value)
+            post(file, field, value_kind, value, htmx=r.random() < 0.5)
         if kind == "json":  # the wrong type: a list, a number, an object where a text goes
             for value in ([], 1e20, {"a": None}, None, -1):
-                file = upload(kind, doc, path, value)
-                fuzzer.send("founder", "post", url, {"file": file}, name=name, field=field,
-                            kind="wrong-type", value=repr(value))  # fmt: skip
+                post(upload(kind, doc, path, value), field, "wrong-type", repr(value))
     for value_kind, values in KINDS.items():  # the whole file one bad value
         for value in values[:2]:
             file = SimpleUploadedFile("bad", value.encode("utf-8", "surrogatepass"))
-            fuzzer.send("founder", "post", url, {"file": file}, name=name, field="file",
-                        kind=value_kind, value=value)  # fmt: skip
+            post(file, "file", value_kind, value)
     for body in (b"\xff\xfe\x00", b"[]", b'{"systems": 5}', b"null", b"\x00" * 10):
-        file = SimpleUploadedFile("bad", body)
-        fuzzer.send("founder", "post", url, {"file": file}, name=name, field="file",
-                    kind="wrong-type", value=repr(body))  # fmt: skip
+        post(SimpleUploadedFile("bad", body), "file", "wrong-type", repr(body))
     for role in ROLES:
         for htmx in (False, True):
             file = upload(kind, doc, r.choice(paths), r.choice(KINDS["nul"]))
-            fuzzer.send(role, "post", url, {"file": file}, htmx=htmx, name=name, field="file",
-                        kind="nul", value="(in the file)")  # fmt: skip
+            post(file, "file", "nul", "(in the file)", role=role, htmx=htmx)
 
 
 def writer_of(fuzzer: Fuzzer, name: str, url: str, data: dict) -> str:
     """The role the endpoint lets through (or the founder, if none): fuzzed the hardest."""
     for role in ("founder", "member", "staff", "superuser"):
-        response = fuzzer.send(role, "post", url, query(data), name=name, field="(all)",
-                               kind="as the page has it")  # fmt: skip
+        response = fuzzer.send(
+            role, "post", url, query(data), name=name, field="(all)", kind="as the page has it"
+        )
         if response.status_code not in (403, 405) and not response.get("Location", "").startswith(
             settings.LOGIN_URL
         ):
@@ -509,8 +549,9 @@ def fuzz_form(fuzzer: Fuzzer, name: str, url: str, fields: dict, *, thorough: bo
     def post(role, data, *, field, kind, value="", htmx=None, at=url):
         r = rng(name, role, field, kind, value)
         htmx = r.random() < 0.5 if htmx is None else htmx
-        return fuzzer.send(role, "post", at, query(data), htmx=htmx, name=name, field=field,
-                           kind=kind, value=value)  # fmt: skip
+        return fuzzer.send(
+            role, "post", at, query(data), htmx=htmx, name=name, field=field, kind=kind, value=value
+        )
 
     some = rng(name, url).sample(sorted(fields), min(len(fields), ADMIN_FIELDS))
     for field in fields if thorough else some:
@@ -519,8 +560,7 @@ def fuzz_form(fuzzer: Fuzzer, name: str, url: str, fields: dict, *, thorough: bo
             value = rng(name, field, kind).choice(KINDS[kind])
             post(writer, {**base, field: [value]}, field=field, kind=kind, value=value)
         if thorough:
-            post(writer, {k: v for k, v in base.items() if k != field}, field=field,
-                 kind="missing")  # fmt: skip
+            post(writer, {k: v for k, v in base.items() if k != field}, field=field, kind="missing")
         # A field posted with other than one value (a multiple choice) gets several.
         if thorough and len(fields[field]) != 1:
             post(writer, {**base, field: ["1", "2", "x\x00"]}, field=field, kind="repeated")
@@ -645,11 +685,16 @@ def test_a_person_whose_name_holds_a_nul_byte_is_not_found(member_client, userna
 
 @pytest.mark.parametrize(
     "as_typed",
-    [str, lambda pk: f" {pk}", lambda pk: f"{pk}\x00",
-     lambda pk: "".join(chr(0x660 + int(d)) for d in str(pk)),  # the same digits, Arabic-Indic
-     lambda pk: "99999999999999999999", lambda pk: "-1"],
+    [
+        str,
+        lambda pk: f" {pk}",
+        lambda pk: f"{pk}\x00",
+        lambda pk: "".join(chr(0x660 + int(d)) for d in str(pk)),  # the same digits, Arabic-Indic
+        lambda pk: "99999999999999999999",
+        lambda pk: "-1",
+    ],
     ids=["plain", "space", "nul", "arabic-digits", "past-64-bits", "negative"],
-)  # fmt: skip
+)
 def test_an_id_in_the_query_string_is_plain_digits_or_nothing(founder_client, objects, as_typed):  # noqa: F811
     system = objects["system"]
     founder_client.raise_request_exception = False

@@ -187,8 +187,13 @@ def test_restoring_over_a_newer_save_shows_the_conflict(founder_client):
 def test_system_and_process_edits_are_kept_and_restorable(founder_client, founder):
     top, other = SystemFactory(name="Revenue generation"), SystemFactory(name="Wealth")
     system = SystemFactory(name="Lead generation", parent=top, purpose="Leads.")
-    data = {"name": "Lead gen", "parent": other.pk, "purpose": "Leads.", "owner": founder.pk,
-            "version": system.version}  # fmt: skip
+    data = {
+        "name": "Lead gen",
+        "parent": other.pk,
+        "purpose": "Leads.",
+        "owner": founder.pk,
+        "version": system.version,
+    }
     assert founder_client.post(reverse("systems:edit", args=[system.pk]), data).status_code == 302
     baseline, edited = revisions(system)
     assert (baseline.data["parent"], edited.data["parent"]) == (top.pk, other.pk)
@@ -198,8 +203,13 @@ def test_system_and_process_edits_are_kept_and_restorable(founder_client, founde
     assert "Revenue generation" in compare and "Wealth" in compare  # ids shown as names
 
     process = ProcessFactory(system=system, name="Cold outreach", result="Meetings booked")
-    data = {"name": "Cold outreach", "system": system.pk, "result": "Calls booked",
-            "owner": founder.pk, "version": process.version}  # fmt: skip
+    data = {
+        "name": "Cold outreach",
+        "system": system.pk,
+        "result": "Calls booked",
+        "owner": founder.pk,
+        "version": process.version,
+    }
     founder_client.post(reverse("processes:edit", args=[process.pk]), data)
     url = f"{reverse('processes:edit', args=[process.pk])}?restore=1"
     assert "Meetings booked" in founder_client.get(url).text
@@ -211,8 +221,13 @@ def test_system_and_process_edits_are_kept_and_restorable(founder_client, founde
 
     url = f"{reverse('systems:edit', args=[system.pk])}?restore=1"
     system.refresh_from_db()
-    restored = {"name": "Lead generation", "parent": top.pk, "purpose": "Leads.",
-                "owner": founder.pk, "version": system.version}  # fmt: skip
+    restored = {
+        "name": "Lead generation",
+        "parent": top.pk,
+        "purpose": "Leads.",
+        "owner": founder.pk,
+        "version": system.version,
+    }
     assert founder_client.post(url, restored).status_code == 302
     system.refresh_from_db()
     assert (system.name, system.parent) == ("Lead generation", top)
@@ -432,8 +447,13 @@ def test_a_revision_shows_people_and_steps_under_the_names_they_had_then(founder
 
 def step_data(step, **changes) -> dict:
     prefix = f"step-{step.pk}"
-    data = {"name": step.name, "owner": step.owner_id or "",
-            "due_date": step.due_date or "", "version": step.version, **changes}  # fmt: skip
+    data = {
+        "name": step.name,
+        "owner": step.owner_id or "",
+        "due_date": step.due_date or "",
+        "version": step.version,
+        **changes,
+    }
     return {f"{prefix}-{name}": value for name, value in data.items()}
 
 
@@ -452,9 +472,13 @@ def test_every_change_to_a_process_s_steps_is_kept_in_its_history(founder_client
     founder_client.post(reverse("processes:delete_step", args=[scripting.pk]))
     kept = revisions(process)
     assert [r.action for r in kept] == [
-        "Earliest kept state", "Added step “Scripting”", "Added step “Filming”",
-        "Edited step “Filming”", "Moved step “Filming” up", "Deleted step “Scripting”",
-    ]  # fmt: skip
+        "Earliest kept state",
+        "Added step “Scripting”",
+        "Added step “Filming”",
+        "Edited step “Filming”",
+        "Moved step “Filming” up",
+        "Deleted step “Scripting”",
+    ]
     assert {r.changed_by for r in kept[1:]} == {founder}
     assert kept[4].data["steps"] == (
         "1. Filming — Sam Lee, due 2026-12-04\n2. Scripting — Sam Lee, no due date"
@@ -498,8 +522,13 @@ def test_a_step_changed_in_the_admin_is_kept_in_its_process_history(client):
     client.force_login(admin)
     step = StepFactory(name="Filming")
     change = reverse("admin:processes_step_change", args=[step.pk])
-    data = {"process": step.process_id, "name": "Filming on set", "owner": step.owner_id,
-            "due_date": "", "position": step.position}  # fmt: skip
+    data = {
+        "process": step.process_id,
+        "name": "Filming on set",
+        "owner": step.owner_id,
+        "due_date": "",
+        "position": step.position,
+    }
     assert client.post(change, data).status_code == 302
     newest = history.revisions_of(Process, step.process_id).first()
     assert newest.action == "Edited step “Filming on set” in the admin"
@@ -555,9 +584,14 @@ def test_a_title_only_edit_in_the_admin_is_no_new_revision_to_read(client):
     admin = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(admin)
     sop = SOPFactory(title="Answer leads", body="1. Open the inbox.\n")
-    data = {"process": sop.process_id, "title": "Reply to leads", "outcome": sop.outcome,
-            "body": "1. Open the inbox.\r\n", "review_interval_days": 180,
-            "estimated_minutes": 30}  # fmt: skip
+    data = {
+        "process": sop.process_id,
+        "title": "Reply to leads",
+        "outcome": sop.outcome,
+        "body": "1. Open the inbox.\r\n",
+        "review_interval_days": 180,
+        "estimated_minutes": 30,
+    }
     response = client.post(reverse("admin:sops_sop_change", args=[sop.pk]), data)
     assert response.status_code == 302
     sop.refresh_from_db()

@@ -86,7 +86,7 @@ def test_the_metric_form_offers_only_the_cadences_of_its_level(founder_client):
             "target": "100",
             "direction": "higher",
             "cadence": "monthly",
-        },  # fmt: skip
+        },
     )
     assert "A process&#x27;s metrics are weekly" in response.content.decode()
     assert not Metric.objects.exists()
@@ -99,7 +99,7 @@ def test_the_metric_form_offers_only_the_cadences_of_its_level(founder_client):
             "target": "480000",
             "direction": "higher",
             "cadence": "annual",
-        },  # fmt: skip
+        },
     )
     assert Metric.objects.get().system == system
 
@@ -127,7 +127,7 @@ def test_a_value_must_be_for_the_start_of_a_period():
         ("higher", 10, 9, False),
         ("lower", 0.5, 0.5, True),
         ("lower", 0.5, 0.6, False),
-    ],  # fmt: skip
+    ],
 )
 def test_on_target_in_both_directions(direction, target, value, on):
     metric = weekly(direction=direction, target=Decimal(str(target)))
@@ -206,7 +206,7 @@ def test_the_owner_records_this_weeks_value_inline(member_client, member):
         ("", None, "Enter a number."),
         ("3", "next", "has not started yet"),
         ("3", "2026-W99", "not a real"),
-    ],  # fmt: skip
+    ],
 )
 def test_invalid_values_get_a_clear_message_and_store_nothing(
     member_client, member, value, period, message
@@ -259,11 +259,15 @@ def test_the_scorecard_runs_a_fixed_number_of_queries_with_100_metrics(
 
 def test_the_system_page_shows_its_numbers_with_a_trend_and_the_weekly_rollup(member_client):
     system = SystemFactory(name="Revenue generation")
-    revenue = Metric.objects.create(system=system, name="Monthly revenue", unit="€", target=40000,
-                                    cadence="monthly")  # fmt: skip
+    revenue = Metric.objects.create(
+        system=system, name="Monthly revenue", unit="€", target=40000, cadence="monthly"
+    )
     today = timezone.localdate()
-    for start, value in zip(previous_starts("monthly", period_start("monthly", today), 3),
-                            [30000, 35000, 41000], strict=True):  # fmt: skip
+    for start, value in zip(
+        previous_starts("monthly", period_start("monthly", today), 3),
+        [30000, 35000, 41000],
+        strict=True,
+    ):
         MetricValue.objects.create(metric=revenue, period=start, value=value)
     on = weekly(process=ProcessFactory(system=system), target=1)
     MetricValue.objects.create(metric=on, period=this_week(), value=1)
@@ -276,10 +280,12 @@ def test_the_system_page_shows_its_numbers_with_a_trend_and_the_weekly_rollup(me
 def test_the_goals_page_shows_annual_targets_down_the_tree(member_client):
     wealth = SystemFactory(name="Wealth generation")
     revenue = SystemFactory(name="Revenue generation", parent=wealth)
-    goal = Metric.objects.create(system=revenue, name="Annual revenue", target=480000,
-                                 cadence="annual")  # fmt: skip
-    MetricValue.objects.create(metric=goal, period=period_start("annual", timezone.localdate()),
-                               value=436000)  # fmt: skip
+    goal = Metric.objects.create(
+        system=revenue, name="Annual revenue", target=480000, cadence="annual"
+    )
+    MetricValue.objects.create(
+        metric=goal, period=period_start("annual", timezone.localdate()), value=436000
+    )
     html = member_client.get(reverse("metrics:goals")).content.decode()
     assert html.index("Wealth generation") < html.index("Revenue generation")
     assert "Annual revenue" in html and "436,000" in html and "off target" in html

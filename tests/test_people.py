@@ -168,9 +168,17 @@ def test_changed_instructions_ask_for_a_new_confirmation_but_a_minor_edit_does_n
 
     def edit(body: str, minor: bool) -> None:
         sop.refresh_from_db()
-        data = {"title": sop.title, "process": sop.process_id, "step": "", "owner": member.pk,
-                "outcome": sop.outcome, "estimated_minutes": sop.estimated_minutes,
-                "body": body, "software": [], "version": sop.version}  # fmt: skip
+        data = {
+            "title": sop.title,
+            "process": sop.process_id,
+            "step": "",
+            "owner": member.pk,
+            "outcome": sop.outcome,
+            "estimated_minutes": sop.estimated_minutes,
+            "body": body,
+            "software": [],
+            "version": sop.version,
+        }
         if minor:
             data["minor_edit"] = "on"
         assert founder_client.post(reverse("sops:edit", args=[sop.pk]), data).status_code == 302
@@ -226,8 +234,14 @@ def test_a_person_page_lists_everything_they_own(member_client):
     SOPFactory(owner=owner, process=process, title="Writing the weekly newsletter")
     SoftwareFactory(owner=owner, name="Kit")
     html = member_client.get(reverse("front:person", args=["priya"])).content.decode()
-    for name in ["Priya Shah", "Lead generation", "Email content", "Drafting the newsletter",
-                 "Writing the weekly newsletter", "Kit"]:  # fmt: skip
+    for name in [
+        "Priya Shah",
+        "Lead generation",
+        "Email content",
+        "Drafting the newsletter",
+        "Writing the weekly newsletter",
+        "Kit",
+    ]:
         assert name in html
 
 

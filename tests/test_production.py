@@ -28,9 +28,19 @@ PRODUCTION = {
 
 
 def run_django(env: dict, *args: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY",
-             "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL",
-             "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # fmt: skip
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "CSRF_TRUSTED_ORIGINS",
+            "DATABASE_URL",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -90,8 +100,12 @@ def test_every_page_sends_a_strict_csp_and_nothing_inline(member_client):
     for url in [reverse("systems:home"), system.get_absolute_url(), reverse("login")]:
         response = member_client.get(url)
         policy = response["Content-Security-Policy"]
-        for directive in ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
-                          "style-src 'self'"]:  # fmt: skip
+        for directive in [
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "style-src 'self'",
+        ]:
             assert directive in policy
         nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
         html = response.content.decode()
@@ -135,8 +149,13 @@ def test_no_url_changes_anything_over_get(founder_client, member):
     step = StepFactory(owner=member)
     sop = SOPFactory(process=step.process, step=step, owner=member)
     metric = Metric.objects.create(process=step.process, name="M", target=1, cadence="weekly")
-    objects = {"system": step.process.system, "process": step.process, "step": step, "sop": sop,
-               "metric": metric}  # fmt: skip
+    objects = {
+        "system": step.process.system,
+        "process": step.process,
+        "step": step,
+        "sop": sop,
+        "metric": metric,
+    }
 
     def fingerprint():
         models = [System, Process, Step, SOP, Metric, MetricValue, Acknowledgement]
@@ -174,8 +193,9 @@ def test_repeated_failed_logins_lock_out_that_username_from_that_address_for_a_w
     assert ok.status_code == 302
 
     # And the lockout ends on its own.
-    AccessAttempt.objects.update(attempt_time=datetime.datetime.now(datetime.UTC)
-                                 - datetime.timedelta(minutes=16))  # fmt: skip
+    AccessAttempt.objects.update(
+        attempt_time=datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=16)
+    )
     later = attacker.post(reverse("login"), {"username": "member", "password": PASSWORD})
     assert later.status_code == 302
 

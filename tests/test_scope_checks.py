@@ -8,16 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from opsmodel.front.health import RULE_MONTHLY, RULE_SYSTEM, system_warnings, systems_for_checks
 from processes.health import (
-    RULE_MONTHLY,
     RULE_PROCESS,
     RULE_STEP,
-    RULE_SYSTEM,
     RULE_WEEKLY,
     process_warnings,
     processes_for_checks,
-    system_warnings,
-    systems_for_checks,
 )
 from processes.models import Metric, Process
 from sops.health import RULE_SOP, RULE_SPLIT, sop_warnings
@@ -28,8 +25,15 @@ pytestmark = pytest.mark.django_db
 # The source document the rules come from, as the business wrote it.
 SOURCE = Path(__file__).resolve().parent / "source.txt"
 
-SOURCE_RULES = [RULE_SOP, RULE_SPLIT, RULE_PROCESS, RULE_STEP, RULE_WEEKLY, RULE_SYSTEM,
-                RULE_MONTHLY]  # fmt: skip
+SOURCE_RULES = [
+    RULE_SOP,
+    RULE_SPLIT,
+    RULE_PROCESS,
+    RULE_STEP,
+    RULE_WEEKLY,
+    RULE_SYSTEM,
+    RULE_MONTHLY,
+]
 
 
 def numbered(n: int) -> str:
@@ -41,26 +45,39 @@ NAMES = {"sam", "priya"}  # the first names of the people in the business
 
 SOP_CHECKS = {
     # check: (breaks the rule, keeps it, what the warning says)
-    "longer than a sitting": ({"estimated_minutes": 121}, {"estimated_minutes": 120},
-                              "Estimated at 121 minutes: longer than one sitting (120)."),
+    "longer than a sitting": (
+        {"estimated_minutes": 121},
+        {"estimated_minutes": 120},
+        "Estimated at 121 minutes: longer than one sitting (120).",
+    ),
     "no outcome": ({"outcome": "  "}, {"outcome": "Invoice sent"}, "No outcome is stated."),
     "no owner": ({"owner": None}, {}, "No owner: one person does this task."),
-    "hands work over": ({"body": "1. Draft it.\n2. Hand it over to the editor.\n"},
-                        {"body": "1. Draft it.\n2. Send it to the client.\n"},
-                        "The instructions hand work over or span sittings (“Hand it over to”)."),
-    "hands a thing over": ({"body": "1. Draft it.\n2. Hand the sales page over to Priya.\n"},
-                           {"body": "1. Draft it.\n2. Hand in the sales page.\n"},
-                           "The instructions hand work over or span sittings "
-                           "(“Hand the sales page over to”)."),
-    "spans sittings": ({"body": "1. Record.\n2. Come back to it the next day.\n"},
-                       {"body": "1. Record.\n2. Export the file.\n"},
-                       "The instructions hand work over or span sittings (“the next day”)."),
-    "names two people": ({"body": "1. Sam films it.\n2. Priya edits it.\n"},
-                         {"body": "1. Sam films it.\n2. Sam edits it.\n"},
-                         "The instructions hand work over or span sittings (names Priya, Sam)."),
-    "too many instructions": ({"body": numbered(16)}, {"body": numbered(15)},
-                              "16 numbered instructions: more than one sitting usually holds."),
-}  # fmt: skip
+    "hands work over": (
+        {"body": "1. Draft it.\n2. Hand it over to the editor.\n"},
+        {"body": "1. Draft it.\n2. Send it to the client.\n"},
+        "The instructions hand work over or span sittings (“Hand it over to”).",
+    ),
+    "hands a thing over": (
+        {"body": "1. Draft it.\n2. Hand the sales page over to Priya.\n"},
+        {"body": "1. Draft it.\n2. Hand in the sales page.\n"},
+        "The instructions hand work over or span sittings (“Hand the sales page over to”).",
+    ),
+    "spans sittings": (
+        {"body": "1. Record.\n2. Come back to it the next day.\n"},
+        {"body": "1. Record.\n2. Export the file.\n"},
+        "The instructions hand work over or span sittings (“the next day”).",
+    ),
+    "names two people": (
+        {"body": "1. Sam films it.\n2. Priya edits it.\n"},
+        {"body": "1. Sam films it.\n2. Sam edits it.\n"},
+        "The instructions hand work over or span sittings (names Priya, Sam).",
+    ),
+    "too many instructions": (
+        {"body": numbered(16)},
+        {"body": numbered(15)},
+        "16 numbered instructions: more than one sitting usually holds.",
+    ),
+}
 
 
 @pytest.mark.parametrize("check", SOP_CHECKS)
@@ -180,15 +197,23 @@ def good_system():
 
 
 SYSTEM_CHECKS = {
-    "no processes": (lambda s: s.processes.all().delete(),
-                     "No processes: nothing carries this system out yet."),
-    "no owner": (lambda s: type(s).objects.filter(pk=s.pk).update(owner=None),
-                 "No owner: who answers for it?"),
-    "no purpose": (lambda s: type(s).objects.filter(pk=s.pk).update(purpose=" "),
-                   "No purpose: why does it matter?"),
-    "no monthly or annual metric": (lambda s: Metric.objects.filter(system=s).delete(),
-                                    "No monthly or annual metric."),
-}  # fmt: skip
+    "no processes": (
+        lambda s: s.processes.all().delete(),
+        "No processes: nothing carries this system out yet.",
+    ),
+    "no owner": (
+        lambda s: type(s).objects.filter(pk=s.pk).update(owner=None),
+        "No owner: who answers for it?",
+    ),
+    "no purpose": (
+        lambda s: type(s).objects.filter(pk=s.pk).update(purpose=" "),
+        "No purpose: why does it matter?",
+    ),
+    "no monthly or annual metric": (
+        lambda s: Metric.objects.filter(system=s).delete(),
+        "No monthly or annual metric.",
+    ),
+}
 
 
 def system_messages(system) -> list[str]:

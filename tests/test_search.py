@@ -28,10 +28,18 @@ def content():
     leads = SystemFactory(name="Lead generation", parent=wealth, purpose="Invoices come later.")
     billing = ProcessFactory(system=leads, name="Client billing", result="Every invoice paid")
     StepFactory(process=billing, name="Sending an invoice")
-    SOPFactory(process=billing, title="Sending an invoice", outcome="An invoice sent",
-               body="1. Open Stripe.\n2. Create the invoice.")  # fmt: skip
-    SOPFactory(process=billing, title="Closing the books", outcome="Books closed",
-               body="1. Reconcile the bank.\n2. Match every invoice to a payment.")  # fmt: skip
+    SOPFactory(
+        process=billing,
+        title="Sending an invoice",
+        outcome="An invoice sent",
+        body="1. Open Stripe.\n2. Create the invoice.",
+    )
+    SOPFactory(
+        process=billing,
+        title="Closing the books",
+        outcome="Books closed",
+        body="1. Reconcile the bank.\n2. Match every invoice to a payment.",
+    )
     SoftwareFactory(name="Stripe", notes="Card payments and invoices.")
     UserFactory(first_name="Jonas", last_name="Berg", job_title="Invoices and payroll")
 
@@ -78,7 +86,7 @@ def test_search_is_a_shareable_page_and_an_htmx_partial(member_client, content):
         "'); DROP TABLE sops_sop; --",
         "ü ß 😀",
         "",
-    ],  # fmt: skip
+    ],
 )
 def test_odd_queries_never_error(member_client, content, query):
     response = get(member_client, query)

@@ -131,13 +131,17 @@ def password_url(person) -> str:
 def person_form(person, **changes) -> dict:
     """What the admin's change form for `person` posts as it is, with `changes`."""
     data = {
-        "username": person.username, "first_name": person.first_name,
-        "last_name": person.last_name, "email": person.email, "job_title": person.job_title,
+        "username": person.username,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        "job_title": person.job_title,
         "groups": [group.pk for group in person.groups.all()],
         "date_joined_0": person.date_joined.strftime("%Y-%m-%d"),
         "date_joined_1": person.date_joined.strftime("%H:%M:%S"),
-        "last_login_0": "", "last_login_1": "",
-    }  # fmt: skip
+        "last_login_0": "",
+        "last_login_1": "",
+    }
     for flag in ("is_active", "is_staff", "is_superuser"):
         if getattr(person, flag):
             data[flag] = "on"
@@ -186,11 +190,19 @@ def test_the_admin_offers_an_admin_only_the_roles_they_may_give(staff_client, me
 def test_an_admin_cannot_create_a_superuser_or_a_founder_through_the_add_form(staff_client):
     response = staff_client.post(
         reverse("admin:opsmodel_user_add"),
-        {"username": "newcomer", "first_name": "Ana", "last_name": "Ruiz", "job_title": "",
-         "password1": "a-new-long-password", "password2": "a-new-long-password",
-         "is_superuser": "on", "is_staff": "on", "groups": [role(FOUNDERS)],
-         "user_permissions": list(Permission.objects.values_list("pk", flat=True))},
-    )  # fmt: skip
+        {
+            "username": "newcomer",
+            "first_name": "Ana",
+            "last_name": "Ruiz",
+            "job_title": "",
+            "password1": "a-new-long-password",
+            "password2": "a-new-long-password",
+            "is_superuser": "on",
+            "is_staff": "on",
+            "groups": [role(FOUNDERS)],
+            "user_permissions": list(Permission.objects.values_list("pk", flat=True)),
+        },
+    )
     assert response.status_code == 302
     newcomer = User.objects.get(username="newcomer")
     assert not newcomer.is_superuser and not newcomer.is_staff
@@ -263,9 +275,15 @@ def test_an_admin_cannot_change_what_a_role_may_do(staff_client):
 def test_an_admin_can_still_add_a_team_member(staff_client):
     response = staff_client.post(
         reverse("admin:opsmodel_user_add"),
-        {"username": "newcomer", "first_name": "Ana", "last_name": "Ruiz", "job_title": "Editor",
-         "password1": "a-new-long-password", "password2": "a-new-long-password"},
-    )  # fmt: skip
+        {
+            "username": "newcomer",
+            "first_name": "Ana",
+            "last_name": "Ruiz",
+            "job_title": "Editor",
+            "password1": "a-new-long-password",
+            "password2": "a-new-long-password",
+        },
+    )
     assert response.status_code == 302
     newcomer = User.objects.get(username="newcomer")
     response = staff_client.post(
@@ -279,9 +297,12 @@ def test_an_admin_can_still_add_a_team_member(staff_client):
 def test_an_admin_can_reset_a_team_members_password_and_deactivate_them(staff_client, member):
     response = staff_client.post(
         password_url(member),
-        {"password1": "a-fresh-long-password", "password2": "a-fresh-long-password",
-         "usable_password": "true"},
-    )  # fmt: skip
+        {
+            "password1": "a-fresh-long-password",
+            "password2": "a-fresh-long-password",
+            "usable_password": "true",
+        },
+    )
     assert response.status_code == 302
     response = staff_client.post(change_url(member), person_form(member, is_active=False))
     assert response.status_code == 302
@@ -303,9 +324,14 @@ def test_an_admin_can_make_a_colleague_an_admin(staff_client, member):
 def test_an_admin_can_still_manage_software(staff_client, member):
     response = staff_client.post(
         reverse("admin:systems_software_add"),
-        {"name": "Notion", "link": "https://notion.example.com", "category": "other",
-         "owner": member.pk, "notes": ""},
-    )  # fmt: skip
+        {
+            "name": "Notion",
+            "link": "https://notion.example.com",
+            "category": "other",
+            "owner": member.pk,
+            "notes": "",
+        },
+    )
     assert response.status_code == 302
     assert Software.objects.filter(name="Notion", owner=member).exists()
 
@@ -320,9 +346,12 @@ def test_a_superuser_can_still_do_everything(superuser, founder, member):
     assert response.status_code == 302
     response = client.post(
         password_url(founder),
-        {"password1": "a-fresh-long-password", "password2": "a-fresh-long-password",
-         "usable_password": "true"},
-    )  # fmt: skip
+        {
+            "password1": "a-fresh-long-password",
+            "password2": "a-fresh-long-password",
+            "usable_password": "true",
+        },
+    )
     assert response.status_code == 302
     member.refresh_from_db()
     founder.refresh_from_db()

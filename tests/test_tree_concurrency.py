@@ -109,13 +109,17 @@ def test_a_system_created_inside_one_deleted_meanwhile_gets_the_form_back(
 @pytest.mark.parametrize(
     ("meanwhile", "message"),
     [
-        (lambda system, target: delete_system(target),
-         "The system you chose as parent was deleted meanwhile; choose another."),
-        (lambda system, target: move_system(target, system),
-         "Wealth generation is inside Leads; a system cannot be placed inside"),
+        (
+            lambda system, target: delete_system(target),
+            "The system you chose as parent was deleted meanwhile; choose another.",
+        ),
+        (
+            lambda system, target: move_system(target, system),
+            "Wealth generation is inside Leads; a system cannot be placed inside",
+        ),
     ],
     ids=["target-deleted", "target-moved-under-it"],
-)  # fmt: skip
+)
 def test_a_system_moved_where_the_tree_changed_meanwhile_gets_the_form_back(
     founder_client, monkeypatch, meanwhile, message
 ):

@@ -48,8 +48,14 @@ def lead_generation_map():
         estimated_minutes=90,
         body="1. Charge the camera.\n2. Record.\n\n<script>alert('x')</script>",
     )
-    return {"wealth": wealth, "revenue": revenue, "leads": leads, "youtube": youtube,
-            "steps": steps, "recording": recording}  # fmt: skip
+    return {
+        "wealth": wealth,
+        "revenue": revenue,
+        "leads": leads,
+        "youtube": youtube,
+        "steps": steps,
+        "recording": recording,
+    }
 
 
 def pages(m):

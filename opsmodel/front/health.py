@@ -1,6 +1,8 @@
 """The health of the whole map, or of one system's subtree: every scope warning, the coverage
-figures and the lists behind them (the health page). The checks themselves are each level's:
-`sops.health`, `processes.health`.
+figures and the lists behind them (the health page). The checks of SOPs and processes are their
+levels' own (`sops.health`, `processes.health`); a system's are here, as they need its
+processes and metrics, which the systems layer does not know (this layer draws them on the
+system page: opsmodel.front.fills).
 """
 
 from __future__ import annotations
@@ -8,40 +10,106 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.urls import reverse
 
-from processes.health import (
-    process_warnings,
-    processes_for_checks,
-    system_warnings,
-    systems_for_checks,
-)
-from processes.models import Process, Step
+from processes.health import ScopeWarning, process_warnings, processes_for_checks
+from processes.models import Metric, Process, Step
 from sops.health import MAX_INSTRUCTIONS, first_names, sitting_limit, sop_warnings
 from sops.models import SOP
 from systems.models import System
 from systems.tree import within
 
+RULE_SYSTEM = (
+    "A system zooms out further: it captures how multiple processes fit together, who owns "
+    "them, what software is involved, and how everything ties to the business's overarching "
+    "goals."
+)
+RULE_MONTHLY = (
+    "Systems typically influence monthly or annual metrics — the numbers leadership is "
+    "accountable for."
+)
+
+
+def systems_for_checks() -> QuerySet:
+    # Whether there is any, as subqueries: joining both would multiply the rows.
+    return System.objects.select_related("owner").annotate(
+        has_process=Exists(Process.objects.filter(system=OuterRef("pk"))),
+        has_metric=Exists(Metric.objects.filter(system=OuterRef("pk"))),
+    )
+
+
+def system_warnings(system: System) -> list[ScopeWarning]:
+    """What the scope rules say about this system (from systems_for_checks())."""
+    url = system.get_absolute_url()
+    edit = reverse("systems:edit", args=[system.pk])
+    change = "systems.change_system"
+    found = []
+    if not system.has_process:
+        found.append(
+            ScopeWarning(
+                message="No processes: nothing carries this system out yet.",
+                rule=RULE_SYSTEM,
+                url=url,
+                fix=f"{reverse('processes:new')}?system={system.pk}",
+                fix_label="Add a process",
+                perm="processes.add_process",
+            )
+        )
+    if system.owner_id is None:
+        found.append(
+            ScopeWarning(
+                message="No owner: who answers for it?",
+                rule=RULE_SYSTEM,
+                url=url,
+                fix=f"{edit}#id_owner",
+                fix_label="Choose the owner",
+                perm=change,
+            )
+        )
+    if not system.purpose.strip():
+        found.append(
+            ScopeWarning(
+                message="No purpose: why does it matter?",
+                rule=RULE_SYSTEM,
+                url=url,
+                fix=f"{edit}#id_purpose",
+                fix_label="State the purpose",
+                perm=change,
+            )
+        )
+    if not system.has_metric:
+        found.append(
+            ScopeWarning(
+                message="No monthly or annual metric.",
+                rule=RULE_MONTHLY,
+                url=url,
+                fix=f"{reverse('metrics:new')}?system={system.pk}",
+                fix_label="Add a monthly or annual metric",
+                perm="processes.add_metric",
+            )
+        )
+    return found
+
 
 def checks_in_words() -> list[tuple[str, list[str]]]:
     """What each level is checked for, as the health page explains it (the README too)."""
-    return [
-        ("SOPs", [
-            f"an estimate above {sitting_limit()} minutes: longer than one sitting;",
-            "no outcome stated; no owner;",
-            "hand-offs or several sittings, read from the instructions: a phrase that passes "
-            "the work on or carries it over (“hand … over to”, “pass it on to”, “ask … to”, "
-            "“wait for”, “wait until”, “the next day”, “tomorrow”, “next week”, “come back to it "
-            "later”, “once … has replied”), or the first names of two or more people who work "
-            "here;",
-            f"more than {MAX_INSTRUCTIONS} numbered instructions.",
-        ]),
-        ("Processes", [
-            "fewer than two steps; no result stated;",
-            "steps without an owner, a due date or an SOP; no weekly metric.",
-        ]),
-        ("Systems", ["no processes; no owner; no purpose; no monthly or annual metric."]),
-    ]  # fmt: skip
+    sops = [
+        f"an estimate above {sitting_limit()} minutes: longer than one sitting;",
+        "no outcome stated; no owner;",
+        "hand-offs or several sittings, read from the instructions: a phrase that passes "
+        "the work on or carries it over (“hand … over to”, “pass it on to”, “ask … to”, "
+        "“wait for”, “wait until”, “the next day”, “tomorrow”, “next week”, “come back to it "
+        "later”, “once … has replied”), or the first names of two or more people who work "
+        "here;",
+        f"more than {MAX_INSTRUCTIONS} numbered instructions.",
+    ]
+    processes = [
+        "fewer than two steps; no result stated;",
+        "steps without an owner, a due date or an SOP; no weekly metric.",
+    ]
+    systems = ["no processes; no owner; no purpose; no monthly or annual metric."]
+    return [("SOPs", sops), ("Processes", processes), ("Systems", systems)]
 
 
 @dataclass
@@ -111,16 +179,47 @@ def map_health(scope: System | None = None, show: str = "") -> dict:
 
     In a fixed number of queries, whatever the size of the map.
     """
-    names = first_names()
     systems = list(systems_for_checks().filter(within(scope)).order_by("tree_id", "lft"))
+    sops = sops_in(scope)
+    own = count_steps(scope)
+    warnings = {
+        "SOPs": check_sops(sops, own),
+        "Processes": check_processes(scope, own),
+        "Systems": check_systems(systems, own),
+    }
+    subtree, total = add_up(systems, own)
+    top = scope.level if scope else 0
+    return {
+        "scope": scope,
+        "coverage": total.figures(),
+        "open": total.warnings,
+        "by_system": [
+            (s, min(s.level - top, 5), subtree[s.pk].figures(), subtree[s.pk].warnings)
+            for s in systems
+        ],
+        "overdue": Listing.of("overdue", [s for s in sops if s.review_overdue], show),
+        "unowned": Listing.of("unowned", [s for s in sops if s.owner_id is None], show),
+        "undocumented": undocumented_steps(scope, total, show),
+        "warnings": {
+            group: Listing.of(f"warnings-{group.lower()}", found, show)
+            for group, found in warnings.items()
+        },
+    }
+
+
+def sops_in(scope: System | None) -> list[SOP]:
+    """The SOPs in `scope`, with what their checks and the lists need, each with its system."""
     fields = ["title", "outcome", "owner", "estimated_minutes", "body", "next_review", "process"]
-    sops = list(
+    return list(
         SOP.objects.filter(within(scope, "process__system__"))
         .select_related("process")  # its name says where it is in the lists
         .only(*fields, "process__name")
         .annotate(system_id=F("process__system_id"))
     )
-    processes = processes_for_checks(Process.objects.filter(within(scope, "system__")))
+
+
+def count_steps(scope: System | None) -> dict[int, Tally]:
+    """Each system's own tally, started with its steps and how many of them have an SOP."""
     own: dict[int, Tally] = defaultdict(Tally)
     steps_per_system = (
         Step.objects.filter(within(scope, "process__system__"))
@@ -131,7 +230,13 @@ def map_health(scope: System | None = None, show: str = "") -> dict:
     for row in steps_per_system:
         own[row["process__system"]].steps += row["total"]
         own[row["process__system"]].documented += row["documented"]
-    warnings: dict[str, list] = {"SOPs": [], "Processes": [], "Systems": []}
+    return own
+
+
+def check_sops(sops: list[SOP], own: dict[int, Tally]) -> list[tuple]:
+    """Every SOP's warnings; each SOP counted in its system's tally (owned, on time, warned)."""
+    names = first_names()
+    found_all = []
     for sop in sops:
         tally = own[sop.system_id]
         tally.sops += 1
@@ -139,18 +244,33 @@ def map_health(scope: System | None = None, show: str = "") -> dict:
         tally.on_time += not sop.review_overdue
         found = sop_warnings(sop, names)
         tally.warnings += len(found)
-        warnings["SOPs"] += [(sop, w) for w in found]
-    for process in processes:
+        found_all += [(sop, w) for w in found]
+    return found_all
+
+
+def check_processes(scope: System | None, own: dict[int, Tally]) -> list[tuple]:
+    """Every process's warnings in `scope`, counted in its system's tally."""
+    found_all = []
+    for process in processes_for_checks(Process.objects.filter(within(scope, "system__"))):
         found = process_warnings(process)
         own[process.system_id].warnings += len(found)
-        warnings["Processes"] += [(process, w) for w in found]
+        found_all += [(process, w) for w in found]
+    return found_all
+
+
+def check_systems(systems: list[System], own: dict[int, Tally]) -> list[tuple]:
+    """Every system's own warnings, counted in its tally."""
+    found_all = []
     for system in systems:
         found = system_warnings(system)
         own[system.pk].warnings += len(found)
-        warnings["Systems"] += [(system, w) for w in found]
+        found_all += [(system, w) for w in found]
+    return found_all
 
-    # Each system's figures include its sub-systems': add every system's own counts to it and
-    # to each system above it.
+
+def add_up(systems: list[System], own: dict[int, Tally]) -> tuple[dict[int, Tally], Tally]:
+    """Each system's tally with its sub-systems' (every system's own counts added to it and to
+    each system above it), and the total of the systems at the top of the scope."""
     by_id = {s.pk: s for s in systems}
     subtree: dict[int, Tally] = defaultdict(Tally)
     for system in systems:
@@ -162,33 +282,17 @@ def map_health(scope: System | None = None, show: str = "") -> dict:
     for system in systems:
         if system.parent_id not in by_id:
             total.add(subtree[system.pk])
+    return subtree, total
 
-    top = scope.level if scope else 0
-    undocumented = Step.objects.filter(within(scope, "process__system__"), sop__isnull=True)
-    return {
-        "scope": scope,
-        "coverage": total.figures(),
-        "open": total.warnings,
-        "by_system": [
-            (s, min(s.level - top, 5), subtree[s.pk].figures(), subtree[s.pk].warnings)
-            for s in systems
-        ],
-        "overdue": Listing.of("overdue", [s for s in sops if s.review_overdue], show),
-        "unowned": Listing.of("unowned", [s for s in sops if s.owner_id is None], show),
-        "undocumented": Listing(
-            list(
-                undocumented.select_related("process__system").order_by(
-                    "process__system__tree_id",
-                    "process__system__lft",
-                    "process__position",
-                    "position",
-                )[: None if show == "undocumented" else LIST_LIMIT]
-            ),
-            total.steps - total.documented,
-            "undocumented",
-        ),  # fmt: skip
-        "warnings": {
-            group: Listing.of(f"warnings-{group.lower()}", found, show)
-            for group, found in warnings.items()
-        },
-    }
+
+def undocumented_steps(scope: System | None, total: Tally, show: str) -> Listing:
+    """The steps without an SOP, in the map's order (all of them if `show` asks for them)."""
+    steps = (
+        Step.objects.filter(within(scope, "process__system__"), sop__isnull=True)
+        .select_related("process__system")
+        .order_by(
+            "process__system__tree_id", "process__system__lft", "process__position", "position"
+        )
+    )
+    limit = None if show == "undocumented" else LIST_LIMIT
+    return Listing(list(steps[:limit]), total.steps - total.documented, "undocumented")

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from opsmodel import slots
 from opsmodel.markdown import render_markdown
 
 register = template.Library()
@@ -145,3 +146,9 @@ def tree_marking_current_system(context, tree_html: str) -> SafeString:
         return mark_safe(tree_html)
     marker = f'data-system="{system.pk}"'
     return mark_safe(tree_html.replace(marker, f'{marker} aria-current="true"', 1))
+
+
+@register.simple_tag(takes_context=True)
+def slot(context, name: str, *args) -> SafeString:
+    """What a layer above draws in this place of the page (opsmodel.slots)."""
+    return slots.render(name, context, *args)

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -76,22 +78,11 @@ def load(port: int, path: str, headers: dict, connections: int, seconds: float) 
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(WRK_REPORT)
         script.flush()
-        command = [
-            "wrk",
-            "--threads",
-            "1",
-            "--connections",
-            str(connections),
-            "--duration",
-            f"{seconds:g}s",
-            "--timeout",
-            "30s",
-            "--script",
-            script.name,
-        ]
+        command = ["wrk", "--threads", "1", "--connections", str(connections)]
+        command += ["--duration", f"{seconds:g}s", "--timeout", "30s", "--script", script.name]
         for name, value in headers.items():
             command += ["--header", f"{name}: {value}"]
-        command.append(f"http://127.0.0.1:{port}{path}")  # fmt: skip
+        command.append(f"http://127.0.0.1:{port}{path}")
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     match = re.search(r"^RESULT (\d+) (\d+) (\d+) (\d+) (\d+)$", output, re.MULTILINE)
     if not match:
@@ -124,6 +115,84 @@ def peak_memory_mb(master_pid: int) -> list[float]:
     return peaks
 
 
+def check_it_may_run(allow_database: bool) -> None:
+    """Refuse a database that is not a throwaway one (unless allowed), or a machine without wrk."""
+    database = settings.DATABASES["default"]
+    throwaway = database["ENGINE"].endswith("sqlite3") and Path(database["NAME"]) != Path(
+        settings.BASE_DIR / "db.sqlite3"
+    )
+    if not (throwaway or allow_database):
+        raise CommandError(
+            "The benchmark fills its database with a generated map: point it at a throwaway "
+            "one (SQLITE_PATH=/tmp/bench.sqlite3) or pass --allow-database."
+        )
+    if not shutil.which("wrk"):
+        raise CommandError(
+            "The benchmark drives the server with wrk, a native load generator: install it "
+            "(apt-get install wrk) or run `make benchmark`, which does."
+        )
+
+
+def log_in_a_founder() -> tuple:
+    """A founder made for the run, and a session of theirs that the load's requests carry."""
+    user, _ = get_user_model().objects.get_or_create(username="benchmark-founder")
+    user.groups.set(Group.objects.filter(name=FOUNDERS))
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session["seen"] = int(time.time()) + 10**6  # no session writes during the run
+    session.create()
+    return user, session
+
+
+def pages_to_measure() -> list[tuple[str, str, dict]]:
+    """(name, path, headers) of each page measured: the floor, then each page and partial."""
+    system = System.objects.filter(level=2).order_by("pk").first()
+    process = Process.objects.filter(system=system).order_by("pk").first()
+    sop = SOP.objects.filter(process=process).order_by("pk").first()
+    htmx = {"HX-Request": "true"}
+    # Drawn afresh: as the first look at a page, or any look after the map changed.
+    fresh = {**htmx, "Cache-Control": "no-cache"}
+    return [
+        ("floor: bare Django view", "/healthz", {}),
+        ("home: systems tree", "/", {}),
+        ("home partial (htmx)", "/", htmx),
+        ("system page", system.get_absolute_url(), {}),
+        ("system partial (htmx)", system.get_absolute_url(), htmx),
+        ("system partial, drawn afresh", system.get_absolute_url(), fresh),
+        ("process page", process.get_absolute_url(), {}),
+        ("process partial (htmx)", process.get_absolute_url(), htmx),
+        ("process partial, drawn afresh", process.get_absolute_url(), fresh),
+        ("SOP page", sop.get_absolute_url(), {}),
+        ("SOP partial (htmx)", sop.get_absolute_url(), htmx),
+        ("SOP partial, drawn afresh", sop.get_absolute_url(), fresh),
+        ("My work", "/my-work/", {}),
+        ("My work partial (htmx)", "/my-work/", htmx),
+        ("scorecard", "/metrics/", {}),
+        ("scorecard partial (htmx)", "/metrics/", htmx),
+        ("goals", "/metrics/goals/", {}),
+        ("goals partial (htmx)", "/metrics/goals/", htmx),
+        ("search", "/search/?q=invoice", {}),
+        ("search as you type (htmx)", "/search/?q=invoice", htmx),
+        ("sidebar tree (htmx)", "/systems/tree/", htmx),
+    ]
+
+
+def count_queries(user, pages: list) -> dict[str, int]:
+    """The SQL queries of each page, seen a second time (as the load sees it)."""
+    queries = {}
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    for name, path, headers in pages:
+        meta = {f"HTTP_{h.upper().replace('-', '_')}": v for h, v in headers.items()}
+        client.get(path, **meta)
+        with CaptureQueriesContext(connection) as captured:
+            client.get(path, **meta)
+        queries[name] = len(captured)
+    return queries
+
+
 class Command(BaseCommand):
     help = "Benchmark the main pages and htmx partials with gunicorn, against a bare-Django floor."
 
@@ -139,75 +208,32 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **o) -> None:
-        database = settings.DATABASES["default"]
-        throwaway = database["ENGINE"].endswith("sqlite3") and Path(database["NAME"]) != Path(
-            settings.BASE_DIR / "db.sqlite3"
-        )
-        if not (throwaway or o["allow_database"]):
-            raise CommandError(
-                "The benchmark fills its database with a generated map: point it at a throwaway "
-                "one (SQLITE_PATH=/tmp/bench.sqlite3) or pass --allow-database."
-            )
-        if not shutil.which("wrk"):
-            raise CommandError(
-                "The benchmark drives the server with wrk, a native load generator: install it "
-                "(apt-get install wrk) or run `make benchmark`, which does."
-            )
+        check_it_may_run(o["allow_database"])
         if not System.objects.exists():
             self.stdout.write("Generating the map (generatemap, default size)…")
             call_command(generatemap.Command(), stdout=self.stdout)
         # The server gets its own production key; the session is signed with the same one.
         secret = secrets.token_urlsafe(64)
         settings.SECRET_KEY = secret
-        user, _ = get_user_model().objects.get_or_create(username="benchmark-founder")
-        user.groups.set(Group.objects.filter(name=FOUNDERS))
-        session = SessionStore()
-        session["_auth_user_id"] = str(user.pk)
-        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-        session["_auth_user_hash"] = user.get_session_auth_hash()
-        session["seen"] = int(time.time()) + 10**6  # no session writes during the run
-        session.create()
+        user, session = log_in_a_founder()
+        pages = pages_to_measure()
+        queries = count_queries(user, pages)
+        try:
+            with self.serve(secret, o["workers"]) as (port, server):
+                results = self.measure(port, session, pages, o)
+                memory = peak_memory_mb(server.pid)
+        finally:
+            session.delete()
+            user.delete()
+        report = self.report(pages, results, queries, memory, o)
+        Path(o["output"]).parent.mkdir(parents=True, exist_ok=True)
+        Path(o["output"]).write_text(report)
+        self.stdout.write(report)
+        self.stdout.write(f"Written to {o['output']}")
 
-        system = System.objects.filter(level=2).order_by("pk").first()
-        process = Process.objects.filter(system=system).order_by("pk").first()
-        sop = SOP.objects.filter(process=process).order_by("pk").first()
-        htmx = {"HX-Request": "true"}
-        # Drawn afresh: as the first look at a page, or any look after the map changed.
-        fresh = {**htmx, "Cache-Control": "no-cache"}
-        pages = [
-            ("floor: bare Django view", "/healthz", {}),
-            ("home: systems tree", "/", {}),
-            ("home partial (htmx)", "/", htmx),
-            ("system page", system.get_absolute_url(), {}),
-            ("system partial (htmx)", system.get_absolute_url(), htmx),
-            ("system partial, drawn afresh", system.get_absolute_url(), fresh),
-            ("process page", process.get_absolute_url(), {}),
-            ("process partial (htmx)", process.get_absolute_url(), htmx),
-            ("process partial, drawn afresh", process.get_absolute_url(), fresh),
-            ("SOP page", sop.get_absolute_url(), {}),
-            ("SOP partial (htmx)", sop.get_absolute_url(), htmx),
-            ("SOP partial, drawn afresh", sop.get_absolute_url(), fresh),
-            ("My work", "/my-work/", {}),
-            ("My work partial (htmx)", "/my-work/", htmx),
-            ("scorecard", "/metrics/", {}),
-            ("scorecard partial (htmx)", "/metrics/", htmx),
-            ("goals", "/metrics/goals/", {}),
-            ("goals partial (htmx)", "/metrics/goals/", htmx),
-            ("search", "/search/?q=invoice", {}),
-            ("search as you type (htmx)", "/search/?q=invoice", htmx),
-            ("sidebar tree (htmx)", "/systems/tree/", htmx),
-        ]
-
-        queries = {}
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(user)
-        for name, path, headers in pages:
-            meta = {f"HTTP_{h.upper().replace('-', '_')}": v for h, v in headers.items()}
-            client.get(path, **meta)
-            with CaptureQueriesContext(connection) as captured:
-                client.get(path, **meta)
-            queries[name] = len(captured)
-
+    @contextmanager
+    def serve(self, secret: str, workers: int) -> Iterator[tuple[int, subprocess.Popen]]:
+        """The app under gunicorn, as in production, on a free port (and its process)."""
         port = free_port()
         env = {
             **os.environ,
@@ -217,39 +243,33 @@ class Command(BaseCommand):
             "SECURE_SSL_REDIRECT": "false",
         }
         # As in production: static files collected under hashed names (into staticfiles/).
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-            cwd=settings.BASE_DIR, env=env, check=True,
-        )  # fmt: skip
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "opsmodel.wsgi", "--workers", str(o["workers"]),
-             "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-            cwd=settings.BASE_DIR, env=env,
-        )  # fmt: skip
+        collect = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+        subprocess.run(collect, cwd=settings.BASE_DIR, env=env, check=True)
+        gunicorn = [sys.executable, "-m", "gunicorn", "opsmodel.wsgi", "--workers", str(workers)]
+        gunicorn += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+        server = subprocess.Popen(gunicorn, cwd=settings.BASE_DIR, env=env)
         try:
             self.wait_for(port)
-            cookie = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
-                      "Host": "127.0.0.1"}  # fmt: skip
-            results = {}
-            for name, path, headers in pages:
-                headers = {**cookie, **headers}
-                load(port, path, headers, o["connections"], 1.0)  # warm up
-                results[name] = load(port, path, headers, o["connections"], o["seconds"])
-                self.stdout.write(f"  {name}: {results[name]['rps']:.0f} req/s")
-                if results[name]["errors"]:
-                    self.stderr.write(f"    errors, first: {results[name]['first_error']}")
-            memory = peak_memory_mb(server.pid)
+            yield port, server
         finally:
             server.terminate()
             server.wait(timeout=30)
-            session.delete()
-            user.delete()
 
-        report = self.report(pages, results, queries, memory, o)
-        Path(o["output"]).parent.mkdir(parents=True, exist_ok=True)
-        Path(o["output"]).write_text(report)
-        self.stdout.write(report)
-        self.stdout.write(f"Written to {o['output']}")
+    def measure(self, port: int, session, pages: list, o: dict) -> dict:
+        """Each page's load figures (load()), after a second of warming up."""
+        cookie = {
+            "Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+            "Host": "127.0.0.1",
+        }
+        results = {}
+        for name, path, headers in pages:
+            headers = {**cookie, **headers}
+            load(port, path, headers, o["connections"], 1.0)  # warm up
+            results[name] = load(port, path, headers, o["connections"], o["seconds"])
+            self.stdout.write(f"  {name}: {results[name]['rps']:.0f} req/s")
+            if results[name]["errors"]:
+                self.stderr.write(f"    errors, first: {results[name]['first_error']}")
+        return results
 
     def wait_for(self, port: int) -> None:
         for _ in range(100):

@@ -129,11 +129,18 @@ LAST = [
     "Cohen",
     "Dubois",
 ]
-SENTENCES = ["Open {tool} and find {thing}.", "Check every figure against last week's.",
-             "Write the summary in two sentences.", "Tag the owner of the next step.",
-             "Save a copy in the shared folder, named by date.", "Ask for a second look if it "
-             "is over budget.", "Move the card to Done.", "Send the link to the client.",
-             "Note anything unusual in the log.", "Close every tab you opened."]  # fmt: skip
+SENTENCES = [
+    "Open {tool} and find {thing}.",
+    "Check every figure against last week's.",
+    "Write the summary in two sentences.",
+    "Tag the owner of the next step.",
+    "Save a copy in the shared folder, named by date.",
+    "Ask for a second look if it is over budget.",
+    "Move the card to Done.",
+    "Send the link to the client.",
+    "Note anything unusual in the log.",
+    "Close every tab you opened.",
+]
 
 
 class Command(BaseCommand):
@@ -179,12 +186,18 @@ class Command(BaseCommand):
         password = make_password(None)  # unusable: generated people cannot log in
         existing = set(User.objects.values_list("username", flat=True))
         new = [
-            User(username=f"person{i:04d}", first_name=rng.choice(FIRST),
-                 last_name=rng.choice(LAST), job_title=rng.choice(["Producer", "Editor",
-                 "Account manager", "Bookkeeper", "Marketer", "Coach"]), password=password)
+            User(
+                username=f"person{i:04d}",
+                first_name=rng.choice(FIRST),
+                last_name=rng.choice(LAST),
+                job_title=rng.choice(
+                    ["Producer", "Editor", "Account manager", "Bookkeeper", "Marketer", "Coach"]
+                ),
+                password=password,
+            )
             for i in range(count)
             if f"person{i:04d}" not in existing
-        ]  # fmt: skip
+        ]
         User.objects.bulk_create(new)
         people = list(User.objects.filter(username__startswith="person").order_by("username"))
         team = Group.objects.filter(name=TEAM_MEMBERS).first()
@@ -217,8 +230,11 @@ class Command(BaseCommand):
                 owner=rng.choice(people),
                 purpose=f"Keeps {AREAS[i % len(AREAS)].lower()} moving: owns its weekly numbers "
                 "and the processes behind them.",
-                tree_id=0, lft=0, rght=0, level=0,
-            )  # fmt: skip
+                tree_id=0,
+                lft=0,
+                rght=0,
+                level=0,
+            )
             levels[id(system)] = 0 if parent is None else levels[id(parent)] + 1
             made.append(system)
         # Insert parents before children so each child's parent has a primary key.
@@ -239,9 +255,14 @@ class Command(BaseCommand):
             name = f"{rng.choice(VERBS)} {rng.choice(THINGS)} #{i + 1}"
             result = f"{rng.choice(THINGS).capitalize()} done on time"
             new.append(
-                Process(system=system, name=name, result=result, owner=rng.choice(people),
-                        position=positions[system.pk])
-            )  # fmt: skip
+                Process(
+                    system=system,
+                    name=name,
+                    result=result,
+                    owner=rng.choice(people),
+                    position=positions[system.pk],
+                )
+            )
         return Process.objects.bulk_create(new, batch_size=1000)
 
     def steps(self, rng: random.Random, count: int, processes: list, people: list) -> list:
@@ -256,9 +277,15 @@ class Command(BaseCommand):
                 if rng.random() < 0.7
                 else None
             )
-            new.append(Step(process=process, name=f"{rng.choice(VERBS)} {rng.choice(THINGS)}"
-                            f" ({positions[process.pk]})", owner=rng.choice(people), due_date=due,
-                            position=positions[process.pk]))  # fmt: skip
+            new.append(
+                Step(
+                    process=process,
+                    name=f"{rng.choice(VERBS)} {rng.choice(THINGS)} ({positions[process.pk]})",
+                    owner=rng.choice(people),
+                    due_date=due,
+                    position=positions[process.pk],
+                )
+            )
         return Step.objects.bulk_create(new, batch_size=2000)
 
     def sops(self, rng, count: int, processes: list, steps: list, people: list, tools: list):
@@ -272,14 +299,19 @@ class Command(BaseCommand):
                 f"{n}. "
                 + rng.choice(SENTENCES).format(tool=rng.choice(TOOLS), thing=rng.choice(THINGS))
                 for n in range(1, rng.randint(6, 12))
-            ]  # fmt: skip
-            new.append(SOP(process_id=process_id, step=step, title=f"{rng.choice(VERBS)} "
-                           f"{rng.choice(THINGS)} — {i + 1}", owner=rng.choice(people),
-                           outcome=f"{rng.choice(THINGS).capitalize()} ready",
-                           estimated_minutes=rng.choice([15, 20, 30, 45, 60, 90]),
-                           body="\n".join(lines) + "\n",
-                           next_review=today + timezone.timedelta(days=rng.randint(-30, 180)),
-                           ))  # fmt: skip
+            ]
+            new.append(
+                SOP(
+                    process_id=process_id,
+                    step=step,
+                    title=f"{rng.choice(VERBS)} {rng.choice(THINGS)} — {i + 1}",
+                    owner=rng.choice(people),
+                    outcome=f"{rng.choice(THINGS).capitalize()} ready",
+                    estimated_minutes=rng.choice([15, 20, 30, 45, 60, 90]),
+                    body="\n".join(lines) + "\n",
+                    next_review=today + timezone.timedelta(days=rng.randint(-30, 180)),
+                )
+            )
         SOP.objects.bulk_create(new, batch_size=2000)
         Link = SOP.software.through
         sop_ids = list(SOP.objects.values_list("pk", flat=True))
@@ -289,14 +321,16 @@ class Command(BaseCommand):
 
     def metrics(self, rng, systems: list, processes: list, people: list, weeks: int) -> None:
         today = timezone.localdate()
-        weekly = Metric.objects.bulk_create(
-            [Metric(process=p, name="Tasks completed", unit="tasks", target=rng.randint(5, 20),
-                    cadence=Cadence.WEEKLY, owner=p.owner) for p in processes], batch_size=2000
-        )  # fmt: skip
-        monthly = Metric.objects.bulk_create(
-            [Metric(system=s, name="Monthly output", unit="units", target=rng.randint(50, 200),
-                    cadence=Cadence.MONTHLY, owner=s.owner) for s in systems], batch_size=2000
-        )  # fmt: skip
+        tasks = {"name": "Tasks completed", "unit": "tasks", "cadence": Cadence.WEEKLY}
+        output = {"name": "Monthly output", "unit": "units", "cadence": Cadence.MONTHLY}
+        weekly = [
+            Metric(process=p, target=rng.randint(5, 20), owner=p.owner, **tasks) for p in processes
+        ]
+        monthly = [
+            Metric(system=s, target=rng.randint(50, 200), owner=s.owner, **output) for s in systems
+        ]
+        weekly = Metric.objects.bulk_create(weekly, batch_size=2000)
+        monthly = Metric.objects.bulk_create(monthly, batch_size=2000)
         values = []
         week_starts = previous_starts(Cadence.WEEKLY, period_start(Cadence.WEEKLY, today), weeks)
         for metric in weekly:

@@ -1,0 +1,46 @@
+"""Places in a page of a lower layer that a layer above fills: the one-way rule turned around.
+
+The system page (systems) shows the system's numbers (processes) and its scope checks (the
+front, which knows every level). The systems layer names only the place, `{% slot
+"system-metrics" system %}`; the app above registers what fills it in its `ready()`:
+
+    @slots.fills("system-metrics")
+    def system_metrics(context, system):
+        return "metrics/_system_metrics.html", {...}
+
+A filler returns a template and the values it is drawn with, as an inclusion tag does (the
+request's CSRF token is passed on); a place nobody fills draws nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.template import Context
+from django.utils.safestring import SafeString, mark_safe
+
+Filler = Callable[..., tuple[str, dict]]
+FILLERS: dict[str, Filler] = {}
+
+
+def fills(name: str) -> Callable[[Filler], Filler]:
+    """Register the function that fills the place `name` (as a decorator)."""
+
+    def register(filler: Filler) -> Filler:
+        FILLERS[name] = filler
+        return filler
+
+    return register
+
+
+def render(name: str, context: Context, *args) -> SafeString:
+    filler = FILLERS.get(name)
+    if filler is None:
+        return mark_safe("")
+    template_name, values = filler(context, *args)
+    template = context.template.engine.get_template(template_name)
+    drawn_with = context.new(values)
+    csrf_token = context.get("csrf_token")
+    if csrf_token is not None:
+        drawn_with["csrf_token"] = csrf_token
+    return template.render(drawn_with)

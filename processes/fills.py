@@ -1,0 +1,38 @@
+"""What this layer draws on the system page, in the places the systems layer leaves for it
+(opsmodel.slots): the systems layer below knows nothing of processes or metrics."""
+
+from __future__ import annotations
+
+from opsmodel import slots
+from processes.models import Metric
+from processes.scorecard import build_rows, this_week_rollup
+
+
+def page_values(context) -> dict:
+    """What a part of the page needs of the page itself: the request, the rights, the token."""
+    return {
+        "request": context["request"],
+        "perms": context.get("perms"),
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@slots.fills("system-processes")
+def system_processes(context, system) -> tuple[str, dict]:
+    values = {"system": system, "processes": system.processes.with_step_counts()}
+    return "processes/_system_processes.html", {**page_values(context), **values}
+
+
+def system_metric_rows(system, user) -> list:
+    # Monthly metrics show a year; annual ones five years.
+    return build_rows(Metric.objects.filter(system=system), user)
+
+
+@slots.fills("system-metrics")
+def system_metrics(context, system) -> tuple[str, dict]:
+    values = {
+        "system": system,
+        "rows": system_metric_rows(system, context["request"].user),
+        "rollup": this_week_rollup(Metric.objects.filter(process__system=system)),
+    }
+    return "metrics/_system_metrics.html", {**page_values(context), **values}
