@@ -87,7 +87,7 @@ def keeps_typing_if_gone(kind: str):
             except NoSuchObject:  # (another 404, a revision that is not there say, stays one)
                 if request.method != "POST":
                     raise
-                return render_gone(request, kind, reverse("systems:home"))
+                return render_gone(request, kind, reverse("home"))
 
         return wrapper
 

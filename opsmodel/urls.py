@@ -4,6 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 
+from systems.views import home
+
 
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -15,6 +17,8 @@ admin.site.site_header = "Opsmodel administration"
 admin.site.site_title = "Opsmodel admin"
 
 urlpatterns = [
+    # The map is the site's home page, named here so that every layer may link to it.
+    path("", home, name="home"),
     path("", include("systems.urls")),
     path("processes/", include("processes.urls")),
     path("metrics/", include("processes.metric_urls")),

@@ -5,7 +5,6 @@ from systems import views
 
 app_name = "systems"
 urlpatterns = [
-    path("", views.home, name="home"),
     path("systems/tree/", views.tree, name="tree"),
     path("systems/new/", views.new, name="new"),
     *object_paths("systems/", views, "detail", "edit", "delete", "move", "history", "compare"),

@@ -81,7 +81,7 @@ class New(edit_views.NewView):
         parent = self.parent
         return {
             "page_title": f"New system inside {parent}" if parent else "New system",
-            "cancel_url": parent.get_absolute_url() if parent else reverse("systems:home"),
+            "cancel_url": parent.get_absolute_url() if parent else reverse("home"),
             **(breadcrumbs(parent) if parent else {}),
         }
 
@@ -121,7 +121,7 @@ class Delete(edit_views.DeleteView):
         delete_system(system)
 
     def after(self, system: System) -> str:
-        return system.parent.get_absolute_url() if system.parent else reverse("systems:home")
+        return system.parent.get_absolute_url() if system.parent else reverse("home")
 
 
 class Move(edit_views.MoveView):
@@ -133,7 +133,7 @@ class Move(edit_views.MoveView):
         move_sibling(system, direction)
 
     def back(self, system: System) -> str:
-        return reverse("systems:home")
+        return reverse("home")
 
 
 new, edit, delete, move = New.as_view(), Edit.as_view(), Delete.as_view(), Move.as_view()

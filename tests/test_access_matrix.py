@@ -32,7 +32,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
     two = {"from": "1", "to": "2"}
     week = code("weekly", period_start("weekly", timezone.localdate()))
     return {
-        "systems:home": ("get", reverse("systems:home"), {}, READ),
+        "home": ("get", reverse("home"), {}, READ),
         "systems:tree": ("get", reverse("systems:tree"), {}, READ),
         "systems:new": ("get", reverse("systems:new"), {}, FOUNDERS_ONLY),
         "systems:detail": ("get", reverse("systems:detail", args=[s]), {}, READ),

@@ -53,13 +53,6 @@ TEMPLATE_FOLDERS = {
 COMPOSITION_ROOT = {"opsmodel/settings.py", "opsmodel/urls.py", "templates/base.html"}
 # Known breaches, each on its way out: file → the layers it may still name.
 UNTIL_MOVED: dict[str, set[str]] = {
-    # The map (systems:home) is the site's home page, linked from the base's breadcrumbs, error
-    # pages and redirects: it wants a name of the root URLconf's own.
-    "opsmodel/htmx.py": {"systems"},
-    "templates/403.html": {"systems"},
-    "templates/404.html": {"systems"},
-    "templates/history/_crumbs.html": {"systems"},
-    "templates/includes/breadcrumbs.html": {"systems"},
     # The process page links each step's SOP (a relation the SOP defines): to be drawn in a
     # place of the step the SOPs layer fills.
     "templates/processes/_step.html": {"sops"},

@@ -94,7 +94,7 @@ def test_founders_land_on_the_map(client, founder):
     response = client.post(
         reverse("login"), {"username": "founder", "password": PASSWORD}, follow=True
     )
-    assert response.redirect_chain[-1][0] == reverse("systems:home")
+    assert response.redirect_chain[-1][0] == reverse("home")
 
 
 def test_my_work_lists_my_steps_by_due_date_and_my_sops_grouped_by_process(member_client, member):

@@ -97,7 +97,7 @@ def test_production_cookies_and_headers():
 @pytest.mark.django_db
 def test_every_page_sends_a_strict_csp_and_nothing_inline(member_client):
     system = SystemFactory()
-    for url in [reverse("systems:home"), system.get_absolute_url(), reverse("login")]:
+    for url in [reverse("home"), system.get_absolute_url(), reverse("login")]:
         response = member_client.get(url)
         policy = response["Content-Security-Policy"]
         for directive in [
@@ -132,7 +132,7 @@ def test_state_changing_requests_need_the_csrf_token_htmx_included(member):
     assert client.post(url, data, HTTP_HX_REQUEST="true").status_code == 403
     assert not System.objects.exists()
 
-    client.get(reverse("systems:home"))  # sets the CSRF cookie; the page puts it in hx-headers
+    client.get(reverse("home"))  # sets the CSRF cookie; the page puts it in hx-headers
     token = client.cookies["csrftoken"].value
     response = client.post(url, data, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 200 and System.objects.filter(name="Hiring").exists()

@@ -26,7 +26,7 @@ def page_urls() -> dict[str, str]:
     process = Process.objects.filter(system=system).order_by("pk").first()
     sop = SOP.objects.filter(process=process, step__isnull=False).order_by("pk").first()
     return {
-        "home": reverse("systems:home"),
+        "home": reverse("home"),
         "system": system.get_absolute_url(),
         "process": process.get_absolute_url(),
         "sop": sop.get_absolute_url(),

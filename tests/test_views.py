@@ -60,7 +60,7 @@ def lead_generation_map():
 
 def pages(m):
     return [
-        reverse("systems:home"),
+        reverse("home"),
         m["leads"].get_absolute_url(),
         m["youtube"].get_absolute_url(),
         m["recording"].get_absolute_url(),
@@ -87,7 +87,7 @@ def test_missing_objects_are_404(member_client):
 
 
 def test_home_shows_the_systems_tree_with_owners_and_counts(member_client, lead_generation_map):
-    response = member_client.get(reverse("systems:home"))
+    response = member_client.get(reverse("home"))
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" in html
@@ -102,7 +102,7 @@ def test_home_shows_the_systems_tree_with_owners_and_counts(member_client, lead_
 
 
 def test_home_tells_an_empty_map_what_to_do_next(member_client):
-    html = member_client.get(reverse("systems:home")).content.decode()
+    html = member_client.get(reverse("home")).content.decode()
     assert "No systems yet" in html
 
 
@@ -219,7 +219,7 @@ def test_log_out_is_a_post(member_client):
     assert member_client.get(reverse("logout")).status_code == 405
     response = member_client.post(reverse("logout"))
     assert response.status_code == 302
-    assert member_client.get(reverse("systems:home")).status_code == 302
+    assert member_client.get(reverse("home")).status_code == 302
 
 
 def test_a_history_restore_has_one_title_in_the_head(member_client, lead_generation_map):
@@ -275,8 +275,8 @@ def test_every_level_can_be_printed_without_the_apps_navigation(member_client, l
 def test_the_map_offers_each_person_the_downloads_they_may_use(member_client, founder_client):
     from django.urls import reverse
 
-    member = member_client.get(reverse("systems:home")).text
+    member = member_client.get(reverse("home")).text
     assert reverse("front:handbook_zip") in member  # a team member may read every SOP
     assert reverse("front:export_map") not in member and "+ New system" not in member
-    founder = founder_client.get(reverse("systems:home")).text
+    founder = founder_client.get(reverse("home")).text
     assert reverse("front:export_map") in founder and reverse("front:import_map") in founder

@@ -598,13 +598,14 @@ def import_map(doc, by=None) -> dict:
         raise BadDocument(problems)
     problems = Problems()
     try:
-        with transaction.atomic(), tree_lock():
+        with transaction.atomic(), tree_lock(), history.change(by, IMPORTED):
+            # Every object saved below keeps its revision ("Imported"), from its own save.
             # It may change any process or SOP: all are locked now, in the order every writer
             # keeps (the tree's lock has taken the systems), not one by one as the document goes.
             history.lock_in_order(
                 {Process: Process.objects.values("pk"), SOP: SOP.objects.values("pk")}
             )
-            counts = write(doc, by, problems)
+            counts = write(doc, problems)
             if problems:
                 raise BadDocument(problems)  # after every item is checked; rolls all back
             return counts
@@ -619,10 +620,10 @@ def opt(item: dict, field: str, default):
     return default if value is None else value
 
 
-def write(doc: dict, by, problems: Problems) -> dict:
+def write(doc: dict, problems: Problems) -> dict:
     """Store the document, validating each object as the forms do; their errors go in
     `problems` (the caller then rolls back). An object whose parent was refused is skipped."""
-    writer = Writer(by, problems)
+    writer = Writer(problems)
     writer.write_people(doc.get("people", []))
     writer.write_software(doc.get("software", []))
     writer.write_systems(doc.get("systems", []))
@@ -634,10 +635,9 @@ def write(doc: dict, by, problems: Problems) -> dict:
 
 @dataclass
 class Writer:
-    """Stores a document section by section, for `by`. What each section stored is kept by
+    """Stores a document section by section. What each section stored is kept by
     the name the document gives it, for the sections after it to refer to."""
 
-    by: object
     problems: Problems
     people: dict = field(default_factory=dict)  # username → person
     tools: dict = field(default_factory=dict)  # name → software
@@ -700,10 +700,8 @@ class Writer:
             system.purpose, system.owner = opt(item, "purpose", ""), self.who(item.get("owner"))
             if not self.problems.valid(system, where("systems", i, item), {"name": "path"}):
                 continue
-            history.keep_baseline(System, system.pk)
             system.save()
             system.software.set(self.software(item))
-            history.record(system, self.by, IMPORTED)
             self.systems[path] = system
 
     def process_of(self, item: dict) -> Process | None:
@@ -716,7 +714,6 @@ class Writer:
         paths = {system.pk: path for path, system in self.systems.items()}
         for process in Process.objects.all():
             self.processes[(paths[process.system_id], process.name)] = process
-        changed = []
         for i, item in enumerate(items):
             key = (tuple(item["system"]), item["name"])
             if key[0] not in self.systems:
@@ -727,18 +724,11 @@ class Writer:
             process.result, process.owner = opt(item, "result", ""), self.who(item.get("owner"))
             if not self.problems.valid(process, where("processes", i, item)):
                 continue
-            history.keep_baseline(Process, process.pk)
             process.save()
             self.processes[key] = process
-            changed.append(process)
-        # The processes whose steps the document changes keep their state from before, even
-        # those it does not list itself.
-        touched = {process for item in steps if (process := self.process_of(item))}
-        for process in touched:
-            history.keep_baseline(Process, process.pk)
+        # A process whose steps the document changes keeps its revision too, even one the
+        # document does not list itself (each step's save reports it: history.change).
         self.write_steps(steps)
-        for process in {*changed, *touched}:
-            history.record(process, self.by, IMPORTED)
 
     def write_steps(self, items: list) -> None:
         self.steps = {(s.process_id, s.name): s for s in Step.objects.all()}
@@ -768,10 +758,8 @@ class Writer:
                 sop.review_interval_days = item["review_interval_days"]
             if not self.problems.valid(sop, where("sops", i, item)):
                 continue
-            history.keep_baseline(SOP, sop.pk)
             sop.save()
             sop.software.set(self.software(item))
-            history.record(sop, self.by, IMPORTED)
 
     def write_metrics(self, items: list) -> None:
         for i, item in enumerate(items):

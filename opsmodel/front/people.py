@@ -37,7 +37,7 @@ def map_order(process: Process) -> tuple:
 def start(request: HttpRequest) -> HttpResponse:
     """Where login lands: the map for those who edit it, My work for everyone else."""
     if request.user.has_perm("systems.change_system"):
-        return redirect("systems:home")
+        return redirect("home")
     return redirect("front:my_work")
 
 
