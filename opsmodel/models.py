@@ -8,6 +8,42 @@ from django.db import models, transaction
 from django.utils import timezone
 
 
+def owner_field(owned: str, help_text: str = "") -> models.ForeignKey:
+    """The owner of a map object (`<owned>_owned` on the person): someone, or nobody yet. A
+    person who owns something is not deleted (PROTECT): it is handed over first."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name=f"{owned}_owned",
+        help_text=help_text,
+    )
+
+
+def unique_in(parent: str, kind: str, field: str = "name", **kwargs) -> models.UniqueConstraint:
+    """ "A <parent> has one <kind> of each <field>" (a process's steps, a system's processes),
+    as a constraint whose message the edit forms show next to that field."""
+    article = "an" if kind == "SOP" or kind[0] in "aeiou" else "a"  # "an SOP", said "ess"
+    return models.UniqueConstraint(
+        fields=[parent, field],
+        name=f"{kind.lower()}_{field}_unique_in_{parent}",
+        violation_error_code="name_taken",
+        violation_error_message=f"This {parent} already has {article} {kind} with that {field}.",
+        **kwargs,
+    )
+
+
+def position_unique_in(parent: str, kind: str) -> models.UniqueConstraint:
+    """Siblings in order: no two at one position within their `parent`."""
+    return models.UniqueConstraint(
+        fields=[parent, "position"],
+        name=f"{kind}_position_unique_in_{parent}",
+        violation_error_code="position_taken",
+        violation_error_message=f"Another {kind} already has that position in this {parent}.",
+    )
+
+
 class User(AbstractUser):
     """A person in the business. Owners of systems, processes, steps and SOPs are users."""
 

@@ -7,7 +7,7 @@ from django.db.models import Count, Max, Q
 from django.urls import reverse
 
 from opsmodel import history
-from opsmodel.models import Versioned
+from opsmodel.models import Versioned, owner_field, position_unique_in, unique_in
 from processes.periods import Cadence, is_period_start, label
 from systems.models import System
 
@@ -77,13 +77,7 @@ class Process(Versioned):
     result = models.CharField(
         max_length=300, blank=True, help_text="The result this process produces."
     )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="processes_owned",
-    )
+    owner = owner_field("processes")
     position = models.PositiveIntegerField(
         blank=True, help_text="Order within its system; left empty, it goes last."
     )
@@ -100,18 +94,8 @@ class Process(Versioned):
         ordering = ["system", "position"]
         verbose_name_plural = "processes"
         constraints = [
-            models.UniqueConstraint(
-                fields=["system", "name"],
-                name="process_name_unique_in_system",
-                violation_error_code="name_taken",
-                violation_error_message="This system already has a process with that name.",
-            ),
-            models.UniqueConstraint(
-                fields=["system", "position"],
-                name="process_position_unique_in_system",
-                violation_error_code="position_taken",
-                violation_error_message="Another process already has that position in this system.",
-            ),
+            unique_in("system", "process"),
+            position_unique_in("system", "process"),
         ]
 
     def __str__(self) -> str:
@@ -157,13 +141,7 @@ class Step(Versioned):
     # What is worth protecting (the SOPs) is protected on the SOP side.
     process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="steps")
     name = models.CharField(max_length=120)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="steps_owned",
-    )
+    owner = owner_field("steps")
     due_date = models.DateField(null=True, blank=True)
     position = models.PositiveIntegerField(
         blank=True, help_text="Order within its process; left empty, it goes last."
@@ -177,18 +155,8 @@ class Step(Versioned):
     class Meta:
         ordering = ["process", "position"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["process", "name"],
-                name="step_name_unique_in_process",
-                violation_error_code="name_taken",
-                violation_error_message="This process already has a step with that name.",
-            ),
-            models.UniqueConstraint(
-                fields=["process", "position"],
-                name="step_position_unique_in_process",
-                violation_error_code="position_taken",
-                violation_error_message="Another step already has that position in this process.",
-            ),
+            unique_in("process", "step"),
+            position_unique_in("process", "step"),
         ]
 
     def __str__(self) -> str:
@@ -266,13 +234,7 @@ class Metric(Versioned):
     )
     name = models.CharField(max_length=120)
     unit = models.CharField(max_length=30, blank=True, help_text="videos, subscribers, €, %…")
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="metrics_owned",
-    )
+    owner = owner_field("metrics")
     target = models.DecimalField(max_digits=14, decimal_places=2)
     direction = models.CharField(max_length=6, choices=Direction, default=Direction.HIGHER)
     cadence = models.CharField(max_length=7, choices=Cadence)
@@ -297,20 +259,8 @@ class Metric(Versioned):
                     "A process's metrics are weekly; a system's are monthly or annual."
                 ),
             ),
-            models.UniqueConstraint(
-                fields=["process", "name"],
-                condition=Q(process__isnull=False),
-                name="metric_name_unique_in_process",
-                violation_error_code="name_taken",
-                violation_error_message="This process already has a metric with that name.",
-            ),
-            models.UniqueConstraint(
-                fields=["system", "name"],
-                condition=Q(system__isnull=False),
-                name="metric_name_unique_in_system",
-                violation_error_code="name_taken",
-                violation_error_message="This system already has a metric with that name.",
-            ),
+            unique_in("process", "metric", condition=Q(process__isnull=False)),
+            unique_in("system", "metric", condition=Q(system__isnull=False)),
         ]
 
     def __str__(self) -> str:

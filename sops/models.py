@@ -10,7 +10,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from opsmodel.models import Versioned
+from opsmodel.models import Versioned, owner_field, unique_in
 from processes.models import Process, Step
 from systems.models import Software, System
 
@@ -40,14 +40,7 @@ class SOP(Versioned):
         help_text="The step of the same process this SOP is the recipe for, if any.",
     )
     title = models.CharField(max_length=200)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="sops_owned",
-        help_text="The one person who does this task.",
-    )
+    owner = owner_field("sops", "The one person who does this task.")
     outcome = models.CharField(
         max_length=300, blank=True, help_text="The one outcome of doing this task."
     )
@@ -92,12 +85,7 @@ class SOP(Versioned):
         verbose_name = "SOP"
         verbose_name_plural = "SOPs"
         constraints = [
-            models.UniqueConstraint(
-                fields=["process", "title"],
-                name="sop_title_unique_in_process",
-                violation_error_code="name_taken",
-                violation_error_message="This process already has an SOP with that title.",
-            ),
+            unique_in("process", "SOP", "title"),
             models.CheckConstraint(
                 condition=models.Q(estimated_minutes__isnull=True)
                 | models.Q(estimated_minutes__range=(1, MAX_SITTING_MINUTES)),

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.db.models import Expression, Subquery
@@ -12,7 +11,7 @@ from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
 
-from opsmodel.models import Versioned
+from opsmodel.models import Versioned, owner_field
 
 
 class Software(models.Model):
@@ -41,14 +40,7 @@ class Software(models.Model):
         ],
     )
     category = models.CharField(max_length=20, choices=Category, default=Category.OTHER)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="software_owned",
-        help_text="Who looks after this tool: its account, seats and bill.",
-    )
+    owner = owner_field("software", "Who looks after this tool: its account, seats and bill.")
     notes = models.TextField(blank=True)
 
     class Meta:
@@ -111,13 +103,7 @@ class System(MPTTModel, Versioned):
     purpose = models.TextField(
         blank=True, help_text="Why it matters: how this system feeds the big picture."
     )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="systems_owned",
-    )
+    owner = owner_field("systems")
     software = models.ManyToManyField(Software, blank=True, related_name="systems")
 
     objects = TreeManager.from_queryset(SystemQuerySet)()
