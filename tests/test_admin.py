@@ -7,14 +7,7 @@ from django.urls import reverse
 from processes.models import Step
 from sops.models import SOP
 from systems.models import System
-from tests.factories import (
-    ProcessFactory,
-    SoftwareFactory,
-    SOPFactory,
-    StepFactory,
-    SystemFactory,
-    UserFactory,
-)
+from tests import factories as make
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +23,8 @@ MODELS = [
 
 @pytest.fixture
 def admin_map():
-    sop = SOPFactory(software=[SoftwareFactory()])
-    StepFactory(process=sop.process)
+    sop = make.SOPFactory(software=[make.SoftwareFactory()])
+    make.StepFactory(process=sop.process)
     return sop
 
 
@@ -52,8 +45,8 @@ def test_admin_pages_load(admin_client, admin_map, model):
 
 
 def test_sop_admin_filters_and_searches(admin_client):
-    SOPFactory(title="Sending an invoice")
-    SOPFactory(title="Recording a video", outcome="Clean footage", body="1. Film it.")
+    make.SOPFactory(title="Sending an invoice")
+    make.SOPFactory(title="Recording a video", outcome="Clean footage", body="1. Film it.")
     url = reverse("admin:sops_sop_changelist")
     html = admin_client.get(url, {"q": "invoice"}).content.decode()
     assert "Sending an invoice" in html and "Recording a video" not in html
@@ -63,10 +56,10 @@ def test_sop_admin_filters_and_searches(admin_client):
 
 
 def test_reparenting_a_system_in_the_admin_keeps_the_tree_valid(admin_client):
-    wealth = SystemFactory(name="Wealth generation")
-    revenue = SystemFactory(name="Revenue generation", parent=wealth)
-    leads = SystemFactory(name="Lead generation")
-    SystemFactory(name="Email", parent=leads)
+    wealth = make.SystemFactory(name="Wealth generation")
+    revenue = make.SystemFactory(name="Revenue generation", parent=wealth)
+    leads = make.SystemFactory(name="Lead generation")
+    make.SystemFactory(name="Email", parent=leads)
 
     response = admin_client.post(
         reverse("admin:systems_system_change", args=[leads.pk]),
@@ -92,8 +85,8 @@ def test_reparenting_a_system_in_the_admin_keeps_the_tree_valid(admin_client):
 
 
 def test_the_admin_refuses_to_put_a_system_inside_its_own_sub_system(admin_client):
-    wealth = SystemFactory(name="Wealth generation")
-    revenue = SystemFactory(name="Revenue generation", parent=wealth)
+    wealth = make.SystemFactory(name="Wealth generation")
+    revenue = make.SystemFactory(name="Revenue generation", parent=wealth)
     data = {
         "name": "Wealth generation",
         "parent": revenue.pk,
@@ -109,8 +102,8 @@ def test_the_admin_refuses_to_put_a_system_inside_its_own_sub_system(admin_clien
 
 
 def test_sop_admin_refuses_a_step_from_another_process(admin_client):
-    process = ProcessFactory()
-    other_step = StepFactory()
+    process = make.ProcessFactory()
+    other_step = make.StepFactory()
     response = admin_client.post(
         reverse("admin:sops_sop_add"),
         {
@@ -129,8 +122,8 @@ def test_sop_admin_refuses_a_step_from_another_process(admin_client):
 
 
 def test_process_admin_edits_steps_inline(admin_client):
-    process = ProcessFactory(name="Email content")
-    owner = UserFactory()
+    process = make.ProcessFactory(name="Email content")
+    owner = make.UserFactory()
     response = admin_client.post(
         reverse("admin:processes_process_change", args=[process.pk]),
         {
@@ -159,9 +152,9 @@ def test_process_admin_edits_steps_inline(admin_client):
 
 
 def test_step_admin_refuses_to_move_an_sop_s_step_to_another_process(admin_client):
-    step = StepFactory(name="Filming")
-    sop = SOPFactory(process=step.process, step=step, title="Recording a video")
-    other = ProcessFactory(name="Email content")
+    step = make.StepFactory(name="Filming")
+    sop = make.SOPFactory(process=step.process, step=step, title="Recording a video")
+    other = make.ProcessFactory(name="Email content")
     response = admin_client.post(
         reverse("admin:processes_step_change", args=[step.pk]),
         {
@@ -180,16 +173,16 @@ def test_step_admin_refuses_to_move_an_sop_s_step_to_another_process(admin_clien
 
 
 def test_code_cannot_move_an_sop_s_step_to_another_process_either():
-    step = StepFactory()
-    SOPFactory(process=step.process, step=step)
-    step.process = ProcessFactory()
+    step = make.StepFactory()
+    make.SOPFactory(process=step.process, step=step)
+    step.process = make.ProcessFactory()
     with pytest.raises(ValidationError, match="before moving the step"):
         step.save()
 
 
 def test_a_step_without_an_sop_still_moves_in_the_admin(admin_client):
-    step = StepFactory(name="Filming")
-    other = ProcessFactory(name="Email content")
+    step = make.StepFactory(name="Filming")
+    other = make.ProcessFactory(name="Email content")
     response = admin_client.post(
         reverse("admin:processes_step_change", args=[step.pk]),
         {"process": other.pk, "name": "Filming", "position": "", "owner": "", "due_date": ""},
@@ -205,10 +198,10 @@ def test_the_migration_unties_sops_left_on_a_step_of_another_process():
     from django.apps import apps
 
     migration = import_module("sops.migrations.0007_untie_steps_of_other_processes")
-    step, kept = StepFactory(), StepFactory()
-    broken = SOPFactory(process=step.process, step=step)
-    fine = SOPFactory(process=kept.process, step=kept)
-    Step.objects.filter(pk=step.pk).update(process=ProcessFactory())  # as the admin once did
+    step, kept = make.StepFactory(), make.StepFactory()
+    broken = make.SOPFactory(process=step.process, step=step)
+    fine = make.SOPFactory(process=kept.process, step=kept)
+    Step.objects.filter(pk=step.pk).update(process=make.ProcessFactory())  # as the admin once did
     migration.untie(apps, None)
     broken.refresh_from_db()
     fine.refresh_from_db()

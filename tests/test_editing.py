@@ -12,15 +12,7 @@ from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import System
 from systems.tree import tree_problems
-from tests.factories import (
-    HTMX,
-    ProcessFactory,
-    SOPFactory,
-    StepFactory,
-    SystemFactory,
-    UserFactory,
-    sop_form_data,
-)
+from tests import factories as make
 
 pytestmark = pytest.mark.django_db
 
@@ -60,13 +52,13 @@ def test_founder_creates_a_top_level_system(founder_client, founder):
 
 
 def test_founder_creates_a_sub_system_with_htmx_and_the_map_refreshes(founder_client):
-    wealth = SystemFactory(name="Wealth generation")
+    wealth = make.SystemFactory(name="Wealth generation")
     url = f"{reverse('systems:new')}?parent={wealth.pk}"
-    form = founder_client.get(url, **HTMX, HTTP_HX_TARGET="main")
+    form = founder_client.get(url, **make.HTMX, HTTP_HX_TARGET="main")
     assert f'<option value="{wealth.pk}" selected>' in form.content.decode()
 
     response = founder_client.post(
-        url, system_data(name="Revenue generation", parent=wealth.pk), **HTMX
+        url, system_data(name="Revenue generation", parent=wealth.pk), **make.HTMX
     )
     revenue = System.objects.get(name="Revenue generation")
     assert revenue.parent == wealth
@@ -92,9 +84,9 @@ def test_founder_creates_a_sub_system_with_htmx_and_the_map_refreshes(founder_cl
 def test_bad_system_input_is_shown_next_to_the_field_and_kept(
     founder_client, overrides, field, message
 ):
-    SystemFactory(name="Wealth generation")
+    make.SystemFactory(name="Wealth generation")
     data = system_data(purpose="Turns profit into wealth", **overrides)
-    response = founder_client.post(reverse("systems:new"), data, **HTMX)
+    response = founder_client.post(reverse("systems:new"), data, **make.HTMX)
     html = response.content.decode()
     assert response.status_code == 200
     assert f'id="id_{field}_error">' in html
@@ -104,16 +96,16 @@ def test_bad_system_input_is_shown_next_to_the_field_and_kept(
 
 
 def test_inline_edit_swaps_the_summary_back_and_refreshes_other_regions(founder_client):
-    system = SystemFactory(name="Leads", purpose="Old purpose")
+    system = make.SystemFactory(name="Leads", purpose="Old purpose")
     form = founder_client.get(
-        reverse("systems:edit", args=[system.pk]), **HTMX, HTTP_HX_TARGET="system-summary"
+        reverse("systems:edit", args=[system.pk]), **make.HTMX, HTTP_HX_TARGET="system-summary"
     )
     assert "<html" not in form.content.decode() and 'name="version"' in form.content.decode()
 
     response = founder_client.post(
         reverse("systems:edit", args=[system.pk]),
         system_data(system, name="Lead generation", purpose="Brings people to us", inline="1"),
-        **HTMX,
+        **make.HTMX,
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -128,7 +120,7 @@ def test_inline_edit_swaps_the_summary_back_and_refreshes_other_regions(founder_
 
 
 def test_edit_works_as_a_plain_page_without_javascript(founder_client):
-    system = SystemFactory(name="Leads")
+    system = make.SystemFactory(name="Leads")
     page = founder_client.get(reverse("systems:edit", args=[system.pk]))
     assert "<html" in page.content.decode()
     response = founder_client.post(
@@ -138,7 +130,7 @@ def test_edit_works_as_a_plain_page_without_javascript(founder_client):
 
 
 def test_the_second_save_does_not_overwrite_the_first(founder_client):
-    system = SystemFactory(name="Lead generation", purpose="Original")
+    system = make.SystemFactory(name="Lead generation", purpose="Original")
     opened_at = system_data(system)
 
     # Someone else saves first.
@@ -147,7 +139,7 @@ def test_the_second_save_does_not_overwrite_the_first(founder_client):
     other.save()
 
     url = reverse("systems:edit", args=[system.pk])
-    response = founder_client.post(url, {**opened_at, "purpose": "My purpose"}, **HTMX)
+    response = founder_client.post(url, {**opened_at, "purpose": "My purpose"}, **make.HTMX)
     html = response.content.decode()
     assert response.status_code == 409
     assert "Someone else saved this while you were editing" in html
@@ -158,14 +150,14 @@ def test_the_second_save_does_not_overwrite_the_first(founder_client):
     # The form now carries the current version: saving the merge goes through.
     assert f'name="version" value="{system.version}"' in html
     merged = {**opened_at, "purpose": "Merged purpose", "version": system.version}
-    assert founder_client.post(url, merged, **HTMX).status_code == 200
+    assert founder_client.post(url, merged, **make.HTMX).status_code == 200
     system.refresh_from_db()
     assert system.purpose == "Merged purpose"
 
 
 def test_two_people_changing_different_fields_both_keep_their_change(founder_client):
-    process = ProcessFactory(name="Cold outreach", result="Meetings booked")
-    newcomer = UserFactory(first_name="Noor")
+    process = make.ProcessFactory(name="Cold outreach", result="Meetings booked")
+    newcomer = make.UserFactory(first_name="Noor")
     url = reverse("processes:edit", args=[process.pk])
     opened = process_data(process)  # two people open the same form
     assert founder_client.post(url, {**opened, "result": "Calls booked"}).status_code == 302
@@ -179,11 +171,11 @@ def test_two_people_changing_different_fields_both_keep_their_change(founder_cli
 
 
 def test_a_real_conflict_lists_only_the_clash_and_keeps_their_other_changes(founder_client):
-    process = ProcessFactory(name="Cold outreach", result="Meetings booked")
+    process = make.ProcessFactory(name="Cold outreach", result="Meetings booked")
     url = reverse("processes:edit", args=[process.pk])
     opened = process_data(process)
     founder_client.post(url, {**opened, "name": "Outreach", "result": "Calls booked"})
-    response = founder_client.post(url, {**opened, "result": "Demos booked"}, **HTMX)
+    response = founder_client.post(url, {**opened, "result": "Demos booked"}, **make.HTMX)
     html = response.content.decode()
     assert response.status_code == 409
     conflict = html.split("<tbody>")[1].split("</tbody>")[0]
@@ -195,8 +187,8 @@ def test_a_real_conflict_lists_only_the_clash_and_keeps_their_other_changes(foun
 
 
 def test_a_merge_keeps_where_someone_else_moved_the_system(founder_client):
-    top, other = SystemFactory(name="Revenue"), SystemFactory(name="Wealth")
-    system = SystemFactory(name="Lead generation", parent=top, purpose="Leads.")
+    top, other = make.SystemFactory(name="Revenue"), make.SystemFactory(name="Wealth")
+    system = make.SystemFactory(name="Lead generation", parent=top, purpose="Leads.")
     url = reverse("systems:edit", args=[system.pk])
     opened = system_data(system)
     assert founder_client.post(url, {**opened, "parent": other.pk}).status_code == 302
@@ -206,10 +198,12 @@ def test_a_merge_keeps_where_someone_else_moved_the_system(founder_client):
 
 
 def test_moving_a_system_under_its_own_descendant_is_refused(founder_client):
-    wealth = SystemFactory(name="Wealth generation")
-    revenue = SystemFactory(name="Revenue generation", parent=wealth)
+    wealth = make.SystemFactory(name="Wealth generation")
+    revenue = make.SystemFactory(name="Revenue generation", parent=wealth)
     response = founder_client.post(
-        reverse("systems:edit", args=[wealth.pk]), system_data(wealth, parent=revenue.pk), **HTMX
+        reverse("systems:edit", args=[wealth.pk]),
+        system_data(wealth, parent=revenue.pk),
+        **make.HTMX,
     )
     html = response.content.decode()
     assert "cannot be placed inside itself or one of its own sub-systems" in html
@@ -218,9 +212,9 @@ def test_moving_a_system_under_its_own_descendant_is_refused(founder_client):
 
 
 def test_moving_a_system_takes_its_subtree(founder_client):
-    wealth = SystemFactory(name="Wealth generation")
-    ip = SystemFactory(name="IP creation")
-    leads = SystemFactory(name="Lead generation", parent=ip)
+    wealth = make.SystemFactory(name="Wealth generation")
+    ip = make.SystemFactory(name="IP creation")
+    leads = make.SystemFactory(name="Lead generation", parent=ip)
     response = founder_client.post(
         reverse("systems:edit", args=[ip.pk]), system_data(ip, parent=wealth.pk)
     )
@@ -230,8 +224,8 @@ def test_moving_a_system_takes_its_subtree(founder_client):
 
 
 def test_reordering_sibling_systems(founder_client):
-    wealth = SystemFactory()
-    _a, b = SystemFactory(name="A", parent=wealth), SystemFactory(name="B", parent=wealth)
+    wealth = make.SystemFactory()
+    _a, b = make.SystemFactory(name="A", parent=wealth), make.SystemFactory(name="B", parent=wealth)
     response = founder_client.post(
         reverse("systems:move", args=[b.pk]), {"direction": "up", "next": wealth.get_absolute_url()}
     )
@@ -240,11 +234,11 @@ def test_reordering_sibling_systems(founder_client):
 
 
 def test_deleting_a_system_shows_what_goes_with_it_and_needs_a_post(founder_client):
-    wealth = SystemFactory(name="Wealth generation")
-    revenue = SystemFactory(name="Revenue generation", parent=wealth)
-    SystemFactory(name="Lead generation", parent=revenue)
-    step = StepFactory(process=ProcessFactory(system=revenue))
-    SOPFactory(process=step.process, step=step)
+    wealth = make.SystemFactory(name="Wealth generation")
+    revenue = make.SystemFactory(name="Revenue generation", parent=wealth)
+    make.SystemFactory(name="Lead generation", parent=revenue)
+    step = make.StepFactory(process=make.ProcessFactory(system=revenue))
+    make.SOPFactory(process=step.process, step=step)
 
     page = founder_client.get(reverse("systems:delete", args=[revenue.pk]))
     html = page.content.decode()
@@ -279,8 +273,8 @@ def process_data(process, **overrides) -> dict:
 
 
 def test_founder_creates_a_process_in_a_system(founder_client):
-    system = SystemFactory()
-    ProcessFactory(system=system)
+    system = make.SystemFactory()
+    make.ProcessFactory(system=system)
     response = founder_client.post(
         f"{reverse('processes:new')}?system={system.pk}",
         {
@@ -296,9 +290,9 @@ def test_founder_creates_a_process_in_a_system(founder_client):
 
 
 def test_moving_a_process_to_another_system_puts_it_last_there(founder_client):
-    process = ProcessFactory()
-    other = SystemFactory()
-    ProcessFactory(system=other)
+    process = make.ProcessFactory()
+    other = make.SystemFactory()
+    make.ProcessFactory(system=other)
     founder_client.post(
         reverse("processes:edit", args=[process.pk]), process_data(process, system=other.pk)
     )
@@ -307,12 +301,12 @@ def test_moving_a_process_to_another_system_puts_it_last_there(founder_client):
 
 
 def test_a_duplicate_process_name_is_refused_next_to_the_name(founder_client):
-    first = ProcessFactory(name="Email content")
-    second = ProcessFactory(system=first.system, name="Opt-in funnels")
+    first = make.ProcessFactory(name="Email content")
+    second = make.ProcessFactory(system=first.system, name="Opt-in funnels")
     response = founder_client.post(
         reverse("processes:edit", args=[second.pk]),
         process_data(second, name="Email content"),
-        **HTMX,
+        **make.HTMX,
     )
     assert 'id="id_name_error">This system already has a process with that name.' in (
         response.content.decode()
@@ -322,15 +316,15 @@ def test_a_duplicate_process_name_is_refused_next_to_the_name(founder_client):
 
 
 def test_reordering_processes_within_a_system(founder_client):
-    first = ProcessFactory(name="First")
-    second = ProcessFactory(system=first.system, name="Second")
+    first = make.ProcessFactory(name="First")
+    second = make.ProcessFactory(system=first.system, name="Second")
     founder_client.post(reverse("processes:move", args=[second.pk]), {"direction": "up"})
     assert list(first.system.processes.values_list("name", flat=True)) == ["Second", "First"]
 
 
 def test_deleting_a_process_lists_its_steps_and_sops_first(founder_client):
-    step = StepFactory()
-    SOPFactory(process=step.process, step=step)
+    step = make.StepFactory()
+    make.SOPFactory(process=step.process, step=step)
     html = founder_client.get(reverse("processes:delete", args=[step.process.pk])).content.decode()
     assert "<strong>1</strong> step" in html and "<strong>1</strong> SOP" in html
     founder_client.post(reverse("processes:delete", args=[step.process.pk]))
@@ -341,8 +335,8 @@ def test_deleting_a_process_lists_its_steps_and_sops_first(founder_client):
 
 
 def test_adding_a_step_returns_the_steps_region(founder_client):
-    process = ProcessFactory()
-    owner = UserFactory()
+    process = make.ProcessFactory()
+    owner = make.UserFactory()
     response = founder_client.post(
         reverse("processes:add_step", args=[process.pk]),
         {
@@ -350,7 +344,7 @@ def test_adding_a_step_returns_the_steps_region(founder_client):
             "new-step-owner": owner.pk,
             "new-step-due_date": "2026-12-02",
         },
-        **HTMX,
+        **make.HTMX,
     )
     html = response.content.decode()
     assert 'id="steps"' in html and "Scripting" in html and "Wed 2 Dec" in html
@@ -368,24 +362,28 @@ def test_adding_a_step_returns_the_steps_region(founder_client):
     ids=["empty", "duplicate", "bad-date"],
 )
 def test_bad_step_input_is_reported_in_place(founder_client, data, message):
-    process = ProcessFactory()
-    StepFactory(process=process, name="Filming")
-    response = founder_client.post(reverse("processes:add_step", args=[process.pk]), data, **HTMX)
+    process = make.ProcessFactory()
+    make.StepFactory(process=process, name="Filming")
+    response = founder_client.post(
+        reverse("processes:add_step", args=[process.pk]), data, **make.HTMX
+    )
     assert message in response.content.decode()
     assert process.steps.count() == 1
 
 
 def test_editing_a_step_inline(founder_client):
-    step = StepFactory(name="Filming")
+    step = make.StepFactory(name="Filming")
     form = founder_client.get(
-        reverse("processes:edit_step", args=[step.pk]), **HTMX, HTTP_HX_TARGET=f"step-{step.pk}"
+        reverse("processes:edit_step", args=[step.pk]),
+        **make.HTMX,
+        HTTP_HX_TARGET=f"step-{step.pk}",
     )
     assert "<form" in form.content.decode() and "<html" not in form.content.decode()
     assert 'name="inline" value="1"' in form.content.decode()
     response = founder_client.post(
         reverse("processes:edit_step", args=[step.pk]),
         {**step_data(step, "Recording"), "inline": "1"},
-        **HTMX,
+        **make.HTMX,
     )
     assert 'id="steps"' in response.content.decode() and "Recording" in response.content.decode()
     step.refresh_from_db()
@@ -393,10 +391,10 @@ def test_editing_a_step_inline(founder_client):
 
 
 def test_steps_reorder_with_the_keyboard_buttons(founder_client):
-    process = ProcessFactory()
-    a, b, c = (StepFactory(process=process, name=n) for n in ["A", "B", "C"])
+    process = make.ProcessFactory()
+    a, b, c = (make.StepFactory(process=process, name=n) for n in ["A", "B", "C"])
     response = founder_client.post(
-        reverse("processes:move_step", args=[c.pk]), {"direction": "up"}, **HTMX
+        reverse("processes:move_step", args=[c.pk]), {"direction": "up"}, **make.HTMX
     )
     assert list(process.steps.values_list("name", flat=True)) == ["A", "C", "B"]
     # Focus stays on the button just used, for the next press.
@@ -404,30 +402,30 @@ def test_steps_reorder_with_the_keyboard_buttons(founder_client):
 
 
 def test_steps_reorder_by_drag_and_drop(founder_client):
-    process = ProcessFactory()
-    a, b, c = (StepFactory(process=process, name=n) for n in ["A", "B", "C"])
+    process = make.ProcessFactory()
+    a, b, c = (make.StepFactory(process=process, name=n) for n in ["A", "B", "C"])
     founder_client.post(
         reverse("processes:order_steps", args=[process.pk]),
         {"order": f"{c.pk},{a.pk},{b.pk}"},
-        **HTMX,
+        **make.HTMX,
     )
     assert list(process.steps.values_list("name", flat=True)) == ["C", "A", "B"]
     assert list(process.steps.values_list("position", flat=True)) == [1, 2, 3]
 
 
 def test_a_stale_drag_and_drop_order_changes_nothing(founder_client):
-    process = ProcessFactory()
-    _a, b = StepFactory(process=process, name="A"), StepFactory(process=process, name="B")
+    process = make.ProcessFactory()
+    _a, b = make.StepFactory(process=process, name="A"), make.StepFactory(process=process, name="B")
     response = founder_client.post(
-        reverse("processes:order_steps", args=[process.pk]), {"order": f"{b.pk}"}, **HTMX
+        reverse("processes:order_steps", args=[process.pk]), {"order": f"{b.pk}"}, **make.HTMX
     )
     assert response.status_code == 400
     assert list(process.steps.values_list("name", flat=True)) == ["A", "B"]
 
 
 def test_deleting_a_step_keeps_its_sop(founder_client):
-    step = StepFactory()
-    sop = SOPFactory(process=step.process, step=step)
+    step = make.StepFactory()
+    sop = make.SOPFactory(process=step.process, step=step)
     page = founder_client.get(reverse("processes:delete_step", args=[step.pk]))
     assert "stays in the process" in page.content.decode()
     founder_client.post(reverse("processes:delete_step", args=[step.pk]))
@@ -439,7 +437,7 @@ def test_deleting_a_step_keeps_its_sop(founder_client):
 
 
 def test_write_the_sop_from_a_step_without_one(founder_client):
-    step = StepFactory(name="Filming")
+    step = make.StepFactory(name="Filming")
     page = founder_client.get(step.process.get_absolute_url()).content.decode()
     new_url = f"{reverse('sops:new')}?process={step.process.pk}&amp;step={step.pk}"
     assert f'href="{new_url}"' in page and "Write the SOP" in page
@@ -465,20 +463,24 @@ def test_write_the_sop_from_a_step_without_one(founder_client):
 
 
 def test_moving_an_sop_to_another_process_unties_it_from_its_step(founder_client):
-    step = StepFactory()
-    sop = SOPFactory(process=step.process, step=step)
-    other = ProcessFactory()
-    founder_client.post(reverse("sops:edit", args=[sop.pk]), sop_form_data(sop, process=other.pk))
+    step = make.StepFactory()
+    sop = make.SOPFactory(process=step.process, step=step)
+    other = make.ProcessFactory()
+    founder_client.post(
+        reverse("sops:edit", args=[sop.pk]), make.sop_form_data(sop, process=other.pk)
+    )
     sop.refresh_from_db()
     assert (sop.process, sop.step) == (other, None)
 
 
 def test_an_sop_cannot_take_a_step_of_another_process(founder_client):
-    sop = SOPFactory()
-    other_step = StepFactory()
+    sop = make.SOPFactory()
+    other_step = make.StepFactory()
     # Naming a step of another process:
     response = founder_client.post(
-        reverse("sops:edit", args=[sop.pk]), sop_form_data(sop, step=other_step.pk), **HTMX
+        reverse("sops:edit", args=[sop.pk]),
+        make.sop_form_data(sop, step=other_step.pk),
+        **make.HTMX,
     )
     assert 'id="id_step_error">' in response.content.decode()
     sop.refresh_from_db()
@@ -487,11 +489,11 @@ def test_an_sop_cannot_take_a_step_of_another_process(founder_client):
 
 @pytest.mark.parametrize("minutes", ["0", "481", "100000", "an hour"])
 def test_absurd_estimated_minutes_are_refused(founder_client, minutes):
-    sop = SOPFactory(estimated_minutes=30, body="Keep me")
+    sop = make.SOPFactory(estimated_minutes=30, body="Keep me")
     response = founder_client.post(
         reverse("sops:edit", args=[sop.pk]),
-        sop_form_data(sop, estimated_minutes=minutes, body="My new body"),
-        **HTMX,
+        make.sop_form_data(sop, estimated_minutes=minutes, body="My new body"),
+        **make.HTMX,
     )
     html = response.content.decode()
     assert 'id="id_estimated_minutes_error">' in html
@@ -509,11 +511,11 @@ def test_the_preview_uses_the_same_sanitiser_as_the_sop_page(founder_client):
 
 
 def test_editing_an_sop_keeps_a_conflict_visible(founder_client):
-    sop = SOPFactory(body="1. Original")
-    opened = sop_form_data(sop)
+    sop = make.SOPFactory(body="1. Original")
+    opened = make.sop_form_data(sop)
     SOP.objects.get(pk=sop.pk).save()  # someone saves in between
     response = founder_client.post(
-        reverse("sops:edit", args=[sop.pk]), {**opened, "body": "1. Mine"}, **HTMX
+        reverse("sops:edit", args=[sop.pk]), {**opened, "body": "1. Mine"}, **make.HTMX
     )
     assert response.status_code == 409
     assert "1. Mine" in response.content.decode()
@@ -523,53 +525,53 @@ def test_editing_an_sop_keeps_a_conflict_visible(founder_client):
 
 def test_an_edit_page_opened_on_its_own_goes_to_the_saved_thing(founder_client):
     """The same form opened as a whole page (a new tab, a reload) is not swapped inline."""
-    process = ProcessFactory(name="Email content")
-    page = founder_client.get(reverse("processes:edit", args=[process.pk]), **HTMX)
+    process = make.ProcessFactory(name="Email content")
+    page = founder_client.get(reverse("processes:edit", args=[process.pk]), **make.HTMX)
     assert 'name="inline"' not in page.content.decode()
     response = founder_client.post(
         reverse("processes:edit", args=[process.pk]),
         process_data(process, name="Email newsletter"),
-        **HTMX,
+        **make.HTMX,
     )
     assert response["HX-Location"].startswith(f'{{"path": "{process.get_absolute_url()}"')
 
 
 def test_deleting_a_step_with_htmx_goes_back_to_its_process(founder_client):
-    step = StepFactory()
-    response = founder_client.post(reverse("processes:delete_step", args=[step.pk]), **HTMX)
+    step = make.StepFactory()
+    response = founder_client.post(reverse("processes:delete_step", args=[step.pk]), **make.HTMX)
     assert response["HX-Location"].startswith(f'{{"path": "{step.process.get_absolute_url()}"')
     assert not Step.objects.filter(pk=step.pk).exists()
 
 
 def test_reordering_does_not_add_a_history_entry(founder_client):
-    first = ProcessFactory(name="First")
-    second = ProcessFactory(system=first.system, name="Second")
+    first = make.ProcessFactory(name="First")
+    second = make.ProcessFactory(system=first.system, name="Second")
     response = founder_client.post(
-        reverse("processes:move", args=[second.pk]), {"direction": "up"}, **HTMX
+        reverse("processes:move", args=[second.pk]), {"direction": "up"}, **make.HTMX
     )
     assert '"push": "false"' in response["HX-Location"]
 
 
 def test_a_malformed_step_in_the_new_sop_address_is_ignored(founder_client):
-    process = ProcessFactory()
+    process = make.ProcessFactory()
     for step in ["abc", "²"]:
         response = founder_client.get(f"{reverse('sops:new')}?process={process.pk}&step={step}")
         assert response.status_code == 200
 
 
 def test_cancel_on_a_delete_confirmation_goes_back_and_changes_the_address(founder_client):
-    system = SystemFactory()
+    system = make.SystemFactory()
     html = founder_client.get(reverse("systems:delete", args=[system.pk])).content.decode()
     cancel = html[html.index(">Delete system") :]
     assert f'hx-get="{system.get_absolute_url()}" hx-target="#main" hx-push-url="true"' in cancel
 
 
 def test_saving_something_deleted_meanwhile_shows_what_was_typed(founder_client):
-    step = StepFactory(name="Filming")
+    step = make.StepFactory(name="Filming")
     data = {**step_data(step, "Filming the intro twice"), "inline": "1"}
     url = reverse("processes:edit_step", args=[step.pk])
     step.delete()  # someone else deleted it while this form was open
-    response = founder_client.post(url, data, **HTMX)
+    response = founder_client.post(url, data, **make.HTMX)
     html = response.content.decode()
     assert response.status_code == 410
     assert "Someone deleted this step while you were editing it" in html
@@ -577,9 +579,9 @@ def test_saving_something_deleted_meanwhile_shows_what_was_typed(founder_client)
 
 
 def test_a_save_says_so_in_the_status_line(founder_client):
-    process = ProcessFactory(name="Cold outreach")
+    process = make.ProcessFactory(name="Cold outreach")
     url = reverse("processes:edit", args=[process.pk])
-    response = founder_client.post(url, process_data(process, result="Calls booked"), **HTMX)
+    response = founder_client.post(url, process_data(process, result="Calls booked"), **make.HTMX)
     assert json.loads(response["HX-Trigger"])["notice"] == {"text": "Saved."}
     process.refresh_from_db()
     # Without htmx the next page says it.
@@ -590,8 +592,8 @@ def test_a_save_says_so_in_the_status_line(founder_client):
 
 
 def test_deleting_says_what_went(founder_client):
-    sop = SOPFactory(title="Answer leads")
-    response = founder_client.post(reverse("sops:delete", args=[sop.pk]), **HTMX)
+    sop = make.SOPFactory(title="Answer leads")
+    response = founder_client.post(reverse("sops:delete", args=[sop.pk]), **make.HTMX)
     assert json.loads(response["HX-Trigger"])["notice"] == {"text": "Deleted “Answer leads”."}
 
 
@@ -630,14 +632,14 @@ def test_the_fast_select_draws_what_django_s_select_draws(value):
 
 
 def test_restoring_a_revision_that_is_not_there_is_a_404_not_a_deleted_page(founder_client):
-    system = SystemFactory()
+    system = make.SystemFactory()
     url = f"{reverse('systems:edit', args=[system.pk])}?restore=99"
     response = founder_client.post(url, {"name": system.name, "version": system.version})
     assert response.status_code == 404
 
 
 def test_what_was_typed_into_something_deleted_keeps_every_choice(founder_client):
-    sop = SOPFactory()
+    sop = make.SOPFactory()
     url = reverse("sops:edit", args=[sop.pk])
     sop.delete()
     response = founder_client.post(url, {"title": "Kept", "software": ["Notion", "Stripe"]})
@@ -652,9 +654,9 @@ def as_a_browser_sends(data: dict) -> dict:
 def test_a_title_only_edit_is_no_new_revision_to_read_when_the_instructions_end_a_line(
     founder_client,
 ):
-    sop = SOPFactory(body="1. Open the inbox.\n2. Answer each lead.\n")  # as every demo SOP
+    sop = make.SOPFactory(body="1. Open the inbox.\n2. Answer each lead.\n")  # as every demo SOP
     url = reverse("sops:edit", args=[sop.pk])
-    response = founder_client.post(url, as_a_browser_sends(sop_form_data(sop, title="Leads")))
+    response = founder_client.post(url, as_a_browser_sends(make.sop_form_data(sop, title="Leads")))
     assert response.status_code == 302
     sop.refresh_from_db()
     assert (sop.title, sop.revision) == ("Leads", 1)  # nobody has to read it again
@@ -664,9 +666,9 @@ def test_a_title_only_edit_is_no_new_revision_to_read_when_the_instructions_end_
 
 
 def test_a_title_edit_and_an_instructions_edit_made_at_once_are_merged(founder_client):
-    sop = SOPFactory(title="Answer leads", body="1. Open the inbox.\n")
+    sop = make.SOPFactory(title="Answer leads", body="1. Open the inbox.\n")
     url = reverse("sops:edit", args=[sop.pk])
-    opened = sop_form_data(sop)  # two founders open the same form
+    opened = make.sop_form_data(sop)  # two founders open the same form
     first = founder_client.post(url, as_a_browser_sends({**opened, "title": "Reply to leads"}))
     assert first.status_code == 302
     second = founder_client.post(url, as_a_browser_sends({**opened, "body": "1. Open mail.\n"}))
@@ -676,9 +678,9 @@ def test_a_title_edit_and_an_instructions_edit_made_at_once_are_merged(founder_c
 
 
 def test_the_other_way_round_an_instructions_edit_then_a_title_edit_are_merged(founder_client):
-    sop = SOPFactory(title="Answer leads", body="1. Open the inbox.\n")
+    sop = make.SOPFactory(title="Answer leads", body="1. Open the inbox.\n")
     url = reverse("sops:edit", args=[sop.pk])
-    opened = sop_form_data(sop)
+    opened = make.sop_form_data(sop)
     founder_client.post(url, as_a_browser_sends({**opened, "body": "1. Open mail.\n"}))
     second = founder_client.post(url, as_a_browser_sends({**opened, "title": "Reply to leads"}))
     assert second.status_code == 302
@@ -698,11 +700,11 @@ def test_software_chosen_by_an_id_no_database_can_hold_is_refused_next_to_the_fi
 
 
 def test_a_step_save_refused_as_a_conflict_leaves_nothing_behind(founder_client):
-    step = StepFactory(name="Filming")
+    step = make.StepFactory(name="Filming")
     url = reverse("processes:edit_step", args=[step.pk])
     stale = step_data(step, "Shooting")
     Step.objects.get(pk=step.pk).save()  # someone saved meanwhile
-    assert founder_client.post(url, stale, **HTMX).status_code == 409
+    assert founder_client.post(url, stale, **make.HTMX).status_code == 409
     assert not history.revisions_of(Process, step.process_id).exists()
     step.refresh_from_db()
     assert step.name == "Filming"

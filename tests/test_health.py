@@ -6,14 +6,7 @@ import pytest
 from django.urls import reverse
 
 from opsmodel.front.health import map_health
-from tests.factories import (
-    ProcessFactory,
-    SOPFactory,
-    StepFactory,
-    SystemFactory,
-    UserFactory,
-    build_map,
-)
+from tests import factories as make
 
 pytestmark = pytest.mark.django_db
 
@@ -23,17 +16,17 @@ def messages(warnings) -> str:
 
 
 def test_the_sop_page_shows_its_warnings_with_the_rule(member_client):
-    sop = SOPFactory(estimated_minutes=240)
+    sop = make.SOPFactory(estimated_minutes=240)
     html = member_client.get(sop.get_absolute_url()).content.decode()
     assert "longer than one sitting" in html
     assert "belongs at the process level" in html
 
 
 def test_the_health_page_shows_coverage_and_every_warning(member_client):
-    process = ProcessFactory()
-    StepFactory(process=process)
-    step = StepFactory(process=process)
-    SOPFactory(process=process, step=step, owner=None)
+    process = make.ProcessFactory()
+    make.StepFactory(process=process)
+    step = make.StepFactory(process=process)
+    make.SOPFactory(process=process, step=step, owner=None)
     html = member_client.get(reverse("front:health")).content.decode()
     assert "50%</strong> Steps with an SOP" in html
     assert "0%</strong> SOPs with an owner" in html
@@ -44,16 +37,14 @@ def test_the_health_page_shows_coverage_and_every_warning(member_client):
 def test_the_health_page_runs_a_fixed_number_of_queries(
     member_client, django_assert_max_num_queries, size
 ):
-    build_map(*size)
-    UserFactory(first_name="Sam")
+    make.build_map(*size)
+    make.UserFactory(first_name="Sam")
     with django_assert_max_num_queries(12):
         assert member_client.get(reverse("front:health"), HTTP_HX_REQUEST="true").status_code == 200
 
 
 def test_the_system_page_shows_its_scope_warnings(member_client):
-    from tests.factories import SystemFactory
-
-    system = SystemFactory(purpose="", owner=None)
+    system = make.SystemFactory(purpose="", owner=None)
     html = member_client.get(system.get_absolute_url()).content.decode()
     for text in ["No processes", "No owner: who answers for it?", "No purpose", "No monthly"]:
         assert text in html
@@ -62,17 +53,17 @@ def test_the_system_page_shows_its_scope_warnings(member_client):
 def known_map():
     """Revenue ⊃ Leads. Leads: 4 steps, 3 with an SOP, one SOP without owner.
     Revenue itself: 2 steps, none with an SOP."""
-    owner = UserFactory()
-    revenue = SystemFactory(name="Revenue generation", owner=owner)
-    leads = SystemFactory(name="Lead generation", parent=revenue, owner=owner)
-    process = ProcessFactory(system=leads, name="Cold outreach", owner=owner)
+    owner = make.UserFactory()
+    revenue = make.SystemFactory(name="Revenue generation", owner=owner)
+    leads = make.SystemFactory(name="Lead generation", parent=revenue, owner=owner)
+    process = make.ProcessFactory(system=leads, name="Cold outreach", owner=owner)
     for n in range(4):
-        step = StepFactory(process=process, name=f"Lead step {n}", owner=owner)
+        step = make.StepFactory(process=process, name=f"Lead step {n}", owner=owner)
         if n < 3:
-            SOPFactory(process=process, step=step, owner=owner if n else None, outcome="Done")
-    billing = ProcessFactory(system=revenue, name="Billing", owner=owner)
-    StepFactory(process=billing, name="Send the invoice", owner=owner)
-    StepFactory(process=billing, name="Chase late payers", owner=owner)
+            make.SOPFactory(process=process, step=step, owner=owner if n else None, outcome="Done")
+    billing = make.ProcessFactory(system=revenue, name="Billing", owner=owner)
+    make.StepFactory(process=billing, name="Send the invoice", owner=owner)
+    make.StepFactory(process=billing, name="Chase late payers", owner=owner)
     return revenue, leads
 
 
@@ -118,16 +109,16 @@ def test_health_for_a_system_that_does_not_exist_is_a_404(member_client):
 def test_health_for_one_system_runs_a_fixed_number_of_queries(
     member_client, django_assert_max_num_queries, size
 ):
-    systems = build_map(*size)
+    systems = make.build_map(*size)
     with django_assert_max_num_queries(13):
         url = f"{reverse('front:health')}?system={systems[0].pk}"
         assert member_client.get(url, HTTP_HX_REQUEST="true").status_code == 200
 
 
 def test_long_lists_show_the_first_fifty_and_say_how_many_more(member_client):
-    process = ProcessFactory()
+    process = make.ProcessFactory()
     for n in range(52):
-        SOPFactory(process=process, title=f"Unowned {n:02}", owner=None)
+        make.SOPFactory(process=process, title=f"Unowned {n:02}", owner=None)
     html = member_client.get(reverse("front:health")).text
     section = html.split('id="gap-unowned"')[1].split("</section>")[0]
     assert '<span class="count">52</span>' in section

@@ -17,14 +17,7 @@ from opsmodel.models import Revision
 from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import System
-from tests.factories import (
-    ProcessFactory,
-    SOPFactory,
-    StepFactory,
-    SystemFactory,
-    UserFactory,
-    sop_form_data,
-)
+from tests import factories as make
 
 pytestmark = pytest.mark.django_db
 
@@ -37,11 +30,11 @@ def revisions(obj) -> list[Revision]:
 
 def edit_sop(client, sop: SOP, **changes):
     sop.refresh_from_db()
-    return client.post(reverse("sops:edit", args=[sop.pk]), sop_form_data(sop, **changes))
+    return client.post(reverse("sops:edit", args=[sop.pk]), make.sop_form_data(sop, **changes))
 
 
 def test_each_edit_is_kept_with_who_and_when_after_the_state_it_replaced(founder_client, founder):
-    sop = SOPFactory(body=BODY)  # made outside the app: no revision yet
+    sop = make.SOPFactory(body=BODY)  # made outside the app: no revision yet
     assert revisions(sop) == []
     assert edit_sop(founder_client, sop, body=BODY + "\n4. Archive the thread.").status_code == 302
     first, second = revisions(sop)
@@ -52,14 +45,14 @@ def test_each_edit_is_kept_with_who_and_when_after_the_state_it_replaced(founder
 
 
 def test_a_save_that_changes_nothing_adds_no_revision(founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, outcome="Every lead answered")
     edit_sop(founder_client, sop)  # saved again, as it is
     assert [r.action for r in revisions(sop)] == [history.BASELINE, "Edited"]
 
 
 def test_creating_through_the_app_keeps_the_first_revision(founder_client, founder):
-    process = ProcessFactory()
+    process = make.ProcessFactory()
     url = f"{reverse('sops:new')}?process={process.pk}"
     data = {"title": "Answer leads", "process": process.pk, "body": BODY, "owner": founder.pk}
     assert founder_client.post(url, data).status_code == 302
@@ -68,13 +61,13 @@ def test_creating_through_the_app_keeps_the_first_revision(founder_client, found
 
 
 def test_a_minor_edit_says_so(founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, body=BODY.replace("inbox", "inbox."), minor_edit="on")
     assert revisions(sop)[-1].action == "Minor edit"
 
 
 def test_the_history_page_lists_who_changed_what(founder_client, member_client, founder):
-    sop = SOPFactory(body=BODY, title="Answer leads")
+    sop = make.SOPFactory(body=BODY, title="Answer leads")
     edit_sop(founder_client, sop, body=BODY + "\n4. Archive.", outcome="Leads answered")
     html = member_client.get(reverse("sops:history", args=[sop.pk])).content.decode()
     assert "History of an SOP" in html
@@ -91,7 +84,7 @@ def test_the_history_page_lists_who_changed_what(founder_client, member_client, 
 
 
 def test_compare_shows_the_words_that_changed_side_by_side_and_in_one_column(founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, body=BODY.replace("within a day", "within an hour"))
     url = reverse("sops:compare", args=[sop.pk])
     html = founder_client.get(url, {"from": "1", "to": "2"}).content.decode()
@@ -107,7 +100,7 @@ def test_compare_shows_the_words_that_changed_side_by_side_and_in_one_column(fou
 
 
 def test_compare_escapes_what_people_typed(founder_client):
-    sop = SOPFactory(body="Say hello.")
+    sop = make.SOPFactory(body="Say hello.")
     edit_sop(founder_client, sop, body="Say <script>alert(1)</script> hello.")
     html = founder_client.get(reverse("sops:compare", args=[sop.pk]), {"from": "1", "to": "2"}).text
     assert "<script>alert(1)" not in html
@@ -115,7 +108,7 @@ def test_compare_escapes_what_people_typed(founder_client):
 
 
 def test_compare_with_bad_choices_says_what_to_do(founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, body="Changed.")
     url = reverse("sops:compare", args=[sop.pk])
     same = founder_client.get(url, {"from": "2", "to": "2"})
@@ -136,14 +129,14 @@ def test_long_unchanged_runs_are_folded():
 
 
 def test_restoring_opens_the_form_on_the_old_revision_and_saving_keeps_both(founder_client):
-    sop = SOPFactory(body=BODY, outcome="Every lead answered")
+    sop = make.SOPFactory(body=BODY, outcome="Every lead answered")
     edit_sop(founder_client, sop, body="Rewritten badly.", outcome="")
     url = f"{reverse('sops:edit', args=[sop.pk])}?restore=1"
     form = founder_client.get(url).text
     assert "Restore revision 1 of" in form
     assert "Answer every lead within a day" in form  # the old text is in the form
     sop.refresh_from_db()
-    restored = sop_form_data(sop, body=BODY, outcome="Every lead answered")
+    restored = make.sop_form_data(sop, body=BODY, outcome="Every lead answered")
     response = founder_client.post(url, restored)
     assert response.status_code == 302
     sop.refresh_from_db()
@@ -154,29 +147,29 @@ def test_restoring_opens_the_form_on_the_old_revision_and_saving_keeps_both(foun
 
 
 def test_restoring_a_revision_that_does_not_exist_is_a_404(founder_client):
-    sop = SOPFactory()
+    sop = make.SOPFactory()
     for number in ["5", "x"]:
         url = f"{reverse('sops:edit', args=[sop.pk])}?restore={number}"
         assert founder_client.get(url).status_code == 404
 
 
 def test_team_members_cannot_restore(member_client, founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, body="Changed.")
     url = f"{reverse('sops:edit', args=[sop.pk])}?restore=1"
     assert member_client.get(url).status_code == 403
     sop.refresh_from_db()
-    assert member_client.post(url, sop_form_data(sop, body=BODY)).status_code == 403
+    assert member_client.post(url, make.sop_form_data(sop, body=BODY)).status_code == 403
     sop.refresh_from_db()
     assert sop.body == "Changed."
 
 
 def test_restoring_over_a_newer_save_shows_the_conflict(founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, body="Second.")
     url = f"{reverse('sops:edit', args=[sop.pk])}?restore=1"
     sop.refresh_from_db()
-    stale = sop_form_data(sop, body=BODY)
+    stale = make.sop_form_data(sop, body=BODY)
     edit_sop(founder_client, sop, body="Third, saved meanwhile.")
     response = founder_client.post(url, stale)
     assert response.status_code == 409
@@ -185,8 +178,8 @@ def test_restoring_over_a_newer_save_shows_the_conflict(founder_client):
 
 
 def test_system_and_process_edits_are_kept_and_restorable(founder_client, founder):
-    top, other = SystemFactory(name="Revenue generation"), SystemFactory(name="Wealth")
-    system = SystemFactory(name="Lead generation", parent=top, purpose="Leads.")
+    top, other = make.SystemFactory(name="Revenue generation"), make.SystemFactory(name="Wealth")
+    system = make.SystemFactory(name="Lead generation", parent=top, purpose="Leads.")
     data = {
         "name": "Lead gen",
         "parent": other.pk,
@@ -202,7 +195,7 @@ def test_system_and_process_edits_are_kept_and_restorable(founder_client, founde
     ).text
     assert "Revenue generation" in compare and "Wealth" in compare  # ids shown as names
 
-    process = ProcessFactory(system=system, name="Cold outreach", result="Meetings booked")
+    process = make.ProcessFactory(system=system, name="Cold outreach", result="Meetings booked")
     data = {
         "name": "Cold outreach",
         "system": system.pk,
@@ -235,9 +228,9 @@ def test_system_and_process_edits_are_kept_and_restorable(founder_client, founde
 
 
 def test_admin_edits_are_kept_with_the_admin_user(client):
-    admin = UserFactory(is_staff=True, is_superuser=True)
+    admin = make.UserFactory(is_staff=True, is_superuser=True)
     client.force_login(admin)
-    system = SystemFactory(name="Lead generation", purpose="Old.")
+    system = make.SystemFactory(name="Lead generation", purpose="Old.")
     data = {"name": "Lead generation", "parent": "", "purpose": "New.", "owner": ""}
     response = client.post(reverse("admin:systems_system_change", args=[system.pk]), data)
     assert response.status_code == 302
@@ -265,9 +258,9 @@ def test_importing_keeps_a_revision_of_what_it_changed(founder_client, founder, 
 
 
 def test_reassigning_keeps_a_revision_naming_both_people():
-    leaving, staying = UserFactory(first_name="Ann", last_name="Lee"), UserFactory()
-    sop = SOPFactory(owner=leaving)
-    system = SystemFactory(owner=leaving)
+    leaving, staying = make.UserFactory(first_name="Ann", last_name="Lee"), make.UserFactory()
+    sop = make.SOPFactory(owner=leaving)
+    system = make.SystemFactory(owner=leaving)
     leaving.reassign_everything_to(staying)
     for obj in (sop, system):
         baseline, reassigned = revisions(obj)
@@ -276,7 +269,9 @@ def test_reassigning_keeps_a_revision_naming_both_people():
 
 
 def test_a_promoted_sop_keeps_its_history_reachable_from_the_process(founder_client):
-    sop = SOPFactory(title="Launch a page", body="1. Brief.\n2. Build.\n", estimated_minutes=300)
+    sop = make.SOPFactory(
+        title="Launch a page", body="1. Brief.\n2. Build.\n", estimated_minutes=300
+    )
     pk = sop.pk
     edit_sop(founder_client, sop, body="1. Brief.\n2. Build.\n3. Publish.\n")
     founder_client.post(reverse("sops:promote", args=[pk]))
@@ -307,8 +302,8 @@ def count(client, url, **params) -> int:
 
 
 def test_history_pages_run_a_fixed_number_of_queries(founder_client):
-    sop = SOPFactory(body=BODY)
-    edit_sop(founder_client, sop, body="Two.", owner=UserFactory().pk)
+    sop = make.SOPFactory(body=BODY)
+    edit_sop(founder_client, sop, body="Two.", owner=make.UserFactory().pk)
     history_url = reverse("sops:history", args=[sop.pk])
     compare_url = reverse("sops:compare", args=[sop.pk])
     few = (
@@ -316,7 +311,7 @@ def test_history_pages_run_a_fixed_number_of_queries(founder_client):
         count(founder_client, compare_url, **{"from": 1, "to": 2}),
     )
     for n in range(30):
-        edit_sop(founder_client, sop, body=f"Version {n}.", owner=UserFactory().pk)
+        edit_sop(founder_client, sop, body=f"Version {n}.", owner=make.UserFactory().pk)
     many = (
         count(founder_client, history_url),
         count(founder_client, compare_url, **{"from": 1, "to": 30}),
@@ -325,7 +320,7 @@ def test_history_pages_run_a_fixed_number_of_queries(founder_client):
 
 
 def test_revisions_name_their_object_by_type(founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, body="Changed.")
     kinds = set(Revision.objects.values_list("content_type", flat=True))
     assert kinds == {ContentType.objects.get_for_model(SOP).pk}
@@ -333,7 +328,7 @@ def test_revisions_name_their_object_by_type(founder_client):
 
 
 def test_numbers_that_are_not_plain_digits_are_refused_not_a_crash(founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, body="Changed.")
     compare = reverse("sops:compare", args=[sop.pk])
     for bad in ["²", "99999999999999999999999", "01x"]:
@@ -343,8 +338,8 @@ def test_numbers_that_are_not_plain_digits_are_refused_not_a_crash(founder_clien
 
 
 def test_restoring_keeps_an_owner_who_can_no_longer_be_given_work_and_says_so(founder_client):
-    leaving, staying = UserFactory(), UserFactory()
-    sop = SOPFactory(body=BODY, owner=leaving)
+    leaving, staying = make.UserFactory(), make.UserFactory()
+    sop = make.SOPFactory(body=BODY, owner=leaving)
     edit_sop(founder_client, sop, owner=staying.pk, body="Changed.")
     leaving.is_active = False
     leaving.save()
@@ -355,7 +350,7 @@ def test_restoring_keeps_an_owner_who_can_no_longer_be_given_work_and_says_so(fo
 
 
 def test_deleting_a_step_keeps_the_untying_in_its_sops_history(founder_client, founder):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     step = sop.step or sop.process.steps.create(name="Answer", position=9)
     sop.step = step
     sop.save()
@@ -366,14 +361,14 @@ def test_deleting_a_step_keeps_the_untying_in_its_sops_history(founder_client, f
 
 
 def test_line_endings_alone_are_not_a_change(founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, body=BODY.replace("\n", "\r\n"), outcome="New outcome")
     baseline, edited = revisions(sop)
     assert history.changed_labels(SOP, baseline.data, edited.data) == ["Outcome"]
 
 
 def test_long_histories_are_paged_newest_first(founder_client):
-    sop = SOPFactory(body="Version 0.")
+    sop = make.SOPFactory(body="Version 0.")
     for n in range(1, 55):  # the baseline and 54 edits: 55 revisions
         edit_sop(founder_client, sop, body=f"Version {n}.")
     url = reverse("sops:history", args=[sop.pk])
@@ -392,7 +387,7 @@ def test_long_histories_are_paged_newest_first(founder_client):
 
 
 def test_a_revision_that_does_not_exist_gets_a_page_that_says_so(founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, body="Changed.")
     response = founder_client.get(reverse("sops:compare", args=[sop.pk]), {"from": 1, "to": 9})
     assert response.status_code == 404
@@ -407,7 +402,7 @@ def test_a_replaced_line_is_marked_word_by_word_only_if_it_is_an_edit_of_the_old
 
 
 def test_the_history_page_says_what_it_keeps(member_client):
-    process = ProcessFactory()
+    process = make.ProcessFactory()
     history.record(process, None, "Created")
     html = member_client.get(reverse("processes:history", args=[process.pk])).text
     assert "Every change to its name, system, result, owner and steps is kept" in html
@@ -415,8 +410,8 @@ def test_the_history_page_says_what_it_keeps(member_client):
 
 def test_reassigning_keeps_history_in_the_same_number_of_queries_however_much_is_owned():
     def queries_to_reassign(count: int) -> int:
-        leaving, staying = UserFactory(), UserFactory()
-        SOPFactory.create_batch(count, owner=leaving)
+        leaving, staying = make.UserFactory(), make.UserFactory()
+        make.SOPFactory.create_batch(count, owner=leaving)
         with CaptureQueriesContext(connection) as captured:
             assert leaving.reassign_everything_to(staying) == count
         return len(captured)
@@ -426,7 +421,7 @@ def test_reassigning_keeps_history_in_the_same_number_of_queries_however_much_is
 
 
 def test_restoring_a_revision_that_says_the_same_as_now_says_so(founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, body="Changed.")
     edit_sop(founder_client, sop, body=BODY)  # back as it was: revision 3 equals revision 1
     html = founder_client.get(f"{reverse('sops:edit', args=[sop.pk])}?restore=1").text
@@ -436,8 +431,8 @@ def test_restoring_a_revision_that_says_the_same_as_now_says_so(founder_client):
 
 
 def test_a_revision_shows_people_and_steps_under_the_names_they_had_then(founder_client):
-    ann, bo = UserFactory(first_name="Ann", last_name="Lee"), UserFactory(first_name="Bo")
-    sop = SOPFactory(body=BODY, owner=ann)
+    ann, bo = make.UserFactory(first_name="Ann", last_name="Lee"), make.UserFactory(first_name="Bo")
+    sop = make.SOPFactory(body=BODY, owner=ann)
     edit_sop(founder_client, sop, owner=bo.pk)
     ann.first_name = "Annabel"
     ann.save()
@@ -458,8 +453,8 @@ def step_data(step, **changes) -> dict:
 
 
 def test_every_change_to_a_process_s_steps_is_kept_in_its_history(founder_client, founder):
-    sam = UserFactory(first_name="Sam", last_name="Lee")
-    process = ProcessFactory()
+    sam = make.UserFactory(first_name="Sam", last_name="Lee")
+    process = make.ProcessFactory()
     add = reverse("processes:add_step", args=[process.pk])
     for name in ["Scripting", "Filming"]:
         founder_client.post(add, {"new-step-name": name, "new-step-owner": sam.pk})
@@ -492,7 +487,7 @@ def test_every_change_to_a_process_s_steps_is_kept_in_its_history(founder_client
 
 
 def test_restoring_a_process_says_its_steps_stay_as_they_are(founder_client):
-    process = ProcessFactory(result="Before")
+    process = make.ProcessFactory(result="Before")
     history.record(process, None, "Created")
     process.steps.create(name="Scripting")
     html = founder_client.get(f"{reverse('processes:edit', args=[process.pk])}?restore=1").text
@@ -503,9 +498,9 @@ def test_restoring_a_process_says_its_steps_stay_as_they_are(founder_client):
 
 def test_reassigning_steps_keeps_it_in_their_processes_history_in_fixed_queries():
     def reassign(count: int) -> int:
-        leaving, staying = UserFactory(), UserFactory(first_name="Kim", last_name="Park")
+        leaving, staying = make.UserFactory(), make.UserFactory(first_name="Kim", last_name="Park")
         for _ in range(count):
-            StepFactory(process=ProcessFactory(), owner=leaving, name="Editing")
+            make.StepFactory(process=make.ProcessFactory(), owner=leaving, name="Editing")
         with CaptureQueriesContext(connection) as captured:
             assert leaving.reassign_everything_to(staying) == count
         return len(captured)
@@ -518,9 +513,9 @@ def test_reassigning_steps_keeps_it_in_their_processes_history_in_fixed_queries(
 
 
 def test_a_step_changed_in_the_admin_is_kept_in_its_process_history(client):
-    admin = UserFactory(is_staff=True, is_superuser=True)
+    admin = make.UserFactory(is_staff=True, is_superuser=True)
     client.force_login(admin)
-    step = StepFactory(name="Filming")
+    step = make.StepFactory(name="Filming")
     change = reverse("admin:processes_step_change", args=[step.pk])
     data = {
         "process": step.process_id,
@@ -538,8 +533,8 @@ def test_a_step_changed_in_the_admin_is_kept_in_its_process_history(client):
 def test_an_import_that_only_changes_steps_keeps_it_in_their_process_history():
     from opsmodel.front.exchange import export_map, import_map
 
-    process = ProcessFactory(name="Cold outreach")
-    StepFactory(process=process, name="Find leads")
+    process = make.ProcessFactory(name="Cold outreach")
+    make.StepFactory(process=process, name="Find leads")
     doc = export_map()
     doc["processes"] = []  # the document lists only steps of a process already here
     doc["steps"] = [{**doc["steps"][0], "name": "Call them"}]
@@ -550,15 +545,15 @@ def test_an_import_that_only_changes_steps_keeps_it_in_their_process_history():
 
 
 def test_steps_moved_or_deleted_in_bulk_in_the_admin_are_kept_in_each_process(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    first, second = ProcessFactory(name="First"), ProcessFactory(name="Second")
-    moving = StepFactory(process=first, name="Moving")
+    client.force_login(make.UserFactory(is_staff=True, is_superuser=True))
+    first, second = make.ProcessFactory(name="First"), make.ProcessFactory(name="Second")
+    moving = make.StepFactory(process=first, name="Moving")
     change = reverse("admin:processes_step_change", args=[moving.pk])
     data = {"process": second.pk, "name": "Moving", "owner": moving.owner_id, "due_date": ""}
     assert client.post(change, data).status_code == 302
     assert revisions(first)[-1].data["steps"] == ""  # it left the first process…
     assert revisions(second)[-1].data["steps"].startswith("1. Moving — ")  # …for the second
-    StepFactory(process=first, name="Staying")
+    make.StepFactory(process=first, name="Staying")
     history.record(first, None, "Edited")  # (a factory's step, not one added through the app)
     changelist = reverse("admin:processes_step_changelist")
     steps = [str(s.pk) for s in Step.objects.all()]
@@ -570,20 +565,20 @@ def test_steps_moved_or_deleted_in_bulk_in_the_admin_are_kept_in_each_process(cl
 
 
 def test_saving_a_restore_that_changes_nothing_says_so_and_adds_no_revision(founder_client):
-    sop = SOPFactory(body=BODY)
+    sop = make.SOPFactory(body=BODY)
     edit_sop(founder_client, sop, body="Changed.")
     edit_sop(founder_client, sop, body=BODY)  # back as it was: revision 3 equals revision 1
     sop.refresh_from_db()
     url = f"{reverse('sops:edit', args=[sop.pk])}?restore=1"
-    response = founder_client.post(url, sop_form_data(sop), follow=True)
+    response = founder_client.post(url, make.sop_form_data(sop), follow=True)
     assert "Nothing changed: revision 1 is the same as now." in response.text
     assert len(revisions(sop)) == 3
 
 
 def test_a_title_only_edit_in_the_admin_is_no_new_revision_to_read(client):
-    admin = UserFactory(is_staff=True, is_superuser=True)
+    admin = make.UserFactory(is_staff=True, is_superuser=True)
     client.force_login(admin)
-    sop = SOPFactory(title="Answer leads", body="1. Open the inbox.\n")
+    sop = make.SOPFactory(title="Answer leads", body="1. Open the inbox.\n")
     data = {
         "process": sop.process_id,
         "title": "Reply to leads",

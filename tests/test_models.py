@@ -8,14 +8,7 @@ from django.db.models import ProtectedError
 from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import System
-from tests.factories import (
-    ProcessFactory,
-    SoftwareFactory,
-    SOPFactory,
-    StepFactory,
-    SystemFactory,
-    UserFactory,
-)
+from tests import factories as make
 
 pytestmark = pytest.mark.django_db
 
@@ -25,25 +18,25 @@ def tree_values() -> list[tuple]:
 
 
 def test_systems_nest_as_they_grow_in_scope():
-    wealth = SystemFactory(name="Wealth generation")
-    revenue = SystemFactory(name="Revenue generation", parent=wealth)
-    ip = SystemFactory(name="IP creation", parent=revenue)
-    leads = SystemFactory(name="Lead generation", parent=ip)
+    wealth = make.SystemFactory(name="Wealth generation")
+    revenue = make.SystemFactory(name="Revenue generation", parent=wealth)
+    ip = make.SystemFactory(name="IP creation", parent=revenue)
+    leads = make.SystemFactory(name="Lead generation", parent=ip)
 
     assert list(leads.get_ancestors()) == [wealth, revenue, ip]
     assert list(wealth.get_descendants()) == [revenue, ip, leads]
 
 
 def test_sop_may_be_the_recipe_of_a_step_of_its_own_process():
-    step = StepFactory()
-    sop = SOPFactory(process=step.process, step=step)
+    step = make.StepFactory()
+    sop = make.SOPFactory(process=step.process, step=step)
     sop.full_clean()
     assert step.sop == sop
 
 
 def test_sop_cannot_be_the_recipe_of_a_step_of_another_process():
-    step = StepFactory()
-    sop = SOPFactory.build(process=ProcessFactory(), step=step, owner=UserFactory())
+    step = make.StepFactory()
+    sop = make.SOPFactory.build(process=make.ProcessFactory(), step=step, owner=make.UserFactory())
 
     with pytest.raises(ValidationError) as excinfo:
         sop.full_clean()
@@ -55,74 +48,74 @@ def test_sop_cannot_be_the_recipe_of_a_step_of_another_process():
 
 
 def test_a_step_has_at_most_one_sop():
-    step = StepFactory()
-    SOPFactory(process=step.process, step=step)
+    step = make.StepFactory()
+    make.SOPFactory(process=step.process, step=step)
     with pytest.raises(IntegrityError):
-        SOPFactory(process=step.process, step=step)
+        make.SOPFactory(process=step.process, step=step)
 
 
 @pytest.mark.parametrize(
     ("make_first", "make_duplicate"),
     [
         (
-            lambda p: SystemFactory(name="Leads", parent=p),
-            lambda p: SystemFactory(name="Leads", parent=p),
+            lambda p: make.SystemFactory(name="Leads", parent=p),
+            lambda p: make.SystemFactory(name="Leads", parent=p),
         ),
         (
-            lambda p: ProcessFactory(system=p, name="Email"),
-            lambda p: ProcessFactory(system=p, name="Email"),
+            lambda p: make.ProcessFactory(system=p, name="Email"),
+            lambda p: make.ProcessFactory(system=p, name="Email"),
         ),
     ],
     ids=["system-in-parent", "process-in-system"],
 )
 def test_names_are_unique_within_their_parent(make_first, make_duplicate):
-    parent = SystemFactory()
+    parent = make.SystemFactory()
     make_first(parent)
     with pytest.raises(IntegrityError), transaction.atomic():
         make_duplicate(parent)
 
 
 def test_top_level_system_names_are_unique():
-    SystemFactory(name="Wealth generation")
+    make.SystemFactory(name="Wealth generation")
     with pytest.raises(IntegrityError), transaction.atomic():
-        SystemFactory(name="Wealth generation")
+        make.SystemFactory(name="Wealth generation")
 
 
 def test_the_same_name_is_fine_under_different_parents():
-    SystemFactory(name="Hiring", parent=SystemFactory())
-    SystemFactory(name="Hiring", parent=SystemFactory())
+    make.SystemFactory(name="Hiring", parent=make.SystemFactory())
+    make.SystemFactory(name="Hiring", parent=make.SystemFactory())
     assert System.objects.filter(name="Hiring").count() == 2
 
 
 def test_step_names_and_sop_titles_are_unique_within_their_process():
-    process = ProcessFactory()
-    StepFactory(process=process, name="Filming")
+    process = make.ProcessFactory()
+    make.StepFactory(process=process, name="Filming")
     with pytest.raises(IntegrityError), transaction.atomic():
-        StepFactory(process=process, name="Filming")
-    SOPFactory(process=process, title="Recording a video")
+        make.StepFactory(process=process, name="Filming")
+    make.SOPFactory(process=process, title="Recording a video")
     with pytest.raises(IntegrityError), transaction.atomic():
-        SOPFactory(process=process, title="Recording a video")
+        make.SOPFactory(process=process, title="Recording a video")
 
 
 def test_positions_are_assigned_in_order_and_unique_within_the_parent():
-    system = SystemFactory()
-    first, second = ProcessFactory(system=system), ProcessFactory(system=system)
+    system = make.SystemFactory()
+    first, second = make.ProcessFactory(system=system), make.ProcessFactory(system=system)
     assert (first.position, second.position) == (1, 2)
-    assert ProcessFactory().position == 1  # another system starts again
+    assert make.ProcessFactory().position == 1  # another system starts again
 
-    scripting = StepFactory(process=first)
-    filming = StepFactory(process=first)
+    scripting = make.StepFactory(process=first)
+    filming = make.StepFactory(process=first)
     assert list(first.steps.all()) == [scripting, filming]
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        ProcessFactory(system=system, position=1)
+        make.ProcessFactory(system=system, position=1)
     with pytest.raises(IntegrityError), transaction.atomic():
-        StepFactory(process=first, position=2)
+        make.StepFactory(process=first, position=2)
 
 
 def test_duplicate_names_are_reported_by_validation_before_the_database():
-    process = ProcessFactory()
-    StepFactory(process=process, name="Filming")
+    process = make.ProcessFactory()
+    make.StepFactory(process=process, name="Filming")
     duplicate = Step(process=process, name="Filming", position=9)
     with pytest.raises(ValidationError, match="already has a step with that name"):
         duplicate.full_clean()
@@ -130,7 +123,9 @@ def test_duplicate_names_are_reported_by_validation_before_the_database():
 
 @pytest.mark.parametrize("minutes", [0, 481])
 def test_estimated_minutes_must_fit_one_sitting(minutes):
-    sop = SOPFactory.build(process=ProcessFactory(), owner=UserFactory(), estimated_minutes=minutes)
+    sop = make.SOPFactory.build(
+        process=make.ProcessFactory(), owner=make.UserFactory(), estimated_minutes=minutes
+    )
     with pytest.raises(ValidationError) as excinfo:
         sop.full_clean()
     assert "estimated_minutes" in excinfo.value.message_dict
@@ -139,9 +134,9 @@ def test_estimated_minutes_must_fit_one_sitting(minutes):
 
 
 def test_deleting_a_system_with_sub_systems_is_refused_and_the_tree_stays_valid():
-    wealth = SystemFactory(name="Wealth generation")
-    revenue = SystemFactory(name="Revenue generation", parent=wealth)
-    SystemFactory(name="Lead generation", parent=revenue)
+    wealth = make.SystemFactory(name="Wealth generation")
+    revenue = make.SystemFactory(name="Revenue generation", parent=wealth)
+    make.SystemFactory(name="Lead generation", parent=revenue)
     before = tree_values()
 
     with pytest.raises(ProtectedError):
@@ -152,16 +147,16 @@ def test_deleting_a_system_with_sub_systems_is_refused_and_the_tree_stays_valid(
 
 
 def test_deleting_a_system_with_processes_is_refused():
-    process = ProcessFactory()
+    process = make.ProcessFactory()
     with pytest.raises(ProtectedError):
         process.system.delete()
     assert Process.objects.filter(pk=process.pk).exists()
 
 
 def test_deleting_a_leaf_system_keeps_the_tree_valid():
-    wealth = SystemFactory()
-    leaf = SystemFactory(parent=wealth)
-    sibling = SystemFactory(parent=wealth)
+    wealth = make.SystemFactory()
+    leaf = make.SystemFactory(parent=wealth)
+    sibling = make.SystemFactory(parent=wealth)
     leaf.delete()
     wealth.refresh_from_db()
     sibling.refresh_from_db()
@@ -169,21 +164,21 @@ def test_deleting_a_leaf_system_keeps_the_tree_valid():
 
 
 def test_deleting_a_process_with_sops_is_refused():
-    sop = SOPFactory()
+    sop = make.SOPFactory()
     with pytest.raises(ProtectedError):
         sop.process.delete()
     assert SOP.objects.filter(pk=sop.pk).exists()
 
 
 def test_deleting_a_process_without_sops_takes_its_steps_with_it():
-    step = StepFactory()
+    step = make.StepFactory()
     step.process.delete()
     assert not Step.objects.filter(pk=step.pk).exists()
 
 
 def test_deleting_a_step_keeps_its_sop_in_the_process():
-    step = StepFactory()
-    sop = SOPFactory(process=step.process, step=step)
+    step = make.StepFactory()
+    sop = make.SOPFactory(process=step.process, step=step)
     step.delete()
     sop.refresh_from_db()
     assert sop.step is None
@@ -191,19 +186,19 @@ def test_deleting_a_step_keeps_its_sop_in_the_process():
 
 
 def test_a_person_who_owns_something_cannot_be_deleted():
-    owner = UserFactory()
-    SOPFactory(owner=owner)
+    owner = make.UserFactory()
+    make.SOPFactory(owner=owner)
     with pytest.raises(ProtectedError):
         owner.delete()
 
 
 def test_every_map_object_has_a_url_and_a_readable_name():
-    owner = UserFactory(first_name="Sam", last_name="Lee", username="sam")
-    system = SystemFactory(name="Lead generation")
-    process = ProcessFactory(system=system, name="YouTube content creation")
-    step = StepFactory(process=process, name="Filming")
-    sop = SOPFactory(process=process, step=step, title="Recording a video")
-    tool = SoftwareFactory(name="Descript")
+    owner = make.UserFactory(first_name="Sam", last_name="Lee", username="sam")
+    system = make.SystemFactory(name="Lead generation")
+    process = make.ProcessFactory(system=system, name="YouTube content creation")
+    step = make.StepFactory(process=process, name="Filming")
+    sop = make.SOPFactory(process=process, step=step, title="Recording a video")
+    tool = make.SoftwareFactory(name="Descript")
 
     assert str(owner) == "Sam Lee"
     assert str(system) == "Lead generation"

@@ -11,17 +11,7 @@ from django.utils import timezone
 from processes.models import Metric
 from sops.models import SOP, Acknowledgement
 from systems.models import Software, System
-from tests.factories import (
-    HTMX,
-    PASSWORD,
-    ProcessFactory,
-    SoftwareFactory,
-    SOPFactory,
-    StepFactory,
-    SystemFactory,
-    UserFactory,
-    build_map,
-)
+from tests import factories as make
 
 pytestmark = pytest.mark.django_db
 
@@ -39,15 +29,15 @@ def test_a_deactivated_person_cannot_log_in_and_their_session_ends(client, membe
     member.is_active = False
     member.save()
     assert client.get(reverse("front:my_work")).status_code == 302  # the session no longer counts
-    response = client.post(reverse("login"), {"username": "member", "password": PASSWORD})
+    response = client.post(reverse("login"), {"username": "member", "password": make.PASSWORD})
     assert response.status_code == 200  # the form again: inactive accounts cannot log in
     assert "enter a correct username and password" in response.content.decode()
     assert client.get(reverse("front:my_work")).status_code == 302
 
 
 def test_what_an_inactive_person_owns_stays_and_says_so(founder_client):
-    leaver = UserFactory(first_name="Jonas", last_name="Berg", is_active=False)
-    sop = SOPFactory(owner=leaver)
+    leaver = make.UserFactory(first_name="Jonas", last_name="Berg", is_active=False)
+    sop = make.SOPFactory(owner=leaver)
     html = founder_client.get(sop.get_absolute_url()).content.decode()
     assert "Jonas Berg" in html and "owner inactive" in html
     unowned = founder_client.get(reverse("front:unowned")).content.decode()
@@ -55,12 +45,12 @@ def test_what_an_inactive_person_owns_stays_and_says_so(founder_client):
 
 
 def test_the_admin_reassigns_everything_a_person_owns(admin_client):
-    leaver, successor = UserFactory(), UserFactory()
-    system = SystemFactory(owner=leaver)
-    process = ProcessFactory(owner=leaver, system=system)
-    step = StepFactory(owner=leaver, process=process)
-    sop = SOPFactory(owner=leaver, process=process)
-    tool = SoftwareFactory(owner=leaver)
+    leaver, successor = make.UserFactory(), make.UserFactory()
+    system = make.SystemFactory(owner=leaver)
+    process = make.ProcessFactory(owner=leaver, system=system)
+    step = make.StepFactory(owner=leaver, process=process)
+    sop = make.SOPFactory(owner=leaver, process=process)
+    tool = make.SoftwareFactory(owner=leaver)
     changelist = reverse("admin:opsmodel_user_changelist")
 
     page = admin_client.post(
@@ -85,27 +75,31 @@ def test_the_admin_reassigns_everything_a_person_owns(admin_client):
 
 def test_team_members_land_on_my_work(client, member):
     response = client.post(
-        reverse("login"), {"username": "member", "password": PASSWORD}, follow=True
+        reverse("login"), {"username": "member", "password": make.PASSWORD}, follow=True
     )
     assert response.redirect_chain[-1][0] == reverse("front:my_work")
 
 
 def test_founders_land_on_the_map(client, founder):
     response = client.post(
-        reverse("login"), {"username": "founder", "password": PASSWORD}, follow=True
+        reverse("login"), {"username": "founder", "password": make.PASSWORD}, follow=True
     )
     assert response.redirect_chain[-1][0] == reverse("home")
 
 
 def test_my_work_lists_my_steps_by_due_date_and_my_sops_grouped_by_process(member_client, member):
-    youtube = ProcessFactory(name="YouTube content creation", system=SystemFactory(name="Leads"))
-    StepFactory(process=youtube, name="Publishing", owner=member, due_date=days(20))
-    StepFactory(process=youtube, name="Scripting", owner=member, due_date=days(-2))
-    filming = StepFactory(process=youtube, name="Filming", owner=member, due_date=days(0))
-    StepFactory(process=youtube, name="Editing", owner=UserFactory(), due_date=days(1))
-    SOPFactory(process=youtube, step=filming, title="Recording a video", owner=UserFactory())
-    SOPFactory(
-        process=ProcessFactory(name="Client billing"), title="Sending an invoice", owner=member
+    youtube = make.ProcessFactory(
+        name="YouTube content creation", system=make.SystemFactory(name="Leads")
+    )
+    make.StepFactory(process=youtube, name="Publishing", owner=member, due_date=days(20))
+    make.StepFactory(process=youtube, name="Scripting", owner=member, due_date=days(-2))
+    filming = make.StepFactory(process=youtube, name="Filming", owner=member, due_date=days(0))
+    make.StepFactory(process=youtube, name="Editing", owner=make.UserFactory(), due_date=days(1))
+    make.SOPFactory(
+        process=youtube, step=filming, title="Recording a video", owner=make.UserFactory()
+    )
+    make.SOPFactory(
+        process=make.ProcessFactory(name="Client billing"), title="Sending an invoice", owner=member
     )
 
     html = member_client.get(reverse("front:my_work")).content.decode()
@@ -128,7 +122,7 @@ def test_my_work_says_what_to_do_when_nothing_is_assigned(member_client):
 def test_people_pages_run_a_fixed_number_of_queries(
     client, member, founder, django_assert_max_num_queries, size
 ):
-    build_map(*size)
+    make.build_map(*size)
     for sop in SOP.objects.all()[:5]:
         sop.owner = member
         sop.save()
@@ -141,19 +135,19 @@ def test_people_pages_run_a_fixed_number_of_queries(
     }
     for url, budget in pages.items():
         with django_assert_max_num_queries(budget):
-            assert client.get(url, **HTMX).status_code == 200
+            assert client.get(url, **make.HTMX).status_code == 200
 
 
 # Read receipts
 
 
 def test_a_team_member_confirms_reading_and_the_sop_leaves_to_read(member_client, member):
-    sop = SOPFactory(owner=member)
+    sop = make.SOPFactory(owner=member)
     page = member_client.get(sop.get_absolute_url()).content.decode()
     assert "I have read and understood this version" in page
 
     response = member_client.post(
-        reverse("sops:acknowledge", args=[sop.pk]), {"revision": sop.revision}, **HTMX
+        reverse("sops:acknowledge", args=[sop.pk]), {"revision": sop.revision}, **make.HTMX
     )
     assert "You confirmed you have read and understood this version" in response.content.decode()
     assert Acknowledgement.objects.filter(sop=sop, person=member, revision=1).exists()
@@ -163,7 +157,7 @@ def test_a_team_member_confirms_reading_and_the_sop_leaves_to_read(member_client
 def test_changed_instructions_ask_for_a_new_confirmation_but_a_minor_edit_does_not(
     founder_client, member_client, member
 ):
-    sop = SOPFactory(owner=member, body="1. Open Stripe.")
+    sop = make.SOPFactory(owner=member, body="1. Open Stripe.")
     Acknowledgement.objects.create(sop=sop, person=member, revision=1)
 
     def edit(body: str, minor: bool) -> None:
@@ -196,9 +190,12 @@ def test_changed_instructions_ask_for_a_new_confirmation_but_a_minor_edit_does_n
 
 
 def test_founders_see_who_has_confirmed_and_who_has_not(founder_client):
-    sam, priya = UserFactory(first_name="Sam", last_name="Lee"), UserFactory(first_name="Priya")
-    step = StepFactory(owner=priya)
-    sop = SOPFactory(owner=sam, process=step.process, step=step)
+    sam, priya = (
+        make.UserFactory(first_name="Sam", last_name="Lee"),
+        make.UserFactory(first_name="Priya"),
+    )
+    step = make.StepFactory(owner=priya)
+    sop = make.SOPFactory(owner=sam, process=step.process, step=step)
     Acknowledgement.objects.create(sop=sop, person=sam, revision=1)
     html = founder_client.get(sop.get_absolute_url()).content.decode()
     reading = html[html.index('id="reading"') :]
@@ -207,17 +204,17 @@ def test_founders_see_who_has_confirmed_and_who_has_not(founder_client):
 
 
 def test_only_the_people_an_sop_is_assigned_to_can_confirm_it(member_client):
-    sop = SOPFactory(owner=UserFactory())
+    sop = make.SOPFactory(owner=make.UserFactory())
     response = member_client.post(reverse("sops:acknowledge", args=[sop.pk]), {"revision": 1})
     assert response.status_code == 403
     assert not Acknowledgement.objects.exists()
 
 
 def test_a_confirmation_of_an_older_revision_is_not_recorded(member_client, member):
-    sop = SOPFactory(owner=member)
+    sop = make.SOPFactory(owner=member)
     SOP.objects.filter(pk=sop.pk).update(revision=2)
     response = member_client.post(
-        reverse("sops:acknowledge", args=[sop.pk]), {"revision": "1"}, **HTMX
+        reverse("sops:acknowledge", args=[sop.pk]), {"revision": "1"}, **make.HTMX
     )
     assert "The instructions changed while you were reading" in response.content.decode()
     assert not Acknowledgement.objects.exists()
@@ -227,12 +224,12 @@ def test_a_confirmation_of_an_older_revision_is_not_recorded(member_client, memb
 
 
 def test_a_person_page_lists_everything_they_own(member_client):
-    owner = UserFactory(username="priya", first_name="Priya", last_name="Shah")
-    system = SystemFactory(owner=owner, name="Lead generation")
-    process = ProcessFactory(owner=owner, system=system, name="Email content")
-    StepFactory(owner=owner, process=process, name="Drafting the newsletter")
-    SOPFactory(owner=owner, process=process, title="Writing the weekly newsletter")
-    SoftwareFactory(owner=owner, name="Kit")
+    owner = make.UserFactory(username="priya", first_name="Priya", last_name="Shah")
+    system = make.SystemFactory(owner=owner, name="Lead generation")
+    process = make.ProcessFactory(owner=owner, system=system, name="Email content")
+    make.StepFactory(owner=owner, process=process, name="Drafting the newsletter")
+    make.SOPFactory(owner=owner, process=process, title="Writing the weekly newsletter")
+    make.SoftwareFactory(owner=owner, name="Kit")
     html = member_client.get(reverse("front:person", args=["priya"])).content.decode()
     for name in [
         "Priya Shah",
@@ -246,8 +243,8 @@ def test_a_person_page_lists_everything_they_own(member_client):
 
 
 def test_metrics_count_as_something_a_person_owns(founder_client):
-    owner = UserFactory(username="noor", first_name="Noor", last_name="Ali")
-    process = ProcessFactory(name="Email content")
+    owner = make.UserFactory(username="noor", first_name="Noor", last_name="Ali")
+    process = make.ProcessFactory(name="Email content")
     Metric.objects.create(
         process=process, name="Newsletter opens", target=40, cadence="weekly", owner=owner
     )
@@ -271,11 +268,11 @@ def test_items_without_an_owner_are_listed_for_founders(founder_client, member_c
 def test_reassigning_needs_the_right_to_change_the_map(client):
     from django.contrib.auth.models import Permission
 
-    clerk = UserFactory(is_staff=True)
+    clerk = make.UserFactory(is_staff=True)
     clerk.user_permissions.set(Permission.objects.filter(codename__in=["view_user", "change_user"]))
     client.force_login(clerk)
-    leaver, successor = UserFactory(), UserFactory()
-    sop = SOPFactory(owner=leaver)
+    leaver, successor = make.UserFactory(), make.UserFactory()
+    sop = make.SOPFactory(owner=leaver)
     client.post(
         reverse("admin:opsmodel_user_changelist"),
         {"action": "reassign_everything", "_selected_action": [leaver.pk], "to": successor.pk},
@@ -285,10 +282,10 @@ def test_reassigning_needs_the_right_to_change_the_map(client):
 
 
 def test_an_odd_revision_in_a_confirmation_is_not_a_crash(member_client, member):
-    sop = SOPFactory(owner=member)
+    sop = make.SOPFactory(owner=member)
     for revision in ["abc", "9" * 5000, "", "²"]:
         response = member_client.post(
-            reverse("sops:acknowledge", args=[sop.pk]), {"revision": revision}, **HTMX
+            reverse("sops:acknowledge", args=[sop.pk]), {"revision": revision}, **make.HTMX
         )
         assert response.status_code == 200
     assert not Acknowledgement.objects.exists()

@@ -8,40 +8,33 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from tests.factories import (
-    HTMX,
-    ProcessFactory,
-    SoftwareFactory,
-    SOPFactory,
-    StepFactory,
-    SystemFactory,
-    UserFactory,
-    build_map,
-)
+from tests import factories as make
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def content():
-    wealth = SystemFactory(name="Wealth generation", purpose="Keep the profit.")
-    leads = SystemFactory(name="Lead generation", parent=wealth, purpose="Invoices come later.")
-    billing = ProcessFactory(system=leads, name="Client billing", result="Every invoice paid")
-    StepFactory(process=billing, name="Sending an invoice")
-    SOPFactory(
+    wealth = make.SystemFactory(name="Wealth generation", purpose="Keep the profit.")
+    leads = make.SystemFactory(
+        name="Lead generation", parent=wealth, purpose="Invoices come later."
+    )
+    billing = make.ProcessFactory(system=leads, name="Client billing", result="Every invoice paid")
+    make.StepFactory(process=billing, name="Sending an invoice")
+    make.SOPFactory(
         process=billing,
         title="Sending an invoice",
         outcome="An invoice sent",
         body="1. Open Stripe.\n2. Create the invoice.",
     )
-    SOPFactory(
+    make.SOPFactory(
         process=billing,
         title="Closing the books",
         outcome="Books closed",
         body="1. Reconcile the bank.\n2. Match every invoice to a payment.",
     )
-    SoftwareFactory(name="Stripe", notes="Card payments and invoices.")
-    UserFactory(first_name="Jonas", last_name="Berg", job_title="Invoices and payroll")
+    make.SoftwareFactory(name="Stripe", notes="Card payments and invoices.")
+    make.UserFactory(first_name="Jonas", last_name="Berg", job_title="Invoices and payroll")
 
 
 def get(client, query, **headers):
@@ -69,7 +62,7 @@ def test_matching_words_are_highlighted_in_a_snippet(member_client, content):
 def test_search_is_a_shareable_page_and_an_htmx_partial(member_client, content):
     page = get(member_client, "stripe")
     assert "<html" in page.content.decode() and 'value="stripe"' in page.content.decode()
-    partial = get(member_client, "stripe", **HTMX)
+    partial = get(member_client, "stripe", **make.HTMX)
     assert "<html" not in partial.content.decode() and "Stripe" in partial.content.decode()
     assert "HX-Request" in partial["Vary"]
 
@@ -106,9 +99,9 @@ def test_search_needs_a_role(client, outsider, content):
 
 @pytest.mark.parametrize("size", [(2, 1, 2), (12, 3, 5)])
 def test_search_runs_a_fixed_number_of_queries(member_client, django_assert_max_num_queries, size):
-    build_map(*size)
+    make.build_map(*size)
     with django_assert_max_num_queries(12):
-        assert get(member_client, "step process sop", **HTMX).status_code == 200
+        assert get(member_client, "step process sop", **make.HTMX).status_code == 200
 
 
 def test_postgresql_answers_sop_searches_from_its_index(member_client, content):
@@ -142,7 +135,7 @@ def test_the_handbook_runs_a_fixed_number_of_queries(
 ):
     from systems.models import System
 
-    build_map(*size)
+    make.build_map(*size)
     root = System.objects.filter(level=0).first()
     with django_assert_max_num_queries(12):
         assert member_client.get(reverse("front:handbook", args=[root.pk])).status_code == 200

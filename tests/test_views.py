@@ -5,14 +5,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from tests.factories import (
-    HTMX,
-    ProcessFactory,
-    SOPFactory,
-    StepFactory,
-    SystemFactory,
-    UserFactory,
-)
+from tests import factories as make
 
 pytestmark = pytest.mark.django_db
 
@@ -22,24 +15,24 @@ HISTORY_RESTORE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_HISTORY_RESTORE_REQUEST":
 @pytest.fixture
 def lead_generation_map():
     """A slice of the source document's map: Wealth › Revenue › Lead generation."""
-    maya = UserFactory(first_name="Maya", last_name="Ortiz")
-    sam = UserFactory(first_name="Sam", last_name="Lee")
-    wealth = SystemFactory(name="Wealth generation", owner=maya)
-    revenue = SystemFactory(name="Revenue generation", parent=wealth, owner=maya)
-    leads = SystemFactory(
+    maya = make.UserFactory(first_name="Maya", last_name="Ortiz")
+    sam = make.UserFactory(first_name="Sam", last_name="Lee")
+    wealth = make.SystemFactory(name="Wealth generation", owner=maya)
+    revenue = make.SystemFactory(name="Revenue generation", parent=wealth, owner=maya)
+    leads = make.SystemFactory(
         name="Lead generation",
         parent=revenue,
         owner=sam,
         purpose="Brings the right people to us every week.",
     )
-    youtube = ProcessFactory(
+    youtube = make.ProcessFactory(
         system=leads, name="YouTube content creation", result="One video a week", owner=sam
     )
     steps = {
-        name: StepFactory(process=youtube, name=name, owner=sam)
+        name: make.StepFactory(process=youtube, name=name, owner=sam)
         for name in ["Scripting", "Filming", "Editing", "Publishing"]
     }
-    recording = SOPFactory(
+    recording = make.SOPFactory(
         process=youtube,
         step=steps["Filming"],
         title="Recording a video",
@@ -78,7 +71,7 @@ def test_a_person_without_a_role_is_refused(client, outsider, lead_generation_ma
     client.force_login(outsider)
     for url in pages(lead_generation_map):
         assert client.get(url).status_code == 403
-        assert client.get(url, **HTMX).status_code == 403
+        assert client.get(url, **make.HTMX).status_code == 403
 
 
 def test_missing_objects_are_404(member_client):
@@ -154,7 +147,7 @@ def test_sop_page_shows_the_recipe_and_never_runs_a_script(member_client, lead_g
 
 def test_htmx_navigation_gets_only_the_main_region(member_client, lead_generation_map):
     for url in pages(lead_generation_map):
-        response = member_client.get(url, **HTMX)
+        response = member_client.get(url, **make.HTMX)
         html = response.content.decode()
         assert response.status_code == 200
         assert "<html" not in html
@@ -229,7 +222,7 @@ def test_a_history_restore_has_one_title_in_the_head(member_client, lead_generat
 
 def test_an_htmx_request_after_the_session_ends_reloads_the_login_page(client, lead_generation_map):
     url = lead_generation_map["youtube"].get_absolute_url()
-    response = client.get(url, **HTMX)
+    response = client.get(url, **make.HTMX)
     assert response.status_code == 200
     assert response["HX-Redirect"] == f"{reverse('login')}?next={url}"
 
@@ -238,7 +231,7 @@ def test_a_refused_htmx_navigation_gets_the_no_access_message_without_the_frame(
     client, outsider, lead_generation_map
 ):
     client.force_login(outsider)
-    response = client.get(lead_generation_map["leads"].get_absolute_url(), **HTMX)
+    response = client.get(lead_generation_map["leads"].get_absolute_url(), **make.HTMX)
     html = response.content.decode()
     assert response.status_code == 403
     assert "You do not have access to this page" in html
@@ -260,7 +253,7 @@ def test_the_cached_sidebar_shows_a_renamed_system_at_once(member_client, lead_g
     assert "Lead generation</a>" in member_client.get("/").content.decode()
     leads.name = "Lead gen"
     leads.save()
-    html = member_client.get(reverse("systems:tree"), **HTMX).content.decode()
+    html = member_client.get(reverse("systems:tree"), **make.HTMX).content.decode()
     assert "Lead gen</a>" in html and "Lead generation</a>" not in html
 
 
