@@ -15,7 +15,7 @@ class OpsmodelConfig(AppConfig):
         from opsmodel import mapcache
 
         user_logged_in.connect(mark_session_seen, dispatch_uid="opsmodel-session-seen")
-        # Every write to the map, whoever makes it, changes the stamp of the kept pages.
+        # Every write to the map, whoever makes it, changes the stamp of the cached pages.
         connection_created.connect(mapcache.install, dispatch_uid="opsmodel-map-stamp")
         for connection in connections.all(initialized_only=True):
             mapcache.install(None, connection)

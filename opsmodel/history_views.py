@@ -150,8 +150,8 @@ class Restore:
     """What an edit form opened with `?restore=N` is restoring, if anything."""
 
     revision: Revision | None = None
-    # Labels of the revision's fields the form could not offer (kept at their current value).
-    kept: list[str] = field(default_factory=list)
+    # Labels of the revision's fields the form could not offer (left at their current value).
+    not_restored: list[str] = field(default_factory=list)
     # The revision says what the object says now: restoring it would change nothing.
     same_as_now: bool = False
     # Labels of what the revision keeps beyond the form's fields (a process's steps).
@@ -195,10 +195,10 @@ class Restore:
         )
         if self.same_as_now:
             intro += " It says the same as the current version: saving changes nothing."
-        if self.kept:
+        if self.not_restored:
             intro += (
-                f" Not restored, as no longer available: {', '.join(self.kept)} "
-                "(kept as it is now)."
+                f" Not restored, as no longer available: {', '.join(self.not_restored)} "
+                "(left as it is now)."
             )
         if self.outlines:
             intro += (
@@ -230,18 +230,18 @@ def edit_form(request: HttpRequest, obj, form_class, **kwargs):
     form = form_class(request.POST or None, instance=obj, **kwargs)
     restore.form = form
     if restore.revision is not None and not form.is_bound:
-        restore.kept = keep_what_cannot_be_restored(form, restore.revision)
+        restore.not_restored = leave_what_cannot_be_restored(form, restore.revision)
         now, then = history.snapshot(obj), restore.revision.data
         restore.same_as_now = all(now[name] == then.get(name) for name in obj.history_fields)
         restore.outlines = list(history.outlines(obj).values())
     return form, restore
 
 
-def keep_what_cannot_be_restored(form, revision: Revision) -> list[str]:
+def leave_what_cannot_be_restored(form, revision: Revision) -> list[str]:
     """Fields of a revision the edit form cannot offer any more (a person since deactivated, a
-    system since deleted): the form keeps their current value, and the labels are returned so
+    system since deleted): the form leaves their current value, and the labels are returned so
     the page can say so, rather than the save quietly emptying them."""
-    kept = []
+    left = []
     for name, label in type(form.instance).history_fields.items():
         field = form.fields.get(name)
         value = revision.data.get(name)
@@ -254,5 +254,5 @@ def keep_what_cannot_be_restored(form, revision: Revision) -> list[str]:
                 form.initial[name] = [obj.pk for obj in current.all()]
             else:
                 form.initial[name] = current.pk if current is not None else None
-            kept.append(label)
-    return kept
+            left.append(label)
+    return left

@@ -1,33 +1,33 @@
-"""Drill-down partials rendered once and kept until the map changes.
+"""Drill-down partials rendered once and cached until the map changes.
 
 People read the map far more often than they change it, and a system's or process's page costs
 a dozen queries and a large template to draw. So the htmx partial of each drill-down page is
-kept, per person, under the map's *stamp*: a random token that changes whenever anything
+cached, per person, under the map's *stamp*: a random token that changes whenever anything
 in the database changes. Nothing is ever invalidated by hand; a change simply makes a new
-stamp, and the pages kept under the old one are never asked for again (and expire).
+stamp, and the pages cached under the old one are never asked for again (and expire).
 
 - The stamp changes on every INSERT, UPDATE or DELETE that goes through Django, whatever makes
   it (a view, the admin, an import, a management command, a test's factory): a wrapper on every
   database connection watches the SQL. It changes when the write is committed: at once in
   autocommit, when its transaction commits otherwise (once, however many rows it writes). A
-  page read before the commit is kept under the old stamp, and so never served after it; no
-  page is kept while a transaction is open. Sessions and login attempts are not the map: they
-  leave the stamp alone. A write made outside Django (psql) shows once the pages kept before
+  page read before the commit is cached under the old stamp, and so never served after it; no
+  page is cached while a transaction is open. Sessions and login attempts are not the map: they
+  leave the stamp alone. A write made outside Django (psql) shows once the pages cached before
   it expire (PAGE_SECONDS).
 - The stamp lives in the "stamp" cache, which every app process must share (a directory on one
   machine, Redis across machines: see settings.CACHES); the pages live in each process's own
   memory ("default") with the stamp they were drawn under. If the stamp's cache is down, pages
   are drawn afresh and writes go through. If it can be read but not written (a full disk, a
-  read-only replica, an ACL), a write could not change the stamp: then no kept page is served
+  read-only replica, an ACL), a write could not change the stamp: then no cached page is served
   either — at once in the process that made the write, within PROBE_SECONDS in every other,
   which tries a small write that often — until the stamp can be changed again, which it then is.
-- A page is kept per person (what they may do shows on it), per day (due and overdue dates),
+- A page is cached per person (what they may do shows on it), per day (due and overdue dates),
   per address. A hit is served only to the same person under the same stamp as the 200 it
   came from: any change to their permissions, or to the object, changes the stamp, so the
   view's own permission check still decides who sees what. The stamp is read before the
-  person is, so a page drawn with rights just taken away is never kept under the stamp that
+  person is, so a page drawn with rights just taken away is never cached under the stamp that
   followed.
-- Forms in a page carry the CSRF token of the request that draws them; a kept page holds a
+- Forms in a page carry the CSRF token of the request that draws them; a cached page holds a
   placeholder instead, replaced on the way out by the token of the request it is served to.
 - `Cache-Control: no-cache` from the browser (a hard reload) draws the page afresh.
 """
@@ -51,10 +51,10 @@ from django.utils import timezone
 from opsmodel.htmx import wants_partial
 
 STAMP_KEY = "opsmodel:map-stamp"
-# A kept page expires after this long even if the map does not change: it bounds what a write
+# A cached page expires after this long even if the map does not change: it bounds what a write
 # made outside Django, or a stamp that could not be changed (the cache was down), leaves behind.
 PAGE_SECONDS = 10 * 60
-# Kept pages live in this process's memory, so a placeholder of its own cannot be forged by
+# Cached pages live in this process's memory, so a placeholder of its own cannot be forged by
 # text typed into the map.
 CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
 # Writes to these tables change no page (sessions, login throttling).
@@ -78,9 +78,9 @@ PROBE_KEY = "opsmodel:map-stamp-probe"
 class Writable:
     """Whether this process may trust the stamp: only while the stamp can be changed.
 
-    A write that cannot change the stamp leaves every kept page looking current, a page drawn
+    A write that cannot change the stamp leaves every cached page looking current, a page drawn
     for someone whose role has just been taken away included. So a failed change, or a failed
-    probe, stops this process serving kept pages until a probe succeeds and the stamp has been
+    probe, stops this process serving cached pages until a probe succeeds and the stamp has been
     changed after all.
     """
 
@@ -103,7 +103,7 @@ class Writable:
             caches["stamp"].set(PROBE_KEY, secrets.token_hex(4), PROBE_SECONDS * 10)
             if self.missed:
                 # Writable again: a change that may have been missed is made now, so nothing
-                # kept before it is served.
+                # cached before it is served.
                 caches["stamp"].set(STAMP_KEY, secrets.token_hex(8), None)
         except Exception:
             logger.warning("The map's stamp cannot be changed: pages are drawn afresh meanwhile")
@@ -118,7 +118,7 @@ writable = Writable()
 
 
 def stamp() -> str | None:
-    """The map's stamp now (made on first use), or None when no page may be kept: inside a
+    """The map's stamp now (made on first use), or None when no page may be cached: inside a
     transaction (what it reads may not be committed, or may be rolled back), or when the
     stamp's cache cannot be read, or cannot be changed."""
     if connection.in_atomic_block or not writable.ok():
@@ -147,7 +147,7 @@ def change_stamp() -> None:
             return
         except Exception as error:
             if pause is None:
-                # The write itself stands; no kept page is served until the stamp changes.
+                # The write itself stands; no cached page is served until the stamp changes.
                 logger.error("The map's stamp could not be changed after a write", exc_info=error)
                 writable.failed()
             else:
@@ -164,7 +164,7 @@ def changes_the_map(sql: str) -> bool:
 def watch_writes(execute, sql, params, many, context):
     """A database execute wrapper: a write to the map changes the stamp once it is committed.
 
-    In a transaction, once when it commits, however many rows it writes (pages are not kept
+    In a transaction, once when it commits, however many rows it writes (pages are not cached
     while it is open: see stamp()). Outside one the write is committed already: at once.
     """
     result = execute(sql, params, many, context)
@@ -185,19 +185,19 @@ def install(sender, connection, **kwargs) -> None:
 
 
 def csrf_placeholder(request: HttpRequest) -> dict:
-    """A context processor: while a page is drawn to be kept, forms get a placeholder token."""
+    """A context processor: while a page is drawn to be cached, forms get a placeholder token."""
     if getattr(request, "drawing_to_keep", False):
         return {"csrf_token": CSRF_PLACEHOLDER}
     return {}
 
 
-def kept_partial(view):
+def cached_partial(view):
     """Serve the view's htmx partial from the cache while the map has not changed.
 
     Goes above the view's login and permission decorators, so that the stamp is read before
     the person: on a hit, only the checks that allowed the same person a 200 under the same
     stamp are skipped; on a miss, the view and all its checks run.
-    A page is kept under its person, day and address, with the stamp it was drawn under, so a
+    A page is cached under its person, day and address, with the stamp it was drawn under, so a
     page drawn again replaces the one it supersedes.
     """
 
@@ -210,8 +210,8 @@ def kept_partial(view):
         key = "partial:" + hashlib.sha256(place.encode()).hexdigest()
         pages = caches["default"]
         fresh = "no-cache" in request.headers.get("Cache-Control", "")
-        kept = None if fresh else pages.get(key)
-        if kept is None or kept[0] != now:
+        cached = None if fresh else pages.get(key)
+        if cached is None or cached[0] != now:
             request.drawing_to_keep = True
             try:
                 response = view(request, *args, **kwargs)
@@ -221,9 +221,9 @@ def kept_partial(view):
                 request.drawing_to_keep = False
             if response.status_code != 200 or response.streaming or response.cookies:
                 return serve(request, response)
-            kept = (now, response.content, list(response.items()))
-            pages.set(key, kept, PAGE_SECONDS)
-        _stamp, content, headers = kept
+            cached = (now, response.content, list(response.items()))
+            pages.set(key, cached, PAGE_SECONDS)
+        _stamp, content, headers = cached
         response = HttpResponse(content)
         for name, value in headers:
             response[name] = value

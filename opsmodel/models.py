@@ -130,7 +130,7 @@ class Versioned(models.Model):
     opened at), it writes only if the row still has that version, and raises `Stale` otherwise:
     the check and the write hold the same lock, so no other save can come between them.
 
-    The rules a model computes on save (an SOP's read revision, its next review) go in
+    The rules a model computes on save (an SOP's edition to read, its next review) go in
     `changed_from(stored)`, which compares the object with the row as stored under the lock
     and returns the further fields it set; every write path (forms, admin, imports, code)
     gets them from here.

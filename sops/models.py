@@ -54,7 +54,7 @@ class SOP(Versioned):
     software = models.ManyToManyField(Software, blank=True, related_name="sops")
     # The version of the instructions people confirm they have read. Unlike `version` (any
     # save), it moves only when the instructions change, and not for a minor edit.
-    revision = models.PositiveIntegerField(default=1, editable=False)
+    edition = models.PositiveIntegerField(default=1, editable=False)
     # Reviews: someone reads the SOP against how the work is really done, every so often.
     review_interval_days = models.PositiveSmallIntegerField(
         default=default_review_interval,
@@ -99,29 +99,29 @@ class SOP(Versioned):
     def __str__(self) -> str:
         return self.title
 
-    # Changing these asks everyone assigned to the SOP to read it again (a new `revision`).
+    # Changing these asks everyone assigned to the SOP to read it again (a new `edition`).
     INSTRUCTIONS = ("body", "outcome")
 
     # A form ticks this for a typo fix: new instructions, but nobody is asked to read again.
     minor_edit = False
 
     def changed_from(self, stored) -> set[str]:
-        """New instructions are a new revision to read (unless a minor edit); a new review
+        """New instructions are a new edition to read (unless a minor edit); a new review
         interval moves the next review by as much.
 
         Compared with the row as stored under the save's lock, so two saves at once each
-        count from what the other wrote: neither loses the other's new revision.
+        count from what the other wrote: neither loses the other's new edition.
         """
         if (self.process_id, self.step_id) != (stored.process_id, stored.step_id):
             # The database cannot hold a rule across two tables, so a save that ties the SOP
             # to another step or process checks it.
             self.check_step_in_same_process()
         also = set()
-        self.revision = stored.revision  # a save that does not change it writes it as stored
+        self.edition = stored.edition  # a save that does not change it writes it as stored
         new_instructions = any(getattr(self, n) != getattr(stored, n) for n in self.INSTRUCTIONS)
         if new_instructions and not self.minor_edit:
-            self.revision += 1
-            also.add("revision")
+            self.edition += 1
+            also.add("edition")
         if self.review_interval_days != stored.review_interval_days and stored.next_review:
             # The next review is the last one (or the SOP's creation) plus the interval, so a
             # new interval counts from the same day: shortened far enough, it is overdue at once.
@@ -183,19 +183,19 @@ class Acknowledgement(models.Model):
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acknowledgements"
     )
-    revision = models.PositiveIntegerField()
+    edition = models.PositiveIntegerField()
     acknowledged_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-acknowledged_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["sop", "person", "revision"], name="acknowledgement_once_per_revision"
+                fields=["sop", "person", "edition"], name="acknowledgement_once_per_edition"
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} read {self.sop} (revision {self.revision})"
+        return f"{self.person} read {self.sop} (edition {self.edition})"
 
 
 class Promotion(models.Model):

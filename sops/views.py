@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from opsmodel import edit_views, history_views
 from opsmodel.access import fetch, plain_int
 from opsmodel.htmx import go_to, render_page
-from opsmodel.mapcache import kept_partial
+from opsmodel.mapcache import cached_partial
 from opsmodel.markdown import render_markdown
 from opsmodel.pages import breadcrumbs
 from processes.views import get_process
@@ -25,7 +25,7 @@ def get_sop(user, pk, action: str = "view") -> SOP:
     return fetch(user, SOP.objects.select_related(*related), pk, action)
 
 
-@kept_partial
+@cached_partial
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -150,10 +150,10 @@ def preview(request: HttpRequest) -> HttpResponse:
 
 
 def reading_context(sop: SOP, user) -> dict:
-    """Who is asked to read this SOP, and who has confirmed its current revision."""
+    """Who is asked to read this SOP, and who has confirmed its current edition."""
     confirmed = {
         ack.person_id: ack
-        for ack in sop.acknowledgements.filter(revision=sop.revision).select_related("person")
+        for ack in sop.acknowledgements.filter(edition=sop.edition).select_related("person")
     }
     readers = sop.readers
     return {
@@ -168,17 +168,17 @@ def reading_context(sop: SOP, user) -> dict:
 @login_required
 @require_POST
 def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
-    """ "I have read and understood this version": recorded against the current revision."""
+    """ "I have read and understood this version": recorded against the current edition."""
     sop = get_sop(request.user, pk)
     if not request.user.has_perm("sops.add_acknowledgement") or request.user not in sop.readers:
         raise PermissionDenied
-    revision = plain_int(request.POST.get("revision")) or 0
-    if revision == sop.revision:
-        Acknowledgement.objects.get_or_create(sop=sop, person=request.user, revision=revision)
+    edition = plain_int(request.POST.get("edition")) or 0
+    if edition == sop.edition:
+        Acknowledgement.objects.get_or_create(sop=sop, person=request.user, edition=edition)
     context = {
         **reading_context(sop, request.user),
-        "stale": revision != sop.revision,
-        "just_acknowledged": revision == sop.revision,
+        "stale": edition != sop.edition,
+        "just_acknowledged": edition == sop.edition,
     }
     if request.htmx:  # the map did not change: no mapChanged, no sidebar refresh
         return render(request, "sops/sop_detail.html#reading", context)

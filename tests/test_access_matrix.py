@@ -87,7 +87,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "sops:acknowledge": (
             "post",
             reverse("sops:acknowledge", args=[sop]),
-            {"revision": "1"},
+            {"edition": "1"},
             {"anonymous": 302, "member": (302, 200), "founder": 403, "staff": 403},
         ),
         # The SOP's owner (here: the member) and founders mark it reviewed.

@@ -659,7 +659,7 @@ def test_a_title_only_edit_is_no_new_revision_to_read_when_the_instructions_end_
     response = founder_client.post(url, as_a_browser_sends(make.sop_form_data(sop, title="Leads")))
     assert response.status_code == 302
     sop.refresh_from_db()
-    assert (sop.title, sop.revision) == ("Leads", 1)  # nobody has to read it again
+    assert (sop.title, sop.edition) == ("Leads", 1)  # nobody has to read it again
     assert sop.body == "1. Open the inbox.\n2. Answer each lead.\n"  # kept byte for byte
     [*_, edited] = history.revisions_of(SOP, sop.pk).order_by("number")
     assert history.changed_labels(SOP, history.state_at(SOP, sop.pk, 1), edited.data) == ["Title"]
@@ -674,7 +674,7 @@ def test_a_title_edit_and_an_instructions_edit_made_at_once_are_merged(founder_c
     second = founder_client.post(url, as_a_browser_sends({**opened, "body": "1. Open mail.\n"}))
     assert second.status_code == 302  # merged, not a conflict
     sop.refresh_from_db()
-    assert (sop.title, sop.body, sop.revision) == ("Reply to leads", "1. Open mail.", 2)
+    assert (sop.title, sop.body, sop.edition) == ("Reply to leads", "1. Open mail.", 2)
 
 
 def test_the_other_way_round_an_instructions_edit_then_a_title_edit_are_merged(founder_client):

@@ -199,15 +199,15 @@ def test_new_instructions_from_an_import_are_a_new_revision_to_read():
     sop = SOP.objects.get(title=doc["sops"][0]["title"], process__name=doc["sops"][0]["process"])
     import_map(doc)  # the same text again: nothing new to read
     sop.refresh_from_db()
-    assert sop.revision == 1
+    assert sop.edition == 1
     doc["sops"][0]["body"] = "1. New instructions.\n2. Read them."
     import_map(doc)
     sop.refresh_from_db()
-    assert sop.revision == 2
+    assert sop.edition == 2
     sop.outcome = "A changed outcome"  # saved elsewhere too (the admin, code): the same rule
     sop.save()
     sop.refresh_from_db()
-    assert sop.revision == 3
+    assert sop.edition == 3
 
 
 def test_sops_whose_titles_read_alike_get_a_file_each_and_the_index_escapes_titles(

@@ -141,7 +141,7 @@ def test_restoring_opens_the_form_on_the_old_revision_and_saving_keeps_both(foun
     assert response.status_code == 302
     sop.refresh_from_db()
     assert (sop.body, sop.outcome) == (BODY, "Every lead answered")
-    assert sop.revision == 3  # people assigned to it are asked to read it again
+    assert sop.edition == 3  # people assigned to it are asked to read it again
     assert [r.action for r in revisions(sop)] == [history.BASELINE, "Edited", "Restored revision 1"]
     assert revisions(sop)[1].data["body"] == "Rewritten badly."  # nothing lost
 
@@ -344,7 +344,7 @@ def test_restoring_keeps_an_owner_who_can_no_longer_be_given_work_and_says_so(fo
     leaving.is_active = False
     leaving.save()
     html = founder_client.get(f"{reverse('sops:edit', args=[sop.pk])}?restore=1").text
-    assert "Not restored, as no longer available: Owner (kept as it is now)." in html
+    assert "Not restored, as no longer available: Owner (left as it is now)." in html
     assert f'<option value="{staying.pk}" selected>' in html
     assert "Answer every lead within a day" in html  # the rest is restored
 
@@ -590,4 +590,4 @@ def test_a_title_only_edit_in_the_admin_is_no_new_revision_to_read(client):
     response = client.post(reverse("admin:sops_sop_change", args=[sop.pk]), data)
     assert response.status_code == 302
     sop.refresh_from_db()
-    assert (sop.title, sop.body, sop.revision) == ("Reply to leads", "1. Open the inbox.\n", 1)
+    assert (sop.title, sop.body, sop.edition) == ("Reply to leads", "1. Open the inbox.\n", 1)

@@ -80,7 +80,7 @@ def test_losing_the_right_to_read_is_a_403_even_for_a_page_seen_before(member, m
 
 
 def test_a_kept_page_s_forms_carry_the_token_of_the_request_it_is_served_to(founder):
-    # Drawn for the founder in one browser, served to the founder in another: the kept page
+    # Drawn for the founder in one browser, served to the founder in another: the cached page
     # must carry the second browser's token, or its forms would be refused.
     first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
     first.force_login(founder)
@@ -302,7 +302,7 @@ def test_once_the_stamp_can_be_changed_again_it_is_and_pages_are_kept_again(
     Process.objects.filter(pk=process.pk).update(result="Ten meetings a week")
     stuck = caches["stamp"].get(mapcache.STAMP_KEY)
     page, queries = get(member_client, process.get_absolute_url())
-    assert "Ten meetings a week" in page and queries > 2  # drawn afresh, not the kept page
+    assert "Ten meetings a week" in page and queries > 2  # drawn afresh, not the cached page
     redis_stamp(allowed=True)
     mapcache.writable.next_probe = 0  # as PROBE_SECONDS later
     get(member_client, process.get_absolute_url())

@@ -147,10 +147,10 @@ def test_a_team_member_confirms_reading_and_the_sop_leaves_to_read(member_client
     assert "I have read and understood this version" in page
 
     response = member_client.post(
-        reverse("sops:acknowledge", args=[sop.pk]), {"revision": sop.revision}, **make.HTMX
+        reverse("sops:acknowledge", args=[sop.pk]), {"edition": sop.edition}, **make.HTMX
     )
     assert "You confirmed you have read and understood this version" in response.content.decode()
-    assert Acknowledgement.objects.filter(sop=sop, person=member, revision=1).exists()
+    assert Acknowledgement.objects.filter(sop=sop, person=member, edition=1).exists()
     assert "To read" not in member_client.get(reverse("front:my_work")).content.decode()
 
 
@@ -158,7 +158,7 @@ def test_changed_instructions_ask_for_a_new_confirmation_but_a_minor_edit_does_n
     founder_client, member_client, member
 ):
     sop = make.SOPFactory(owner=member, body="1. Open Stripe.")
-    Acknowledgement.objects.create(sop=sop, person=member, revision=1)
+    Acknowledgement.objects.create(sop=sop, person=member, edition=1)
 
     def edit(body: str, minor: bool) -> None:
         sop.refresh_from_db()
@@ -180,12 +180,12 @@ def test_changed_instructions_ask_for_a_new_confirmation_but_a_minor_edit_does_n
     edit("1. Open Stripe.", minor=False)  # nothing in the instructions changed
     edit("1. Open Stripe .", minor=True)  # a typo fix
     sop.refresh_from_db()
-    assert sop.revision == 1
+    assert sop.edition == 1
     assert "To read" not in member_client.get(reverse("front:my_work")).content.decode()
 
     edit("1. Open Stripe.\n2. Send the invoice.", minor=False)
     sop.refresh_from_db()
-    assert sop.revision == 2
+    assert sop.edition == 2
     assert "To read" in member_client.get(reverse("front:my_work")).content.decode()
 
 
@@ -196,7 +196,7 @@ def test_founders_see_who_has_confirmed_and_who_has_not(founder_client):
     )
     step = make.StepFactory(owner=priya)
     sop = make.SOPFactory(owner=sam, process=step.process, step=step)
-    Acknowledgement.objects.create(sop=sop, person=sam, revision=1)
+    Acknowledgement.objects.create(sop=sop, person=sam, edition=1)
     html = founder_client.get(sop.get_absolute_url()).content.decode()
     reading = html[html.index('id="reading"') :]
     assert "Sam Lee" in reading and "confirmed" in reading
@@ -205,16 +205,16 @@ def test_founders_see_who_has_confirmed_and_who_has_not(founder_client):
 
 def test_only_the_people_an_sop_is_assigned_to_can_confirm_it(member_client):
     sop = make.SOPFactory(owner=make.UserFactory())
-    response = member_client.post(reverse("sops:acknowledge", args=[sop.pk]), {"revision": 1})
+    response = member_client.post(reverse("sops:acknowledge", args=[sop.pk]), {"edition": 1})
     assert response.status_code == 403
     assert not Acknowledgement.objects.exists()
 
 
-def test_a_confirmation_of_an_older_revision_is_not_recorded(member_client, member):
+def test_a_confirmation_of_an_older_edition_is_not_recorded(member_client, member):
     sop = make.SOPFactory(owner=member)
-    SOP.objects.filter(pk=sop.pk).update(revision=2)
+    SOP.objects.filter(pk=sop.pk).update(edition=2)
     response = member_client.post(
-        reverse("sops:acknowledge", args=[sop.pk]), {"revision": "1"}, **make.HTMX
+        reverse("sops:acknowledge", args=[sop.pk]), {"edition": "1"}, **make.HTMX
     )
     assert "The instructions changed while you were reading" in response.content.decode()
     assert not Acknowledgement.objects.exists()
@@ -281,11 +281,11 @@ def test_reassigning_needs_the_right_to_change_the_map(client):
     assert sop.owner == leaver
 
 
-def test_an_odd_revision_in_a_confirmation_is_not_a_crash(member_client, member):
+def test_an_odd_edition_in_a_confirmation_is_not_a_crash(member_client, member):
     sop = make.SOPFactory(owner=member)
-    for revision in ["abc", "9" * 5000, "", "²"]:
+    for edition in ["abc", "9" * 5000, "", "²"]:
         response = member_client.post(
-            reverse("sops:acknowledge", args=[sop.pk]), {"revision": revision}, **make.HTMX
+            reverse("sops:acknowledge", args=[sop.pk]), {"edition": edition}, **make.HTMX
         )
         assert response.status_code == 200
     assert not Acknowledgement.objects.exists()

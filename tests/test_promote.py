@@ -27,7 +27,7 @@ def too_big(**fields) -> SOP:
 def test_the_confirmation_shows_what_will_be_created_and_what_goes(founder_client):
     step = StepFactory(name="Launch")
     sop = too_big(title="Launching a landing page", process=step.process, step=step)
-    Acknowledgement.objects.create(sop=sop, person=UserFactory(), revision=sop.revision)
+    Acknowledgement.objects.create(sop=sop, person=UserFactory(), edition=sop.edition)
     ProcessFactory(system=sop.process.system, name="Launching a landing page")
     html = founder_client.get(reverse("sops:promote", args=[sop.pk])).content.decode()
     assert "Estimated at 300 minutes: longer than one sitting (120)." in html

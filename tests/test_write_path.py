@@ -44,7 +44,7 @@ def test_new_instructions_count_from_the_stored_read_revision_not_a_stale_copy()
     second.outcome = "A published video"
     second.save(update_fields=["outcome"])
     sop.refresh_from_db()
-    assert (sop.body, sop.outcome, sop.revision) == ("1. Film in 4K.", "A published video", 3)
+    assert (sop.body, sop.outcome, sop.edition) == ("1. Film in 4K.", "A published video", 3)
 
 
 def test_a_new_review_interval_moves_the_next_review_from_the_stored_one():
@@ -60,7 +60,7 @@ def test_a_new_review_interval_moves_the_next_review_from_the_stored_one():
 
 def test_merged_edit_form_asks_to_read_again_after_both_changes(founder_client, founder):
     """They changed the instructions, this form the outcome: the merged save makes a new
-    read revision after theirs, so those who confirmed theirs read again."""
+    edition after theirs, so those who confirmed theirs read again."""
     sop = SOPFactory(owner=founder, body="1. Film.", outcome="A video")
     data = sop_form_data(sop, outcome="A published video")
     theirs = SOP.objects.get(pk=sop.pk)
@@ -69,7 +69,7 @@ def test_merged_edit_form_asks_to_read_again_after_both_changes(founder_client, 
         theirs.save()
     assert founder_client.post(reverse("sops:edit", args=[sop.pk]), data).status_code == 302
     sop.refresh_from_db()
-    assert (sop.body, sop.outcome, sop.revision) == ("1. Film in 4K.", "A published video", 3)
+    assert (sop.body, sop.outcome, sop.edition) == ("1. Film in 4K.", "A published video", 3)
 
 
 def test_everything_saved_in_a_change_is_kept_without_recording_it_by_hand():
@@ -115,5 +115,5 @@ def test_the_admin_keeps_a_revision_through_the_same_path(admin_client):
     data = {"process": sop.process_id, "title": "Record a video", "body": "1. Film in 4K."}
     assert admin_client.post(url, data).status_code == 302
     sop.refresh_from_db()
-    assert sop.revision == 2  # new instructions to read, computed by the model's own save
+    assert sop.edition == 2  # new instructions to read, computed by the model's own save
     assert actions(sop) == [history.BASELINE, "Edited in the admin"]

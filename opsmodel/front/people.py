@@ -54,9 +54,9 @@ def my_work(request: HttpRequest) -> HttpResponse:
         .select_related("process__system", "sop")
         .order_by(F("due_date").asc(nulls_last=True), "position")
     )
-    # Read: confirmed for the SOP's current revision (older confirmations do not count).
+    # Read: confirmed for the SOP's current edition (older confirmations do not count).
     confirmed = Acknowledgement.objects.filter(
-        sop=OuterRef("pk"), person=user, revision=OuterRef("revision")
+        sop=OuterRef("pk"), person=user, edition=OuterRef("edition")
     )
     sops = (
         SOP.objects.filter(Q(owner=user) | Q(step__owner=user))
