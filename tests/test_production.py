@@ -144,7 +144,7 @@ def test_no_url_changes_anything_over_get(founder_client, member):
     from sops.models import SOP, Acknowledgement
     from tests.factories import SOPFactory
     from tests.test_access_matrix import matrix
-    from tests.test_editing import StepFactory
+    from tests.factories import StepFactory
 
     step = StepFactory(owner=member)
     sop = SOPFactory(process=step.process, step=step, owner=member)
