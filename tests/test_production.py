@@ -142,9 +142,8 @@ def test_state_changing_requests_need_the_csrf_token_htmx_included(member):
 def test_no_url_changes_anything_over_get(founder_client, member):
     from processes.models import Metric, MetricValue, Process, Step
     from sops.models import SOP, Acknowledgement
-    from tests.factories import SOPFactory
+    from tests.factories import SOPFactory, StepFactory
     from tests.test_access_matrix import matrix
-    from tests.factories import StepFactory
 
     step = StepFactory(owner=member)
     sop = SOPFactory(process=step.process, step=step, owner=member)
