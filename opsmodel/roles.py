@@ -24,6 +24,13 @@ READ_MODELS = [*MAP_MODELS, ("systems", "software")]
 # Confirming "I have read and understood this version" of an SOP, and seeing who has.
 READ_RECEIPTS = [("sops", "add_acknowledgement"), ("sops", "view_acknowledgement")]
 
+# Runs of the processes: founders start, cancel and tick any; everyone else sees them and ticks
+# the steps assigned to them (a rule of the runs app, not a permission).
+RUNS_SEEN = [("runs", "view_run"), ("runs", "view_runstep")]
+RUNS_RUN = [("runs", f"{action}_run") for action in ("add", "change", "delete")] + [
+    ("runs", "change_runstep")
+]
+
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     # Founders browse and edit the whole map.
     FOUNDERS: [
@@ -31,9 +38,11 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         for app, model in MAP_MODELS
         for action in ("view", "add", "change", "delete")
     ]
-    + [("systems", "view_software"), *READ_RECEIPTS],
+    + [("systems", "view_software"), *READ_RECEIPTS, *RUNS_SEEN, *RUNS_RUN],
     # Team members read the map.
-    TEAM_MEMBERS: [(app, f"view_{model}") for app, model in READ_MODELS] + READ_RECEIPTS,
+    TEAM_MEMBERS: [(app, f"view_{model}") for app, model in READ_MODELS]
+    + READ_RECEIPTS
+    + RUNS_SEEN,
     # Admins manage people and software in the Django admin (they also need is_staff). They
     # hold every right of a team member, or they could not make one (see grantable_roles).
     ADMINS: [
@@ -42,7 +51,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         for action in ("view", "add", "change", "delete")
     ]
     + [(app, f"view_{model}") for app, model in MAP_MODELS]
-    + READ_RECEIPTS,
+    + READ_RECEIPTS
+    + RUNS_SEEN,
 }
 
 

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "systems",
     "processes",
     "sops",
+    # Processes carried out, step by step: runs, on top of the map's three levels.
+    "opsmodel.runs",
     # Across the levels, on top of them: My work, people, search, health, export and import.
     "opsmodel.front",
     "django.contrib.admin",

@@ -23,6 +23,7 @@ urlpatterns = [
     path("processes/", include("processes.urls")),
     path("metrics/", include("processes.metric_urls")),
     path("sops/", include("sops.urls")),
+    path("runs/", include("opsmodel.runs.urls")),
     path("", include("opsmodel.front.urls")),
     path(
         "accounts/login/",

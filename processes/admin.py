@@ -7,7 +7,7 @@ from processes.models import Process, Step
 
 class StepInline(admin.TabularInline):
     model = Step
-    fields = ["position", "name", "owner", "due_date"]
+    fields = ["position", "name", "owner", "due_days", "due_after"]
     autocomplete_fields = ["owner"]
     extra = 1
 
@@ -26,7 +26,7 @@ class ProcessAdmin(KeepsHistory, admin.ModelAdmin):
 class StepAdmin(SearchesSafely, admin.ModelAdmin):
     """A step changed here is a change to its process, kept in the process's history."""
 
-    list_display = ["name", "process", "position", "owner", "due_date"]
+    list_display = ["name", "process", "position", "owner", "due_days", "due_after"]
     list_filter = ["owner", "process__system"]
     list_select_related = ["process__system", "owner"]
     search_fields = ["name", "process__name"]

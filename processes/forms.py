@@ -6,7 +6,7 @@ from mptt.forms import TreeNodeChoiceField
 
 from opsmodel import history
 from opsmodel.forms import NotSaved, VersionedModelForm
-from processes.models import Process, Step, next_position
+from processes.models import MAX_DUE_DAYS, DueAfter, Process, Step, next_position
 from systems.models import System
 
 
@@ -52,8 +52,21 @@ class StepForm(VersionedModelForm):
             return False
         return True
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["due_after"].required = False  # counted from the run's start unless said
+
+    def clean_due_after(self) -> str:
+        return self.cleaned_data.get("due_after") or DueAfter.START
+
     class Meta:
         model = Step
-        fields = ["name", "owner", "due_date"]
-        widgets = {"due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
-        labels = {"name": "Step"}
+        fields = ["name", "owner", "due_days", "due_after"]
+        widgets = {
+            "due_days": forms.NumberInput(attrs={"min": 0, "max": MAX_DUE_DAYS, "step": 1}),
+        }
+        labels = {"name": "Step", "due_days": "Due, in days", "due_after": "Counted"}
+        help_texts = {
+            "due_days": "0 is the first day of each run (or the day the step before is due). "
+            "Left empty, the step has no due day."
+        }

@@ -56,7 +56,7 @@ def processes_for_checks(queryset: QuerySet | None = None) -> QuerySet:
     return queryset.select_related("system").annotate(
         n_steps=Count("steps"),
         n_steps_unowned=Count("steps", filter=Q(steps__owner__isnull=True)),
-        n_steps_undated=Count("steps", filter=Q(steps__due_date__isnull=True)),
+        n_steps_undated=Count("steps", filter=Q(steps__due_days__isnull=True)),
         n_steps_without_sop=Count("steps", filter=Q(steps__sop__isnull=True)),
         has_metric=Exists(Metric.objects.filter(process=OuterRef("pk"))),
     )
@@ -85,7 +85,7 @@ def process_warnings(process: Process, steps: list | None = None) -> list[ScopeW
         numbered = list(enumerate(steps, start=1))
         named = {
             "an owner": [(n, step) for n, step in numbered if step.owner_id is None],
-            "a due date": [(n, step) for n, step in numbered if step.due_date is None],
+            "a due date": [(n, step) for n, step in numbered if step.due_days is None],
             "an SOP": [(n, step) for n, step in numbered if not hasattr(step, "sop")],
         }
         gaps = {what: len(at_fault) for what, at_fault in named.items()}

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models, transaction
 from django.db.models import Count, Max, Q
 from django.urls import reverse
@@ -113,7 +116,7 @@ class Process(Versioned):
         return reverse("processes:detail", args=[self.pk])
 
     def outline(self, name: str) -> str:
-        """The steps as a revision keeps them: one line each, in order, with owner and date."""
+        """The steps as a revision keeps them: one line each, in order, with owner and due day."""
         assert name == "steps"
         # Prefetched when many processes are kept at once (history.changing), else one query.
         steps = getattr(self, "_prefetched_objects_cache", {}).get("steps")
@@ -121,7 +124,7 @@ class Process(Versioned):
             steps = self.steps.select_related("owner")
         return "\n".join(
             f"{n}. {step.name} — {step.owner or 'no owner'}, "
-            f"{f'due {step.due_date:%Y-%m-%d}' if step.due_date else 'no due date'}"
+            f"{f'due {step.due_text}' if step.due_days is not None else step.due_text}"
             for n, step in enumerate(steps, start=1)
         )
 
@@ -134,15 +137,50 @@ class Process(Versioned):
             self.delete()
 
 
+# A step falls due at most two years into a run: further is a typing slip, not a plan.
+MAX_DUE_DAYS = 730
+
+
+class DueAfter(models.TextChoices):
+    START = "start", "after the run starts"
+    PREVIOUS = "previous", "after the step before"
+
+
+def due_dates(steps, start: datetime.date) -> list[datetime.date | None]:
+    """The date each of `steps` (in order) falls due in a run that starts on `start`.
+
+    A step due after the step before counts from that step's date, or from the start when
+    there is no step before or it has no date.
+    """
+    dates: list[datetime.date | None] = []
+    previous = None
+    for step in steps:
+        if step.due_days is None:
+            dates.append(None)
+            continue
+        anchor = previous if step.due_after == DueAfter.PREVIOUS and previous else start
+        previous = anchor + datetime.timedelta(days=step.due_days)
+        dates.append(previous)
+    return dates
+
+
 class Step(Versioned):
-    """One task in a process: its own owner, due date and perhaps its own SOP."""
+    """One task in a process: its own owner, when it falls due in a run, perhaps its own SOP."""
 
     # Steps are the process's own content, like the lines of an invoice: they go with it.
     # What is worth protecting (the SOPs) is protected on the SOP side.
     process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="steps")
     name = models.CharField(max_length=120)
     owner = owner_field("steps")
-    due_date = models.DateField(null=True, blank=True)
+    # When it falls due in a run: so many days after the run starts (0: on its first day), or
+    # after the step before falls due. Each run turns it into a date (`due_dates()`).
+    due_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_DUE_DAYS)],
+        help_text="Days after the run starts (0: its first day) or after the step before.",
+    )
+    due_after = models.CharField(max_length=8, choices=DueAfter, default=DueAfter.START)
     position = models.PositiveIntegerField(
         blank=True, help_text="Order within its process; left empty, it goes last."
     )
@@ -161,6 +199,17 @@ class Step(Versioned):
 
     def __str__(self) -> str:
         return f"{self.process.name} › {self.position}. {self.name}"
+
+    @property
+    def due_text(self) -> str:
+        """When it falls due in a run, in words: "day 3", "2 days after the step before"."""
+        if self.due_days is None:
+            return "no due day"
+        if self.due_after == DueAfter.START:
+            return f"day {self.due_days + 1}"
+        if self.due_days == 0:
+            return "the day the step before is due"
+        return f"{self.due_days} day{'s' if self.due_days != 1 else ''} after the step before"
 
     def changed_from(self, stored) -> set[str]:
         # The database cannot hold a rule across two tables, so a save that moves the step

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from opsmodel import history
 from opsmodel.roles import ADMINS
+from opsmodel.runs.models import Run
 from processes.models import Metric
 from processes.periods import code, period_start
 from tests.factories import SOPFactory, StepFactory, UserFactory
@@ -21,6 +22,8 @@ ROLES = ["anonymous", "member", "founder", "staff"]
 READ = {"anonymous": 302, "member": 200, "founder": 200, "staff": 200}
 FOUNDERS_ONLY = {"anonymous": 302, "member": 403, "founder": 200, "staff": 403}
 FOUNDERS_WRITE = {"anonymous": 302, "member": 403, "founder": 302, "staff": 403}
+# A run step's assignee (the member) and founders: the row in place, or back to the run.
+ASSIGNEE = {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403}
 # Writes answered in place for htmx (the changed region) and by a redirect for a plain form.
 FOUNDERS_WRITE_IN_PLACE = {"anonymous": 302, "member": 403, "founder": (302, 200), "staff": 403}
 
@@ -126,6 +129,17 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             {"period": week, "value": "3"},
             {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
         ),
+        "runs:detail": ("get", reverse("runs:detail", args=[o["run"].pk]), {}, READ),
+        "runs:sop": ("get", reverse("runs:sop", args=[o["to_tick"]]), {}, READ),
+        # The step's assignee (here: the member) and founders tick, skip and take back.
+        "runs:tick": ("post", reverse("runs:tick", args=[o["to_tick"]]), {}, ASSIGNEE),
+        "runs:skip": (
+            "post",
+            reverse("runs:skip", args=[o["to_skip"]]),
+            {"reason": "Filmed last week"},
+            ASSIGNEE,
+        ),
+        "runs:undo": ("post", reverse("runs:undo", args=[o["to_undo"]]), {}, ASSIGNEE),
         "login": ("get", reverse("login"), {}, {r: 200 for r in ROLES}),
         "healthz": ("get", reverse("healthz"), {}, {r: 200 for r in ROLES}),
         "logout": ("post", reverse("logout"), {}, {r: 302 for r in ROLES}),
@@ -165,12 +179,20 @@ def objects(member):
         history.record(obj, None, "Created")
         obj.owner = None
         history.record(obj, None, "Edited")
+    today = timezone.localdate()
+    runs = [Run.start(step.process, None, today) for _ in range(3)]
+    to_tick, to_skip, to_undo = (run.steps.get() for run in runs)
+    to_undo.tick(member)  # just now: the member may take it back, as founders may
     return {
         "system": step.process.system,
         "process": step.process,
         "step": step,
         "sop": sop,
         "metric": metric,
+        "run": runs[2],  # its page offers to take the tick back
+        "to_tick": to_tick.pk,
+        "to_skip": to_skip.pk,
+        "to_undo": to_undo.pk,
     }
 
 

@@ -139,9 +139,11 @@ def test_process_admin_edits_steps_inline(admin_client):
             "steps-0-name": "Drafting",
             "steps-0-owner": owner.pk,
             "steps-0-position": "",
+            "steps-0-due_after": "start",
             "steps-1-name": "Sending",
             "steps-1-owner": "",
             "steps-1-position": "",
+            "steps-1-due_after": "start",
         },
     )
     assert response.status_code == 302
@@ -162,7 +164,8 @@ def test_step_admin_refuses_to_move_an_sop_s_step_to_another_process(admin_clien
             "name": "Filming",
             "position": step.position,
             "owner": "",
-            "due_date": "",
+            "due_days": "",
+            "due_after": "start",
         },
     )
     assert response.status_code == 200
@@ -185,7 +188,14 @@ def test_a_step_without_an_sop_still_moves_in_the_admin(admin_client):
     other = make.ProcessFactory(name="Email content")
     response = admin_client.post(
         reverse("admin:processes_step_change", args=[step.pk]),
-        {"process": other.pk, "name": "Filming", "position": "", "owner": "", "due_date": ""},
+        {
+            "process": other.pk,
+            "name": "Filming",
+            "position": "",
+            "owner": "",
+            "due_days": "",
+            "due_after": "start",
+        },
     )
     assert response.status_code == 302
     step.refresh_from_db()

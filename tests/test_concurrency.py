@@ -95,7 +95,7 @@ def test_steps_edited_and_added_at_once_while_their_owner_is_reassigned_all_save
                 {
                     f"step-{step.pk}-name": f"Edited {step.pk}",
                     f"step-{step.pk}-owner": founder.pk,
-                    f"step-{step.pk}-due_date": "2026-12-02",
+                    f"step-{step.pk}-due_days": "2",
                     f"step-{step.pk}-version": 1,
                 },
             )
@@ -127,7 +127,7 @@ def test_steps_edited_and_added_at_once_while_their_owner_is_reassigned_all_save
     # … and is there.
     for step in edited:
         step.refresh_from_db()
-        assert (step.name, str(step.due_date)) == (f"Edited {step.pk}", "2026-12-02")
+        assert (step.name, step.due_days) == (f"Edited {step.pk}", 2)
     added = set(process.steps.filter(name__startswith="Added").values_list("name", flat=True))
     assert added == {f"Added {n}" for n in range(ADDS)}
     positions = list(process.steps.values_list("position", flat=True))
@@ -156,11 +156,11 @@ def test_a_step_added_to_a_process_deleted_meanwhile_shows_what_was_typed(
     monkeypatch.setattr(StepForm, "is_valid", deleted_after_checking)
     response = founder_client.post(
         reverse("processes:add_step", args=[process.pk]),
-        {"new-step-name": "Scripting", "new-step-due_date": "2026-12-02"},
+        {"new-step-name": "Scripting", "new-step-due_days": "2"},
     )
     assert response.status_code == 410
     html = response.content.decode()
-    assert "This process was deleted" in html and "Scripting" in html and "2026-12-02" in html
+    assert "This process was deleted" in html and "Scripting" in html and "Due days" in html
     assert not Step.objects.exists()
 
 
@@ -209,7 +209,8 @@ def test_writers_of_several_kinds_at_once_all_save_and_none_deadlocks(round):
                 "name": "Moving",
                 "position": "",
                 "owner": "",
-                "due_date": "",
+                "due_days": "",
+                "due_after": "start",
             },
         ),
         posting(admin, reverse("sops:promote", args=[big.pk]), {}),

@@ -16,7 +16,8 @@ from opsmodel import history
 from opsmodel.front.exchange import check_document, export_map, import_map, moved_to
 from opsmodel.front.management.commands.loaddemo import DEMO_PASSWORD, demo_document
 from opsmodel.models import Revision
-from processes.models import Metric, Process, Step
+from opsmodel.runs.models import Run
+from processes.models import DueAfter, Metric, Process, Step
 from processes.periods import period_start
 from sops.models import SOP
 from systems.models import System
@@ -96,15 +97,22 @@ def test_loading_again_restores_the_demo_and_leaves_what_someone_added_alone():
     assert SOP.objects.filter(title="Sending an invoice").count() == 1
 
 
+DAYS = datetime.timedelta
+
+
 @pytest.mark.parametrize("today", [None, datetime.date(2031, 1, 1), datetime.date(2027, 6, 30)])
 def test_the_demo_looks_alive_on_any_day(today, monkeypatch):
     if today:
         monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: today)
     today = timezone.localdate()
     load_demo()
-    scripting = Step.objects.get(name="Scripting")
-    assert scripting.due_date == today - datetime.timedelta(days=2)  # overdue
-    assert Step.objects.get(name="Logging billable work").due_date == today
+    # A weekly run finished on time, and one under way whose filming is a day overdue.
+    finished, under_way = Run.objects.order_by("number")
+    assert finished.state == Run.State.FINISHED and not finished.late
+    assert under_way.state == Run.State.ACTIVE and under_way.starts_on == today - DAYS(4)
+    filming = under_way.steps.get(name="Filming")
+    assert filming.due_on == today - DAYS(1) and filming.late
+    assert filming.assignee.username == "member"
     for metric in Metric.objects.all():
         periods = [v.period for v in metric.values.order_by("period")]
         assert periods[-1] == period_start(metric.cadence, today), metric  # the current one
@@ -119,7 +127,11 @@ def test_the_demo_shows_what_the_app_is_for():
     assert Metric.objects.get(name="Videos published").owner == member
     too_big = SOP.objects.get(title="Launching the course")
     assert too_big.step is None and too_big.estimated_minutes == 240
-    assert Step.objects.filter(due_date=None).exists()
+    assert Step.objects.filter(due_days=None).exists()
+    assert Step.objects.filter(due_after=DueAfter.PREVIOUS).exists()
+    # Loading again starts no more runs: the ones there are left alone.
+    load_demo()
+    assert Run.objects.count() == 2
     founder = get_user_model().objects.get(username="founder")
     assert founder.is_staff and not member.is_staff
 

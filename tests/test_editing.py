@@ -34,7 +34,13 @@ def system_data(system=None, **overrides) -> dict:
 def step_data(step, name: str) -> dict:
     """The step's form as it was opened (no owner, no due date), with its name changed."""
     prefix = f"step-{step.pk}"
-    fields = {"name": name, "owner": "", "due_date": "", "version": step.version}
+    fields = {
+        "name": name,
+        "owner": "",
+        "due_days": "",
+        "due_after": "start",
+        "version": step.version,
+    }
     return {f"{prefix}-{field}": value for field, value in fields.items()}
 
 
@@ -342,12 +348,13 @@ def test_adding_a_step_returns_the_steps_region(founder_client):
         {
             "new-step-name": "Scripting",
             "new-step-owner": owner.pk,
-            "new-step-due_date": "2026-12-02",
+            "new-step-due_days": "2",
+            "new-step-due_after": "previous",
         },
         **make.HTMX,
     )
     html = response.content.decode()
-    assert 'id="steps"' in html and "Scripting" in html and "Wed 2 Dec" in html
+    assert 'id="steps"' in html and "Scripting" in html and "2 days after the step before" in html
     assert response["HX-Retarget"] == "#steps"
     assert process.steps.get().owner == owner
 
@@ -357,9 +364,17 @@ def test_adding_a_step_returns_the_steps_region(founder_client):
     [
         ({"new-step-name": ""}, "This field is required."),
         ({"new-step-name": "Filming"}, "This process already has a step with that name."),
-        ({"new-step-name": "Editing", "new-step-due_date": "next week"}, "Enter a valid date."),
+        ({"new-step-name": "Editing", "new-step-due_days": "soon"}, "Enter a whole number."),
+        (
+            {"new-step-name": "Editing", "new-step-due_days": "800"},
+            "Ensure this value is less than or equal to 730.",
+        ),
+        (
+            {"new-step-name": "Editing", "new-step-due_after": "yesterday"},
+            "Select a valid choice.",
+        ),
     ],
-    ids=["empty", "duplicate", "bad-date"],
+    ids=["empty", "duplicate", "bad-days", "too-many-days", "bad-counted-from"],
 )
 def test_bad_step_input_is_reported_in_place(founder_client, data, message):
     process = make.ProcessFactory()

@@ -445,7 +445,8 @@ def step_data(step, **changes) -> dict:
     data = {
         "name": step.name,
         "owner": step.owner_id or "",
-        "due_date": step.due_date or "",
+        "due_days": "" if step.due_days is None else step.due_days,
+        "due_after": step.due_after,
         "version": step.version,
         **changes,
     }
@@ -461,7 +462,7 @@ def test_every_change_to_a_process_s_steps_is_kept_in_its_history(founder_client
     scripting, filming = process.steps.all()
     founder_client.post(
         reverse("processes:edit_step", args=[filming.pk]),
-        step_data(filming, due_date="2026-12-04"),
+        step_data(filming, due_days="3"),
     )
     founder_client.post(reverse("processes:move_step", args=[filming.pk]), {"direction": "up"})
     founder_client.post(reverse("processes:delete_step", args=[scripting.pk]))
@@ -476,14 +477,14 @@ def test_every_change_to_a_process_s_steps_is_kept_in_its_history(founder_client
     ]
     assert {r.changed_by for r in kept[1:]} == {founder}
     assert kept[4].data["steps"] == (
-        "1. Filming — Sam Lee, due 2026-12-04\n2. Scripting — Sam Lee, no due date"
+        "1. Filming — Sam Lee, due day 4\n2. Scripting — Sam Lee, no due day"
     )
-    assert kept[5].data["steps"] == "1. Filming — Sam Lee, due 2026-12-04"
+    assert kept[5].data["steps"] == "1. Filming — Sam Lee, due day 4"
     # Compared like any long text, line by line.
     compare = founder_client.get(
         reverse("processes:compare", args=[process.pk]), {"from": "1", "to": "4"}
     ).text
-    assert "Steps" in compare and "2. Filming — Sam Lee, " in compare and "2026-12-04" in compare
+    assert "Steps" in compare and "2. Filming — Sam Lee, " in compare and "due day 4" in compare
 
 
 def test_restoring_a_process_says_its_steps_stay_as_they_are(founder_client):
@@ -509,7 +510,7 @@ def test_reassigning_steps_keeps_it_in_their_processes_history_in_fixed_queries(
     assert reassign(2) == reassign(12)
     kept = Revision.objects.filter(action__startswith="Reassigned")
     assert kept.count() == 15
-    assert all(r.data["steps"] == "1. Editing — Kim Park, no due date" for r in kept)
+    assert all(r.data["steps"] == "1. Editing — Kim Park, no due day" for r in kept)
 
 
 def test_a_step_changed_in_the_admin_is_kept_in_its_process_history(client):
@@ -521,7 +522,8 @@ def test_a_step_changed_in_the_admin_is_kept_in_its_process_history(client):
         "process": step.process_id,
         "name": "Filming on set",
         "owner": step.owner_id,
-        "due_date": "",
+        "due_days": "",
+        "due_after": "start",
         "position": step.position,
     }
     assert client.post(change, data).status_code == 302
@@ -549,7 +551,13 @@ def test_steps_moved_or_deleted_in_bulk_in_the_admin_are_kept_in_each_process(cl
     first, second = make.ProcessFactory(name="First"), make.ProcessFactory(name="Second")
     moving = make.StepFactory(process=first, name="Moving")
     change = reverse("admin:processes_step_change", args=[moving.pk])
-    data = {"process": second.pk, "name": "Moving", "owner": moving.owner_id, "due_date": ""}
+    data = {
+        "process": second.pk,
+        "name": "Moving",
+        "owner": moving.owner_id,
+        "due_days": "",
+        "due_after": "start",
+    }
     assert client.post(change, data).status_code == 302
     assert revisions(first)[-1].data["steps"] == ""  # it left the first process…
     assert revisions(second)[-1].data["steps"].startswith("1. Moving — ")  # …for the second

@@ -32,13 +32,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each layer, lowest first; a layer may use only itself and those before it.
-LAYERS = ["opsmodel", "systems", "processes", "sops", "opsmodel.front"]
+LAYERS = ["opsmodel", "systems", "processes", "sops", "opsmodel.runs", "opsmodel.front"]
 # The layer each app label belongs to (for models named by string).
 APP_LABELS = {
     "opsmodel": "opsmodel",
     "systems": "systems",
     "processes": "processes",
     "sops": "sops",
+    "runs": "opsmodel.runs",
     "front": "opsmodel.front",
 }
 # The folders of templates/ drawn by each layer's views; any other folder is the base's.
@@ -47,6 +48,7 @@ TEMPLATE_FOLDERS = {
     "processes": "processes",
     "metrics": "processes",
     "sops": "sops",
+    "runs": "opsmodel.runs",
     "people": "opsmodel.front",
     "handbook": "opsmodel.front",
 }
@@ -270,6 +272,11 @@ def test_the_layers_of_the_names_are_read_from_the_code():
         "processes": "processes",
         "metrics": "processes",
         "sops": "sops",
+        "runs": "opsmodel.runs",
         "front": "opsmodel.front",
     }
-    assert tag_libraries() == {"opsmodel": "opsmodel", "metrics": "processes"}
+    assert tag_libraries() == {
+        "opsmodel": "opsmodel",
+        "metrics": "processes",
+        "runs": "opsmodel.runs",
+    }

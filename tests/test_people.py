@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from opsmodel.runs.models import Run, RunStep
 from processes.models import Metric
 from sops.models import SOP, Acknowledgement
 from systems.models import Software, System
@@ -87,26 +88,34 @@ def test_founders_land_on_the_map(client, founder):
     assert response.redirect_chain[-1][0] == reverse("home")
 
 
-def test_my_work_lists_my_steps_by_due_date_and_my_sops_grouped_by_process(member_client, member):
+def test_my_work_lists_my_run_steps_by_due_date_and_my_sops_grouped_by_process(
+    member_client, member, founder
+):
     youtube = make.ProcessFactory(
         name="YouTube content creation", system=make.SystemFactory(name="Leads")
     )
-    make.StepFactory(process=youtube, name="Publishing", owner=member, due_date=days(20))
-    make.StepFactory(process=youtube, name="Scripting", owner=member, due_date=days(-2))
-    filming = make.StepFactory(process=youtube, name="Filming", owner=member, due_date=days(0))
-    make.StepFactory(process=youtube, name="Editing", owner=make.UserFactory(), due_date=days(1))
+    make.StepFactory(process=youtube, name="Scripting", owner=member, due_days=0)
+    filming = make.StepFactory(process=youtube, name="Filming", owner=member, due_days=2)
+    make.StepFactory(process=youtube, name="Editing", owner=make.UserFactory(), due_days=3)
+    make.StepFactory(process=youtube, name="Publishing", owner=member, due_days=22)
     make.SOPFactory(
         process=youtube, step=filming, title="Recording a video", owner=make.UserFactory()
     )
     make.SOPFactory(
         process=make.ProcessFactory(name="Client billing"), title="Sending an invoice", owner=member
     )
+    Run.start(youtube, founder, days(-2), "Video #7")
 
     html = member_client.get(reverse("front:my_work")).content.decode()
-    assert "Editing" not in html  # someone else's step
-    assert html.index("Scripting") < html.index("Filming") < html.index("Publishing")
-    assert "Overdue · was due" in html
-    assert "Due this week" in html  # Filming, due today
+    runs = html[html.index("To do in runs") : html.index("Your steps</h3>")]
+    assert "Editing" not in runs  # someone else's step
+    assert runs.index("Overdue") < runs.index("Scripting") < runs.index("Today")
+    assert runs.index("Today") < runs.index("Filming") < runs.index("Later")
+    assert runs.index("Later") < runs.index("Publishing")
+    assert "Overdue · was due" in runs and "Video #7" in runs
+    assert "<strong>1</strong> overdue step" in html and "<strong>1</strong> due this week" in html
+    # The run step's SOP opens inside the run.
+    assert reverse("runs:sop", args=[RunStep.objects.get(name="Filming").pk]) in runs
     # Recording a video: the SOP of a step I own is assigned to me too.
     assert "Recording a video" in html and "Sending an invoice" in html
     assert html.count("To read") == 2

@@ -17,6 +17,7 @@ from django.views.defaults import server_error
 
 from systems.models import System
 from tests.factories import PASSWORD, SystemFactory
+from tests.test_access_matrix import objects  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
@@ -139,25 +140,14 @@ def test_state_changing_requests_need_the_csrf_token_htmx_included(member):
 
 
 @pytest.mark.django_db
-def test_no_url_changes_anything_over_get(founder_client, member):
+def test_no_url_changes_anything_over_get(founder_client, objects):  # noqa: F811
+    from opsmodel.runs.models import Run, RunStep
     from processes.models import Metric, MetricValue, Process, Step
     from sops.models import SOP, Acknowledgement
-    from tests.factories import SOPFactory, StepFactory
     from tests.test_access_matrix import matrix
 
-    step = StepFactory(owner=member)
-    sop = SOPFactory(process=step.process, step=step, owner=member)
-    metric = Metric.objects.create(process=step.process, name="M", target=1, cadence="weekly")
-    objects = {
-        "system": step.process.system,
-        "process": step.process,
-        "step": step,
-        "sop": sop,
-        "metric": metric,
-    }
-
     def fingerprint():
-        models = [System, Process, Step, SOP, Metric, MetricValue, Acknowledgement]
+        models = [System, Process, Step, SOP, Metric, MetricValue, Acknowledgement, Run, RunStep]
         return [
             sorted(m.objects.values_list("pk", *(["version"] if hasattr(m, "version") else [])))
             for m in models

@@ -36,7 +36,7 @@ def snapshot() -> dict:
         ),
         "steps": list(
             Step.objects.order_by("process__name", "position").values_list(
-                "process__name", "position", "name", "owner__username", "due_date"
+                "process__name", "position", "name", "owner__username", "due_days", "due_after"
             )
         ),
         "sops": list(

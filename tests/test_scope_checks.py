@@ -3,7 +3,6 @@ where the rule has one), so a check that never fires and one that always fires b
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 
 import pytest
@@ -122,7 +121,7 @@ def good_process() -> Process:
     """Two owned, dated steps, each with its SOP, a result and a weekly metric."""
     process = ProcessFactory(result="A video a week")
     for _ in range(2):
-        step = StepFactory(process=process, due_date=datetime.date(2026, 12, 1))
+        step = StepFactory(process=process, due_days=0)
         SOPFactory(process=process, step=step)
     Metric.objects.create(process=process, name="Videos", target=1, cadence="weekly")
     return process
@@ -139,7 +138,7 @@ def break_process(process: Process, check: str) -> None:
     elif check == "step without owner":
         process.steps.filter(pk=first.pk).update(owner=None)
     elif check == "step without due date":
-        process.steps.filter(pk=first.pk).update(due_date=None)
+        process.steps.filter(pk=first.pk).update(due_days=None)
     elif check == "step without SOP":
         first.sop.delete()
     elif check == "no weekly metric":

@@ -122,7 +122,8 @@ class Names:
             **self.in_process(step.process_id),
             "name": step.name,
             "owner": self.who(step.owner_id),
-            "due_date": step.due_date.isoformat() if step.due_date else None,
+            "due_days": step.due_days,
+            "due_after": step.due_after,
         }
 
     def sop_item(self, sop: SOP) -> dict:
@@ -161,7 +162,8 @@ class Names:
 def moved_to(doc, day: datetime.date):
     """A copy of a document with its dates moved as if it had been written on `day`.
 
-    Every due date moves by the days from `written` to `day`; every metric period by as many
+    Every fixed due date (of an export made before runs) moves by the days from `written` to
+    `day`; every metric period by as many
     weeks, months or years as lie between the period `written` falls in and the one `day`
     falls in, so the document's current week is the current week. A document that does not
     say when it was written is left as it is, and so is one of the wrong shape or any date it
@@ -175,7 +177,7 @@ def moved_to(doc, day: datetime.date):
         return doc
     moved = copy.deepcopy(doc)
     for step in moved.get("steps", []):
-        with suppress(TypeError, ValueError):  # no due date, or not a date
+        with suppress(KeyError, TypeError, ValueError):  # no fixed due date, or not a date
             due = datetime.date.fromisoformat(step["due_date"])
             step["due_date"] = (due + (day - written)).isoformat()
     for metric in moved.get("metrics", []):
@@ -261,7 +263,16 @@ FIELDS = {
     "software": {"name": TEXT, "link": TEXT, "category": TEXT, "owner": TEXT, "notes": TEXT},
     "systems": {"path": PATH, "purpose": TEXT, "owner": TEXT, "software": NAMES},
     "processes": {"system": PATH, "name": TEXT, "result": TEXT, "owner": TEXT},
-    "steps": {"system": PATH, "process": TEXT, "name": TEXT, "owner": TEXT, "due_date": TEXT},
+    "steps": {
+        "system": PATH,
+        "process": TEXT,
+        "name": TEXT,
+        "owner": TEXT,
+        "due_days": WHOLE,
+        "due_after": TEXT,
+        # Exports before runs gave each step a fixed date: read as days from the earliest.
+        "due_date": TEXT,
+    },
     "sops": {
         "system": PATH,
         "process": TEXT,
@@ -732,16 +743,48 @@ class Writer:
 
     def write_steps(self, items: list) -> None:
         self.steps = {(s.process_id, s.name): s for s in Step.objects.all()}
+        dated = self.fixed_dates(items)
         for i, item in enumerate(items):
             process = self.process_of(item)
-            if process is None:
+            if process is None or i not in dated:
                 continue
             step = self.steps.get((process.pk, item["name"]))
             step = step or Step(process=process, name=item["name"])
-            step.owner, step.due_date = self.who(item.get("owner")), item.get("due_date")
+            step.owner = self.who(item.get("owner"))
+            step.due_days, step.due_after = item.get("due_days"), opt(item, "due_after", "start")
+            if dated[i] is not None:  # an older export's fixed date
+                step.due_days, step.due_after = dated[i], "start"
             if self.problems.valid(step, where("steps", i, item)):
                 step.save()
                 self.steps[(process.pk, item["name"])] = step
+
+    def fixed_dates(self, items: list) -> dict[int, int | None]:
+        """Steps of an export made before runs carry a fixed `due_date`: each is read as its
+        days after the earliest such date in its process, so the steps keep their spacing.
+        {item index: days, or None for no fixed date}; an item whose date is not a date is
+        left out, with its problem."""
+        found: dict[int, datetime.date | None] = {}
+        for i, item in enumerate(items):
+            found[i] = None
+            if item.get("due_date") is None:
+                continue
+            try:
+                found[i] = datetime.date.fromisoformat(item["due_date"])
+            except ValueError:
+                place = where("steps", i, item)
+                self.problems.append(f"{place}: due_date: write a date as YYYY-MM-DD.")
+                del found[i]
+        earliest: dict[tuple, datetime.date] = {}
+        for i, day in found.items():
+            key = (tuple(items[i]["system"]), items[i]["process"])
+            if day is not None and (key not in earliest or day < earliest[key]):
+                earliest[key] = day
+        return {
+            i: None
+            if day is None
+            else (day - earliest[(tuple(items[i]["system"]), items[i]["process"])]).days
+            for i, day in found.items()
+        }
 
     def write_sops(self, items: list) -> None:
         for i, item in enumerate(items):

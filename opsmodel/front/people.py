@@ -22,6 +22,7 @@ from opsmodel.front.health import checks_in_words, map_health
 from opsmodel.front.search import MAX_QUERY, search
 from opsmodel.htmx import render_page
 from opsmodel.pages import breadcrumbs
+from opsmodel.runs.models import Run, RunStep
 from processes.models import Metric, Process, Step
 from sops.models import SOP, Acknowledgement
 from systems.models import Software, System
@@ -49,11 +50,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     week_end = today + datetime.timedelta(days=6 - today.weekday())  # this Sunday
 
-    steps = (
-        Step.objects.filter(owner=user)
-        .select_related("process__system", "sop")
-        .order_by(F("due_date").asc(nulls_last=True), "position")
-    )
+    steps = Step.objects.filter(owner=user).select_related("process__system", "sop")
     # Read: confirmed for the SOP's current edition (older confirmations do not count).
     confirmed = Acknowledgement.objects.filter(
         sop=OuterRef("pk"), person=user, edition=OuterRef("edition")
@@ -69,8 +66,6 @@ def my_work(request: HttpRequest) -> HttpResponse:
         group = groups.setdefault(
             step.process_id, {"process": step.process, "steps": [], "sops": []}
         )
-        step.overdue = step.due_date is not None and step.due_date < today
-        step.due_this_week = step.due_date is not None and today <= step.due_date <= week_end
         group["steps"].append(step)
     for sop in sops:
         group = groups.setdefault(sop.process_id, {"process": sop.process, "steps": [], "sops": []})
@@ -81,16 +76,41 @@ def my_work(request: HttpRequest) -> HttpResponse:
         group["sops"].sort(key=lambda s: (not s.to_read, s.title))
     ordered = sorted(groups.values(), key=lambda g: map_order(g["process"]))
 
-    all_steps = [s for g in ordered for s in g["steps"]]
+    buckets = run_steps_due(user, today, week_end)
     context = {
         "page_title": "My work",
         "groups": ordered,
+        "buckets": buckets,
         "to_read": sum(s.to_read for g in ordered for s in g["sops"]),
         "reviews_due": sum(s.review_due for g in ordered for s in g["sops"]),
-        "overdue": sum(s.overdue for s in all_steps),
-        "due_this_week": sum(s.due_this_week for s in all_steps),
+        "overdue": len(buckets.get("Overdue", [])),
+        "due_this_week": len(buckets.get("Today", [])) + len(buckets.get("This week", [])),
     }
     return render_page(request, "people/my_work.html", context)
+
+
+def run_steps_due(user, today, week_end) -> dict[str, list[RunStep]]:
+    """The person's steps to do in runs under way, by when they are due: overdue, today, this
+    week, later, and those with no due date (only the groups that have any)."""
+    steps = (
+        RunStep.objects.filter(assignee=user, state=RunStep.State.TODO, run__state=Run.State.ACTIVE)
+        .select_related("run__process__system", "sop")
+        .order_by(F("due_on").asc(nulls_last=True), "run__starts_on", "run_id", "position")
+    )
+    buckets: dict[str, list[RunStep]] = {}
+    for step in steps:
+        if step.due_on is None:
+            when = "No due date"
+        elif step.due_on < today:
+            when = "Overdue"
+        elif step.due_on == today:
+            when = "Today"
+        elif step.due_on <= week_end:
+            when = "This week"
+        else:
+            when = "Later"
+        buckets.setdefault(when, []).append(step)
+    return buckets
 
 
 @login_required

@@ -266,23 +266,18 @@ class Command(BaseCommand):
         return Process.objects.bulk_create(new, batch_size=1000)
 
     def steps(self, rng: random.Random, count: int, processes: list, people: list) -> list:
-        today = timezone.localdate()
         positions: dict[int, int] = {}
         new = []
         for i in range(count):
             process = processes[i % len(processes)] if i < len(processes) else rng.choice(processes)
             positions[process.pk] = positions.get(process.pk, 0) + 1
-            due = (
-                today + timezone.timedelta(days=rng.randint(-10, 40))
-                if rng.random() < 0.7
-                else None
-            )
+            due = rng.randint(0, 40) if rng.random() < 0.7 else None
             new.append(
                 Step(
                     process=process,
                     name=f"{rng.choice(VERBS)} {rng.choice(THINGS)} ({positions[process.pk]})",
                     owner=rng.choice(people),
-                    due_date=due,
+                    due_days=due,
                     position=positions[process.pk],
                 )
             )

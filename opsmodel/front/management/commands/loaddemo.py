@@ -3,6 +3,7 @@ as logins. Safe to run again: it updates, never duplicates."""
 
 from __future__ import annotations
 
+import datetime
 from importlib import resources
 
 from django.conf import settings
@@ -14,11 +15,14 @@ from django.utils import timezone
 
 from opsmodel.front.exchange import BadDocument, import_map, moved_to, read_document
 from opsmodel.roles import ADMINS, FOUNDERS, TEAM_MEMBERS, sync_roles
+from opsmodel.runs.models import Run, RunStep
 from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import System
 
 DEMO_PASSWORD = "opsmodel-demo"
+# The process whose runs the demo shows: a weekly one, steps due from each run's start.
+DEMO_RUNS_OF = "YouTube content creation"
 # What a map document does not carry: the people's roles. The founder also runs the Django
 # admin (and so is staff); everyone else in the document is a team member.
 ROLES = {"founder": [FOUNDERS, ADMINS]}
@@ -49,6 +53,7 @@ class Command(BaseCommand):
             import_map(doc)
         except BadDocument as error:  # map.json was edited wrongly (the tests load it)
             raise CommandError(f"The demo map is not a valid map: {error}") from None
+        self.load_runs()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo map ready: {System.objects.count()} systems, {Process.objects.count()} "
@@ -73,3 +78,27 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
             user.groups.set(Group.objects.filter(name__in=roles))
+
+    def load_runs(self) -> None:
+        """Runs of the weekly video process, which the map document does not carry: one
+        finished on time, one under way with an overdue step of the demo team member. Only
+        where the process has no runs yet, so a run started since is left alone."""
+        process = Process.objects.filter(name=DEMO_RUNS_OF).first()
+        if process is None or process.runs.exists():
+            return
+        founder = get_user_model().objects.get(username="founder")
+        today = timezone.localdate()
+        finished = Run.start(process, founder, today - datetime.timedelta(days=11), "Video #1")
+        for step in finished.steps.all():
+            self.tick_on_its_day(step)
+        under_way = Run.start(process, founder, today - datetime.timedelta(days=4), "Video #2")
+        self.tick_on_its_day(under_way.steps.get(position=1))
+
+    @staticmethod
+    def tick_on_its_day(step: RunStep) -> None:
+        """Ticked by its assignee, as if on the afternoon of the day it was due."""
+        step.tick(step.assignee)
+        afternoon = datetime.datetime.combine(step.due_on, datetime.time(16))
+        when = timezone.make_aware(afternoon)
+        RunStep.objects.filter(pk=step.pk).update(done_at=when)
+        Run.objects.filter(pk=step.run_id, state=Run.State.FINISHED).update(ended_at=when)

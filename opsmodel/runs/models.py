@@ -1,0 +1,290 @@
+"""Runs: a process carried out once ("Video #42", started Mon 7 Dec), step by step.
+
+A process is the way the work is done; a run is one time it is done. Starting a run copies the
+process's steps as they are then (name, owner, SOP), each with a real due date counted from
+the run's start (`processes.models.due_dates`). Changing the process later does not rewrite
+the runs already started: they keep the steps they began with.
+
+Each run step is to do, done or skipped (skipping says why). Ticking records who and when; the
+assignee or a founder ticks, and a tick can be undone by the same person soon after, or by a
+founder. A run is finished when every step is done or skipped, and can be cancelled with a
+reason. Every change to a run locks its row first, so two ticks at once cannot both miss that
+the run is now finished.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+
+from processes.models import Process, Step, due_dates
+from sops.models import SOP
+
+# A run starts at most this far from today, either way: further is a typing slip.
+START_WITHIN_DAYS = 366
+# How long after ticking (or skipping) a step its assignee may take it back; founders may always.
+UNDO_MINUTES = 15
+
+
+def one_line(text: str, field: str) -> str:
+    """What a person typed (a note, a reason), on one line and at most 300 characters; a NUL
+    byte, which no database keeps as text, is refused as the forms refuse it."""
+    if "\x00" in text:
+        raise ValidationError({field: "Null characters are not allowed."})
+    return " ".join(text.split())[:300]
+
+
+def may_run(user) -> bool:
+    """Founders start, cancel and tick any run (the permission to change runs)."""
+    return user.has_perm("runs.change_run")
+
+
+class Run(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", "In progress"
+        FINISHED = "finished", "Finished"
+        CANCELLED = "cancelled", "Cancelled"
+
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="runs")
+    number = models.PositiveIntegerField(help_text="1 for the process's first run, then 2…")
+    name = models.CharField(max_length=200)
+    starts_on = models.DateField()
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=10, choices=State, default=State.ACTIVE)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cancel_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["process", "number"], name="run_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("runs:detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.ACTIVE
+
+    @classmethod
+    def start(cls, process: Process, by, starts_on: datetime.date, name: str = "") -> Run:
+        """Start a run of `process` on `starts_on`, its steps copied from the process's."""
+        today = timezone.localdate()
+        if abs((starts_on - today).days) > START_WITHIN_DAYS:
+            raise ValidationError(
+                {"starts_on": "A run starts within a year of today, before or after."}
+            )
+        with transaction.atomic():
+            # The process, locked: two runs started at once take turns for their numbers.
+            process = Process.objects.select_for_update().get(pk=process.pk)
+            steps = list(Step.objects.filter(process=process).select_related("owner", "sop"))
+            if not steps:
+                raise ValidationError("This process has no steps yet: add them, then start it.")
+            number = (process.runs.aggregate(last=Max("number"))["last"] or 0) + 1
+            run = cls.objects.create(
+                process=process,
+                number=number,
+                name=(name.strip() or f"{process.name} #{number}")[:200],
+                starts_on=starts_on,
+                started_by=by if getattr(by, "pk", None) else None,
+            )
+            RunStep.objects.bulk_create(
+                RunStep(
+                    run=run,
+                    step=step,
+                    sop=getattr(step, "sop", None),
+                    position=position,
+                    name=step.name,
+                    assignee=step.owner if step.owner and step.owner.is_active else None,
+                    due_on=due_on,
+                )
+                for position, (step, due_on) in enumerate(
+                    zip(steps, due_dates(steps, starts_on), strict=True), start=1
+                )
+            )
+        return run
+
+    def refuse_unless_active(self) -> None:
+        if self.state == self.State.FINISHED:
+            raise ValidationError("This run is finished: nothing in it changes any more.")
+        if self.state == self.State.CANCELLED:
+            raise ValidationError("This run was cancelled: nothing in it changes any more.")
+
+    def cancel(self, by, reason: str) -> None:
+        if not may_run(by):
+            raise PermissionDenied("Only a founder cancels a run.")
+        reason = one_line(reason, "reason")
+        if not reason:
+            raise ValidationError({"reason": "Say why the run is cancelled."})
+        with transaction.atomic():
+            run = Run.objects.select_for_update().get(pk=self.pk)
+            run.refuse_unless_active()
+            run.state, run.ended_at, run.ended_by = self.State.CANCELLED, timezone.now(), by
+            run.cancel_reason = reason
+            run.save(update_fields=["state", "ended_at", "ended_by", "cancel_reason"])
+        self.refresh_from_db()
+
+    def finish_if_done(self, by) -> None:
+        """Under the run's lock: finished once no step is left to do (and open again when a
+        step is taken back)."""
+        left = self.steps.filter(state=RunStep.State.TODO).exists()
+        if not left and self.state == self.State.ACTIVE:
+            self.state, self.ended_at, self.ended_by = self.State.FINISHED, timezone.now(), by
+        elif left and self.state == self.State.FINISHED:
+            self.state, self.ended_at, self.ended_by = self.State.ACTIVE, None, None
+        else:
+            return
+        self.save(update_fields=["state", "ended_at", "ended_by"])
+
+    @property
+    def late(self) -> bool:
+        """Finished after its last step's due date, or still going past a due date."""
+        return any(step.late for step in self.steps.all())
+
+
+class RunStep(models.Model):
+    class State(models.TextChoices):
+        TODO = "todo", "To do"
+        DONE = "done", "Done"
+        SKIPPED = "skipped", "Skipped"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    # What it was started from; the run keeps its own copy, so a later change to the process
+    # (or its deletion of the step) does not rewrite it.
+    step = models.ForeignKey(
+        Step, on_delete=models.SET_NULL, null=True, blank=True, related_name="run_steps"
+    )
+    sop = models.ForeignKey(
+        SOP, on_delete=models.SET_NULL, null=True, blank=True, related_name="run_steps"
+    )
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=120)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="run_steps",
+    )
+    due_on = models.DateField(null=True, blank=True)
+    state = models.CharField(max_length=8, choices=State, default=State.TODO)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    # A short note on a tick, or why the step was skipped.
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "position"], name="run_step_position_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} › {self.position}. {self.name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.TODO
+
+    @property
+    def late(self) -> bool:
+        """Due before today and still to do, or done after the day it was due."""
+        if self.due_on is None or self.state == self.State.SKIPPED:
+            return False
+        if self.state == self.State.TODO:
+            return self.due_on < timezone.localdate()
+        return timezone.localtime(self.done_at).date() > self.due_on
+
+    def may_tick(self, user) -> bool:
+        return user.is_active and (may_run(user) or self.assignee_id == user.pk)
+
+    def may_undo(self, user) -> bool:
+        if self.state == self.State.TODO or not user.is_active:
+            return False
+        if may_run(user):
+            return True
+        soon = timezone.now() - datetime.timedelta(minutes=UNDO_MINUTES)
+        return self.done_by_id == user.pk and self.done_at is not None and self.done_at >= soon
+
+    def _change(self, by, check, change) -> None:
+        """Lock the run, check the step as it is now, change it, finish or reopen the run."""
+        with transaction.atomic():
+            run = Run.objects.select_for_update().get(pk=self.run_id)
+            step = RunStep.objects.get(pk=self.pk)
+            check(run, step)
+            change(step)
+            step.save(update_fields=["state", "done_by", "done_at", "note"])
+            run.finish_if_done(by)
+        self.refresh_from_db()
+        self.run = run
+
+    def check_tickable(self, run: Run, by, verb: str) -> None:
+        """Refuse a tick or a skip that is not `by`'s to make, or no longer open."""
+        if not self.may_tick(by):
+            raise PermissionDenied(f"Only its assignee or a founder {verb} this step.")
+        run.refuse_unless_active()
+        if self.state != self.State.TODO:
+            done = self.get_state_display().lower()
+            raise ValidationError(f"{self.done_by or 'Someone'} has already {done} this step.")
+
+    def tick(self, by, note: str = "") -> None:
+        """Done, by `by`, now."""
+        note = one_line(note, "note")
+
+        def change(step):
+            step.state, step.done_by, step.done_at = self.State.DONE, by, timezone.now()
+            step.note = note
+
+        self._change(by, lambda run, step: step.check_tickable(run, by, "ticks"), change)
+
+    def skip(self, by, reason: str) -> None:
+        """Skipped, by `by`, now, for `reason`."""
+        reason = one_line(reason, "reason")
+
+        def check(run, step):
+            step.check_tickable(run, by, "skips")
+            if not reason:
+                raise ValidationError({"reason": "Say why the step is skipped."})
+
+        def change(step):
+            step.state, step.done_by, step.done_at = self.State.SKIPPED, by, timezone.now()
+            step.note = reason
+
+        self._change(by, check, change)
+
+    def undo(self, by) -> None:
+        """To do again: its tick (or skip) taken back."""
+
+        def check(run, step):
+            if run.state == Run.State.CANCELLED:
+                run.refuse_unless_active()
+            if step.state == self.State.TODO:
+                raise ValidationError("This step is not ticked: there is nothing to take back.")
+            if not step.may_undo(by):
+                raise PermissionDenied(
+                    f"Only who ticked it, within {UNDO_MINUTES} minutes, or a founder takes "
+                    "a tick back."
+                )
+
+        def change(step):
+            step.state, step.done_by, step.done_at, step.note = self.State.TODO, None, None, ""
+
+        self._change(by, check, change)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from opsmodel.runs import views
+
+app_name = "runs"
+urlpatterns = [
+    path("<int:pk>/", views.detail, name="detail"),
+    path("steps/<int:pk>/sop/", views.sop, name="sop"),
+    path("steps/<int:pk>/tick/", views.tick, name="tick"),
+    path("steps/<int:pk>/skip/", views.skip, name="skip"),
+    path("steps/<int:pk>/undo/", views.undo, name="undo"),
+]

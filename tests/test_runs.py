@@ -1,0 +1,314 @@
+"""Runs: a process carried out once, its steps due from its start, ticked by their people."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from opsmodel.roles import TEAM_MEMBERS
+from opsmodel.runs.models import UNDO_MINUTES, Run, RunStep
+from processes.models import DueAfter, Process, Step, due_dates
+from tests import factories as make
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.localdate
+
+
+def days(n: int) -> datetime.date:
+    return TODAY() + datetime.timedelta(days=n)
+
+
+@pytest.fixture
+def video(member):
+    """A weekly video: scripting on day 1, filming 3 days later, editing 2 after that."""
+    process = make.ProcessFactory(name="YouTube content creation")
+    make.StepFactory(process=process, name="Scripting", owner=member, due_days=0)
+    filming = make.StepFactory(
+        process=process, name="Filming", owner=member, due_days=3, due_after=DueAfter.PREVIOUS
+    )
+    make.SOPFactory(process=process, step=filming, title="Recording a video")
+    make.StepFactory(
+        process=process, name="Editing", owner=make.UserFactory(), due_days=2, due_after="previous"
+    )
+    make.StepFactory(process=process, name="Thumbnail", owner=member, due_days=None)
+    return process
+
+
+def test_steps_fall_due_from_the_start_or_after_the_step_before():
+    steps = [
+        Step(due_days=0),
+        Step(due_days=3, due_after=DueAfter.PREVIOUS),
+        Step(due_days=None),
+        Step(due_days=2, due_after=DueAfter.PREVIOUS),  # after the last step that has a date
+        Step(due_days=10),
+    ]
+    start = datetime.date(2026, 12, 7)
+    assert due_dates(steps, start) == [
+        datetime.date(2026, 12, 7),
+        datetime.date(2026, 12, 10),
+        None,
+        datetime.date(2026, 12, 12),
+        datetime.date(2026, 12, 17),
+    ]
+    assert [s.due_text for s in steps[:3]] == [
+        "day 1",
+        "3 days after the step before",
+        "no due day",
+    ]
+
+
+def test_a_run_copies_the_steps_with_real_dates_assignees_and_sops(video, founder, member):
+    run = Run.start(video, founder, days(-4))
+    assert (run.number, run.name, run.started_by) == (1, "YouTube content creation #1", founder)
+    steps = list(run.steps.all())
+    assert [(s.name, s.due_on, s.assignee) for s in steps[:2]] == [
+        ("Scripting", days(-4), member),
+        ("Filming", days(-1), member),
+    ]
+    assert steps[1].sop.title == "Recording a video" and steps[0].sop is None
+    assert steps[3].due_on is None and all(s.state == RunStep.State.TODO for s in steps)
+    assert Run.start(video, founder, days(0), "Video #2").number == 2
+
+
+def test_changing_the_process_later_does_not_rewrite_a_run_started(video, founder):
+    run = Run.start(video, founder, days(0))
+    Step.objects.filter(process=video, name="Scripting").update(name="Writing", due_days=5)
+    Step.objects.filter(process=video, name="Editing").delete()
+    assert [s.name for s in run.steps.all()] == ["Scripting", "Filming", "Editing", "Thumbnail"]
+    assert run.steps.get(name="Scripting").due_on == days(0)
+
+
+def test_an_inactive_owner_is_not_given_the_step(video, founder, member):
+    member.is_active = False
+    member.save()
+    run = Run.start(video, founder, days(0))
+    assert run.steps.get(name="Scripting").assignee is None
+
+
+@pytest.mark.parametrize("when", [-400, 400])
+def test_a_run_in_the_distant_past_or_future_is_refused(video, founder, when):
+    with pytest.raises(ValidationError, match="within a year of today"):
+        Run.start(video, founder, days(when))
+    assert not Run.objects.exists()
+
+
+def test_a_process_without_steps_cannot_start(founder):
+    with pytest.raises(ValidationError, match="no steps yet"):
+        Run.start(make.ProcessFactory(), founder, days(0))
+
+
+def test_the_assignee_or_a_founder_ticks_and_it_is_recorded(video, founder, member):
+    run = Run.start(video, founder, days(0))
+    scripting, filming, editing, _ = run.steps.all()
+    scripting.tick(member, note="  Script in the drive. ")
+    assert (scripting.state, scripting.done_by, scripting.note) == (
+        "done",
+        member,
+        "Script in the drive.",
+    )
+    assert scripting.done_at is not None
+    editing.tick(founder)  # a founder ticks anyone's step
+    with pytest.raises(PermissionDenied):
+        RunStep.objects.get(pk=editing.pk).undo(member)  # not theirs to take back
+    other = make.UserFactory(roles=[TEAM_MEMBERS])
+    with pytest.raises(PermissionDenied):
+        filming.tick(other)
+    assert RunStep.objects.get(pk=filming.pk).state == "todo"
+
+
+def test_a_step_ticked_already_says_so_and_changes_nothing(video, founder, member):
+    run = Run.start(video, founder, days(0))
+    step = run.steps.first()
+    stale = RunStep.objects.get(pk=step.pk)
+    step.tick(member)
+    with pytest.raises(ValidationError, match="Sam Lee has already done this step"):
+        stale.tick(founder)
+    assert RunStep.objects.get(pk=step.pk).done_by == member
+
+
+def test_skipping_asks_why(video, founder, member):
+    step = Run.start(video, founder, days(0)).steps.first()
+    with pytest.raises(ValidationError, match="Say why"):
+        step.skip(member, "   ")
+    with pytest.raises(ValidationError, match="Null characters are not allowed"):
+        step.skip(member, "Reused\x00")
+    step.skip(member, "Reused last week's script")
+    assert (step.state, step.note) == ("skipped", "Reused last week's script")
+
+
+def test_the_run_finishes_when_every_step_is_done_or_skipped_and_a_tick_taken_back_reopens_it(
+    video, founder, member
+):
+    run = Run.start(video, founder, days(0))
+    steps = list(run.steps.all())
+    for step in steps[:-1]:
+        step.tick(founder)
+    run.refresh_from_db()
+    assert run.state == Run.State.ACTIVE
+    steps[-1].skip(member, "No thumbnail this week")
+    run.refresh_from_db()
+    assert run.state == Run.State.FINISHED and run.ended_by == member and not run.late
+    steps[-1].undo(member)  # soon after: theirs to take back
+    run.refresh_from_db()
+    assert run.state == Run.State.ACTIVE and run.ended_at is None
+
+
+def test_ticks_of_a_finished_or_cancelled_run_are_refused(video, founder, member):
+    run = Run.start(video, founder, days(0))
+    step = run.steps.first()
+    with pytest.raises(ValidationError, match="Say why"):
+        run.cancel(founder, " ")
+    with pytest.raises(PermissionDenied):
+        run.cancel(member, "Not needed")
+    run.cancel(founder, "The sponsor pulled out")
+    assert (run.state, run.cancel_reason, run.ended_by) == (
+        "cancelled",
+        "The sponsor pulled out",
+        founder,
+    )
+    with pytest.raises(ValidationError, match="was cancelled"):
+        step.tick(member)
+    assert RunStep.objects.get(pk=step.pk).state == "todo"
+
+
+def test_only_who_ticked_takes_it_back_soon_after_and_founders_any_time(video, founder, member):
+    step = Run.start(video, founder, days(0)).steps.first()
+    step.tick(member)
+    later = timezone.now() - datetime.timedelta(minutes=UNDO_MINUTES + 1)
+    RunStep.objects.filter(pk=step.pk).update(done_at=later)
+    step.refresh_from_db()
+    with pytest.raises(PermissionDenied, match=f"within {UNDO_MINUTES} minutes"):
+        step.undo(member)
+    step.undo(founder)
+    assert (step.state, step.done_by, step.done_at) == ("todo", None, None)
+
+
+def test_a_step_done_after_its_day_is_late(video, founder, member):
+    run = Run.start(video, founder, days(-5))
+    scripting = run.steps.first()
+    assert scripting.late  # due five days ago, still to do
+    scripting.tick(member)
+    assert scripting.late  # done today, after its day
+    assert run.late
+
+
+# In the browser: one click, in place.
+
+
+def test_ticking_in_place_answers_with_the_row_saying_who_and_when(
+    member_client, video, founder, member
+):
+    step = Run.start(video, founder, days(0)).steps.first()
+    response = member_client.post(
+        reverse("runs:tick", args=[step.pk]), {"show_run": "1"}, **make.HTMX
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Done by Sam Lee" in html and "Undo" in html and "YouTube content creation #1" in html
+    assert json.loads(response["HX-Trigger"])["notice"]["text"] == "Ticked “Scripting”."
+
+
+def test_a_refused_tick_says_why_in_place_and_changes_nothing(member_client, video, founder):
+    run = Run.start(video, founder, days(0))
+    editing = run.steps.get(name="Editing")  # someone else's
+    response = member_client.post(reverse("runs:tick", args=[editing.pk]), **make.HTMX)
+    assert response.status_code == 403
+    assert "Only its assignee or a founder ticks this step." in response.content.decode()
+    run.cancel(founder, "Sponsor gone")
+    scripting = run.steps.get(name="Scripting")
+    response = member_client.post(reverse("runs:tick", args=[scripting.pk]), **make.HTMX)
+    assert response.status_code == 409
+    assert "This run was cancelled" in response.content.decode()
+    assert not RunStep.objects.exclude(state="todo").exists()
+
+
+def test_a_plain_tick_goes_back_where_it_came_from(member_client, video, founder):
+    step = Run.start(video, founder, days(0)).steps.first()
+    my_work = reverse("front:my_work")
+    response = member_client.post(reverse("runs:tick", args=[step.pk]), {"next": my_work})
+    assert response.status_code == 302 and response["Location"] == my_work
+    response = member_client.post(
+        reverse("runs:skip", args=[step.pk]), {"next": "//evil.example/", "reason": "x"}
+    )
+    assert response["Location"] == step.run.get_absolute_url()  # already done: said there
+
+
+def test_the_run_page_shows_progress_and_the_sop_opens_inside_the_run(
+    member_client, video, founder, member
+):
+    run = Run.start(video, founder, days(-4), "Video #42")
+    run.steps.first().tick(member)
+    html = member_client.get(run.get_absolute_url()).content.decode()
+    assert "Video #42" in html and "1 of 4 steps done" in html and "next: Filming" in html
+    assert "Overdue · was due" in html  # filming was due yesterday
+    filming = run.steps.get(name="Filming")
+    html = member_client.get(reverse("runs:sop", args=[filming.pk])).content.decode()
+    assert "Recording a video" in html and "Step 2 of" in html and "Video #42" in html
+    assert reverse("runs:tick", args=[filming.pk]) in html
+
+
+def test_run_pages_and_my_work_run_a_fixed_number_of_queries(client, founder, member):
+    def queries(size) -> tuple[int, int]:
+        make.build_map(*size)
+        for process in Process.objects.filter(runs=None):
+            process.steps.update(owner=member)
+            run = Run.start(process, founder, days(-2))
+            run.steps.first().tick(member)
+        client.force_login(member)
+        with CaptureQueriesContext(connection) as my_work:
+            assert client.get(reverse("front:my_work")).status_code == 200
+        with CaptureQueriesContext(connection) as run_page:
+            assert client.get(Run.objects.last().get_absolute_url()).status_code == 200
+        return len(my_work), len(run_page)
+
+    small = queries((1, 1, 2))
+    assert queries((3, 4, 6)) == small and small[1] <= 9
+
+
+# The fixed due dates of old, kept in one run per process.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fixed_due_dates_are_migrated_without_loss():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("processes", "0003_metrics")])
+    executor.loader.build_graph()
+    old = executor.loader.project_state([("processes", "0003_metrics")]).apps
+    system = old.get_model("systems", "System").objects.create(
+        name="Leads", lft=1, rght=2, tree_id=1, level=0
+    )
+    process = old.get_model("processes", "Process").objects.create(
+        system=system, name="Video", position=1
+    )
+    Old = old.get_model("processes", "Step")
+    Old.objects.create(process=process, name="Scripting", position=1, due_date=days(-3))
+    Old.objects.create(process=process, name="Filming", position=2, due_date=days(2))
+    Old.objects.create(process=process, name="Thumbnail", position=3, due_date=None)
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        steps = Step.objects.filter(process_id=process.pk)
+        assert [(s.name, s.due_days) for s in steps] == [
+            ("Scripting", 0),
+            ("Filming", 5),
+            ("Thumbnail", None),
+        ]
+        run = Run.objects.get(process_id=process.pk)
+        assert (run.state, run.starts_on) == ("active", days(-3))
+        assert [(s.name, s.due_on) for s in run.steps.all()] == [
+            ("Scripting", days(-3)),
+            ("Filming", days(2)),
+            ("Thumbnail", None),
+        ]
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
