@@ -312,3 +312,44 @@ def test_fixed_due_dates_are_migrated_without_loss():
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+# What the map learns from runs.
+
+
+def finish(run, founder, late: bool) -> None:
+    """Tick every step: on the day it was due, or the day after if `late`."""
+    for step in run.steps.all():
+        step.tick(founder)
+        if step.due_on:
+            done = timezone.make_aware(datetime.datetime.combine(step.due_on, datetime.time(12)))
+            done += datetime.timedelta(days=1 if late else 0)
+            RunStep.objects.filter(pk=step.pk).update(done_at=done)
+    Run.objects.filter(pk=run.pk).update(ended_at=done)
+
+
+def test_health_flags_a_process_late_three_runs_running(member_client, video, founder):
+    for n, late in enumerate([False, True, True]):
+        finish(Run.start(video, founder, days(-30 + 7 * n)), founder, late)
+    html = member_client.get(reverse("front:health")).content.decode()
+    assert "Its last 3 runs all finished late." not in html  # the first was on time
+    finish(Run.start(video, founder, days(-5)), founder, late=True)
+    html = member_client.get(reverse("front:health")).content.decode()
+    assert "Its last 3 runs all finished late." in html
+    assert "Processes answer what is happening, who is doing it, and when." in html
+
+
+def test_health_flags_a_step_nobody_ticks(member_client, video, founder, member):
+    for n in range(3):
+        run = Run.start(video, founder, days(-30 + 7 * n))
+        for step in run.steps.exclude(name="Thumbnail"):
+            step.tick(member if step.assignee == member else founder)
+        if n < 2:
+            run.steps.get(name="Thumbnail").skip(founder, "No time")
+        # The third run is under way: its thumbnail, undated, gives no verdict yet.
+    html = member_client.get(reverse("front:health")).content.decode()
+    assert "Nobody ticked" not in html
+    run.steps.get(name="Thumbnail").skip(member, "Again no time")
+    html = member_client.get(reverse("front:health")).content.decode()
+    assert "Nobody ticked “Thumbnail” in its last 3 runs" in html
+    assert "Scripting”" not in html.split("Nobody ticked", 1)[1].split("</li>", 1)[0]

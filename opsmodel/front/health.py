@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.urls import reverse
 
+from opsmodel.runs.health import IN_A_ROW, run_warnings
 from processes.health import ScopeWarning, process_warnings, processes_for_checks
 from processes.models import Metric, Process, Step
 from sops.health import MAX_INSTRUCTIONS, first_names, sitting_limit, sop_warnings
@@ -106,7 +107,9 @@ def checks_in_words() -> list[tuple[str, list[str]]]:
     ]
     processes = [
         "fewer than two steps; no result stated;",
-        "steps without an owner, a due date or an SOP; no weekly metric.",
+        "steps without an owner, a due date or an SOP; no weekly metric;",
+        f"from its runs: its last {IN_A_ROW} runs all finished late; a step skipped or left "
+        f"past its due date in each of its last {IN_A_ROW} runs.",
     ]
     systems = ["no processes; no owner; no purpose; no monthly or annual metric."]
     return [("SOPs", sops), ("Processes", processes), ("Systems", systems)]
@@ -251,10 +254,17 @@ def check_sops(sops: list[SOP], own: dict[int, Tally]) -> list[tuple]:
 def check_processes(scope: System | None, own: dict[int, Tally]) -> list[tuple]:
     """Every process's warnings in `scope`, counted in its system's tally."""
     found_all = []
-    for process in processes_for_checks(Process.objects.filter(within(scope, "system__"))):
+    processes = Process.objects.filter(within(scope, "system__"))
+    loaded = {}
+    for process in processes_for_checks(processes):
+        loaded[process.pk] = process
         found = process_warnings(process)
         own[process.system_id].warnings += len(found)
         found_all += [(process, w) for w in found]
+    # What its runs say (late again and again, a step nobody ticks): after the process's own.
+    for process, warning in run_warnings(processes, loaded):
+        own[process.system_id].warnings += 1
+        found_all.append((process, warning))
     return found_all
 
 
