@@ -140,6 +140,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             ASSIGNEE,
         ),
         "runs:undo": ("post", reverse("runs:undo", args=[o["to_undo"]]), {}, ASSIGNEE),
+        "runs:ticks_csv": ("get", reverse("runs:ticks_csv"), {}, FOUNDERS_ONLY),
         "login": ("get", reverse("login"), {}, {r: 200 for r in ROLES}),
         "healthz": ("get", reverse("healthz"), {}, {r: 200 for r in ROLES}),
         "logout": ("post", reverse("logout"), {}, {r: 302 for r in ROLES}),

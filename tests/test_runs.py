@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import json
 
 import pytest
@@ -353,3 +355,26 @@ def test_health_flags_a_step_nobody_ticks(member_client, video, founder, member)
     html = member_client.get(reverse("front:health")).content.decode()
     assert "Nobody ticked “Thumbnail” in its last 3 runs" in html
     assert "Scripting”" not in html.split("Nobody ticked", 1)[1].split("</li>", 1)[0]
+
+
+def test_the_ticks_download_as_an_audit_trail(founder_client, video, founder, member):
+    run = Run.start(video, founder, days(-4), "=Video #1")
+    run.steps.get(name="Scripting").tick(member, note="+ in the drive")
+    run.steps.get(name="Thumbnail").skip(founder, "Reused")
+    response = founder_client.get(reverse("runs:ticks_csv"), {"process": video.pk})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    table = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert table[0][:6] == ["run_id", "run", "system", "process", "position", "step"]
+    scripting, filming, _, thumbnail = table[1:]
+    assert scripting[1] == "'=Video #1"  # a spreadsheet shows it, never runs it
+    assert (scripting[5], scripting[8], scripting[9], scripting[12]) == (
+        "Scripting",
+        "done",
+        "Sam Lee",
+        "'+ in the drive",
+    )
+    assert scripting[10].startswith(TODAY().isoformat()) and scripting[11] == "yes"  # late
+    assert (filming[8], filming[9], filming[10]) == ("todo", "", "")
+    assert (thumbnail[8], thumbnail[9], thumbnail[12]) == ("skipped", "Maya Ortiz", "Reused")
+    other = founder_client.get(reverse("runs:ticks_csv"), {"process": "x"})
+    assert len(list(csv.reader(io.StringIO(b"".join(other.streaming_content).decode())))) == 1

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opsmodel.runs import views
+from opsmodel.runs import audit, views
 
 app_name = "runs"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     path("steps/<int:pk>/tick/", views.tick, name="tick"),
     path("steps/<int:pk>/skip/", views.skip, name="skip"),
     path("steps/<int:pk>/undo/", views.undo, name="undo"),
+    path("ticks.csv", audit.ticks_csv, name="ticks_csv"),
 ]
