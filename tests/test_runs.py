@@ -17,7 +17,10 @@ from django.utils import timezone
 
 from opsmodel.roles import TEAM_MEMBERS
 from opsmodel.runs.models import UNDO_MINUTES, Run, RunStep
+from opsmodel.runs.stats import run_figures
+from opsmodel.runs.templatetags.runs import lateness, span
 from processes.models import DueAfter, Process, Step, due_dates
+from sops.models import SOP
 from tests import factories as make
 
 pytestmark = pytest.mark.django_db
@@ -378,3 +381,44 @@ def test_the_ticks_download_as_an_audit_trail(founder_client, video, founder, me
     assert (thumbnail[8], thumbnail[9], thumbnail[12]) == ("skipped", "Maya Ortiz", "Reused")
     other = founder_client.get(reverse("runs:ticks_csv"), {"process": "x"})
     assert len(list(csv.reader(io.StringIO(b"".join(other.streaming_content).decode())))) == 1
+
+
+def test_the_figures_say_how_often_runs_finish_on_time_and_which_steps_run_long(
+    video, founder, member
+):
+    Step.objects.filter(process=video, name="Filming").update(due_days=1)
+    SOP.objects.filter(title="Recording a video").update(estimated_minutes=90)
+    for n, late in enumerate([False, True, False]):
+        finish(Run.start(video, founder, days(-30 + 7 * n)), founder, late)
+    figures = run_figures(video)
+    assert (figures.finished, figures.on_time, figures.on_time_percent) == (3, 2, 67)
+    scripting, filming, editing, thumbnail = figures.steps
+    assert (scripting.late_runs, len(scripting.lateness), scripting.typical_lateness) == (1, 3, 0)
+    # Filming is ticked a day after scripting: far more than its SOP's 90-minute sitting.
+    assert filming.estimate == 90 and filming.typical_time == datetime.timedelta(days=1)
+    assert filming.longer_than_estimated and not scripting.longer_than_estimated
+    assert thumbnail.lateness == []  # no due date: never late
+
+
+def test_the_figures_are_read_in_the_same_queries_however_many_runs(video, founder):
+    def queries(runs: int) -> int:
+        for n in range(runs):
+            finish(Run.start(video, founder, days(-60 + n)), founder, late=n % 2 == 1)
+        with CaptureQueriesContext(connection) as captured:
+            run_figures(video)
+        return len(captured)
+
+    assert queries(2) == queries(12) == 2
+
+
+def test_the_figures_read_as_a_person_reads_them():
+    assert [lateness(d) for d in (None, 0, 1, 3, -2)] == [
+        "—",
+        "on its day",
+        "1 day late",
+        "3 days late",
+        "2 days early",
+    ]
+    spans = [datetime.timedelta(minutes=45), datetime.timedelta(hours=2, minutes=5)]
+    spans += [datetime.timedelta(days=1), datetime.timedelta(days=2, hours=3)]
+    assert [span(s) for s in spans] == ["45 min", "2 h 5 min", "1 day", "2 days 3 h"]

@@ -1,0 +1,94 @@
+"""What a process's runs say about it: how often they finish on time, which steps run late,
+and how long each step really takes next to what its SOP estimates.
+
+Read from the latest runs only (RECENT_RUNS, and those finished in the last WEEKS weeks), in
+two queries, however many runs the process has had.
+"""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from opsmodel.runs.health import late_steps
+from opsmodel.runs.models import Run, RunStep
+
+WEEKS = 8
+RECENT_RUNS = 10
+
+
+@dataclass
+class StepFigures:
+    name: str
+    position: int
+    # Days after its due date it was done, run by run (negative: early).
+    lateness: list[int] = field(default_factory=list)
+    # Time from the step before's tick to this one's, run by run.
+    took: list[datetime.timedelta] = field(default_factory=list)
+    estimate: int | None = None  # its SOP's estimated minutes, as the latest run knew it
+
+    @property
+    def late_runs(self) -> int:
+        return sum(days > 0 for days in self.lateness)
+
+    @property
+    def typical_lateness(self) -> int | None:
+        return round(statistics.median(self.lateness)) if self.lateness else None
+
+    @property
+    def typical_time(self) -> datetime.timedelta | None:
+        return statistics.median(self.took) if self.took else None
+
+    @property
+    def longer_than_estimated(self) -> bool:
+        """Typically takes longer from the step before than its SOP's one sitting says."""
+        typical = self.typical_time
+        return bool(typical and self.estimate and typical.total_seconds() > 60 * self.estimate)
+
+
+@dataclass
+class RunFigures:
+    finished: int  # runs finished in the last WEEKS weeks
+    on_time: int
+    steps: list[StepFigures]
+
+    @property
+    def on_time_percent(self) -> int | None:
+        return round(100 * self.on_time / self.finished) if self.finished else None
+
+
+def run_figures(process) -> RunFigures:
+    """The figures of `process`'s runs: two queries."""
+    since = timezone.now() - datetime.timedelta(weeks=WEEKS)
+    finished = Run.objects.filter(process=process, state=Run.State.FINISHED)
+    late = Exists(RunStep.objects.filter(late_steps(), run=OuterRef("pk")))
+    counts = finished.filter(ended_at__gte=since).aggregate(
+        finished=Count("pk"), late=Count("pk", filter=Q(late))
+    )
+    latest = finished.order_by("-ended_at").values("pk")[:RECENT_RUNS]
+    steps: dict[int, StepFigures] = {}
+    previous: dict[int, datetime.datetime | None] = {}
+    done = (
+        RunStep.objects.filter(run__in=latest).select_related("sop").order_by("run_id", "position")
+    )
+    for step in done:
+        figures = steps.setdefault(step.position, StepFigures(step.name, step.position))
+        figures.estimate = step.sop.estimated_minutes if step.sop else figures.estimate
+        if step.state == RunStep.State.DONE and step.done_at:
+            if step.due_on:
+                figures.lateness.append(
+                    (timezone.localtime(step.done_at).date() - step.due_on).days
+                )
+            before = previous.get(step.run_id)
+            if before is not None and step.done_at >= before:
+                figures.took.append(step.done_at - before)
+            previous[step.run_id] = step.done_at
+    return RunFigures(
+        finished=counts["finished"],
+        on_time=counts["finished"] - counts["late"],
+        steps=[steps[position] for position in sorted(steps)],
+    )
