@@ -422,3 +422,13 @@ def test_the_figures_read_as_a_person_reads_them():
     spans = [datetime.timedelta(minutes=45), datetime.timedelta(hours=2, minutes=5)]
     spans += [datetime.timedelta(days=1), datetime.timedelta(days=2, hours=3)]
     assert [span(s) for s in spans] == ["45 min", "2 h 5 min", "1 day", "2 days 3 h"]
+
+
+def test_the_process_page_shows_what_its_runs_say(member_client, video, founder):
+    html = member_client.get(video.get_absolute_url()).content.decode()
+    assert "What its runs say" not in html  # no run finished yet: nothing to say
+    for n in range(2):
+        finish(Run.start(video, founder, days(-20 + 7 * n)), founder, late=n == 1)
+    html = member_client.get(video.get_absolute_url()).content.decode()
+    assert "What its runs say" in html and "<strong>50%</strong> on time" in html
+    assert "1. Scripting" in html and "1 of 2" in html
