@@ -32,6 +32,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from opsmodel.roles import FOUNDERS
+from opsmodel.runs.models import Run
 from processes.models import Process
 from sops.models import SOP
 from systems.models import System
@@ -151,6 +152,7 @@ def pages_to_measure() -> list[tuple[str, str, dict]]:
     system = System.objects.filter(level=2).order_by("pk").first()
     process = Process.objects.filter(system=system).order_by("pk").first()
     sop = SOP.objects.filter(process=process).order_by("pk").first()
+    run = Run.objects.filter(state=Run.State.ACTIVE).order_by("pk").first()
     htmx = {"HX-Request": "true"}
     # Drawn afresh: as the first look at a page, or any look after the map changed.
     fresh = {**htmx, "Cache-Control": "no-cache"}
@@ -167,6 +169,8 @@ def pages_to_measure() -> list[tuple[str, str, dict]]:
         ("SOP page", sop.get_absolute_url(), {}),
         ("SOP partial (htmx)", sop.get_absolute_url(), htmx),
         ("SOP partial, drawn afresh", sop.get_absolute_url(), fresh),
+        ("run page", run.get_absolute_url(), {}),
+        ("run partial (htmx)", run.get_absolute_url(), htmx),
         ("My work", "/my-work/", {}),
         ("My work partial (htmx)", "/my-work/", htmx),
         ("scorecard", "/metrics/", {}),

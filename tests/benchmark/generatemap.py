@@ -5,6 +5,7 @@ Fixed seed, bulk inserts, and the systems tree rebuilt once at the end.
 
 from __future__ import annotations
 
+import datetime
 import random
 import time
 
@@ -17,7 +18,8 @@ from django.utils import timezone
 
 from opsmodel.front.exchange import clear_map
 from opsmodel.roles import TEAM_MEMBERS
-from processes.models import Metric, MetricValue, Process, Step
+from opsmodel.runs.models import Run, RunStep
+from processes.models import Metric, MetricValue, Process, Step, due_dates
 from processes.periods import Cadence, period_start, previous_starts
 from sops.models import SOP
 from systems.models import Software, System
@@ -153,6 +155,9 @@ class Command(BaseCommand):
         parser.add_argument("--sops", type=int, default=20000)
         parser.add_argument("--people", type=int, default=100)
         parser.add_argument("--weeks", type=int, default=52, help="weeks of metric values")
+        parser.add_argument(
+            "--run-steps", type=int, default=50000, help="steps of runs (whole runs, about)"
+        )
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--clear", action="store_true", help="delete the existing map first")
 
@@ -173,11 +178,13 @@ class Command(BaseCommand):
             steps = self.steps(rng, o["steps"], processes, people)
             self.sops(rng, o["sops"], processes, steps, people, tools)
             self.metrics(rng, systems, processes, people, o["weeks"])
+            run_steps = self.runs(rng, o["run_steps"], processes, steps)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Generated {len(systems)} systems, {len(processes)} processes, "
                 f"{len(steps)} steps, "
-                f"{o['sops']} SOPs, {len(people)} people in {time.monotonic() - started:.1f}s."
+                f"{o['sops']} SOPs, {run_steps} run steps, {len(people)} people in "
+                f"{time.monotonic() - started:.1f}s."
             )
         )
 
@@ -313,6 +320,64 @@ class Command(BaseCommand):
         Link.objects.bulk_create(
             [Link(sop_id=pk, software_id=rng.choice(tools).pk) for pk in sop_ids], batch_size=5000
         )
+
+    def runs(self, rng: random.Random, count: int, processes: list, steps: list) -> int:
+        """Runs of random processes over the last year, about `count` run steps in all: most
+        finished (some late), the latest of some processes under way."""
+        by_process: dict[int, list] = {}
+        for step in steps:
+            by_process.setdefault(step.process_id, []).append(step)
+        today = timezone.localdate()
+        numbers: dict[int, int] = {}
+        runs, planned, made = [], [], 0
+        while made < count:
+            process = rng.choice(processes)
+            its_steps = by_process.get(process.pk, [])
+            numbers[process.pk] = numbers.get(process.pk, 0) + 1
+            start = today - datetime.timedelta(days=rng.randint(0, 365))
+            active = start > today - datetime.timedelta(days=14) and rng.random() < 0.5
+            runs.append(
+                Run(
+                    process=process,
+                    number=numbers[process.pk],
+                    name=f"{process.name} #{numbers[process.pk]}",
+                    starts_on=start,
+                    state=Run.State.ACTIVE if active else Run.State.FINISHED,
+                )
+            )
+            planned.append((its_steps, start, active))
+            made += len(its_steps)
+        Run.objects.bulk_create(runs, batch_size=2000)
+        new = []
+        for run, (its_steps, start, active) in zip(runs, planned, strict=True):
+            for position, (step, due) in enumerate(
+                zip(its_steps, due_dates(its_steps, start), strict=True), start=1
+            ):
+                done = not active or rng.random() < 0.4
+                at = datetime.datetime.combine(due or start, datetime.time(rng.randint(8, 18)))
+                at += datetime.timedelta(days=rng.choice([0, 0, 0, 1, 3]))
+                new.append(
+                    RunStep(
+                        run=run,
+                        step=step,
+                        position=position,
+                        name=step.name,
+                        assignee_id=step.owner_id,
+                        due_on=due,
+                        state=RunStep.State.DONE if done else RunStep.State.TODO,
+                        done_by_id=step.owner_id if done else None,
+                        done_at=timezone.make_aware(at) if done else None,
+                    )
+                )
+        RunStep.objects.bulk_create(new, batch_size=5000)
+        ended = {r.run_id: r.done_at for r in new if r.done_at}
+        for run in runs:
+            if run.state == Run.State.FINISHED:
+                run.ended_at = ended.get(run.pk)
+        Run.objects.bulk_update(
+            [r for r in runs if r.state == Run.State.FINISHED], ["ended_at"], batch_size=2000
+        )
+        return len(new)
 
     def metrics(self, rng, systems: list, processes: list, people: list, weeks: int) -> None:
         today = timezone.localdate()
