@@ -432,3 +432,19 @@ def test_the_process_page_shows_what_its_runs_say(member_client, video, founder)
     html = member_client.get(video.get_absolute_url()).content.decode()
     assert "What its runs say" in html and "<strong>50%</strong> on time" in html
     assert "1. Scripting" in html and "1 of 2" in html
+
+
+def test_someone_who_leaves_hands_over_the_steps_they_still_have_to_do(video, founder, member):
+    run = Run.start(video, founder, days(0))
+    scripting, filming = run.steps.all()[:2]
+    scripting.tick(member)
+    finished = Run.start(video, founder, days(-20))
+    finished.cancel(founder, "Stopped")
+    kim = make.UserFactory(first_name="Kim", last_name="Park")
+    moved = member.reassign_everything_to(kim, founder)
+    filming.refresh_from_db()
+    scripting.refresh_from_db()
+    assert filming.assignee == kim  # still to do: Kim's now
+    assert scripting.assignee == member  # done: it says who did it
+    assert finished.steps.get(name="Filming").assignee == member  # not under way
+    assert moved == 3 + 2  # the steps member owned in the process, and two open run steps

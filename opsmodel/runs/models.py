@@ -288,3 +288,11 @@ class RunStep(models.Model):
             step.state, step.done_by, step.done_at, step.note = self.State.TODO, None, None, ""
 
         self._change(by, check, change)
+
+
+def hand_over_open_steps(person, other) -> int:
+    """The steps `person` still has to do in runs under way go to `other` (done ones keep who
+    they were assigned to: they say who did the work)."""
+    return RunStep.objects.filter(
+        assignee=person, state=RunStep.State.TODO, run__state=Run.State.ACTIVE
+    ).update(assignee=other)
