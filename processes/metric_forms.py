@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from opsmodel.forms import VersionedModelForm
-from processes.models import Metric, MetricValue
+from processes.models import COUNTED, Metric, MetricValue
 from processes.periods import Cadence, label, parse, period_start
 
 
@@ -17,7 +17,7 @@ class MetricForm(VersionedModelForm):
 
     class Meta:
         model = Metric
-        fields = ["name", "unit", "owner", "target", "direction", "cadence"]
+        fields = ["name", "unit", "owner", "target", "direction", "cadence", "counts_runs"]
         help_texts = {
             "owner": "The person who answers for this number and records it.",
             "target": "The number to reach (or to stay under, if lower is better).",
@@ -37,6 +37,8 @@ class MetricForm(VersionedModelForm):
         self.fields["cadence"].error_messages["invalid_choice"] = (
             "A process's metrics are weekly; a system's are monthly or annual."
         )
+        if not level_is_process:
+            del self.fields["counts_runs"]  # only a process has runs
 
 
 THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -53,6 +55,11 @@ class RecordValueForm(forms.Form):
     def __init__(self, *args, metric: Metric, **kwargs):
         super().__init__(*args, **kwargs)
         self.metric = metric
+
+    def clean(self) -> dict:
+        if self.metric.counts_runs:
+            raise forms.ValidationError(COUNTED)
+        return super().clean()
 
     def clean_period(self) -> datetime.date:
         try:

@@ -287,6 +287,14 @@ class Metric(Versioned):
     target = models.DecimalField(max_digits=14, decimal_places=2)
     direction = models.CharField(max_length=6, choices=Direction, default=Direction.HIGHER)
     cadence = models.CharField(max_length=7, choices=Cadence)
+    # A process's weekly metric may be the number of its runs finished each week: its values
+    # are then kept by the runs (opsmodel.runs), never typed.
+    counts_runs = models.BooleanField(
+        "Counts its finished runs",
+        default=False,
+        help_text="Each week's value is how many runs of this process finished that week, "
+        "kept for you as runs finish; nobody types it.",
+    )
 
     objects = MetricQuerySet.as_manager()
 
@@ -310,6 +318,12 @@ class Metric(Versioned):
             ),
             unique_in("process", "metric", condition=Q(process__isnull=False)),
             unique_in("system", "metric", condition=Q(system__isnull=False)),
+            models.CheckConstraint(
+                condition=Q(counts_runs=False) | Q(process__isnull=False),
+                name="metric_counts_runs_of_a_process",
+                violation_error_code="counts_runs",
+                violation_error_message="Only a process's metric counts its runs.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -331,6 +345,8 @@ class Metric(Versioned):
         if self.system_id and self.cadence == Cadence.WEEKLY:
             message = "A system's metrics are monthly or annual; weekly ones go on its processes."
             raise ValidationError({"cadence": message})
+        if self.counts_runs and not self.process_id:
+            raise ValidationError({"counts_runs": "Only a process's metric counts its runs."})
 
     def on_target(self, value) -> bool:
         return meets(value, self.target, self.direction)
@@ -350,6 +366,12 @@ class Metric(Versioned):
         if user.has_perm("processes.change_metric"):
             return Metric.objects.all()
         return Metric.objects.filter(owner_id=user.pk)
+
+
+COUNTED = (
+    "This metric counts its process's finished runs by itself: its values are kept for you, "
+    "not typed."
+)
 
 
 class MetricValue(models.Model):
@@ -380,3 +402,5 @@ class MetricValue(models.Model):
         super().clean()
         if self.metric_id and not is_period_start(self.metric.cadence, self.period):
             raise ValidationError({"period": "That date does not start a period of this metric."})
+        if self.metric_id and self.metric.counts_runs:
+            raise ValidationError({"value": COUNTED})

@@ -93,7 +93,14 @@ def build_rows(
                     on_target,
                 )
             )
-        rows.append(Row(metric, cells, off_target_run(cells), can_record=metric.can_record(user)))
+        rows.append(
+            Row(
+                metric,
+                cells,
+                off_target_run(cells),
+                can_record=metric.can_record(user) and not metric.counts_runs,
+            )
+        )
     return rows
 
 

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import csv
 import datetime
+import html
 import io
 import json
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from opsmodel.front.exchange import BadDocument, export_map, import_map
 from opsmodel.roles import TEAM_MEMBERS
 from opsmodel.runs.models import UNDO_MINUTES, Run, RunStep
 from opsmodel.runs.stats import run_figures
 from opsmodel.runs.templatetags.runs import lateness, span
-from processes.models import DueAfter, Process, Step, due_dates
+from processes.models import DueAfter, Metric, MetricValue, Process, Step, due_dates
+from processes.periods import code, period_start
 from sops.models import SOP
 from tests import factories as make
 
@@ -448,3 +452,61 @@ def test_someone_who_leaves_hands_over_the_steps_they_still_have_to_do(video, fo
     assert scripting.assignee == member  # done: it says who did it
     assert finished.steps.get(name="Filming").assignee == member  # not under way
     assert moved == 3 + 2  # the steps member owned in the process, and two open run steps
+
+
+# A weekly metric that counts the process's finished runs.
+
+
+def counting(video) -> Metric:
+    return Metric.objects.create(
+        process=video, name="Videos published", target=1, cadence="weekly", counts_runs=True
+    )
+
+
+def test_a_metric_can_count_the_runs_finished_each_week(video, founder, member):
+    week = period_start("weekly", TODAY())
+    finish(Run.start(video, founder, days(-40)), founder, late=False)  # weeks ago
+    metric = counting(video)  # counts what finished before too
+    assert metric.values.count() == 1 and metric.values.get().value == 1
+    run = Run.start(video, founder, days(0))
+    for step in run.steps.all():
+        step.tick(founder)
+    assert metric.values.get(period=week).value == 1
+    second = Run.start(video, founder, days(0))
+    for step in second.steps.all():
+        step.tick(founder)
+    assert metric.values.get(period=week).value == 2
+    second.steps.last().undo(founder)  # open again: not finished any more
+    assert metric.values.get(period=week).value == 1
+
+
+def test_a_counted_metric_is_never_typed_on_any_road(founder_client, video):
+    metric = counting(video)
+    week = code("weekly", period_start("weekly", TODAY()))
+    response = founder_client.post(
+        reverse("metrics:record", args=[metric.pk]), {"period": week, "value": "9"}, **make.HTMX
+    )
+    assert "counts its process's finished runs by itself" in html.unescape(response.text)
+    upload = SimpleUploadedFile(
+        "values.csv", f"metric_id,period,value\n{metric.pk},{week},9\n".encode(), "text/csv"
+    )
+    response = founder_client.post(reverse("metrics:import"), {"file": upload})
+    assert "counts its process's finished runs by itself" in html.unescape(response.text)
+    doc = export_map()
+    [item] = [m for m in doc["metrics"] if m["name"] == "Videos published"]
+    assert item["counts_runs"] is True and item["values"] == []
+    import_map(doc)  # the round trip holds
+    item["values"] = [{"period": week, "value": "9"}]
+    with pytest.raises(BadDocument, match="counts its process's finished runs by itself"):
+        import_map(doc)
+    assert not MetricValue.objects.exists()
+    page = founder_client.get(reverse("metrics:scorecard")).text
+    assert "Counts its finished runs" in page
+    assert reverse("metrics:record", args=[metric.pk]) not in page
+
+
+def test_only_a_process_metric_counts_runs(founder):
+    system = make.SystemFactory()
+    metric = Metric(system=system, name="Revenue", target=1, cadence="monthly", counts_runs=True)
+    with pytest.raises(ValidationError, match="Only a process's metric counts its runs"):
+        metric.full_clean()

@@ -153,7 +153,11 @@ class Names:
             "target": str(metric.target),
             "direction": metric.direction,
             "cadence": metric.cadence,
-            "values": [
+            "counts_runs": metric.counts_runs,
+            # A metric that counts its runs has its values kept by them: they are not data.
+            "values": []
+            if metric.counts_runs
+            else [
                 {"period": code(metric.cadence, v.period), "value": str(v.value)} for v in values
             ],
         }
@@ -294,6 +298,7 @@ FIELDS = {
         "target": NUMBER,
         "direction": TEXT,
         "cadence": TEXT,
+        "counts_runs": YES_NO,
         "values": VALUES,
     },
 }
@@ -818,6 +823,7 @@ class Writer:
             metric.unit, metric.owner = opt(item, "unit", ""), self.who(item.get("owner"))
             metric.direction = opt(item, "direction", Metric.Direction.HIGHER)
             metric.cadence = item["cadence"]
+            metric.counts_runs = opt(item, "counts_runs", False)
             place = where("metrics", i, item)
             if self.problems.valid(metric, place):
                 metric.save()

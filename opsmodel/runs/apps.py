@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 
 class RunsConfig(AppConfig):
@@ -10,7 +11,10 @@ class RunsConfig(AppConfig):
         # What this layer draws on the pages below (opsmodel.slots).
         from opsmodel.models import HANDED_OVER
         from opsmodel.runs import figure_fills  # noqa: F401
-        from opsmodel.runs.models import hand_over_open_steps
+        from opsmodel.runs.models import count_all_finished_runs, hand_over_open_steps
+        from processes.models import Metric
 
         # Someone who leaves hands over the steps they still have to do in runs under way.
         HANDED_OVER.append(hand_over_open_steps)
+        # A metric set to count its process's finished runs counts those already finished.
+        post_save.connect(count_all_finished_runs, sender=Metric, dispatch_uid="count_runs")

@@ -23,7 +23,8 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from processes.models import Process, Step, due_dates
+from processes.models import Metric, MetricValue, Process, Step, due_dates
+from processes.periods import Cadence, period_start
 from sops.models import SOP
 
 # A run starts at most this far from today, either way: further is a typing slip.
@@ -142,15 +143,18 @@ class Run(models.Model):
 
     def finish_if_done(self, by) -> None:
         """Under the run's lock: finished once no step is left to do (and open again when a
-        step is taken back)."""
+        step is taken back). The metrics that count finished runs count it (or not) again."""
         left = self.steps.filter(state=RunStep.State.TODO).exists()
         if not left and self.state == self.State.ACTIVE:
             self.state, self.ended_at, self.ended_by = self.State.FINISHED, timezone.now(), by
+            week_of = self.ended_at
         elif left and self.state == self.State.FINISHED:
+            week_of = self.ended_at
             self.state, self.ended_at, self.ended_by = self.State.ACTIVE, None, None
         else:
             return
         self.save(update_fields=["state", "ended_at", "ended_by"])
+        count_finished_runs(self.process_id, [timezone.localtime(week_of).date()])
 
     @property
     def late(self) -> bool:
@@ -296,3 +300,33 @@ def hand_over_open_steps(person, other) -> int:
     return RunStep.objects.filter(
         assignee=person, state=RunStep.State.TODO, run__state=Run.State.ACTIVE
     ).update(assignee=other)
+
+
+def count_finished_runs(process_id: int, days: list[datetime.date]) -> None:
+    """Write, for the weeks of `days`, how many of the process's runs finished in each, as the
+    value of each of its metrics that counts them (the only writer of those values)."""
+    metrics = list(Metric.objects.filter(process_id=process_id, counts_runs=True))
+    if not metrics:
+        return
+    for week in {period_start(Cadence.WEEKLY, day) for day in days}:
+        begins = timezone.make_aware(datetime.datetime.combine(week, datetime.time.min))
+        ends = begins + datetime.timedelta(days=7)
+        finished = Run.objects.filter(
+            process_id=process_id,
+            state=Run.State.FINISHED,
+            ended_at__gte=begins,
+            ended_at__lt=ends,
+        ).count()
+        for metric in metrics:
+            MetricValue.objects.update_or_create(
+                metric=metric, period=week, defaults={"value": finished, "recorded_by": None}
+            )
+
+
+def count_all_finished_runs(sender, instance: Metric, **kwargs) -> None:
+    """A metric that has just come to count its process's runs: every week a run finished in
+    gets its count (weeks without one keep what was typed before)."""
+    if instance.counts_runs:
+        ended = Run.objects.filter(process_id=instance.process_id, state=Run.State.FINISHED)
+        days = [timezone.localtime(at).date() for at in ended.values_list("ended_at", flat=True)]
+        count_finished_runs(instance.process_id, days)
