@@ -5,3 +5,6 @@ class RunsConfig(AppConfig):
     name = "opsmodel.runs"
     label = "runs"
     verbose_name = "Runs"
+
+    def ready(self) -> None:
+        from opsmodel.runs import schedule_fills  # noqa: F401  the process page's schedule

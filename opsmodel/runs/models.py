@@ -23,6 +23,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from opsmodel.models import Versioned
 from opsmodel.runs import recurrence
 from processes.models import Process, Step, due_dates
 from sops.models import SOP
@@ -300,7 +301,7 @@ def weekday_bits(days) -> int:
     return sum(1 << int(day) for day in set(days))
 
 
-class Schedule(models.Model):
+class Schedule(Versioned):
     """When a process starts its runs by itself: every week on some weekdays (every N weeks),
     or every month or quarter on a day of the month or the nth (or last) weekday; from a start
     date, to an optional end. Paused, it starts nothing.
@@ -343,7 +344,6 @@ class Schedule(models.Model):
     )
     active = models.BooleanField(default=True)
     next_on = models.DateField(null=True, blank=True, editable=False)
-    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         constraints = [
@@ -366,13 +366,12 @@ class Schedule(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         """Every write keeps the rule: a schedule that can never start a run is refused. A
-        whole save (a form, an import) counts the schedule from today."""
+        save counts the schedule from today (Versioned.save: the version an edit form carries
+        is checked under the row's lock)."""
         self.clean()
-        if kwargs.get("update_fields") is None:
-            today = timezone.localdate()
-            self.next_on = recurrence.first(self.rule, today) if self.active else None
-            if not self._state.adding:
-                self.version = (self.version or 0) + 1
+        self.next_on = recurrence.first(self.rule, timezone.localdate()) if self.active else None
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "next_on"}
         super().save(*args, **kwargs)
 
     @property
@@ -436,7 +435,8 @@ class Schedule(models.Model):
         not started yet (earlier missed days are passed over), and move on to the next day."""
         day = recurrence.latest(self.rule, self.next_on, today)
         self.next_on = recurrence.first(self.rule, today + datetime.timedelta(days=1))
-        self.save(update_fields=["next_on"])
+        # Not save(): the worker's move leaves the version an open edit form carries alone.
+        Schedule.objects.filter(pk=self.pk).update(next_on=self.next_on)
         if day is None or ScheduledStart.objects.filter(process=self.process_id, on=day).exists():
             return None
         # The database's word that no day starts twice, whatever got past the lock.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opsmodel.runs import views
+from opsmodel.runs import schedule_views, views
 
 app_name = "runs"
 urlpatterns = [
@@ -10,3 +10,4 @@ urlpatterns = [
     path("steps/<int:pk>/skip/", views.skip, name="skip"),
     path("steps/<int:pk>/undo/", views.undo, name="undo"),
 ]
+urlpatterns += schedule_views.urlpatterns  # a process's schedule (schedule_views.py)
