@@ -71,8 +71,8 @@ class ScheduleForm(VersionedModelForm):
             "“Video #3”.",
         }
         widgets = {
-            "starts_on": forms.DateInput(attrs={"type": "date"}),
-            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "every": forms.NumberInput(attrs={"min": 1, "max": 52}),
             "day_of_month": forms.NumberInput(attrs={"min": 1, "max": 31}),
         }
