@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    the app at http://127.0.0.1:8000 on SQLite, demo data loaded, demo logins printed
+#   make run    the app at http://127.0.0.1:8000 on SQLite, demo data loaded, demo logins printed,
+#               and its background worker (schedules start runs); one Ctrl+C stops both
 #   make test   the whole test suite (lint, format check, pytest on SQLite then PostgreSQL)
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/opsmodel
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test serve lint format clean benchmark
+.PHONY: run test serve worker lint format clean benchmark
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Opsmodel needs Python 3.12 or newer; set PYTHON=python3.12")'
@@ -27,8 +28,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py loaddemo
-	@echo "Opsmodel is starting at http://127.0.0.1:8000 (Ctrl+C stops it)"
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "Opsmodel is starting at http://127.0.0.1:8000 with its worker (Ctrl+C stops both)"
+	$(BIN)/python manage.py serve_all 127.0.0.1:8000
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -48,6 +49,11 @@ serve: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/gunicorn opsmodel.wsgi --workers $(WORKERS) --bind $(BIND) --access-logfile -
+
+# Production: the background worker (schedules starting runs, and every queued task), beside
+# `make serve` with the same environment; run it as a service of its own (see the README).
+worker: $(VENV)/.installed-run
+	$(BIN)/python manage.py runworker
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

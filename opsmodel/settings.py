@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "mptt",
     "axes",
+    # The queue of background tasks (django.tasks), in the database: no other server needed.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -108,6 +110,14 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "opsmodel.urls"
+
+# Background work (Django's tasks): queued in the database, run by `manage.py runworker`, which
+# also enqueues each of PERIODIC_TASKS every minute (see the README, "The worker").
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+PERIODIC_TASKS = [
+    # Schedules start their runs on time (opsmodel/runs/tasks.py).
+    "opsmodel.runs.tasks.start_due_runs_task",
+]
 
 TEMPLATES = [
     {

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from opsmodel import history
 from opsmodel.roles import ADMINS
-from opsmodel.runs.models import Run
+from opsmodel.runs.models import Run, Schedule, weekday_bits
 from processes.models import Metric
 from processes.periods import code, period_start
 from tests.factories import SOPFactory, StepFactory, UserFactory
@@ -141,6 +141,20 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         ),
         "runs:undo": ("post", reverse("runs:undo", args=[o["to_undo"]]), {}, ASSIGNEE),
         "runs:ticks_csv": ("get", reverse("runs:ticks_csv"), {}, FOUNDERS_ONLY),
+        # A process's schedule: founders set, pause and remove it.
+        "runs:schedule": ("get", reverse("runs:schedule", args=[p]), {}, FOUNDERS_ONLY),
+        "runs:schedule_pause": (
+            "post",
+            reverse("runs:schedule_pause", args=[p]),
+            {"active": "0"},
+            FOUNDERS_WRITE_IN_PLACE,
+        ),
+        "runs:schedule_remove": (
+            "post",
+            reverse("runs:schedule_remove", args=[p]),
+            {},
+            FOUNDERS_WRITE_IN_PLACE,
+        ),
         "login": ("get", reverse("login"), {}, {r: 200 for r in ROLES}),
         "healthz": ("get", reverse("healthz"), {}, {r: 200 for r in ROLES}),
         "logout": ("post", reverse("logout"), {}, {r: 302 for r in ROLES}),
@@ -184,6 +198,9 @@ def objects(member):
     runs = [Run.start(step.process, None, today) for _ in range(3)]
     to_tick, to_skip, to_undo = (run.steps.get() for run in runs)
     to_undo.tick(member)  # just now: the member may take it back, as founders may
+    Schedule.objects.create(
+        process=step.process, weekdays=weekday_bits([0]), starts_on=today, name_template="#{n}"
+    )
     return {
         "system": step.process.system,
         "process": step.process,

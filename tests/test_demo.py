@@ -43,9 +43,11 @@ def state() -> dict:
 
 
 def comparable(doc: dict) -> dict:
-    """A document as the export writes it back: numbers as decimals, no `written`, and no
-    review intervals (the demo leaves each SOP's interval as it is)."""
+    """A document as the export writes it back: numbers as decimals, no `written`, no review
+    intervals (the demo leaves each SOP's interval as it is), and an optional section that is
+    absent (the schedules: loaddemo sets the demo's own) as an empty one."""
     doc = {section: copy.deepcopy(items) for section, items in doc.items() if section != "written"}
+    doc.setdefault("schedules", [])
     for sop in doc["sops"]:
         sop.pop("review_interval_days", None)
     for metric in doc["metrics"]:

@@ -24,6 +24,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, transaction
 
 from opsmodel import history
+from opsmodel.runs.models import Schedule, weekday_bits
+from opsmodel.runs.recurrence import ORDINALS, WEEKDAY_NAMES
 from processes.models import Metric, MetricValue, Process, Step
 from processes.periods import Cadence, code, parse
 from sops.models import SOP
@@ -67,6 +69,7 @@ def export_map() -> dict:
         "steps": [names.step_item(s) for s in steps],
         "sops": [names.sop_item(s) for s in sops],
         "metrics": [names.metric_item(m) for m in metrics],
+        "schedules": [names.schedule_item(s) for s in Schedule.objects.order_by(*in_tree_order)],
     }
 
 
@@ -139,6 +142,23 @@ class Names:
             "software": sorted(t.name for t in sop.software.all()),
         }
 
+    def schedule_item(self, schedule: Schedule) -> dict:
+        """A process's schedule: weekdays by name, "the last Friday" as "last" and "Friday"."""
+        rule = schedule.rule
+        return {
+            **self.in_process(schedule.process_id),
+            "frequency": schedule.frequency,
+            "every": schedule.every,
+            "weekdays": [WEEKDAY_NAMES[d] for d in sorted(rule.weekdays)],
+            "day_of_month": rule.day_of_month,
+            "week_of_month": ORDINALS.get(rule.week_of_month),
+            "weekday": None if rule.weekday is None else WEEKDAY_NAMES[rule.weekday],
+            "starts_on": schedule.starts_on.isoformat(),
+            "ends_on": schedule.ends_on.isoformat() if schedule.ends_on else None,
+            "name_template": schedule.name_template,
+            "active": schedule.active,
+        }
+
     def metric_item(self, metric: Metric) -> dict:
         if metric.process_id:
             level = self.in_process(metric.process_id)
@@ -184,6 +204,11 @@ def moved_to(doc, day: datetime.date):
         with suppress(KeyError, TypeError, ValueError):  # no fixed due date, or not a date
             due = datetime.date.fromisoformat(step["due_date"])
             step["due_date"] = (due + (day - written)).isoformat()
+    for schedule in moved.get("schedules", []):
+        for name in ("starts_on", "ends_on"):
+            with suppress(KeyError, TypeError, ValueError):  # absent, or not a date
+                day_then = datetime.date.fromisoformat(schedule[name])
+                schedule[name] = (day_then + (day - written)).isoformat()
     for metric in moved.get("metrics", []):
         for value in metric.get("values") or []:
             with suppress(ValueError):  # not a cadence, or not a period of it
@@ -244,6 +269,7 @@ REQUIRED = {
     "steps": ["system", "process", "name"],
     "sops": ["system", "process", "title"],
     "metrics": ["system", "name", "target", "cadence"],
+    "schedules": ["system", "process", "frequency", "starts_on"],
 }
 
 # The kind of JSON value each field holds. The rules on the values (lengths, ranges, choices,
@@ -301,6 +327,21 @@ FIELDS = {
         "counts_runs": YES_NO,
         "values": VALUES,
     },
+    # Optional: a process's schedule (one a process), as opsmodel.runs.models.Schedule says.
+    "schedules": {
+        "system": PATH,
+        "process": TEXT,
+        "frequency": TEXT,
+        "every": WHOLE,
+        "weekdays": NAMES,
+        "day_of_month": WHOLE,
+        "week_of_month": TEXT,
+        "weekday": TEXT,
+        "starts_on": TEXT,
+        "ends_on": TEXT,
+        "name_template": TEXT,
+        "active": YES_NO,
+    },
 }
 # What names an item in a problem: "sops[3] (“Send invoice”)".
 NAMED_BY = {
@@ -311,6 +352,7 @@ NAMED_BY = {
     "steps": "name",
     "sops": "title",
     "metrics": "name",
+    "schedules": "process",
 }
 
 
@@ -504,7 +546,7 @@ def check_references(doc: dict) -> list[str]:
     """Every system, process, step, person and software the items name is known."""
     known = Known.of(doc)
     problems = []
-    for section in ("software", "systems", "processes", "steps", "sops", "metrics"):
+    for section in ("software", "systems", "processes", "steps", "sops", "metrics", "schedules"):
         for i, item in enumerate(doc.get(section, [])):
             place = where(section, i, item)
             found = undefined_parents(section, item, known) + unknown_names(section, item, known)
@@ -538,6 +580,9 @@ def undefined_parents(section: str, item: dict, known: Known) -> list[str]:
         elif item.get("step") and (*process, item["step"]) not in known.steps:
             own = shown(item["process"])
             undefined.append(f"step {shown(item['step'])} is not a step of its own process {own}")
+    elif section == "schedules":
+        if process not in known.processes:
+            undefined.append(f"process {shown(item['process'])} is not defined")
     elif section == "metrics":
         if item.get("process") and process not in known.processes:
             undefined.append(f"process {shown(item['process'])} is not defined")
@@ -646,6 +691,7 @@ def write(doc: dict, problems: Problems) -> dict:
     writer.write_processes(doc.get("processes", []), doc.get("steps", []))
     writer.write_sops(doc.get("sops", []))
     writer.write_metrics(doc.get("metrics", []))
+    writer.write_schedules(doc.get("schedules", []))
     return {section: len(doc.get(section, [])) for section in ("systems", "processes", "sops")}
 
 
@@ -829,6 +875,12 @@ class Writer:
                 metric.save()
                 self.write_values(metric, place, opt(item, "values", []))
 
+    def write_schedules(self, items: list) -> None:
+        for i, item in enumerate(items):
+            process = self.process_of(item)
+            if process is not None:
+                write_schedule(self, process, item, where("schedules", i, item))
+
     def write_values(self, metric: Metric, place: str, items: list) -> None:
         seen: dict = {}
         for j, each in enumerate(items):
@@ -849,6 +901,50 @@ class Writer:
             value.value = number(each["value"])
             if self.problems.valid(value, f"{place}: values[{j}]"):
                 value.save()
+
+
+DAY_NUMBER = {name: n for n, name in enumerate(WEEKDAY_NAMES)}
+ORDINAL_NUMBER = {name: n for n, name in ORDINALS.items()}
+
+
+def schedule_day(item: dict, field: str, place: str, problems: list) -> datetime.date | None:
+    """A schedule's date, written YYYY-MM-DD (None if absent or wrong: a problem then)."""
+    if item.get(field) is None:
+        return None
+    try:
+        return datetime.date.fromisoformat(item[field])
+    except ValueError:
+        problems.append(f"{place}: {field}: write a date as YYYY-MM-DD.")
+        return None
+
+
+def write_schedule(writer: Writer, process: Process, item: dict, place: str) -> None:
+    problems = writer.problems
+    schedule = Schedule.objects.filter(process=process).first() or Schedule(process=process)
+    wrong = [
+        f"{place}: {field}: {shown(value)} is not one of {', '.join(names)}."
+        for field, value, names in [
+            ("weekdays", day, WEEKDAY_NAMES) for day in item.get("weekdays") or []
+        ]
+        + [("weekday", item.get("weekday"), WEEKDAY_NAMES)]
+        + [("week_of_month", item.get("week_of_month"), list(ORDINAL_NUMBER))]
+        if value is not None and value not in names
+    ]
+    starts_on = schedule_day(item, "starts_on", place, wrong)
+    ends_on = schedule_day(item, "ends_on", place, wrong)
+    if wrong or starts_on is None:
+        problems.extend(wrong)
+        return
+    schedule.frequency, schedule.every = item["frequency"], opt(item, "every", 1)
+    schedule.weekdays = weekday_bits(DAY_NUMBER[d] for d in opt(item, "weekdays", []))
+    schedule.day_of_month = item.get("day_of_month")
+    schedule.week_of_month = ORDINAL_NUMBER.get(item.get("week_of_month"))
+    schedule.weekday = DAY_NUMBER.get(item.get("weekday"))
+    schedule.starts_on, schedule.ends_on = starts_on, ends_on
+    schedule.name_template = opt(item, "name_template", f"{process.name} #{{n}}"[:120])
+    schedule.active = opt(item, "active", True)
+    if problems.valid(schedule, place):
+        schedule.save()
 
 
 def number(value) -> Decimal | str:

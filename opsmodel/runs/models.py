@@ -23,6 +23,8 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from opsmodel.models import Versioned
+from opsmodel.runs import recurrence
 from processes.models import Metric, MetricValue, Process, Step, due_dates
 from processes.periods import Cadence, period_start
 from sops.models import SOP
@@ -330,3 +332,185 @@ def count_all_finished_runs(sender, instance: Metric, **kwargs) -> None:
         ended = Run.objects.filter(process_id=instance.process_id, state=Run.State.FINISHED)
         days = [timezone.localtime(at).date() for at in ended.values_list("ended_at", flat=True)]
         count_finished_runs(instance.process_id, days)
+
+
+# Schedules: a process that starts runs on its own (opsmodel.runs.recurrence says on which days;
+# opsmodel.runs.tasks starts them, from the background worker).
+
+
+def weekday_bits(days) -> int:
+    """Weekdays (0 = Monday … 6 = Sunday) as the bits a schedule stores."""
+    return sum(1 << int(day) for day in set(days))
+
+
+class Schedule(Versioned):
+    """When a process starts its runs by itself: every week on some weekdays (every N weeks),
+    or every month or quarter on a day of the month or the nth (or last) weekday; from a start
+    date, to an optional end. Paused, it starts nothing.
+
+    `next_on` is the first day not yet dealt with: setting, changing or resuming a schedule
+    counts from that day (no run is started for a day already past), and each start moves it
+    on. A schedule that can never start a run is refused, by `clean()` and by `save()`.
+    """
+
+    class Frequency(models.TextChoices):
+        WEEKLY = recurrence.WEEKLY, "Weekly"
+        MONTHLY = recurrence.MONTHLY, "Monthly"
+        QUARTERLY = recurrence.QUARTERLY, "Quarterly"
+
+    class WeekOfMonth(models.IntegerChoices):
+        FIRST = 1, "first"
+        SECOND = 2, "second"
+        THIRD = 3, "third"
+        FOURTH = 4, "fourth"
+        LAST = recurrence.LAST, "last"
+
+    WEEKDAYS = [(n, name) for n, name in enumerate(recurrence.WEEKDAY_NAMES)]
+    EARLIEST, LATEST = datetime.date(2000, 1, 1), datetime.date(2199, 12, 31)
+
+    process = models.OneToOneField(Process, on_delete=models.CASCADE, related_name="schedule")
+    frequency = models.CharField(max_length=10, choices=Frequency, default=Frequency.WEEKLY)
+    every = models.PositiveSmallIntegerField(
+        default=1, help_text="Every 1, 2, 3… weeks, months or quarters."
+    )
+    weekdays = models.PositiveSmallIntegerField(
+        default=0, help_text="Weekly: the weekdays, as bits (1 = Monday, 2 = Tuesday, 4…)."
+    )
+    day_of_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    week_of_month = models.SmallIntegerField(choices=WeekOfMonth, null=True, blank=True)
+    weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS, null=True, blank=True)
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    name_template = models.CharField(
+        max_length=120, help_text="Each run's name; {n} becomes the run's number."
+    )
+    active = models.BooleanField(default=True)
+    next_on = models.DateField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="schedule_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(every__gte=1, every__lte=52), name="schedule_every_1_to_52"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(frequency="weekly") | models.Q(weekdays__gte=1),
+                name="schedule_weekly_has_a_weekday",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process}: {self.describe()}"
+
+    def save(self, *args, **kwargs) -> None:
+        """Every write keeps the rule: a schedule that can never start a run is refused. A
+        save counts the schedule from today (Versioned.save: the version an edit form carries
+        is checked under the row's lock)."""
+        self.clean()
+        self.next_on = recurrence.first(self.rule, timezone.localdate()) if self.active else None
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "next_on"}
+        super().save(*args, **kwargs)
+
+    @property
+    def rule(self) -> recurrence.Rule:
+        weekly = self.frequency == self.Frequency.WEEKLY
+        return recurrence.Rule(
+            frequency=self.frequency,
+            starts_on=self.starts_on,
+            ends_on=self.ends_on,
+            every=self.every,
+            weekdays=frozenset(d for d in range(7) if self.weekdays >> d & 1),
+            day_of_month=None if weekly or self.weekday is not None else self.day_of_month,
+            week_of_month=None if weekly else self.week_of_month,
+            weekday=None if weekly else self.weekday,
+        )
+
+    def describe(self) -> str:
+        """ "Every week on Monday, from 7 Dec 2026 until 31 Mar 2027"."""
+        said = f"{recurrence.describe(self.rule)}, from {self.starts_on:%-d %b %Y}"
+        if self.ends_on:
+            said += f" until {self.ends_on:%-d %b %Y}"
+        return said
+
+    def upcoming(self, count: int = 3) -> list:
+        """The next days it starts a run (none while paused)."""
+        if not self.active or self.next_on is None:
+            return []
+        return recurrence.upcoming(self.rule, self.next_on, count)
+
+    def run_name(self, number: int) -> str:
+        return self.name_template.replace("{n}", str(number)).strip()[:200]
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        limits = {"every": 52 if self.frequency == self.Frequency.WEEKLY else 12}
+        if self.every is not None and not 1 <= self.every <= limits["every"]:
+            unit = {"weekly": "weeks", "monthly": "months"}.get(self.frequency, "quarters")
+            errors["every"] = f"Every 1 to {limits['every']} {unit}."
+        if self.frequency != self.Frequency.WEEKLY:
+            if self.weekday is None and not 1 <= (self.day_of_month or 0) <= 31:
+                errors["day_of_month"] = "Choose a day of the month from 1 to 31."
+            if self.weekday is not None and self.week_of_month is None:
+                errors["week_of_month"] = "Say which one: first, second, third, fourth or last."
+        for field in ("starts_on", "ends_on"):
+            day = getattr(self, field)
+            if day is not None and not self.EARLIEST <= day <= self.LATEST:
+                errors[field] = "Choose a date between the years 2000 and 2199."
+        template = self.name_template or ""
+        if "\x00" in template:
+            errors["name_template"] = "Null characters are not allowed."
+        elif "{" in template.replace("{n}", "") or "}" in template.replace("{n}", ""):
+            errors["name_template"] = "Only {n} is filled in (with the run's number)."
+        if errors:
+            raise ValidationError(errors)
+        if self.starts_on is not None and (why := self.rule.never_fires()):
+            field, message = why
+            raise ValidationError({field: message})
+
+    def start_due(self, today: datetime.date) -> ScheduledStart | None:
+        """Under this schedule's lock: start the run of the latest day due by `today` that is
+        not started yet (earlier missed days are passed over), and move on to the next day."""
+        day = recurrence.latest(self.rule, self.next_on, today)
+        self.next_on = recurrence.first(self.rule, today + datetime.timedelta(days=1))
+        # Not save(): the worker's move leaves the version an open edit form carries alone.
+        Schedule.objects.filter(pk=self.pk).update(next_on=self.next_on)
+        if day is None or ScheduledStart.objects.filter(process=self.process_id, on=day).exists():
+            return None
+        # The database's word that no day starts twice, whatever got past the lock.
+        start = ScheduledStart.objects.create(process_id=self.process_id, on=day)
+        try:
+            with transaction.atomic():
+                process = Process.objects.select_for_update().get(pk=self.process_id)
+                number = (process.runs.aggregate(last=Max("number"))["last"] or 0) + 1
+                start.run = Run.start(process, None, day, self.run_name(number))
+        except ValidationError as refused:
+            start.problem = " ".join(refused.messages)[:300]
+        start.save(update_fields=["run", "problem"])
+        return start
+
+
+class ScheduledStart(models.Model):
+    """A day a schedule started a run of its process (or tried to, and why it could not). One a
+    process and day: two workers at once cannot both start it."""
+
+    process = models.ForeignKey(Process, on_delete=models.CASCADE, related_name="scheduled_starts")
+    on = models.DateField()
+    run = models.OneToOneField(
+        Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="scheduled_start"
+    )
+    problem = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-on"]
+        constraints = [
+            models.UniqueConstraint(fields=["process", "on"], name="scheduled_start_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process} on {self.on}"

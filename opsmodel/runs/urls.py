@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opsmodel.runs import audit, views
+from opsmodel.runs import audit, schedule_views, views
 
 app_name = "runs"
 urlpatterns = [
@@ -11,3 +11,4 @@ urlpatterns = [
     path("steps/<int:pk>/undo/", views.undo, name="undo"),
     path("ticks.csv", audit.ticks_csv, name="ticks_csv"),
 ]
+urlpatterns += schedule_views.urlpatterns  # a process's schedule (schedule_views.py)

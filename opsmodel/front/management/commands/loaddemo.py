@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from opsmodel.front.exchange import BadDocument, import_map, moved_to, read_document
 from opsmodel.roles import ADMINS, FOUNDERS, TEAM_MEMBERS, sync_roles
-from opsmodel.runs.models import Run, RunStep
+from opsmodel.runs.models import Run, RunStep, Schedule, weekday_bits
 from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import System
@@ -80,15 +80,28 @@ class Command(BaseCommand):
             user.groups.set(Group.objects.filter(name__in=roles))
 
     def load_runs(self) -> None:
-        """Runs of the weekly video process, which the map document does not carry: one
-        finished on time, one under way with an overdue step of the demo team member. Only
-        where the process has no runs yet, so a run started since is left alone."""
+        """Runs of the weekly video process, which the map document does not carry: its weekly
+        schedule, one run finished on time, one under way with an overdue step of the demo team
+        member. Only where the process has no schedule (no runs) yet, so a schedule changed or
+        a run started since is left alone."""
         process = Process.objects.filter(name=DEMO_RUNS_OF).first()
-        if process is None or process.runs.exists():
+        if process is None:
+            return
+        today = timezone.localdate()
+        first_start = today - datetime.timedelta(days=11)
+        # Weekly, on the weekday its runs started: the next one starts in three days. Only
+        # where it has no schedule yet, so a founder's change to it stays.
+        if not Schedule.objects.filter(process=process).exists():
+            Schedule.objects.create(
+                process=process,
+                weekdays=weekday_bits([first_start.weekday()]),
+                starts_on=first_start,
+                name_template="Video #{n}",
+            )
+        if process.runs.exists():
             return
         founder = get_user_model().objects.get(username="founder")
-        today = timezone.localdate()
-        finished = Run.start(process, founder, today - datetime.timedelta(days=11), "Video #1")
+        finished = Run.start(process, founder, first_start, "Video #1")
         for step in finished.steps.all():
             self.tick_on_its_day(step)
         under_way = Run.start(process, founder, today - datetime.timedelta(days=4), "Video #2")
