@@ -9,7 +9,7 @@ class RunsConfig(AppConfig):
     def ready(self) -> None:
         # What this layer draws on the pages below (opsmodel.slots).
         from opsmodel.models import HANDED_OVER
-        from opsmodel.runs import figure_fills  # noqa: F401
+        from opsmodel.runs import figure_fills, fills  # noqa: F401
         from opsmodel.runs.models import hand_over_open_steps
 
         # Someone who leaves hands over the steps they still have to do in runs under way.
