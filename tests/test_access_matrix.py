@@ -129,7 +129,15 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             {"period": week, "value": "3"},
             {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
         ),
+        "runs:list": ("get", reverse("runs:list"), {}, READ),
+        "runs:start": ("get", f"{reverse('runs:start')}?process={p}", {}, FOUNDERS_ONLY),
         "runs:detail": ("get", reverse("runs:detail", args=[o["run"].pk]), {}, READ),
+        "runs:cancel": (
+            "post",
+            reverse("runs:cancel", args=[o["to_cancel"].pk]),
+            {"reason": "The sponsor pulled out"},
+            FOUNDERS_WRITE,
+        ),
         "runs:sop": ("get", reverse("runs:sop", args=[o["to_tick"]]), {}, READ),
         # The step's assignee (here: the member) and founders tick, skip and take back.
         "runs:tick": ("post", reverse("runs:tick", args=[o["to_tick"]]), {}, ASSIGNEE),
@@ -184,6 +192,7 @@ def objects(member):
     runs = [Run.start(step.process, None, today) for _ in range(3)]
     to_tick, to_skip, to_undo = (run.steps.get() for run in runs)
     to_undo.tick(member)  # just now: the member may take it back, as founders may
+    to_cancel = Run.start(step.process, None, today)
     return {
         "system": step.process.system,
         "process": step.process,
@@ -194,6 +203,7 @@ def objects(member):
         "to_tick": to_tick.pk,
         "to_skip": to_skip.pk,
         "to_undo": to_undo.pk,
+        "to_cancel": to_cancel,
     }
 
 
