@@ -138,7 +138,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             {"reason": "The sponsor pulled out"},
             FOUNDERS_WRITE,
         ),
-        "runs:sop": ("get", reverse("runs:sop", args=[o["to_tick"]]), {}, READ),
+        "runs:sop": ("get", reverse("runs:sop", args=[o["to_undo"]]), {}, READ),
         # The step's assignee (here: the member) and founders tick, skip and take back.
         "runs:tick": ("post", reverse("runs:tick", args=[o["to_tick"]]), {}, ASSIGNEE),
         "runs:skip": (
@@ -192,18 +192,20 @@ def objects(member):
     runs = [Run.start(step.process, None, today) for _ in range(3)]
     to_tick, to_skip, to_undo = (run.steps.get() for run in runs)
     to_undo.tick(member)  # just now: the member may take it back, as founders may
-    to_cancel = Run.start(step.process, None, today)
+    # A run under way: its page offers to tick, skip and cancel (the SOP of the step ticked, to
+    # take the tick back).
+    under_way = Run.start(step.process, None, today)
     return {
         "system": step.process.system,
         "process": step.process,
         "step": step,
         "sop": sop,
         "metric": metric,
-        "run": runs[2],  # its page offers to take the tick back
+        "run": under_way,
         "to_tick": to_tick.pk,
         "to_skip": to_skip.pk,
         "to_undo": to_undo.pk,
-        "to_cancel": to_cancel,
+        "to_cancel": under_way,
     }
 
 

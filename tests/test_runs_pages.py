@@ -357,7 +357,7 @@ def test_a_tick_from_htmx_keeps_the_focus_on_the_row_and_says_so(member_client, 
     step = Run.start(video, founder, days(0)).steps.get(name="Scripting")
     response = member_client.post(reverse("runs:tick", args=[step.pk]), **make.HTMX)
     html = response.content.decode()
-    assert "data-autofocus>Undo<span" in html.replace("\n", "")
+    assert 'aria-label="Undo: Scripting" data-autofocus>Undo<' in html
     assert json.loads(response["HX-Trigger"])["notice"]["text"] == "Ticked “Scripting”."
     response = member_client.post(reverse("runs:tick", args=[step.pk]), **make.HTMX)
     assert response.status_code == 409
