@@ -17,10 +17,8 @@ pytestmark = pytest.mark.django_db
 SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, steps each
 
 # session + user + permissions (2) + the page's own queries.
-# The process page reads what its runs say in two queries (opsmodel.runs.stats), and draws its
-# runs under way and recently ended (the "process-runs" place) in two more: 15 → 17.
-# (tests/test_runs_pages.py holds it with runs, at two sizes.)
-MAX_QUERIES = {"home": 6, "system": 14, "process": 17, "sop": 10}
+# The process page reads what its runs say in two queries (opsmodel.runs.stats).
+MAX_QUERIES = {"home": 6, "system": 14, "process": 15, "sop": 10}
 
 
 def page_urls() -> dict[str, str]:
