@@ -129,8 +129,16 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             {"period": week, "value": "3"},
             {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
         ),
+        "runs:list": ("get", reverse("runs:list"), {}, READ),
+        "runs:start": ("get", f"{reverse('runs:start')}?process={p}", {}, FOUNDERS_ONLY),
         "runs:detail": ("get", reverse("runs:detail", args=[o["run"].pk]), {}, READ),
-        "runs:sop": ("get", reverse("runs:sop", args=[o["to_tick"]]), {}, READ),
+        "runs:cancel": (
+            "post",
+            reverse("runs:cancel", args=[o["to_cancel"].pk]),
+            {"reason": "The sponsor pulled out"},
+            FOUNDERS_WRITE,
+        ),
+        "runs:sop": ("get", reverse("runs:sop", args=[o["to_undo"]]), {}, READ),
         # The step's assignee (here: the member) and founders tick, skip and take back.
         "runs:tick": ("post", reverse("runs:tick", args=[o["to_tick"]]), {}, ASSIGNEE),
         "runs:skip": (
@@ -201,16 +209,20 @@ def objects(member):
     Schedule.objects.create(
         process=step.process, weekdays=weekday_bits([0]), starts_on=today, name_template="#{n}"
     )
+    # A run under way: its page offers to tick, skip and cancel (the SOP of the step ticked, to
+    # take the tick back).
+    under_way = Run.start(step.process, None, today)
     return {
         "system": step.process.system,
         "process": step.process,
         "step": step,
         "sop": sop,
         "metric": metric,
-        "run": runs[2],  # its page offers to take the tick back
+        "run": under_way,
         "to_tick": to_tick.pk,
         "to_skip": to_skip.pk,
         "to_undo": to_undo.pk,
+        "to_cancel": under_way,
     }
 
 

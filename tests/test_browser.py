@@ -341,3 +341,87 @@ def test_a_founder_turns_an_sop_too_big_for_one_sitting_into_a_process(page):
     )
     expect(page.get_by_role("heading", name=re.compile("Steps"))).to_be_visible()
     expect(page.locator("ol.road > li")).to_have_count(5)
+
+
+def log_in(browser, live_server, username: str):
+    """A second person, in a browser context of their own."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("opsmodel-demo")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/(my-work/)?$"))
+    return context, page
+
+
+@pytest.mark.parametrize("login", ["founder"])
+def test_a_founder_starts_a_run_the_member_ticks_it_and_the_founder_sees_who_and_when(
+    page, browser, live_server
+):
+    from playwright.sync_api import expect
+
+    from processes.models import Process
+
+    process = Process.objects.get(name="YouTube content creation")
+    page.goto(process.get_absolute_url())
+    page.get_by_role("link", name="Start a run of YouTube content creation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Start a run of YouTube content creation"
+    )
+    # A start too far away is refused next to its field; what was typed stays.
+    page.get_by_label("Name of the run").fill("Video #99")
+    page.get_by_label("Starts on").fill("2099-01-01")
+    page.get_by_role("button", name="Start the run").click()
+    expect(page.locator("#id_starts_on_error")).to_have_text(
+        "A run starts within a year of today, before or after."
+    )
+    expect(page.get_by_label("Name of the run")).to_have_value("Video #99")
+    page.get_by_label("Starts on").fill(timezone_today())
+    page.get_by_role("button", name="Start the run").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Video #99")
+    expect(page.get_by_role("status")).to_contain_text("Started “Video #99”: 4 steps")
+    run_url = page.url
+
+    # The team member ticks Scripting from My work, in place, on a phone.
+    context, member = log_in(browser, live_server, "member")
+    member.goto("/my-work/")
+    rows = member.locator(".run-step").filter(has=member.get_by_role("link", name="Video #99"))
+    row = rows.filter(has_text="Scripting")
+    row.get_by_role("button", name="Done: Scripting").click()
+    expect(row).to_contain_text("Done by Sam Lee")
+    expect(member.get_by_role("status")).to_have_text("Ticked “Scripting”.")
+    # Focus stays with the row: on its Undo button, for the next press.
+    expect(member.get_by_role("button", name="Undo: Scripting")).to_be_focused()
+    context.close()
+
+    # The founder sees it ticked, with who and when.
+    page.goto(run_url)
+    scripting = page.locator(".run-step").filter(has_text="Scripting")
+    expect(scripting).to_contain_text(
+        re.compile(r"Done by Sam Lee, \w{3} \d{1,2} \w{3}, \d\d:\d\d")
+    )
+    expect(page.locator(".run-progress-label")).to_have_text("1 of 4 done")
+
+
+def timezone_today() -> str:
+    from django.utils import timezone
+
+    return timezone.localdate().isoformat()
+
+
+@pytest.mark.parametrize("bypass_csp", [True])
+@pytest.mark.parametrize("login", ["founder", "member"])
+def test_run_pages_pass_axe_accessibility_checks(page, login):
+    from opsmodel.runs.models import Run
+    from processes.models import Process
+
+    process = Process.objects.get(name="YouTube content creation")
+    urls = ["/runs/", "/runs/?late=1", process.get_absolute_url(), "/my-work/"]
+    urls += [run.get_absolute_url() for run in Run.objects.filter(process=process)]
+    if login == "founder":
+        urls.append(f"/runs/new/?process={process.pk}")
+    for url in urls:
+        page.goto(url)
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        assert axe_violations(page) == [], url

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.django_db
 SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, steps each
 
 # session + user + permissions (2) + the page's own queries.
-# The process page reads what its runs say in two queries (opsmodel.runs.stats).
-MAX_QUERIES = {"home": 6, "system": 14, "process": 15, "sop": 10}
+# The process page draws what the runs app adds in four queries: its runs (1), their figures
+# (2, opsmodel.runs.stats) and its schedule (1 when it has none; 3 with one).
+MAX_QUERIES = {"home": 6, "system": 14, "process": 16, "sop": 10}
 
 
 def page_urls() -> dict[str, str]:

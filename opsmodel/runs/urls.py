@@ -4,7 +4,10 @@ from opsmodel.runs import audit, schedule_views, views
 
 app_name = "runs"
 urlpatterns = [
+    path("", views.run_list, name="list"),
+    path("new/", views.start, name="start"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/cancel/", views.cancel, name="cancel"),
     path("steps/<int:pk>/sop/", views.sop, name="sop"),
     path("steps/<int:pk>/tick/", views.tick, name="tick"),
     path("steps/<int:pk>/skip/", views.skip, name="skip"),

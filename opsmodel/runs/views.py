@@ -1,19 +1,40 @@
-"""Ticking a run's steps: one click, by the assignee or a founder, from wherever the step shows
-(the run's page, My work). Each answers an htmx request with the step's row as it is now, and a
-plain POST by going back where it came from."""
+"""The pages of runs: starting one from its process, the run itself (what is done, by whom and
+when, what the process has changed since, cancelling it), every run across the map, and ticking
+a step. Ticking is one click, by the assignee or a founder, from wherever the step shows (the
+run's page, My work); it answers an htmx request with the step's row as it is now, and a plain
+POST by going back where it came from."""
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass, field
+
+from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q
+from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from opsmodel.access import fetch, get_or_404
+from opsmodel import edit_views
+from opsmodel.access import fetch, get_or_404, plain_id
 from opsmodel.htmx import go_to, notify, render_page, safe_next
-from opsmodel.pages import breadcrumbs
+from opsmodel.pages import breadcrumbs, render_form
 from opsmodel.runs.models import Run, RunStep
+from processes.models import Process, Step
+from processes.views import get_process
+from systems.models import System
+from systems.tree import within
+
+# Runs on a page of the runs list; active runs and finished ones on the process page.
+RUNS_PER_PAGE = 25
+ACTIVE_SHOWN = 10
+RECENT_SHOWN = 5
 
 
 def run_steps():
@@ -21,7 +42,14 @@ def run_steps():
 
 
 def step_row(request: HttpRequest, step: RunStep, status: int = 200, **context) -> HttpResponse:
-    context = {"step": step, "show_run": request.POST.get("show_run") == "1", **context}
+    # The row replaces the one whose button was pressed: focus goes to its own button (Undo
+    # after a tick, Done after an undo) or to what went wrong, never lost to the page's top.
+    context = {
+        "step": step,
+        "show_run": request.POST.get("show_run") == "1",
+        "focus": True,
+        **context,
+    }
     return render(request, "runs/_run_step.html", context, status=status)
 
 
@@ -63,24 +91,306 @@ skip = changing_step("skip", "Skipped “{name}”.")
 undo = changing_step("undo", "“{name}” is to do again.")
 
 
+# ---------------------------------------------------------------------------------------------
+# What a run comes to: progress, what is next, who is late, how long it took.
+
+
+@dataclass
+class Progress:
+    """A run read off its steps (given, or prefetched): no query of its own."""
+
+    run: Run
+    steps: list[RunStep]
+    done: int = 0
+    next_step: RunStep | None = None
+    late_steps: list[RunStep] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        today = timezone.localdate()
+        todo = [s for s in self.steps if s.state == RunStep.State.TODO]
+        self.done = len(self.steps) - len(todo)
+        dated = [s for s in todo if s.due_on is not None]
+        # The next step due: the earliest date still to do, else the first step left.
+        self.next_step = min(dated, key=lambda s: (s.due_on, s.position), default=None) or next(
+            iter(todo), None
+        )
+        self.late_steps = [s for s in dated if s.due_on < today]
+
+    @property
+    def total(self) -> int:
+        return len(self.steps)
+
+    @property
+    def late_people(self) -> list[str]:
+        """Who is late, once each, in the order of their steps ("nobody" for a step unassigned)."""
+        names: list[str] = []
+        for step in self.late_steps:
+            name = str(step.assignee) if step.assignee else "nobody assigned"
+            if name not in names:
+                names.append(name)
+        return names
+
+    @property
+    def late(self) -> bool:
+        """Still going past a due date, or finished with a step done after its day."""
+        return any(step.late for step in self.steps)
+
+    @property
+    def took_days(self) -> int | None:
+        """From its start to the day it ended (a run started and finished the same day: 1)."""
+        if self.run.ended_at is None:
+            return None
+        ended = timezone.localtime(self.run.ended_at).date()
+        return max((ended - self.run.starts_on).days, 0) + 1
+
+
+def progress_of(runs) -> list[Progress]:
+    """Each run (its steps prefetched as `steps.all()`) with its progress."""
+    result = []
+    for run in runs:
+        steps = list(run.steps.all())
+        for step in steps:
+            step.run = run
+        result.append(Progress(run, steps))
+    return result
+
+
+def steps_prefetched() -> Prefetch:
+    return Prefetch("steps", queryset=RunStep.objects.select_related("assignee"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting a run.
+
+
+class StartRunForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Name of the run")
+    starts_on = forms.DateField(
+        label="Starts on",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Each step falls due counted from this day. Within a year of today.",
+    )
+    conflict = None  # (the form page asks: a run is new, nobody else saved it meanwhile)
+
+    def __init__(self, *args, process: Process, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.process = process
+        self.instance: Run | None = None
+
+    def save_if_unchanged(self, by) -> bool:
+        """Start the run, or say why not (the field the model names, or the whole form)."""
+        try:
+            self.instance = Run.start(
+                self.process, by, self.cleaned_data["starts_on"], self.cleaned_data["name"]
+            )
+        except ValidationError as refused:
+            self.add_error(None, refused)
+            return False
+        return True
+
+
+class Start(edit_views.NewView):
+    permission = "runs.add_run"
+
+    def get_form(self) -> StartRunForm:
+        self.process = get_process(self.request.user, self.request.GET.get("process"))
+        number = (self.process.runs.aggregate(last=Max("number"))["last"] or 0) + 1
+        initial = {"name": f"{self.process.name} #{number}", "starts_on": timezone.localdate()}
+        return StartRunForm(self.request.POST or None, initial=initial, process=self.process)
+
+    def context(self, form) -> dict:
+        intro = (
+            "A run is one time the process is carried out: it copies the steps as they are "
+            "today, each due counted from the day it starts and given to the step's owner."
+        )
+        if not self.process.steps.exists():
+            intro = "This process has no steps yet: add them on its page, then start a run."
+        return {
+            "page_title": f"Start a run of {self.process.name}",
+            "intro": intro,
+            "submit_label": "Start the run",
+            "cancel_url": self.process.get_absolute_url(),
+            # The process, linked in the breadcrumbs as the page above this one.
+            "process": self.process,
+            "sop": self.process,
+            **breadcrumbs(self.process.system),
+        }
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        form = self.get_form()
+        if request.method == "POST" and form.is_valid() and form.save_if_unchanged(request.user):
+            run = form.instance
+            notice = f"Started “{run.name}”: {run.steps.count()} steps, the first due from "
+            notice += f"{run.starts_on:%a} {run.starts_on.day} {run.starts_on:%b}."
+            return go_to(request, run.get_absolute_url(), notice=notice)
+        context = {"form": form, "action": request.get_full_path()}
+        return render_form(request, {**context, **self.context(form)})
+
+    get = post = handle
+
+
+start = Start.as_view()
+
+
+# ---------------------------------------------------------------------------------------------
+# A run's page: its steps, what differs from the process now, cancelling it.
+
+
+@dataclass
+class Difference:
+    kind: str  # "renamed", "removed", "added", "owner"
+    text: str
+
+
+def differences(run: Run, steps: list[RunStep], now: list[Step]) -> list[Difference]:
+    """Where the process has changed since the run started, step by step: the run's steps
+    against the process's steps they were copied from (`RunStep.step`)."""
+    found: list[Difference] = []
+    current = {step.pk: step for step in now}
+    for run_step in steps:
+        step = current.get(run_step.step_id)
+        if step is None:
+            found.append(
+                Difference("removed", f"“{run_step.name}” is no longer a step of the process.")
+            )
+            continue
+        if step.name != run_step.name:
+            found.append(Difference("renamed", f"“{run_step.name}” is now called “{step.name}”."))
+        if step.owner_id != run_step.assignee_id and step.owner is not None:
+            here = f"{run_step.assignee}'s" if run_step.assignee else "nobody's"
+            found.append(
+                Difference(
+                    "owner",
+                    f"“{step.name}” is now owned by {step.owner}; in this run it is {here}.",
+                )
+            )
+    copied = {run_step.step_id for run_step in steps}
+    for step in now:
+        if step.pk not in copied:
+            found.append(
+                Difference("added", f"“{step.name}” was added to the process: not in this run.")
+            )
+    return found
+
+
+def detail_context(request: HttpRequest, run: Run, **extra) -> dict:
+    steps = list(run.steps.select_related("sop", "assignee", "done_by"))
+    for step in steps:
+        step.run = run  # the rows ask their run's state: no query each
+    now = list(Step.objects.filter(process_id=run.process_id).select_related("owner"))
+    progress = Progress(run, steps)
+    return {
+        "page_title": run.name,
+        "run": run,
+        "steps": steps,
+        "progress": progress,
+        "done": progress.done,
+        "next_step": progress.next_step,
+        "differences": differences(run, steps, now),
+        "may_cancel": run.is_active and request.user.has_perm("runs.change_run"),
+        **breadcrumbs(run.process.system),
+        **extra,
+    }
+
+
+def get_run(user, pk) -> Run:
+    return fetch(user, Run.objects.select_related("process__system", "started_by", "ended_by"), pk)
+
+
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A run: its steps as it began them, who ticked what and when, what is left."""
-    run = fetch(request.user, Run.objects.select_related("process__system", "started_by"), pk)
-    steps = list(run.steps.select_related("sop", "assignee", "done_by"))
-    for step in steps:
-        step.run = run  # the rows ask their run's state: no query each
-    done = sum(step.state != RunStep.State.TODO for step in steps)
-    context = {
-        "page_title": run.name,
-        "run": run,
-        "steps": steps,
-        "done": done,
-        "next_step": next((s for s in steps if s.state == RunStep.State.TODO), None),
-        **breadcrumbs(run.process.system),
+    run = get_run(request.user, pk)
+    return render_page(request, "runs/run_detail.html", detail_context(request, run))
+
+
+@login_required
+@require_POST
+@permission_required("runs.change_run", raise_exception=True)
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a run, saying why (founders): nothing in it changes any more."""
+    run = get_run(request.user, pk)
+    reason = request.POST.get("reason", "")
+    try:
+        run.cancel(request.user, reason)
+    except ValidationError as refused:
+        problem = " ".join(refused.messages)
+        context = detail_context(request, run, cancel_error=problem, reason=reason)
+        if request.htmx:
+            return render(request, "runs/run_detail.html#cancel", context, status=409)
+        return render_page(request, "runs/run_detail.html", context, status=409)
+    return go_to(request, run.get_absolute_url(), notice=f"Cancelled “{run.name}”.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Every run across the map.
+
+STATES = dict(Run.State.choices)
+
+
+def late_steps(today: datetime.date):
+    """Steps still to do past their day, or done (not skipped) after it."""
+    overdue = Q(state=RunStep.State.TODO, due_on__lt=today)
+    done_late = Q(state=RunStep.State.DONE, due_on__isnull=False) & Q(done_on__gt=F("due_on"))
+    done_on = TruncDate("done_at", tzinfo=timezone.get_current_timezone())
+    return RunStep.objects.annotate(done_on=done_on).filter(overdue | done_late)
+
+
+@login_required
+@require_GET
+@permission_required("runs.view_run", raise_exception=True)
+def run_list(request: HttpRequest) -> HttpResponse:
+    """Every run, newest first: by system, by assignee, by state, the late ones only."""
+    systems = list(System.objects.only("name", "level", "tree_id", "lft", "rght", "parent"))
+    chosen = next((s for s in systems if str(s.pk) == request.GET.get("system")), None)
+    people = list(
+        get_user_model()
+        .objects.filter(Exists(RunStep.objects.filter(assignee=OuterRef("pk"))))
+        .order_by("first_name", "last_name", "username")
+    )
+    owner = next((p for p in people if str(p.pk) == request.GET.get("owner")), None)
+    state = request.GET.get("state") if request.GET.get("state") in STATES else ""
+    late_only = request.GET.get("late") == "1"
+    process = plain_id(request.GET.get("process"))
+
+    runs = Run.objects.filter(within(chosen, "process__system__"))
+    if owner is not None:
+        runs = runs.filter(Exists(RunStep.objects.filter(run=OuterRef("pk"), assignee=owner)))
+    if state:
+        runs = runs.filter(state=state)
+    if late_only:
+        late = late_steps(timezone.localdate()).filter(run=OuterRef("pk"))
+        runs = runs.filter(Exists(late)).exclude(state=Run.State.CANCELLED)
+    if process is not None:
+        runs = runs.filter(process_id=process)
+    runs = runs.select_related("process__system").order_by("-starts_on", "-pk")
+    page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = progress_of(page.object_list.prefetch_related(steps_prefetched()))
+    kept = {
+        "system": chosen.pk if chosen else "",
+        "owner": owner.pk if owner else "",
+        "state": state,
+        "late": "1" if late_only else "",
+        "process": process or "",
     }
-    return render_page(request, "runs/run_detail.html", context)
+    query = "&".join(f"{k}={v}" for k, v in kept.items() if v)
+    context = {
+        "page_title": "Runs",
+        "rows": rows,
+        "page": page,
+        "systems": systems,
+        "chosen": chosen,
+        "people": people,
+        "owner": owner,
+        "state": state,
+        "states": STATES,
+        "late_only": late_only,
+        "process": process,
+        "query": query,
+        "filtered": bool(query),
+    }
+    return render_page(request, "runs/run_list.html", context)
 
 
 @login_required

@@ -1,0 +1,49 @@
+"""What runs draw on the pages of the levels below, in the places they leave for them
+(opsmodel.slots): a process's runs on its page. The processes layer names only the place."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from opsmodel import slots
+from opsmodel.runs.models import Run, RunStep
+from opsmodel.runs.views import ACTIVE_SHOWN, RECENT_SHOWN, Progress
+
+
+@slots.fills("process-runs")
+def process_runs(context, process) -> tuple[str, dict]:
+    """The runs under way (progress, the next step due, who is late) and the last few ended
+    (on time or late, how long they took): one query, however many runs the process has (the
+    steps of the runs shown, each with its run; a run always has steps, `Run.start` says so)."""
+    runs = Run.objects.filter(process=process)
+    active = runs.filter(state=Run.State.ACTIVE).order_by("starts_on", "number")
+    ended = runs.exclude(state=Run.State.ACTIVE).order_by("-ended_at", "-number")
+    chosen = Q(run__in=active.values("pk")[: ACTIVE_SHOWN + 1]) | Q(
+        run__in=ended.values("pk")[:RECENT_SHOWN]
+    )
+    steps = RunStep.objects.filter(chosen).select_related("run", "assignee").order_by("position")
+    by_run: dict[int, list[RunStep]] = {}
+    for step in steps:
+        by_run.setdefault(step.run_id, []).append(step)
+    rows = [Progress(steps[0].run, steps) for steps in by_run.values()]
+    for row in rows:
+        for step in row.steps:
+            step.run = row.run
+    under_way = sorted(
+        (r for r in rows if r.run.is_active), key=lambda r: (r.run.starts_on, r.run.number)
+    )
+    ended_rows = (r for r in rows if not r.run.is_active)
+    recent = sorted(ended_rows, key=lambda r: r.run.ended_at or r.run.started_at, reverse=True)
+    request = context["request"]
+    page_steps = context.get("steps")
+    return "runs/_process_runs.html", {
+        "process": process,
+        "active": under_way[:ACTIVE_SHOWN],
+        "more_active": len(under_way) > ACTIVE_SHOWN,
+        "recent": recent,
+        "may_start": request.user.has_perm("runs.add_run"),
+        # The page has its steps already: a process without any cannot start.
+        "has_steps": bool(page_steps) if page_steps is not None else process.steps.exists(),
+        "request": request,
+        "perms": context.get("perms"),
+    }
