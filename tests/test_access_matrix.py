@@ -140,6 +140,13 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         ),
         "runs:sop": ("get", reverse("runs:sop", args=[o["to_undo"]]), {}, READ),
         # The step's assignee (here: the member) and founders tick, skip and take back.
+        # Founders give a run's step to someone else, for that run (before it is skipped).
+        "runs:assign": (
+            "post",
+            reverse("runs:assign", args=[o["to_skip"]]),
+            {"assignee": o["step"].owner_id},
+            FOUNDERS_WRITE_IN_PLACE,
+        ),
         "runs:tick": ("post", reverse("runs:tick", args=[o["to_tick"]]), {}, ASSIGNEE),
         "runs:skip": (
             "post",

@@ -517,3 +517,39 @@ def test_founders_find_the_ticks_download_on_the_runs_page(founder_client, membe
     link = reverse("runs:ticks_csv")
     assert link in founder_client.get(reverse("runs:list")).text
     assert link not in member_client.get(reverse("runs:list")).text
+
+
+def test_a_founder_gives_a_run_step_to_someone_else_for_that_run_only(
+    founder_client, member_client, video, founder, member
+):
+    run = Run.start(video, founder, days(0))
+    filming = run.steps.get(name="Filming")
+    kim = make.UserFactory(first_name="Kim", last_name="Park", roles=[TEAM_MEMBERS])
+    assert f'<option value="{kim.pk}"' in founder_client.get(run.get_absolute_url()).text
+    assert 'name="assignee"' not in member_client.get(run.get_absolute_url()).text
+    url = reverse("runs:assign", args=[filming.pk])
+    response = founder_client.post(url, {"assignee": kim.pk}, **make.HTMX)
+    assert response.status_code == 200 and "Kim Park" in response.text
+    filming.refresh_from_db()
+    assert filming.assignee == kim
+    assert Step.objects.get(process=video, name="Filming").owner == member  # the process's
+    assert member_client.post(url, {"assignee": member.pk}, **make.HTMX).status_code == 403
+    kim.is_active = False
+    kim.save()
+    response = founder_client.post(url, {"assignee": kim.pk}, **make.HTMX)
+    assert response.status_code == 409 and "Choose someone who works here now." in response.text
+    filming.tick(founder)
+    response = founder_client.post(url, {"assignee": member.pk}, **make.HTMX)
+    assert response.status_code == 409 and "stays with who did it" in response.text
+    filming.refresh_from_db()
+    assert filming.assignee == kim
+
+
+def test_done_with_a_note_from_the_row(member_client, video, founder):
+    step = Run.start(video, founder, days(0)).steps.first()
+    html = member_client.get(step.run.get_absolute_url()).text
+    assert f'id="tick-note-{step.pk}"' in html
+    response = member_client.post(
+        reverse("runs:tick", args=[step.pk]), {"note": "Script in the drive"}, **make.HTMX
+    )
+    assert "“Script in the drive”" in response.text

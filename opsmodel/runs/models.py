@@ -230,14 +230,14 @@ class RunStep(models.Model):
         soon = timezone.now() - datetime.timedelta(minutes=UNDO_MINUTES)
         return self.done_by_id == user.pk and self.done_at is not None and self.done_at >= soon
 
-    def _change(self, by, check, change) -> None:
+    def _change(self, by, check, change, fields=("state", "done_by", "done_at", "note")) -> None:
         """Lock the run, check the step as it is now, change it, finish or reopen the run."""
         with transaction.atomic():
             run = Run.objects.select_for_update().get(pk=self.run_id)
             step = RunStep.objects.get(pk=self.pk)
             check(run, step)
             change(step)
-            step.save(update_fields=["state", "done_by", "done_at", "note"])
+            step.save(update_fields=list(fields))
             run.finish_if_done(by)
         self.refresh_from_db()
         self.run = run
@@ -275,6 +275,24 @@ class RunStep(models.Model):
             step.note = reason
 
         self._change(by, check, change)
+
+    def assign(self, by, person) -> None:
+        """Give this step, in this run only, to `person` (founders): the process's step keeps
+        its owner."""
+        if not may_run(by):
+            raise PermissionDenied("Only a founder gives a run's step to someone else.")
+        if person is None or not person.is_active:
+            raise ValidationError({"assignee": "Choose someone who works here now."})
+
+        def check(run, step):
+            run.refuse_unless_active()
+            if step.state != self.State.TODO:
+                raise ValidationError("This step is ticked already: it stays with who did it.")
+
+        def change(step):
+            step.assignee = person
+
+        self._change(by, check, change, fields=["assignee"])
 
     def undo(self, by) -> None:
         """To do again: its tick (or skip) taken back."""

@@ -12,6 +12,7 @@ urlpatterns = [
     path("steps/<int:pk>/tick/", views.tick, name="tick"),
     path("steps/<int:pk>/skip/", views.skip, name="skip"),
     path("steps/<int:pk>/undo/", views.undo, name="undo"),
+    path("steps/<int:pk>/assign/", views.assign, name="assign"),
     path("ticks.csv", audit.ticks_csv, name="ticks_csv"),
 ]
 urlpatterns += schedule_views.urlpatterns  # a process's schedule (schedule_views.py)

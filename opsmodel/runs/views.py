@@ -41,6 +41,13 @@ def run_steps():
     return RunStep.objects.select_related("run__process__system", "sop", "assignee", "done_by")
 
 
+def assignable(user) -> list:
+    """Who a founder may give a run's step to (one query; nobody, for anyone else)."""
+    if not user.has_perm("runs.change_run"):
+        return []
+    return list(get_user_model().objects.filter(is_active=True).order_by("first_name", "username"))
+
+
 def step_row(request: HttpRequest, step: RunStep, status: int = 200, **context) -> HttpResponse:
     # The row replaces the one whose button was pressed: focus goes to its own button (Undo
     # after a tick, Done after an undo) or to what went wrong, never lost to the page's top.
@@ -48,6 +55,7 @@ def step_row(request: HttpRequest, step: RunStep, status: int = 200, **context) 
         "step": step,
         "show_run": request.POST.get("show_run") == "1",
         "focus": True,
+        "people": assignable(request.user),
         **context,
     }
     return render(request, "runs/_run_step.html", context, status=status)
@@ -64,6 +72,10 @@ def changing_step(action: str, notice: str):
         try:
             if action == "skip":
                 step.skip(request.user, request.POST.get("reason", ""))
+            elif action == "assign":
+                chosen = plain_id(request.POST.get("assignee"))
+                person = get_user_model().objects.filter(pk=chosen).first() if chosen else None
+                step.assign(request.user, person)
             elif action == "tick":
                 step.tick(request.user, request.POST.get("note", ""))
             else:
@@ -89,6 +101,7 @@ def changing_step(action: str, notice: str):
 tick = changing_step("tick", "Ticked “{name}”.")
 skip = changing_step("skip", "Skipped “{name}”.")
 undo = changing_step("undo", "“{name}” is to do again.")
+assign = changing_step("assign", "“{name}” is given to someone else in this run.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,6 +301,7 @@ def detail_context(request: HttpRequest, run: Run, **extra) -> dict:
         "next_step": progress.next_step,
         "differences": differences(run, steps, now),
         "may_cancel": run.is_active and request.user.has_perm("runs.change_run"),
+        "people": assignable(request.user) if run.is_active else [],
         **breadcrumbs(run.process.system),
         **extra,
     }

@@ -169,6 +169,8 @@ def pages_to_measure() -> list[tuple[str, str, dict]]:
         ("SOP page", sop.get_absolute_url(), {}),
         ("SOP partial (htmx)", sop.get_absolute_url(), htmx),
         ("SOP partial, drawn afresh", sop.get_absolute_url(), fresh),
+        ("runs across the map", "/runs/", {}),
+        ("runs, late only (htmx)", "/runs/?late=1", htmx),
         ("run page", run.get_absolute_url(), {}),
         ("run partial (htmx)", run.get_absolute_url(), htmx),
         ("My work", "/my-work/", {}),
