@@ -7,10 +7,10 @@ the checks cost the same two queries however many runs the map has seen.
 from __future__ import annotations
 
 from django.db.models import Exists, F, OuterRef, Q, Window
-from django.db.models.functions import RowNumber, TruncDate
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from opsmodel.runs.models import Run, RunStep
+from opsmodel.runs.models import Run, RunStep, done_late
 from processes.health import ScopeWarning
 from processes.models import Process
 
@@ -19,15 +19,10 @@ RULE_WHEN = "Processes answer what is happening, who is doing it, and when."
 IN_A_ROW = 3
 
 
-def late_steps() -> Q:
-    """Run steps done after the day they were due."""
-    return Q(state=RunStep.State.DONE, due_on__lt=TruncDate("done_at"))
-
-
 def late_processes(processes) -> dict[int, int]:
     """{process id: IN_A_ROW} for each of `processes` whose last IN_A_ROW finished runs were
     all late."""
-    late = RunStep.objects.filter(late_steps(), run=OuterRef("pk"))
+    late = RunStep.objects.filter(done_late(), run=OuterRef("pk"))
     ranked = (
         Run.objects.filter(process__in=processes, state=Run.State.FINISHED)
         .annotate(

@@ -19,7 +19,8 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,6 +34,17 @@ from sops.models import SOP
 START_WITHIN_DAYS = 366
 # How long after ticking (or skipping) a step its assignee may take it back; founders may always.
 UNDO_MINUTES = 15
+
+
+def done_late() -> Q:
+    """Run steps done (not skipped) after the day they were due, by the local calendar."""
+    return Q(state="done", due_on__lt=TruncDate("done_at"))
+
+
+def late_steps(today: datetime.date) -> Q:
+    """Run steps that are late: still to do past their day, or done after it (the database's
+    reading of `RunStep.late`)."""
+    return Q(state="todo", due_on__lt=today) | done_late()
 
 
 def one_line(text: str, field: str) -> str:

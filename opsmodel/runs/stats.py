@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from opsmodel.runs.health import late_steps
-from opsmodel.runs.models import Run, RunStep
+from opsmodel.runs.models import Run, RunStep, done_late
 
 WEEKS = 8
 RECENT_RUNS = 10
@@ -65,7 +64,7 @@ def run_figures(process) -> RunFigures:
     """The figures of `process`'s runs: two queries."""
     since = timezone.now() - datetime.timedelta(weeks=WEEKS)
     finished = Run.objects.filter(process=process, state=Run.State.FINISHED)
-    late = Exists(RunStep.objects.filter(late_steps(), run=OuterRef("pk")))
+    late = Exists(RunStep.objects.filter(done_late(), run=OuterRef("pk")))
     counts = finished.filter(ended_at__gte=since).aggregate(
         finished=Count("pk"), late=Count("pk", filter=Q(late))
     )

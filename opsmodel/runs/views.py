@@ -6,7 +6,6 @@ POST by going back where it came from."""
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass, field
 
 from django import forms
@@ -14,8 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Exists, Max, OuterRef, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -25,7 +23,7 @@ from opsmodel import edit_views
 from opsmodel.access import fetch, get_or_404, plain_id
 from opsmodel.htmx import go_to, notify, render_page, safe_next
 from opsmodel.pages import breadcrumbs, render_form
-from opsmodel.runs.models import Run, RunStep
+from opsmodel.runs.models import Run, RunStep, late_steps
 from processes.models import Process, Step
 from processes.views import get_process
 from systems.models import System
@@ -343,14 +341,6 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 STATES = dict(Run.State.choices)
 
 
-def late_steps(today: datetime.date):
-    """Steps still to do past their day, or done (not skipped) after it."""
-    overdue = Q(state=RunStep.State.TODO, due_on__lt=today)
-    done_late = Q(state=RunStep.State.DONE, due_on__isnull=False) & Q(done_on__gt=F("due_on"))
-    done_on = TruncDate("done_at", tzinfo=timezone.get_current_timezone())
-    return RunStep.objects.annotate(done_on=done_on).filter(overdue | done_late)
-
-
 @login_required
 @require_GET
 @permission_required("runs.view_run", raise_exception=True)
@@ -374,7 +364,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     if state:
         runs = runs.filter(state=state)
     if late_only:
-        late = late_steps(timezone.localdate()).filter(run=OuterRef("pk"))
+        late = RunStep.objects.filter(late_steps(timezone.localdate()), run=OuterRef("pk"))
         runs = runs.filter(Exists(late)).exclude(state=Run.State.CANCELLED)
     if process is not None:
         runs = runs.filter(process_id=process)
