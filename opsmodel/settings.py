@@ -326,6 +326,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # Django's loggers write through the root's handler alone: its own console handler as well
+    # printed every line twice (the worker's "Task … state=…", each once). No ADMINS are set,
+    # so its default mail handler sent nothing.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
