@@ -816,26 +816,21 @@ class Writer:
         left out, with its problem."""
         found: dict[int, datetime.date | None] = {}
         for i, item in enumerate(items):
-            found[i] = None
-            if item.get("due_date") is None:
-                continue
             try:
-                found[i] = datetime.date.fromisoformat(item["due_date"])
+                date = item.get("due_date")
+                found[i] = None if date is None else datetime.date.fromisoformat(date)
             except ValueError:
                 place = where("steps", i, item)
                 self.problems.append(f"{place}: due_date: write a date as YYYY-MM-DD.")
-                del found[i]
+
+        def process(i: int) -> tuple:
+            return tuple(items[i]["system"]), items[i]["process"]
+
         earliest: dict[tuple, datetime.date] = {}
         for i, day in found.items():
-            key = (tuple(items[i]["system"]), items[i]["process"])
-            if day is not None and (key not in earliest or day < earliest[key]):
-                earliest[key] = day
-        return {
-            i: None
-            if day is None
-            else (day - earliest[(tuple(items[i]["system"]), items[i]["process"])]).days
-            for i, day in found.items()
-        }
+            if day:
+                earliest[process(i)] = min(day, earliest.get(process(i), day))
+        return {i: (day - earliest[process(i)]).days if day else None for i, day in found.items()}
 
     def write_sops(self, items: list) -> None:
         for i, item in enumerate(items):

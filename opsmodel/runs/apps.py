@@ -10,7 +10,7 @@ class RunsConfig(AppConfig):
     def ready(self) -> None:
         # What this layer draws on the pages below (opsmodel.slots).
         from opsmodel.models import HANDED_OVER
-        from opsmodel.runs import figure_fills, fills, schedule_fills  # noqa: F401
+        from opsmodel.runs import fills  # noqa: F401
         from opsmodel.runs.models import count_all_finished_runs, hand_over_open_steps
         from processes.models import Metric
 

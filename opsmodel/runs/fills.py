@@ -1,12 +1,14 @@
 """What runs draw on the pages of the levels below, in the places they leave for them
-(opsmodel.slots): a process's runs on its page. The processes layer names only the place."""
+(opsmodel.slots): on a process's page, its runs, their figures and its schedule. The
+processes layer names only the places."""
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Max, Q
 
 from opsmodel import slots
-from opsmodel.runs.models import Run, RunStep
+from opsmodel.runs.models import Run, RunStep, Schedule, ScheduledStart
+from opsmodel.runs.stats import RECENT_RUNS, WEEKS, run_figures
 from opsmodel.runs.views import ACTIVE_SHOWN, RECENT_SHOWN, Progress
 
 
@@ -47,3 +49,39 @@ def process_runs(context, process) -> tuple[str, dict]:
         "request": request,
         "perms": context.get("perms"),
     }
+
+
+@slots.fills("process-run-figures")
+def process_run_figures(context, process) -> tuple[str, dict]:
+    """How often its runs finish on time, and how each step really goes (two queries)."""
+    return "runs/_run_figures.html", {
+        "figures": run_figures(process),
+        "weeks": WEEKS,
+        "recent": RECENT_RUNS,
+    }
+
+
+@slots.fills("process-schedule")
+def process_schedule(context, process) -> tuple[str, dict]:
+    """Its schedule in words, its next run, and for founders the buttons to set, change, pause
+    or remove it: one query without a schedule, three with one."""
+    schedule = Schedule.objects.filter(process=process).first()
+    values = {
+        "request": context["request"],
+        "perms": context.get("perms"),
+        "csrf_token": context.get("csrf_token"),
+        "process": process,
+        "schedule": schedule,
+        "last_start": None,
+        "next_on": None,
+    }
+    if schedule is not None:
+        values["last_start"] = (
+            ScheduledStart.objects.filter(process=process).select_related("run").first()
+        )
+        upcoming = schedule.upcoming(1)
+        if upcoming:
+            last = Run.objects.filter(process=process).aggregate(n=Max("number"))["n"] or 0
+            values["next_on"], values["next_name"] = upcoming[0], schedule.run_name(last + 1)
+            values["next_name"] = values["next_name"] or f"{process.name} #{last + 1}"
+    return "runs/_process_schedule.html", values

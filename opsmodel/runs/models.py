@@ -219,10 +219,6 @@ class RunStep(models.Model):
         return f"{self.run} › {self.position}. {self.name}"
 
     @property
-    def is_open(self) -> bool:
-        return self.state == self.State.TODO
-
-    @property
     def late(self) -> bool:
         """Due before today and still to do, or done after the day it was due."""
         if self.due_on is None or self.state == self.State.SKIPPED:

@@ -1,7 +1,7 @@
 """A process's schedule, on its page: set, change, pause or remove it (founders, who start runs).
 
 The section itself is drawn by the runs app in the place the process page leaves for it
-(schedule_fills.py); these views answer its form and buttons, in place for htmx (the section
+(fills.py); these views answer its form and buttons, in place for htmx (the section
 as it is now) and as plain pages without JavaScript.
 """
 
@@ -22,7 +22,7 @@ from opsmodel.access import get_or_404
 from opsmodel.forms import VersionedModelForm
 from opsmodel.htmx import notify
 from opsmodel.pages import breadcrumbs, render_form
-from opsmodel.runs import schedule_fills
+from opsmodel.runs import fills
 from opsmodel.runs.models import Schedule, may_run, weekday_bits
 from processes.models import Process
 
@@ -115,7 +115,7 @@ def section(request: HttpRequest, process: Process, notice: str = "") -> HttpRes
     """After a write: the schedule's section as it is now (htmx), or back to the process."""
     if request.htmx:
         context = {"request": request, "perms": PermWrapper(request.user)}
-        template, values = schedule_fills.process_schedule(context, process)
+        template, values = fills.process_schedule(context, process)
         response = render(request, template, values)
         return notify(request, reswap(retarget(response, "#process-schedule"), "outerHTML"), notice)
     return notify(request, redirect(process), notice)

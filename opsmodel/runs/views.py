@@ -59,8 +59,9 @@ def step_row(request: HttpRequest, step: RunStep, status: int = 200, **context) 
     return render(request, "runs/_run_step.html", context, status=status)
 
 
-def changing_step(action: str, notice: str):
-    """A view that applies `action` (tick, skip, undo) to a run step, for the person asking."""
+def changing_step(name: str, change, notice: str):
+    """A view that applies `change(step, request)` (a tick, a skip…) to a run step, for the
+    person asking; `notice` says what was done."""
 
     @login_required
     @require_POST
@@ -68,16 +69,7 @@ def changing_step(action: str, notice: str):
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         step = get_or_404(run_steps(), pk)
         try:
-            if action == "skip":
-                step.skip(request.user, request.POST.get("reason", ""))
-            elif action == "assign":
-                chosen = plain_id(request.POST.get("assignee"))
-                person = get_user_model().objects.filter(pk=chosen).first() if chosen else None
-                step.assign(request.user, person)
-            elif action == "tick":
-                step.tick(request.user, request.POST.get("note", ""))
-            else:
-                step.undo(request.user)
+            change(step, request)
         except (ValidationError, PermissionDenied) as refused:
             status = 403 if isinstance(refused, PermissionDenied) else 409
             problem = " ".join(getattr(refused, "messages", [str(refused)]))
@@ -92,14 +84,28 @@ def changing_step(action: str, notice: str):
             return notify(request, step_row(request, step), said)
         return go_to(request, safe_next(request, step.run.get_absolute_url()), notice=said)
 
-    view.__name__ = action
+    view.__name__ = name
     return view
 
 
-tick = changing_step("tick", "Ticked “{name}”.")
-skip = changing_step("skip", "Skipped “{name}”.")
-undo = changing_step("undo", "“{name}” is to do again.")
-assign = changing_step("assign", "“{name}” is given to someone else in this run.")
+def chosen_person(request: HttpRequest):
+    """The person a form chose by id (None for no choice, or one that is not there)."""
+    pk = plain_id(request.POST.get("assignee"))
+    return get_user_model().objects.filter(pk=pk).first() if pk else None
+
+
+tick = changing_step(
+    "tick", lambda step, r: step.tick(r.user, r.POST.get("note", "")), "Ticked “{name}”."
+)
+skip = changing_step(
+    "skip", lambda step, r: step.skip(r.user, r.POST.get("reason", "")), "Skipped “{name}”."
+)
+undo = changing_step("undo", lambda step, r: step.undo(r.user), "“{name}” is to do again.")
+assign = changing_step(
+    "assign",
+    lambda step, r: step.assign(r.user, chosen_person(r)),
+    "“{name}” is given to someone else in this run.",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,7 +120,7 @@ class Progress:
     steps: list[RunStep]
     done: int = 0
     next_step: RunStep | None = None
-    late_steps: list[RunStep] = field(default_factory=list)
+    overdue_steps: list[RunStep] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         today = timezone.localdate()
@@ -125,7 +131,7 @@ class Progress:
         self.next_step = min(dated, key=lambda s: (s.due_on, s.position), default=None) or next(
             iter(todo), None
         )
-        self.late_steps = [s for s in dated if s.due_on < today]
+        self.overdue_steps = [s for s in dated if s.due_on < today]
 
     @property
     def total(self) -> int:
@@ -135,7 +141,7 @@ class Progress:
     def late_people(self) -> list[str]:
         """Who is late, once each, in the order of their steps ("nobody" for a step unassigned)."""
         names: list[str] = []
-        for step in self.late_steps:
+        for step in self.overdue_steps:
             name = str(step.assignee) if step.assignee else "nobody assigned"
             if name not in names:
                 names.append(name)
