@@ -251,6 +251,12 @@ def change(by, action: str) -> Iterator[Recording]:
             current.recorded[key] = record(fresh(obj), by, said)
 
 
+def acting():
+    """Who makes the change under way (None outside a `change()` block, or by nobody)."""
+    current = _current.get()
+    return current.by if current is not None and getattr(current.by, "pk", None) else None
+
+
 def fresh(obj: models.Model) -> models.Model:
     """`obj` as the block left it: a parent whose steps changed is read again."""
     if getattr(obj, "_history_parent_only", False):

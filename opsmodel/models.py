@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 
@@ -117,6 +121,7 @@ class User(AbstractUser):
                     moved += owned.update(**changes)
             for hand_over in HANDED_OVER:
                 moved += hand_over(self, other)
+            tell(handed_over, sender=type(self), person=self, other=other, by=by, moved=moved)
         return moved
 
 
@@ -124,6 +129,31 @@ class User(AbstractUser):
 # reassigned, each `hand_over(person, other) -> how many items moved`, run in the same
 # transaction (the steps of runs under way: opsmodel.runs).
 HANDED_OVER: list = []
+
+
+# Sent, inside the transaction of the write, when a person hands everything they own to another
+# (`person`, `other`, `by`, `moved`); and when a map object is saved (`instance`, `stored`: the
+# row as it was before, None for a new one, `by`: who, as the history block says). The layers
+# above listen (opsmodel.notify tells people what became theirs).
+# Neither is sent inside `untold()`: an imported map is not news to each owner in it.
+handed_over = Signal()
+saved = Signal()
+_untold: ContextVar[bool] = ContextVar("untold", default=False)
+
+
+@contextmanager
+def untold():
+    """Writes in the block tell nobody (the signals above are not sent)."""
+    token = _untold.set(True)
+    try:
+        yield
+    finally:
+        _untold.reset(token)
+
+
+def tell(signal: Signal, **kwargs) -> None:
+    if not _untold.get():
+        signal.send(**kwargs)
 
 
 class Stale(Exception):
@@ -157,6 +187,7 @@ class Versioned(models.Model):
                 history.saving(self)
                 super().save(*args, **kwargs)
                 history.created(self)
+                tell(saved, sender=type(self), instance=self, stored=None, by=history.acting())
             return
         with transaction.atomic():
             history.saving(self)  # inside history.change(): the state before, then after
@@ -170,6 +201,7 @@ class Versioned(models.Model):
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], *also}
             super().save(*args, **kwargs)
+            tell(saved, sender=type(self), instance=self, stored=stored, by=history.acting())
 
     def stored_row(self):
         """The row as stored, locked until the transaction ends (None if it is gone)."""

@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "opsmodel.runs",
     # Across the levels, on top of them: My work, people, search, health, export and import.
     "opsmodel.front",
+    # On top: telling people what is theirs (digests, alerts, the inbox), from every layer.
+    "opsmodel.notify",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -117,6 +119,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PERIODIC_TASKS = [
     # Schedules start their runs on time (opsmodel/runs/tasks.py).
     "opsmodel.runs.tasks.start_due_runs_task",
+    # Digests whose hour has come, the outbox of emails, old notifications forgotten.
+    "opsmodel.notify.tasks.notify_task",
 ]
 
 TEMPLATES = [
@@ -132,6 +136,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "opsmodel.context_processors.frame",
                 "systems.context_processors.systems_tree",
+                "opsmodel.notify.context_processors.unread",
                 # Last: it replaces the CSRF token while a page is drawn to be kept.
                 "opsmodel.mapcache.csrf_placeholder",
             ],
@@ -319,6 +324,65 @@ SOP_REVIEW_DAYS = env_int("SOP_REVIEW_DAYS", 180)
 if not 1 <= SOP_SITTING_MINUTES <= 480 or not 7 <= SOP_REVIEW_DAYS <= 730:
     raise ImproperlyConfigured(
         "SOP_SITTING_MINUTES must be 1 to 480 (minutes) and SOP_REVIEW_DAYS 7 to 730 (days)"
+    )
+
+
+def mailer_from_url(url: str) -> dict:
+    """EMAIL_URL → Django's mailer: smtp://user:password@host:587?tls=1 (or ?ssl=1, or smtps://),
+    console:// (printed), file:///path/to/folder (one file per email)."""
+    parts = urlsplit(url)
+    options = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
+    yes = {"1", "true", "yes", "on"}
+    if parts.scheme in {"smtp", "smtps"} and parts.hostname:
+        tls = options.get("tls", "").lower() in yes
+        ssl = parts.scheme == "smtps" or options.get("ssl", "").lower() in yes
+        if tls and ssl:
+            raise ImproperlyConfigured("EMAIL_URL asks for both tls and ssl: choose one")
+        return {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": parts.hostname,
+                "port": parts.port or (465 if ssl else 587 if tls else 25),
+                "username": unquote(parts.username or ""),
+                "password": unquote(parts.password or ""),
+                "use_tls": tls,
+                "use_ssl": ssl,
+                "timeout": 20,
+            },
+        }
+    if parts.scheme == "console":
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parts.scheme == "file" and parts.path:
+        return {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": unquote(parts.path)},
+        }
+    raise ImproperlyConfigured(
+        "EMAIL_URL must look like smtp://user:password@mail.example.com:587?tls=1 "
+        f"(or console://, or file:///a/folder), not {url!r}"
+    )
+
+
+# Email (digests and alerts, opsmodel.notify): EMAIL_URL says how it leaves. In production it
+# must be given; in development emails are written to var/mail/, one file each, so nothing
+# leaves the machine by accident (EMAIL_URL=console:// prints them instead).
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+if PRODUCTION and not EMAIL_URL:
+    raise ImproperlyConfigured(
+        "EMAIL_URL must say how email is sent when DEBUG is off, for example "
+        "EMAIL_URL=smtp://user:password@mail.example.com:587?tls=1"
+    )
+MAILERS = {"default": mailer_from_url(EMAIL_URL or f"file://{BASE_DIR / 'var' / 'mail'}")}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Opsmodel <opsmodel@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Where the app is reached, for the links in emails: https://ops.example.com. Required in
+# production; the development server's address otherwise.
+SITE_URL = os.environ.get("SITE_URL", "" if PRODUCTION else "http://127.0.0.1:8000").rstrip("/")
+if urlsplit(SITE_URL).scheme not in {"http", "https"} or not urlsplit(SITE_URL).netloc:
+    raise ImproperlyConfigured(
+        "SITE_URL must be the address people open the app at, with its scheme, like "
+        f"https://ops.example.com, not {SITE_URL!r}"
     )
 
 LOGGING = {

@@ -25,6 +25,7 @@ urlpatterns = [
     path("sops/", include("sops.urls")),
     path("runs/", include("opsmodel.runs.urls")),
     path("", include("opsmodel.front.urls")),
+    path("", include("opsmodel.notify.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(extra_context={"page_title": "Log in"}),

@@ -10,6 +10,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from opsmodel import history
+from opsmodel.notify.mail import unsubscribe_token
+from opsmodel.notify.models import Notification
 from opsmodel.roles import ADMINS
 from opsmodel.runs.models import Run, Schedule, weekday_bits
 from processes.models import Metric
@@ -26,6 +28,9 @@ FOUNDERS_WRITE = {"anonymous": 302, "member": 403, "founder": 302, "staff": 403}
 ASSIGNEE = {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403}
 # Writes answered in place for htmx (the changed region) and by a redirect for a plain form.
 FOUNDERS_WRITE_IN_PLACE = {"anonymous": 302, "member": 403, "founder": (302, 200), "staff": 403}
+SIGNED_IN = {"anonymous": 302, "member": 200, "founder": 200, "staff": 200}
+# One's own (the member's): anyone else's is not found.
+OWN = {"anonymous": 302, "member": 302, "founder": 404, "staff": 404}
 
 
 def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
@@ -170,6 +175,24 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             {},
             FOUNDERS_WRITE_IN_PLACE,
         ),
+        # Notifications: everyone's own inbox and preferences; one's own items only (the
+        # member's here: someone else's is not found); the unsubscribe link needs no login.
+        "notify:inbox": ("get", reverse("notify:inbox"), {}, SIGNED_IN),
+        "notify:read_all": ("post", reverse("notify:read_all"), {}, {r: 302 for r in ROLES}),
+        "notify:open": ("post", reverse("notify:open", args=[o["note"].pk]), {}, OWN),
+        "notify:read": ("post", reverse("notify:read", args=[o["note"].pk]), {}, OWN),
+        "notify:preferences": (
+            "post",
+            reverse("notify:preferences"),
+            {"digest": "weekly", "digest_hour": "8", "digest_weekday": "0", "time_zone": ""},
+            {r: 302 for r in ROLES},
+        ),
+        "notify:unsubscribe": (
+            "get",
+            reverse("notify:unsubscribe", args=[unsubscribe_token(o["note"].person, "digest")]),
+            {},
+            {r: 200 for r in ROLES},
+        ),
         "login": ("get", reverse("login"), {}, {r: 200 for r in ROLES}),
         "healthz": ("get", reverse("healthz"), {}, {r: 200 for r in ROLES}),
         "logout": ("post", reverse("logout"), {}, {r: 302 for r in ROLES}),
@@ -219,7 +242,15 @@ def objects(member):
     # A run under way: its page offers to tick, skip and cancel (the SOP of the step ticked, to
     # take the tick back).
     under_way = Run.start(step.process, None, today)
+    note = Notification.objects.create(
+        person=member,
+        kind="owner",
+        key="matrix",
+        subject="You own a step",
+        url=step.get_absolute_url(),
+    )
     return {
+        "note": note,
         "system": step.process.system,
         "process": step.process,
         "step": step,

@@ -32,7 +32,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each layer, lowest first; a layer may use only itself and those before it.
-LAYERS = ["opsmodel", "systems", "processes", "sops", "opsmodel.runs", "opsmodel.front"]
+LAYERS = [
+    "opsmodel",
+    "systems",
+    "processes",
+    "sops",
+    "opsmodel.runs",
+    "opsmodel.front",
+    "opsmodel.notify",
+]
 # The layer each app label belongs to (for models named by string).
 APP_LABELS = {
     "opsmodel": "opsmodel",
@@ -41,6 +49,7 @@ APP_LABELS = {
     "sops": "sops",
     "runs": "opsmodel.runs",
     "front": "opsmodel.front",
+    "notify": "opsmodel.notify",
 }
 # The folders of templates/ drawn by each layer's views; any other folder is the base's.
 TEMPLATE_FOLDERS = {
@@ -51,6 +60,7 @@ TEMPLATE_FOLDERS = {
     "runs": "opsmodel.runs",
     "people": "opsmodel.front",
     "handbook": "opsmodel.front",
+    "notify": "opsmodel.notify",
 }
 COMPOSITION_ROOT = {"opsmodel/settings.py", "opsmodel/urls.py", "templates/base.html"}
 # Known breaches, each on its way out: file → the layers it may still name.
@@ -274,6 +284,7 @@ def test_the_layers_of_the_names_are_read_from_the_code():
         "sops": "sops",
         "runs": "opsmodel.runs",
         "front": "opsmodel.front",
+        "notify": "opsmodel.notify",
     }
     assert tag_libraries() == {
         "opsmodel": "opsmodel",

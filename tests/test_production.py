@@ -25,6 +25,8 @@ PRODUCTION = {
     "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
     "ALLOWED_HOSTS": "ops.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://ops.example.com",
+    "EMAIL_URL": "smtp://mailer:secret@mail.example.com:587?tls=1",
+    "SITE_URL": "https://ops.example.com",
 }
 
 
@@ -40,6 +42,8 @@ def run_django(env: dict, *args: str) -> subprocess.CompletedProcess:
             "CSRF_TRUSTED_ORIGINS",
             "DATABASE_URL",
             "DJANGO_ALLOW_ASYNC_UNSAFE",
+            "EMAIL_URL",
+            "SITE_URL",
         }
     }
     return subprocess.run(
@@ -68,6 +72,11 @@ def test_check_deploy_passes_with_production_settings():
         ({"DATABASE_URL": "mysql://db/ops"}, "DATABASE_URL must look like"),
         ({"INACTIVITY_TIMEOUT": "soon"}, "INACTIVITY_TIMEOUT must be a whole number"),
         ({"PROXY_COUNT": "-1"}, "PROXY_COUNT must be 0 or more"),
+        ({"EMAIL_URL": ""}, "EMAIL_URL must say how email is sent"),
+        ({"EMAIL_URL": "mail.example.com"}, "EMAIL_URL must look like smtp://"),
+        ({"EMAIL_URL": "smtp://mail.example.com?tls=1&ssl=1"}, "both tls and ssl"),
+        ({"SITE_URL": ""}, "SITE_URL must be the address"),
+        ({"SITE_URL": "ops.example.com"}, "SITE_URL must be the address"),
     ],
 )
 def test_bad_production_settings_stop_the_app_with_a_clear_message(change, message):

@@ -24,6 +24,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, transaction
 
 from opsmodel import history
+from opsmodel.models import untold
 from opsmodel.runs.models import Schedule, weekday_bits
 from opsmodel.runs.recurrence import ORDINALS, WEEKDAY_NAMES
 from processes.models import Metric, MetricValue, Process, Step
@@ -659,7 +660,8 @@ def import_map(doc, by=None) -> dict:
         raise BadDocument(problems)
     problems = Problems()
     try:
-        with transaction.atomic(), tree_lock(), history.change(by, IMPORTED):
+        # Owners are not told of each object an import gives them: a map loaded is not news.
+        with transaction.atomic(), tree_lock(), history.change(by, IMPORTED), untold():
             # Every object saved below keeps its revision ("Imported"), from its own save.
             # It may change any process or SOP: all are locked now, in the order every writer
             # keeps (the tree's lock has taken the systems), not one by one as the document goes.

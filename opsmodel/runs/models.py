@@ -21,10 +21,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Max, Q
 from django.db.models.functions import TruncDate
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 
-from opsmodel.models import Versioned
+from opsmodel.models import Versioned, tell
 from opsmodel.runs import recurrence
 from processes.models import Metric, MetricValue, Process, Step, due_dates
 from processes.periods import Cadence, period_start
@@ -34,6 +35,12 @@ from sops.models import SOP
 START_WITHIN_DAYS = 366
 # How long after ticking (or skipping) a step its assignee may take it back; founders may always.
 UNDO_MINUTES = 15
+
+# Sent inside the write's transaction, for the layers above (opsmodel.notify tells the people):
+# a run started, its steps assigned (`run`, `by`: None when a schedule started it); a step of a
+# run under way given to someone (`step`, with its new assignee, `by`).
+run_started = Signal()
+step_given = Signal()
 
 
 def done_late() -> Q:
@@ -133,6 +140,7 @@ class Run(models.Model):
                     zip(steps, due_dates(steps, starts_on), strict=True), start=1
                 )
             )
+            tell(run_started, sender=cls, run=run, by=run.started_by)
         return run
 
     def refuse_unless_active(self) -> None:
@@ -299,6 +307,7 @@ class RunStep(models.Model):
 
         def change(step):
             step.assignee = person
+            tell(step_given, sender=RunStep, step=step, by=by)
 
         self._change(by, check, change, fields=["assignee"])
 

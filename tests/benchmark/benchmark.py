@@ -247,6 +247,8 @@ class Command(BaseCommand):
             "SECRET_KEY": secret,
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "false",
+            "EMAIL_URL": "console://",
+            "SITE_URL": "http://127.0.0.1",
         }
         # As in production: static files collected under hashed names (into staticfiles/).
         collect = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]

@@ -1,0 +1,152 @@
+"""What happens that people are told of, as it happens (alerts), written in the transaction of the
+change itself: a change that rolls back tells nobody.
+
+The layers below send signals (`opsmodel.models.saved` and `handed_over`, the runs' `run_started`
+and `step_given`); this module turns them into notifications. Nobody is told of what they did
+themselves, a person who has left is told nothing, and nobody is told of what they may not see.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from opsmodel.notify.models import Email, Kind, Notification, preferences_of
+from opsmodel.runs.models import RunStep
+from sops.models import SOP, Acknowledgement
+
+# What a person must be allowed to see to be told of each kind.
+SEES = {
+    Kind.ASSIGNED: "runs.view_runstep",
+    Kind.OWNER: "sops.view_sop",  # the map: every role that reads it reads all of it
+    Kind.REREAD: "sops.view_sop",
+}
+
+
+def tell(person, kind: str, key: str, subject: str, *, text: str = "", url: str = "", by=None):
+    """Notify `person` of one event (at most once: `key` names the event). Returns the new
+    notification, or None when nobody is told."""
+    if person is None or not person.is_active:
+        return None
+    if by is not None and person.pk == by.pk:
+        return None
+    if not person.has_perm(SEES.get(kind, "sops.view_sop")):
+        return None
+    wants = preferences_of(person).emails(kind) and person.email
+    try:
+        with transaction.atomic():  # a second telling of the same event is no error
+            made = Notification.objects.create(
+                person=person,
+                kind=kind,
+                key=key[:120],
+                subject=subject[:200],
+                text=text,
+                url=url,
+                by=by,
+                email=Email.PENDING if wants else Email.NONE,
+            )
+    except IntegrityError:
+        return None
+    if wants:
+        from opsmodel.notify.tasks import send_soon
+
+        transaction.on_commit(send_soon)
+    return made
+
+
+def called(instance) -> str:
+    """An object as a sentence names it: the SOP “Film the video”."""
+    return f"the {instance._meta.verbose_name} “{instance}”"
+
+
+def on_saved(sender, instance, stored, by, **kwargs) -> None:
+    """A map object saved: its new owner is told, and so, for an SOP with new instructions,
+    is everyone who confirmed an earlier edition."""
+    owner_id = getattr(instance, "owner_id", None)
+    if owner_id and owner_id != getattr(stored, "owner_id", None):
+        owner = get_user_model().objects.get(pk=owner_id)
+        what = called(instance)
+        tell(
+            owner,
+            Kind.OWNER,
+            f"owner:{instance._meta.label_lower}:{instance.pk}:{instance.version}",
+            f"You own {what} now",
+            text=f"{by} made you the owner of {what}." if by else f"You are the owner of {what}.",
+            url=instance.get_absolute_url(),
+            by=by,
+        )
+    if isinstance(instance, SOP) and stored is not None and instance.edition > stored.edition:
+        readers = (
+            get_user_model()
+            .objects.filter(
+                is_active=True,
+                pk__in=Acknowledgement.objects.filter(sop=instance).values("person"),
+            )
+            .distinct()
+        )
+        for reader in readers:
+            tell(
+                reader,
+                Kind.REREAD,
+                f"reread:{instance.pk}:{instance.edition}",
+                f"Read again: “{instance.title}” has new instructions",
+                text=f"You confirmed you had read “{instance.title}”; its instructions changed "
+                f"(edition {instance.edition}). Read them and confirm again.",
+                url=instance.get_absolute_url(),
+                by=by,
+            )
+
+
+def on_handed_over(sender, person, other, by, moved, **kwargs) -> None:
+    """Everything `person` owned went to `other`: one notification, not one per item."""
+    if moved:
+        things = "thing" if moved == 1 else "things"
+        tell(
+            other,
+            Kind.OWNER,
+            f"handover:{person.pk}:{other.pk}:{timezone.now().isoformat()}",
+            f"{person}'s work is yours now: {moved} {things}",
+            text=f"Everything {person} owned went to you ({moved} {things}), "
+            "and the steps they had to do in runs under way.",
+            url=other.get_absolute_url(),
+            by=by,
+        )
+
+
+def on_run_started(sender, run, by, **kwargs) -> None:
+    """Each person with steps in a new run is told once, with their first due date."""
+    mine: dict[int, list[RunStep]] = {}
+    for step in run.steps.select_related("assignee").order_by("position"):
+        if step.assignee_id:
+            mine.setdefault(step.assignee_id, []).append(step)
+    for steps in mine.values():
+        names = ", ".join(f"“{step.name}”" for step in steps[:3])
+        more = f" and {len(steps) - 3} more" if len(steps) > 3 else ""
+        due = [step.due_on for step in steps if step.due_on]
+        when = f" The first is due {date_format(min(due), 'D j M')}." if due else ""
+        count = f"{len(steps)} step{'s' if len(steps) > 1 else ''}"
+        tell(
+            steps[0].assignee,
+            Kind.ASSIGNED,
+            f"run:{run.pk}:started",
+            f"{count} for you in {run.name}",
+            text=f"{run.name} has started. Yours: {names}{more}.{when}",
+            url=run.get_absolute_url(),
+            by=by,
+        )
+
+
+def on_step_given(sender, step, by, **kwargs) -> None:
+    run = step.run
+    due = f" It is due {date_format(step.due_on, 'D j M')}." if step.due_on else ""
+    tell(
+        step.assignee,
+        Kind.ASSIGNED,
+        f"runstep:{step.pk}:to:{step.assignee_id}:{timezone.now().isoformat()}",
+        f"“{step.name}” in {run.name} is yours",
+        text=f"{by} gave you the step “{step.name}” of {run.name}.{due}",
+        url=run.get_absolute_url(),
+        by=by,
+    )
