@@ -425,3 +425,42 @@ def test_run_pages_pass_axe_accessibility_checks(page, login):
         page.goto(url)
         page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         assert axe_violations(page) == [], url
+
+
+def test_a_member_follows_the_bell_to_the_inbox_opens_an_alert_and_sets_a_digest_by_keyboard(
+    page,
+):
+    from playwright.sync_api import expect
+
+    from opsmodel.notify.models import Preferences
+
+    # The demo's run under way told the member of their two steps in it.
+    bell = page.get_by_role("link", name="Inbox, 1 unread")
+    expect(bell).to_be_visible()
+    bell.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="What you were told")).to_be_visible()
+    alert = page.get_by_role("button", name="Unread: 2 steps for you in Video #2")
+    alert.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Video #2")).to_be_visible()
+    expect(page.get_by_role("link", name="Inbox", exact=True)).to_be_visible()  # none unread
+
+    page.goto("/people/member/#notifications")
+    page.get_by_label("Digest email").select_option("weekly")
+    page.get_by_label("On (weekly digest)").select_option("Friday")
+    page.get_by_label("Sent at").select_option("16:00")
+    page.get_by_label("Things you are made owner of").uncheck()
+    page.get_by_role("button", name="Save preferences").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice")).to_contain_text("Preferences saved.")
+    prefs = Preferences.objects.get(person__username="member")
+    assert (prefs.digest, prefs.digest_weekday, prefs.digest_hour) == ("weekly", 4, 16)
+    assert prefs.email_owner is False and prefs.email_assigned is True
+
+
+@pytest.mark.parametrize("bypass_csp", [True])
+def test_the_inbox_and_the_preferences_pass_axe_accessibility_checks(page):
+    for url in ["/inbox/", "/inbox/?show=unread", "/people/member/"]:
+        page.goto(url)
+        assert axe_violations(page) == [], url

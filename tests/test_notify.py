@@ -326,7 +326,10 @@ def test_the_digest_email_links_each_item_and_says_what_it_is_in_its_subject(mem
     digest.queue_due(ignore_hour=True)
     outbox.send_pending()
     [message] = [m for m in mail.outbox if m.to == [member.email]]
-    assert "run steps due: 3" in message.subject
+    today = timezone.localdate()
+    assert message.subject == (
+        f"{today:%A} {today.day} {today:%B}: 3 run steps due, 1 SOP to read, 1 review due"
+    )
     assert f"{SITE}{reverse('front:my_work')}" in message.body
     run = Run.objects.get(name="Video #1")
     assert f"{SITE}{run.get_absolute_url()}" in message.body

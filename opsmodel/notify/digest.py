@@ -32,14 +32,19 @@ from sops.models import SOP, Acknowledgement
 SHOWN = 15
 
 
-def section(title: str, items: list[dict], more_url: str, total: int | None = None) -> dict:
-    """A section shows SHOWN items of `total` (default: all of `items`), then how many more."""
+def section(
+    title: str, items: list[dict], more_url: str, counted: tuple[str, str], total: int | None = None
+) -> dict:
+    """A section shows SHOWN items of `total` (default: all of `items`), then how many more;
+    `counted` says the total in the subject line, singular and plural ("1 review due")."""
     total = len(items) if total is None else total
+    one, many = counted
     return {
         "title": title,
         "items": items[:SHOWN],
         "more": max(total - SHOWN, 0),
         "more_url": more_url,
+        "count": f"{total} {one if total == 1 else many}",
     }
 
 
@@ -75,7 +80,9 @@ def build(person, today: datetime.date) -> list[dict]:
             for step in steps
         ]
         if items:
-            sections.append(section("Run steps due", items, my_work))
+            sections.append(
+                section("Run steps due", items, my_work, ("run step due", "run steps due"))
+            )
     if person.has_perm("sops.view_sop"):
         confirmed = Acknowledgement.objects.filter(
             sop=OuterRef("pk"), person=person, edition=OuterRef("edition")
@@ -108,9 +115,11 @@ def build(person, today: datetime.date) -> list[dict]:
                     }
                 )
         if to_read:
-            sections.append(section("SOPs to read", to_read, my_work))
+            sections.append(
+                section("SOPs to read", to_read, my_work, ("SOP to read", "SOPs to read"))
+            )
         if reviews:
-            sections.append(section("Reviews due", reviews, my_work))
+            sections.append(section("Reviews due", reviews, my_work, ("review due", "reviews due")))
     if person.has_perm("processes.view_metric"):
         week = period_start(Cadence.WEEKLY, today)
         recorded = MetricValue.objects.filter(metric=OuterRef("pk"), period=week)
@@ -131,7 +140,8 @@ def build(person, today: datetime.date) -> list[dict]:
             for metric in metrics
         ]
         if items:
-            sections.append(section("Numbers to record this week", items, scorecard))
+            counted = ("number to record", "numbers to record")
+            sections.append(section("Numbers to record this week", items, scorecard, counted))
         off = called_out(Metric.objects.filter(owner=person), today, shown=SHOWN)
         items = [
             {
@@ -144,7 +154,8 @@ def build(person, today: datetime.date) -> list[dict]:
         ]
         if items:
             title = f"Off target {OFF_TARGET_RUN} weeks running"
-            sections.append(section(title, items, scorecard, total=off.count))
+            counted = ("metric off target", "metrics off target")
+            sections.append(section(title, items, scorecard, counted, total=off.count))
     return sections
 
 
@@ -163,9 +174,12 @@ def is_due(prefs, local: datetime.datetime) -> bool:
 
 
 def subject(sections: list[dict], frequency: str, local: datetime.datetime) -> str:
-    counts = ", ".join(f"{s['title'].lower()}: {len(s['items']) + s['more']}" for s in sections[:3])
-    when = "This week" if frequency == Frequency.WEEKLY else date_format(local.date(), "l j F")
-    return f"{when} in Opsmodel — {counts}"
+    """ "Wednesday 2 December: 1 run step due, 4 SOPs to read" (the first three sections)."""
+    if frequency == Frequency.WEEKLY:
+        when = f"Week of {date_format(local.date(), 'j F')}"
+    else:
+        when = date_format(local.date(), "l j F")
+    return f"{when}: " + ", ".join(s["count"] for s in sections[:3])
 
 
 def queue_due(now: datetime.datetime | None = None, *, ignore_hour: bool = False) -> int:

@@ -13,4 +13,5 @@ def person_preferences(context, person) -> tuple[str, dict] | None:
     request = context.get("request")
     if request is None or request.user.pk != person.pk:
         return None  # only on your own page
-    return "notify/_preferences.html", {"form": PreferencesForm(instance=preferences_of(person))}
+    form = PreferencesForm(instance=preferences_of(person))
+    return "notify/_preferences.html", {"form": form, "person": person}

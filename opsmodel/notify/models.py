@@ -15,6 +15,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -47,6 +48,11 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
+def known_time_zone(value: str) -> None:
+    if value and value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value} is not a time zone; choose one from the list.")
+
+
 def time_zone_choices() -> list[tuple[str, str]]:
     zones = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
     return [("", f"The business's ({settings.TIME_ZONE})")] + [
@@ -76,7 +82,10 @@ class Preferences(models.Model):
         "On (weekly digest)", choices=Weekday, default=Weekday.MONDAY
     )
     time_zone = models.CharField(
-        max_length=64, blank=True, help_text="For the digest's hour and for what is due today."
+        max_length=64,
+        blank=True,
+        validators=[known_time_zone],
+        help_text="For the digest's hour and for what is due today.",
     )
     email_assigned = models.BooleanField(Kind.ASSIGNED.label, default=True)
     email_owner = models.BooleanField(Kind.OWNER.label, default=True)
