@@ -424,3 +424,19 @@ def test_preferences_are_saved_and_bad_input_says_what_is_wrong_and_saves_nothin
     assert "Mars/Olympus is not one of the available choices" in body
     prefs.refresh_from_db()
     assert prefs.digest_hour == 18 and prefs.time_zone == "Europe/Berlin"
+
+
+def test_the_inbox_runs_as_many_queries_with_many_notifications_as_with_one(
+    member_client, member, founder
+):
+    make.SOPFactory(owner=member)
+    url = reverse("notify:inbox")
+    with CaptureQueriesContext(connection) as one:
+        assert member_client.get(url).status_code == 200
+    for _ in range(40):
+        make.SOPFactory(owner=member)
+        make.SOPFactory(owner=founder)  # someone else's: not in the member's inbox
+    with CaptureQueriesContext(connection) as many:
+        page = member_client.get(url)
+    assert page.content.decode().count('class="inbox-item') == 30  # a page of them
+    assert len(many) == len(one) <= 9
