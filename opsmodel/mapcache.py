@@ -57,9 +57,10 @@ PAGE_SECONDS = 10 * 60
 # Cached pages live in this process's memory, so a placeholder of its own cannot be forged by
 # text typed into the map.
 CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
-# Writes to these tables change no page (sessions, login throttling, the background tasks'
-# queue, which the worker writes every minute).
-NOT_THE_MAP = ("django_session", "axes_", "django_tasks_database_")
+# Writes to these tables change no kept page (sessions, login throttling, the background tasks'
+# queue, which the worker writes every minute, and notifications: the worker's outbox, and the
+# inbox read and marked, shown on pages that are never kept).
+NOT_THE_MAP = ("django_session", "axes_", "django_tasks_database_", "notify_")
 # INSERT OR IGNORE (SQLite's many-to-many add), INSERT IGNORE, REPLACE and UPDATE OR … too.
 WRITE = re.compile(
     r"\s*(?:INSERT(?:\s+OR\s+\w+|\s+IGNORE)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM"
