@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from opsmodel.forms import VersionedModelForm
+from opsmodel.forms import KeepsUnchangedText, VersionedModelForm
 from processes.models import Process, Step
 from sops.models import MAX_SITTING_MINUTES, SOP
 
@@ -95,3 +96,57 @@ class SOPForm(VersionedModelForm):
         if self.instance.minor_edit and any(n in self.changed_data for n in SOP.INSTRUCTIONS):
             action = action or "Minor edit"
         return super().save_if_unchanged(by, action=action)
+
+
+class SuggestionForm(KeepsUnchangedText):
+    """The recipe's own fields, to suggest changes to (or, for a reviewer, to edit before
+    approving). Validated as the SOP form validates them, the title unique in its process
+    included; never saved by itself: `sops.suggestions` keeps or applies what it holds."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = SOP
+        fields = ["title", "outcome", "estimated_minutes", "software", "body"]
+        widgets = SOPForm.Meta.widgets
+        labels = SOPForm.Meta.labels
+        help_texts = {"body": SOPForm.Meta.help_texts["body"]}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        minutes = self.fields["estimated_minutes"]
+        minutes.error_messages.update(
+            {
+                "min_value": "One sitting takes at least 1 minute.",
+                "max_value": f"One sitting is at most {MAX_SITTING_MINUTES} minutes (8 hours); "
+                "a longer task belongs at the process level.",
+            }
+        )
+
+    def validate_unique(self) -> None:
+        """The SOP's rules hold with its process, which this form does not show: a title
+        another SOP of the process has is refused here, not when it is approved."""
+        exclude = self._get_validation_exclusions()
+        exclude.discard("process")
+        try:
+            self.instance.validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            self._update_errors(error)
+
+
+class SuggestForm(SuggestionForm):
+    note = forms.CharField(
+        label="Why (optional)",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What you saw when you did the task: it helps the owner decide.",
+    )
+
+
+class ApproveForm(SuggestionForm):
+    reread = forms.BooleanField(
+        label="Everyone who has read this SOP must read it again and confirm",
+        required=False,
+        help_text="Leave it unticked for a typo fix that changes nothing anyone does.",
+    )

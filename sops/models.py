@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 
@@ -263,3 +264,73 @@ class Promotion(models.Model):
             )  # fmt: skip
             sop.delete()
         return process
+
+
+# Sent inside the transaction of the write, for the layers above (opsmodel.notify tells the
+# people): a suggestion made (`suggestion`), and one approved or declined (`suggestion`, `by`).
+suggestion_made = Signal()
+suggestion_decided = Signal()
+
+
+class Suggestion(models.Model):
+    """An edit to an SOP proposed by someone who uses it, waiting for its owner or a founder.
+
+    The SOP stays as it is until the suggestion is approved. `proposed` holds only the fields
+    the author changed, with the SOP's `version` they started from (`based_on`): applied onto
+    the SOP as it is when approved, so what others changed meanwhile in other fields stays, as
+    with two edit forms saved one after the other; a field both changed is a conflict that the
+    reviewer settles.
+    """
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting for review"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    # What may be suggested: the recipe itself, not where it sits or who owns it.
+    FIELDS = ("title", "outcome", "estimated_minutes", "body", "software")
+
+    sop = models.ForeignKey(SOP, on_delete=models.CASCADE, related_name="suggestions")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    based_on = models.PositiveIntegerField(help_text="The SOP's version the author started from.")
+    proposed = models.JSONField(help_text="The fields changed: {field: new value}.")
+    note = models.CharField("Why", max_length=500, blank=True)
+    state = models.CharField(max_length=9, choices=State, default=State.WAITING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True, help_text="Why it was declined.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["sop", "state"], name="suggestion_sop_state")]
+
+    def __str__(self) -> str:
+        return f"Suggestion for {self.sop} by {self.author or 'someone who left'}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("sops:suggestion", args=[self.pk])
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.state == self.State.WAITING
+
+    @staticmethod
+    def visible_to(user) -> models.Q:
+        """Its author, the SOP's owner and founders see a suggestion."""
+        if user.has_perm("sops.change_sop"):
+            return models.Q()
+        return models.Q(author=user.pk) | models.Q(sop__owner=user.pk)
+
+    def may_review(self, user) -> bool:
+        """The SOP's owner or a founder, never its author: a second person decides."""
+        if self.author_id == user.pk:
+            return False
+        return user.has_perm("sops.change_sop") or (
+            user.pk == self.sop.owner_id and user.has_perm("sops.view_sop")
+        )

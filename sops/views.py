@@ -14,6 +14,7 @@ from opsmodel.mapcache import cached_partial
 from opsmodel.markdown import render_markdown
 from opsmodel.pages import breadcrumbs
 from processes.views import get_process
+from sops import suggestions
 from sops.forms import SOPForm
 from sops.health import first_names, sop_warnings
 from sops.models import SOP, Acknowledgement, Promotion
@@ -45,6 +46,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "page_title": sop.title,
         **breadcrumbs(sop.process.system),
         "software": sop.software.all(),
+        "suggestions_waiting": suggestions.waiting_for(sop, request.user),
+        "may_suggest": not request.user.has_perm("sops.change_sop"),
     }
     return render_page(request, "sops/sop_detail.html", context)
 

@@ -16,6 +16,7 @@ from opsmodel.roles import ADMINS
 from opsmodel.runs.models import Run, Schedule, weekday_bits
 from processes.models import Metric
 from processes.periods import code, period_start
+from sops import suggestions
 from tests.factories import SOPFactory, StepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,9 @@ FOUNDERS_WRITE = {"anonymous": 302, "member": 403, "founder": 302, "staff": 403}
 ASSIGNEE = {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403}
 # Writes answered in place for htmx (the changed region) and by a redirect for a plain form.
 FOUNDERS_WRITE_IN_PLACE = {"anonymous": 302, "member": 403, "founder": (302, 200), "staff": 403}
+# A suggestion (the member's own): seen by its author and founders; decided by founders only.
+SEEN = {"anonymous": 302, "member": 200, "founder": 200, "staff": 404}
+REVIEWER = {"anonymous": 302, "member": 403, "founder": 302, "staff": 404}
 SIGNED_IN = {"anonymous": 302, "member": 200, "founder": 200, "staff": 200}
 # One's own (the member's): anyone else's is not found.
 OWN = {"anonymous": 302, "member": 302, "founder": 404, "staff": 404}
@@ -175,6 +179,30 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             {},
             FOUNDERS_WRITE_IN_PLACE,
         ),
+        # Suggested edits: anyone who reads an SOP suggests; its author, owner and founders
+        # see a suggestion (the admin, none of these, is not told it exists); the owner or a
+        # founder, never its author, approves or declines it; only its author withdraws it.
+        "sops:suggest": ("get", reverse("sops:suggest", args=[sop]), {}, READ),
+        "sops:suggestions": ("get", reverse("sops:suggestions"), {}, READ),
+        "sops:suggestion": ("get", reverse("sops:suggestion", args=[o["suggested"][0]]), {}, SEEN),
+        "sops:approve": (
+            "post",
+            reverse("sops:approve", args=[o["suggested"][0]]),
+            {"title": "Filming, lit", "body": "1. Light", "version": o["sop"].version},
+            REVIEWER,
+        ),
+        "sops:decline": (
+            "post",
+            reverse("sops:decline", args=[o["suggested"][1]]),
+            {"reason": "We film outside"},
+            REVIEWER,
+        ),
+        "sops:withdraw": (
+            "post",
+            reverse("sops:withdraw", args=[o["suggested"][2]]),
+            {},
+            {"anonymous": 302, "member": 302, "founder": 403, "staff": 404},
+        ),
         # Notifications: everyone's own inbox and preferences; one's own items only (the
         # member's here: someone else's is not found); the unsubscribe link needs no login.
         "notify:inbox": ("get", reverse("notify:inbox"), {}, SIGNED_IN),
@@ -249,7 +277,12 @@ def objects(member):
         subject="You own a step",
         url=step.get_absolute_url(),
     )
+    suggested = [
+        suggestions.suggest(sop, member, sop.version, {**suggestions.values_of(sop), "title": t}).pk
+        for t in ("Filming, lit", "Filming outside", "Filming at night")
+    ]
     return {
+        "suggested": suggested,
         "note": note,
         "system": step.process.system,
         "process": step.process,

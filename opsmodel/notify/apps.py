@@ -10,9 +10,14 @@ class NotifyConfig(AppConfig):
         from opsmodel import models as base
         from opsmodel.notify import events, fills  # noqa: F401 (fills: the person page's place)
         from opsmodel.runs import models as runs
+        from sops import models as sops
 
         # Told as it happens, in the transaction of the change (opsmodel/notify/events.py).
         base.saved.connect(events.on_saved, dispatch_uid="notify_saved")
         base.handed_over.connect(events.on_handed_over, dispatch_uid="notify_handed_over")
         runs.run_started.connect(events.on_run_started, dispatch_uid="notify_run_started")
         runs.step_given.connect(events.on_step_given, dispatch_uid="notify_step_given")
+        sops.suggestion_made.connect(events.on_suggestion_made, dispatch_uid="notify_suggested")
+        sops.suggestion_decided.connect(
+            events.on_suggestion_decided, dispatch_uid="notify_suggestion_decided"
+        )

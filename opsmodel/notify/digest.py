@@ -26,7 +26,7 @@ from opsmodel.runs.models import Run, RunStep
 from processes.models import Metric, MetricValue
 from processes.periods import Cadence, period_start
 from processes.scorecard import OFF_TARGET_RUN, called_out
-from sops.models import SOP, Acknowledgement
+from sops.models import SOP, Acknowledgement, Suggestion
 
 # Each section lists this many items, then says how many more there are.
 SHOWN = 15
@@ -114,12 +114,29 @@ def build(person, today: datetime.date) -> list[dict]:
                         "note": f"review was due {day(sop.next_review)}",
                     }
                 )
+        waiting = Suggestion.objects.filter(state=Suggestion.State.WAITING).exclude(
+            author=person.pk
+        )
+        if not person.has_perm("sops.change_sop"):
+            waiting = waiting.filter(sop__owner=person.pk)
+        suggested = [
+            {
+                "text": f"{s.sop.title} — suggested by {s.author or 'someone who has left'}",
+                "url": s.get_absolute_url(),
+                "note": f"waiting since {day(timezone.localtime(s.created_at).date())}",
+            }
+            for s in waiting.select_related("sop", "author").order_by("created_at", "pk")
+        ]
         if to_read:
             sections.append(
                 section("SOPs to read", to_read, my_work, ("SOP to read", "SOPs to read"))
             )
         if reviews:
             sections.append(section("Reviews due", reviews, my_work, ("review due", "reviews due")))
+        if suggested:
+            queue = reverse("sops:suggestions")
+            counted = ("suggested edit to review", "suggested edits to review")
+            sections.append(section("Suggested edits to review", suggested, queue, counted))
     if person.has_perm("processes.view_metric"):
         week = period_start(Cadence.WEEKLY, today)
         recorded = MetricValue.objects.filter(metric=OuterRef("pk"), period=week)

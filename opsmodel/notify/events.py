@@ -22,6 +22,7 @@ SEES = {
     Kind.ASSIGNED: "runs.view_runstep",
     Kind.OWNER: "sops.view_sop",  # the map: every role that reads it reads all of it
     Kind.REREAD: "sops.view_sop",
+    Kind.SUGGESTION: "sops.view_sop",
 }
 
 
@@ -148,5 +149,42 @@ def on_step_given(sender, step, by, **kwargs) -> None:
         f"“{step.name}” in {run.name} is yours",
         text=f"{by} gave you the step “{step.name}” of {run.name}.{due}",
         url=run.get_absolute_url(),
+        by=by,
+    )
+
+
+def on_suggestion_made(sender, suggestion, **kwargs) -> None:
+    """The SOP's owner reviews it; with no owner who works here, the founders do."""
+    sop, author = suggestion.sop, suggestion.author
+    owner = sop.owner if sop.owner and sop.owner.is_active else None
+    reviewers = (
+        [owner]
+        if owner
+        else get_user_model().objects.with_perm(
+            "sops.change_sop", backend="django.contrib.auth.backends.ModelBackend"
+        )
+    )
+    for reviewer in reviewers:
+        tell(
+            reviewer,
+            Kind.SUGGESTION,
+            f"suggestion:{suggestion.pk}:made",
+            f"{author} suggests an edit to “{sop.title}”",
+            text=f"“{suggestion.note}”" if suggestion.note else "Review it: approve or decline.",
+            url=suggestion.get_absolute_url(),
+            by=author,
+        )
+
+
+def on_suggestion_decided(sender, suggestion, by, **kwargs) -> None:
+    approved = suggestion.state == suggestion.State.APPROVED
+    title = suggestion.sop.title
+    tell(
+        suggestion.author,
+        Kind.SUGGESTION,
+        f"suggestion:{suggestion.pk}:{suggestion.state}",
+        f"Your edit to “{title}” was {'approved' if approved else 'declined'}",
+        text=f"{by} published it." if approved else f"{by} declined it: {suggestion.reason}",
+        url=suggestion.sop.get_absolute_url() if approved else suggestion.get_absolute_url(),
         by=by,
     )

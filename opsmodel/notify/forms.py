@@ -22,6 +22,7 @@ class PreferencesForm(forms.ModelForm):
             "email_assigned",
             "email_owner",
             "email_reread",
+            "email_suggestion",
         ]
 
     def __init__(self, *args, **kwargs) -> None:

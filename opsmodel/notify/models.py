@@ -26,10 +26,11 @@ class Kind(models.TextChoices):
     ASSIGNED = "assigned", "Run steps given to you"
     OWNER = "owner", "Things you are made owner of"
     REREAD = "reread", "SOPs you confirmed that have new instructions"
+    SUGGESTION = "suggestion", "Suggested edits to review, and what became of yours"
     DIGEST = "digest", "Your digest"
 
 
-ALERTS = [Kind.ASSIGNED, Kind.OWNER, Kind.REREAD]
+ALERTS = [Kind.ASSIGNED, Kind.OWNER, Kind.REREAD, Kind.SUGGESTION]
 
 
 class Frequency(models.TextChoices):
@@ -90,6 +91,7 @@ class Preferences(models.Model):
     email_assigned = models.BooleanField(Kind.ASSIGNED.label, default=True)
     email_owner = models.BooleanField(Kind.OWNER.label, default=True)
     email_reread = models.BooleanField(Kind.REREAD.label, default=True)
+    email_suggestion = models.BooleanField(Kind.SUGGESTION.label, default=True)
 
     class Meta:
         verbose_name_plural = "preferences"
