@@ -135,7 +135,8 @@ HANDED_OVER: list = []
 # (`person`, `other`, `by`, `moved`); and when a map object is saved (`instance`, `stored`: the
 # row as it was before, None for a new one, `by`: who, as the history block says). The layers
 # above listen (opsmodel.notify tells people what became theirs).
-# Neither is sent inside `untold()`: an imported map is not news to each owner in it.
+# Neither is sent for what is created inside `untold()`: an imported map is not news to each
+# owner in it (a change an import makes to what exists still tells, as any change does).
 handed_over = Signal()
 saved = Signal()
 _untold: ContextVar[bool] = ContextVar("untold", default=False)
@@ -143,7 +144,7 @@ _untold: ContextVar[bool] = ContextVar("untold", default=False)
 
 @contextmanager
 def untold():
-    """Writes in the block tell nobody (the signals above are not sent)."""
+    """What the block creates tells nobody (its signals are not sent); changes still do."""
     token = _untold.set(True)
     try:
         yield
@@ -151,8 +152,9 @@ def untold():
         _untold.reset(token)
 
 
-def tell(signal: Signal, **kwargs) -> None:
-    if not _untold.get():
+def tell(signal: Signal, *, created: bool = False, **kwargs) -> None:
+    """Send `signal`, unless it tells of something created inside `untold()`."""
+    if not (created and _untold.get()):
         signal.send(**kwargs)
 
 
@@ -187,7 +189,14 @@ class Versioned(models.Model):
                 history.saving(self)
                 super().save(*args, **kwargs)
                 history.created(self)
-                tell(saved, sender=type(self), instance=self, stored=None, by=history.acting())
+                tell(
+                    saved,
+                    created=True,
+                    sender=type(self),
+                    instance=self,
+                    stored=None,
+                    by=history.acting(),
+                )
             return
         with transaction.atomic():
             history.saving(self)  # inside history.change(): the state before, then after

@@ -440,3 +440,68 @@ def test_the_inbox_runs_as_many_queries_with_many_notifications_as_with_one(
         page = member_client.get(url)
     assert page.content.decode().count('class="inbox-item') == 30  # a page of them
     assert len(many) == len(one) <= 9
+
+
+# Found in review ------------------------------------------------------------------------------
+
+
+def test_a_name_with_a_line_break_makes_a_one_line_subject(founder, member, video):
+    Run.start(video, founder, days(0), "Video\nBcc: everyone@example.com")
+    [note] = notes(member)
+    assert note.subject == "2 steps for you in Video Bcc: everyone@example.com"
+    assert outbox.send_pending() == 1 and "\n" not in mail.outbox[0].subject
+
+
+def test_an_import_that_changes_instructions_asks_readers_to_read_again(founder, member):
+    from opsmodel.front.exchange import export_map, import_map
+
+    sop = make.SOPFactory(owner=founder, body="1. Old")
+    Acknowledgement.objects.create(sop=sop, person=member, edition=sop.edition)
+    document = export_map()
+    [item] = [s for s in document["sops"] if s["title"] == sop.title]
+    item["body"] = "1. New"
+    import_map(document, by=founder)
+    [note] = notes(member)
+    assert note.kind == Kind.REREAD
+
+
+def test_giving_a_step_to_who_has_it_already_is_no_news(founder, member, video):
+    run = Run.start(video, founder, days(0))
+    Notification.objects.all().delete()
+    run.steps.get(name="Scripting").assign(founder, member)
+    assert not notes(member)
+
+
+def test_a_digest_shows_only_what_the_person_may_see_in_the_app(member, owed):
+    from django.contrib.auth.models import Group, Permission
+
+    readers_only = Group.objects.create(name="Readers of SOPs")
+    readers_only.permissions.set(Permission.objects.filter(codename="view_sop"))
+    member.groups.set([readers_only])
+    member = type(member).objects.get(pk=member.pk)
+    assert titles(digest.build(member, timezone.localdate())) == ["SOPs to read", "Reviews due"]
+    member.groups.clear()
+    member = type(member).objects.get(pk=member.pk)
+    assert digest.build(member, timezone.localdate()) == []
+
+
+def test_a_weekly_digest_lists_the_steps_due_this_week_under_its_monday(member, owed):
+    Preferences.objects.create(person=member, digest=Frequency.WEEKLY, digest_weekday=0)
+    today = timezone.localdate()
+    steps = digest.build(member, today, today + datetime.timedelta(days=6))[0]["items"]
+    assert [i["note"] for i in steps][-1].startswith("due ")  # Filming, due in 1 day
+    assert len(steps) == 4
+    digest.queue_due(ignore_hour=True)
+    monday = today - datetime.timedelta(days=today.weekday())
+    due_by_sunday = 3 + (today.weekday() < 6)  # Video #1's Filming falls due tomorrow
+    subject = Notification.objects.get(person=member, kind=Kind.DIGEST).subject
+    assert subject.startswith(f"Week of {monday.day} {monday:%B}: {due_by_sunday} run steps due")
+
+
+def test_unsubscribing_twice_is_fine_and_leaves_the_other_settings_alone(client, member):
+    Preferences.objects.create(person=member, digest_hour=18)
+    path = reverse("notify:unsubscribe", args=[outbox.unsubscribe_token(member, "owner")])
+    assert client.post(path).status_code == 200
+    assert client.post(path).status_code == 200
+    prefs = Preferences.objects.get(person=member)
+    assert prefs.email_owner is False and prefs.digest_hour == 18

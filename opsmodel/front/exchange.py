@@ -660,7 +660,8 @@ def import_map(doc, by=None) -> dict:
         raise BadDocument(problems)
     problems = Problems()
     try:
-        # Owners are not told of each object an import gives them: a map loaded is not news.
+        # Owners are not told of each object an import creates: a map loaded is not news (what
+        # it changes in objects that exist tells, as any change does).
         with transaction.atomic(), tree_lock(), history.change(by, IMPORTED), untold():
             # Every object saved below keeps its revision ("Imported"), from its own save.
             # It may change any process or SOP: all are locked now, in the order every writer

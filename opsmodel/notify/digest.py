@@ -52,9 +52,17 @@ def day(date: datetime.date) -> str:
     return date_format(date, "D j M")
 
 
-def build(person, today: datetime.date) -> list[dict]:
-    """The digest's sections for `person` on `today` (their own calendar day); empty when they
+def due_note(due: datetime.date, today: datetime.date) -> str:
+    if due < today:
+        return f"overdue since {day(due)}"
+    return "due today" if due == today else f"due {day(due)}"
+
+
+def build(person, today: datetime.date, until: datetime.date | None = None) -> list[dict]:
+    """The digest's sections for `person` on `today` (their own calendar day), with the run
+    steps due by `until` (default: today; a weekly digest, the week's Sunday); empty when they
     owe nothing."""
+    until = until or today
     sections = []
     my_work = reverse("front:my_work")
     if person.has_perm("runs.view_runstep"):
@@ -63,7 +71,7 @@ def build(person, today: datetime.date) -> list[dict]:
                 assignee=person,
                 state=RunStep.State.TODO,
                 run__state=Run.State.ACTIVE,
-                due_on__lte=today,
+                due_on__lte=until,
             )
             .select_related("run")
             .order_by("due_on", "run_id", "position")
@@ -72,9 +80,7 @@ def build(person, today: datetime.date) -> list[dict]:
             {
                 "text": f"{step.name} — {step.run.name}",
                 "url": step.run.get_absolute_url(),
-                "note": "due today"
-                if step.due_on == today
-                else f"overdue since {day(step.due_on)}",
+                "note": due_note(step.due_on, today),
                 "urgent": step.due_on < today,
             }
             for step in steps
@@ -193,7 +199,8 @@ def is_due(prefs, local: datetime.datetime) -> bool:
 def subject(sections: list[dict], frequency: str, local: datetime.datetime) -> str:
     """ "Wednesday 2 December: 1 run step due, 4 SOPs to read" (the first three sections)."""
     if frequency == Frequency.WEEKLY:
-        when = f"Week of {date_format(local.date(), 'j F')}"
+        monday = local.date() - datetime.timedelta(days=local.weekday())
+        when = f"Week of {date_format(monday, 'j F')}"
     else:
         when = date_format(local.date(), "l j F")
     return f"{when}: " + ", ".join(s["count"] for s in sections[:3])
@@ -230,7 +237,9 @@ def queue_due(now: datetime.datetime | None = None, *, ignore_hour: bool = False
     for person, prefs, local, key in due:
         if (person.pk, key) in done:
             continue
-        sections = build(person, local.date())
+        today = local.date()
+        sunday = today + datetime.timedelta(days=6 - today.weekday())
+        sections = build(person, today, sunday if prefs.digest == Frequency.WEEKLY else today)
         try:
             with transaction.atomic():
                 Notification.objects.create(

@@ -9,7 +9,7 @@ themselves, a person who has left is told nothing, and nobody is told of what th
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -26,35 +26,51 @@ SEES = {
 }
 
 
-def tell(person, kind: str, key: str, subject: str, *, text: str = "", url: str = "", by=None):
-    """Notify `person` of one event (at most once: `key` names the event). Returns the new
-    notification, or None when nobody is told."""
-    if person is None or not person.is_active:
-        return None
-    if by is not None and person.pk == by.pk:
-        return None
-    if not person.has_perm(SEES.get(kind, "sops.view_sop")):
-        return None
-    wants = preferences_of(person).emails(kind) and person.email
-    try:
-        with transaction.atomic():  # a second telling of the same event is no error
-            made = Notification.objects.create(
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def one_line(text: str, limit: int) -> str:
+    """Names people typed (a run's, an SOP's) may hold line breaks: a subject holds none."""
+    return " ".join(text.split())[:limit]
+
+
+def tell_all(people, kind: str, key: str, subject: str, *, text="", url="", by=None) -> int:
+    """Notify each of `people` (a queryset of users) of one event, at most once each (`key`
+    names the event), in two queries however many they are. Told are those who work here, may
+    see what it is about, and did not do it themselves. Returns how many were told."""
+    may_see = get_user_model().objects.with_perm(SEES[kind], backend=MODEL_BACKEND)
+    told = people.filter(is_active=True, pk__in=may_see.values("pk"))
+    if by is not None:
+        told = told.exclude(pk=by.pk)
+    made = []
+    for person in told.select_related("notify_preferences"):
+        wants = bool(person.email) and preferences_of(person).emails(kind)
+        made.append(
+            Notification(
                 person=person,
                 kind=kind,
                 key=key[:120],
-                subject=subject[:200],
-                text=text,
+                subject=one_line(subject, 200),
+                text=one_line(text, 2000),
                 url=url,
                 by=by,
                 email=Email.PENDING if wants else Email.NONE,
             )
-    except IntegrityError:
-        return None
-    if wants:
+        )
+    # The same event told twice (a retried task) is written once: the unique key says so.
+    Notification.objects.bulk_create(made, ignore_conflicts=True)
+    if any(note.email == Email.PENDING for note in made):
         from opsmodel.notify.tasks import send_soon
 
         transaction.on_commit(send_soon)
-    return made
+    return len(made)
+
+
+def tell(person, kind: str, key: str, subject: str, **kwargs) -> int:
+    """Notify one person (see `tell_all`)."""
+    if person is None:
+        return 0
+    return tell_all(get_user_model().objects.filter(pk=person.pk), kind, key, subject, **kwargs)
 
 
 def called(instance) -> str:
@@ -79,25 +95,19 @@ def on_saved(sender, instance, stored, by, **kwargs) -> None:
             by=by,
         )
     if isinstance(instance, SOP) and stored is not None and instance.edition > stored.edition:
-        readers = (
-            get_user_model()
-            .objects.filter(
-                is_active=True,
-                pk__in=Acknowledgement.objects.filter(sop=instance).values("person"),
-            )
-            .distinct()
+        readers = get_user_model().objects.filter(
+            pk__in=Acknowledgement.objects.filter(sop=instance).values("person")
         )
-        for reader in readers:
-            tell(
-                reader,
-                Kind.REREAD,
-                f"reread:{instance.pk}:{instance.edition}",
-                f"Read again: “{instance.title}” has new instructions",
-                text=f"You confirmed you had read “{instance.title}”; its instructions changed "
-                f"(edition {instance.edition}). Read them and confirm again.",
-                url=instance.get_absolute_url(),
-                by=by,
-            )
+        tell_all(
+            readers,
+            Kind.REREAD,
+            f"reread:{instance.pk}:{instance.edition}",
+            f"Read again: “{instance.title}” has new instructions",
+            text=f"You confirmed you had read “{instance.title}”; its instructions changed "
+            f"(edition {instance.edition}). Read them and confirm again.",
+            url=instance.get_absolute_url(),
+            by=by,
+        )
 
 
 def on_handed_over(sender, person, other, by, moved, **kwargs) -> None:
@@ -157,23 +167,20 @@ def on_suggestion_made(sender, suggestion, **kwargs) -> None:
     """The SOP's owner reviews it; with no owner who works here, the founders do."""
     sop, author = suggestion.sop, suggestion.author
     owner = sop.owner if sop.owner and sop.owner.is_active else None
-    reviewers = (
-        [owner]
-        if owner
-        else get_user_model().objects.with_perm(
-            "sops.change_sop", backend="django.contrib.auth.backends.ModelBackend"
-        )
+    users = get_user_model().objects
+    if owner:
+        reviewers = users.filter(pk=owner.pk)
+    else:
+        reviewers = users.filter(pk__in=users.with_perm("sops.change_sop", backend=MODEL_BACKEND))
+    tell_all(
+        reviewers,
+        Kind.SUGGESTION,
+        f"suggestion:{suggestion.pk}:made",
+        f"{author} suggests an edit to “{sop.title}”",
+        text=f"“{suggestion.note}”" if suggestion.note else "Review it: approve or decline.",
+        url=suggestion.get_absolute_url(),
+        by=author,
     )
-    for reviewer in reviewers:
-        tell(
-            reviewer,
-            Kind.SUGGESTION,
-            f"suggestion:{suggestion.pk}:made",
-            f"{author} suggests an edit to “{sop.title}”",
-            text=f"“{suggestion.note}”" if suggestion.note else "Review it: approve or decline.",
-            url=suggestion.get_absolute_url(),
-            by=author,
-        )
 
 
 def on_suggestion_decided(sender, suggestion, by, **kwargs) -> None:

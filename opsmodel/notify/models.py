@@ -12,11 +12,12 @@ so a person gets at most one digest a period however many workers look.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 
@@ -49,13 +50,19 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The time zones this machine knows (read from disk once)."""
+    return frozenset(zoneinfo.available_timezones() - {"localtime", "Factory"})
+
+
 def known_time_zone(value: str) -> None:
-    if value and value not in zoneinfo.available_timezones():
+    if value and value not in time_zones():
         raise ValidationError(f"{value} is not a time zone; choose one from the list.")
 
 
 def time_zone_choices() -> list[tuple[str, str]]:
-    zones = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+    zones = sorted(time_zones())
     return [("", f"The business's ({settings.TIME_ZONE})")] + [
         (z, z.replace("_", " ")) for z in zones
     ]
@@ -117,13 +124,14 @@ class Preferences(models.Model):
             return self.digest != Frequency.OFF
         return getattr(self, f"email_{kind}")
 
-    def stop(self, kind: str) -> None:
-        """No more `kind` by email (what an unsubscribe link does)."""
-        if kind == Kind.DIGEST:
-            self.digest = Frequency.OFF
-        else:
-            setattr(self, f"email_{kind}", False)
-        self.save()
+    @staticmethod
+    def stop(person, kind: str) -> None:
+        """No more `kind` by email for `person` (what an unsubscribe link does): that one
+        setting, leaving the others as they are, and once however often it is asked."""
+        change = {"digest": Frequency.OFF} if kind == Kind.DIGEST else {f"email_{kind}": False}
+        with transaction.atomic():
+            Preferences.objects.get_or_create(person=person)
+            Preferences.objects.filter(person=person).update(**change)
 
 
 def preferences_of(person) -> Preferences:

@@ -19,7 +19,7 @@ from opsmodel.access import plain_id
 from opsmodel.htmx import go_to, render_page, safe_next
 from opsmodel.notify.forms import PreferencesForm
 from opsmodel.notify.mail import KEEP_DAYS, read_unsubscribe_token
-from opsmodel.notify.models import Kind, Notification, preferences_of
+from opsmodel.notify.models import Kind, Notification, Preferences, preferences_of
 
 PER_PAGE = 30
 
@@ -115,7 +115,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     kind = found[1]
     context = {"page_title": "Unsubscribe", "person": person, "kind": Kind(kind), "token": token}
     if request.method == "POST":
-        prefs = preferences_of(person)
-        prefs.stop(kind)
+        Preferences.stop(person, kind)
         context["done"] = True
     return render(request, "notify/unsubscribe.html", context)

@@ -140,7 +140,7 @@ class Run(models.Model):
                     zip(steps, due_dates(steps, starts_on), strict=True), start=1
                 )
             )
-            tell(run_started, sender=cls, run=run, by=run.started_by)
+            tell(run_started, created=True, sender=cls, run=run, by=run.started_by)
         return run
 
     def refuse_unless_active(self) -> None:
@@ -306,8 +306,9 @@ class RunStep(models.Model):
                 raise ValidationError("This step is ticked already: it stays with who did it.")
 
         def change(step):
-            step.assignee = person
-            tell(step_given, sender=RunStep, step=step, by=by)
+            if step.assignee_id != person.pk:  # given again to who has it: no news
+                step.assignee = person
+                tell(step_given, sender=RunStep, step=step, by=by)
 
         self._change(by, check, change, fields=["assignee"])
 
