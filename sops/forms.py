@@ -8,6 +8,11 @@ from opsmodel.forms import KeepsUnchangedText, VersionedModelForm
 from processes.models import Process, Step
 from sops.models import MAX_SITTING_MINUTES, SOP
 
+REVIEWED_HELP = (
+    "Its system has every SOP change approved by a second person: use “Suggest an edit” on "
+    "the SOP's page to change this."
+)
+
 
 class StepChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, step: Step) -> str:
@@ -68,6 +73,12 @@ class SOPForm(VersionedModelForm):
         self.fields[
             "process"
         ].help_text = "Moving the SOP to another process unties it from its step."
+        if self.instance.pk and self.instance.needs_review():
+            # Its recipe changes through an approved suggestion only (SOP.check_reviewed).
+            for name in SOP.RECIPE:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = REVIEWED_HELP
+            self.fields.pop("minor_edit", None)
         # Steps of this process that have no SOP yet, plus this SOP's own step.
         self.fields["step"].queryset = process.steps.filter(
             Q(sop__isnull=True) | Q(sop=self.instance.pk)

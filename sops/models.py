@@ -19,6 +19,12 @@ from systems.models import Software, System
 MAX_SITTING_MINUTES = 480
 
 
+REVIEWED = (
+    "Changes to this SOP's recipe (title, outcome, time, instructions) need a second person's "
+    "approval in its system: suggest the change, and its owner or a founder approves it."
+)
+
+
 def default_review_interval() -> int:
     return settings.SOP_REVIEW_DAYS
 
@@ -106,6 +112,25 @@ class SOP(Versioned):
     # A form ticks this for a typo fix: new instructions, but nobody is asked to read again.
     minor_edit = False
 
+    # The recipe: what a suggestion changes, and what an SOP in a system that reviews SOP
+    # changes (System.reviews_sop_changes) changes only through an approved suggestion.
+    RECIPE = ("title", "outcome", "estimated_minutes", "body")
+    # Set by the approval of a suggestion (sops.suggestions), and on the copy a suggestion is
+    # checked against: the second person's approval, or no change at all.
+    reviewed = False
+
+    def needs_review(self) -> bool:
+        """Whether its system, or one it sits inside, has every SOP change reviewed."""
+        systems = self.process.system.get_ancestors(include_self=True)
+        return systems.filter(reviews_sop_changes=True).exists()
+
+    def check_reviewed(self, stored) -> None:
+        """Refuse a change to the recipe that a second person has not approved, where the
+        system asks for one."""
+        changed = [n for n in self.RECIPE if getattr(self, n) != getattr(stored, n)]
+        if changed and not self.reviewed and self.needs_review():
+            raise ValidationError(REVIEWED)
+
     def changed_from(self, stored) -> set[str]:
         """New instructions are a new edition to read (unless a minor edit); a new review
         interval moves the next review by as much.
@@ -113,6 +138,7 @@ class SOP(Versioned):
         Compared with the row as stored under the save's lock, so two saves at once each
         count from what the other wrote: neither loses the other's new edition.
         """
+        self.check_reviewed(stored)
         if (self.process_id, self.step_id) != (stored.process_id, stored.step_id):
             # The database cannot hold a rule across two tables, so a save that ties the SOP
             # to another step or process checks it.
@@ -169,6 +195,8 @@ class SOP(Versioned):
     def clean(self) -> None:
         super().clean()
         self.check_step_in_same_process()
+        if self.pk and (stored := SOP.objects.filter(pk=self.pk).first()):
+            self.check_reviewed(stored)  # a form hears it here, not as an error on save
 
     def check_step_in_same_process(self) -> None:
         if self.step_id is not None and self.step.process_id != self.process_id:

@@ -28,7 +28,7 @@ def suggest(request: HttpRequest, pk: int) -> HttpResponse:
     """Suggest an edit: the SOP's own fields, as they are, to change; nothing changes until
     its owner or a founder approves."""
     sop = get_sop(request.user, pk)
-    copy = SOP.objects.get(pk=sop.pk)  # the form validates against it; the SOP stays as it is
+    copy = reviewed_copy(sop.pk)  # the form validates against it; the SOP stays as it is
     initial = {"version": sop.version, "software": list(sop.software.all())}
     form = SuggestForm(request.POST or None, instance=copy, initial=initial)
     status = 200
@@ -59,6 +59,14 @@ def suggest(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "sops/suggest.html", context, status=status)
 
 
+def reviewed_copy(pk: int) -> SOP:
+    """A copy of the SOP for a suggestion's form to check its values against the SOP's rules:
+    never saved, so no change for the system's review rule to refuse."""
+    copy = SOP.objects.get(pk=pk)
+    copy.reviewed = True
+    return copy
+
+
 def get_suggestion(user, pk) -> Suggestion:
     """A suggestion its author, the SOP's owner or a founder may see; 404 for anyone else."""
     if not user.has_perm("sops.view_sop"):
@@ -75,7 +83,7 @@ def review_context(request, suggestion: Suggestion, form: ApproveForm | None = N
         fields = {name: values[name] for name in suggestions.FIELDS}
         changes_text = any(name in suggestion.proposed for name in SOP.INSTRUCTIONS)
         form = ApproveForm(
-            instance=SOP.objects.get(pk=sop.pk),
+            instance=reviewed_copy(sop.pk),
             initial={**fields, "version": sop.version, "reread": changes_text},
         )
     # The scope checks of the text proposed, as the SOP page would show them.
@@ -109,7 +117,7 @@ def approve(request: HttpRequest, pk: str) -> HttpResponse:
     suggestion = get_suggestion(request.user, pk)
     if not suggestion.may_review(request.user):
         raise PermissionDenied
-    form = ApproveForm(request.POST, instance=SOP.objects.get(pk=suggestion.sop_id))
+    form = ApproveForm(request.POST, instance=reviewed_copy(suggestion.sop_id))
     if form.is_valid():
         try:
             suggestions.approve(
@@ -123,7 +131,7 @@ def approve(request: HttpRequest, pk: str) -> HttpResponse:
             # Drawn again against the SOP as it is now, keeping what the reviewer typed.
             data = request.POST.copy()
             data["version"] = SOP.objects.get(pk=suggestion.sop_id).version
-            form = ApproveForm(data, instance=SOP.objects.get(pk=suggestion.sop_id))
+            form = ApproveForm(data, instance=reviewed_copy(suggestion.sop_id))
             form.is_valid()
             form.add_error(
                 None,

@@ -135,6 +135,7 @@ def approve(suggestion: Suggestion, by, values: dict, *, reread: bool, expected_
             if name != "software":
                 setattr(sop, name, values[name])
         sop.minor_edit = not reread
+        sop.reviewed = True  # by a second person: `lock_waiting` made sure
         sop.full_clean()
         sop.save(expected_version=expected_version)
         sop.software.set(values["software"])

@@ -47,7 +47,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         **breadcrumbs(sop.process.system),
         "software": sop.software.all(),
         "suggestions_waiting": suggestions.waiting_for(sop, request.user),
-        "may_suggest": not request.user.has_perm("sops.change_sop"),
+        # Founders edit directly, except the recipe of an SOP whose system reviews changes.
+        "may_suggest": not request.user.has_perm("sops.change_sop") or sop.needs_review(),
     }
     return render_page(request, "sops/sop_detail.html", context)
 

@@ -24,7 +24,7 @@ class SystemForm(VersionedModelForm):
 
     class Meta:
         model = System
-        fields = ["name", "parent", "purpose", "owner", "software"]
+        fields = ["name", "parent", "purpose", "owner", "software", "reviews_sop_changes"]
         widgets = {
             "purpose": forms.Textarea(attrs={"rows": 4}),
             "software": forms.CheckboxSelectMultiple,

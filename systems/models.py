@@ -105,6 +105,14 @@ class System(MPTTModel, Versioned):
     )
     owner = owner_field("systems")
     software = models.ManyToManyField(Software, blank=True, related_name="systems")
+    # For teams whose SOPs are audited: every change to the recipe of an SOP in this system (or
+    # inside it) is a suggestion that a second person approves, a founder's own included.
+    reviews_sop_changes = models.BooleanField(
+        "SOP changes need a second person's approval",
+        default=False,
+        help_text="Every change to an SOP's recipe in this system, and in the systems inside "
+        "it, is suggested and then approved by someone else: for SOPs that are audited.",
+    )
 
     objects = TreeManager.from_queryset(SystemQuerySet)()
 
@@ -115,6 +123,7 @@ class System(MPTTModel, Versioned):
         "purpose": "Purpose",
         "owner": "Owner",
         "software": "Software",
+        "reviews_sop_changes": "SOP changes need a second person's approval",
     }
 
     class Meta:

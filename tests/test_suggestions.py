@@ -224,3 +224,83 @@ def test_instructions_sent_back_untouched_are_no_change_whatever_their_line_ends
     browser_sent = suggest_data(sop, body=sop.body.replace("\n", "\r\n"), title="Recording")
     assert member_client.post(url, browser_sent).status_code == 302
     assert Suggestion.objects.get().proposed == {"title": "Recording"}
+
+
+# Systems that review every SOP change --------------------------------------------------------
+
+
+@pytest.fixture
+def audited(sop):
+    system = sop.process.system
+    system.reviews_sop_changes = True
+    system.save()
+    return sop
+
+
+def test_in_a_reviewed_system_a_founder_suggests_too_and_another_person_approves(
+    client, founder, member, audited
+):
+    sop = audited
+    client.force_login(founder)
+    page = client.get(sop.get_absolute_url()).content.decode()
+    assert "Suggest an edit" in page
+    edit = client.get(reverse("sops:edit", args=[sop.pk])).content.decode()
+    assert "need a second person" not in edit or "Suggest an edit" in edit
+    client.post(reverse("sops:suggest", args=[sop.pk]), suggest_data(sop, body=NEW_BODY))
+    made = Suggestion.objects.get()
+    own = client.post(reverse("sops:approve", args=[made.pk]), approve_data(sop, made))
+    assert own.status_code == 403  # not their own
+    second = make.UserFactory(roles=["Founders"])
+    client.force_login(second)
+    assert (
+        client.post(reverse("sops:approve", args=[made.pk]), approve_data(sop, made)).status_code
+        == 302
+    )
+    sop.refresh_from_db()
+    assert sop.body == NEW_BODY
+
+
+def test_in_a_reviewed_system_no_write_path_changes_the_recipe_unreviewed(client, founder, audited):
+    from django.core.exceptions import ValidationError
+
+    from opsmodel.front.exchange import BadDocument, export_map, import_map
+
+    sop = audited
+    client.force_login(founder)
+    # The edit form: the recipe's fields are shown but not taken; the owner still changes.
+    other = make.UserFactory(roles=[TEAM_MEMBERS])
+    data = make.sop_form_data(sop, body="1. Sneaked in", owner=other.pk)
+    assert client.post(reverse("sops:edit", args=[sop.pk]), data).status_code == 302
+    sop.refresh_from_db()
+    assert sop.body == BODY and sop.owner == other
+    # The model, for code and the admin.
+    sop.body = "1. Sneaked in"
+    with pytest.raises(ValidationError, match="need a second person's approval"):
+        sop.full_clean()
+    with pytest.raises(ValidationError):
+        sop.save()
+    # The import.
+    document = export_map()
+    [item] = [s for s in document["sops"] if s["title"] == sop.title]
+    item["body"] = "1. Sneaked in"
+    with pytest.raises(BadDocument, match="need a second person's approval"):
+        import_map(document, by=founder)
+    assert document["systems"][0]["reviews_sop_changes"] is True
+    sop.refresh_from_db()
+    assert sop.body == BODY
+
+
+def test_the_admin_refuses_an_unreviewed_recipe_change_with_the_message(admin_client, audited):
+    sop = audited
+    url = reverse("admin:sops_sop_change", args=[sop.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data["software"] = []
+    data["body"] = "1. Sneaked in"
+    response = admin_client.post(url, {k: v for k, v in data.items() if v != []})
+    assert response.status_code == 200
+    assert "need a second person&#x27;s approval" in response.content.decode()
+    sop.refresh_from_db()
+    assert sop.body == BODY

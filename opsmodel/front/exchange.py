@@ -111,6 +111,7 @@ class Names:
             "purpose": system.purpose,
             "owner": self.who(system.owner_id),
             "software": sorted(t.name for t in system.software.all()),
+            "reviews_sop_changes": system.reviews_sop_changes,
         }
 
     def process_item(self, process: Process) -> dict:
@@ -292,7 +293,13 @@ FIELDS = {
         "is_active": YES_NO,
     },
     "software": {"name": TEXT, "link": TEXT, "category": TEXT, "owner": TEXT, "notes": TEXT},
-    "systems": {"path": PATH, "purpose": TEXT, "owner": TEXT, "software": NAMES},
+    "systems": {
+        "path": PATH,
+        "purpose": TEXT,
+        "owner": TEXT,
+        "software": NAMES,
+        "reviews_sop_changes": YES_NO,
+    },
     "processes": {"system": PATH, "name": TEXT, "result": TEXT, "owner": TEXT},
     "steps": {
         "system": PATH,
@@ -763,6 +770,7 @@ class Writer:
                 name=path[-1], parent=self.systems.get(path[:-1])
             )
             system.purpose, system.owner = opt(item, "purpose", ""), self.who(item.get("owner"))
+            system.reviews_sop_changes = opt(item, "reviews_sop_changes", False)
             if not self.problems.valid(system, where("systems", i, item), {"name": "path"}):
                 continue
             system.save()
