@@ -3,7 +3,8 @@ a process of its own, sending through a real SMTP server (aiosmtpd, on 127.0.0.1
 people of a small map owe and were told; then the links of what arrived, opened as that person.
 
 Also what a mail server does to the outbox: refusing one recipient, being down, and two workers
-sending at once (on PostgreSQL).
+sending at once (on PostgreSQL), and the queue of tasks in Redis (TASKS_URL) instead of the
+database.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def worker_env(port: int, tmp_path, **more) -> dict:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "SQLITE_PATH", "EMAIL_URL", "SITE_URL"}
+        if k not in {"DATABASE_URL", "SQLITE_PATH", "TASKS_URL", "EMAIL_URL", "SITE_URL"}
     }
     env |= {
         "EMAIL_URL": f"smtp://127.0.0.1:{port}",
@@ -357,3 +358,53 @@ def test_two_workers_at_once_send_each_person_one_digest(tmp_path, command):
     sent = Notification.objects.filter(person__in=team, email=Email.SENT)
     assert sent.filter(kind=Kind.DIGEST).count() == PEOPLE
     assert sent.count() == 2 * PEOPLE
+
+
+# The queue in Redis ------------------------------------------------------------------------------
+
+# A database number of this test's own on the local Redis: nothing else's queue is touched.
+REDIS_TASKS = "redis://127.0.0.1:6379/13"
+
+
+def redis_or_skip():
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TASKS, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    return client
+
+
+def test_the_worker_runs_the_notify_task_from_a_queue_in_redis(tmp_path, sam):
+    from django_tasks_db.models import DBTaskResult
+    from rq.job import Job
+    from rq.registry import FinishedJobRegistry
+
+    from opsmodel.notify.tasks import notify_task
+
+    redis = redis_or_skip()
+    for key in redis.scan_iter("rq:*"):
+        redis.delete(key)
+    DBTaskResult.objects.all().delete()  # what the alerts queued in the database
+    port = free_port()
+    env = worker_env(port, tmp_path, TASKS_URL=REDIS_TASKS)
+    with smtp_server(port) as server:
+        manage(WORKER, env)
+        manage(WORKER, env)
+    assert len(server.to(sam.email)) == 4
+    assert all(n.email == Email.SENT for n in Notification.objects.filter(person=sam))
+    # It went through Redis, run by RQ's worker, and nothing through the database's queue.
+    finished = FinishedJobRegistry("default", connection=redis).get_job_ids()
+    ran = [Job.fetch(job_id, connection=redis).func_name for job_id in finished]
+    assert ran.count(notify_task.module_path) == 2
+    assert not DBTaskResult.objects.exists()
+
+
+def test_a_tasks_url_that_is_not_redis_stops_the_app_with_a_clear_message():
+    from tests.test_production import run_django
+
+    result = run_django({"TASKS_URL": "amqp://127.0.0.1/"}, "check")
+    assert result.returncode != 0
+    assert "TASKS_URL must be a redis:// address like redis://127.0.0.1:6379/0" in result.stderr
