@@ -104,13 +104,14 @@ class Command(db_worker.Command):
 
     def work_in_redis(self, *, batch: bool, verbosity: int) -> None:
         """RQ's worker on the Redis queue of TASKS_URL (opsmodel/redis_worker.py); with --batch,
-        until the queue is empty."""
+        until the queue is empty. Without RQ's scheduler, which would fork a process beside the
+        clock's thread: no task here is queued to run later (`run_after`)."""
         call_command(
             "rqworker",
             *sorted(task_backends["default"].queues),
             job_class="django_tasks_rq.Job",
             worker_class="opsmodel.redis_worker.RedisWorker",
             burst=batch,
-            with_scheduler=not batch,  # tasks queued to run later
+            with_scheduler=False,
             verbosity=verbosity,
         )
