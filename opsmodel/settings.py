@@ -123,6 +123,33 @@ PERIODIC_TASKS = [
     "opsmodel.notify.tasks.notify_task",
 ]
 
+
+def tasks_from_url(url: str) -> dict:
+    """TASKS_URL → the queue of background tasks in Redis (django-tasks-rq), for workers on
+    several machines: redis://host:6379/0 (rediss:// with TLS). Unset: the queue stays in the
+    database, which needs no other server."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"TASKS_URL must be a redis:// address like redis://127.0.0.1:6379/0, not {url!r} "
+            "(leave it unset to keep the tasks in the database)"
+        )
+    try:
+        import django_tasks_rq  # noqa: F401
+    except ImportError:
+        raise ImproperlyConfigured(
+            "TASKS_URL needs the Redis extra: pip install 'opsmodel[redis]'"
+        ) from None
+    return {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+
+
+TASKS_URL = os.environ.get("TASKS_URL", "")
+if TASKS_URL:
+    TASKS = tasks_from_url(TASKS_URL)
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    # A job may run this long (RQ's default is 3 minutes): as long as an email's claim holds.
+    RQ_QUEUES = {"default": {"URL": TASKS_URL, "DEFAULT_TIMEOUT": 10 * 60}}
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -160,8 +160,14 @@ def send_pending(now: datetime.datetime | None = None, limit: int = BATCH) -> in
                     last_error=f"{type(error).__name__}: {error}"[:300],
                 )
                 logger.warning("Email %s not sent (try %s): %s", pk, attempts, error)
-                if isinstance(error, OSError | smtplib.SMTPServerDisconnected):
-                    break  # the server is away: the rest wait for the next round
+                # The server gone (a socket error, or it hung up) stops the round; a refusal
+                # (an SMTP reply, e.g. 550 for one address) is this email's alone. SMTPException
+                # is an OSError too, so the order of the tests matters.
+                gone = isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
+                    error, smtplib.SMTPException
+                )
+                if gone:
+                    break  # the rest wait for the next round
                 continue
             Notification.objects.filter(pk=pk).update(
                 email=Email.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""

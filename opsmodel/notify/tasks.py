@@ -4,11 +4,10 @@ alert's email is also sent at once: its write queues `send_task` when it commits
 
 from __future__ import annotations
 
-from django.tasks import task, task_backends
-from django_tasks_db.backend import DatabaseBackend
-from django_tasks_db.models import DBTaskResult
+from django.tasks import task
 
 from opsmodel.notify import digest, mail
+from opsmodel.taskqueue import enqueue_unless_waiting
 
 
 @task
@@ -27,10 +26,6 @@ def send_task() -> int:
 
 
 def send_soon() -> None:
-    """Queue `send_task` unless one is already waiting (a burst of alerts needs one)."""
-    in_database = isinstance(task_backends[send_task.backend], DatabaseBackend)
-    if not (
-        in_database
-        and DBTaskResult.objects.ready().filter(task_path=send_task.module_path).exists()
-    ):
-        send_task.enqueue()
+    """Queue `send_task` unless one is already waiting (a burst of alerts needs one), in the
+    database or in Redis."""
+    enqueue_unless_waiting(send_task)

@@ -2,6 +2,7 @@
 
 python -m tests.benchmark [--seconds 5 …]            measure every page (make benchmark)
 python -m tests.benchmark generatemap [--systems …]  generate a large map to measure
+python -m tests.benchmark digests [--people 1000]    measure the digest alone (RESULTS.md's section)
 """
 
 import os
@@ -12,9 +13,9 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsmodel.settings")
 django.setup()
 
-from tests.benchmark import benchmark, generatemap  # noqa: E402 (after setup)
+from tests.benchmark import benchmark, digests, generatemap  # noqa: E402 (after setup)
 
-TOOLS = {"benchmark": benchmark, "generatemap": generatemap}
+TOOLS = {"benchmark": benchmark, "digests": digests, "generatemap": generatemap}
 args = sys.argv[1:]
 tool = args.pop(0) if args and args[0] in TOOLS else "benchmark"
 TOOLS[tool].Command().run_from_argv(["python -m tests.benchmark", tool, *args])

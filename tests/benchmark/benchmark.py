@@ -36,7 +36,7 @@ from opsmodel.runs.models import Run
 from processes.models import Process
 from sops.models import SOP
 from systems.models import System
-from tests.benchmark import generatemap
+from tests.benchmark import digests, generatemap
 
 RESULTS = Path(settings.BASE_DIR) / "tests" / "benchmark" / "RESULTS.md"
 FINDINGS = RESULTS.with_name("FINDINGS.md")
@@ -116,7 +116,7 @@ def peak_memory_mb(master_pid: int) -> list[float]:
     return peaks
 
 
-def check_it_may_run(allow_database: bool) -> None:
+def check_it_may_run(allow_database: bool, needs_wrk: bool = True) -> None:
     """Refuse a database that is not a throwaway one (unless allowed), or a machine without wrk."""
     database = settings.DATABASES["default"]
     throwaway = database["ENGINE"].endswith("sqlite3") and Path(database["NAME"]) != Path(
@@ -127,7 +127,7 @@ def check_it_may_run(allow_database: bool) -> None:
             "The benchmark fills its database with a generated map: point it at a throwaway "
             "one (SQLITE_PATH=/tmp/bench.sqlite3) or pass --allow-database."
         )
-    if not shutil.which("wrk"):
+    if needs_wrk and not shutil.which("wrk"):
         raise CommandError(
             "The benchmark drives the server with wrk, a native load generator: install it "
             "(apt-get install wrk) or run `make benchmark`, which does."
@@ -224,6 +224,8 @@ class Command(BaseCommand):
         user, session = log_in_a_founder()
         pages = pages_to_measure()
         queries = count_queries(user, pages)
+        self.stdout.write(f"Measuring the digest for {digests.PEOPLE:,} people…")
+        digest_figures = digests.measure()
         try:
             with self.serve(secret, o["workers"]) as (port, server):
                 results = self.measure(port, session, pages, o)
@@ -231,7 +233,7 @@ class Command(BaseCommand):
         finally:
             session.delete()
             user.delete()
-        report = self.report(pages, results, queries, memory, o)
+        report = self.report(pages, results, queries, memory, o, digest_figures)
         Path(o["output"]).parent.mkdir(parents=True, exist_ok=True)
         Path(o["output"]).write_text(report)
         self.stdout.write(report)
@@ -288,7 +290,7 @@ class Command(BaseCommand):
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not start")
 
-    def report(self, pages, results, queries, memory, o) -> str:
+    def report(self, pages, results, queries, memory, o, digest_figures) -> str:
         floor = results["floor: bare Django view"]["rps"]
         full_bytes = {path: results[name]["bytes"] for name, path, headers in pages if not headers}
         counts = {
@@ -326,6 +328,7 @@ class Command(BaseCommand):
             "under 150 MB per worker; queries per page the same at 200 and 20,000 SOPs (held by "
             "the tests).",
             "",
+            *digests.report_lines(digest_figures),
         ]
         if FINDINGS.exists():  # written by hand after profiling: what it found, what is left
             lines += [FINDINGS.read_text()]
