@@ -505,3 +505,31 @@ def test_unsubscribing_twice_is_fine_and_leaves_the_other_settings_alone(client,
     assert client.post(path).status_code == 200
     prefs = Preferences.objects.get(person=member)
     assert prefs.email_owner is False and prefs.digest_hour == 18
+
+
+def test_an_email_that_cannot_be_made_is_tried_again_then_given_up_and_the_others_go(
+    founder, member
+):
+    broken = make.UserFactory(roles=[TEAM_MEMBERS])
+    type(broken).objects.filter(pk=broken.pk).update(email="broken\n@example.com")
+    make.SOPFactory(owner=broken)
+    make.SOPFactory(owner=member)
+    assert outbox.send_pending() == 1  # the member's
+    note = Notification.objects.get(person=broken)
+    assert note.email == Email.PENDING and note.attempts == 1 and note.last_error
+    for _ in range(outbox.MAX_ATTEMPTS - 1):
+        outbox.send_pending(note.send_after)
+        note.refresh_from_db()
+    assert note.email == Email.FAILED and note.attempts == outbox.MAX_ATTEMPTS
+    assert [m.to for m in mail.outbox] == [[member.email]]
+
+
+def test_only_the_holder_of_a_claim_marks_the_email_sent(member):
+    make.SOPFactory(owner=member)
+    note = Notification.objects.get()
+    now = timezone.now()
+    first = outbox.claim(note.pk, now)
+    later = now + outbox.CLAIM + datetime.timedelta(seconds=1)
+    second = outbox.claim(note.pk, later)  # the first took too long: its claim ran out
+    assert first and second and first != second
+    assert Notification.objects.filter(pk=note.pk, claim_token=first).update(email="sent") == 0

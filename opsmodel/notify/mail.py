@@ -1,21 +1,26 @@
 """The outbox: the notifications whose email is still to go, sent by the worker.
 
-Each is claimed before it is sent, by a conditional UPDATE that only one worker can win (it sets
-`claimed_until` on a row nobody holds), then sent, then marked sent. So two workers, or a task
-run twice, never send one email twice; a worker stopped between claiming and sending leaves a
-claim that runs out after CLAIM and the email is taken again. (Stopped after the mail server
-took the email but before marking it sent, it would send it again: the one moment no outbox can
-close. The Message-ID is the notification's own, so mail clients show such a copy once.)
+Each is claimed before it is sent, by a conditional UPDATE that only one worker can win (it
+sets `claimed_until` and its own `claim_token` on a row nobody holds), then sent, then marked
+sent by the claim's holder alone. So two workers, or a task run twice, never send one email
+twice; a worker stopped between claiming and sending leaves a claim that runs out after CLAIM
+and the email is taken again. (Stopped after the mail server took the email but before marking
+it sent, it would send it again: the one moment no outbox can close. The Message-ID is the
+notification's own, so mail clients show such a copy once.)
 
-A mail server that is down or refuses is tried again later, waiting longer each time (BACKOFF),
-and nothing is lost; an email is given up only when the notification is (after KEEP_DAYS).
+A mail server that cannot be reached loses nothing: everything waits for it, and no attempt is
+counted. An email the server refuses, or that fails in any other way, is tried again later,
+waiting longer each time (`backoff`), and given up after MAX_ATTEMPTS with the reason kept in
+`last_error` (the admin lists them); the others go meanwhile.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+import secrets
 import smtplib
+import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -25,14 +30,18 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from opsmodel.notify.events import SEES
 from opsmodel.notify.models import Email, Kind, Notification, preferences_of
 
 logger = logging.getLogger(__name__)
 
 # How long a claim holds: longer than sending one batch can take.
 CLAIM = datetime.timedelta(minutes=10)
-# How long to wait after the n-th failure: 1, 2, 4 … minutes, at most an hour.
+# How long to wait after the n-th failure: 1, 2, 4 … minutes, at most an hour; after
+# MAX_ATTEMPTS failures (about two hours of tries) an email is given up, and says why. A mail
+# server that cannot be reached at all costs no attempt: everything waits for it.
 BACKOFF_MAX_MINUTES = 60
+MAX_ATTEMPTS = 8
 # Notifications (and emails never sent) are kept this long.
 KEEP_DAYS = 90
 BATCH = 200
@@ -101,35 +110,56 @@ def message_for(note: Notification) -> mail.EmailMultiAlternatives:
 
 
 def still_wanted(note: Notification) -> bool:
-    """Asked again as it is sent: the person may have left, lost their address or said no."""
+    """Asked again as it is sent: the person may have left, lost their address, said no, or
+    lost the right to see what it tells of."""
     person = note.person
-    return bool(person.is_active and person.email and preferences_of(person).emails(note.kind))
-
-
-def claim(pk: int, now: datetime.datetime) -> bool:
-    """Take the notification's email for this worker; False when another worker has it."""
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     return bool(
-        Notification.objects.filter(free, pk=pk, email=Email.PENDING).update(
-            claimed_until=now + CLAIM
-        )
+        person.is_active
+        and person.email
+        and preferences_of(person).emails(note.kind)
+        and person.has_perm(SEES.get(note.kind, "sops.view_sop"))
     )
+
+
+def claim(pk: int, now: datetime.datetime) -> str | None:
+    """Take the notification's email for this worker until `now` + CLAIM: the claim's token,
+    or None when another worker holds it."""
+    token = secrets.token_hex(16)
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    taken = Notification.objects.filter(free, pk=pk, email=Email.PENDING).update(
+        claimed_until=now + CLAIM, claim_token=token
+    )
+    return token if taken else None
 
 
 def backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(minutes=min(2 ** max(attempts - 1, 0), BACKOFF_MAX_MINUTES))
 
 
+def lost_server(error: Exception) -> bool:
+    """The server gone (a socket error, or it hung up), rather than a refusal of this email
+    (an SMTP reply, e.g. 550 for one address). SMTPException is an OSError too."""
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+
+
 def send_pending(now: datetime.datetime | None = None, limit: int = BATCH) -> int:
-    """Send the emails due now that no other worker holds; how many were sent."""
-    now = now or timezone.now()
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    """Send the emails due at `now` (default: now) that no other worker holds; how many went.
+
+    Each is claimed as the batch reaches it, at the batch's `now` plus the time the batch has
+    taken, so a long batch never claims with a time already past."""
+    start, started = now or timezone.now(), time.monotonic()
+
+    def clock() -> datetime.datetime:
+        return start + datetime.timedelta(seconds=time.monotonic() - started)
+
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=start)
     due = list(
-        Notification.objects.filter(free, email=Email.PENDING, send_after__lte=now)
+        Notification.objects.filter(free, email=Email.PENDING, send_after__lte=start)
         .order_by("send_after", "pk")
         .values_list("pk", flat=True)[:limit]
     )
-    sent = 0
     if not due:
         return 0
     connection = mail.mailers.default
@@ -139,40 +169,38 @@ def send_pending(now: datetime.datetime | None = None, limit: int = BATCH) -> in
         # Nothing is claimed yet: all of it waits for the next round (in a minute).
         logger.warning("The mail server cannot be reached, %s emails wait: %s", len(due), error)
         return 0
+    sent = 0
     try:
         for pk in due:
-            if not claim(pk, now):
+            token = claim(pk, clock())
+            if token is None:
                 continue
-            note = Notification.objects.select_related("person", "person__notify_preferences").get(
-                pk=pk
-            )
+            held = Notification.objects.filter(pk=pk, claim_token=token)
+            note = held.select_related("person", "person__notify_preferences").first()
+            if note is None:
+                continue
             if not still_wanted(note):
-                Notification.objects.filter(pk=pk).update(email=Email.NONE, claimed_until=None)
+                held.update(email=Email.NONE, claimed_until=None)
                 continue
             try:
                 connection.send_messages([message_for(note)])
-            except (smtplib.SMTPException, OSError) as error:
+            except Exception as error:  # any failure is this email's: the others still go
                 attempts = note.attempts + 1
-                Notification.objects.filter(pk=pk).update(
+                held.update(
                     attempts=attempts,
+                    email=Email.FAILED if attempts >= MAX_ATTEMPTS else Email.PENDING,
                     send_after=timezone.now() + backoff(attempts),
                     claimed_until=None,
                     last_error=f"{type(error).__name__}: {error}"[:300],
                 )
                 logger.warning("Email %s not sent (try %s): %s", pk, attempts, error)
-                # The server gone (a socket error, or it hung up) stops the round; a refusal
-                # (an SMTP reply, e.g. 550 for one address) is this email's alone. SMTPException
-                # is an OSError too, so the order of the tests matters.
-                gone = isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
-                    error, smtplib.SMTPException
-                )
-                if gone:
+                if lost_server(error):
                     break  # the rest wait for the next round
                 continue
-            Notification.objects.filter(pk=pk).update(
+            if held.update(
                 email=Email.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
-            )
-            sent += 1
+            ):
+                sent += 1
     finally:
         try:
             connection.close()

@@ -146,6 +146,7 @@ class Email(models.TextChoices):
     PENDING = "pending", "To send"
     SENT = "sent", "Sent"
     NONE = "none", "Not sent"  # not wanted, no address, or the person left
+    FAILED = "failed", "Given up"  # refused or broken MAX_ATTEMPTS times
 
 
 class Notification(models.Model):
@@ -177,6 +178,8 @@ class Notification(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     send_after = models.DateTimeField(default=timezone.now)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Who holds the claim: only its holder marks the email sent or failed.
+    claim_token = models.CharField(max_length=32, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
 
