@@ -110,6 +110,7 @@ class System(MPTTModel, Versioned):
     reviews_sop_changes = models.BooleanField(
         "SOP changes need a second person's approval",
         default=False,
+        db_default=False,  # rows written without it (older code, a migration's) are not audited
         help_text="Every change to an SOP's recipe in this system, and in the systems inside "
         "it, is suggested and then approved by someone else: for SOPs that are audited.",
     )

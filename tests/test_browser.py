@@ -464,3 +464,75 @@ def test_the_inbox_and_the_preferences_pass_axe_accessibility_checks(page):
     for url in ["/inbox/", "/inbox/?show=unread", "/people/member/"]:
         page.goto(url)
         assert axe_violations(page) == [], url
+
+
+def signed_in(browser, live_server, username: str):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("opsmodel-demo")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/(my-work/)?$"))
+    return page
+
+
+@pytest.mark.parametrize("reread", [True, False], ids=["read-again", "typo-fix"])
+def test_a_member_suggests_an_edit_the_founder_approves_and_the_member_reads_it_again_if_asked(
+    browser, live_server, settings, reread
+):
+    from playwright.sync_api import expect
+
+    from sops.models import SOP
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("loaddemo", stdout=io.StringIO())
+    sop = SOP.objects.get(title="Recording a video")
+    member = signed_in(browser, live_server, "member")
+    member.goto(sop.get_absolute_url())
+    member.get_by_role("button", name="I have read and understood this version").click()
+    expect(member.get_by_text("You confirmed you have read and understood")).to_be_visible()
+    member.get_by_role("link", name="Suggest an edit to Recording a video").click()
+    expect(member.get_by_role("button", name="Send suggestion")).to_be_visible()
+    instructions = member.get_by_role("textbox", name="Instructions")
+    instructions.fill(instructions.input_value().rstrip() + "\n\nCheck the sound level first.")
+    member.get_by_label("Why (optional)").fill("The last take had no sound")
+    member.get_by_role("button", name="Send suggestion").click()
+    expect(member.get_by_text("Waiting for review")).to_be_visible()
+
+    founder = signed_in(browser, live_server, "founder")
+    founder.goto("/sops/suggestions/")
+    founder.get_by_role("link", name="Recording a video").click()
+    expect(founder.get_by_text("Check the sound level first.").first).to_be_visible()
+    ask = founder.get_by_label("Everyone who has read this SOP must read it again and confirm")
+    expect(ask).to_be_checked()  # new instructions: asked by default
+    if not reread:
+        ask.uncheck()
+    founder.get_by_role("button", name="Approve and publish").click()
+    expect(founder.locator("#notice")).to_contain_text("Approved")
+
+    member.goto(sop.get_absolute_url())
+    expect(member.get_by_text("Check the sound level first.")).to_be_visible()
+    again = member.get_by_role("button", name="I have read and understood this version")
+    if reread:
+        expect(again).to_be_visible()
+    else:
+        expect(again).to_have_count(0)
+        expect(member.get_by_text("You confirmed you have read and understood")).to_be_visible()
+    member.context.close()
+    founder.context.close()
+
+
+@pytest.mark.parametrize("bypass_csp", [True])
+@pytest.mark.parametrize("login", ["member", "founder"])
+def test_the_suggestion_pages_pass_axe_accessibility_checks(page, login):
+    from opsmodel.models import User
+    from sops import suggestions
+    from sops.models import SOP
+
+    sop = SOP.objects.get(title="Recording a video")
+    values = {**suggestions.values_of(sop), "body": sop.body + "\n\nCheck the sound."}
+    made = suggestions.suggest(sop, User.objects.get(username="member"), sop.version, values)
+    for url in [f"/sops/{sop.pk}/suggest/", "/sops/suggestions/", made.get_absolute_url()]:
+        page.goto(url)
+        assert axe_violations(page) == [], url
