@@ -151,6 +151,8 @@ def approve(suggestion: Suggestion, by, values: dict, *, reread: bool, expected_
 
 
 def decline(suggestion: Suggestion, by, reason: str) -> None:
+    if "\x00" in reason:  # no database keeps it as text; the forms refuse it so
+        raise ValidationError({"reason": "Null characters are not allowed."})
     reason = " ".join(reason.split())
     if not reason:
         raise ValidationError({"reason": "Say why, so its author knows what to change."})

@@ -341,9 +341,11 @@ def test_two_workers_at_once_send_each_person_one_digest(tmp_path, command):
             outputs.append(output)
     digests = Counter()
     alerts = Counter()
+    kinds = dict(Notification.objects.values_list("pk", "kind"))
     for _, recipients, message in server.received:
         [address] = recipients
-        if "in Opsmodel —" in message["Subject"]:
+        pk = int(re.search(r"<notification-(\d+)@", message["Message-ID"])[1])
+        if kinds[pk] == Kind.DIGEST:
             digests[address] += 1
         else:
             alerts[address] += 1
