@@ -11,7 +11,7 @@ from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
 
-from opsmodel.models import Versioned, owner_field
+from opsmodel.models import Versioned, owner_field, saved, tell
 
 
 class Software(models.Model):
@@ -49,6 +49,19 @@ class Software(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        """Saved, it tells the layers above what changed, as the map's objects do (a new owner
+        is told: opsmodel.models.saved)."""
+        from opsmodel import history
+
+        with transaction.atomic():
+            stored = Software.objects.filter(pk=self.pk).first() if self.pk else None
+            super().save(*args, **kwargs)
+            by = history.acting()
+            tell(
+                saved, created=stored is None, sender=Software, instance=self, stored=stored, by=by
+            )
 
     @property
     def safe_link(self) -> str:

@@ -533,3 +533,13 @@ def test_only_the_holder_of_a_claim_marks_the_email_sent(member):
     second = outbox.claim(note.pk, later)  # the first took too long: its claim ran out
     assert first and second and first != second
     assert Notification.objects.filter(pk=note.pk, claim_token=first).update(email="sent") == 0
+
+
+def test_a_tool_given_a_new_owner_in_the_admin_tells_them(admin_client, member):
+    tool = make.SoftwareFactory(name="Riverside", owner=None)
+    url = reverse("admin:systems_software_change", args=[tool.pk])
+    data = {"name": "Riverside", "link": "", "category": "content", "owner": member.pk, "notes": ""}
+    assert admin_client.post(url, data).status_code == 302
+    [note] = notes(member)
+    assert note.subject == "You own the software “Riverside” now"
+    assert note.url == member.get_absolute_url()

@@ -79,19 +79,23 @@ def called(instance) -> str:
 
 
 def on_saved(sender, instance, stored, by, **kwargs) -> None:
-    """A map object saved: its new owner is told, and so, for an SOP with new instructions,
-    is everyone who confirmed an earlier edition."""
+    """A map object (or a tool) saved: its new owner is told, and so, for an SOP with new
+    instructions, is everyone who confirmed an earlier edition."""
     owner_id = getattr(instance, "owner_id", None)
     if owner_id and owner_id != getattr(stored, "owner_id", None):
         owner = get_user_model().objects.get(pk=owner_id)
         what = called(instance)
+        # A map object has a version and a page; a tool has neither: it is listed on its
+        # owner's page.
+        version = getattr(instance, "version", None) or timezone.now().isoformat()
+        page = getattr(instance, "get_absolute_url", owner.get_absolute_url)
         tell(
             owner,
             Kind.OWNER,
-            f"owner:{instance._meta.label_lower}:{instance.pk}:{instance.version}",
+            f"owner:{instance._meta.label_lower}:{instance.pk}:{version}",
             f"You own {what} now",
             text=f"{by} made you the owner of {what}." if by else f"You are the owner of {what}.",
-            url=instance.get_absolute_url(),
+            url=page(),
             by=by,
         )
     if isinstance(instance, SOP) and stored is not None and instance.edition > stored.edition:
