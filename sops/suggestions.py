@@ -153,6 +153,8 @@ def decline(suggestion: Suggestion, by, reason: str) -> None:
     reason = " ".join(reason.split())
     if not reason:
         raise ValidationError({"reason": "Say why, so its author knows what to change."})
+    if "\x00" in reason:  # PostgreSQL keeps no NUL in text: refused, not a 500
+        raise ValidationError({"reason": "The reason holds a NUL character: remove it."})
     with transaction.atomic():
         locked = lock_waiting(suggestion, by)
         locked.state, locked.decided_by, locked.decided_at = (

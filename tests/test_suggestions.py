@@ -168,6 +168,8 @@ def test_declining_needs_a_reason_which_the_author_is_told_and_history_keeps(
     url = reverse("sops:decline", args=[made.pk])
     empty = client.post(url, {"reason": "  "})
     assert empty.status_code == 400 and "Say why" in empty.content.decode()
+    nul = client.post(url, {"reason": "Too\x00short"})
+    assert nul.status_code == 400 and "NUL character" in nul.content.decode()
     assert client.post(url, {"reason": "Too short a title"}).status_code == 302
     made.refresh_from_db()
     assert made.state == Suggestion.State.DECLINED and made.reason == "Too short a title"
