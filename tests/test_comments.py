@@ -172,6 +172,11 @@ def test_a_mention_of_nobody_or_of_someone_who_left_is_refused_naming_them(membe
     assert not Comment.objects.exists()
 
 
+def test_a_comment_mentions_at_most_twenty_people(member, sop):
+    with pytest.raises(ValidationError, match="at most 20 people; this one mentions 21"):
+        threads.post(sop, member, " ".join(f"@p{i}" for i in range(21)))
+
+
 def test_a_comment_on_an_item_deleted_meanwhile_keeps_what_was_typed(member_client, sop):
     url = new_url(sop)
     sop.delete()

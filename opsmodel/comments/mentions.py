@@ -21,6 +21,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 MENTION = re.compile(r"(?<![\w.@+-])@([\w.+-]*\w)")
+# More would be a mailing list, not a mention (and one query asks for each by name).
+MOST = 20
 # The HTML tags a mention inside is left as text: code, and links already.
 LITERAL = ("code", "pre", "a")
 
@@ -38,6 +40,10 @@ def resolve(text: str) -> tuple[str, list]:
     names = usernames_in(text)
     if not names:
         return text, []
+    if len(names) > MOST:
+        raise ValidationError(
+            f"A comment mentions at most {MOST} people; this one mentions {len(names)}."
+        )
     found = get_user_model().objects.filter(
         functools.reduce(operator.or_, (Q(username__iexact=name) for name in names))
     )
