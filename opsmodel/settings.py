@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "sops",
     # Processes carried out, step by step: runs, on top of the map's three levels.
     "opsmodel.runs",
+    # Comments, with @mentions, on SOPs, processes, steps and run steps.
+    "opsmodel.comments",
     # Across the levels, on top of them: My work, people, search, health, export and import.
     "opsmodel.front",
     # On top: telling people what is theirs (digests, alerts, the inbox), from every layer.

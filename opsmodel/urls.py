@@ -24,6 +24,7 @@ urlpatterns = [
     path("metrics/", include("processes.metric_urls")),
     path("sops/", include("sops.urls")),
     path("runs/", include("opsmodel.runs.urls")),
+    path("comments/", include("opsmodel.comments.urls")),
     path("", include("opsmodel.front.urls")),
     path("", include("opsmodel.notify.urls")),
     path(

@@ -10,6 +10,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from opsmodel import history
+from opsmodel.comments import threads
+from opsmodel.comments.models import Comment
 from opsmodel.notify.mail import unsubscribe_token
 from opsmodel.notify.models import Notification
 from opsmodel.roles import ADMINS
@@ -33,6 +35,9 @@ FOUNDERS_WRITE_IN_PLACE = {"anonymous": 302, "member": 403, "founder": (302, 200
 SEEN = {"anonymous": 302, "member": 200, "founder": 200, "staff": 404}
 REVIEWER = {"anonymous": 302, "member": 403, "founder": 302, "staff": 404}
 SIGNED_IN = {"anonymous": 302, "member": 200, "founder": 200, "staff": 200}
+# Everyone who sees an item comments on it; only its author (the member) edits a comment.
+COMMENTER = {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": (302, 200)}
+AUTHOR = {"anonymous": 302, "member": 200, "founder": 403, "staff": 403}
 # One's own (the member's): anyone else's is not found.
 OWN = {"anonymous": 302, "member": 302, "founder": 404, "staff": 404}
 
@@ -221,6 +226,48 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             {},
             {r: 200 for r in ROLES},
         ),
+        # Comments: everyone who sees an item comments and replies (page: back to where the
+        # thread is read; htmx: the thread in place); only its author (the member) edits one;
+        # its author and founders delete it; the thread's author, the item's owner and
+        # founders resolve and reopen it. The mention suggestions: anyone who reads.
+        "comments:thread": (
+            "get",
+            reverse("comments:thread", args=["run-step", o["to_tick"]]),
+            {},
+            READ,
+        ),
+        "comments:new": (
+            "post",
+            reverse("comments:new", args=["step", st]),
+            {"body": "Which light?"},
+            COMMENTER,
+        ),
+        "comments:reply": (
+            "post",
+            reverse("comments:reply", args=[o["comments"][0]]),
+            {"body": "The big one"},
+            COMMENTER,
+        ),
+        "comments:edit": ("get", reverse("comments:edit", args=[o["comments"][0]]), {}, AUTHOR),
+        "comments:delete": (
+            "post",
+            reverse("comments:delete", args=[o["comments"][1]]),
+            {},
+            {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
+        ),
+        "comments:resolve": (
+            "post",
+            reverse("comments:resolve", args=[o["comments"][0]]),
+            {},
+            {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
+        ),
+        "comments:reopen": (
+            "post",
+            reverse("comments:reopen", args=[o["comments"][2]]),
+            {},
+            {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
+        ),
+        "comments:people": ("get", f"{reverse('comments:people')}?q=ma", {}, READ),
         "login": ("get", reverse("login"), {}, {r: 200 for r in ROLES}),
         "healthz": ("get", reverse("healthz"), {}, {r: 200 for r in ROLES}),
         "logout": ("post", reverse("logout"), {}, {r: 302 for r in ROLES}),
@@ -250,7 +297,7 @@ def url_names(patterns=None, namespace: str = "") -> set[str]:
 
 
 @pytest.fixture
-def objects(member):
+def objects(member, founder):
     step = StepFactory(owner=member)
     sop = SOPFactory(process=step.process, step=step, owner=member)
     metric = Metric.objects.create(
@@ -281,7 +328,15 @@ def objects(member):
         suggestions.suggest(sop, member, sop.version, {**suggestions.values_of(sop), "title": t}).pk
         for t in ("Filming, lit", "Filming outside", "Filming at night")
     ]
+    # The member's comments on the SOP: one to reply to, edit and resolve, one to delete, and
+    # one resolved to reopen (mentioning the founder, so the page draws a mention).
+    comments = [
+        threads.post(sop, member, text).pk
+        for text in ("Which light do we use, @founder?", "A typo", "Solved")
+    ]
+    threads.resolve(Comment.objects.get(pk=comments[2]), member, sop)
     return {
+        "comments": comments,
         "suggested": suggested,
         "note": note,
         "system": step.process.system,

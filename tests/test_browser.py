@@ -536,3 +536,97 @@ def test_the_suggestion_pages_pass_axe_accessibility_checks(page, login):
     for url in [f"/sops/{sop.pk}/suggest/", "/sops/suggestions/", made.get_absolute_url()]:
         page.goto(url)
         assert axe_violations(page) == [], url
+
+
+def test_a_member_comments_mentioning_the_founder_who_replies_and_the_member_resolves(
+    page, browser, live_server
+):
+    from playwright.sync_api import expect
+
+    from opsmodel.comments.models import Comment
+    from sops.models import SOP
+
+    sop = SOP.objects.get(title="Recording a video")
+    page.goto(sop.get_absolute_url())
+    box = page.get_by_label("Add a comment")
+    box.focus()
+    page.keyboard.type("Which microphone do we use, @May")
+    # The suggestions open as a listbox; the arrow keys move through it, Enter mentions.
+    listbox = page.get_by_role("listbox", name="People to mention")
+    expect(listbox.get_by_role("option")).to_have_count(1)
+    expect(page.locator(".comments [role=status]").first).to_contain_text("1 person to mention")
+    page.keyboard.press("ArrowDown")
+    option = listbox.get_by_role("option", name="Maya Ortiz @founder")
+    expect(option).to_have_attribute("aria-selected", "true")
+    expect(box).to_have_attribute("aria-activedescendant", option.get_attribute("id"))
+    page.keyboard.press("Enter")
+    expect(listbox).to_be_hidden()
+    expect(box).to_have_value("Which microphone do we use, @founder ")
+    page.keyboard.type("?")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Post comment")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice")).to_contain_text("Comment posted.")
+    thread = page.locator(".comment-thread").first
+    expect(thread.get_by_role("link", name="@founder")).to_be_visible()
+    comment = Comment.objects.get()
+    assert comment.body == "Which microphone do we use, @founder ?"
+
+    # The founder finds it in the inbox, on a phone, and replies by keyboard.
+    context, founder = log_in(browser, live_server, "founder")
+    founder.goto("/inbox/")
+    alert = founder.get_by_role(
+        "button", name="Unread: Sam Lee mentioned you on the SOP “Recording a video”"
+    )
+    alert.focus()
+    founder.keyboard.press("Enter")
+    expect(founder.get_by_role("heading", level=1)).to_have_text("Recording a video")
+    founder.screenshot(path=ARTIFACTS / "comments-390.png", full_page=True)
+    reply = founder.locator("summary", has_text="Reply")
+    reply.focus()
+    founder.keyboard.press("Enter")
+    founder.get_by_label("Your reply").focus()
+    founder.keyboard.type("The **Rode**, in the top drawer.")
+    founder.get_by_role("button", name="Reply", exact=True).focus()
+    founder.keyboard.press("Enter")
+    expect(founder.locator("#notice")).to_contain_text("Reply posted.")
+    expect(founder.locator(".comment-replies")).to_contain_text("The Rode, in the top drawer.")
+    context.close()
+
+    # The member sees the answer and resolves the thread.
+    page.goto(sop.get_absolute_url())
+    expect(page.locator(".comment-replies")).to_contain_text("Maya Ortiz")
+    page.screenshot(path=ARTIFACTS / "comments-1280.png", full_page=True)
+    page.get_by_role("button", name="Resolve the thread of Sam Lee").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice")).to_contain_text("Thread resolved.")
+    expect(page.locator(".comment-resolved summary")).to_contain_text("Resolved by Sam Lee")
+    comment.refresh_from_db()
+    assert comment.resolved_by.username == "member"
+
+
+@pytest.mark.parametrize("bypass_csp", [True])
+@pytest.mark.parametrize("login", ["founder", "member"])
+def test_a_page_with_a_thread_passes_axe_accessibility_checks(page, login):
+    from django.contrib.auth import get_user_model
+
+    from opsmodel.comments import threads
+    from opsmodel.runs.models import RunStep
+    from sops.models import SOP
+
+    people = get_user_model().objects
+    sop = SOP.objects.get(title="Recording a video")
+    first = threads.post(sop, people.get(username="member"), "Is the *mic* charged, @founder?")
+    threads.post(sop, people.get(username="founder"), "Yes.", parent=first)
+    solved = threads.post(sop, people.get(username="member"), "Where is the tripod?")
+    threads.resolve(solved, people.get(username="member"), sop)
+    run_step = RunStep.objects.filter(run__process=sop.process).first()
+    threads.post(run_step, people.get(username="founder"), "Start early")
+    for url in [sop.get_absolute_url(), threads.thread_url(run_step)]:
+        page.goto(url)
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        page.get_by_label("Add a comment").focus()
+        page.keyboard.type("@a")
+        page.get_by_role("listbox", name="People to mention").wait_for()
+        page.keyboard.press("ArrowDown")
+        assert axe_violations(page) == [], url

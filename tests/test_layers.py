@@ -1,6 +1,9 @@
 """The layers of the code: each may use the ones below it, never one above.
 
+    opsmodel.notify  (telling people: alerts, digests, the inbox)
     opsmodel.front   (across the levels: My work, people, search, health, export and import)
+    opsmodel.comments (comments and @mentions on SOPs, processes, steps and run steps)
+    opsmodel.runs    (processes carried out, step by step)
     sops → processes → systems   (the three levels, each on the ones after it)
     opsmodel         (the base: the person, roles, history, htmx plumbing, settings)
 
@@ -38,6 +41,7 @@ LAYERS = [
     "processes",
     "sops",
     "opsmodel.runs",
+    "opsmodel.comments",
     "opsmodel.front",
     "opsmodel.notify",
 ]
@@ -48,6 +52,7 @@ APP_LABELS = {
     "processes": "processes",
     "sops": "sops",
     "runs": "opsmodel.runs",
+    "comments": "opsmodel.comments",
     "front": "opsmodel.front",
     "notify": "opsmodel.notify",
 }
@@ -58,6 +63,7 @@ TEMPLATE_FOLDERS = {
     "metrics": "processes",
     "sops": "sops",
     "runs": "opsmodel.runs",
+    "comments": "opsmodel.comments",
     "people": "opsmodel.front",
     "handbook": "opsmodel.front",
     "notify": "opsmodel.notify",
@@ -283,6 +289,7 @@ def test_the_layers_of_the_names_are_read_from_the_code():
         "metrics": "processes",
         "sops": "sops",
         "runs": "opsmodel.runs",
+        "comments": "opsmodel.comments",
         "front": "opsmodel.front",
         "notify": "opsmodel.notify",
     }

@@ -43,7 +43,9 @@ def test_a_partial_seen_again_is_served_kept_in_a_few_queries(member_client):
     StepFactory(process=process, name="Find leads")
     first, drawn = get(member_client, process.get_absolute_url())
     again, kept = get(member_client, process.get_absolute_url())
-    assert again == first and "Find leads" in again
+    # The same page, but for the CSRF token of its comment form, masked afresh for each request.
+    token = re.compile(r'name="csrfmiddlewaretoken" value="\w+"')
+    assert token.sub("", again) == token.sub("", first) and "Find leads" in again
     # The session, the person and nothing of the page's own (the stamp lives in a cache).
     assert kept == 2 < drawn
 

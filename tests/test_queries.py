@@ -20,7 +20,10 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 # own queries (the SOP page's: one counts the suggested edits waiting).
 # The process page draws what the runs app adds in four queries: its runs (1), their figures
 # (2, opsmodel.runs.stats) and its schedule (1 when it has none; 3 with one).
-MAX_QUERIES = {"home": 7, "system": 15, "process": 17, "sop": 12}
+# Comments add to the SOP page its thread (1: the comments with their authors) and the people
+# they mention (1, when any do); to the process page the same two for the process's thread, and
+# the count of comments of every step (1, an aggregate).
+MAX_QUERIES = {"home": 7, "system": 15, "process": 20, "sop": 14}
 
 
 def page_urls() -> dict[str, str]:

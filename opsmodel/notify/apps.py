@@ -8,6 +8,7 @@ class NotifyConfig(AppConfig):
 
     def ready(self) -> None:
         from opsmodel import models as base
+        from opsmodel.comments import models as comments
         from opsmodel.notify import events, fills  # noqa: F401 (fills: the person page's place)
         from opsmodel.runs import models as runs
         from sops import models as sops
@@ -18,6 +19,7 @@ class NotifyConfig(AppConfig):
         runs.run_started.connect(events.on_run_started, dispatch_uid="notify_run_started")
         runs.step_given.connect(events.on_step_given, dispatch_uid="notify_step_given")
         sops.suggestion_made.connect(events.on_suggestion_made, dispatch_uid="notify_suggested")
+        comments.comment_posted.connect(events.on_comment_posted, dispatch_uid="notify_comment")
         sops.suggestion_decided.connect(
             events.on_suggestion_decided, dispatch_uid="notify_suggestion_decided"
         )

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from opsmodel.comments import threads
 from opsmodel.notify.models import Email, Kind, Notification, preferences_of
 from opsmodel.runs.models import RunStep
 from sops.models import SOP, Acknowledgement
@@ -23,6 +24,9 @@ SEES = {
     Kind.OWNER: "sops.view_sop",  # the map: every role that reads it reads all of it
     Kind.REREAD: "sops.view_sop",
     Kind.SUGGESTION: "sops.view_sop",
+    # A comment's: the map's (a run step's comments pass `sees="runs.view_runstep"`).
+    Kind.MENTION: "sops.view_sop",
+    Kind.COMMENT: "sops.view_sop",
 }
 
 
@@ -34,11 +38,14 @@ def one_line(text: str, limit: int) -> str:
     return " ".join(text.split())[:limit]
 
 
-def tell_all(people, kind: str, key: str, subject: str, *, text="", url="", by=None) -> int:
+def tell_all(
+    people, kind: str, key: str, subject: str, *, text="", url="", by=None, sees=""
+) -> int:
     """Notify each of `people` (a queryset of users) of one event, at most once each (`key`
     names the event), in two queries however many they are. Told are those who work here, may
-    see what it is about, and did not do it themselves. Returns how many were told."""
-    may_see = get_user_model().objects.with_perm(SEES[kind], backend=MODEL_BACKEND)
+    see what it is about (`sees`, a permission, when the kind's own `SEES` is not it), and did
+    not do it themselves. Returns how many were told."""
+    may_see = get_user_model().objects.with_perm(sees or SEES[kind], backend=MODEL_BACKEND)
     told = people.filter(is_active=True, pk__in=may_see.values("pk"))
     if by is not None:
         told = told.exclude(pk=by.pk)
@@ -199,3 +206,47 @@ def on_suggestion_decided(sender, suggestion, by, **kwargs) -> None:
         url=suggestion.sop.get_absolute_url() if approved else suggestion.get_absolute_url(),
         by=by,
     )
+
+
+def on_comment_posted(sender, comment, mentioned, by, **kwargs) -> None:
+    """The people a comment mentions are told so; the item's owner, and for a reply the
+    thread's author, are told of a comment on what is theirs. Each once: a mention says it
+    all, and an edit tells only whom it newly mentions (the keys are the comment's)."""
+    target = comment.target
+    kind = threads.kind_of(target)
+    name = threads.name_of(target)
+    author = by or "Someone"
+    excerpt = one_line(comment.body, 300)
+    url = threads.page_of(target).split("#")[0] + f"#comment-{comment.pk}"
+    users = get_user_model().objects
+    mentioned_ids = [person.pk for person in mentioned]
+    if mentioned_ids:
+        tell_all(
+            users.filter(pk__in=mentioned_ids),
+            Kind.MENTION,
+            f"mention:{comment.pk}",
+            f"{author} mentioned you on the {kind.called} “{name}”",
+            text=excerpt,
+            url=url,
+            by=by,
+            sees=kind.sees,
+        )
+    if comment.edited_at is not None:
+        return  # an edit is news only to whom it newly mentions
+    owner = threads.owner_of(target)
+    concerned = {owner.pk} if owner is not None else set()
+    if comment.parent_id is not None and comment.parent.author_id:
+        concerned.add(comment.parent.author_id)
+    concerned -= set(mentioned_ids)
+    if concerned:
+        what = "replied on" if comment.parent_id else "commented on"
+        tell_all(
+            users.filter(pk__in=concerned),
+            Kind.COMMENT,
+            f"comment:{comment.pk}",
+            f"{author} {what} the {kind.called} “{name}”",
+            text=excerpt,
+            url=url,
+            by=by,
+            sees=kind.sees,
+        )

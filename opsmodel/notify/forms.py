@@ -23,6 +23,8 @@ class PreferencesForm(forms.ModelForm):
             "email_owner",
             "email_reread",
             "email_suggestion",
+            "email_mention",
+            "email_comment",
         ]
 
     def __init__(self, *args, **kwargs) -> None:

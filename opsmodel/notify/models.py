@@ -28,10 +28,12 @@ class Kind(models.TextChoices):
     OWNER = "owner", "Things you are made owner of"
     REREAD = "reread", "SOPs you confirmed that have new instructions"
     SUGGESTION = "suggestion", "Suggested edits to review, and what became of yours"
+    MENTION = "mention", "Comments that mention you"
+    COMMENT = "comment", "Comments on what you own, and replies to yours"
     DIGEST = "digest", "Your digest"
 
 
-ALERTS = [Kind.ASSIGNED, Kind.OWNER, Kind.REREAD, Kind.SUGGESTION]
+ALERTS = [Kind.ASSIGNED, Kind.OWNER, Kind.REREAD, Kind.SUGGESTION, Kind.MENTION, Kind.COMMENT]
 
 
 class Frequency(models.TextChoices):
@@ -99,6 +101,8 @@ class Preferences(models.Model):
     email_owner = models.BooleanField(Kind.OWNER.label, default=True)
     email_reread = models.BooleanField(Kind.REREAD.label, default=True)
     email_suggestion = models.BooleanField(Kind.SUGGESTION.label, default=True)
+    email_mention = models.BooleanField(Kind.MENTION.label, default=True)
+    email_comment = models.BooleanField(Kind.COMMENT.label, default=True)
 
     class Meta:
         verbose_name_plural = "preferences"

@@ -186,4 +186,144 @@
 
   document.addEventListener("DOMContentLoaded", wireSteps);
   document.addEventListener("htmx:afterSettle", wireSteps);
+  // Mentions: typing @ and a few letters in a comment box offers the people who work here in
+  // a list under the box, as an ARIA combobox does: the arrow keys move through the options
+  // (aria-activedescendant: the focus stays in the box), Enter or Tab mentions the one chosen,
+  // Escape closes the list, and a live region says how many people match. The box stays a
+  // textarea (a multi-line text box to screen readers); without JavaScript, typing
+  // @username by hand does the same.
+  var MENTION_BEFORE = /(^|[^\w.@+-])@([\w.+-]{1,30})$/;
+
+  function mentionState(box) {
+    if (box.mention) return box.mention;
+    var list = document.createElement("ul");
+    list.id = box.id + "-people";
+    list.className = "mention-list";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "People to mention");
+    list.hidden = true;
+    var live = document.createElement("p");
+    live.className = "visually-hidden";
+    live.setAttribute("role", "status");
+    box.parentNode.appendChild(list);
+    box.parentNode.appendChild(live);
+    box.setAttribute("aria-autocomplete", "list");
+    box.setAttribute("aria-controls", list.id);
+    box.mention = { list: list, live: live, people: [], active: -1, start: -1, asked: 0 };
+    return box.mention;
+  }
+
+  function closeMentions(box, said) {
+    var state = mentionState(box);
+    state.list.hidden = true;
+    state.list.textContent = "";
+    state.people = [];
+    state.active = -1;
+    state.asked += 1; // an answer still on its way is for a list no longer wanted
+    box.removeAttribute("aria-activedescendant");
+    state.live.textContent = said || "";
+  }
+
+  function showMentions(box, people) {
+    var state = mentionState(box);
+    state.people = people;
+    state.active = -1;
+    state.list.textContent = "";
+    box.removeAttribute("aria-activedescendant");
+    people.forEach(function (person, i) {
+      var option = document.createElement("li");
+      option.id = state.list.id + "-" + i;
+      option.setAttribute("role", "option");
+      option.setAttribute("aria-selected", "false");
+      var name = document.createElement("span");
+      name.textContent = person.name;
+      var username = document.createElement("span");
+      username.className = "mention-username";
+      username.textContent = "@" + person.username;
+      option.appendChild(name);
+      option.appendChild(document.createTextNode(" "));
+      option.appendChild(username);
+      option.addEventListener("mousedown", function (event) {
+        event.preventDefault(); // the box keeps the focus
+        chooseMention(box, i);
+      });
+      state.list.appendChild(option);
+    });
+    state.list.hidden = people.length === 0;
+    state.live.textContent = people.length
+      ? people.length + (people.length === 1 ? " person" : " people") +
+        " to mention: arrow keys to choose, Enter to mention, Escape to close."
+      : "Nobody here has that name.";
+  }
+
+  function moveMention(box, by) {
+    var state = mentionState(box);
+    var count = state.people.length;
+    if (!count) return;
+    state.active = state.active < 0 && by < 0 ? count - 1 : (state.active + by + count) % count;
+    Array.prototype.forEach.call(state.list.children, function (option, i) {
+      option.setAttribute("aria-selected", String(i === state.active));
+    });
+    var active = state.list.children[state.active];
+    box.setAttribute("aria-activedescendant", active.id);
+    active.scrollIntoView({ block: "nearest" });
+  }
+
+  function chooseMention(box, i) {
+    var state = mentionState(box);
+    var person = state.people[i];
+    if (!person || state.start < 0) return;
+    var before = box.value.slice(0, state.start);
+    var after = box.value.slice(box.selectionStart);
+    var mention = "@" + person.username + " ";
+    box.value = before + mention + after;
+    var caret = before.length + mention.length;
+    box.setSelectionRange(caret, caret);
+    closeMentions(box, "Mentioned " + person.name + ".");
+  }
+
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("textarea[data-mentions]")) return;
+    var state = mentionState(box);
+    var typed = MENTION_BEFORE.exec(box.value.slice(0, box.selectionStart));
+    if (!typed) {
+      if (!state.list.hidden) closeMentions(box);
+      return;
+    }
+    state.start = box.selectionStart - typed[2].length - 1;
+    var asked = ++state.asked;
+    clearTimeout(state.timer);
+    state.timer = setTimeout(function () {
+      fetch(box.dataset.mentions + "?q=" + encodeURIComponent(typed[2]), {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      })
+        .then(function (response) { return response.ok ? response.json() : { people: [] }; })
+        .then(function (data) { if (asked === state.asked) showMentions(box, data.people || []); })
+        .catch(function () {});
+    }, 150);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("textarea[data-mentions]") || !box.mention) return;
+    var state = box.mention;
+    if (state.list.hidden) return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      moveMention(box, event.key === "ArrowDown" ? 1 : -1);
+    } else if ((event.key === "Enter" || event.key === "Tab") && state.active >= 0) {
+      event.preventDefault();
+      chooseMention(box, state.active);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      closeMentions(box, "Closed.");
+    }
+  });
+
+  document.addEventListener("focusout", function (event) {
+    var box = event.target;
+    if (box.matches && box.matches("textarea[data-mentions]") && box.mention) closeMentions(box);
+  });
 })();

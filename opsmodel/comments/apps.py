@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class CommentsConfig(AppConfig):
+    name = "opsmodel.comments"
+    label = "comments"
+    verbose_name = "Comments"
+
+    def ready(self) -> None:
+        # What this layer draws on the pages below (opsmodel.slots): the threads and counts.
+        from opsmodel.comments import fills  # noqa: F401
