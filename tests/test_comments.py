@@ -399,3 +399,25 @@ def test_each_page_runs_as_many_queries_with_forty_comments_as_with_one(where, m
         field = threads.kind_of(targets[-1]).field
         n = Comment.objects.filter(**{field: targets[-1]}).count()  # 40, and their replies
         assert f"{n} comments<span" in client.get(url).content.decode()
+
+
+def test_the_process_page_shows_each_listed_sops_count_in_the_same_query_as_its_steps(
+    member, founder
+):
+    step = make.StepFactory(owner=member)
+    process = step.process
+    sop = make.SOPFactory(process=process, step=step, owner=founder, title="Filming")
+    other = make.SOPFactory(process=process, owner=founder, title="Lighting")
+    client = Client()
+    client.force_login(member)
+    page = client.get(process.get_absolute_url()).content.decode()
+    assert "on Filming" not in page  # no comments: no count beside the SOP
+    before = count_queries(client, process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache")
+    add_comments([sop], founder, member, 2)
+    add_comments([other], founder, member, 1)
+    page = client.get(process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache").content.decode()
+    assert '3 comments<span class="visually-hidden"> on Filming</span>' in page  # 2 and a reply
+    assert '1 comment<span class="visually-hidden"> on Lighting</span>' in page
+    assert (
+        count_queries(client, process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache") == before
+    )

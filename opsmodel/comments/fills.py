@@ -25,6 +25,24 @@ def process_comments(context, process) -> tuple[str, dict]:
     return "comments/_thread.html", thread_context(context["request"], process)
 
 
+def listed_sops(context) -> list:
+    """The SOPs a process page lists: each step's, then the others of the process."""
+    sops = [getattr(step, "sop", None) for step in context.get("steps") or []]
+    return [sop for sop in sops if sop is not None] + list(context.get("loose_sops") or [])
+
+
+# What a page lists of each kind, so that one query counts the comments of all of them.
+LISTED = {
+    "step": lambda context: context.get("steps") or [],
+    "run_step": lambda context: context.get("steps") or [],
+    "sop": listed_sops,
+}
+
+
+# Kinds a page lists side by side, counted in the same query.
+TOGETHER = {"step": ("step", "sop"), "sop": ("step", "sop")}
+
+
 def count_of(context, item, field: str) -> int:
     request = context.get("request")
     kept = getattr(request, "comment_counts", None) if request is not None else None
@@ -33,16 +51,24 @@ def count_of(context, item, field: str) -> int:
         if request is not None:
             request.comment_counts = kept
     if (field, item.pk) not in kept:
-        listed = [getattr(one, "pk", None) for one in context.get("steps") or []]
-        ids = {item.pk, *(pk for pk in listed if pk is not None)}
-        counts = threads.counts_for(field, ids)
-        kept.update({(field, pk): counts.get(pk, 0) for pk in ids})
+        # The kinds listed together (a process page's steps and their SOPs) in one query.
+        wanted = {}
+        for kind in TOGETHER.get(field, (field,)):
+            listed = [getattr(one, "pk", None) for one in LISTED[kind](context)]
+            wanted[kind] = {pk for pk in listed if pk is not None}
+        wanted[field].add(item.pk)
+        counts = threads.counts_of_many(wanted)
+        kept.update(
+            {(kind, pk): counts.get((kind, pk), 0) for kind in wanted for pk in wanted[kind]}
+        )
     return kept[(field, item.pk)]
 
 
-def count(context, item, field: str) -> tuple[str, dict] | None:
+def count(context, item, field: str, *, only_if_any: bool = False) -> tuple[str, dict] | None:
     request = context.get("request")
     if request is None or not threads.may_see(request.user, item):
+        return None
+    if only_if_any and not count_of(context, item, field):
         return None
     return "comments/_count.html", {
         "count": count_of(context, item, field),
@@ -59,3 +85,10 @@ def step_comments(context, step) -> tuple[str, dict] | None:
 @slots.fills("run-step-comments")
 def run_step_comments(context, step) -> tuple[str, dict] | None:
     return count(context, step, "run_step")
+
+
+@slots.fills("sop-comment-count")
+def sop_comment_count(context, sop) -> tuple[str, dict] | None:
+    """Beside an SOP where a process page lists it: its count, when it has comments (its own
+    page holds the thread and the box to start one)."""
+    return count(context, sop, "sop", only_if_any=True)

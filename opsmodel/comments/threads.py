@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -234,16 +234,25 @@ def thread_of(target) -> Thread:
     return Thread(target, top, people, count, open_count)
 
 
-def counts_for(field: str, ids) -> dict[int, int]:
-    """How many comments (not deleted) each item has, by id: one query, however many."""
-    ids = [pk for pk in ids if pk is not None]
-    if not ids:
+def counts_of_many(wanted: dict[str, set]) -> dict[tuple[str, int], int]:
+    """How many comments (not deleted) each item has, for items of several kinds at once
+    ({"step": ids, "sop": ids}): one query, however many. Keyed (kind, id)."""
+    wanted = {field: ids for field, ids in wanted.items() if ids}
+    if not wanted:
         return {}
+    which = Q()
+    for field, ids in wanted.items():
+        which |= Q(**{f"{field}__in": ids})
     rows = (
         Comment.objects.shown()
-        .filter(**{f"{field}__in": ids})
-        .values(field)
+        .filter(which)
+        .values(*wanted)
         .annotate(n=Count("pk"))
-        .values_list(field, "n")
+        .values_list(*wanted, "n")
     )
-    return dict(rows)
+    counts: dict[tuple[str, int], int] = {}
+    for *keys, n in rows:
+        for field, key in zip(wanted, keys, strict=True):
+            if key is not None:  # a comment is about one item: one key of its row is set
+                counts[(field, key)] = counts.get((field, key), 0) + n
+    return counts
