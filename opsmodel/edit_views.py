@@ -101,7 +101,9 @@ class EditView(WriteView):
 
     @classmethod
     def decorate(cls, view):
-        return keeps_typing_if_gone(cls.kind)(view) if cls.keeps_typing else view
+        if not cls.keeps_typing:
+            return view
+        return keeps_typing_if_gone(cls.kind, cls.form_class)(view)
 
     def form_kwargs(self, obj) -> dict:
         return {}

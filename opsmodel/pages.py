@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from opsmodel.access import NoSuchObject
+from opsmodel.access import NoSuchObject, plain_id
 from opsmodel.htmx import is_inline, render_page
 
 SAVED = "Saved."
@@ -76,8 +77,9 @@ def confirm_delete(
     return render_page(request, "confirm_delete.html", context)
 
 
-def keeps_typing_if_gone(kind: str):
-    """For an edit view: if what it edits was deleted meanwhile, a save shows what was typed."""
+def keeps_typing_if_gone(kind: str, form_class=None):
+    """For an edit view: if what it edits was deleted meanwhile, a save shows what was typed
+    (with the labels and names its form shows, given the form's class)."""
 
     def decorator(view):
         @wraps(view)
@@ -87,25 +89,54 @@ def keeps_typing_if_gone(kind: str):
             except NoSuchObject:  # (another 404, a revision that is not there say, stays one)
                 if request.method != "POST":
                     raise
-                return render_gone(request, kind, reverse("home"))
+                return render_gone(request, kind, reverse("home"), form_class)
 
         return wrapper
 
     return decorator
 
 
-def render_gone(request: HttpRequest, kind: str, back_url: str) -> HttpResponse:
+def as_typed(field, values: list[str]) -> str:
+    """What was chosen or typed in `field`, as the form showed it: people, software and steps
+    by name, choices by their label, not by the ids the browser sent."""
+    if isinstance(field, forms.ModelChoiceField):
+        model = field.queryset.model
+        ids = [pk for value in values if (pk := plain_id(value)) is not None]
+        names = {obj.pk: str(obj) for obj in model._default_manager.filter(pk__in=ids)}
+        return ", ".join(names.get(plain_id(value), value) for value in values)
+    if isinstance(field, forms.ChoiceField):
+        labels = {str(key): label for key, label in field.choices}
+        return ", ".join(str(labels.get(value, value)) for value in values)
+    if isinstance(field, forms.BooleanField):
+        return "Yes"
+    return ", ".join(values)
+
+
+def render_gone(request: HttpRequest, kind: str, back_url: str, form_class=None) -> HttpResponse:
     """A save of something deleted meanwhile: nothing to save into, but nothing typed is lost.
 
-    Shows every value the person typed, so they can copy it into a new item.
+    Shows every value the person typed, so they can copy it into a new item: under the labels
+    of the form (given its class), related things by name; a field sent twice, once.
     """
-    typed = [
-        (name.rsplit("-", 1)[-1].replace("_", " ").capitalize(), ", ".join(values))
-        for name, values in request.POST.lists()
-        if name not in {"csrfmiddlewaretoken", "version", "inline", "next"}
-        and not name.endswith("-version")
-        and any(value.strip() for value in values)
-    ]
+    fields = form_class.base_fields if form_class is not None else {}
+    typed = []
+    for name, values in request.POST.lists():
+        bare = name.rsplit("-", 1)[-1]
+        if (
+            bare in {"csrfmiddlewaretoken", "version", "inline", "next"}
+            or not any(value.strip() for value in values)
+            or bare in {n for n, _ in typed}
+        ):
+            continue
+        field = fields.get(bare)
+        label = (
+            str(field.label)
+            if field is not None and field.label
+            else bare.replace("_", " ").capitalize()
+        )
+        value = as_typed(field, values) if field is not None else ", ".join(values)
+        typed.append((bare, (label, value)))
+    typed = [shown for _, shown in typed]
     context = {"kind": kind, "typed": typed, "back_url": back_url}
     template = "includes/gone.html" if request.htmx else "gone_page.html"
     context["page_title"] = f"This {kind} was deleted"

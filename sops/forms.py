@@ -43,6 +43,7 @@ class SOPForm(VersionedModelForm):
         labels = {
             "estimated_minutes": "Estimated minutes for the one sitting",
             "body": "Instructions",
+            "review_interval_days": "Review every (days)",
         }
         help_texts = {
             "body": "Markdown: a numbered list (1. 2. 3.) reads best as a recipe.",
@@ -60,7 +61,6 @@ class SOPForm(VersionedModelForm):
             del self.fields["minor_edit"]
         interval = self.fields["review_interval_days"]
         interval.required = False
-        interval.label = "Review every (days)"
         minutes = self.fields["estimated_minutes"]
         minutes.error_messages["min_value"] = "One sitting takes at least 1 minute."
         minutes.error_messages["max_value"] = (

@@ -328,7 +328,7 @@ def test_a_founder_turns_an_sop_too_big_for_one_sitting_into_a_process(page):
 
     sop = SOP.objects.get(title="Launching the course")
     page.goto(sop.get_absolute_url())
-    page.get_by_text("The source's rules suggest a look").click()
+    page.get_by_text("Worth a look").click()
     expect(page.get_by_text("Estimated at 240 minutes: longer than one sitting")).to_be_visible()
     page.get_by_role("link", name="Turn this SOP into a process…").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(

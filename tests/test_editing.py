@@ -734,3 +734,18 @@ def test_the_admin_searches_within_what_the_database_takes(admin_client):
             {"term": term, "app_label": "sops", "model_name": "sop", "field_name": "owner"},
         )
         assert autocomplete.status_code == 200
+
+
+def test_what_was_typed_into_something_deleted_reads_as_the_form_did(founder_client, founder):
+    tools = [make.SoftwareFactory(name="Notion"), make.SoftwareFactory(name="Stripe")]
+    sop = make.SOPFactory(title="Invoicing")
+    url = reverse("sops:edit", args=[sop.pk])
+    data = make.sop_form_data(sop, owner=founder.pk, software=[t.pk for t in tools])
+    data["review_interval_days"] = 90
+    sop.delete()
+    html = founder_client.post(url, data).content.decode()
+    assert '<th scope="row">Owner</th><td class="pre">Maya Ortiz</td>' in html
+    assert '<th scope="row">Software</th><td class="pre">Notion, Stripe</td>' in html
+    assert '<th scope="row">Instructions</th>' in html and ">Body<" not in html
+    assert html.count("Review every (days)") == 1
+    assert f">{sop.process_id}<" not in html  # the process by its name, not its id

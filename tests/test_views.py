@@ -234,11 +234,21 @@ def test_a_refused_htmx_navigation_gets_the_no_access_message_without_the_frame(
     response = client.get(lead_generation_map["leads"].get_absolute_url(), **make.HTMX)
     html = response.content.decode()
     assert response.status_code == 403
-    assert "You do not have access to this page" in html
+    assert "Your account has no role yet" in html
     assert "<title>No access · Opsmodel</title>" in html
     assert "<html" not in html
     full = client.get(lead_generation_map["leads"].get_absolute_url()).content.decode()
-    assert "<html" in full and "You do not have access to this page" in full
+    assert "<html" in full and "Your account has no role yet" in full
+    # No link back to the map, which would refuse them again: a way out instead.
+    assert 'href="/"' not in full.split('<main id="main"', 1)[1]
+    assert "Log out" in full
+
+
+def test_a_member_refused_a_founders_page_is_offered_the_way_back(member_client):
+    response = member_client.get(reverse("systems:new"))
+    html = response.content.decode()
+    assert response.status_code == 403 and "You do not have access to this page" in html
+    assert "Back to the operations map" in html
 
 
 def test_a_missing_page_says_not_found_in_the_apps_own_style(member_client, settings):
