@@ -100,14 +100,16 @@
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
   });
 
-  // On a phone the systems tree starts folded, so the page's own content comes first; it keeps
-  // whatever state the person gives it when the sidebar refreshes after an edit.
+  // On a phone the systems tree starts folded (it is folded in the markup, so nothing moves
+  // when the page loads), so the page's own content comes first; a wider screen opens it. It
+  // keeps whatever state the person gives it when the sidebar refreshes after an edit.
   var phone = window.matchMedia("(max-width: 50rem)");
   var systemsOpen = !phone.matches;
   function applySidebarState() {
     var details = document.querySelector("#sidebar .sidebar-systems");
     if (!details) return;
     details.open = systemsOpen;
+    details.setAttribute("data-settled", "");
     details.addEventListener("toggle", function () {
       systemsOpen = details.open;
     });
