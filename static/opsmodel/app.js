@@ -42,22 +42,38 @@
 
   document.addEventListener("htmx:historyRestore", markCurrentSystem);
 
-  // "Saved.", "Deleted …": a short confirmation in the status line, read out by screen
-  // readers (role=status), gone after a while or at the next page.
+  // "Saved.", "Deleted …": a short confirmation in the status line at the foot of the window
+  // (where it covers no navigation), read out politely by screen readers (role=status), gone
+  // after a while or at the next page. A write's notice arrives just before the page it leads
+  // to is swapped in, so it stays for that page and goes at the one after.
   var noticeTimer = null;
-  function showNotice(text) {
+  var noticeForNextPage = false;
+  function clearNotice() {
+    var notice = document.getElementById("notice");
+    clearTimeout(noticeTimer);
+    noticeForNextPage = false;
+    if (notice) notice.textContent = "";
+  }
+  function showNotice(text, forNextPage) {
     var notice = document.getElementById("notice");
     if (!notice) return;
     notice.textContent = text;
+    noticeForNextPage = forNextPage;
     clearTimeout(noticeTimer);
-    noticeTimer = setTimeout(function () { notice.textContent = ""; }, 6000);
+    noticeTimer = setTimeout(clearNotice, 6000);
   }
   document.addEventListener("notice", function (event) {
-    showNotice((event.detail && (event.detail.text || event.detail.value)) || "");
+    showNotice((event.detail && (event.detail.text || event.detail.value)) || "", true);
   });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "main" && !noticeForNextPage) clearNotice();
+    noticeForNextPage = false;
+  });
+  document.addEventListener("htmx:historyRestore", clearNotice);
   document.addEventListener("DOMContentLoaded", function () {
     var notice = document.getElementById("notice");
-    if (notice && notice.textContent.trim()) showNotice(notice.textContent.trim());
+    if (notice && notice.textContent.trim()) showNotice(notice.textContent.trim(), false);
   });
 
   // The main navigation marks the section the address is in.
