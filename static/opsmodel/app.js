@@ -167,7 +167,8 @@
     event.preventDefault();
     if (over === dragged) return;
     var box = over.getBoundingClientRect();
-    var vertical = getComputedStyle(over.parentNode).gridAutoFlow.indexOf("row") === 0;
+    // One column (a phone): before or after by height; rows of steps: by left and right.
+    var vertical = getComputedStyle(over.parentNode).gridTemplateColumns.split(" ").length === 1;
     var after = vertical
       ? event.clientY > box.top + box.height / 2
       : event.clientX > box.left + box.width / 2;
