@@ -171,15 +171,25 @@ def test_history_restore_gets_the_whole_page(member_client, lead_generation_map)
 
 
 def test_links_work_without_javascript(member_client, lead_generation_map):
-    """Every hx-get link carries the same real href."""
+    """Every data-hx-get link carries the same real href."""
     import re
 
     for url in pages(lead_generation_map):
         html = member_client.get(url).content.decode()
-        for tag in re.findall(r"<a [^>]*hx-get=[^>]*>", html):
+        for tag in re.findall(r"<a [^>]*data-hx-get=[^>]*>", html):
             href = re.search(r'href="([^"]+)"', tag).group(1)
-            hx_get = re.search(r'hx-get="([^"]+)"', tag).group(1)
+            hx_get = re.search(r'data-hx-get="([^"]+)"', tag).group(1)
             assert href == hx_get
+
+
+def test_pages_spell_htmx_attributes_as_valid_data_attributes(member_client, lead_generation_map):
+    """`hx-get` does not validate as HTML; `data-hx-get` does, and htmx reads it the same."""
+    import re
+
+    for url in pages(lead_generation_map):
+        html = member_client.get(url).content.decode()
+        assert "data-hx-get=" in html, url
+        assert re.findall(r"[\s\"']hx-[a-z-]+=", html) == [], url
 
 
 def test_the_sidebar_marks_the_current_system(member_client, lead_generation_map):
