@@ -283,3 +283,19 @@ def test_the_map_offers_each_person_the_downloads_they_may_use(member_client, fo
     assert reverse("front:export_map") not in member and "+ New system" not in member
     founder = founder_client.get(reverse("home")).text
     assert reverse("front:export_map") in founder and reverse("front:import_map") in founder
+
+
+def test_a_hidden_input_carries_no_aria_attribute(founder_client, lead_generation_map):
+    """HTML forbids aria-* on a hidden input; Django copies the visible one's onto the hidden
+    initial value it keeps for a field with a computed default (the SOP's review interval)."""
+    import re
+
+    sop = lead_generation_map["recording"]
+    for url in [
+        reverse("sops:edit", args=[sop.pk]),
+        f"{reverse('sops:new')}?process={sop.process_id}",
+    ]:
+        html = founder_client.get(url).content.decode()
+        hidden = re.findall(r'<input type="hidden"[^>]*>', html)
+        assert any('name="initial-review_interval_days"' in tag for tag in hidden), url
+        assert [tag for tag in hidden if "aria-" in tag] == [], url
