@@ -44,36 +44,33 @@
 
   // "Saved.", "Deleted …": a short confirmation in the status line at the foot of the window
   // (where it covers no navigation), read out politely by screen readers (role=status), gone
-  // after a while or at the next page. A write's notice arrives just before the page it leads
-  // to is swapped in, so it stays for that page and goes at the one after.
+  // after a while or when the person goes to another page. A write's notice arrives with the
+  // page it leads to, which htmx fetches itself (HX-Location: the request's element is the
+  // body); any other request into the main region is the person going on, and ends it.
   var noticeTimer = null;
-  var noticeForNextPage = false;
   function clearNotice() {
     var notice = document.getElementById("notice");
     clearTimeout(noticeTimer);
-    noticeForNextPage = false;
     if (notice) notice.textContent = "";
   }
-  function showNotice(text, forNextPage) {
+  function showNotice(text) {
     var notice = document.getElementById("notice");
     if (!notice) return;
     notice.textContent = text;
-    noticeForNextPage = forNextPage;
     clearTimeout(noticeTimer);
     noticeTimer = setTimeout(clearNotice, 6000);
   }
   document.addEventListener("notice", function (event) {
-    showNotice((event.detail && (event.detail.text || event.detail.value)) || "", true);
+    showNotice((event.detail && (event.detail.text || event.detail.value)) || "");
   });
-  document.addEventListener("htmx:afterSettle", function (event) {
+  document.addEventListener("htmx:beforeRequest", function (event) {
     var target = event.detail.target;
-    if (target && target.id === "main" && !noticeForNextPage) clearNotice();
-    noticeForNextPage = false;
+    if (target && target.id === "main" && event.detail.elt !== document.body) clearNotice();
   });
   document.addEventListener("htmx:historyRestore", clearNotice);
   document.addEventListener("DOMContentLoaded", function () {
     var notice = document.getElementById("notice");
-    if (notice && notice.textContent.trim()) showNotice(notice.textContent.trim(), false);
+    if (notice && notice.textContent.trim()) showNotice(notice.textContent.trim());
   });
 
   // The main navigation marks the section the address is in.
