@@ -89,6 +89,15 @@
       if (link === best) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     });
+    // Where the sections scroll within their row (a phone), the current one is brought into
+    // the row's view; only the row scrolls, never the page.
+    var nav = best && best.parentNode;
+    if (nav && nav.scrollWidth > nav.clientWidth) {
+      var left = best.offsetLeft - nav.offsetLeft;
+      if (left < nav.scrollLeft || left + best.offsetWidth > nav.scrollLeft + nav.clientWidth) {
+        nav.scrollLeft = left - 24;
+      }
+    }
   }
   document.addEventListener("DOMContentLoaded", markSection);
   document.addEventListener("htmx:pushedIntoHistory", markSection);
