@@ -630,3 +630,131 @@ def test_a_page_with_a_thread_passes_axe_accessibility_checks(page, login):
         page.get_by_role("listbox", name="People to mention").wait_for()
         page.keyboard.press("ArrowDown")
         assert axe_violations(page) == [], url
+
+
+WIDTHS = [360, 390, 768, 1024, 1280, 1440]
+
+
+def main_pages() -> list[str]:
+    from opsmodel.runs.models import Run
+    from sops.models import SOP
+
+    sop = SOP.objects.select_related("process__system").get(title="Recording a video")
+    run = Run.objects.filter(process=sop.process).first()
+    return [
+        "/",
+        sop.process.system.get_absolute_url(),
+        sop.process.get_absolute_url(),
+        sop.get_absolute_url(),
+        "/my-work/",
+        "/runs/",
+        run.get_absolute_url(),
+        "/metrics/",
+        "/metrics/goals/",
+        "/people/",
+        "/people/founder/",
+        "/health/",
+        "/search/?q=video",
+        "/inbox/",
+        "/sops/suggestions/",
+    ]
+
+
+@pytest.mark.parametrize("login", ["founder", "member"])
+def test_no_page_scrolls_sideways_from_a_phone_to_a_wide_screen(page, login):
+    """The page itself never scrolls sideways: the header's sections, the scorecard and the
+    steps scroll or wrap within their own boxes. One logged-in context, resized per width."""
+    urls = main_pages()
+    too_wide = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        for url in urls:
+            page.goto(url)
+            page.locator("h1").first.wait_for()
+            scroll, inner = page.evaluate(
+                "[document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            if scroll > inner:
+                too_wide.append((width, url, scroll))
+        # The account links stay on screen at every width.
+        assert page.get_by_role("button", name="Log out").is_visible(), width
+        box = page.get_by_role("button", name="Log out").bounding_box()
+        assert box["x"] + box["width"] <= width, width
+    assert too_wide == []
+
+
+def test_on_a_phone_the_systems_tree_starts_folded_and_nothing_shifts_as_the_page_loads(page):
+    from sops.models import SOP
+
+    sop = SOP.objects.get(title="Recording a video")
+    page.set_viewport_size({"width": 390, "height": 740})
+    page.goto(sop.get_absolute_url())
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.querySelector('#sidebar details').open") is False
+    assert page.locator("#sidebar").get_by_role("link", name="Lead generation").is_hidden()
+    # The SOP's first instruction is on the first screen.
+    first = page.locator(".prose ol li").first.bounding_box()
+    assert first["y"] < 740
+    shifts = page.evaluate(
+        """new Promise(resolve => {
+            new PerformanceObserver(list => resolve(list.getEntries().map(e => e.value)))
+                .observe({type: "layout-shift", buffered: true});
+            setTimeout(() => resolve([]), 500);
+        })"""
+    )
+    assert sum(shifts) == 0
+    # On a wider screen the tree is open.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.reload()
+    expect_visible = page.locator("#sidebar").get_by_role("link", name="Lead generation")
+    expect_visible.wait_for()
+    assert page.evaluate("document.querySelector('#sidebar details').open") is True
+
+
+@pytest.mark.parametrize("login", ["founder"])
+def test_a_notice_covers_no_control_and_goes_at_the_next_page(page):
+    from playwright.sync_api import expect
+
+    from processes.models import Process
+
+    process = Process.objects.get(name="YouTube content creation")
+    page.goto(process.get_absolute_url())
+    page.get_by_role("link", name="Edit YouTube content creation").click()
+    page.get_by_role("button", name="Save", exact=True).click()
+    notice = page.locator("#notice")
+    expect(notice).to_have_text("Saved.")
+    expect(notice).to_have_attribute("role", "status")
+    toast = notice.bounding_box()
+    header = page.locator(".topbar").bounding_box()
+    assert toast["y"] > header["y"] + header["height"]  # under the header, not over it
+    page.locator(".mainnav").get_by_role("link", name="Runs").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Runs")
+    expect(notice).to_have_text("")
+
+
+@pytest.mark.parametrize("login", ["founder"])
+def test_a_printed_process_page_shows_its_steps_but_not_the_controls(page):
+    from playwright.sync_api import expect
+
+    from processes.models import Process
+
+    process = Process.objects.get(name="YouTube content creation")
+    page.goto(process.get_absolute_url())
+    expect(page.locator("#add-step")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.locator(".road-step").first).to_be_visible()
+    expect(page.locator("#add-step")).to_be_hidden()
+    expect(page.locator(".step-actions").first).to_be_hidden()
+    expect(page.locator(".topbar")).to_be_hidden()
+    for button in page.locator("main button, main .button").all():
+        expect(button).to_be_hidden()
+    # This week's value prints as a figure, not as a box to type in.
+    value = page.locator(".record input[name=value]").first
+    expect(value).to_be_visible()
+    assert value.evaluate("el => getComputedStyle(el).borderTopStyle") == "none"
+    # The handbook runs its SOPs on from each other instead of starting each on a new page.
+    page.goto(f"{process.system.get_absolute_url()}handbook/")
+    breaks = page.locator(".handbook-sop").evaluate_all(
+        "els => els.map(el => getComputedStyle(el).breakBefore)"
+    )
+    assert breaks and "page" not in breaks

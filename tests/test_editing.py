@@ -578,7 +578,10 @@ def test_cancel_on_a_delete_confirmation_goes_back_and_changes_the_address(found
     system = make.SystemFactory()
     html = founder_client.get(reverse("systems:delete", args=[system.pk])).content.decode()
     cancel = html[html.index(">Delete system") :]
-    assert f'hx-get="{system.get_absolute_url()}" hx-target="#main" hx-push-url="true"' in cancel
+    assert (
+        f'data-hx-get="{system.get_absolute_url()}" data-hx-target="#main" data-hx-push-url="true"'
+        in cancel
+    )
 
 
 def test_saving_something_deleted_meanwhile_shows_what_was_typed(founder_client):

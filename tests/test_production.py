@@ -142,7 +142,7 @@ def test_state_changing_requests_need_the_csrf_token_htmx_included(member):
     assert client.post(url, data, HTTP_HX_REQUEST="true").status_code == 403
     assert not System.objects.exists()
 
-    client.get(reverse("home"))  # sets the CSRF cookie; the page puts it in hx-headers
+    client.get(reverse("home"))  # sets the CSRF cookie; the page puts it in data-hx-headers
     token = client.cookies["csrftoken"].value
     response = client.post(url, data, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 200 and System.objects.filter(name="Hiring").exists()

@@ -123,10 +123,14 @@ def test_a_whole_system_prints_as_one_handbook(member_client, content):
     assert "Lead generation" in html and "Client billing" in html  # sub-systems come along
     assert "SOP: Sending an invoice" in html and "<li>Open Stripe.</li>" in html
     assert 'class="sidebar"' not in html  # a document, not the app's frame
-    # Page breaks between SOPs on paper: the page uses the stylesheet that has them.
+    # On paper its SOPs run on from each other, each heading kept with its text: the page uses
+    # the stylesheet that says so (tests/test_browser.py checks it as printed).
     assert '<link rel="stylesheet" href="/static/opsmodel/app.css">' in html
     css = Path(__file__).resolve().parent.parent / "static" / "opsmodel" / "app.css"
-    assert "break-before: page" in css.read_text()
+    assert (
+        ".handbook h2, .handbook h3, .handbook h4, .handbook-sop .meta { break-after: avoid; }"
+        in (css.read_text())
+    )
 
 
 @pytest.mark.parametrize("size", [(2, 1, 2), (12, 3, 5)])

@@ -171,15 +171,25 @@ def test_history_restore_gets_the_whole_page(member_client, lead_generation_map)
 
 
 def test_links_work_without_javascript(member_client, lead_generation_map):
-    """Every hx-get link carries the same real href."""
+    """Every data-hx-get link carries the same real href."""
     import re
 
     for url in pages(lead_generation_map):
         html = member_client.get(url).content.decode()
-        for tag in re.findall(r"<a [^>]*hx-get=[^>]*>", html):
+        for tag in re.findall(r"<a [^>]*data-hx-get=[^>]*>", html):
             href = re.search(r'href="([^"]+)"', tag).group(1)
-            hx_get = re.search(r'hx-get="([^"]+)"', tag).group(1)
+            hx_get = re.search(r'data-hx-get="([^"]+)"', tag).group(1)
             assert href == hx_get
+
+
+def test_pages_spell_htmx_attributes_as_valid_data_attributes(member_client, lead_generation_map):
+    """`hx-get` does not validate as HTML; `data-hx-get` does, and htmx reads it the same."""
+    import re
+
+    for url in pages(lead_generation_map):
+        html = member_client.get(url).content.decode()
+        assert "data-hx-get=" in html, url
+        assert re.findall(r"[\s\"']hx-[a-z-]+=", html) == [], url
 
 
 def test_the_sidebar_marks_the_current_system(member_client, lead_generation_map):
@@ -283,3 +293,19 @@ def test_the_map_offers_each_person_the_downloads_they_may_use(member_client, fo
     assert reverse("front:export_map") not in member and "+ New system" not in member
     founder = founder_client.get(reverse("home")).text
     assert reverse("front:export_map") in founder and reverse("front:import_map") in founder
+
+
+def test_a_hidden_input_carries_no_aria_attribute(founder_client, lead_generation_map):
+    """HTML forbids aria-* on a hidden input; Django copies the visible one's onto the hidden
+    initial value it keeps for a field with a computed default (the SOP's review interval)."""
+    import re
+
+    sop = lead_generation_map["recording"]
+    for url in [
+        reverse("sops:edit", args=[sop.pk]),
+        f"{reverse('sops:new')}?process={sop.process_id}",
+    ]:
+        html = founder_client.get(url).content.decode()
+        hidden = re.findall(r'<input type="hidden"[^>]*>', html)
+        assert any('name="initial-review_interval_days"' in tag for tag in hidden), url
+        assert [tag for tag in hidden if "aria-" in tag] == [], url

@@ -128,7 +128,7 @@ def owner(person) -> SafeString:
     )
     return format_html(
         '<span class="owner{}"><span class="avatar" aria-hidden="true">{}</span>'
-        '<a href="{}" hx-get="{}">{}</a>{}</span>',
+        '<a href="{}" data-hx-get="{}">{}</a>{}</span>',
         "" if person.is_active else " owner-inactive",
         initials,
         url,

@@ -42,19 +42,32 @@
 
   document.addEventListener("htmx:historyRestore", markCurrentSystem);
 
-  // "Saved.", "Deleted …": a short confirmation in the status line, read out by screen
-  // readers (role=status), gone after a while or at the next page.
+  // "Saved.", "Deleted …": a short confirmation in the status line at the foot of the window
+  // (where it covers no navigation), read out politely by screen readers (role=status), gone
+  // after a while or when the person goes to another page. A write's notice arrives with the
+  // page it leads to, which htmx fetches itself (HX-Location: the request's element is the
+  // body); any other request into the main region is the person going on, and ends it.
   var noticeTimer = null;
+  function clearNotice() {
+    var notice = document.getElementById("notice");
+    clearTimeout(noticeTimer);
+    if (notice) notice.textContent = "";
+  }
   function showNotice(text) {
     var notice = document.getElementById("notice");
     if (!notice) return;
     notice.textContent = text;
     clearTimeout(noticeTimer);
-    noticeTimer = setTimeout(function () { notice.textContent = ""; }, 6000);
+    noticeTimer = setTimeout(clearNotice, 6000);
   }
   document.addEventListener("notice", function (event) {
     showNotice((event.detail && (event.detail.text || event.detail.value)) || "");
   });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "main" && event.detail.elt !== document.body) clearNotice();
+  });
+  document.addEventListener("htmx:historyRestore", clearNotice);
   document.addEventListener("DOMContentLoaded", function () {
     var notice = document.getElementById("notice");
     if (notice && notice.textContent.trim()) showNotice(notice.textContent.trim());
@@ -76,6 +89,15 @@
       if (link === best) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     });
+    // Where the sections scroll within their row (a phone), the current one is brought into
+    // the row's view; only the row scrolls, never the page.
+    var nav = best && best.parentNode;
+    if (nav && nav.scrollWidth > nav.clientWidth) {
+      var left = best.offsetLeft - nav.offsetLeft;
+      if (left < nav.scrollLeft || left + best.offsetWidth > nav.scrollLeft + nav.clientWidth) {
+        nav.scrollLeft = left - 24;
+      }
+    }
   }
   document.addEventListener("DOMContentLoaded", markSection);
   document.addEventListener("htmx:pushedIntoHistory", markSection);
@@ -100,14 +122,16 @@
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
   });
 
-  // On a phone the systems tree starts folded, so the page's own content comes first; it keeps
-  // whatever state the person gives it when the sidebar refreshes after an edit.
+  // On a phone the systems tree starts folded (it is folded in the markup, so nothing moves
+  // when the page loads), so the page's own content comes first; a wider screen opens it. It
+  // keeps whatever state the person gives it when the sidebar refreshes after an edit.
   var phone = window.matchMedia("(max-width: 50rem)");
   var systemsOpen = !phone.matches;
   function applySidebarState() {
     var details = document.querySelector("#sidebar .sidebar-systems");
     if (!details) return;
     details.open = systemsOpen;
+    details.setAttribute("data-settled", "");
     details.addEventListener("toggle", function () {
       systemsOpen = details.open;
     });
@@ -149,7 +173,8 @@
     event.preventDefault();
     if (over === dragged) return;
     var box = over.getBoundingClientRect();
-    var vertical = getComputedStyle(over.parentNode).gridAutoFlow.indexOf("row") === 0;
+    // One column (a phone): before or after by height; rows of steps: by left and right.
+    var vertical = getComputedStyle(over.parentNode).gridTemplateColumns.split(" ").length === 1;
     var after = vertical
       ? event.clientY > box.top + box.height / 2
       : event.clientX > box.left + box.width / 2;
