@@ -343,9 +343,10 @@ def test_a_founder_turns_an_sop_too_big_for_one_sitting_into_a_process(page):
     expect(page.locator("ol.road > li")).to_have_count(5)
 
 
-def log_in(browser, live_server, username: str):
+def log_in(browser, live_server, username: str, width: int = 390, height: int = 844):
     """A second person, in a browser context of their own."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    viewport = {"width": width, "height": height}
+    context = browser.new_context(base_url=live_server.url, viewport=viewport)
     page = context.new_page()
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
@@ -466,17 +467,6 @@ def test_the_inbox_and_the_preferences_pass_axe_accessibility_checks(page):
         assert axe_violations(page) == [], url
 
 
-def signed_in(browser, live_server, username: str):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("opsmodel-demo")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/(my-work/)?$"))
-    return page
-
-
 @pytest.mark.parametrize("reread", [True, False], ids=["read-again", "typo-fix"])
 def test_a_member_suggests_an_edit_the_founder_approves_and_the_member_reads_it_again_if_asked(
     browser, live_server, settings, reread
@@ -488,7 +478,7 @@ def test_a_member_suggests_an_edit_the_founder_approves_and_the_member_reads_it_
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("loaddemo", stdout=io.StringIO())
     sop = SOP.objects.get(title="Recording a video")
-    member = signed_in(browser, live_server, "member")
+    _, member = log_in(browser, live_server, "member", 1280, 900)
     member.goto(sop.get_absolute_url())
     member.get_by_role("button", name="I have read and understood this version").click()
     expect(member.get_by_text("You confirmed you have read and understood")).to_be_visible()
@@ -500,7 +490,7 @@ def test_a_member_suggests_an_edit_the_founder_approves_and_the_member_reads_it_
     member.get_by_role("button", name="Send suggestion").click()
     expect(member.get_by_text("Waiting for review")).to_be_visible()
 
-    founder = signed_in(browser, live_server, "founder")
+    _, founder = log_in(browser, live_server, "founder", 1280, 900)
     founder.goto("/sops/suggestions/")
     founder.get_by_role("link", name="Recording a video").click()
     expect(founder.get_by_text("Check the sound level first.").first).to_be_visible()
