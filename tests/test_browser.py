@@ -748,3 +748,73 @@ def test_a_printed_process_page_shows_its_steps_but_not_the_controls(page):
         "els => els.map(el => getComputedStyle(el).breakBefore)"
     )
     assert breaks and "page" not in breaks
+
+
+@pytest.mark.parametrize("login", ["founder"])
+def test_typing_survives_search_and_back_and_escape_closes_an_inline_edit(page):
+    from playwright.sync_api import expect
+
+    from processes.models import Process
+
+    process = Process.objects.get(name="YouTube content creation")
+    page.goto(process.get_absolute_url())
+
+    # Steps are added from the keyboard one after another: focus stays in the emptied form,
+    # and the status line says what was added.
+    add_name = page.locator("#add-step").get_by_label("Step", exact=True)
+    add_name.fill("Thumbnail")
+    add_name.press("Enter")
+    expect(page.locator("#notice")).to_have_text("Added step “Thumbnail”.")
+    expect(page.locator(".road-step h3").last).to_have_text("Step 5: Thumbnail")
+    add_name = page.locator("#add-step").get_by_label("Step", exact=True)
+    expect(add_name).to_be_focused()
+    expect(add_name).to_have_value("")
+
+    # Typing in an inline edit, then searching, keeps what was typed; Back offers it again.
+    page.get_by_role("link", name="Edit step Filming").click()
+    name = page.locator("form.edit-form-inline").get_by_label("Step", exact=True)
+    expect(name).to_be_focused()
+    name.fill("Filming with two cameras")
+    page.get_by_role("searchbox", name="Search the map").fill("invoice")
+    expect(page).to_have_url(re.compile(r"/search/\?q=invoice"))
+    expect(page.locator("#notice")).to_contain_text("“Edit step: Filming” is kept")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/processes/\d+/$"))
+    offer = page.locator(".draft-elsewhere")
+    expect(offer).to_contain_text("unsaved changes in “Edit step: Filming”")
+    offer.get_by_role("button", name="Open it").click()
+    name = page.locator("form.edit-form-inline").get_by_label("Step", exact=True)
+    expect(name).to_have_value("Filming with two cameras")
+    expect(page.locator("form.edit-form-inline .draft-line")).to_contain_text(
+        "Restored what you typed"
+    )
+
+    # Escape closes the inline edit as Cancel does, asking first because something was typed.
+    questions: list[str] = []
+
+    def answer(dialog):
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer)
+    name.press("Escape")
+    expect(page.locator("form.edit-form-inline")).to_have_count(0)
+    assert questions == ["Discard what you typed in “Edit step: Filming”?"]
+    assert process.steps.filter(name="Filming").exists()
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("YouTube content creation")
+    expect(page.locator(".draft-line")).to_have_count(0)
+
+    # An unchanged inline edit closes on Escape without a question, and saving one says so.
+    page.get_by_role("link", name="Edit step Scripting").click()
+    name = page.locator("form.edit-form-inline").get_by_label("Step", exact=True)
+    expect(name).to_be_focused()
+    name.press("Escape")
+    expect(page.locator("form.edit-form-inline")).to_have_count(0)
+    page.get_by_role("link", name="Edit step Scripting").click()
+    name = page.locator("form.edit-form-inline").get_by_label("Step", exact=True)
+    expect(name).to_be_focused()
+    name.fill("Scripting the video")
+    name.press("Enter")
+    expect(page.locator("#notice")).to_have_text("Saved step “Scripting the video”.")
+    assert len(questions) == 1
