@@ -43,8 +43,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     TEAM_MEMBERS: [(app, f"view_{model}") for app, model in READ_MODELS]
     + READ_RECEIPTS
     + RUNS_SEEN,
-    # Admins manage people and software in the Django admin (they also need is_staff). They
-    # hold every right of a team member, or they could not make one (see grantable_roles).
+    # Admins manage people in the app and in the Django admin, and software in the admin (the
+    # admin also needs is_staff). They hold every right of a team member, or they could not
+    # make one (see grantable_roles).
     ADMINS: [
         (app, f"{action}_{model}")
         for app, model in [("opsmodel", "user"), ("systems", "software")]

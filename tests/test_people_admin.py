@@ -110,6 +110,21 @@ def test_an_admin_adds_a_person_who_sets_a_password_from_the_email_and_logs_in(a
     assert login.status_code == 302
 
 
+def test_a_mail_server_that_cannot_be_reached_keeps_the_person_and_says_so(admin_in, settings):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 2},  # nothing listens
+        }
+    }
+
+    response = admin_in.post(reverse("front:add_person"), new_person(), follow=True)
+
+    html = response.content.decode()
+    assert "Added Kim Park. The email to kim@example.com could not be sent" in html
+    assert make.User.objects.filter(username="kim").exists()
+
+
 def test_the_link_works_once_and_says_so_when_used(admin_in):
     admin_in.post(reverse("front:add_person"), new_person())
     link = link_in(mail.outbox[0])

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -146,15 +146,20 @@ class PersonForm(forms.ModelForm):
 def add_person(request: HttpRequest) -> HttpResponse:
     form = PersonForm(request.POST or None, actor=request.user)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            person = form.save(commit=False)
-            person.set_unusable_password()
-            person.save()
-            give_roles(person, form.cleaned_data["roles"])
-            if not may_manage(request.user, person):  # the last word, whatever the form let by
-                raise PermissionDenied
-        sent = send_set_password_link(person, by=request.user)
-        return go_to(request, person.get_absolute_url(), notice=link_notice(person, sent, True))
+        try:
+            with transaction.atomic():
+                person = form.save(commit=False)
+                person.set_unusable_password()
+                person.save()
+                give_roles(person, form.cleaned_data["roles"])
+                if not may_manage(request.user, person):  # the last word, whatever the form let by
+                    raise PermissionDenied
+        except IntegrityError:  # the same username saved by someone else a moment before
+            form.add_error("username", "Someone has just been added with this username.")
+        else:
+            sent = send_set_password_link(person, by=request.user)
+            notice = link_notice(person, sent, added=True)
+            return go_to(request, person.get_absolute_url(), notice=notice)
     context = {
         "page_title": "Add a person",
         "intro": "They get an email with a link to choose their password; the link works "
