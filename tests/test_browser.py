@@ -179,6 +179,31 @@ def test_the_login_page_passes_axe_accessibility_checks(browser, live_server):
     page.close()
 
 
+@pytest.mark.parametrize("bypass_csp", [True])
+@pytest.mark.parametrize("login", ["founder"])  # the demo's founder is an admin too
+def test_the_pages_that_manage_people_pass_axe_accessibility_checks(page, browser, live_server):
+    for url in [
+        "/people/",
+        "/people/new/",
+        "/people/member/",
+        "/people/member/edit/",
+        "/people/member/deactivate/",
+        "/people/member/reassign/",
+    ]:
+        page.goto(url)
+        assert axe_violations(page) == [], url
+    visitor = browser.new_page(base_url=live_server.url, bypass_csp=True)
+    for url in [
+        "/accounts/password/forgot/",
+        "/accounts/password/forgot/sent/",
+        "/accounts/password/set/MQ/no-such-token/",
+        "/accounts/password/set/done/",
+    ]:
+        visitor.goto(url)
+        assert axe_violations(visitor) == [], url
+    visitor.close()
+
+
 @pytest.mark.parametrize("login", ["founder"])
 def test_a_founder_edits_a_process_inline_and_reorders_its_steps(page):
     from playwright.sync_api import expect
