@@ -96,7 +96,8 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             FOUNDERS_WRITE_IN_PLACE,
         ),
         "sops:new": ("get", f"{reverse('sops:new')}?process={p}", {}, FOUNDERS_ONLY),
-        "sops:preview": ("post", reverse("sops:preview"), {"body": "1. Go"}, FOUNDERS_ONLY),
+        # Anyone who writes SOPs or suggests edits previews the Markdown.
+        "sops:preview": ("post", reverse("sops:preview"), {"body": "1. Go"}, READ),
         "sops:detail": ("get", reverse("sops:detail", args=[sop]), {}, READ),
         "sops:edit": ("get", reverse("sops:edit", args=[sop]), {}, FOUNDERS_ONLY),
         "sops:delete": ("get", reverse("sops:delete", args=[sop]), {}, FOUNDERS_ONLY),
