@@ -15,6 +15,7 @@ from opsmodel.markdown import render_markdown
 from opsmodel.pages import breadcrumbs
 from processes.views import get_process
 from sops import suggestions
+from sops.attachments import limits_text
 from sops.forms import SOPForm
 from sops.health import first_names, sop_warnings
 from sops.models import SOP, Acknowledgement, Promotion
@@ -46,6 +47,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "page_title": sop.title,
         **breadcrumbs(sop.process.system),
         "software": sop.software.all(),
+        "files": list(sop.attachments.select_related("uploaded_by")),
+        "files_help": limits_text(),
         "suggestions_waiting": suggestions.waiting_for(sop, request.user),
         # Founders edit directly, except the recipe of an SOP whose system reviews changes.
         "may_suggest": not request.user.has_perm("sops.change_sop") or sop.needs_review(),
@@ -147,14 +150,11 @@ class Delete(edit_views.DeleteView):
 delete = Delete.as_view()
 
 
-ATTACHING = False
-
-
 def editor_context(user, sop: SOP) -> dict:
     """The Markdown editor of an SOP's instructions: its live preview, and, for those who may
     change the SOP, where pictures and files are uploaded."""
     context = {"preview_url": reverse("sops:preview"), "attach_note": ""}
-    if user.has_perm("sops.change_sop") and ATTACHING:
+    if user.has_perm("sops.change_sop"):
         context["attach_url"] = reverse("sops:attach", args=[sop.pk])
     return context
 
