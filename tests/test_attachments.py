@@ -4,18 +4,22 @@ export and the handbook."""
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import struct
 import zipfile
 import zlib
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.text import slugify as slug
 
 from opsmodel.markdown import render_markdown, sanitise
-from sops.models import Attachment
+from sops.models import SOP, Attachment
 from tests import factories as make
 
 pytestmark = pytest.mark.django_db
@@ -312,3 +316,129 @@ def test_the_sop_page_lists_its_files_in_one_query_however_many(member_client, f
     for n in range(4):
         attach(sop, SimpleUploadedFile(f"more-{n}.png", png()), founder)
     assert count() == one
+
+
+# The map's export and import carry the files, and the handbook holds them beside each SOP.
+
+
+@pytest.fixture
+def illustrated(founder, sop):
+    """An SOP whose instructions show a picture and link a file (and a file it does not link)."""
+    from sops.attachments import attach
+
+    shot = attach(sop, SimpleUploadedFile("Bank screen.png", png()), founder)
+    form = attach(sop, SimpleUploadedFile("form.pdf", b"%PDF-1.4\n%%EOF\n"), founder)
+    attach(sop, SimpleUploadedFile("spare.txt", b"spare"), founder)
+    sop.body = (
+        f"1. Open the books.\n\n   ![The bank screen]({shot.get_absolute_url()})\n"
+        f"2. Fill in [the form]({form.get_absolute_url()}).\n"
+    )
+    sop.save()
+    return sop
+
+
+def wipe_map() -> None:
+    from opsmodel.front.exchange import clear_map
+
+    clear_map()
+
+
+def test_the_export_carries_the_files_and_links_them_by_name(illustrated):
+    from opsmodel.front.exchange import export_map
+
+    item = next(s for s in export_map()["sops"] if s["title"] == illustrated.title)
+    assert item["body"] == (
+        "1. Open the books.\n\n   ![The bank screen](attachment:bank-screen.png)\n"
+        "2. Fill in [the form](attachment:form.pdf).\n"
+    )
+    assert [(a["file"], a["name"]) for a in item["attachments"]] == [
+        ("bank-screen.png", "Bank screen.png"),
+        ("form.pdf", "form.pdf"),
+        ("spare.txt", "spare.txt"),
+    ]
+    assert base64.b64decode(item["attachments"][0]["data"]) == png()
+
+
+def test_export_then_import_into_an_empty_map_gives_the_same_document_and_files(
+    illustrated, member_client
+):
+    from opsmodel.front.exchange import export_map, import_map
+
+    first = json.loads(json.dumps(export_map()))
+    wipe_map()
+    assert not Attachment.objects.exists()
+    counts = import_map(first)
+    assert (counts["files"], counts["left_out"]) == (3, [])
+    assert export_map() == first
+    sop = SOP.objects.get(title=illustrated.title)
+    shot = sop.attachments.get(name="Bank screen.png")
+    assert f"![The bank screen]({shot.get_absolute_url()})" in sop.body
+    assert sop.edition == 1  # its links to its own files are no new edition
+    assert b"".join(member_client.get(shot.get_absolute_url()).streaming_content) == png()
+
+
+def test_importing_the_same_document_again_doubles_no_file(illustrated):
+    from opsmodel.front.exchange import export_map, import_map
+
+    document = export_map()
+    import_map(document)
+    assert illustrated.attachments.count() == 3
+    assert export_map() == document
+
+
+def test_files_past_the_exports_cap_are_named_and_the_import_says_so(illustrated, settings):
+    from opsmodel.front.exchange import export_map, import_map
+
+    settings.EXPORT_ATTACHMENTS_MAX_BYTES = len(png())  # room for the picture only
+    document = export_map()
+    item = next(s for s in document["sops"] if s["title"] == illustrated.title)
+    left = [a for a in item["attachments"] if "data" not in a]
+    assert [a["file"] for a in left] == ["form.pdf", "spare.txt"]
+    assert left[0]["left_out"] == (
+        "the document carries at most 1 KB of files; copy this one by hand"
+    )
+    wipe_map()
+    counts = import_map(document)
+    assert counts["files"] == 1
+    assert counts["left_out"][0].endswith(
+        "attachments[1] (“form.pdf”): the document carries at most 1 KB of files; "
+        "copy this one by hand"
+    )
+
+
+def test_a_file_in_a_document_is_checked_as_an_upload_is_and_nothing_is_stored(illustrated):
+    from opsmodel.front.exchange import BadDocument, export_map, import_map
+
+    document = export_map()
+    wipe_map()
+    item = next(s for s in document["sops"] if s["title"] == illustrated.title)
+    item["attachments"][0]["data"] = base64.b64encode(b"<svg onload=alert(1)>").decode()
+    item["attachments"][1]["data"] = "not base64!"
+    media = Path(settings.MEDIA_ROOT)
+    before = sorted(f for f in media.rglob("*") if f.is_file())
+    with pytest.raises(BadDocument) as refused:
+        import_map(document)
+    assert sorted(f for f in media.rglob("*") if f.is_file()) == before  # its file went too
+    problems = refused.value.problems
+    assert any(
+        "attachments[0] (“Bank screen.png”): “Bank screen.png” is not the PNG" in p
+        for p in problems
+    )
+    assert any("attachments[1] (“form.pdf”): data is not base64" in p for p in problems)
+    assert not SOP.objects.exists() and not Attachment.objects.exists()
+
+
+def test_the_handbook_holds_each_sops_files_beside_it_linked_relatively(illustrated, member_client):
+    response = member_client.get(reverse("front:handbook_zip"))
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    recipe = next(
+        n for n in archive.namelist() if n.endswith("/" + slug(illustrated.title) + ".md")
+    )
+    folder = recipe.removesuffix(".md") + "-files/"
+    assert archive.read(folder + "bank-screen.png") == png()
+    assert archive.read(folder + "form.pdf") == b"%PDF-1.4\n%%EOF\n"
+    text = archive.read(recipe).decode()
+    here = folder.rstrip("/").rpartition("/")[2]
+    assert f"![The bank screen]({here}/bank-screen.png)" in text
+    assert f"[the form]({here}/form.pdf)" in text
+    assert "/sops/" not in text
