@@ -442,3 +442,25 @@ def test_the_handbook_holds_each_sops_files_beside_it_linked_relatively(illustra
     assert f"![The bank screen]({here}/bank-screen.png)" in text
     assert f"[the form]({here}/form.pdf)" in text
     assert "/sops/" not in text
+
+
+@pytest.mark.parametrize(
+    ("attachments", "said"),
+    [
+        ("shot.png", "attachments should be a list of {file, name, data} objects"),
+        ([{"name": "a.png"}], "attachments [0] should be an object with a file and a name"),
+        ([{"file": "a.png", "name": "a.png", "data": 7}], "should be text"),
+        (
+            [{"file": "a.png", "name": "a.png"}, {"file": "A.png", "name": "b.png"}],
+            "file “A.png” appears twice",
+        ),
+    ],
+)
+def test_a_document_with_malformed_attachments_is_refused_saying_where(sop, attachments, said):
+    from opsmodel.front.exchange import BadDocument, export_map, import_map
+
+    document = export_map()
+    document["sops"][0]["attachments"] = attachments
+    with pytest.raises(BadDocument) as refused:
+        import_map(document)
+    assert any(p.startswith("sops[0] (") and said in p for p in refused.value.problems)
