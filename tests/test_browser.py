@@ -776,6 +776,16 @@ def test_a_founder_formats_attaches_and_pastes_a_picture_and_the_preview_shows_i
     body.press("Control+b")
     expect(body).to_have_value(re.compile(r"Check \*\*the levels\*\*$"))
     expect(preview.locator("strong", has_text="the levels")).to_be_visible()
+    # The toolbar is one Tab stop before the box; the arrow keys move along it.
+    body.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Heading")).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("button", name="Bulleted list")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(body).to_have_value(re.compile(r"\n- Check \*\*the levels\*\*$"))
+    expect(preview.locator("ul li strong", has_text="the levels")).to_be_visible()
+    expect(body).to_be_focused()
     # The toolbar's Attach button opens the file chooser.
     body.press("Control+End")
     with page.expect_file_chooser() as chosen:
@@ -814,7 +824,7 @@ def test_a_founder_formats_attaches_and_pastes_a_picture_and_the_preview_shows_i
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".recipe .prose img")).to_have_count(2)
     expect(page.locator("#files li")).to_have_count(2)
-    assert "**the levels**" in SOP.objects.get(pk=sop.pk).body
+    assert "- Check **the levels**" in SOP.objects.get(pk=sop.pk).body
 
 
 @pytest.mark.parametrize("login", ["founder"])

@@ -20,11 +20,41 @@
     document.querySelectorAll("[data-editor]:not([data-ready])").forEach(function (editor) {
       editor.setAttribute("data-ready", "");
       var toolbar = editor.querySelector(".editor-toolbar");
-      if (toolbar) toolbar.hidden = false;
+      if (toolbar) {
+        toolbar.hidden = false;
+        // One stop in the Tab order; the arrow keys, Home and End move along the toolbar.
+        toolButtons(toolbar).forEach(function (button, i) {
+          button.tabIndex = i === 0 ? 0 : -1;
+        });
+      }
       var toggle = editor.querySelector(".editor-preview-toggle");
       if (toggle) toggle.hidden = false;
     });
   }
+  function toolButtons(toolbar) {
+    return Array.prototype.slice.call(toolbar.querySelectorAll("button"));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var button = event.target;
+    if (!button.closest || !button.closest(".editor-toolbar button")) return;
+    var buttons = toolButtons(button.closest(".editor-toolbar"));
+    var at = buttons.indexOf(button);
+    var to = {
+      ArrowRight: at + 1,
+      ArrowLeft: at - 1,
+      Home: 0,
+      End: buttons.length - 1,
+    }[event.key];
+    if (to === undefined) return;
+    event.preventDefault();
+    to = (to + buttons.length) % buttons.length;
+    buttons.forEach(function (each, i) {
+      each.tabIndex = i === to ? 0 : -1;
+    });
+    buttons[to].focus();
+  });
+
   document.addEventListener("DOMContentLoaded", wire);
   document.addEventListener("htmx:afterSettle", wire);
 
@@ -219,7 +249,10 @@
   document.addEventListener("paste", function (event) {
     var box = event.target;
     if (!box.matches || !box.matches("[data-editor][data-attach-url] textarea")) return;
-    var files = event.clipboardData && event.clipboardData.files;
+    var data = event.clipboardData;
+    var files = data && data.files;
+    // Text copied from a word processor may come with a picture of itself: text wins.
+    if (data && data.getData("text/plain")) return;
     if (files && files.length) {
       event.preventDefault();
       upload(editorOf(box), files);
