@@ -153,7 +153,11 @@ delete = Delete.as_view()
 def editor_context(user, sop: SOP) -> dict:
     """The Markdown editor of an SOP's instructions: its live preview, and, for those who may
     change the SOP, where pictures and files are uploaded."""
-    context = {"preview_url": reverse("sops:preview"), "attach_note": ""}
+    context = {
+        "preview_url": reverse("sops:preview"),
+        # A file is stored once uploaded, before anyone approves a suggestion: founders attach.
+        "attach_note": "Founders attach pictures and files; link to one by its address.",
+    }
     if user.has_perm("sops.change_sop"):
         context["attach_url"] = reverse("sops:attach", args=[sop.pk])
     return context

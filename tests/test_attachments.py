@@ -296,6 +296,7 @@ def test_the_editor_offers_attach_only_to_those_who_may_change_the_sop(
     assert 'aria-label="Attach a picture or file"' in edit
     suggest = member_client.get(reverse("sops:suggest", args=[sop.pk])).content.decode()
     assert "data-preview-url" in suggest and "data-attach-url" not in suggest
+    assert "Founders attach pictures and files" in suggest
     new = founder_client.get(f"{reverse('sops:new')}?process={sop.process_id}").content.decode()
     assert "attached once the SOP is saved" in new
 
