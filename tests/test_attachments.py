@@ -465,3 +465,11 @@ def test_a_document_with_malformed_attachments_is_refused_saying_where(sop, atta
     with pytest.raises(BadDocument) as refused:
         import_map(document)
     assert any(p.startswith("sops[0] (") and said in p for p in refused.value.problems)
+
+
+def test_the_plain_form_says_why_a_file_is_refused(founder_client, sop):
+    response = upload(founder_client, sop, "logo.svg", b"<svg/>")
+    assert response.status_code == 302
+    page = founder_client.get(sop.get_absolute_url()).content.decode()
+    assert "“.svg” files cannot be attached. You can attach pictures (PNG, JPEG, GIF, WEBP)" in page
+    assert not Attachment.objects.exists()
