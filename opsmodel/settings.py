@@ -280,8 +280,44 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded files (pictures and files attached to SOPs) go through Django's storage API: a
+# folder on this machine by default (MEDIA_ROOT, var/media), or, for several app servers, an
+# S3-compatible bucket through django-storages (see storage_from_env and the README). They are
+# served by the app itself (sops.views.attachment), which checks who may read them: MEDIA_URL
+# is never served as it stands.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "/media-is-not-served/"
+
+
+def storage_from_env() -> dict:
+    """FILE_STORAGE=s3 → an S3-compatible bucket (django-storages, which must be installed),
+    configured by its own AWS_* variables; unset or "local" → the folder MEDIA_ROOT."""
+    kind = os.environ.get("FILE_STORAGE", "local")
+    if kind == "local":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"FILE_STORAGE must be local or s3, not {kind!r}")
+    try:
+        import storages  # noqa: F401
+    except ImportError:
+        raise ImproperlyConfigured(
+            "FILE_STORAGE=s3 needs django-storages: pip install 'django-storages[s3]'"
+        ) from None
+    options = {
+        "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", ""),
+        "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+        "default_acl": "private",
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }
+    if not options["bucket_name"]:
+        raise ImproperlyConfigured("FILE_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME")
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": storage_from_env(),
     # In production whitenoise serves compressed files under content-hashed names, cached
     # forever; in development and tests the plain storage needs no collectstatic.
     "staticfiles": {
@@ -325,6 +361,12 @@ SECURE_CSP = {
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:", "https:"],
     "connect-src": [CSP.SELF],
+    # The players of videos linked alone on a line of an SOP (opsmodel/markdown.py), no other.
+    "frame-src": [
+        "https://www.youtube-nocookie.com",
+        "https://player.vimeo.com",
+        "https://www.loom.com",
+    ],
     "font-src": [CSP.SELF],
     "form-action": [CSP.SELF],
     "object-src": [CSP.NONE],
@@ -349,6 +391,18 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# Pictures and files attached to SOPs (sops/attachments.py): which kinds, and how big. Each is
+# checked by its bytes, not its name; SVG and HTML are never accepted (a browser runs them).
+ATTACHMENT_IMAGE_TYPES = env_list("ATTACHMENT_IMAGE_TYPES", ["png", "jpeg", "gif", "webp"])
+ATTACHMENT_FILE_TYPES = env_list(
+    "ATTACHMENT_FILE_TYPES", ["pdf", "docx", "xlsx", "pptx", "csv", "txt", "zip"]
+)
+ATTACHMENT_IMAGE_MAX_BYTES = env_int("ATTACHMENT_IMAGE_MAX_MB", 10) * 1024 * 1024
+ATTACHMENT_FILE_MAX_BYTES = env_int("ATTACHMENT_FILE_MAX_MB", 25) * 1024 * 1024
+# The exported map carries the attachments' bytes (base64) up to this much in all; beyond it,
+# each further file is listed without its bytes, and the import says which were left out.
+EXPORT_ATTACHMENTS_MAX_BYTES = env_int("EXPORT_ATTACHMENTS_MAX_MB", 100) * 1024 * 1024
 
 # The scope checks (sops/health.py): an SOP estimated at more than SOP_SITTING_MINUTES is more
 # than one sitting. A new SOP is due for review every SOP_REVIEW_DAYS unless it says otherwise.

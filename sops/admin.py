@@ -21,4 +21,15 @@ class SOPAdmin(KeepsHistory, admin.ModelAdmin):
         "estimated_minutes",
         "software",
         "body",
+        "files",
     ]
+    # What is attached, to read: files are attached and deleted on the SOP's own page, which
+    # checks what each file is (sops.attachments).
+    readonly_fields = ["files"]
+
+    @admin.display(description="Pictures and files")
+    def files(self, sop: SOP) -> str:
+        if not sop.pk:
+            return "—"
+        names = [f"{a.name} ({a.size:,} bytes)" for a in sop.attachments.all()]
+        return ", ".join(names) or "None attached."

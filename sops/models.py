@@ -6,8 +6,9 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
-from django.dispatch import Signal
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import Signal, receiver
 from django.urls import reverse
 from django.utils import timezone
 
@@ -362,3 +363,52 @@ class Suggestion(models.Model):
         return user.has_perm("sops.change_sop") or (
             user.pk == self.sop.owner_id and user.has_perm("sops.view_sop")
         )
+
+
+def attachment_path(attachment: Attachment, filename: str) -> str:
+    """sops/<sop id>/<random>.<extension>: the name people gave it is kept in the row, never
+    in the storage, so no name can reach outside the folder or guess another file's."""
+    import secrets
+
+    from sops.attachments import kind_of_name
+
+    return f"sops/{attachment.sop_id}/{secrets.token_hex(12)}.{kind_of_name(filename) or 'bin'}"
+
+
+class Attachment(models.Model):
+    """A picture or file attached to an SOP, linked from its instructions (sops.attachments
+    checks what may be attached). Served only to those who may read the SOP."""
+
+    sop = models.ForeignKey(SOP, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    name = models.CharField(max_length=200, help_text="The name it was uploaded with.")
+    size = models.PositiveBigIntegerField(help_text="In bytes.")
+    content_type = models.CharField(max_length=100)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        from sops.attachments import url_of
+
+        return url_of(self.sop_id, self.pk, self.name)
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+@receiver(post_delete, sender=Attachment)
+def forget_the_file(sender, instance: Attachment, **kwargs) -> None:
+    """An attachment deleted (by itself, or with its SOP) takes its file along, once the
+    deletion is committed: a rollback keeps both."""
+    name, storage = instance.file.name, instance.file.storage
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))

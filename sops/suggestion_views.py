@@ -19,7 +19,7 @@ from sops import suggestions
 from sops.forms import ApproveForm, SuggestForm
 from sops.health import first_names, sop_warnings
 from sops.models import SOP, Suggestion
-from sops.views import get_sop
+from sops.views import editor_context, get_sop
 
 
 @login_required
@@ -55,6 +55,7 @@ def suggest(request: HttpRequest, pk: int) -> HttpResponse:
         "sop": sop,
         "form": form,
         **breadcrumbs(sop.process.system),
+        **editor_context(request.user, sop),
     }
     return render_page(request, "sops/suggest.html", context, status=status)
 
@@ -101,6 +102,7 @@ def review_context(request, suggestion: Suggestion, form: ApproveForm | None = N
         "may_review": may_review,
         "form": form,
         **breadcrumbs(sop.process.system),
+        **editor_context(request.user, sop),
     }
 
 

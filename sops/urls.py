@@ -1,7 +1,7 @@
 from django.urls import path
 
 from opsmodel.object_urls import object_paths
-from sops import suggestion_views, views
+from sops import attachment_views, suggestion_views, views
 
 app_name = "sops"
 urlpatterns = [
@@ -11,6 +11,18 @@ urlpatterns = [
     path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("<int:pk>/reviewed/", views.mark_reviewed, name="reviewed"),
     path("<int:pk>/promote/", views.promote, name="promote"),
+    # Pictures and files: uploaded by those who may change the SOP, read by its readers.
+    path("<int:pk>/files/", attachment_views.attach, name="attach"),
+    path(
+        "<int:pk>/files/<int:attachment_pk>/delete/",
+        attachment_views.delete,
+        name="delete_file",
+    ),
+    path(
+        "<int:pk>/files/<int:attachment_pk>/<str:name>",
+        attachment_views.attachment,
+        name="file",
+    ),
     # Suggested edits: made from an SOP's page, reviewed by its owner or a founder.
     path("<int:pk>/suggest/", suggestion_views.suggest, name="suggest"),
     path("suggestions/", suggestion_views.queue, name="suggestions"),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,6 +15,7 @@ from opsmodel.markdown import render_markdown
 from opsmodel.pages import breadcrumbs
 from processes.views import get_process
 from sops import suggestions
+from sops.attachments import limits_text
 from sops.forms import SOPForm
 from sops.health import first_names, sop_warnings
 from sops.models import SOP, Acknowledgement, Promotion
@@ -46,6 +47,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "page_title": sop.title,
         **breadcrumbs(sop.process.system),
         "software": sop.software.all(),
+        "files": list(sop.attachments.select_related("uploaded_by")),
+        "files_help": limits_text(),
         "suggestions_waiting": suggestions.waiting_for(sop, request.user),
         # Founders edit directly, except the recipe of an SOP whose system reviews changes.
         "may_suggest": not request.user.has_perm("sops.change_sop") or sop.needs_review(),
@@ -59,6 +62,7 @@ def form_context(process) -> dict:
         "process": process,
         **breadcrumbs(process.system),
         "preview_url": reverse("sops:preview"),
+        "attach_note": "Pictures and files can be attached once the SOP is saved.",
     }
 
 
@@ -95,7 +99,12 @@ class Edit(edit_views.RestoringEditView):
         return {"process": sop.process}
 
     def context(self, sop: SOP) -> dict:
-        return {**form_context(sop.process), "sop": sop, **super().context(sop)}
+        return {
+            **form_context(sop.process),
+            "sop": sop,
+            **editor_context(self.request.user, sop),
+            **super().context(sop),
+        }
 
 
 new, edit = New.as_view(), Edit.as_view()
@@ -141,13 +150,25 @@ class Delete(edit_views.DeleteView):
 delete = Delete.as_view()
 
 
+def editor_context(user, sop: SOP) -> dict:
+    """The Markdown editor of an SOP's instructions: its live preview, and, for those who may
+    change the SOP, where pictures and files are uploaded."""
+    context = {
+        "preview_url": reverse("sops:preview"),
+        # A file is stored once uploaded, before anyone approves a suggestion: founders attach.
+        "attach_note": "Founders attach pictures and files; link to one by its address.",
+    }
+    if user.has_perm("sops.change_sop"):
+        context["attach_url"] = reverse("sops:attach", args=[sop.pk])
+    return context
+
+
 @login_required
 @require_POST
+@permission_required("sops.view_sop", raise_exception=True)
 def preview(request: HttpRequest) -> HttpResponse:
-    """The Markdown body as the SOP page will show it: the same renderer and sanitiser."""
-    user = request.user
-    if not (user.has_perm("sops.add_sop") or user.has_perm("sops.change_sop")):
-        raise PermissionDenied
+    """The Markdown body as the SOP page will show it: the same renderer and sanitiser. For
+    anyone who writes SOPs or suggests edits to them (it shows nothing of the map)."""
     body = request.POST.get("body", "")
     html = render_markdown(body) if body.strip() else '<p class="muted">Nothing to preview yet.</p>'
     return HttpResponse(html)

@@ -32,6 +32,12 @@ def own_caches(settings, monkeypatch):
     monkeypatch.setattr(mapcache, "writable", mapcache.Writable())
 
 
+@pytest.fixture(autouse=True)
+def own_media(settings, tmp_path):
+    """Files attached to SOPs go to a folder of each test's own, never var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def founder(db):
     return UserFactory(username="founder", first_name="Maya", last_name="Ortiz", roles=[FOUNDERS])

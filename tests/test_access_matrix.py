@@ -6,6 +6,7 @@ A URL pattern added without an entry here fails `test_every_url_is_in_the_matrix
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from opsmodel.roles import ADMINS
 from opsmodel.runs.models import Run, Schedule, weekday_bits
 from processes.models import Metric
 from processes.periods import code, period_start
-from sops import suggestions
+from sops import attachments, suggestions
 from tests.factories import SOPFactory, StepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +100,8 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             FOUNDERS_WRITE_IN_PLACE,
         ),
         "sops:new": ("get", f"{reverse('sops:new')}?process={p}", {}, FOUNDERS_ONLY),
-        "sops:preview": ("post", reverse("sops:preview"), {"body": "1. Go"}, FOUNDERS_ONLY),
+        # Anyone who writes SOPs or suggests edits previews the Markdown.
+        "sops:preview": ("post", reverse("sops:preview"), {"body": "1. Go"}, READ),
         "sops:detail": ("get", reverse("sops:detail", args=[sop]), {}, READ),
         "sops:edit": ("get", reverse("sops:edit", args=[sop]), {}, FOUNDERS_ONLY),
         "sops:delete": ("get", reverse("sops:delete", args=[sop]), {}, FOUNDERS_ONLY),
@@ -118,6 +120,16 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
         ),
         "sops:promote": ("get", reverse("sops:promote", args=[sop]), {}, FOUNDERS_ONLY),
+        # Pictures and files: read by the SOP's readers, attached and deleted by founders (a
+        # post without a file is sent back to the page, saying what to choose).
+        "sops:attach": ("post", reverse("sops:attach", args=[sop]), {}, FOUNDERS_WRITE_IN_PLACE),
+        "sops:file": ("get", o["attachment"].get_absolute_url(), {}, READ),
+        "sops:delete_file": (
+            "get",
+            reverse("sops:delete_file", args=[sop, o["attachment"].pk]),
+            {},
+            FOUNDERS_ONLY,
+        ),
         "sops:history": ("get", reverse("sops:history", args=[sop]), {}, READ),
         "sops:compare": ("get", reverse("sops:compare", args=[sop]), two, READ),
         "front:start": ("get", reverse("front:start"), {}, {r: 302 for r in ROLES}),
@@ -372,7 +384,9 @@ def objects(member, founder):
         for text in ("Which light do we use, @founder?", "A typo", "Solved")
     ]
     threads.resolve(Comment.objects.get(pk=comments[2]), member, sop)
+    attachment = attachments.attach(sop, SimpleUploadedFile("notes.txt", b"Blue folder."), founder)
     return {
+        "attachment": attachment,
         "comments": comments,
         "suggested": suggested,
         "note": note,

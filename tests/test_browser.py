@@ -337,7 +337,10 @@ def test_history_health_warning_and_promotion_pages_pass_axe_accessibility_check
         "/my-work/",
     ]
     if login == "founder":
-        urls.append(f"{too_big.get_absolute_url()}promote/")
+        # The promotion, and the editor of an SOP's instructions with its toolbar and preview.
+        urls += [f"{too_big.get_absolute_url()}promote/", f"{sop.get_absolute_url()}edit/"]
+    else:
+        urls.append(f"{sop.get_absolute_url()}suggest/")
     for url in urls:
         page.goto(url)
         # Folded explanations and warnings are checked open.
@@ -887,3 +890,94 @@ def test_an_admin_adds_a_person_by_keyboard_who_sets_a_password_from_the_email(
     newcomer.get_by_role("link", name="Continue to Opsmodel").click()
     expect(newcomer.get_by_role("heading", name="Hello, Kim")).to_be_visible()
     context.close()
+
+
+def test_a_founder_formats_attaches_and_pastes_a_picture_and_the_preview_shows_it(page):
+    """The editor of an SOP's instructions: the toolbar from the keyboard, a picture attached
+    with the Attach button and another pasted into the box, each uploaded and linked at the
+    cursor, and the preview beside the box drawing them (under the CSP: no console error)."""
+    from playwright.sync_api import expect
+
+    from sops.models import SOP, Attachment
+    from tests.test_attachments import png
+
+    sop = SOP.objects.get(title="Recording a video")
+    page.goto(f"{sop.get_absolute_url()}edit/")
+    body = page.locator("#id_body")
+    preview = page.locator("#body-preview")
+    expect(preview.locator("ol li").first).to_be_visible()  # beside the box, at 1280 px
+    # Bold from the keyboard, on a new line's words.
+    body.press("Control+End")
+    body.press_sequentially("\n\nCheck the levels")
+    for _ in range(len("the levels")):
+        body.press("Shift+ArrowLeft")
+    body.press("Control+b")
+    expect(body).to_have_value(re.compile(r"Check \*\*the levels\*\*$"))
+    expect(preview.locator("strong", has_text="the levels")).to_be_visible()
+    # The toolbar is one Tab stop before the box; the arrow keys move along it.
+    body.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Heading")).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("button", name="Bulleted list")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(body).to_have_value(re.compile(r"\n- Check \*\*the levels\*\*$"))
+    expect(preview.locator("ul li strong", has_text="the levels")).to_be_visible()
+    expect(body).to_be_focused()
+    # The toolbar's Attach button opens the file chooser.
+    body.press("Control+End")
+    with page.expect_file_chooser() as chosen:
+        page.get_by_role("button", name="Attach a picture or file").click()
+    chosen.value.set_files(
+        files=[{"name": "mic setup.png", "mimeType": "image/png", "buffer": png(40, 20)}]
+    )
+    expect(page.get_by_role("status").filter(has_text="Attached mic setup.png.")).to_be_visible()
+    attached = Attachment.objects.get(name="mic setup.png")
+    expect(body).to_have_value(
+        re.compile(re.escape(f"![mic setup.png]({attached.get_absolute_url()})"))
+    )
+    picture = preview.locator(f'img[src="{attached.get_absolute_url()}"]')
+    expect(picture).to_be_visible()
+    assert picture.evaluate("img => img.naturalWidth") == 40  # served, and allowed by the CSP
+    # A picture pasted into the box goes the same way.
+    body.focus()
+    page.evaluate(
+        """bytes => {
+            const box = document.querySelector('#id_body');
+            const data = new DataTransfer();
+            data.items.add(new File([new Uint8Array(bytes)], 'image.png', {type: 'image/png'}));
+            box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));
+        }""",
+        list(png(10, 10, (0, 120, 0))),
+    )
+    expect(preview.locator("img")).to_have_count(2)
+    pasted = Attachment.objects.get(name="image.png")
+    assert (
+        preview.locator(f'img[src="{pasted.get_absolute_url()}"]').evaluate(
+            "img => img.naturalWidth"
+        )
+        == 10
+    )
+    # Saved, the SOP's page shows both pictures and lists the two files.
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".recipe .prose img")).to_have_count(2)
+    expect(page.locator("#files li")).to_have_count(2)
+    assert "- Check **the levels**" in SOP.objects.get(pk=sop.pk).body
+
+
+@pytest.mark.parametrize("login", ["founder"])
+def test_on_a_phone_the_preview_waits_behind_its_button(page):
+    from playwright.sync_api import expect
+
+    from sops.models import SOP
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    sop = SOP.objects.get(title="Recording a video")
+    page.goto(f"{sop.get_absolute_url()}edit/")
+    toggle = page.get_by_role("button", name="Preview", exact=True)
+    expect(page.locator("#body-preview")).to_be_hidden()
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#body-preview ol li").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -45,7 +45,6 @@ def write_endpoints(o) -> list[tuple[str, str]]:
         ("post", reverse("processes:move_step", args=[st])),
         ("get", f"{reverse('sops:new')}?process={p}"),
         ("post", f"{reverse('sops:new')}?process={p}"),
-        ("post", reverse("sops:preview")),
         ("get", reverse("sops:edit", args=[sop])),
         ("post", reverse("sops:edit", args=[sop])),
         ("get", reverse("sops:delete", args=[sop])),

@@ -77,6 +77,9 @@ def test_check_deploy_passes_with_production_settings():
         ({"EMAIL_URL": "smtp://mail.example.com?tls=1&ssl=1"}, "both tls and ssl"),
         ({"SITE_URL": ""}, "SITE_URL must be the address"),
         ({"SITE_URL": "ops.example.com"}, "SITE_URL must be the address"),
+        ({"FILE_STORAGE": "ftp"}, "FILE_STORAGE must be local or s3"),
+        ({"FILE_STORAGE": "s3"}, "FILE_STORAGE=s3 needs django-storages"),
+        ({"ATTACHMENT_IMAGE_MAX_MB": "big"}, "ATTACHMENT_IMAGE_MAX_MB must be a whole number"),
     ],
 )
 def test_bad_production_settings_stop_the_app_with_a_clear_message(change, message):

@@ -23,7 +23,8 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 # Comments add to the SOP page its thread (1: the comments with their authors) and the people
 # they mention (1, when any do); to the process page the same two for the process's thread, and
 # the count of comments of every step (1, an aggregate).
-MAX_QUERIES = {"home": 7, "system": 15, "process": 20, "sop": 14}
+# The SOP page lists its pictures and files in one more query (1, however many there are).
+MAX_QUERIES = {"home": 7, "system": 15, "process": 20, "sop": 15}
 
 
 def page_urls() -> dict[str, str]:

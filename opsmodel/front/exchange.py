@@ -12,13 +12,17 @@ day with `moved_to()`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import datetime
 import json
+import re
 from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, transaction
@@ -29,7 +33,8 @@ from opsmodel.runs.models import Schedule, weekday_bits
 from opsmodel.runs.recurrence import ORDINALS, WEEKDAY_NAMES
 from processes.models import Metric, MetricValue, Process, Step
 from processes.periods import Cadence, code, parse
-from sops.models import SOP
+from sops import attachments as files
+from sops.models import SOP, Attachment
 from systems.models import Software, System
 from systems.tree import system_paths, tree_lock
 
@@ -57,7 +62,9 @@ def export_map() -> dict:
     processes = list(Process.objects.order_by("system__tree_id", "system__lft", "position"))
     in_tree_order = ("process__system__tree_id", "process__system__lft", "process__position")
     steps = list(Step.objects.order_by(*in_tree_order, "position"))
-    sops = list(SOP.objects.prefetch_related("software").order_by(*in_tree_order, "title"))
+    sops = list(
+        SOP.objects.prefetch_related("software", "attachments").order_by(*in_tree_order, "title")
+    )
     metrics = list(Metric.objects.prefetch_related("values").order_by("name", "pk"))
     names = Names(username, paths, {p.pk: p for p in processes}, {s.pk: s.name for s in steps})
     return {
@@ -82,12 +89,15 @@ def person_item(person) -> dict:
 @dataclass
 class Names:
     """How the export names what an object refers to: people by username, systems by path,
-    processes by system and name, steps by name."""
+    processes by system and name, steps by name; an SOP's pictures and files by a file name
+    unique in the SOP, which its instructions link to as `attachment:<file>`."""
 
     username: dict
     paths: dict
     process_of: dict
     step_name: dict
+    # The bytes of attachments written so far, against EXPORT_ATTACHMENTS_MAX_BYTES.
+    carried: int = 0
 
     def who(self, user_id) -> str | None:
         return self.username.get(user_id)
@@ -132,17 +142,43 @@ class Names:
         }
 
     def sop_item(self, sop: SOP) -> dict:
-        return {
+        attached = self.attachment_items(sop)
+        item = {
             **self.in_process(sop.process_id),
             "step": self.step_name.get(sop.step_id),
             "title": sop.title,
             "owner": self.who(sop.owner_id),
             "outcome": sop.outcome,
             "estimated_minutes": sop.estimated_minutes,
-            "body": sop.body,
+            "body": portable_body(sop, attached),
             "review_interval_days": sop.review_interval_days,
             "software": sorted(t.name for t in sop.software.all()),
         }
+        if attached:  # absent when there are none, as in documents written before files
+            item["attachments"] = [entry for entry, _ in attached]
+        return item
+
+    def attachment_items(self, sop: SOP) -> list[tuple[dict, Attachment]]:
+        """Each attachment with its bytes (base64), while the document's files stay within
+        EXPORT_ATTACHMENTS_MAX_BYTES; past that, named with why it was left out."""
+        items, taken = [], set()
+        for attachment in sop.attachments.all():
+            name = unique_file_name(files.url_name(attachment.name), taken)
+            entry = {"file": name, "name": attachment.name}
+            cap = settings.EXPORT_ATTACHMENTS_MAX_BYTES
+            if self.carried + attachment.size <= cap:
+                try:
+                    entry["data"] = files.to_base64(attachment)
+                    self.carried += attachment.size
+                except FileNotFoundError:
+                    entry["left_out"] = "the file was missing from the storage"
+            else:
+                entry["left_out"] = (
+                    f"the document carries at most {files.size_text(cap)} of files; "
+                    "copy this one by hand"
+                )
+            items.append((entry, attachment))
+        return items
 
     def schedule_item(self, schedule: Schedule) -> dict:
         """A process's schedule: weekdays by name, "the last Friday" as "last" and "Friday"."""
@@ -183,6 +219,36 @@ class Names:
                 {"period": code(metric.cadence, v.period), "value": str(v.value)} for v in values
             ],
         }
+
+
+def unique_file_name(name: str, taken: set) -> str:
+    """`name`, or `name-2.png` etc. if the SOP already has a file of that name."""
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, ""
+    candidate, n = name, 2
+    while candidate.casefold() in taken:
+        candidate = f"{stem}-{n}{dot}{extension}"
+        n += 1
+    taken.add(candidate.casefold())
+    return candidate
+
+
+# How an exported body links to one of its SOP's files, whatever the ids of the instance.
+PORTABLE = "attachment:"
+
+
+def portable_body(sop: SOP, attached: list[tuple[dict, Attachment]]) -> str:
+    """The instructions with the links to the SOP's own files written `attachment:<file>`."""
+    by_id = {attachment.pk: entry["file"] for entry, attachment in attached}
+
+    def portable(match: re.Match) -> str:
+        sop_pk, attachment_pk = int(match.group(1)), int(match.group(2))
+        if sop_pk == sop.pk and attachment_pk in by_id:
+            return PORTABLE + by_id[attachment_pk]
+        return match.group(0)
+
+    return files.URL_IN_TEXT.sub(portable, sop.body)
 
 
 def moved_to(doc, day: datetime.date):
@@ -283,6 +349,7 @@ NUMBER = "a number"
 PATH = "a list of names from the top system down"
 NAMES = "a list of names"
 VALUES = "a list of {period, value} objects"
+FILES = "a list of {file, name, data} objects"
 FIELDS = {
     "people": {
         "username": TEXT,
@@ -322,6 +389,8 @@ FIELDS = {
         "body": TEXT,
         "review_interval_days": WHOLE,
         "software": NAMES,
+        # Optional: the SOP's pictures and files, their bytes in base64.
+        "attachments": FILES,
     },
     "metrics": {
         "system": PATH,
@@ -409,6 +478,8 @@ def kind_problem(kind: str, value) -> str | None:
         ok = is_path(value) and all(value)
     elif kind == NAMES:
         ok = isinstance(value, list) and all(isinstance(n, str) for n in value)
+    elif kind == FILES:
+        return files_problem(value)
     else:
         if not isinstance(value, list):
             return f"should be {kind}, not {shown(value)}"
@@ -419,6 +490,24 @@ def kind_problem(kind: str, value) -> str | None:
                 return f"values[{j}]: the period should be text and the value a number"
         return None
     return None if ok else f"should be {kind}, not {shown(value)}"
+
+
+def files_problem(value) -> str | None:
+    """Why an SOP's `attachments` are not a list of {file, name, data} objects (None if they
+    are); each file name once."""
+    if not isinstance(value, list):
+        return f"should be {FILES}, not {shown(value)}"
+    seen = set()
+    for j, each in enumerate(value):
+        if not isinstance(each, dict) or not each.get("file") or not each.get("name"):
+            return f"[{j}] should be an object with a file and a name"
+        wrong = [k for k in ("file", "name", "data", "left_out") if k in each]
+        if any(not isinstance(each[k], str) for k in wrong if each[k] is not None):
+            return f"[{j}]: file, name, data and left_out should be text"
+        if each["file"].casefold() in seen:
+            return f"[{j}]: file {shown(each['file'])} appears twice; each file once"
+        seen.add(each["file"].casefold())
+    return None
 
 
 def text_problem(value) -> str | None:
@@ -438,7 +527,7 @@ def strings_in(value) -> list:
     if isinstance(value, list):
         return [s for each in value for s in strings_in(each)]  # at most two levels deep
     if isinstance(value, dict):
-        return [value.get("period"), value.get("value")]
+        return [value.get(k) for k in ("period", "value", "file", "name", "left_out")]
     return [value]
 
 
@@ -666,6 +755,7 @@ def import_map(doc, by=None) -> dict:
     if problems:
         raise BadDocument(problems)
     problems = Problems()
+    writer = Writer(problems)
     try:
         # Owners are not told of each object an import creates: a map loaded is not news (what
         # it changes in objects that exist tells, as any change does).
@@ -676,13 +766,23 @@ def import_map(doc, by=None) -> dict:
             history.lock_in_order(
                 {Process: Process.objects.values("pk"), SOP: SOP.objects.values("pk")}
             )
-            counts = write(doc, problems)
+            counts = write(doc, problems, writer)
             if problems:
                 raise BadDocument(problems)  # after every item is checked; rolls all back
             return counts
+    except BadDocument:
+        forget(writer.stored)
+        raise
     except (DatabaseError, ValidationError, ValueError) as error:
         # A rule that full_clean() does not know; still the person's to fix, not an error page.
+        forget(writer.stored)
         raise BadDocument([f"{problems.place}: could not be stored: {error}"]) from None
+
+
+def forget(stored: list) -> None:
+    """The files an import stored before it was rolled back: no row points to them now."""
+    for each in stored:
+        each.storage.delete(each.name)
 
 
 def opt(item: dict, field: str, default):
@@ -691,10 +791,23 @@ def opt(item: dict, field: str, default):
     return default if value is None else value
 
 
-def write(doc: dict, problems: Problems) -> dict:
+def linked_body(body: str, urls: dict[str, str]) -> str:
+    """The instructions with each `attachment:<file>` link written as the file's address."""
+    if not urls:
+        return body
+    pattern = re.compile(
+        re.escape(PORTABLE)
+        + "("
+        + "|".join(map(re.escape, sorted(urls, key=len, reverse=True)))
+        + ")"
+    )
+    return pattern.sub(lambda match: urls[match.group(1)], body)
+
+
+def write(doc: dict, problems: Problems, writer: Writer | None = None) -> dict:
     """Store the document, validating each object as the forms do; their errors go in
     `problems` (the caller then rolls back). An object whose parent was refused is skipped."""
-    writer = Writer(problems)
+    writer = writer or Writer(problems)
     writer.write_people(doc.get("people", []))
     writer.write_software(doc.get("software", []))
     writer.write_systems(doc.get("systems", []))
@@ -702,7 +815,8 @@ def write(doc: dict, problems: Problems) -> dict:
     writer.write_sops(doc.get("sops", []))
     writer.write_metrics(doc.get("metrics", []))
     writer.write_schedules(doc.get("schedules", []))
-    return {section: len(doc.get(section, [])) for section in ("systems", "processes", "sops")}
+    counts = {section: len(doc.get(section, [])) for section in ("systems", "processes", "sops")}
+    return {**counts, "files": writer.attached, "left_out": writer.left_out}
 
 
 @dataclass
@@ -716,6 +830,10 @@ class Writer:
     systems: dict = field(default_factory=dict)  # path → system
     processes: dict = field(default_factory=dict)  # (system path, name) → process
     steps: dict = field(default_factory=dict)  # (process pk, name) → step
+    # Files: attached (stored, to delete if the import rolls back), and what was left out.
+    stored: list = field(default_factory=list)
+    attached: int = 0
+    left_out: list = field(default_factory=list)
 
     def who(self, name):
         return self.people.get(name) if name else None
@@ -856,10 +974,57 @@ class Writer:
             if item.get("review_interval_days") is not None:
                 # Absent (an older export): the SOP keeps its interval, or the default.
                 sop.review_interval_days = item["review_interval_days"]
-            if not self.problems.valid(sop, where("sops", i, item)):
+            place = where("sops", i, item)
+            if not self.problems.valid(sop, place):
                 continue
-            sop.save()
+            new = sop.pk is None
+            if new:
+                sop.save()  # its files need it; their links are written in below
+            urls = self.write_attachments(sop, place, opt(item, "attachments", []))
+            sop.body = linked_body(sop.body, urls)
+            # A new SOP's links to its own files are no new edition of it, nor a change to
+            # its recipe for a second person to approve: it is the same SOP being created.
+            sop.minor_edit = sop.reviewed = new
+            if not new or urls:
+                sop.save()
             sop.software.set(self.software(item))
+
+    def write_attachments(self, sop: SOP, place: str, items: list) -> dict[str, str]:
+        """The SOP's files, checked as an upload is; one already attached (same name and
+        bytes) is kept, not doubled. {file in the document: its address here}."""
+        urls = {}
+        kept = list(sop.attachments.all()) if sop.pk else []
+        for j, each in enumerate(items):
+            there = f"{place}: attachments[{j}] ({shown(each['name'])})"
+            if each.get("data") is None:
+                same = next((a for a in kept if a.name == each["name"]), None)
+                if same is not None:
+                    urls[each["file"]] = same.get_absolute_url()
+                else:
+                    why = each.get("left_out") or "the document does not carry it"
+                    self.left_out.append(f"{there}: {why}")
+                continue
+            try:
+                content = base64.b64decode(each["data"].encode("ascii"), validate=True)
+            except (binascii.Error, ValueError, UnicodeEncodeError):
+                self.problems.append(f"{there}: data is not base64")
+                continue
+            same = next(
+                (a for a in kept if a.name == each["name"] and a.size == len(content)), None
+            )
+            if same is not None and files.read_all(same) == content:
+                urls[each["file"]] = same.get_absolute_url()
+                continue
+            upload = files.from_base64(each["name"], each["data"])
+            try:
+                attachment = files.attach(sop, upload, None)
+            except ValidationError as error:
+                self.problems.extend(f"{there}: {message}" for message in error.messages)
+                continue
+            self.stored.append(attachment.file)
+            self.attached += 1
+            urls[each["file"]] = attachment.get_absolute_url()
+        return urls
 
     def write_metrics(self, items: list) -> None:
         for i, item in enumerate(items):

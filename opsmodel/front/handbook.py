@@ -7,6 +7,7 @@ import json
 import re
 import zipfile
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
@@ -18,11 +19,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 from opsmodel.front.exchange import BadDocument, export_map, import_map, read_document
 from opsmodel.htmx import render_page
 from processes.models import Process, Step
+from sops.attachments import URL_IN_TEXT, read_all, size_text, url_name
 from sops.models import SOP
 from systems.models import System
 from systems.views import get_system
 
-MAX_UPLOAD = 20 * 1024 * 1024
+
+def max_upload() -> int:
+    """The largest map file taken: its text, and its SOPs' files in base64 (a third larger)."""
+    return 20 * 1024 * 1024 + settings.EXPORT_ATTACHMENTS_MAX_BYTES * 4 // 3
 
 
 @login_required
@@ -73,14 +78,20 @@ def export_json(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required(CHANGE_THE_MAP, raise_exception=True)
 def import_json(request: HttpRequest) -> HttpResponse:
-    context = {"page_title": "Import a map", "problems": [], "counts": None}
+    context = {
+        "page_title": "Import a map",
+        "problems": [],
+        "counts": None,
+        "files_cap": size_text(settings.EXPORT_ATTACHMENTS_MAX_BYTES),
+    }
     if request.method == "POST":
         upload = request.FILES.get("file")
         try:
             if upload is None:
                 raise BadDocument(["choose a JSON file exported from Opsmodel"])
-            if upload.size > MAX_UPLOAD:
-                raise BadDocument(["the file is larger than 20 MB"])
+            if upload.size > max_upload():
+                limit = size_text(max_upload())
+                raise BadDocument([f"the file is larger than {limit}, more than a map holds"])
             doc = read_document(upload.read())
             context["counts"] = import_map(doc, request.user)
         except BadDocument as error:
@@ -117,7 +128,9 @@ class Names:
 
 def markdown_handbook() -> bytes:
     """The map as Markdown files in a zip: a folder per system (nested as the tree), a folder
-    per process, a file per SOP, and an index — the shape people paste into wikis and git."""
+    per process, a file per SOP, and an index — the shape people paste into wikis and git.
+    An SOP's pictures and files sit in a folder beside it (`send-invoice-files/`), and its
+    links to them are written relative to it, so they show wherever the folder goes."""
     names = Names()
     names.taken.add("/index.md")
     paths: dict[int, str] = {}
@@ -127,11 +140,13 @@ def markdown_handbook() -> bytes:
     folders: dict[int, str] = {}
     index = ["# Operations handbook", ""]
     buffer = io.BytesIO()
-    sops = SOP.objects.select_related("process__system", "owner", "step").order_by(
-        "process__system__tree_id", "process__system__lft", "process__position", "title"
+    sops = (
+        SOP.objects.select_related("process__system", "owner", "step")
+        .prefetch_related("attachments")
+        .order_by("process__system__tree_id", "process__system__lft", "process__position", "title")
     )
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for sop in sops.iterator():
+        for sop in sops.iterator(chunk_size=500):
             process = sop.process
             if process.pk not in folders:
                 folders[process.pk] = names.unique(
@@ -147,12 +162,38 @@ def markdown_handbook() -> bytes:
             ]
             if sop.step:
                 facts.append(f"- Recipe for step: {markdown_text(sop.step.name)}")
-            text = [f"# {markdown_text(sop.title)}", "", *facts, "", sop.body.strip(), ""]
+            body = write_files(archive, names, sop, filename)
+            text = [f"# {markdown_text(sop.title)}", "", *facts, "", body.strip(), ""]
             archive.writestr(filename, "\n".join(text))
             # Slugs: no spaces, brackets or parentheses to end the link early.
             index.append(f"- [{markdown_text(sop.title)}]({filename})")
         archive.writestr("index.md", "\n".join(index) + "\n")
     return buffer.getvalue()
+
+
+def write_files(archive: zipfile.ZipFile, names: Names, sop: SOP, filename: str) -> str:
+    """The SOP's files, in a folder beside its Markdown file; its body, linking to them there."""
+    attached = list(sop.attachments.all())
+    if not attached:
+        return sop.body
+    stem = filename.removesuffix(".md")
+    folder = names.unique(stem.rpartition("/")[0], stem.rpartition("/")[2] + "-files", "files")
+    relative = {}
+    for attachment in attached:
+        stem, dot, extension = url_name(attachment.name).rpartition(".")
+        stem, suffix = (stem, f".{extension}") if dot else (extension, "")
+        path = names.unique(folder, stem, f"file-{attachment.pk}", suffix)
+        try:
+            archive.writestr(path, read_all(attachment))
+        except FileNotFoundError:
+            continue  # missing from the storage: the link stays as it was
+        relative[attachment.pk] = path.removeprefix(folder.rpartition("/")[0]).lstrip("/")
+
+    def local(match: re.Match) -> str:
+        found = int(match.group(1)) == sop.pk and relative.get(int(match.group(2)))
+        return found or match.group(0)
+
+    return URL_IN_TEXT.sub(local, sop.body)
 
 
 @login_required

@@ -26,6 +26,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {counts['systems']} systems, {counts['processes']} processes and "
-                f"{counts['sops']} SOPs."
+                f"{counts['sops']} SOPs, and attached {counts['files']} files."
             )
         )
+        for left_out in counts["left_out"]:
+            self.stdout.write(self.style.WARNING(f"  Not in the document: {left_out}"))
