@@ -848,6 +848,7 @@ def test_typing_survives_search_and_back_and_escape_closes_an_inline_edit(page):
     assert len(questions) == 1
 
 
+@pytest.mark.parametrize("login", ["founder"])
 def test_an_admin_adds_a_person_by_keyboard_who_sets_a_password_from_the_email(
     page, browser, live_server, settings
 ):
@@ -892,6 +893,7 @@ def test_an_admin_adds_a_person_by_keyboard_who_sets_a_password_from_the_email(
     context.close()
 
 
+@pytest.mark.parametrize("login", ["founder"])
 def test_a_founder_formats_attaches_and_pastes_a_picture_and_the_preview_shows_it(page):
     """The editor of an SOP's instructions: the toolbar from the keyboard, a picture attached
     with the Attach button and another pasted into the box, each uploaded and linked at the
