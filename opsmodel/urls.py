@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 
+from opsmodel.api.api import api
 from systems.views import home
 
 
@@ -27,6 +28,8 @@ urlpatterns = [
     path("comments/", include("opsmodel.comments.urls")),
     path("", include("opsmodel.front.urls")),
     path("", include("opsmodel.notify.urls")),
+    path("", include("opsmodel.api.urls")),
+    path("api/", api.urls),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(extra_context={"page_title": "Log in"}),
