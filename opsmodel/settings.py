@@ -125,6 +125,8 @@ PERIODIC_TASKS = [
     "opsmodel.runs.tasks.start_due_runs_task",
     # Digests whose hour has come, the outbox of emails, old notifications forgotten.
     "opsmodel.notify.tasks.notify_task",
+    # Webhook deliveries due, first or again (opsmodel/api/webhooks.py).
+    "opsmodel.api.webhooks.webhooks_task",
 ]
 
 
@@ -302,6 +304,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # means nobody can lock a colleague out from elsewhere, and no lockout lasts forever.
 # Requests per API token (opsmodel.api): "600/m", "50/s", "10000/h"…
 API_RATE = os.environ.get("API_RATE", "600/m")
+# Webhooks call public addresses only, unless this is "true" (a private network's own tools).
+WEBHOOKS_ALLOW_PRIVATE = os.environ.get("WEBHOOKS_ALLOW_PRIVATE", "").lower() == "true"
 
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)

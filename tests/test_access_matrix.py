@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from opsmodel import history
-from opsmodel.api.models import Token
+from opsmodel.api.models import Delivery, Endpoint, Token
 from opsmodel.comments import threads
 from opsmodel.comments.models import Comment
 from opsmodel.notify.mail import unsubscribe_token
@@ -290,7 +290,7 @@ TOKEN_ONLY = {r: 401 for r in ROLES}
 
 def api_matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
     s, p, st, sop, m = (o[k].pk for k in ["system", "process", "step", "sop", "metric"])
-    run, tick = o["run"].pk, o["to_tick"]
+    run, tick, hook = o["run"].pk, o["to_tick"], o["endpoint"]
     reads = {
         "api:me": reverse("api:me"),
         "api:people": reverse("api:people"),
@@ -323,6 +323,25 @@ def api_matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "developer:docs": ("get", reverse("developer:docs"), {}, SIGNED_IN),
         "developer:tokens": ("get", reverse("developer:tokens"), {}, SIGNED_IN),
         "developer:revoke": ("post", reverse("developer:revoke", args=[o["token"]]), {}, OWN),
+        "developer:endpoints": ("get", reverse("developer:endpoints"), {}, FOUNDERS_ONLY),
+        "developer:endpoint": (
+            "get",
+            reverse("developer:endpoint", args=[hook]),
+            {},
+            FOUNDERS_ONLY,
+        ),
+        "developer:delete_endpoint": (
+            "post",
+            reverse("developer:delete_endpoint", args=[o["spare_endpoint"]]),
+            {},
+            FOUNDERS_WRITE,
+        ),
+        "developer:resend": (
+            "post",
+            reverse("developer:resend", args=[o["delivery"]]),
+            {},
+            FOUNDERS_WRITE,
+        ),
     }
 
 
@@ -380,7 +399,14 @@ def objects(member, founder):
         for text in ("Which light do we use, @founder?", "A typo", "Solved")
     ]
     threads.resolve(Comment.objects.get(pk=comments[2]), member, sop)
+    endpoint = Endpoint.objects.create(url="https://hooks.example.com/a", events=["run.started"])
+    delivery = Delivery.objects.create(
+        endpoint=endpoint, event="run.started", message_id="msg_matrix", payload={}
+    )
     return {
+        "endpoint": endpoint.pk,
+        "spare_endpoint": Endpoint.objects.create(url="https://hooks.example.com/b").pk,
+        "delivery": delivery.pk,
         "token": Token.make(member, "The member's script")[0].pk,
         "comments": comments,
         "suggested": suggested,

@@ -111,3 +111,89 @@ class Token(models.Model):
             Token.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
                 revoked_at=self.revoked_at
             )
+
+
+class Event(models.TextChoices):
+    """What a webhook may be told of; the value is the payload's `type`."""
+
+    RUN_STARTED = "run.started", "A run started"
+    RUN_STEP_DONE = "run.step_done", "A run's step ticked or skipped"
+    RUN_FINISHED = "run.finished", "A run finished"
+    SOP_PUBLISHED = "sop.published", "An SOP published (new, or new instructions)"
+    SUGGESTION_APPROVED = "suggestion.approved", "A suggested edit approved"
+    METRIC_VALUE_RECORDED = "metric.value_recorded", "A metric's value recorded"
+    PERSON_ASSIGNED = (
+        "person.assigned",
+        "Someone given a system, process, step, SOP, metric or run step",
+    )
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes, base64."""
+    import base64
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class Endpoint(models.Model):
+    """Where founders have other software told of events: a URL, the events, a signing secret."""
+
+    url = models.URLField(
+        "URL",
+        max_length=500,
+        help_text="Where each event is POSTed as JSON, signed (Standard Webhooks).",
+    )
+    description = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(default=list)
+    secret = models.CharField(max_length=80, default=new_secret, editable=False)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = "webhook endpoint"
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("developer:endpoint", args=[self.pk])
+
+    def event_labels(self) -> list[str]:
+        return [Event(e).label for e in self.events if e in Event.values]
+
+
+class Delivery(models.Model):
+    """One event for one endpoint: the outbox the worker sends, retried with backoff."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        SENT = "sent", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=Event)
+    message_id = models.CharField(max_length=40, unique=True, editable=False)
+    payload = models.JSONField()
+    state = models.CharField(max_length=8, choices=State, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    send_after = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "send_after"], name="delivery_due")]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint}"
