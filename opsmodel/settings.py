@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "opsmodel.front",
     # On top: telling people what is theirs (digests, alerts, the inbox), from every layer.
     "opsmodel.notify",
+    # The REST API (django-ninja) and personal tokens, on top of everything it serves.
+    "opsmodel.api",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -123,6 +125,8 @@ PERIODIC_TASKS = [
     "opsmodel.runs.tasks.start_due_runs_task",
     # Digests whose hour has come, the outbox of emails, old notifications forgotten.
     "opsmodel.notify.tasks.notify_task",
+    # Webhook deliveries due, first or again (opsmodel/api/webhooks.py).
+    "opsmodel.api.webhooks.webhooks_task",
 ]
 
 
@@ -338,6 +342,11 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # Login throttling (django-axes, database handler): after 5 failures a username is locked out
 # from that address for 15 minutes, then may try again. Locking by username *and* address
 # means nobody can lock a colleague out from elsewhere, and no lockout lasts forever.
+# Requests per API token (opsmodel.api): "600/m", "50/s", "10000/h"…
+API_RATE = os.environ.get("API_RATE", "600/m")
+# Webhooks call public addresses only, unless this is "true" (a private network's own tools).
+WEBHOOKS_ALLOW_PRIVATE = os.environ.get("WEBHOOKS_ALLOW_PRIVATE", "").lower() == "true"
+
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_GET
 
 from opsmodel import passwords
+from opsmodel.api.api import api
 from systems.views import home
 
 
@@ -28,6 +29,8 @@ urlpatterns = [
     path("comments/", include("opsmodel.comments.urls")),
     path("", include("opsmodel.front.urls")),
     path("", include("opsmodel.notify.urls")),
+    path("", include("opsmodel.api.urls")),
+    path("api/", api.urls),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(extra_context={"page_title": "Log in"}),

@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from opsmodel import history
+from opsmodel.api.models import Delivery, Endpoint, Token
 from opsmodel.comments import threads
 from opsmodel.comments.models import Comment
 from opsmodel.notify.mail import unsubscribe_token
@@ -301,6 +302,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403},
         ),
         "comments:people": ("get", f"{reverse('comments:people')}?q=ma", {}, READ),
+        **api_matrix(o),
         "login": ("get", reverse("login"), {}, {r: 200 for r in ROLES}),
         # Setting one's password from an emailed link needs no login (a link that does not
         # work says so).
@@ -326,6 +328,68 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             reverse("admin:index"),
             {},
             {"anonymous": 302, "member": 302, "founder": 302, "staff": 200},
+        ),
+    }
+
+
+# The API takes personal tokens only: the app's session is not enough (tests/test_api.py checks
+# each operation with tokens of each role).
+TOKEN_ONLY = {r: 401 for r in ROLES}
+
+
+def api_matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
+    s, p, st, sop, m = (o[k].pk for k in ["system", "process", "step", "sop", "metric"])
+    run, tick, hook = o["run"].pk, o["to_tick"], o["endpoint"]
+    reads = {
+        "api:me": reverse("api:me"),
+        "api:people": reverse("api:people"),
+        "api:systems": reverse("api:systems"),
+        "api:system": reverse("api:system", args=[s]),
+        "api:processes": reverse("api:processes"),
+        "api:process": reverse("api:process", args=[p]),
+        "api:step": reverse("api:step", args=[st]),
+        "api:sops": reverse("api:sops"),
+        "api:sop": reverse("api:sop", args=[sop]),
+        "api:software": reverse("api:software"),
+        "api:metrics": reverse("api:metrics"),
+        "api:metric_values": reverse("api:metric_values", args=[m]),
+        "api:runs": reverse("api:runs"),
+        "api:run": reverse("api:run", args=[run]),
+        "api:run_steps": reverse("api:run_steps"),
+    }
+    writes = {
+        "api:record_value": reverse("api:record_value", args=[m]),
+        "api:start": reverse("api:start"),
+        "api:tick": reverse("api:tick", args=[tick]),
+        "api:skip": reverse("api:skip", args=[tick]),
+    }
+    return {
+        **{name: ("get", url, {}, TOKEN_ONLY) for name, url in reads.items()},
+        **{name: ("post", url, {}, TOKEN_ONLY) for name, url in writes.items()},
+        "api:api-root": ("get", reverse("api:api-root"), {}, {r: 302 for r in ROLES}),
+        "api:openapi-json": ("get", reverse("api:openapi-json"), {}, {r: 200 for r in ROLES}),
+        "developer:home": ("get", reverse("developer:home"), {}, {r: 302 for r in ROLES}),
+        "developer:docs": ("get", reverse("developer:docs"), {}, SIGNED_IN),
+        "developer:tokens": ("get", reverse("developer:tokens"), {}, SIGNED_IN),
+        "developer:revoke": ("post", reverse("developer:revoke", args=[o["token"]]), {}, OWN),
+        "developer:endpoints": ("get", reverse("developer:endpoints"), {}, FOUNDERS_ONLY),
+        "developer:endpoint": (
+            "get",
+            reverse("developer:endpoint", args=[hook]),
+            {},
+            FOUNDERS_ONLY,
+        ),
+        "developer:delete_endpoint": (
+            "post",
+            reverse("developer:delete_endpoint", args=[o["spare_endpoint"]]),
+            {},
+            FOUNDERS_WRITE,
+        ),
+        "developer:resend": (
+            "post",
+            reverse("developer:resend", args=[o["delivery"]]),
+            {},
+            FOUNDERS_WRITE,
         ),
     }
 
@@ -385,8 +449,16 @@ def objects(member, founder):
     ]
     threads.resolve(Comment.objects.get(pk=comments[2]), member, sop)
     attachment = attachments.attach(sop, SimpleUploadedFile("notes.txt", b"Blue folder."), founder)
+    endpoint = Endpoint.objects.create(url="https://hooks.example.com/a", events=["run.started"])
+    delivery = Delivery.objects.create(
+        endpoint=endpoint, event="run.started", message_id="msg_matrix", payload={}
+    )
     return {
         "attachment": attachment,
+        "endpoint": endpoint.pk,
+        "spare_endpoint": Endpoint.objects.create(url="https://hooks.example.com/b").pk,
+        "delivery": delivery.pk,
+        "token": Token.make(member, "The member's script")[0].pk,
         "comments": comments,
         "suggested": suggested,
         "note": note,

@@ -52,6 +52,8 @@ def pages_of(person: str) -> list[str]:
         "/inbox/",
         "/sops/suggestions/",
         "/no-such-page/",
+        "/api/docs/",
+        "/tokens/",
     ]
     if person == "founder":
         urls += [
@@ -61,6 +63,7 @@ def pages_of(person: str) -> list[str]:
             f"/sops/new/?process={process.pk}",
             f"/runs/new/?process={process.pk}",
             "/people/needs-an-owner/",
+            "/webhooks/",
         ]
     else:
         urls += [f"/sops/{sop.pk}/suggest/"]

@@ -44,6 +44,7 @@ LAYERS = [
     "opsmodel.comments",
     "opsmodel.front",
     "opsmodel.notify",
+    "opsmodel.api",
 ]
 # The layer each app label belongs to (for models named by string).
 APP_LABELS = {
@@ -55,6 +56,7 @@ APP_LABELS = {
     "comments": "opsmodel.comments",
     "front": "opsmodel.front",
     "notify": "opsmodel.notify",
+    "api": "opsmodel.api",
 }
 # The folders of templates/ drawn by each layer's views; any other folder is the base's.
 TEMPLATE_FOLDERS = {
@@ -67,6 +69,7 @@ TEMPLATE_FOLDERS = {
     "people": "opsmodel.front",
     "handbook": "opsmodel.front",
     "notify": "opsmodel.notify",
+    "api": "opsmodel.api",
 }
 COMPOSITION_ROOT = {"opsmodel/settings.py", "opsmodel/urls.py", "templates/base.html"}
 # Known breaches, each on its way out: file → the layers it may still name.
@@ -292,6 +295,7 @@ def test_the_layers_of_the_names_are_read_from_the_code():
         "comments": "opsmodel.comments",
         "front": "opsmodel.front",
         "notify": "opsmodel.notify",
+        "developer": "opsmodel.api",
     }
     assert tag_libraries() == {
         "opsmodel": "opsmodel",

@@ -41,6 +41,10 @@ UNDO_MINUTES = 15
 # run under way given to someone (`step`, with its new assignee, `by`).
 run_started = Signal()
 step_given = Signal()
+# A step of a run ticked or skipped (`step`, `by`); a run finished, its last step done (`run`,
+# `by`): both inside the transaction of the change.
+step_done = Signal()
+run_finished = Signal()
 
 
 def done_late() -> Q:
@@ -177,6 +181,8 @@ class Run(models.Model):
             return
         self.save(update_fields=["state", "ended_at", "ended_by"])
         count_finished_runs(self.process_id, [timezone.localtime(week_of).date()])
+        if self.state == self.State.FINISHED:
+            tell(run_finished, sender=Run, run=self, by=by)
 
     @property
     def late(self) -> bool:
@@ -252,8 +258,12 @@ class RunStep(models.Model):
             run = Run.objects.select_for_update().get(pk=self.run_id)
             step = RunStep.objects.get(pk=self.pk)
             check(run, step)
+            was = step.state
             change(step)
             step.save(update_fields=list(fields))
+            if was == self.State.TODO and step.state != self.State.TODO:
+                step.run = run
+                tell(step_done, sender=RunStep, step=step, by=by)
             run.finish_if_done(by)
         self.refresh_from_db()
         self.run = run

@@ -117,6 +117,23 @@
   }
   document.addEventListener("DOMContentLoaded", wireTwisties);
 
+  // A button that copies a field's text (a new API token): to the clipboard, said in the
+  // status line; where the clipboard is not allowed, the text is selected to copy by hand.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    var field = button && document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    field.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(
+        function () { showNotice("Copied."); },
+        function () { showNotice("Selected: press Ctrl+C (⌘C) to copy."); }
+      );
+    } else {
+      showNotice("Selected: press Ctrl+C (⌘C) to copy.");
+    }
+  });
+
   // A button that prints the page (no inline handler: the CSP forbids them).
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) window.print();

@@ -1,0 +1,447 @@
+"""The REST API under /api/: the same rules as the app, for other software.
+
+A request carries a personal token (`Authorization: Bearer opm_…`) and acts as that token's
+person: every answer is what that person may see, every write what they may do, through the
+same model methods as the pages (Run.start, RunStep.tick, the scorecard's RecordValueForm).
+Reads need a token of either scope; writes one that may write. Lists paginate (`page`,
+`page_size`); errors are problem details (RFC 9457).
+"""
+
+import datetime
+from typing import Annotated
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as ModelValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from ninja import Field, NinjaAPI, Query, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, Throttled
+from ninja.errors import ValidationError as InputError
+from ninja.pagination import PageNumberPagination, paginate
+from ninja.throttling import AuthRateThrottle
+
+from opsmodel.access import fetch
+from opsmodel.api import schemas
+from opsmodel.api.auth import TokenAuth, need_write
+from opsmodel.api.problems import CONTENT_TYPE, READ_ERRORS, WRITE_ERRORS, problem
+from opsmodel.runs.models import Run, RunStep
+from processes.metric_forms import RecordValueForm
+from processes.models import Metric, MetricValue, Process, Step
+from processes.periods import code
+from sops.models import SOP
+from systems.models import Software, System
+
+# Ids as the database holds them: a larger number is no id (and would overflow SQLite).
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class Pages(PageNumberPagination):
+    """`page` (from 1) and `page_size` (50 unless asked, at most 200)."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=1_000_000)
+        page_size: int | None = Field(None, ge=1, le=1_000_000)
+
+    def __init__(self, **kwargs):
+        super().__init__(page_size=50, max_page_size=200, **kwargs)
+
+
+class TokenThrottle(AuthRateThrottle):
+    """Requests per token, at the rate `API_RATE` says ("600/m" unless set), read per request
+    so that a change of the setting applies at once."""
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.rate = getattr(settings, "API_RATE", "600/m")
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+
+class OpsmodelAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """Errors are documented as what they are: application/problem+json."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        answer["content"] = {CONTENT_TYPE: content.pop("application/json")}
+        return schema
+
+
+api = OpsmodelAPI(
+    title="Opsmodel API",
+    version="1",
+    description=(
+        "Systems, processes, steps, SOPs, software, people, metrics and runs, with the same "
+        "permissions as the app. Authenticate with `Authorization: Bearer <token>`; make a token "
+        "on your page in Opsmodel."
+    ),
+    urls_namespace="api",
+    auth=TokenAuth(),
+    throttle=TokenThrottle("600/m"),
+    docs_url=None,  # the readable docs are a page of the app (opsmodel.api.views.docs)
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors, as problem details.
+
+
+@api.exception_handler(InputError)
+def invalid_input(request: HttpRequest, error: InputError):
+    errors = []
+    for item in error.errors:
+        where = [str(part) for part in item.get("loc", ()) if part not in ("body", "query")]
+        errors.append((".".join(where[-1:]) or "request", item.get("msg", "Invalid value.")))
+    return problem(request, 422, "Some values are missing or invalid: see errors.", errors=errors)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, error: AuthenticationError):
+    detail = (
+        "Send a live token as `Authorization: Bearer <token>`: make one on your page in Opsmodel."
+    )
+    return problem(request, 401, detail, headers={"WWW-Authenticate": 'Bearer realm="opsmodel"'})
+
+
+@api.exception_handler(PermissionDenied)
+def not_allowed(request: HttpRequest, error: PermissionDenied):
+    detail = str(error) or "Your role does not allow this."
+    return problem(request, 403, detail)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, error: Http404):
+    return problem(request, 404, str(error) or "There is nothing here.")
+
+
+@api.exception_handler(Throttled)
+def throttled(request: HttpRequest, error: Throttled):
+    wait = int(error.wait or 1)
+    detail = f"Too many requests with this token: try again in {wait} s."
+    return problem(request, 429, detail, headers={"Retry-After": str(wait)})
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, error: HttpError):
+    return problem(request, error.status_code, str(error))
+
+
+@api.exception_handler(ModelValidationError)
+def refused(request: HttpRequest, error: ModelValidationError):
+    """A rule of the model: about a field, the input is wrong (422); else the state is (409)."""
+    if hasattr(error, "error_dict"):
+        errors = [(field, " ".join(error.message_dict[field])) for field in error.message_dict]
+        return problem(request, 422, " ".join(m for _, m in errors), errors=errors)
+    return problem(request, 409, " ".join(error.messages))
+
+
+def need(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied("Your role does not allow this.")
+
+
+# ---------------------------------------------------------------------------------------------
+# You, and the people.
+
+
+@api.get("/me", response={200: schemas.Me, **READ_ERRORS}, url_name="me", tags=["people"])
+def me(request: HttpRequest):
+    """The person this token acts as, and its scope."""
+    person = request.user
+    person.scope = request.token.scope
+    return person
+
+
+@api.get(
+    "/people",
+    response={200: list[schemas.Person], **READ_ERRORS},
+    url_name="people",
+    tags=["people"],
+)
+@paginate(Pages)
+def people(request: HttpRequest, active: bool | None = None):
+    """Everyone with an account, as the People page lists them."""
+    need(request, "sops.view_sop")
+    found = get_user_model().objects.order_by("first_name", "last_name", "username")
+    return found if active is None else found.filter(is_active=active)
+
+
+# ---------------------------------------------------------------------------------------------
+# The map.
+
+
+@api.get(
+    "/systems",
+    response={200: list[schemas.System], **READ_ERRORS},
+    url_name="systems",
+    tags=["map"],
+)
+@paginate(Pages)
+def systems(request: HttpRequest, parent: Id | None = None):
+    """Every system, tree order (parents before their children)."""
+    need(request, "systems.view_system")
+    found = System.objects.select_related("owner").prefetch_related("software")
+    return found.filter(parent_id=parent) if parent is not None else found
+
+
+@api.get(
+    "/systems/{pk}", response={200: schemas.System, **READ_ERRORS}, url_name="system", tags=["map"]
+)
+def system(request: HttpRequest, pk: Id):
+    return fetch(request.user, System.objects.select_related("owner"), pk)
+
+
+@api.get(
+    "/processes",
+    response={200: list[schemas.Process], **READ_ERRORS},
+    url_name="processes",
+    tags=["map"],
+)
+@paginate(Pages)
+def processes(request: HttpRequest, system: Id | None = None):
+    need(request, "processes.view_process")
+    found = Process.objects.select_related("owner").order_by("system_id", "position", "pk")
+    return found.filter(system_id=system) if system is not None else found
+
+
+@api.get(
+    "/processes/{pk}",
+    response={200: schemas.ProcessWithSteps, **READ_ERRORS},
+    url_name="process",
+    tags=["map"],
+)
+def process(request: HttpRequest, pk: Id):
+    """A process with its steps in order."""
+    steps = Step.objects.select_related("owner", "sop").order_by("position", "pk")
+    found = Process.objects.select_related("owner").prefetch_related(Prefetch("steps", steps))
+    return fetch(request.user, found, pk)
+
+
+@api.get("/steps/{pk}", response={200: schemas.Step, **READ_ERRORS}, url_name="step", tags=["map"])
+def step(request: HttpRequest, pk: Id):
+    return fetch(request.user, Step.objects.select_related("owner", "sop"), pk)
+
+
+@api.get("/sops", response={200: list[schemas.SOP], **READ_ERRORS}, url_name="sops", tags=["map"])
+@paginate(Pages)
+def sops(request: HttpRequest, process: Id | None = None, owner: str | None = None):
+    """SOPs, with their instructions; `owner=me` for yours."""
+    need(request, "sops.view_sop")
+    found = SOP.objects.select_related("owner").prefetch_related("software").order_by("pk")
+    if process is not None:
+        found = found.filter(process_id=process)
+    if owner == "me":
+        found = found.filter(owner=request.user)
+    elif owner:
+        found = found.filter(owner__username=owner)
+    return found
+
+
+@api.get("/sops/{pk}", response={200: schemas.SOP, **READ_ERRORS}, url_name="sop", tags=["map"])
+def sop(request: HttpRequest, pk: Id):
+    found = SOP.objects.select_related("owner").prefetch_related("software")
+    return fetch(request.user, found, pk)
+
+
+@api.get(
+    "/software",
+    response={200: list[schemas.Software], **READ_ERRORS},
+    url_name="software",
+    tags=["map"],
+)
+@paginate(Pages)
+def software(request: HttpRequest):
+    need(request, "systems.view_software")
+    return Software.objects.select_related("owner")
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics and their values.
+
+
+@api.get(
+    "/metrics",
+    response={200: list[schemas.Metric], **READ_ERRORS},
+    url_name="metrics",
+    tags=["metrics"],
+)
+@paginate(Pages)
+def metrics(request: HttpRequest, cadence: str | None = None, owner: str | None = None):
+    """Every metric: weekly ones are a process's, monthly and annual ones a system's."""
+    need(request, "processes.view_metric")
+    found = Metric.objects.select_related("owner").order_by("pk")
+    if cadence:
+        found = found.filter(cadence=cadence)
+    if owner == "me":
+        found = found.filter(owner=request.user)
+    return found
+
+
+def value_out(value: MetricValue, cadence: str) -> dict:
+    return {
+        "period": code(cadence, value.period),
+        "starts_on": value.period,
+        "value": value.value,
+        "recorded_by": value.recorded_by,
+        "recorded_at": value.recorded_at,
+    }
+
+
+@api.get(
+    "/metrics/{pk}/values",
+    response={200: list[schemas.MetricValue], **READ_ERRORS},
+    url_name="metric_values",
+    tags=["metrics"],
+)
+@paginate(Pages)
+def metric_values(request: HttpRequest, pk: Id):
+    """A metric's values, the latest period first."""
+    metric = fetch(request.user, Metric.objects.all(), pk)
+    values = metric.values.select_related("recorded_by").order_by("-period")
+    return [value_out(value, metric.cadence) for value in values]
+
+
+@api.post(
+    "/metrics/{pk}/values",
+    response={200: schemas.MetricValue, **WRITE_ERRORS},
+    url_name="record_value",
+    tags=["metrics"],
+)
+def record_value(request: HttpRequest, pk: Id, data: schemas.RecordValue):
+    """Record (or correct) one period's value: the metric's owner or a founder, as on the
+    scorecard. A metric that counts its runs keeps its own values."""
+    need_write(request)
+    metric = fetch(request.user, Metric.objects.all(), pk)
+    if not metric.can_record(request.user):
+        raise PermissionDenied("Only the metric's owner or a founder records its values.")
+    form = RecordValueForm({"period": data.period, "value": data.value}, metric=metric)
+    if not form.is_valid():
+        errors = [
+            ("value" if field == "__all__" else field, message)
+            for field, messages in form.errors.items()
+            for message in messages
+        ]
+        return problem(request, 422, " ".join(m for _, m in errors), errors=errors)
+    return value_out(form.save(request.user), metric.cadence)
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs.
+
+
+def run_steps():
+    return RunStep.objects.select_related("assignee", "done_by")
+
+
+@api.get("/runs", response={200: list[schemas.Run], **READ_ERRORS}, url_name="runs", tags=["runs"])
+@paginate(Pages)
+def runs(request: HttpRequest, state: str | None = None, process: Id | None = None):
+    """Runs, the latest first: `state=active` for those under way."""
+    need(request, "runs.view_run")
+    found = Run.objects.select_related("started_by")
+    if state:
+        found = found.filter(state=state)
+    if process is not None:
+        found = found.filter(process_id=process)
+    return found
+
+
+@api.get(
+    "/runs/{pk}", response={200: schemas.RunWithSteps, **READ_ERRORS}, url_name="run", tags=["runs"]
+)
+def run(request: HttpRequest, pk: Id):
+    found = Run.objects.select_related("started_by").prefetch_related(
+        Prefetch("steps", run_steps())
+    )
+    return fetch(request.user, found, pk)
+
+
+@api.post(
+    "/runs", response={201: schemas.RunWithSteps, **WRITE_ERRORS}, url_name="start", tags=["runs"]
+)
+def start(request: HttpRequest, data: schemas.StartRun):
+    """Start a run of a process (founders): its steps copied, each due counted from its start."""
+    need_write(request)
+    need(request, "runs.add_run")
+    found = fetch(request.user, Process.objects.all(), data.process)
+    started = Run.start(found, request.user, data.starts_on or timezone.localdate(), data.name)
+    return Status(201, run(request, started.pk))
+
+
+class StepFilter(Schema):
+    assignee: str | None = None
+    due: str | None = None
+    state: str | None = "todo"
+    run: Id | None = None
+
+
+DUE = {"today", "overdue", "week", "due"}
+
+
+@api.get(
+    "/run-steps",
+    response={200: list[schemas.RunStep], **READ_ERRORS},
+    url_name="run_steps",
+    tags=["runs"],
+)
+@paginate(Pages)
+def list_run_steps(request: HttpRequest, filters: Query[StepFilter]):
+    """Steps of runs under way: `assignee=me`, `due=today|overdue|week|due` (due by today,
+    overdue included), `state=todo|done|skipped|any` (todo unless asked)."""
+    need(request, "runs.view_run")
+    found = run_steps().filter(run__state=Run.State.ACTIVE).order_by("due_on", "run_id", "position")
+    if filters.assignee == "me":
+        found = found.filter(assignee=request.user)
+    elif filters.assignee:
+        found = found.filter(assignee__username=filters.assignee)
+    if filters.state and filters.state != "any":
+        found = found.filter(state=filters.state)
+    if filters.run is not None:
+        found = found.filter(run_id=filters.run)
+    today = timezone.localdate()
+    if filters.due and filters.due not in DUE:
+        raise HttpError(422, "due is one of today, overdue, week or due.")
+    if filters.due == "today":
+        found = found.filter(due_on=today)
+    elif filters.due == "overdue":
+        found = found.filter(due_on__lt=today)
+    elif filters.due == "due":
+        found = found.filter(due_on__lte=today)
+    elif filters.due == "week":
+        found = found.filter(due_on__lte=today + datetime.timedelta(days=6 - today.weekday()))
+    return found
+
+
+def changed_step(request: HttpRequest, pk: Id, change) -> RunStep:
+    need_write(request)
+    need(request, "runs.view_run")
+    step = fetch(request.user, run_steps(), pk)
+    change(step)
+    return fetch(request.user, run_steps(), pk)
+
+
+@api.post(
+    "/run-steps/{pk}/tick",
+    response={200: schemas.RunStep, **WRITE_ERRORS},
+    url_name="tick",
+    tags=["runs"],
+)
+def tick(request: HttpRequest, pk: Id, data: schemas.Tick):
+    """Done, now: its assignee or a founder. 409 if it is ticked already or the run is over."""
+    return changed_step(request, pk, lambda step: step.tick(request.user, data.note))
+
+
+@api.post(
+    "/run-steps/{pk}/skip",
+    response={200: schemas.RunStep, **WRITE_ERRORS},
+    url_name="skip",
+    tags=["runs"],
+)
+def skip(request: HttpRequest, pk: Id, data: schemas.Skip):
+    """Skipped, with the reason: its assignee or a founder."""
+    return changed_step(request, pk, lambda step: step.skip(request.user, data.reason))
