@@ -6,8 +6,10 @@ both land on Django's PasswordResetConfirmView with our templates. A link works 
 PASSWORD_RESET_TIMEOUT seconds, and only for an active person.
 
 "Forgot your password?" never says whether an address is known: the same answer either way,
-and at most RESETS_PER_ADDRESS emails an hour to one address (RESETS_PER_CLIENT requests from
-one client address), counted in the database as login throttling is.
+as fast (the email goes once the answer has been sent), and at most RESETS_PER_ADDRESS emails an
+hour to one address asked for from one client (RESETS_PER_ADDRESS_IN_ALL from all, and
+RESETS_PER_CLIENT requests from one client address), counted in the database as login
+throttling is.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
+from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -34,7 +37,8 @@ from opsmodel.models import PasswordResetRequest
 
 logger = logging.getLogger(__name__)
 
-RESETS_PER_ADDRESS = 3  # emails an hour to one address
+RESETS_PER_ADDRESS = 3  # emails an hour to one address asked for from one client
+RESETS_PER_ADDRESS_IN_ALL = 10  # emails an hour to one address, from all clients together
 RESETS_PER_CLIENT = 10  # requests an hour from one client address, whatever the email
 THROTTLE_WINDOW = datetime.timedelta(hours=1)
 
@@ -96,8 +100,12 @@ def may_send_reset(email: str, ip: str | None) -> bool:
     now = timezone.now()
     PasswordResetRequest.objects.filter(requested_at__lt=now - THROTTLE_WINDOW).delete()
     recent = PasswordResetRequest.objects.all()
-    allowed = recent.filter(email=email).count() < RESETS_PER_ADDRESS and (
-        ip is None or recent.filter(ip=ip).count() < RESETS_PER_CLIENT
+    # Counted per address and client, so a stranger asking for someone's address three times
+    # does not silence the emails that person asks for; a flood from many clients still stops.
+    allowed = (
+        recent.filter(email=email, ip=ip).count() < RESETS_PER_ADDRESS
+        and recent.filter(email=email).count() < RESETS_PER_ADDRESS_IN_ALL
+        and (ip is None or recent.filter(ip=ip).count() < RESETS_PER_CLIENT)
     )
     PasswordResetRequest.objects.create(email=email, ip=ip, requested_at=now)
     return allowed
@@ -113,17 +121,29 @@ class ForgotPasswordForm(PasswordResetForm):
         return get_user_model().objects.filter(email__iexact=email, is_active=True)
 
     def save(self, request=None, **kwargs) -> None:
+        """Find who to email; the view sends it once the answer has gone (`to_send`)."""
+        self.to_send = []
         email = self.cleaned_data["email"].strip().lower()
         if not may_send_reset(email, client_ip(request) if request else None):
             return
-        for person in self.get_users(email):
-            send_set_password_link(person)
+        self.to_send = list(self.get_users(email))
 
 
 class ForgotPasswordView(auth_views.PasswordResetView):
     form_class = ForgotPasswordForm
     template_name = "registration/password_reset_form.html"
     extra_context = {"page_title": "Forgot your password?"}
+
+    def form_valid(self, form) -> HttpResponse:
+        """The email goes after the answer has been sent (when the server closes the
+        response), so a known address takes no longer to answer than an unknown one: the
+        time of the mail server's reply does not tell who has an account."""
+        response = super().form_valid(form)
+        people = form.to_send
+        # Django closes a response's resources when the server has sent it, before
+        # request_finished (the database is still there).
+        response._resource_closers.append(lambda: [send_set_password_link(p) for p in people])
+        return response
 
 
 class ForgotPasswordDoneView(auth_views.PasswordResetDoneView):

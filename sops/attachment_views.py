@@ -99,13 +99,20 @@ def delete(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
     if not may_attach(request.user, sop):
         raise PermissionDenied
     back = sop.get_absolute_url()
-    if request.method == "POST":
-        found.delete()
-        return go_to(request, back + "#files", notice=deleted(found))
     linked = any(
         (int(m.group(1)), int(m.group(2))) == (sop.pk, found.pk)
         for m in attachments.URL_IN_TEXT.finditer(sop.body or "")
     )
+    if linked and sop.needs_review():
+        # Taking away a picture the instructions show changes the recipe, which in this
+        # system changes only through an approved suggestion (SOP.check_reviewed).
+        raise PermissionDenied(
+            "The instructions show this file and this system reviews changes to them: suggest "
+            "an edit that takes the link out; once it is approved, the file can go."
+        )
+    if request.method == "POST":
+        found.delete()
+        return go_to(request, back + "#files", notice=deleted(found))
     keeps = (
         "The instructions link to it: the link will lead nowhere until you remove it in the "
         "edit form."

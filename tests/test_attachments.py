@@ -473,3 +473,29 @@ def test_the_plain_form_says_why_a_file_is_refused(founder_client, sop):
     page = founder_client.get(sop.get_absolute_url()).content.decode()
     assert "“.svg” files cannot be attached. You can attach pictures (PNG, JPEG, GIF, WEBP)" in page
     assert not Attachment.objects.exists()
+
+
+def test_a_picture_the_instructions_show_is_not_removed_alone_where_changes_are_reviewed(
+    founder_client, member
+):
+    from tests import factories as make
+
+    sop = make.SOPFactory(owner=member, body="1. Open the books.")
+    url = reverse("sops:attach", args=[sop.pk])
+    answer = founder_client.post(url, {"file": SimpleUploadedFile("till.png", png())}, **JSON)
+    unused = founder_client.post(url, {"file": SimpleUploadedFile("spare.png", png())}, **JSON)
+    sop.body += "\n\n" + answer.json()["markdown"]
+    sop.save()
+    system = sop.process.system
+    system.reviews_sop_changes = True
+    system.save()
+    shown, spare = sop.attachments.order_by("pk")
+    gone = founder_client.post(reverse("sops:delete_file", args=[sop.pk, shown.pk]))
+    assert gone.status_code == 403
+    assert sop.attachments.filter(pk=shown.pk).exists()
+    assert unused.status_code == 201
+    # A file nothing links to changes no recipe: it may go.
+    assert (
+        founder_client.post(reverse("sops:delete_file", args=[sop.pk, spare.pk])).status_code == 302
+    )
+    assert not sop.attachments.filter(pk=spare.pk).exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -199,3 +200,66 @@ def test_the_endpoint_page_lists_deliveries_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(len(first.captured_queries)):
         page = founder_client.get(endpoint.get_absolute_url())
     assert page.content.decode().count("Resend") == 11
+
+
+def test_a_name_that_resolves_public_for_the_check_and_private_for_the_call_reaches_nothing(
+    settings, member, monkeypatch
+):
+    """DNS rebinding: the address connected to is checked, not only the one looked up."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    inside = Receiver()  # on 127.0.0.1: what an attacker wants reached
+    try:
+        port = inside.server.server_port
+        Endpoint.objects.create(
+            url=f"http://rebind.attacker.example:{port}/hook", events=[Event.RUN_STARTED]
+        )
+        Run.start(StepFactory(owner=member).process, None, timezone.localdate())
+        real, asked = socket.getaddrinfo, []
+
+        def rebinding(host, *args, **kwargs):
+            if host != "rebind.attacker.example":
+                return real(host, *args, **kwargs)
+            asked.append(host)
+            address = "93.184.216.34" if len(asked) == 1 else "127.0.0.1"
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        assert webhooks.send_pending() == 0
+        assert len(asked) == 2  # the check, then the connection
+        assert inside.received == []
+        assert "led to a private or local address" in Delivery.objects.get().last_error
+    finally:
+        inside.close()
+
+
+def test_a_paused_endpoint_gets_no_retries_nor_resends(receiver, member, founder_client):
+    endpoint = endpoint_for(receiver.url, Event.RUN_STARTED)
+    receiver.status = 503
+    Run.start(StepFactory(owner=member).process, None, timezone.localdate())
+    webhooks.send_pending()
+    endpoint.active = False
+    endpoint.save()
+    Delivery.objects.update(send_after=timezone.now())
+    webhooks.send_pending()
+    delivery = Delivery.objects.get()
+    answer = founder_client.post(f"/webhooks/deliveries/{delivery.pk}/resend/", follow=True)
+    assert "This webhook is paused" in answer.content.decode()
+    webhooks.send_pending()
+    assert len(receiver.received) == 1
+
+
+def test_a_delivery_being_sent_is_not_claimed_by_a_second_worker(member, monkeypatch):
+    """Claims are taken at the moment, so a batch that began long ago still holds them."""
+    endpoint_for("https://hooks.example.com/x", Event.RUN_STARTED)
+    Run.start(StepFactory(owner=member).process, None, timezone.localdate())
+    Delivery.objects.update(send_after=timezone.now() - datetime.timedelta(minutes=10))
+    second_worker = []
+
+    def slow_post(delivery):
+        second_worker.append(webhooks.claim(delivery.pk))
+        return 200
+
+    monkeypatch.setattr(webhooks, "post", slow_post)
+    assert webhooks.send_pending(now=timezone.now() - datetime.timedelta(minutes=6)) == 1
+    assert second_worker == [None]
+    assert Delivery.objects.get().state == "sent"

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.db.models import Prefetch
@@ -52,6 +53,12 @@ class Pages(PageNumberPagination):
 class TokenThrottle(AuthRateThrottle):
     """Requests per token, at the rate `API_RATE` says ("600/m" unless set), read per request
     so that a change of the setting applies at once."""
+
+    @property
+    def cache(self):
+        """The cache every app server shares (the map's stamp: Redis, or a folder), so the
+        rate is per token, not per worker process."""
+        return caches["stamp"]
 
     def allow_request(self, request: HttpRequest) -> bool:
         self.rate = getattr(settings, "API_RATE", "600/m")

@@ -125,6 +125,9 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 def resend(request: HttpRequest, pk: int) -> HttpResponse:
     founders_only(request)
     delivery = get_object_or_404(Delivery.objects.select_related("endpoint"), pk=pk)
+    if not delivery.endpoint.active:
+        notice = "This webhook is paused: switch it on to send anything to it."
+        return go_to(request, delivery.endpoint.get_absolute_url(), notice=notice)
     webhooks.resend(delivery)
     notice = f"Sending “{delivery.get_event_display()}” again."
     return go_to(request, delivery.endpoint.get_absolute_url(), notice=notice)

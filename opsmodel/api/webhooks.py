@@ -15,6 +15,7 @@ import base64
 import datetime
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import secrets
@@ -33,7 +34,7 @@ from opsmodel.api.models import Delivery, Endpoint, Event
 from opsmodel.taskqueue import enqueue_unless_waiting
 
 MAX_ATTEMPTS = 8
-CLAIM = datetime.timedelta(minutes=2)
+CLAIM = datetime.timedelta(minutes=5)  # longer than any one POST may take (TIMEOUT per step)
 TIMEOUT = 10  # seconds an endpoint has to answer
 BATCH = 50
 # Waits after each failed attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -181,20 +182,70 @@ class Refused(Exception):
         self.status = status
 
 
+# Public on paper, but ways into IPv4's private space on some networks (NAT64, 6to4).
+TUNNELS = [ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("2002::/16")]
+
+
+def public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not any(ip in tunnel for tunnel in TUNNELS)
+
+
+def private_allowed() -> bool:
+    return getattr(settings, "WEBHOOKS_ALLOW_PRIVATE", False)
+
+
 def check_address(url: str) -> None:
-    """Refuse an address in the server's own networks, unless settings allow them."""
+    """Refuse an address in the server's own networks, unless settings allow them: early, by
+    what the host resolves to now (the connection checks again what it reached)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Refused("Only http:// and https:// addresses are called.")
-    if getattr(settings, "WEBHOOKS_ALLOW_PRIVATE", False):
+    if private_allowed():
         return
     try:
         found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except OSError as error:
         raise Refused(f"The host does not resolve: {error}") from None
     for *_, address in found:
-        if not ipaddress.ip_address(address[0]).is_global:
+        if not public(address[0]):
             raise Refused(f"{parts.hostname} is a private or local address: not called.")
+
+
+def check_peer(connection) -> None:
+    """The address actually connected to, before anything is sent: a name that resolved to a
+    public address for the check and to a private one for the connection (DNS rebinding)
+    reaches nothing."""
+    if private_allowed():
+        return
+    address = connection.sock.getpeername()[0]
+    if not public(address):
+        connection.close()
+        raise Refused(f"{connection.host} led to a private or local address: not called.")
+
+
+class CheckedHTTPConnection(http.client.HTTPConnection):
+    def connect(self):
+        super().connect()
+        check_peer(self)
+
+
+class CheckedHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self):
+        super().connect()  # the TLS handshake only: no request has been sent yet
+        check_peer(self)
+
+
+class CheckedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(CheckedHTTPConnection, req)
+
+
+class CheckedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(CheckedHTTPSConnection, req, context=self._context)
 
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -202,7 +253,7 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # a redirect is an answer, not an invitation: it counts as a failure
 
 
-OPENER = urllib.request.build_opener(NoRedirects)
+OPENER = urllib.request.build_opener(CheckedHTTPHandler, CheckedHTTPSHandler, NoRedirects)
 
 
 def post(delivery: Delivery) -> int:
@@ -233,7 +284,10 @@ def post(delivery: Delivery) -> int:
         raise Refused(f"Not reached: {getattr(error, 'reason', error)}") from None
 
 
-def claim(pk: int, now: datetime.datetime) -> str | None:
+def claim(pk: int) -> str | None:
+    """Take the delivery until CLAIM from now (the moment it is taken, not the batch's start:
+    a batch held up by slow endpoints never writes a claim already run out)."""
+    now = timezone.now()
     token = secrets.token_hex(16)
     free = Delivery.objects.filter(pk=pk, state=Delivery.State.PENDING).exclude(
         claimed_until__gt=now
@@ -244,10 +298,13 @@ def claim(pk: int, now: datetime.datetime) -> str | None:
 def send_pending(now: datetime.datetime | None = None, limit: int = BATCH) -> int:
     """Send the deliveries due that no other worker holds; how many were delivered."""
     now = now or timezone.now()
-    due = Delivery.objects.filter(state=Delivery.State.PENDING, send_after__lte=now)
+    # A paused endpoint gets nothing, retries included, until it is switched on again.
+    due = Delivery.objects.filter(
+        state=Delivery.State.PENDING, send_after__lte=now, endpoint__active=True
+    )
     delivered = 0
     for pk in list(due.order_by("send_after", "pk").values_list("pk", flat=True)[:limit]):
-        token = claim(pk, now)
+        token = claim(pk)
         if token is None:
             continue
         delivery = Delivery.objects.select_related("endpoint").get(pk=pk)

@@ -355,6 +355,7 @@
   // with it, so a draft of something saved meanwhile meets the usual "someone else saved"
   // check instead of overwriting it.
   var DRAFT = "opsmodel-draft:";
+  var restoring = false; // a draft being put back is not new typing
   var DRAFT_DAYS = 1;
 
   function draftKey(form) {
@@ -421,9 +422,11 @@
       });
     });
     // Whatever follows the typing (the Markdown preview) follows the restored text too.
+    restoring = true;
     fields.forEach(function (el) {
       if (el.tagName === "TEXTAREA") el.dispatchEvent(new Event("input", { bubbles: true }));
     });
+    restoring = false;
   }
   function draftLine(text, actions) {
     var line = document.createElement("div");
@@ -499,22 +502,47 @@
   }
   document.addEventListener("input", function (event) {
     var form = event.target.form || (event.target.closest && event.target.closest("form"));
-    if (form && form.hasAttribute("data-draft") && event.isTrusted) keepDraft(form);
+    // (The editor's toolbar and an attached picture change the text too: kept as typing is.)
+    if (form && form.hasAttribute("data-draft") && !restoring) keepDraft(form);
   });
   document.addEventListener("change", function (event) {
     var form = event.target.form;
-    if (form && form.hasAttribute("data-draft") && event.isTrusted) keepDraft(form);
+    if (form && form.hasAttribute("data-draft") && !restoring) keepDraft(form);
   });
-  // Sent, the draft ends: a form sent back with errors holds what was sent. If the request
-  // never got an answer, what is still in the form is kept again.
+  // Sent, the draft ends once the answer has come (a form sent back with errors holds what
+  // was sent). An answer that is not one (no answer, an error page, a redirect to log in
+  // again) keeps it. A whole-page POST ends it as it leaves. Logging out forgets every draft:
+  // the next person in this tab is not offered them.
   document.addEventListener("submit", function (event) {
-    if (!event.target.hasAttribute("data-draft")) return;
-    event.target.setAttribute("data-sent", "");
-    forgetDraft(draftKey(event.target));
+    var form = event.target;
+    if (/\/logout\/$/.test(form.getAttribute("action") || "")) {
+      try {
+        Object.keys(sessionStorage).forEach(function (key) {
+          if (key.indexOf(DRAFT) === 0) sessionStorage.removeItem(key);
+        });
+      } catch (e) { /* nothing kept */ }
+    }
+    if (!form.hasAttribute("data-draft")) return;
+    form.setAttribute("data-sent", "");
+    if (!form.hasAttribute("data-hx-post")) forgetDraft(draftKey(form));
   }, true);
-  ["htmx:sendError", "htmx:timeout"].forEach(function (name) {
+  // (Before the answer is swapped in and settled: a form that comes back must not be filled
+  // with what it has just saved.)
+  function sentBy(event) {
+    // The element whose request it is (the event's own `elt` may be the target instead).
+    return (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = sentBy(event);
+    var xhr = event.detail.xhr;
+    if (!form || !form.matches || !form.matches("form[data-draft]") || !xhr) return;
+    if (xhr.status >= 200 && xhr.status < 300 && !xhr.getResponseHeader("HX-Redirect")) {
+      forgetDraft(draftKey(form));
+    }
+  });
+  ["htmx:sendError", "htmx:timeout", "htmx:responseError"].forEach(function (name) {
     document.addEventListener(name, function (event) {
-      var form = event.detail.elt;
+      var form = sentBy(event);
       if (form && form.matches && form.matches("form[data-draft]") && form.isConnected) {
         form.removeAttribute("data-sent");
         keepDraft(form);
@@ -528,6 +556,8 @@
     var target = event.detail.target;
     if (!target || event.detail.requestConfig.verb !== "get") return;
     var forms = target.querySelectorAll ? target.querySelectorAll("form[data-draft]") : [];
+    var elt = event.detail.elt;
+    if (elt && elt.closest && elt.closest("[data-cancel]")) return; // Cancel means it
     Array.prototype.some.call(forms, function (form) {
       if (form.hasAttribute("data-sent") || !formChanged(form)) return false;
       keepDraft(form);
@@ -561,7 +591,7 @@
 
   // Escape closes an inline edit as its Cancel would (asking first if something was typed).
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Escape" || event.defaultPrevented) return;
+    if (event.key !== "Escape" || event.defaultPrevented || event.isComposing) return;
     var box = event.target;
     if (box.mention && !box.mention.list.hidden) return; // Escape closes the list first
     var form = box.closest && box.closest("form[data-escape-cancels]");
