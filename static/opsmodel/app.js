@@ -122,6 +122,18 @@
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
   });
 
+  // "Add a tool" sits inside a system's or an SOP's form without being a form (forms do not
+  // nest): Enter in one of its fields adds the tool, as it would submit a form of its own,
+  // rather than saving the whole form around it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !event.target.matches) return;
+    if (!event.target.matches("[data-add-tool] input, [data-add-tool] select")) return;
+    event.preventDefault();
+    var block = event.target.closest("[data-add-tool]");
+    var button = block && block.querySelector("[data-add-tool-button]");
+    if (button) button.click();
+  });
+
   // On a phone the systems tree starts folded (it is folded in the markup, so nothing moves
   // when the page loads), so the page's own content comes first; a wider screen opens it. It
   // keeps whatever state the person gives it when the sidebar refreshes after an edit.
