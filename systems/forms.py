@@ -99,6 +99,7 @@ class SoftwareForm(KeepsUnchangedText):
         help_texts = {"link": "Its web address, starting with https://."}
         error_messages = {
             "name": {"unique": "There is already a tool with that name."},
+            "link": {"invalid": "Enter a web address starting with https://."},
             "cost_per_month": {
                 "invalid": "Write the cost as a number, like 12.50.",
                 "max_decimal_places": "Write the cost to the cent at most: two decimal places.",

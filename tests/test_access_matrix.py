@@ -19,7 +19,7 @@ from opsmodel.runs.models import Run, Schedule, weekday_bits
 from processes.models import Metric
 from processes.periods import code, period_start
 from sops import suggestions
-from tests.factories import SOPFactory, SoftwareFactory, StepFactory, UserFactory
+from tests.factories import SoftwareFactory, SOPFactory, StepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
