@@ -91,7 +91,9 @@ def software_add(request: HttpRequest) -> HttpResponse:
     """Add a tool from the form where it is picked: the checkboxes drawn again with it ticked
     (and those ticked before still ticked), and the little form emptied for another; or that
     form again with what is wrong next to its fields. Nothing else of the page is touched."""
-    form = NewToolForm(request.POST)
+    # Whoever adds it looks after it until someone else is chosen on its page (as a new
+    # system or SOP starts owned by whoever makes it).
+    form = NewToolForm(request.POST, instance=Software(owner=request.user))
     ticked = {pk for value in request.POST.getlist("software") if (pk := plain_id(value))}
     added = None
     if form.is_valid():

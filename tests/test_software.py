@@ -201,7 +201,7 @@ def test_team_members_suggesting_an_edit_are_not_offered_to_add_a_tool(member_cl
 
 
 def test_a_tool_added_where_it_is_picked_comes_back_ticked_with_the_others_kept(
-    founder_client, tools
+    founder_client, founder, tools
 ):
     stripe = tools["stripe"]
     response = founder_client.post(
@@ -212,11 +212,12 @@ def test_a_tool_added_where_it_is_picked_comes_back_ticked_with_the_others_kept(
     )  # fmt: skip
     loom = Software.objects.get(name="Loom")
     assert loom.category == "communication" and loom.link == "https://www.loom.com"
+    assert loom.owner == founder and loom.cost_per_month is None
     html = response.content.decode()
     ticked = set(re.findall(r'value="(\d+)"[^>]*checked', html))
     assert ticked == {str(stripe.pk), str(loom.pk)}
     assert f'value="{tools["canva"].pk}"' in html  # every tool still offered
-    assert "Added “Loom” and ticked it." in html
+    assert "Added “Loom” (you look after it) and ticked it" in html
     # Only the checkboxes and the little block come back: nothing of the form around them.
     assert "<form" not in html and 'name="title"' not in html and 'name="name"' not in html
     assert 'data-hx-swap-oob="true"' in html
