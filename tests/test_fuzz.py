@@ -74,6 +74,13 @@ KNOWN_FAILURES: dict[tuple[str, str, str, str, str], str] = {}
 POSTED_BY_SCRIPT = {
     "processes:order_steps": lambda o: {"order": [str(o["step"].pk)]},  # drag and drop
     "sops:preview": lambda o: {"body": ["1. Open the books."]},  # the preview as you type
+    # "Add a tool" inside a system's or an SOP's form: its fields and the tools ticked there.
+    "systems:software_add": lambda o: {
+        "tool-name": ["Loom"],
+        "tool-link": ["https://www.loom.com"],
+        "tool-category": ["communication"],
+        "software": [],
+    },
 }
 # Upload forms: the file they take is the download of another URL; its values are the fields.
 UPLOADS = {"front:import_map": "front:export_map", "metrics:import": "metrics:export"}
