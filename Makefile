@@ -31,7 +31,13 @@ run: $(VENV)/.installed-run
 	@echo "Opsmodel is starting at http://127.0.0.1:8000 with its worker (Ctrl+C stops both)"
 	$(BIN)/python manage.py serve_all 127.0.0.1:8000
 
-test: $(VENV)/.installed-test
+# The W3C Nu HTML checker, which one test runs over the app's pages (Java, from npm's vnu-jar).
+VNU_VERSION := 26.9.27
+$(VENV)/vnu/.installed-$(VNU_VERSION): | $(BIN)/python
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/vnu vnu-jar@$(VNU_VERSION)
+	@touch $@
+
+test: $(VENV)/.installed-test $(VENV)/vnu/.installed-$(VNU_VERSION)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py check --fail-level WARNING

@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from opsmodel import history
 from opsmodel.forms import BoundedMultipleChoice, KeepsUnchangedText
 from opsmodel.models import User
-from opsmodel.roles import grantable_roles, may_manage
+from opsmodel.roles import ROLE_REFUSED, grantable_roles, may_manage, may_reassign
 
 
 class SearchesSafely:
@@ -103,10 +103,7 @@ class UserAdmin(SearchesSafely, BaseUserAdmin):
         if db_field.name == "groups":
             # A role posted from outside this list is refused, with this message.
             kwargs["queryset"] = grantable_roles(request.user)
-            kwargs["error_messages"] = {
-                "invalid_choice": "You may give only the roles whose rights you hold yourself: "
-                "the ones listed here."
-            }
+            kwargs["error_messages"] = {"invalid_choice": ROLE_REFUSED}
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_related(self, request, form, formsets, change):
@@ -129,10 +126,7 @@ class UserAdmin(SearchesSafely, BaseUserAdmin):
         description="Reassign everything they own to another person…", permissions=["change"]
     )
     def reassign_everything(self, request, queryset):
-        if not (
-            request.user.has_perm("systems.change_system")
-            and request.user.has_perm("sops.change_sop")
-        ):
+        if not may_reassign(request.user):
             self.message_user(
                 request, "Reassigning needs the right to change the map.", level=messages.ERROR
             )

@@ -259,3 +259,15 @@ class Revision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type.name} {self.object_id}, revision {self.number}"
+
+
+class PasswordResetRequest(models.Model):
+    """One "Forgot your password?" asked, kept an hour to throttle them (opsmodel.passwords):
+    in the database, as login throttling is, so every app server counts the same requests."""
+
+    email = models.CharField(max_length=254, db_index=True)  # lower-cased as typed
+    ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} at {self.requested_at:%Y-%m-%d %H:%M}"

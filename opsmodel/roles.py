@@ -45,8 +45,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     TEAM_MEMBERS: [(app, f"view_{model}") for app, model in READ_MODELS]
     + READ_RECEIPTS
     + RUNS_SEEN,
-    # Admins manage people and software in the Django admin (they also need is_staff). They
-    # hold every right of a team member, or they could not make one (see grantable_roles).
+    # Admins manage people in the app and in the Django admin, and software in the admin (the
+    # admin also needs is_staff). They hold every right of a team member, or they could not
+    # make one (see grantable_roles).
     ADMINS: [
         (app, f"{action}_{model}")
         for app, model in [("opsmodel", "user"), ("systems", "software")]
@@ -83,6 +84,10 @@ def sync_roles(group_model, permission_model, role_permissions=None) -> None:
 # where whoever manages people already is; what anyone may do there is still their roles'.
 
 
+# What a role posted from outside those one may give is refused with, here and in the admin.
+ROLE_REFUSED = "You may give only the roles whose rights you hold yourself: the ones listed here."
+
+
 def rights_of(person) -> QuerySet[Permission]:
     """The permissions `person` holds through their roles and on their own, active or not
     (an admin must not reactivate a founder and then take the account over)."""
@@ -111,3 +116,15 @@ def grantable_roles(actor) -> QuerySet[Group]:
         return Group.objects.all()
     beyond = Permission.objects.exclude(pk__in=rights_of(actor).values("pk"))
     return Group.objects.exclude(permissions__in=beyond)
+
+
+def may_change_person(actor, person) -> bool:
+    """Whether `actor` may, in the app, change `person`'s role, send them a set-password link,
+    deactivate or reactivate them: the right to change people, over someone within reach."""
+    return actor.has_perm("opsmodel.change_user") and may_manage(actor, person)
+
+
+def may_reassign(actor) -> bool:
+    """Whether `actor` may hand everything a person owns to someone else: a change of owners
+    all over the map, so it takes the right to change the map (founders), in the admin too."""
+    return actor.has_perm("systems.change_system") and actor.has_perm("sops.change_sop")

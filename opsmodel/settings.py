@@ -264,6 +264,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# How long a link to set one's password (a new person's, or "Forgot your password?") works;
+# each works once. The email says how long (opsmodel.passwords).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 60 * 60)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "front:start"
 LOGOUT_REDIRECT_URL = "login"

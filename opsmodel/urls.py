@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 
+from opsmodel import passwords
 from systems.views import home
 
 
@@ -33,6 +34,25 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Setting one's password from an emailed link: a new person's, or a forgotten one.
+    path(
+        "accounts/password/forgot/", passwords.ForgotPasswordView.as_view(), name="password_reset"
+    ),
+    path(
+        "accounts/password/forgot/sent/",
+        passwords.ForgotPasswordDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/set/<uidb64>/<token>/",
+        passwords.SetPasswordView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/set/done/",
+        passwords.PasswordSetView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]

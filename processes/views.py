@@ -12,7 +12,7 @@ from django_htmx.http import reswap, retarget
 from opsmodel import edit_views, history_views
 from opsmodel.access import NoSuchObject, fetch
 from opsmodel.history import keeping
-from opsmodel.htmx import is_inline, render_page
+from opsmodel.htmx import is_inline, notify, render_page
 from opsmodel.mapcache import cached_partial
 from opsmodel.pages import breadcrumbs, keeps_typing_if_gone
 from processes.forms import ProcessForm, StepForm
@@ -166,9 +166,11 @@ def add_step(request: HttpRequest, pk: int) -> HttpResponse:
     with process_still_there():
         saved = form.is_valid() and form.save_if_unchanged(request.user)
     if saved:
+        # Focus stays in the emptied form, for the next step; the status line says what was added.
+        notice = f"Added step “{form.instance.name}”."
         if request.htmx:
-            return render_steps(request, process, added=form.instance.pk)
-        return redirect(process)
+            return notify(request, render_steps(request, process, added=form.instance.pk), notice)
+        return notify(request, redirect(process), notice)
     if request.htmx:
         return render(request, "processes/process_detail.html#steps", steps_context(process, form))
     return render_page(
@@ -201,7 +203,8 @@ class EditStep(StepView, edit_views.EditView):
 
     def saved(self, step: Step) -> HttpResponse:
         if is_inline(self.request):
-            return render_steps(self.request, step.process, saved=step.pk)
+            response = render_steps(self.request, step.process, saved=step.pk)
+            return notify(self.request, response, f"Saved step “{step.name}”.")
         return super().saved(step)
 
     def context(self, step: Step) -> dict:

@@ -38,6 +38,9 @@ SIGNED_IN = {"anonymous": 302, "member": 200, "founder": 200, "staff": 200}
 # Everyone who sees an item comments on it; only its author (the member) edits a comment.
 COMMENTER = {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": (302, 200)}
 AUTHOR = {"anonymous": 302, "member": 200, "founder": 403, "staff": 403}
+# People's accounts: admins only (staff), founders and members refused.
+ADMINS_ONLY = {"anonymous": 302, "member": 403, "founder": 403, "staff": 200}
+ADMINS_WRITE = {"anonymous": 302, "member": 403, "founder": 403, "staff": 302}
 # One's own (the member's): anyone else's is not found.
 OWN = {"anonymous": 302, "member": 302, "founder": 404, "staff": 404}
 # Software: founders and admins add and change tools (in the app and, for admins, the admin).
@@ -150,6 +153,24 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "front:list": ("get", reverse("front:list"), {}, READ),
         "front:person": ("get", reverse("front:person", args=["member"]), {}, READ),
         "front:unowned": ("get", reverse("front:unowned"), {}, FOUNDERS_ONLY),
+        # People: admins (staff) add people and change those within reach (here: the member);
+        # founders, who change the map, reassign what someone owns.
+        "front:add_person": ("get", reverse("front:add_person"), {}, ADMINS_ONLY),
+        "front:edit_person": (
+            "get",
+            reverse("front:edit_person", args=["member"]),
+            {},
+            ADMINS_ONLY,
+        ),
+        "front:send_link": ("post", reverse("front:send_link", args=["member"]), {}, ADMINS_WRITE),
+        "front:deactivate": ("get", reverse("front:deactivate", args=["member"]), {}, ADMINS_ONLY),
+        "front:reactivate": (
+            "post",
+            reverse("front:reactivate", args=["member"]),
+            {},
+            ADMINS_WRITE,
+        ),
+        "front:reassign": ("get", reverse("front:reassign", args=["member"]), {}, FOUNDERS_ONLY),
         "front:search": ("get", f"{reverse('front:search')}?q=step", {}, READ),
         "front:handbook": ("get", reverse("front:handbook", args=[s]), {}, READ),
         "front:health": ("get", reverse("front:health"), {}, READ),
@@ -297,6 +318,22 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         ),
         "comments:people": ("get", f"{reverse('comments:people')}?q=ma", {}, READ),
         "login": ("get", reverse("login"), {}, {r: 200 for r in ROLES}),
+        # Setting one's password from an emailed link needs no login (a link that does not
+        # work says so).
+        "password_reset": ("get", reverse("password_reset"), {}, {r: 200 for r in ROLES}),
+        "password_reset_done": ("get", reverse("password_reset_done"), {}, {r: 200 for r in ROLES}),
+        "password_reset_confirm": (
+            "get",
+            reverse("password_reset_confirm", args=["MQ", "bad-token"]),
+            {},
+            {r: 200 for r in ROLES},
+        ),
+        "password_reset_complete": (
+            "get",
+            reverse("password_reset_complete"),
+            {},
+            {r: 200 for r in ROLES},
+        ),
         "healthz": ("get", reverse("healthz"), {}, {r: 200 for r in ROLES}),
         "logout": ("post", reverse("logout"), {}, {r: 302 for r in ROLES}),
         # The admin is one app of its own: only staff get in.

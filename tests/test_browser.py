@@ -179,6 +179,31 @@ def test_the_login_page_passes_axe_accessibility_checks(browser, live_server):
     page.close()
 
 
+@pytest.mark.parametrize("bypass_csp", [True])
+@pytest.mark.parametrize("login", ["founder"])  # the demo's founder is an admin too
+def test_the_pages_that_manage_people_pass_axe_accessibility_checks(page, browser, live_server):
+    for url in [
+        "/people/",
+        "/people/new/",
+        "/people/member/",
+        "/people/member/edit/",
+        "/people/member/deactivate/",
+        "/people/member/reassign/",
+    ]:
+        page.goto(url)
+        assert axe_violations(page) == [], url
+    visitor = browser.new_page(base_url=live_server.url, bypass_csp=True)
+    for url in [
+        "/accounts/password/forgot/",
+        "/accounts/password/forgot/sent/",
+        "/accounts/password/set/MQ/no-such-token/",
+        "/accounts/password/set/done/",
+    ]:
+        visitor.goto(url)
+        assert axe_violations(visitor) == [], url
+    visitor.close()
+
+
 @pytest.mark.parametrize("login", ["founder"])
 def test_a_founder_edits_a_process_inline_and_reorders_its_steps(page):
     from playwright.sync_api import expect
@@ -805,3 +830,117 @@ def test_the_software_pages_pass_axe_accessibility_checks(page, login):
     for url in urls:
         page.goto(url)
         assert axe_violations(page) == [], url
+
+
+@pytest.mark.parametrize("login", ["founder"])
+def test_typing_survives_search_and_back_and_escape_closes_an_inline_edit(page):
+    from playwright.sync_api import expect
+
+    from processes.models import Process
+
+    process = Process.objects.get(name="YouTube content creation")
+    page.goto(process.get_absolute_url())
+
+    # Steps are added from the keyboard one after another: focus stays in the emptied form,
+    # and the status line says what was added.
+    add_name = page.locator("#add-step").get_by_label("Step", exact=True)
+    add_name.fill("Thumbnail")
+    add_name.press("Enter")
+    expect(page.locator("#notice")).to_have_text("Added step “Thumbnail”.")
+    expect(page.locator(".road-step h3").last).to_have_text("Step 5: Thumbnail")
+    add_name = page.locator("#add-step").get_by_label("Step", exact=True)
+    expect(add_name).to_be_focused()
+    expect(add_name).to_have_value("")
+
+    # Typing in an inline edit, then searching, keeps what was typed; Back offers it again.
+    page.get_by_role("link", name="Edit step Filming").click()
+    name = page.locator("form.edit-form-inline").get_by_label("Step", exact=True)
+    expect(name).to_be_focused()
+    name.fill("Filming with two cameras")
+    page.get_by_role("searchbox", name="Search the map").fill("invoice")
+    expect(page).to_have_url(re.compile(r"/search/\?q=invoice"))
+    expect(page.locator("#notice")).to_contain_text("“Edit step: Filming” is kept")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/processes/\d+/$"))
+    offer = page.locator(".draft-elsewhere")
+    expect(offer).to_contain_text("unsaved changes in “Edit step: Filming”")
+    offer.get_by_role("button", name="Open it").click()
+    name = page.locator("form.edit-form-inline").get_by_label("Step", exact=True)
+    expect(name).to_have_value("Filming with two cameras")
+    expect(page.locator("form.edit-form-inline .draft-line")).to_contain_text(
+        "Restored what you typed"
+    )
+
+    # Escape closes the inline edit as Cancel does, asking first because something was typed.
+    questions: list[str] = []
+
+    def answer(dialog):
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer)
+    name.press("Escape")
+    expect(page.locator("form.edit-form-inline")).to_have_count(0)
+    assert questions == ["Discard what you typed in “Edit step: Filming”?"]
+    assert process.steps.filter(name="Filming").exists()
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("YouTube content creation")
+    expect(page.locator(".draft-line")).to_have_count(0)
+
+    # An unchanged inline edit closes on Escape without a question, and saving one says so.
+    page.get_by_role("link", name="Edit step Scripting").click()
+    name = page.locator("form.edit-form-inline").get_by_label("Step", exact=True)
+    expect(name).to_be_focused()
+    name.press("Escape")
+    expect(page.locator("form.edit-form-inline")).to_have_count(0)
+    page.get_by_role("link", name="Edit step Scripting").click()
+    name = page.locator("form.edit-form-inline").get_by_label("Step", exact=True)
+    expect(name).to_be_focused()
+    name.fill("Scripting the video")
+    name.press("Enter")
+    expect(page.locator("#notice")).to_have_text("Saved step “Scripting the video”.")
+    assert len(questions) == 1
+
+
+def test_an_admin_adds_a_person_by_keyboard_who_sets_a_password_from_the_email(
+    page, browser, live_server, settings
+):
+    from django.core import mail
+    from playwright.sync_api import expect
+
+    from opsmodel.models import User
+
+    settings.SITE_URL = live_server.url  # the links in the email
+    page.goto("/people/")
+    page.get_by_role("link", name="+ Add a person").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Add a person")).to_be_visible()
+    page.get_by_label("First name").focus()
+    for text in ["Kim", "Park", "Video editor", "kim", "kim@example.com"]:
+        page.keyboard.type(text)
+        page.keyboard.press("Tab")  # to the next field (past a field's help, which is text)
+    page.get_by_role("checkbox", name="Team members").focus()
+    page.keyboard.press("Space")
+    page.get_by_role("button", name="Add and send the link").focus()
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Kim Park")).to_be_visible()
+    expect(page.locator("#notice")).to_contain_text(
+        "Added Kim Park. The link to set a password went to kim@example.com."
+    )
+    kim = User.objects.get(username="kim")
+    assert (kim.job_title, kim.email) == ("Video editor", "kim@example.com")
+    assert [g.name for g in kim.groups.all()] == ["Team members"]
+
+    [message] = [m for m in mail.outbox if m.to == ["kim@example.com"]]
+    link = re.search(r"http://\S+/accounts/password/set/\S+/", message.body)[0]
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    newcomer = context.new_page()
+    newcomer.goto(link)
+    newcomer.get_by_label("New password", exact=True).fill("a-long-Password-9")
+    newcomer.get_by_label("New password confirmation").fill("a-long-Password-9")
+    newcomer.keyboard.press("Enter")
+    expect(newcomer.get_by_role("heading", name="Your password is set")).to_be_visible()
+    newcomer.get_by_role("link", name="Continue to Opsmodel").click()
+    expect(newcomer.get_by_role("heading", name="Hello, Kim")).to_be_visible()
+    context.close()

@@ -81,6 +81,13 @@ POSTED_BY_SCRIPT = {
         "tool-category": ["communication"],
         "software": [],
     },
+    # Forms on pages the crawl does not reach: a person who has left (Reactivate), and the
+    # page a password's emailed link opens.
+    "front:reactivate": lambda o: {},
+    "password_reset_confirm": lambda o: {
+        "new_password1": ["a-long-Password-9"],
+        "new_password2": ["a-long-Password-9"],
+    },
 }
 # Upload forms: the file they take is the download of another URL; its values are the fields.
 UPLOADS = {"front:import_map": "front:export_map", "metrics:import": "metrics:export"}
@@ -406,9 +413,11 @@ def accepts_post(fuzzer: Fuzzer, name: str, url: str) -> bool:
 
 def crawl(fuzzer: Fuzzer, pages: list[str], admin_pages: list[str]) -> dict[str, dict]:
     """URL name → {posted-to URL: Form}, for every POST form on the pages, as the people who
-    get them see them (a team member gets the forms of the people an SOP is assigned to)."""
+    get them see them (a team member gets the forms of the people an SOP is assigned to, an
+    admin those that manage people)."""
     found: dict[str, dict] = {}
-    for role, urls in (("founder", pages), ("member", pages), ("superuser", admin_pages)):
+    crawled = (("founder", pages), ("member", pages), ("staff", pages), ("superuser", admin_pages))
+    for role, urls in crawled:
         client = fuzzer.client(role)
         for url in urls:
             response = client.get(url)

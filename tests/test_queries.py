@@ -107,3 +107,39 @@ def test_htmx_partials_skip_the_sidebar_query(member_client):
     assert count_queries(member_client, url, HTTP_HX_REQUEST="true") < count_queries(
         member_client, url
     )
+
+
+# The pages that manage people (issue 19), each as the role that uses it, about a person who
+# owns more as the map grows: an admin's view of their page, adding someone, changing them and
+# the question before deactivating them; a founder's reassigning of what they own.
+PEOPLE_PAGES = {
+    "person": ("admin", "front:person", 15),
+    "add_person": ("admin", "front:add_person", 7),
+    "edit_person": ("admin", "front:edit_person", 10),
+    "deactivate": ("admin", "front:deactivate", 15),
+    "reassign": ("founder", "front:reassign", 8),
+}
+
+
+@pytest.mark.parametrize("page", PEOPLE_PAGES)
+def test_the_people_pages_keep_their_budget_whatever_the_map_size(founder, page):
+    from django.test import Client
+
+    from opsmodel.roles import ADMINS
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="admin", is_staff=True, roles=[ADMINS])
+    who, name, budget = PEOPLE_PAGES[page]
+    client = Client()
+    client.force_login(admin if who == "admin" else founder)
+
+    def counts() -> tuple[int, int]:
+        owner = System.objects.order_by("pk").first().owner
+        url = reverse(name) if name == "front:add_person" else reverse(name, args=[owner.username])
+        return count_queries(client, url), count_queries(client, url, HTTP_HX_REQUEST="true")
+
+    build_map(*SIZES["small"])
+    small = counts()
+    build_map(*SIZES["large"])
+    assert counts() == small
+    assert max(small) <= budget, small

@@ -22,6 +22,7 @@ from opsmodel.front.health import checks_in_words, map_health
 from opsmodel.front.search import MAX_QUERY, search
 from opsmodel.htmx import render_page
 from opsmodel.pages import breadcrumbs
+from opsmodel.roles import may_change_person, may_reassign
 from opsmodel.runs.models import Run, RunStep
 from processes.models import Metric, Process, Step
 from sops.models import SOP, Acknowledgement
@@ -139,9 +140,22 @@ def person(request: HttpRequest, username: str) -> HttpResponse:
     if not username.isprintable():  # a NUL byte breaks PostgreSQL's query; no name holds one
         raise Http404("No such person")
     owner = get_object_or_404(get_user_model(), username=username)
+    user = request.user
     context = {
         "page_title": str(owner),
         "person": owner,
+        **owned_by(owner),
+        # What an admin may do to this person's account, and a founder to what they own.
+        "may_change": may_change_person(user, owner),
+        "may_reassign": may_reassign(user),
+    }
+    return render_page(request, "people/person.html", context)
+
+
+def owned_by(owner) -> dict:
+    """What a person owns, at every level and in software (their page, and the question before
+    deactivating them)."""
+    return {
         "systems": System.objects.filter(owner=owner),
         "processes": Process.objects.filter(owner=owner).select_related("system"),
         "steps": Step.objects.filter(owner=owner).select_related("process", "sop"),
@@ -149,7 +163,6 @@ def person(request: HttpRequest, username: str) -> HttpResponse:
         "metrics": Metric.objects.filter(owner=owner).select_related("process", "system"),
         "software": Software.objects.filter(owner=owner),
     }
-    return render_page(request, "people/person.html", context)
 
 
 @login_required

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opsmodel.front import handbook, people
+from opsmodel.front import handbook, people, people_admin
 
 app_name = "front"
 urlpatterns = [
@@ -8,7 +8,13 @@ urlpatterns = [
     path("my-work/", people.my_work, name="my_work"),
     path("people/", people.people, name="list"),
     path("people/needs-an-owner/", people.unowned, name="unowned"),
+    path("people/new/", people_admin.add_person, name="add_person"),
     path("people/<str:username>/", people.person, name="person"),
+    path("people/<str:username>/edit/", people_admin.edit_person, name="edit_person"),
+    path("people/<str:username>/send-link/", people_admin.send_link, name="send_link"),
+    path("people/<str:username>/deactivate/", people_admin.deactivate, name="deactivate"),
+    path("people/<str:username>/reactivate/", people_admin.reactivate, name="reactivate"),
+    path("people/<str:username>/reassign/", people_admin.reassign, name="reassign"),
     path("search/", people.search_page, name="search"),
     path("health/", people.health, name="health"),
     path("map/export.json", handbook.export_json, name="export_map"),

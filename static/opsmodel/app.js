@@ -342,6 +342,238 @@
     }, 150);
   });
 
+  // Typing is never lost. What is typed in a form marked data-draft is kept in this tab's
+  // sessionStorage as it is typed, until the form is sent. When the form shows again (Back, a
+  // reload, the sidebar or search and then Back) it is filled in again, with a line saying so
+  // and a button to discard it; when the page the form was opened on shows without it (an
+  // inline edit closed by leaving), a line offers to open it again. The hidden version goes
+  // with it, so a draft of something saved meanwhile meets the usual "someone else saved"
+  // check instead of overwriting it.
+  var DRAFT = "opsmodel-draft:";
+  var DRAFT_DAYS = 1;
+
+  function draftKey(form) {
+    return DRAFT + form.getAttribute("action");
+  }
+  function draftFields(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && el.name !== "csrfmiddlewaretoken" && el.type !== "submit" &&
+        el.type !== "button" && el.type !== "file" && el.type !== "password";
+    });
+  }
+  function fieldChanged(el) {
+    if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+    if (el.tagName === "SELECT") {
+      return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+    }
+    return el.type !== "hidden" && el.value !== el.defaultValue;
+  }
+  function formChanged(form) {
+    return draftFields(form).some(fieldChanged);
+  }
+  function formTitle(form) {
+    if (form.dataset.draftTitle) return form.dataset.draftTitle;
+    var heading = form.querySelector("h2, h3, legend") ||
+      (form.closest("#main") && document.querySelector("#main h1"));
+    return heading ? heading.textContent.replace(/\s+/g, " ").trim() : "a form";
+  }
+  function readDraft(key) {
+    try {
+      var draft = JSON.parse(sessionStorage.getItem(key) || "null");
+      if (draft && Date.now() - draft.at < DRAFT_DAYS * 864e5) return draft;
+      sessionStorage.removeItem(key);
+    } catch (e) { /* storage unavailable or garbled: nothing kept */ }
+    return null;
+  }
+  function forgetDraft(key) {
+    try { sessionStorage.removeItem(key); } catch (e) { /* nothing kept */ }
+  }
+  function keepDraft(form) {
+    var key = draftKey(form);
+    if (!formChanged(form)) { forgetDraft(key); return; }
+    var values = draftFields(form).map(function (el) {
+      if (el.type === "checkbox" || el.type === "radio") return [el.name, el.value, el.checked];
+      if (el.tagName === "SELECT") {
+        return [el.name, Array.prototype.filter.call(el.options, function (o) { return o.selected; })
+          .map(function (o) { return o.value; })];
+      }
+      return [el.name, el.value];
+    });
+    var draft = { at: Date.now(), page: window.location.pathname, title: formTitle(form), values: values };
+    try { sessionStorage.setItem(key, JSON.stringify(draft)); } catch (e) { /* full: not kept */ }
+  }
+  function fillDraft(form, draft) {
+    var fields = draftFields(form);
+    draft.values.forEach(function (value) {
+      fields.filter(function (el) { return el.name === value[0]; }).forEach(function (el) {
+        if (el.type === "checkbox" || el.type === "radio") {
+          if (el.value === value[1]) el.checked = value[2];
+        } else if (el.tagName === "SELECT") {
+          Array.prototype.forEach.call(el.options, function (o) { o.selected = value[1].indexOf(o.value) >= 0; });
+        } else {
+          el.value = value[1];
+        }
+      });
+    });
+    // Whatever follows the typing (the Markdown preview) follows the restored text too.
+    fields.forEach(function (el) {
+      if (el.tagName === "TEXTAREA") el.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+  }
+  function draftLine(text, actions) {
+    var line = document.createElement("div");
+    line.className = "draft-line";
+    line.setAttribute("role", "status");
+    var words = document.createElement("span");
+    words.textContent = text;
+    line.appendChild(words);
+    actions.forEach(function (action) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button " + (action.quiet ? "button-quiet" : "button-secondary");
+      button.textContent = action.label;
+      button.addEventListener("click", function () { action.run(line); });
+      line.appendChild(button);
+    });
+    return line;
+  }
+  function clock(at) {
+    return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  }
+  function restoreDrafts() {
+    var shown = {};
+    document.querySelectorAll("form[data-draft]").forEach(function (form) {
+      var key = draftKey(form);
+      shown[key] = true;
+      var draft = readDraft(key);
+      if (!draft || form.querySelector(".draft-line")) return;
+      fillDraft(form, draft);
+      if (!formChanged(form)) { forgetDraft(key); return; }
+      form.prepend(draftLine(
+        "Restored what you typed here at " + clock(draft.at) + " and had not saved.",
+        [{ label: "Discard it", quiet: true, run: function (line) {
+          forgetDraft(key);
+          line.remove();
+          form.reset();
+          fillDraft(form, { values: [] });
+          var first = form.querySelector("input:not([type=hidden]), select, textarea");
+          if (first) first.focus();
+        } }]
+      ));
+    });
+    // Drafts of forms opened on this page that it does not show now: offer them.
+    var main = document.getElementById("main");
+    if (!main || main.querySelector(".draft-elsewhere")) return;
+    var here = window.location.pathname;
+    for (var i = 0; i < sessionStorage.length; i++) {
+      var key = sessionStorage.key(i);
+      if (key.indexOf(DRAFT) !== 0 || shown[key]) continue;
+      var draft = readDraft(key);
+      if (!draft || draft.page !== here) continue;
+      var action = key.slice(DRAFT.length);
+      var opener = main.querySelector('a[href="' + action.replace(/"/g, "") + '"]');
+      var line = draftLine("You have unsaved changes in “" + draft.title + "”, typed at " + clock(draft.at) + ".", [
+        { label: "Open it", run: (function (opener, action) {
+          return function (line) {
+            line.remove();
+            if (opener) opener.click();
+            else window.location.assign(action);
+          };
+        })(opener, action) },
+        { label: "Discard", quiet: true, run: (function (key) {
+          return function (line) { forgetDraft(key); line.remove(); };
+        })(key) },
+      ]);
+      line.classList.add("draft-elsewhere");
+      var heading = main.querySelector("h1");
+      var header = heading && heading.closest("header, .page-header");
+      if (header || heading) (header || heading).after(line);
+      else main.prepend(line);
+      break; // one at a time
+    }
+  }
+  document.addEventListener("input", function (event) {
+    var form = event.target.form || (event.target.closest && event.target.closest("form"));
+    if (form && form.hasAttribute("data-draft") && event.isTrusted) keepDraft(form);
+  });
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.hasAttribute("data-draft") && event.isTrusted) keepDraft(form);
+  });
+  // Sent, the draft ends: a form sent back with errors holds what was sent. If the request
+  // never got an answer, what is still in the form is kept again.
+  document.addEventListener("submit", function (event) {
+    if (!event.target.hasAttribute("data-draft")) return;
+    event.target.setAttribute("data-sent", "");
+    forgetDraft(draftKey(event.target));
+  }, true);
+  ["htmx:sendError", "htmx:timeout"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var form = event.detail.elt;
+      if (form && form.matches && form.matches("form[data-draft]") && form.isConnected) {
+        form.removeAttribute("data-sent");
+        keepDraft(form);
+      }
+    });
+  });
+  // Leaving a page with unsaved typing inside the app keeps it as a draft and says how to get
+  // it back; leaving the app (closing the tab, another site) asks first.
+  var leftDraft = "";
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (!target || event.detail.requestConfig.verb !== "get") return;
+    var forms = target.querySelectorAll ? target.querySelectorAll("form[data-draft]") : [];
+    Array.prototype.some.call(forms, function (form) {
+      if (form.hasAttribute("data-sent") || !formChanged(form)) return false;
+      keepDraft(form);
+      leftDraft = formTitle(form);
+      return true;
+    });
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    restoreDrafts();
+    if (leftDraft && !document.querySelector("#main .draft-line")) {
+      showNotice("What you typed in “" + leftDraft + "” is kept: Back brings it back.");
+    }
+    leftDraft = "";
+  });
+  document.addEventListener("DOMContentLoaded", restoreDrafts);
+  document.addEventListener("htmx:historyRestore", restoreDrafts);
+  window.addEventListener("beforeunload", function (event) {
+    var dirty = Array.prototype.some.call(document.querySelectorAll("form[data-draft]:not([data-sent])"), formChanged);
+    if (dirty) { event.preventDefault(); event.returnValue = ""; }
+  });
+
+  // The search box pushes a new history entry when it leaves a page and replaces it while the
+  // person goes on typing, so Back returns to the page searched from (and its draft).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var box = event.detail.elt;
+    if (!box || box.id !== "site-search") return;
+    var searching = window.location.pathname === box.form.getAttribute("action");
+    box.setAttribute(searching ? "data-hx-replace-url" : "data-hx-push-url", "true");
+    box.removeAttribute(searching ? "data-hx-push-url" : "data-hx-replace-url");
+  });
+
+  // Escape closes an inline edit as its Cancel would (asking first if something was typed).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    var box = event.target;
+    if (box.mention && !box.mention.list.hidden) return; // Escape closes the list first
+    var form = box.closest && box.closest("form[data-escape-cancels]");
+    var cancel = form && form.querySelector("[data-cancel]");
+    if (!cancel) return;
+    if (formChanged(form) && !window.confirm("Discard what you typed in “" + formTitle(form) + "”?")) return;
+    event.preventDefault();
+    forgetDraft(draftKey(form));
+    cancel.click();
+  });
+  // Cancel means it: what was typed goes with the form.
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest && event.target.closest("[data-cancel]");
+    var form = cancel && cancel.closest("form");
+    if (form) forgetDraft(draftKey(form));
+  });
+
   document.addEventListener("keydown", function (event) {
     var box = event.target;
     if (!box.matches || !box.matches("textarea[data-mentions]") || !box.mention) return;

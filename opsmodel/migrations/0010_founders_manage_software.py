@@ -24,7 +24,7 @@ def keep_software_to_admins(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("opsmodel", "0008_admins_read_receipts"), ("runs", "0003_roles")]
+    dependencies = [("opsmodel", "0009_password_reset_requests"), ("runs", "0003_roles")]
 
     operations = [
         migrations.RunPython(let_founders_manage_software, keep_software_to_admins)
