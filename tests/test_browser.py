@@ -902,6 +902,7 @@ def test_typing_survives_search_and_back_and_escape_closes_an_inline_edit(page):
     assert len(questions) == 1
 
 
+@pytest.mark.parametrize("login", ["founder"])
 def test_an_admin_adds_a_person_by_keyboard_who_sets_a_password_from_the_email(
     page, browser, live_server, settings
 ):

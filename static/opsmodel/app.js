@@ -358,8 +358,15 @@
   function draftFields(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
       return el.name && el.name !== "csrfmiddlewaretoken" && el.type !== "submit" &&
-        el.type !== "button" && el.type !== "file" && el.type !== "password";
+        el.type !== "button" && el.type !== "file" && el.type !== "password" &&
+        !el.closest("[data-add-tool]");  // a tool added there is saved at once, not drafted
     });
+  }
+  // "Add a tool" redraws the software checkboxes inside a form that is being typed in: the
+  // form is not shown again, so nothing is restored into it; its draft takes the new tool.
+  function fromAddTool(event) {
+    var elt = event.detail && event.detail.elt;
+    return Boolean(elt && elt.closest && elt.closest("[data-add-tool]"));
   }
   function fieldChanged(el) {
     if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
@@ -530,7 +537,13 @@
       return true;
     });
   });
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (fromAddTool(event)) {
+      var form = document.querySelector("[data-add-tool]");
+      form = form && form.closest("form[data-draft]");
+      if (form) keepDraft(form);
+      return;
+    }
     restoreDrafts();
     if (leftDraft && !document.querySelector("#main .draft-line")) {
       showNotice("What you typed in “" + leftDraft + "” is kept: Back brings it back.");
