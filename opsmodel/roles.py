@@ -32,13 +32,15 @@ RUNS_RUN = [("runs", f"{action}_run") for action in ("add", "change", "delete")]
 ]
 
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
-    # Founders browse and edit the whole map.
+    # Founders browse and edit the whole map, and add and change the software it uses (deleting
+    # a tool, which drops it from every system and SOP, stays the admins').
     FOUNDERS: [
         (app, f"{action}_{model}")
         for app, model in MAP_MODELS
         for action in ("view", "add", "change", "delete")
     ]
-    + [("systems", "view_software"), *READ_RECEIPTS, *RUNS_SEEN, *RUNS_RUN],
+    + [(("systems", f"{action}_software")) for action in ("view", "add", "change")]
+    + [*READ_RECEIPTS, *RUNS_SEEN, *RUNS_RUN],
     # Team members read the map.
     TEAM_MEMBERS: [(app, f"view_{model}") for app, model in READ_MODELS]
     + READ_RECEIPTS

@@ -6,14 +6,16 @@ class SopsConfig(AppConfig):
     verbose_name = "SOPs"
 
     def ready(self) -> None:
+        from sops import fills  # noqa: F401 (registers what fills the places below)
         from sops.models import SOP
         from systems import tree
-        from systems.models import counts
+        from systems.models import counts, uses
 
         # What the systems layer shows of this one without knowing it: the number of SOPs in
-        # each system's processes, and the SOPs deleted with a system.
+        # each system's processes, the SOPs deleted with a system, and the SOPs using a tool.
         counts("sop_count")(count_sops)
         tree.holds(SOP, "process__system")
+        uses("sop_count", "SOP", "SOPs")(count_sops_using)
 
 
 def count_sops():
@@ -25,3 +27,13 @@ def count_sops():
 
     per_system = Process.objects.filter(system=OuterRef("pk")).order_by().values("system")
     return per_system.annotate(n=Count("sops")).values("n")
+
+
+def count_sops_using():
+    """The SOPs that use a tool, as a subquery on the tool's pk."""
+    from django.db.models import Count, OuterRef
+
+    from sops.models import SOP
+
+    links = SOP.software.through.objects.filter(software=OuterRef("pk"))
+    return links.order_by().values("software").annotate(n=Count("pk")).values("n")

@@ -8,7 +8,7 @@ from systems.tree import check_move, tree_lock
 
 @admin.register(Software)
 class SoftwareAdmin(SearchesSafely, admin.ModelAdmin):
-    list_display = ["name", "category", "owner", "link"]
+    list_display = ["name", "category", "owner", "cost_per_month", "link"]
     list_filter = ["category", "owner"]
     search_fields = ["name", "notes"]
     autocomplete_fields = ["owner"]

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from mptt.forms import TreeNodeChoiceField
 
-from opsmodel.forms import VersionedModelForm
-from systems.models import System
+from opsmodel import history
+from opsmodel.forms import FastSelect, KeepsUnchangedText, VersionedModelForm
+from systems.models import Software, System
 from systems.tree import check_move, create_system, move_system, tree_lock
 
 
@@ -76,3 +78,61 @@ class SystemForm(VersionedModelForm):
         moved = move_system(self.instance, self.cleaned_data["parent"])
         self.instance.parent_id, self.instance.version = moved.parent_id, moved.version
         return True
+
+
+class SoftwareForm(KeepsUnchangedText):
+    """A tool's details, for founders and admins. Software keeps no version or history (it
+    is not `Versioned`): two people saving one tool at once is rare, and what is at stake is a
+    name, a link and a cost, so the later save wins instead of being checked."""
+
+    # What the form page's conflict box asks; a tool's form has none (see above).
+    conflict = None
+
+    class Meta:
+        model = Software
+        fields = ["name", "link", "category", "owner", "cost_per_month", "notes"]
+        widgets = {
+            "link": forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
+            "cost_per_month": forms.NumberInput(attrs={"min": 0, "step": "0.01"}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {"link": "Its web address, starting with https://."}
+        error_messages = {
+            "name": {"unique": "There is already a tool with that name."},
+            "link": {"invalid": "Enter a web address starting with https://."},
+            "cost_per_month": {
+                "invalid": "Write the cost as a number, like 12.50.",
+                "max_decimal_places": "Write the cost to the cent at most: two decimal places.",
+                "max_digits": "That cost is too large: at most 99,999,999.99 a month.",
+                "max_whole_digits": "That cost is too large: at most 99,999,999.99 a month.",
+            },
+        }
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        owner = self.fields.get("owner")
+        if owner is not None:
+            # Only active people look after a tool; a current inactive owner stays selectable.
+            owner.queryset = owner.queryset.filter(Q(is_active=True) | Q(pk=self.instance.owner_id))
+            owner.empty_label = "— No owner yet —"
+            owner.widget = FastSelect(attrs=owner.widget.attrs, choices=owner.widget.choices)
+            owner.error_messages["invalid_choice"] = (
+                "That person does not exist or can no longer be given work; choose someone else."
+            )
+
+    def save_if_unchanged(self, by, *, action: str = "") -> bool:
+        """Saved as `by` (who is then told as the new owner is): always, see the class."""
+        with history.change(by, action or ("Added" if self.instance._state.adding else "Edited")):
+            self.save()
+        return True
+
+
+class NewToolForm(SoftwareForm):
+    """A tool added where it is picked (a system's or an SOP's form): its name, link and
+    category only, prefixed so that they never mix with the fields of the form around them."""
+
+    prefix = "tool"
+
+    class Meta(SoftwareForm.Meta):
+        fields = ["name", "link", "category"]

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
-from django.core.validators import URLValidator
+from django.core.validators import MinValueValidator, URLValidator
 from django.db import models, transaction
-from django.db.models import Expression, Subquery
+from django.db.models import Count, Expression, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from mptt.managers import TreeManager
@@ -12,6 +13,29 @@ from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
 
 from opsmodel.models import Versioned, owner_field, saved, tell
+
+# What uses a tool, counted on the software pages: the name of the count → (a function making
+# its expression, a subquery on the tool's pk, and what one and several are called). Systems
+# are counted here; the SOPs app registers its own from its `ready()`, as with COUNTS below.
+USES: dict[str, tuple[Callable[[], Expression], str, str]] = {}
+
+
+def uses(name: str, one: str, many: str):
+    """Register the function making the count `name` of things that use a tool (a decorator)."""
+
+    def register(make: Callable[[], Expression]) -> Callable[[], Expression]:
+        USES[name] = (make, one, many)
+        return make
+
+    return register
+
+
+class SoftwareQuerySet(models.QuerySet):
+    def with_uses(self) -> SoftwareQuerySet:
+        """Each tool with its owner and how many things of each kind use it (USES), as
+        subqueries: one query however many tools and users."""
+        made = {name: Coalesce(Subquery(make()), 0) for name, (make, _, _) in USES.items()}
+        return self.select_related("owner").annotate(**made)
 
 
 class Software(models.Model):
@@ -41,7 +65,19 @@ class Software(models.Model):
     )
     category = models.CharField(max_length=20, choices=Category, default=Category.OTHER)
     owner = owner_field("software", "Who looks after this tool: its account, seats and bill.")
+    # In whatever currency the business pays in: the app adds the costs up, never converts them.
+    cost_per_month = models.DecimalField(
+        "Cost per month",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0), message="A cost cannot be below 0.")],
+        help_text="What it costs a month, in the currency you pay in; empty if not known.",
+    )
     notes = models.TextField(blank=True)
+
+    objects = SoftwareQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -63,11 +99,26 @@ class Software(models.Model):
                 saved, created=stored is None, sender=Software, instance=self, stored=stored, by=by
             )
 
+    def get_absolute_url(self) -> str:
+        return reverse("systems:software_detail", args=[self.pk])
+
     @property
     def safe_link(self) -> str:
         """The link if it is a web address, else "": a row stored before links were checked
         may hold a javascript: link, which pages show as text rather than follow."""
         return self.link if self.link.lower().startswith(("http://", "https://")) else ""
+
+    def uses(self) -> list[str]:
+        """How many of each kind of thing use it ("2 systems", "1 SOP"), from `with_uses()`."""
+        counted = [(getattr(self, name), one, many) for name, (_, one, many) in USES.items()]
+        return [f"{n} {one if n == 1 else many}" for n, one, many in counted]
+
+
+@uses("system_count", "system", "systems")
+def count_systems() -> Expression:
+    """The systems that use a tool, as a subquery on the tool's pk."""
+    links = System.software.through.objects.filter(software=OuterRef("pk"))
+    return links.order_by().values("software").annotate(n=Count("pk")).values("n")
 
 
 # What the layers above count inside each system, registered by their apps (`ready()`): the

@@ -21,7 +21,7 @@ from opsmodel.runs.models import Run, Schedule, weekday_bits
 from processes.models import Metric
 from processes.periods import code, period_start
 from sops import attachments, suggestions
-from tests.factories import SOPFactory, StepFactory, UserFactory
+from tests.factories import SoftwareFactory, SOPFactory, StepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,8 @@ ADMINS_ONLY = {"anonymous": 302, "member": 403, "founder": 403, "staff": 200}
 ADMINS_WRITE = {"anonymous": 302, "member": 403, "founder": 403, "staff": 302}
 # One's own (the member's): anyone else's is not found.
 OWN = {"anonymous": 302, "member": 302, "founder": 404, "staff": 404}
+# Software: founders and admins add and change tools (in the app and, for admins, the admin).
+TOOL_WRITERS = {"anonymous": 302, "member": 403, "founder": 200, "staff": 200}
 
 
 def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
@@ -63,6 +65,32 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "systems:move": ("post", reverse("systems:move", args=[s]), up, FOUNDERS_WRITE),
         "systems:history": ("get", reverse("systems:history", args=[s]), {}, READ),
         "systems:compare": ("get", reverse("systems:compare", args=[s]), two, READ),
+        "systems:software": ("get", reverse("systems:software"), {}, READ),
+        "systems:software_detail": (
+            "get",
+            reverse("systems:software_detail", args=[o["tool"].pk]),
+            {},
+            READ,
+        ),
+        "systems:software_new": ("get", reverse("systems:software_new"), {}, TOOL_WRITERS),
+        "systems:software_edit": (
+            "get",
+            reverse("systems:software_edit", args=[o["tool"].pk]),
+            {},
+            TOOL_WRITERS,
+        ),
+        # Added where it is picked: the checkboxes drawn again (a second "Loom" is refused,
+        # in words, with the same answer).
+        "systems:software_add": (
+            "post",
+            reverse("systems:software_add"),
+            {
+                "tool-name": "Loom",
+                "tool-link": "https://loom.example.com",
+                "tool-category": "content",
+            },
+            TOOL_WRITERS,
+        ),
         "processes:new": ("get", f"{reverse('processes:new')}?system={s}", {}, FOUNDERS_ONLY),
         "processes:detail": ("get", reverse("processes:detail", args=[p]), {}, READ),
         "processes:edit": ("get", reverse("processes:edit", args=[p]), {}, FOUNDERS_ONLY),
@@ -472,6 +500,7 @@ def objects(member, founder):
         "to_skip": to_skip.pk,
         "to_undo": to_undo.pk,
         "to_cancel": under_way,
+        "tool": SoftwareFactory(owner=member),
     }
 
 

@@ -675,6 +675,8 @@ def main_pages() -> list[str]:
         "/search/?q=video",
         "/inbox/",
         "/sops/suggestions/",
+        "/software/",
+        sop.software.first().get_absolute_url(),
     ]
 
 
@@ -776,6 +778,61 @@ def test_a_printed_process_page_shows_its_steps_but_not_the_controls(page):
         "els => els.map(el => getComputedStyle(el).breakBefore)"
     )
     assert breaks and "page" not in breaks
+
+
+@pytest.mark.parametrize("bypass_csp", [True])
+@pytest.mark.parametrize("login", ["founder"])
+def test_a_founder_adds_a_tool_from_the_sop_form_by_keyboard_and_it_is_saved_ticked(page):
+    """ "Add a tool" under the SOP form's software: opened, filled and sent from the keyboard
+    (Enter adds the tool, it does not save the SOP); the tool comes back ticked, what was typed
+    in the SOP's form stays, and saving the SOP keeps the new tool."""
+    from playwright.sync_api import expect
+
+    from sops.models import SOP
+
+    sop = SOP.objects.get(title="Recording a video")
+    before = set(sop.software.values_list("name", flat=True))
+    page.goto(f"{sop.get_absolute_url()}edit/")
+    page.get_by_label("Title").fill("Recording a video, lit")
+    page.get_by_text("Add a tool", exact=True).focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
+    page.keyboard.type("Loom")
+    page.keyboard.press("Tab")
+    page.keyboard.type("https://www.loom.com")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Added “Loom”")).to_be_visible()
+    expect(page.get_by_role("checkbox", name="Loom")).to_be_checked()
+    for name in before:
+        expect(page.get_by_role("checkbox", name=name, exact=True)).to_be_checked()
+    # Nothing typed in the SOP's form was lost, and the SOP is not saved yet.
+    expect(page.get_by_label("Title")).to_have_value("Recording a video, lit")
+    assert SOP.objects.get(pk=sop.pk).title == "Recording a video"
+    assert axe_violations(page) == []
+    # Focus is back in the emptied little form, for another tool.
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("")
+
+    page.get_by_role("button", name="Save", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Recording a video, lit")
+    sop.refresh_from_db()
+    assert sop.title == "Recording a video, lit"
+    assert set(sop.software.values_list("name", flat=True)) == before | {"Loom"}
+
+
+@pytest.mark.parametrize("bypass_csp", [True])
+@pytest.mark.parametrize("login", ["member", "founder"])
+def test_the_software_pages_pass_axe_accessibility_checks(page, login):
+    from systems.models import Software
+
+    urls = ["/software/", Software.objects.get(name="Notion").get_absolute_url()]
+    if login == "founder":
+        urls += ["/software/new/", f"{urls[1]}edit/"]
+    for url in urls:
+        page.goto(url)
+        assert axe_violations(page) == [], url
 
 
 @pytest.mark.parametrize("login", ["founder"])

@@ -277,7 +277,11 @@ def test_a_software_link_stored_before_links_were_checked_shows_as_text_not_a_li
     for url in pages:
         html = member_client.get(url).content.decode()
         assert "Evilmail" in html and "javascript:" not in html.lower(), url
-        assert '<a href="https://mail.example.com/"' in html, url
+        # Search leads to each tool's page here, which links the tool's own site.
+        link = good.get_absolute_url() if "search" in url else "https://mail.example.com/"
+        assert f'<a href="{link}"' in html, url
+    html = member_client.get(good.get_absolute_url()).content.decode()
+    assert '<a href="https://mail.example.com/"' in html
 
 
 def test_an_import_lists_every_problem_it_meets_while_storing_not_only_the_first():

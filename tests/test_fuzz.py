@@ -74,6 +74,13 @@ KNOWN_FAILURES: dict[tuple[str, str, str, str, str], str] = {}
 POSTED_BY_SCRIPT = {
     "processes:order_steps": lambda o: {"order": [str(o["step"].pk)]},  # drag and drop
     "sops:preview": lambda o: {"body": ["1. Open the books."]},  # the preview as you type
+    # "Add a tool" inside a system's or an SOP's form: its fields and the tools ticked there.
+    "systems:software_add": lambda o: {
+        "tool-name": ["Loom"],
+        "tool-link": ["https://www.loom.com"],
+        "tool-category": ["communication"],
+        "software": [],
+    },
     # Forms on pages the crawl does not reach: a person who has left (Reactivate), and the
     # page a password's emailed link opens.
     "front:reactivate": lambda o: {},

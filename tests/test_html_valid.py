@@ -51,12 +51,16 @@ def pages_of(person: str) -> list[str]:
         "/search/?q=video",
         "/inbox/",
         "/sops/suggestions/",
+        "/software/",
+        sop.software.first().get_absolute_url(),
         "/no-such-page/",
         "/api/docs/",
         "/tokens/",
     ]
     if person == "founder":
         urls += [
+            "/software/new/",
+            f"{sop.software.first().get_absolute_url()}edit/",
             f"/systems/{system.pk}/edit/",
             f"/processes/{process.pk}/edit/",
             f"/sops/{sop.pk}/edit/",

@@ -542,4 +542,4 @@ def test_a_tool_given_a_new_owner_in_the_admin_tells_them(admin_client, member):
     assert admin_client.post(url, data).status_code == 302
     [note] = notes(member)
     assert note.subject == "You own the software “Riverside” now"
-    assert note.url == member.get_absolute_url()
+    assert note.url == tool.get_absolute_url()  # the tool's own page

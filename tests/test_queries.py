@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from processes.models import Process
 from sops.models import SOP
-from systems.models import System
-from tests.factories import build_map
+from systems.models import Software, System
+from tests.factories import SoftwareFactory, build_map
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,9 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 # they mention (1, when any do); to the process page the same two for the process's thread, and
 # the count of comments of every step (1, an aggregate).
 # The SOP page lists its pictures and files in one more query (1, however many there are).
-MAX_QUERIES = {"home": 7, "system": 15, "process": 20, "sop": 15}
+# The software list counts the systems and SOPs using each tool in its one query; a tool's
+# page reads the tool, its systems and (through the SOPs' slot) its SOPs.
+MAX_QUERIES = {"home": 7, "system": 15, "process": 20, "sop": 15, "software": 7, "tool": 9}
 
 
 def page_urls() -> dict[str, str]:
@@ -32,12 +34,42 @@ def page_urls() -> dict[str, str]:
     system = System.objects.filter(level=2).order_by("pk").first()
     process = Process.objects.filter(system=system).order_by("pk").first()
     sop = SOP.objects.filter(process=process, step__isnull=False).order_by("pk").first()
+    tool = use_tools()
     return {
         "home": reverse("home"),
         "system": system.get_absolute_url(),
         "process": process.get_absolute_url(),
         "sop": sop.get_absolute_url(),
+        "software": reverse("systems:software"),
+        "tool": tool.get_absolute_url(),
     }
+
+
+def use_tools() -> Software:
+    """A tool for every two systems, each used by some systems and SOPs; the first by all."""
+    while Software.objects.count() < System.objects.count() // 2 + 1:
+        SoftwareFactory(cost_per_month="12.50")
+    tools = list(Software.objects.order_by("pk"))
+    systems, sops = System.software.through, SOP.software.through
+    systems.objects.bulk_create(
+        [
+            systems(system_id=pk, software_id=tools[i % len(tools)].pk)
+            for i, pk in enumerate(System.objects.values_list("pk", flat=True))
+        ]
+        + [
+            systems(system_id=pk, software_id=tools[0].pk)
+            for pk in System.objects.values_list("pk", flat=True)
+        ],
+        ignore_conflicts=True,
+    )
+    sops.objects.bulk_create(
+        [
+            sops(sop_id=pk, software_id=tools[0].pk)
+            for pk in SOP.objects.values_list("pk", flat=True)
+        ],
+        ignore_conflicts=True,
+    )
+    return tools[0]
 
 
 def count_queries(client, url: str, **headers) -> int:

@@ -124,6 +124,9 @@ class Software(Schema):
     link: str
     category: str
     owner: PersonRef | None
+    cost_per_month: Decimal | None = Field(
+        description="In the business's currency; none if unknown."
+    )
     notes: str
 
 

@@ -112,6 +112,8 @@ class Names:
             "link": tool.link,
             "category": tool.category,
             "owner": self.who(tool.owner_id),
+            # Text, as a metric's target: the exact amount, which a JSON float may not keep.
+            "cost_per_month": None if tool.cost_per_month is None else str(tool.cost_per_month),
             "notes": tool.notes,
         }
 
@@ -359,7 +361,14 @@ FIELDS = {
         "email": TEXT,
         "is_active": YES_NO,
     },
-    "software": {"name": TEXT, "link": TEXT, "category": TEXT, "owner": TEXT, "notes": TEXT},
+    "software": {
+        "name": TEXT,
+        "link": TEXT,
+        "category": TEXT,
+        "owner": TEXT,
+        "cost_per_month": NUMBER,  # absent from exports made before costs: not known
+        "notes": TEXT,
+    },
     "systems": {
         "path": PATH,
         "purpose": TEXT,
@@ -870,6 +879,8 @@ class Writer:
             tool = Software.objects.filter(name=item["name"]).first() or Software(name=item["name"])
             tool.link, tool.category = opt(item, "link", ""), opt(item, "category", "other")
             tool.owner, tool.notes = self.who(item.get("owner")), opt(item, "notes", "")
+            cost = item.get("cost_per_month")
+            tool.cost_per_month = None if cost is None else number(cost)
             if self.problems.valid(tool, where("software", i, item)):
                 tool.save()
         self.tools = {t.name: t for t in Software.objects.all()}

@@ -123,7 +123,7 @@ def search(query: str) -> dict[str, list[Hit]]:
     ]  # fmt: skip
     software = ranked(Software.objects.all(), terms, ["name", "notes"])[:PER_GROUP]
     results["Software"] = [
-        Hit(t.name, t.safe_link, t.get_category_display(), highlight(t.notes, terms))
+        Hit(t.name, t.get_absolute_url(), t.get_category_display(), highlight(t.notes, terms))
         for t in software
     ]
     people = ranked(

@@ -139,6 +139,18 @@
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
   });
 
+  // "Add a tool" sits inside a system's or an SOP's form without being a form (forms do not
+  // nest): Enter in one of its fields adds the tool, as it would submit a form of its own,
+  // rather than saving the whole form around it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !event.target.matches) return;
+    if (!event.target.matches("[data-add-tool] input, [data-add-tool] select")) return;
+    event.preventDefault();
+    var block = event.target.closest("[data-add-tool]");
+    var button = block && block.querySelector("[data-add-tool-button]");
+    if (button) button.click();
+  });
+
   // On a phone the systems tree starts folded (it is folded in the markup, so nothing moves
   // when the page loads), so the page's own content comes first; a wider screen opens it. It
   // keeps whatever state the person gives it when the sidebar refreshes after an edit.
@@ -364,8 +376,15 @@
   function draftFields(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
       return el.name && el.name !== "csrfmiddlewaretoken" && el.type !== "submit" &&
-        el.type !== "button" && el.type !== "file" && el.type !== "password";
+        el.type !== "button" && el.type !== "file" && el.type !== "password" &&
+        !el.closest("[data-add-tool]");  // a tool added there is saved at once, not drafted
     });
+  }
+  // "Add a tool" redraws the software checkboxes inside a form that is being typed in: the
+  // form is not shown again, so nothing is restored into it; its draft takes the new tool.
+  function fromAddTool(event) {
+    var elt = event.detail && event.detail.elt;
+    return Boolean(elt && elt.closest && elt.closest("[data-add-tool]"));
   }
   function fieldChanged(el) {
     if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
@@ -565,7 +584,13 @@
       return true;
     });
   });
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (fromAddTool(event)) {
+      var form = document.querySelector("[data-add-tool]");
+      form = form && form.closest("form[data-draft]");
+      if (form) keepDraft(form);
+      return;
+    }
     restoreDrafts();
     if (leftDraft && !document.querySelector("#main .draft-line")) {
       showNotice("What you typed in “" + leftDraft + "” is kept: Back brings it back.");
