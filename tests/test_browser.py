@@ -677,6 +677,8 @@ def main_pages() -> list[str]:
         "/sops/suggestions/",
         "/software/",
         sop.software.first().get_absolute_url(),
+        "/tokens/",
+        "/api/docs/",
     ]
 
 
@@ -1040,3 +1042,24 @@ def test_on_a_phone_the_preview_waits_behind_its_button(page):
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(page.locator("#body-preview ol li").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.parametrize("login", ["founder"])
+@pytest.mark.parametrize("bypass_csp", [True])
+def test_the_api_tokens_docs_and_webhooks_pages_pass_axe_accessibility_checks(page):
+    from opsmodel.api.models import Delivery, Endpoint
+
+    # A token made on the page (shown once, with its Copy button), then the reference.
+    page.goto("/tokens/")
+    page.get_by_label("Name").fill("Shop sales")
+    page.get_by_label("Read and write").check()
+    page.get_by_role("button", name="Make the token").click()
+    page.locator("#new-token").wait_for()
+    assert page.locator("#new-token").input_value().startswith("opm_")
+    assert axe_violations(page) == [], "/tokens/"
+    endpoint = Endpoint.objects.create(url="https://hooks.example.com/a", events=["run.started"])
+    Delivery.objects.create(endpoint=endpoint, event="run.started", message_id="m1", payload={})
+    for url in ["/api/docs/", "/webhooks/", endpoint.get_absolute_url()]:
+        page.goto(url)
+        page.locator("h1").wait_for()
+        assert axe_violations(page) == [], url
