@@ -391,7 +391,14 @@ def api_matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "api:tick": reverse("api:tick", args=[tick]),
         "api:skip": reverse("api:skip", args=[tick]),
     }
+    changes = {
+        "api:change_system": reverse("api:change_system", args=[s]),
+        "api:change_process": reverse("api:change_process", args=[p]),
+        "api:change_step": reverse("api:change_step", args=[st]),
+        "api:change_sop": reverse("api:change_sop", args=[sop]),
+    }
     return {
+        **{name: ("patch", url, {}, TOKEN_ONLY) for name, url in changes.items()},
         **{name: ("get", url, {}, TOKEN_ONLY) for name, url in reads.items()},
         **{name: ("post", url, {}, TOKEN_ONLY) for name, url in writes.items()},
         "api:api-root": ("get", reverse("api:api-root"), {}, {r: 302 for r in ROLES}),

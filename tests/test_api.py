@@ -363,3 +363,107 @@ def test_the_tokens_and_docs_pages_cost_the_same_queries_with_many_tokens(
     for n in range(12):
         Token.make(member, f"Script {n}")
     assert queries() == one
+
+
+# ---------------------------------------------------------------------------------------------
+# Changes to the map, as the edit forms make them
+
+
+def patch(client, url: str, data: dict, secret: str):
+    return client.patch(url, data, content_type="application/json", **bearer(secret))
+
+
+def test_a_founder_changes_an_sop_from_the_version_read_and_history_keeps_it(
+    client, founder, founder_token
+):
+    from opsmodel.models import Revision
+
+    sop = SOPFactory(title="Filming", body="1. Charge the camera.")
+    read = client.get(f"/api/sops/{sop.pk}", **bearer(founder_token)).json()
+    answer = patch(
+        client,
+        f"/api/sops/{sop.pk}",
+        {"version": read["version"], "title": "Filming outside", "owner": founder.pk},
+        founder_token,
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["title"] == "Filming outside" and body["version"] == read["version"] + 1
+    assert body["body"] == "1. Charge the camera."  # what was not sent stays as it was
+    sop.refresh_from_db()
+    assert (sop.title, sop.owner) == ("Filming outside", founder)
+    assert Revision.objects.filter(object_id=sop.pk, changed_by=founder).exists()
+
+
+def test_a_change_from_an_old_version_is_a_conflict_and_changes_nothing(client, founder_token):
+    sop = SOPFactory(title="Filming")
+    version = sop.version
+    sop.title = "Filming, lit"
+    sop.save()  # someone else saved meanwhile
+    answer = patch(
+        client, f"/api/sops/{sop.pk}", {"version": version, "title": "Mine"}, founder_token
+    )
+    assert answer.status_code == 409
+    assert f"it is at version {version + 1}" in answer.json()["detail"]
+    sop.refresh_from_db()
+    assert sop.title == "Filming, lit"
+
+
+def test_bad_changes_name_the_field_and_team_members_change_nothing(
+    client, founder_token, member_token, outsider
+):
+    step = StepFactory(name="Filming")
+    url = f"/api/steps/{step.pk}"
+    empty = patch(client, url, {"version": step.version, "name": ""}, founder_token)
+    assert empty.status_code == 422
+    assert empty.json()["errors"][0]["field"] == "name"
+    outsider.is_active = False
+    outsider.save()
+    left = patch(client, url, {"version": step.version, "owner": outsider.pk}, founder_token)
+    assert left.status_code == 422 and left.json()["errors"][0]["field"] == "owner"
+    refused = patch(client, url, {"version": step.version, "name": "Mine"}, member_token)
+    assert refused.status_code == 403
+    step.refresh_from_db()
+    assert step.name == "Filming"
+    renamed = patch(client, url, {"version": step.version, "name": "Filming, lit"}, founder_token)
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Filming, lit"
+
+
+def test_a_system_and_a_process_change_through_the_api(client, founder_token):
+    from tests.factories import ProcessFactory, SoftwareFactory
+
+    process = ProcessFactory(name="Videos")
+    system = process.system
+    tool = SoftwareFactory()
+    answer = patch(
+        client,
+        f"/api/systems/{system.pk}",
+        {"version": system.version, "purpose": "Leads, weekly", "software": [tool.pk]},
+        founder_token,
+    )
+    assert answer.status_code == 200 and answer.json()["software"] == [tool.pk]
+    moved = patch(
+        client,
+        f"/api/processes/{process.pk}",
+        {"version": process.version, "result": "Two videos a week"},
+        founder_token,
+    )
+    assert moved.status_code == 200 and moved.json()["result"] == "Two videos a week"
+
+
+def test_a_reviewed_sops_instructions_change_only_through_a_suggestion(client, founder_token):
+    sop = SOPFactory(body="1. Open the books.")
+    system = sop.process.system
+    system.reviews_sop_changes = True
+    system.save()
+    answer = patch(
+        client,
+        f"/api/sops/{sop.pk}",
+        {"version": sop.version, "body": "1. Skip it."},
+        founder_token,
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "body"
+    assert "suggest" in answer.json()["detail"].lower()
+    sop.refresh_from_db()
+    assert sop.body == "1. Open the books."

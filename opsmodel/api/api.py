@@ -29,10 +29,13 @@ from opsmodel.api import schemas
 from opsmodel.api.auth import TokenAuth, need_write
 from opsmodel.api.problems import CONTENT_TYPE, READ_ERRORS, WRITE_ERRORS, problem
 from opsmodel.runs.models import Run, RunStep
+from processes.forms import ProcessForm, StepForm
 from processes.metric_forms import RecordValueForm
 from processes.models import Metric, MetricValue, Process, Step
 from processes.periods import code
+from sops.forms import SOPForm
 from sops.models import SOP
+from systems.forms import SystemForm
 from systems.models import Software, System
 
 # Ids as the database holds them: a larger number is no id (and would overflow SQLite).
@@ -147,6 +150,52 @@ def refused(request: HttpRequest, error: ModelValidationError):
     return problem(request, 409, " ".join(error.messages))
 
 
+def changed(request: HttpRequest, obj, form_class, change: Schema, **form_kwargs):
+    """Change `obj` with the fields `change` sends, through the form the page uses (its rules,
+    history and the check for someone else's save): 422 with what to fix, or 409 if the
+    object is no longer at the version sent."""
+    need_write(request)
+    sent = change.model_dump(exclude_unset=True)
+    version = sent.pop("version")
+    blank = form_class(instance=obj, **form_kwargs)
+    unknown = sorted(set(sent) - set(blank.fields))
+    if unknown:
+        message = f"{', '.join(unknown)}: not changed here."
+        return problem(request, 422, message, errors=[(name, message) for name in unknown])
+    # What the form holds fixed (a reviewed SOP's instructions) is refused, not ignored.
+    fixed = [
+        (name, str(blank.fields[name].help_text)) for name in sent if blank.fields[name].disabled
+    ]
+    if fixed:
+        return problem(request, 422, " ".join(dict(fixed).values()), errors=fixed)
+    data = {}
+    for name in blank.fields:
+        value = blank.initial.get(name)
+        if isinstance(value, (list, tuple)):
+            value = [getattr(item, "pk", item) for item in value]
+        data[name] = getattr(value, "pk", value)
+    data.update(sent, version=version)
+    # As a browser would send them: no value is an empty field, an unticked box is absent.
+    data = {name: ("" if value is None else value) for name, value in data.items()}
+    data = {name: value for name, value in data.items() if value is not False}
+    form = form_class(data, instance=obj, **form_kwargs)
+    if form.is_valid() and form.save_if_unchanged(request.user):
+        return None
+    if form.conflict is not None:
+        now = type(obj).objects.filter(pk=obj.pk).values_list("version", flat=True).first()
+        detail = (
+            f"Someone saved this after version {version} (it is at version {now}): read it "
+            "again, merge your change into it, and send it with the new version."
+        )
+        return problem(request, 409, detail)
+    errors = [
+        ("version" if field == "__all__" else field, message)
+        for field, messages in form.errors.items()
+        for message in messages
+    ]
+    return problem(request, 422, " ".join(m for _, m in errors), errors=errors)
+
+
 def need(request: HttpRequest, permission: str) -> None:
     if not request.user.has_perm(permission):
         raise PermissionDenied("Your role does not allow this.")
@@ -203,6 +252,18 @@ def system(request: HttpRequest, pk: Id):
     return fetch(request.user, System.objects.select_related("owner"), pk)
 
 
+@api.patch(
+    "/systems/{pk}",
+    response={200: schemas.System, **WRITE_ERRORS},
+    url_name="change_system",
+    tags=["map"],
+)
+def change_system(request: HttpRequest, pk: Id, change: schemas.SystemChange):
+    """Change a system (founders): send `version` and the fields to change."""
+    found = fetch(request.user, System.objects.all(), pk, "change")
+    return changed(request, found, SystemForm, change) or system(request, pk)
+
+
 @api.get(
     "/processes",
     response={200: list[schemas.Process], **READ_ERRORS},
@@ -229,6 +290,30 @@ def process(request: HttpRequest, pk: Id):
     return fetch(request.user, found, pk)
 
 
+@api.patch(
+    "/processes/{pk}",
+    response={200: schemas.ProcessWithSteps, **WRITE_ERRORS},
+    url_name="change_process",
+    tags=["map"],
+)
+def change_process(request: HttpRequest, pk: Id, change: schemas.ProcessChange):
+    """Change a process (founders): send `version` and the fields to change."""
+    found = fetch(request.user, Process.objects.all(), pk, "change")
+    return changed(request, found, ProcessForm, change) or process(request, pk)
+
+
+@api.patch(
+    "/steps/{pk}",
+    response={200: schemas.Step, **WRITE_ERRORS},
+    url_name="change_step",
+    tags=["map"],
+)
+def change_step(request: HttpRequest, pk: Id, change: schemas.StepChange):
+    """Change a step (founders): send `version` and the fields to change."""
+    found = fetch(request.user, Step.objects.select_related("process"), pk, "change")
+    return changed(request, found, StepForm, change) or step(request, pk)
+
+
 @api.get("/steps/{pk}", response={200: schemas.Step, **READ_ERRORS}, url_name="step", tags=["map"])
 def step(request: HttpRequest, pk: Id):
     return fetch(request.user, Step.objects.select_related("owner", "sop"), pk)
@@ -253,6 +338,19 @@ def sops(request: HttpRequest, process: Id | None = None, owner: str | None = No
 def sop(request: HttpRequest, pk: Id):
     found = SOP.objects.select_related("owner").prefetch_related("software")
     return fetch(request.user, found, pk)
+
+
+@api.patch(
+    "/sops/{pk}",
+    response={200: schemas.SOP, **WRITE_ERRORS},
+    url_name="change_sop",
+    tags=["map"],
+)
+def change_sop(request: HttpRequest, pk: Id, change: schemas.SOPChange):
+    """Change an SOP (founders): send `version` and the fields to change. Where its system
+    reviews SOP changes, its instructions change only through an approved suggestion (422)."""
+    found = fetch(request.user, SOP.objects.select_related("process"), pk, "change")
+    return changed(request, found, SOPForm, change, process=found.process) or sop(request, pk)
 
 
 @api.get(

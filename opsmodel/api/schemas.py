@@ -213,3 +213,41 @@ class Tick(Schema):
 
 class Skip(Schema):
     reason: str = Field(max_length=300)
+
+
+# Changes to the map: the version the change was made from, and only the fields to change.
+class SystemChange(Schema):
+    version: int = Field(ge=1, description="The version you read: a 409 if it has changed since.")
+    name: str | None = Field(None, max_length=120)
+    parent: int | None = Field(None, ge=1, le=2**63 - 1)
+    purpose: str | None = Field(None, max_length=20000)
+    owner: int | None = Field(None, ge=1, le=2**63 - 1)
+    software: list[int] | None = Field(None, max_length=500)
+    reviews_sop_changes: bool | None = None
+
+
+class ProcessChange(Schema):
+    version: int = Field(ge=1, description="The version you read: a 409 if it has changed since.")
+    name: str | None = Field(None, max_length=120)
+    system: int | None = Field(None, ge=1, le=2**63 - 1)
+    result: str | None = Field(None, max_length=300)
+    owner: int | None = Field(None, ge=1, le=2**63 - 1)
+
+
+class StepChange(Schema):
+    version: int = Field(ge=1, description="The version you read: a 409 if it has changed since.")
+    name: str | None = Field(None, max_length=120)
+    owner: int | None = Field(None, ge=1, le=2**63 - 1)
+    due_days: int | None = Field(None, ge=0, le=32767)
+    due_after: str | None = Field(None, max_length=8)
+
+
+class SOPChange(Schema):
+    version: int = Field(ge=1, description="The version you read: a 409 if it has changed since.")
+    title: str | None = Field(None, max_length=200)
+    owner: int | None = Field(None, ge=1, le=2**63 - 1)
+    outcome: str | None = Field(None, max_length=300)
+    estimated_minutes: int | None = Field(None, ge=0, le=32767)
+    body: str | None = Field(None, max_length=200000, description="The instructions, in Markdown.")
+    software: list[int] | None = Field(None, max_length=500)
+    review_interval_days: int | None = Field(None, ge=0, le=32767)
