@@ -177,6 +177,9 @@ class Versioned(models.Model):
     """
 
     version = models.PositiveIntegerField(default=1, editable=False)
+    # When it was last saved (created, or changed through save()): what the API's
+    # `updated_since` reads. Reorders and moves written in bulk do not count as saves.
+    updated_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     class Meta:
         abstract = True
@@ -184,6 +187,7 @@ class Versioned(models.Model):
     def save(self, *args, expected_version: int | None = None, **kwargs):
         from opsmodel import history  # history keeps revisions of these models
 
+        self.updated_at = timezone.now()
         if self._state.adding:
             with transaction.atomic():
                 history.saving(self)
@@ -206,7 +210,7 @@ class Versioned(models.Model):
             if expected_version is not None and stored.version != expected_version:
                 raise Stale(stored.version)
             self.version = stored.version + 1
-            also = {"version", *self.changed_from(stored)}
+            also = {"version", "updated_at", *self.changed_from(stored)}
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], *also}
             super().save(*args, **kwargs)

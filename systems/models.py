@@ -8,6 +8,7 @@ from django.db import models, transaction
 from django.db.models import Count, Expression, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
@@ -76,6 +77,8 @@ class Software(models.Model):
         help_text="What it costs a month, in the currency you pay in; empty if not known.",
     )
     notes = models.TextField(blank=True)
+    # When it was last saved: what the API's `updated_since` reads.
+    updated_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     objects = SoftwareQuerySet.as_manager()
 
@@ -91,6 +94,7 @@ class Software(models.Model):
         is told: opsmodel.models.saved)."""
         from opsmodel import history
 
+        self.updated_at = timezone.now()
         with transaction.atomic():
             stored = Software.objects.filter(pk=self.pk).first() if self.pk else None
             super().save(*args, **kwargs)

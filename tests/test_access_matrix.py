@@ -384,12 +384,15 @@ def api_matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "api:runs": reverse("api:runs"),
         "api:run": reverse("api:run", args=[run]),
         "api:run_steps": reverse("api:run_steps"),
+        "api:sop_comments": reverse("api:sop_comments", args=[sop]),
+        "api:suggestions": reverse("api:suggestions"),
     }
     writes = {
         "api:record_value": reverse("api:record_value", args=[m]),
         "api:start": reverse("api:start"),
         "api:tick": reverse("api:tick", args=[tick]),
         "api:skip": reverse("api:skip", args=[tick]),
+        "api:comment": reverse("api:comment", args=[sop]),
     }
     changes = {
         "api:change_system": reverse("api:change_system", args=[s]),

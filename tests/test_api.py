@@ -467,3 +467,84 @@ def test_a_reviewed_sops_instructions_change_only_through_a_suggestion(client, f
     assert "suggest" in answer.json()["detail"].lower()
     sop.refresh_from_db()
     assert sop.body == "1. Open the books."
+
+
+def test_lists_give_what_changed_since_a_moment(client, founder_token, member):
+    import datetime
+
+    from django.utils.http import urlencode
+
+    old, changed = SOPFactory(title="Old"), SOPFactory(title="Changed")
+    moment = timezone.now()
+    SOP = type(old)
+    SOP.objects.filter(pk__in=[old.pk, changed.pk]).update(
+        updated_at=moment - datetime.timedelta(hours=1)
+    )
+    changed.refresh_from_db()
+    changed.title = "Changed again"
+    changed.save()
+    query = urlencode({"updated_since": moment.isoformat()})
+    found = client.get(f"/api/sops?{query}", **bearer(founder_token)).json()
+    assert [s["title"] for s in found["items"]] == ["Changed again"]
+    assert found["items"][0]["updated_at"] >= moment.isoformat()[:19]
+    everything = client.get("/api/sops", **bearer(founder_token)).json()
+    assert everything["count"] == 2
+    # Runs and their steps: what started, finished or was ticked since.
+    step = StepFactory(owner=member)
+    run = Run.start(step.process, None, timezone.localdate())
+    later = urlencode(
+        {"updated_since": (timezone.now() + datetime.timedelta(minutes=1)).isoformat()}
+    )
+    assert client.get(f"/api/runs?{later}", **bearer(founder_token)).json()["count"] == 0
+    assert client.get(f"/api/runs?{query}", **bearer(founder_token)).json()["count"] == 1
+    run.steps.get().tick(member)
+    ticked = client.get(f"/api/run-steps?state=any&{query}", **bearer(founder_token)).json()
+    assert ticked["count"] == 1
+    bad = client.get("/api/sops?updated_since=yesterday", **bearer(founder_token))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "updated_since"
+
+
+def test_comments_on_an_sop_are_read_and_written_as_in_the_app(client, member, member_token):
+    from opsmodel.comments.models import Comment
+
+    sop = SOPFactory()
+    url = f"/api/sops/{sop.pk}/comments"
+    first = client.post(
+        url, {"body": "Which mic?"}, content_type="application/json", **bearer(member_token)
+    )
+    assert first.status_code == 201 and first.json()["author"]["username"] == "member"
+    reply = client.post(
+        url,
+        {"body": "The red one.", "parent": first.json()["id"]},
+        content_type="application/json",
+        **bearer(member_token),
+    )
+    assert reply.status_code == 201 and reply.json()["parent_id"] == first.json()["id"]
+    empty = client.post(
+        url, {"body": "  "}, content_type="application/json", **bearer(member_token)
+    )
+    assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "body"
+    listed = client.get(url, **bearer(member_token)).json()
+    assert [c["body"] for c in listed["items"]] == ["Which mic?", "The red one."]
+    assert Comment.objects.count() == 2
+
+
+def test_suggestions_are_seen_by_their_author_the_sops_owner_and_founders(
+    client, member, member_token, founder_token
+):
+    from sops import suggestions
+
+    mine = SOPFactory(owner=None)
+    suggestion = suggestions.suggest(
+        mine, member, mine.version, {**suggestions.values_of(mine), "title": "Better"}
+    )
+    other = UserFactory(username="other", roles=["Team members"])
+    others_token = Token.make(other, "Other's")[1]
+    assert (
+        client.get("/api/suggestions", **bearer(member_token)).json()["items"][0]["id"]
+        == suggestion.pk
+    )
+    assert client.get("/api/suggestions", **bearer(founder_token)).json()["count"] == 1
+    assert client.get("/api/suggestions", **bearer(others_token)).json()["count"] == 0
+    waiting = client.get("/api/suggestions?state=waiting", **bearer(founder_token)).json()
+    assert waiting["items"][0]["proposed"] == {"title": "Better"}

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as ModelValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, NinjaAPI, Query, Schema, Status
@@ -28,13 +28,15 @@ from opsmodel.access import fetch
 from opsmodel.api import schemas
 from opsmodel.api.auth import TokenAuth, need_write
 from opsmodel.api.problems import CONTENT_TYPE, READ_ERRORS, WRITE_ERRORS, problem
+from opsmodel.comments import threads
+from opsmodel.comments.models import Comment
 from opsmodel.runs.models import Run, RunStep
 from processes.forms import ProcessForm, StepForm
 from processes.metric_forms import RecordValueForm
 from processes.models import Metric, MetricValue, Process, Step
 from processes.periods import code
 from sops.forms import SOPForm
-from sops.models import SOP
+from sops.models import SOP, Suggestion
 from systems.forms import SystemForm
 from systems.models import Software, System
 
@@ -196,6 +198,26 @@ def changed(request: HttpRequest, obj, form_class, change: Schema, **form_kwargs
     return problem(request, 422, " ".join(m for _, m in errors), errors=errors)
 
 
+# `updated_since`: what changed since a moment (ISO 8601, e.g. 2026-12-01T09:00:00Z), for
+# tools that keep a copy in step; the answers say each object's `updated_at`.
+Since = Annotated[
+    datetime.datetime | None,
+    Field(description="Only what was saved at or after this moment (ISO 8601)."),
+]
+
+
+def since(found, moment: datetime.datetime | None, *fields: str):
+    """`found` narrowed to what was saved at or after `moment` (any of `fields`)."""
+    if moment is None:
+        return found
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    condition = Q()
+    for field in fields or ("updated_at",):
+        condition |= Q(**{f"{field}__gte": moment})
+    return found.filter(condition)
+
+
 def need(request: HttpRequest, permission: str) -> None:
     if not request.user.has_perm(permission):
         raise PermissionDenied("Your role does not allow this.")
@@ -238,10 +260,11 @@ def people(request: HttpRequest, active: bool | None = None):
     tags=["map"],
 )
 @paginate(Pages)
-def systems(request: HttpRequest, parent: Id | None = None):
+def systems(request: HttpRequest, parent: Id | None = None, updated_since: Since = None):
     """Every system, tree order (parents before their children)."""
     need(request, "systems.view_system")
     found = System.objects.select_related("owner").prefetch_related("software")
+    found = since(found, updated_since)
     return found.filter(parent_id=parent) if parent is not None else found
 
 
@@ -271,9 +294,10 @@ def change_system(request: HttpRequest, pk: Id, change: schemas.SystemChange):
     tags=["map"],
 )
 @paginate(Pages)
-def processes(request: HttpRequest, system: Id | None = None):
+def processes(request: HttpRequest, system: Id | None = None, updated_since: Since = None):
     need(request, "processes.view_process")
     found = Process.objects.select_related("owner").order_by("system_id", "position", "pk")
+    found = since(found, updated_since)
     return found.filter(system_id=system) if system is not None else found
 
 
@@ -321,10 +345,16 @@ def step(request: HttpRequest, pk: Id):
 
 @api.get("/sops", response={200: list[schemas.SOP], **READ_ERRORS}, url_name="sops", tags=["map"])
 @paginate(Pages)
-def sops(request: HttpRequest, process: Id | None = None, owner: str | None = None):
+def sops(
+    request: HttpRequest,
+    process: Id | None = None,
+    owner: str | None = None,
+    updated_since: Since = None,
+):
     """SOPs, with their instructions; `owner=me` for yours."""
     need(request, "sops.view_sop")
     found = SOP.objects.select_related("owner").prefetch_related("software").order_by("pk")
+    found = since(found, updated_since)
     if process is not None:
         found = found.filter(process_id=process)
     if owner == "me":
@@ -354,15 +384,74 @@ def change_sop(request: HttpRequest, pk: Id, change: schemas.SOPChange):
 
 
 @api.get(
+    "/sops/{pk}/comments",
+    response={200: list[schemas.Comment], **READ_ERRORS},
+    url_name="sop_comments",
+    tags=["map"],
+)
+@paginate(Pages)
+def sop_comments(request: HttpRequest, pk: Id):
+    """The comments on an SOP, oldest first; replies name their thread (`parent_id`)."""
+    found = fetch(request.user, SOP.objects.all(), pk)
+    if not threads.may_see(request.user, found):
+        raise PermissionDenied("Only people who may see it read its comments.")
+    comments = Comment.objects.shown().filter(sop=found).select_related("author")
+    return comments.order_by("created_at", "pk")
+
+
+@api.post(
+    "/sops/{pk}/comments",
+    response={201: schemas.Comment, **WRITE_ERRORS},
+    url_name="comment",
+    tags=["map"],
+)
+def comment(request: HttpRequest, pk: Id, data: schemas.NewComment):
+    """Comment on an SOP, or reply to one of its threads, as the app's comment box does."""
+    need_write(request)
+    found = fetch(request.user, SOP.objects.all(), pk)
+    parent = None
+    if data.parent is not None:
+        parent = Comment.objects.shown().filter(sop=found, pk=data.parent, parent=None).first()
+        if parent is None:
+            raise Http404("No such thread on this SOP.")
+    try:
+        posted = threads.post(found, request.user, data.body, parent=parent)
+    except ModelValidationError as refused:  # the comment box's own rules: about the text
+        message = " ".join(refused.messages)
+        return problem(request, 422, message, errors=[("body", message)])
+    return Status(201, posted)
+
+
+@api.get(
+    "/suggestions",
+    response={200: list[schemas.Suggestion], **READ_ERRORS},
+    url_name="suggestions",
+    tags=["map"],
+)
+@paginate(Pages)
+def suggestions(request: HttpRequest, state: str | None = None, sop: Id | None = None):
+    """Suggested edits you may see (your own, those on SOPs you own, all for founders), the
+    latest first: `state=waiting` for those to decide."""
+    need(request, "sops.view_sop")
+    found = Suggestion.objects.filter(Suggestion.visible_to(request.user))
+    found = found.select_related("author", "decided_by")
+    if state:
+        found = found.filter(state=state)
+    if sop is not None:
+        found = found.filter(sop_id=sop)
+    return found
+
+
+@api.get(
     "/software",
     response={200: list[schemas.Software], **READ_ERRORS},
     url_name="software",
     tags=["map"],
 )
 @paginate(Pages)
-def software(request: HttpRequest):
+def software(request: HttpRequest, updated_since: Since = None):
     need(request, "systems.view_software")
-    return Software.objects.select_related("owner")
+    return since(Software.objects.select_related("owner"), updated_since)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,10 +465,15 @@ def software(request: HttpRequest):
     tags=["metrics"],
 )
 @paginate(Pages)
-def metrics(request: HttpRequest, cadence: str | None = None, owner: str | None = None):
+def metrics(
+    request: HttpRequest,
+    cadence: str | None = None,
+    owner: str | None = None,
+    updated_since: Since = None,
+):
     """Every metric: weekly ones are a process's, monthly and annual ones a system's."""
     need(request, "processes.view_metric")
-    found = Metric.objects.select_related("owner").order_by("pk")
+    found = since(Metric.objects.select_related("owner").order_by("pk"), updated_since)
     if cadence:
         found = found.filter(cadence=cadence)
     if owner == "me":
@@ -404,10 +498,11 @@ def value_out(value: MetricValue, cadence: str) -> dict:
     tags=["metrics"],
 )
 @paginate(Pages)
-def metric_values(request: HttpRequest, pk: Id):
+def metric_values(request: HttpRequest, pk: Id, updated_since: Since = None):
     """A metric's values, the latest period first."""
     metric = fetch(request.user, Metric.objects.all(), pk)
     values = metric.values.select_related("recorded_by").order_by("-period")
+    values = since(values, updated_since, "recorded_at")
     return [value_out(value, metric.cadence) for value in values]
 
 
@@ -445,10 +540,15 @@ def run_steps():
 
 @api.get("/runs", response={200: list[schemas.Run], **READ_ERRORS}, url_name="runs", tags=["runs"])
 @paginate(Pages)
-def runs(request: HttpRequest, state: str | None = None, process: Id | None = None):
+def runs(
+    request: HttpRequest,
+    state: str | None = None,
+    process: Id | None = None,
+    updated_since: Since = None,
+):
     """Runs, the latest first: `state=active` for those under way."""
     need(request, "runs.view_run")
-    found = Run.objects.select_related("started_by")
+    found = since(Run.objects.select_related("started_by"), updated_since, "started_at", "ended_at")
     if state:
         found = found.filter(state=state)
     if process is not None:
@@ -483,6 +583,9 @@ class StepFilter(Schema):
     due: str | None = None
     state: str | None = "todo"
     run: Id | None = None
+    updated_since: datetime.datetime | None = Field(
+        None, description="Only steps ticked, skipped or started at or after this moment."
+    )
 
 
 DUE = {"today", "overdue", "week", "due"}
@@ -496,10 +599,13 @@ DUE = {"today", "overdue", "week", "due"}
 )
 @paginate(Pages)
 def list_run_steps(request: HttpRequest, filters: Query[StepFilter]):
-    """Steps of runs under way: `assignee=me`, `due=today|overdue|week|due` (due by today,
-    overdue included), `state=todo|done|skipped|any` (todo unless asked)."""
+    """Steps of runs under way (of any run with `run` or `updated_since`): `assignee=me`,
+    `due=today|overdue|week|due` (due by today, overdue included),
+    `state=todo|done|skipped|any` (todo unless asked)."""
     need(request, "runs.view_run")
-    found = run_steps().filter(run__state=Run.State.ACTIVE).order_by("due_on", "run_id", "position")
+    found = run_steps().order_by("due_on", "run_id", "position")
+    if filters.run is None and filters.updated_since is None:
+        found = found.filter(run__state=Run.State.ACTIVE)  # runs under way, unless asked
     if filters.assignee == "me":
         found = found.filter(assignee=request.user)
     elif filters.assignee:
@@ -508,6 +614,7 @@ def list_run_steps(request: HttpRequest, filters: Query[StepFilter]):
         found = found.filter(state=filters.state)
     if filters.run is not None:
         found = found.filter(run_id=filters.run)
+    found = since(found, filters.updated_since, "done_at", "run__started_at")
     today = timezone.localdate()
     if filters.due and filters.due not in DUE:
         raise HttpError(422, "due is one of today, overdue, week or due.")

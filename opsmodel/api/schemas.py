@@ -42,6 +42,7 @@ class System(Schema):
     software: list[int]
     reviews_sop_changes: bool
     version: int
+    updated_at: datetime.datetime
     url: str
 
     @staticmethod
@@ -63,6 +64,7 @@ class Step(Schema):
     due_after: str
     sop_id: int | None
     version: int
+    updated_at: datetime.datetime
 
     @staticmethod
     def resolve_sop_id(step) -> int | None:
@@ -78,6 +80,7 @@ class Process(Schema):
     result: str
     owner: PersonRef | None
     version: int
+    updated_at: datetime.datetime
     url: str
 
     @staticmethod
@@ -107,6 +110,7 @@ class SOP(Schema):
     review_interval_days: int | None
     next_review: datetime.date | None
     version: int
+    updated_at: datetime.datetime
     url: str
 
     @staticmethod
@@ -128,6 +132,7 @@ class Software(Schema):
         description="In the business's currency; none if unknown."
     )
     notes: str
+    updated_at: datetime.datetime
 
 
 class Metric(Schema):
@@ -142,6 +147,7 @@ class Metric(Schema):
     system_id: int | None
     counts_runs: bool
     version: int
+    updated_at: datetime.datetime
 
 
 class MetricValue(Schema):
@@ -251,3 +257,34 @@ class SOPChange(Schema):
     body: str | None = Field(None, max_length=200000, description="The instructions, in Markdown.")
     software: list[int] | None = Field(None, max_length=500)
     review_interval_days: int | None = Field(None, ge=0, le=32767)
+
+
+class Suggestion(Schema):
+    id: int
+    sop_id: int
+    author: PersonRef | None
+    based_on: int = Field(description="The SOP's version the suggestion started from.")
+    proposed: dict[str, str | int | list[int] | None] = Field(
+        description="The fields it changes, with their new values."
+    )
+    note: str
+    state: str = Field(description="waiting, approved, declined or withdrawn.")
+    created_at: datetime.datetime
+    decided_by: PersonRef | None
+    decided_at: datetime.datetime | None
+    reason: str
+
+
+class Comment(Schema):
+    id: int
+    parent_id: int | None = Field(description="The thread's opening comment, for a reply.")
+    author: PersonRef | None
+    body: str = Field(description="Markdown.")
+    created_at: datetime.datetime
+    edited_at: datetime.datetime | None
+    resolved_at: datetime.datetime | None
+
+
+class NewComment(Schema):
+    body: str = Field(max_length=10000, description="Markdown; @username mentions tell them.")
+    parent: int | None = Field(None, ge=1, le=2**63 - 1, description="Reply to this thread.")
