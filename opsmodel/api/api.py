@@ -212,6 +212,10 @@ def since(found, moment: datetime.datetime | None, *fields: str):
         return found
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
+    try:  # in UTC: PostgreSQL takes no offset beyond ±15:59, Python allows up to a day
+        moment = moment.astimezone(datetime.UTC)
+    except OverflowError:
+        raise HttpError(422, "updated_since is out of range.") from None
     condition = Q()
     for field in fields or ("updated_at",):
         condition |= Q(**{f"{field}__gte": moment})
