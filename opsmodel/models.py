@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.db.models.functions import Now
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -179,7 +180,11 @@ class Versioned(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     # When it was last saved (created, or changed through save()): what the API's
     # `updated_since` reads. Reorders and moves written in bulk do not count as saves.
-    updated_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    # (The database's own default too: rows written by older code, or by a migration's
+    # historical models, get the moment they are written.)
+    updated_at = models.DateTimeField(
+        default=timezone.now, db_default=Now(), editable=False, db_index=True
+    )
 
     class Meta:
         abstract = True

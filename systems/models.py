@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator, URLValidator
 from django.db import models, transaction
 from django.db.models import Count, Expression, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 from django.urls import reverse
 from django.utils import timezone
 from mptt.managers import TreeManager
@@ -78,7 +78,9 @@ class Software(models.Model):
     )
     notes = models.TextField(blank=True)
     # When it was last saved: what the API's `updated_since` reads.
-    updated_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    updated_at = models.DateTimeField(
+        default=timezone.now, db_default=Now(), editable=False, db_index=True
+    )
 
     objects = SoftwareQuerySet.as_manager()
 
