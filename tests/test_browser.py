@@ -290,6 +290,7 @@ def test_a_founder_compares_two_revisions_and_restores_one_from_the_keyboard(pag
     body.fill(body.input_value().replace("in another", "in the next"))
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Writing a video script")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()  # the page has settled
 
     page.get_by_role("link", name="History").focus()
     page.keyboard.press("Enter")
@@ -468,7 +469,9 @@ def test_a_member_follows_the_bell_to_the_inbox_opens_an_alert_and_sets_a_digest
     expect(bell).to_be_visible()
     bell.focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="What you were told")).to_be_visible()
+    # The new page settles with focus on its heading (for screen readers): wait for that, or
+    # it would take focus back from the alert after the test gave it.
+    expect(page.get_by_role("heading", name="What you were told")).to_be_focused()
     alert = page.get_by_role("button", name="Unread: 2 steps for you in Video #2")
     alert.focus()
     page.keyboard.press("Enter")
@@ -920,7 +923,7 @@ def test_an_admin_adds_a_person_by_keyboard_who_sets_a_password_from_the_email(
     page.goto("/people/")
     page.get_by_role("link", name="+ Add a person").focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Add a person")).to_be_visible()
+    expect(page.get_by_role("heading", name="Add a person")).to_be_focused()  # settled
     page.get_by_label("First name").focus()
     for text in ["Kim", "Park", "Video editor", "kim", "kim@example.com"]:
         page.keyboard.type(text)
