@@ -27,7 +27,13 @@ from ninja.throttling import AuthRateThrottle
 from opsmodel.access import fetch
 from opsmodel.api import schemas
 from opsmodel.api.auth import TokenAuth, need_write
-from opsmodel.api.problems import CONTENT_TYPE, READ_ERRORS, WRITE_ERRORS, problem
+from opsmodel.api.problems import (
+    CONTENT_TYPE,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    form_problem,
+    problem,
+)
 from opsmodel.comments import threads
 from opsmodel.comments.models import Comment
 from opsmodel.runs.models import Run, RunStep
@@ -40,8 +46,7 @@ from sops.models import SOP, Suggestion
 from systems.forms import SystemForm
 from systems.models import Software, System
 
-# Ids as the database holds them: a larger number is no id (and would overflow SQLite).
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Id = Annotated[int, Field(ge=1, le=schemas.MAX_ID)]
 
 
 class Pages(PageNumberPagination):
@@ -190,12 +195,7 @@ def changed(request: HttpRequest, obj, form_class, change: Schema, **form_kwargs
             "again, merge your change into it, and send it with the new version."
         )
         return problem(request, 409, detail)
-    errors = [
-        ("version" if field == "__all__" else field, message)
-        for field, messages in form.errors.items()
-        for message in messages
-    ]
-    return problem(request, 422, " ".join(m for _, m in errors), errors=errors)
+    return form_problem(request, form, whole="version")
 
 
 # `updated_since`: what changed since a moment (ISO 8601, e.g. 2026-12-01T09:00:00Z), for
@@ -525,12 +525,7 @@ def record_value(request: HttpRequest, pk: Id, data: schemas.RecordValue):
         raise PermissionDenied("Only the metric's owner or a founder records its values.")
     form = RecordValueForm({"period": data.period, "value": data.value}, metric=metric)
     if not form.is_valid():
-        errors = [
-            ("value" if field == "__all__" else field, message)
-            for field, messages in form.errors.items()
-            for message in messages
-        ]
-        return problem(request, 422, " ".join(m for _, m in errors), errors=errors)
+        return form_problem(request, form, whole="value")
     return value_out(form.save(request.user), metric.cadence)
 
 

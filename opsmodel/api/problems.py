@@ -57,6 +57,16 @@ def problem(
     return response
 
 
+def form_problem(request: HttpRequest, form, whole: str) -> HttpResponse:
+    """422 with a form's errors, each under its field (a form-wide one under `whole`)."""
+    errors = [
+        (whole if field == "__all__" else field, message)
+        for field, messages in form.errors.items()
+        for message in messages
+    ]
+    return problem(request, 422, " ".join(m for _, m in errors), errors=errors)
+
+
 # What every operation may answer besides its success, for the schema (and its checkers).
 READ_ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: Problem, 429: Problem}
 WRITE_ERRORS = {**READ_ERRORS, 409: Problem}

@@ -7,6 +7,9 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+# Ids as the database holds them: a larger number is no id (and would overflow SQLite).
+MAX_ID = 2**63 - 1
+
 
 class PersonRef(Schema):
     id: int
@@ -208,7 +211,7 @@ class RunWithSteps(Run):
 
 
 class StartRun(Schema):
-    process: int = Field(ge=1, le=2**63 - 1)
+    process: int = Field(ge=1, le=MAX_ID)
     starts_on: datetime.date | None = Field(None, description="Today if left out.")
     name: str = Field("", max_length=200, description="“<process> #<n>” if left out.")
 
@@ -221,37 +224,38 @@ class Skip(Schema):
     reason: str = Field(max_length=300)
 
 
-# Changes to the map: the version the change was made from, and only the fields to change.
-class SystemChange(Schema):
+class Change(Schema):
+    """A change to the map: the version it was made from, and only the fields to change."""
+
     version: int = Field(ge=1, description="The version you read: a 409 if it has changed since.")
+
+
+class SystemChange(Change):
     name: str | None = Field(None, max_length=120)
-    parent: int | None = Field(None, ge=1, le=2**63 - 1)
+    parent: int | None = Field(None, ge=1, le=MAX_ID)
     purpose: str | None = Field(None, max_length=20000)
-    owner: int | None = Field(None, ge=1, le=2**63 - 1)
+    owner: int | None = Field(None, ge=1, le=MAX_ID)
     software: list[int] | None = Field(None, max_length=500)
     reviews_sop_changes: bool | None = None
 
 
-class ProcessChange(Schema):
-    version: int = Field(ge=1, description="The version you read: a 409 if it has changed since.")
+class ProcessChange(Change):
     name: str | None = Field(None, max_length=120)
-    system: int | None = Field(None, ge=1, le=2**63 - 1)
+    system: int | None = Field(None, ge=1, le=MAX_ID)
     result: str | None = Field(None, max_length=300)
-    owner: int | None = Field(None, ge=1, le=2**63 - 1)
+    owner: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-class StepChange(Schema):
-    version: int = Field(ge=1, description="The version you read: a 409 if it has changed since.")
+class StepChange(Change):
     name: str | None = Field(None, max_length=120)
-    owner: int | None = Field(None, ge=1, le=2**63 - 1)
+    owner: int | None = Field(None, ge=1, le=MAX_ID)
     due_days: int | None = Field(None, ge=0, le=32767)
     due_after: str | None = Field(None, max_length=8)
 
 
-class SOPChange(Schema):
-    version: int = Field(ge=1, description="The version you read: a 409 if it has changed since.")
+class SOPChange(Change):
     title: str | None = Field(None, max_length=200)
-    owner: int | None = Field(None, ge=1, le=2**63 - 1)
+    owner: int | None = Field(None, ge=1, le=MAX_ID)
     outcome: str | None = Field(None, max_length=300)
     estimated_minutes: int | None = Field(None, ge=0, le=32767)
     body: str | None = Field(None, max_length=200000, description="The instructions, in Markdown.")
@@ -287,4 +291,4 @@ class Comment(Schema):
 
 class NewComment(Schema):
     body: str = Field(max_length=10000, description="Markdown; @username mentions tell them.")
-    parent: int | None = Field(None, ge=1, le=2**63 - 1, description="Reply to this thread.")
+    parent: int | None = Field(None, ge=1, le=MAX_ID, description="Reply to this thread.")

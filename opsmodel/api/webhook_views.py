@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from django import forms
@@ -51,7 +50,7 @@ class EndpointForm(forms.ModelForm):
         host = (parts.hostname or "").lower()
         if not settings.WEBHOOKS_ALLOW_PRIVATE:
             try:
-                private = not ipaddress.ip_address(host).is_global
+                private = not webhooks.public(host)  # the rule the sender applies
             except ValueError:
                 private = host == "localhost" or host.endswith(
                     (".localhost", ".local", ".internal")
