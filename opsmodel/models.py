@@ -26,6 +26,19 @@ def owner_field(owned: str, help_text: str = "") -> models.ForeignKey:
     )
 
 
+def source_field() -> models.CharField:
+    """Where a map object came from, when it was not made in the app: `template:<slug>` for a
+    starter template installed, `file:<path>` for a file imported (its path in what was
+    imported). Importing the same source again finds the object by it (opsmodel.front.exchange)."""
+    return models.CharField(
+        max_length=500,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text="Where it came from: a starter template, or an imported file's path.",
+    )
+
+
 def unique_in(parent: str, kind: str, field: str = "name", **kwargs) -> models.UniqueConstraint:
     """ "A <parent> has one <kind> of each <field>" (a process's steps, a system's processes),
     as a constraint whose message the edit forms show next to that field."""

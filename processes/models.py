@@ -10,7 +10,7 @@ from django.db.models import Count, Max, Q
 from django.urls import reverse
 
 from opsmodel import history
-from opsmodel.models import Versioned, owner_field, position_unique_in, unique_in
+from opsmodel.models import Versioned, owner_field, position_unique_in, source_field, unique_in
 from processes.periods import Cadence, is_period_start, label
 from systems.models import System
 
@@ -81,6 +81,7 @@ class Process(Versioned):
         max_length=300, blank=True, help_text="The result this process produces."
     )
     owner = owner_field("processes")
+    source = source_field()
     position = models.PositiveIntegerField(
         blank=True, help_text="Order within its system; left empty, it goes last."
     )

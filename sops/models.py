@@ -12,7 +12,7 @@ from django.dispatch import Signal, receiver
 from django.urls import reverse
 from django.utils import timezone
 
-from opsmodel.models import Versioned, owner_field, unique_in
+from opsmodel.models import Versioned, owner_field, source_field, unique_in
 from processes.models import Process, Step
 from systems.models import Software, System
 
@@ -49,6 +49,7 @@ class SOP(Versioned):
     )
     title = models.CharField(max_length=200)
     owner = owner_field("sops", "The one person who does this task.")
+    source = source_field()
     outcome = models.CharField(
         max_length=300, blank=True, help_text="The one outcome of doing this task."
     )

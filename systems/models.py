@@ -13,7 +13,7 @@ from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
 
-from opsmodel.models import Versioned, owner_field, saved, tell
+from opsmodel.models import Versioned, owner_field, saved, source_field, tell
 
 # What uses a tool, counted on the software pages: the name of the count → (a function making
 # its expression, a subquery on the tool's pk, and what one and several are called). Systems
@@ -174,6 +174,7 @@ class System(MPTTModel, Versioned):
         blank=True, help_text="Why it matters: how this system feeds the big picture."
     )
     owner = owner_field("systems")
+    source = source_field()
     software = models.ManyToManyField(Software, blank=True, related_name="systems")
     # For teams whose SOPs are audited: every change to the recipe of an SOP in this system (or
     # inside it) is a suggestion that a second person approves, a founder's own included.

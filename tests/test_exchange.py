@@ -331,3 +331,35 @@ def test_the_import_command_lists_the_problems_and_stores_nothing(tmp_path):
     from opsmodel.models import User
 
     assert not User.objects.exists()
+
+
+def test_sources_travel_with_the_document_and_a_file_renamed_updates_what_it_made():
+    """What came from a template or a file says so in the export; importing the same file again
+    after its title changed renames what it made instead of making a second one."""
+    call_command("loaddemo", stdout=io.StringIO())
+    process = Process.objects.get(name="YouTube content creation")
+    process.source = "template:content"
+    process.save()
+    sop = SOP.objects.filter(process=process).first()
+    sop.source = "file:Handbook/Content/Edit a video.md"
+    sop.save()
+    first = export_map()
+    wipe()
+    import_map(json.loads(json.dumps(first)))
+    assert export_map() == first
+    assert Process.objects.get(name="YouTube content creation").source == "template:content"
+
+    doc = export_map()
+    item = next(s for s in doc["sops"] if s.get("source", "").startswith("file:"))
+    item["title"] = "Edit a video, the new way"
+    import_map(doc)
+    renamed = SOP.objects.get(source="file:Handbook/Content/Edit a video.md")
+    assert renamed.title == "Edit a video, the new way"
+    assert SOP.objects.count() == len(doc["sops"])  # renamed, not doubled
+
+    # A template's items share its source: a second install elsewhere is new, never a move.
+    doc = export_map()
+    copy_of = next(p for p in doc["processes"] if p.get("source") == "template:content")
+    copy_of["name"] = "A second content process"
+    import_map(doc)
+    assert Process.objects.filter(source="template:content").count() == 2

@@ -124,6 +124,7 @@ class Names:
             "owner": self.who(system.owner_id),
             "software": sorted(t.name for t in system.software.all()),
             "reviews_sop_changes": system.reviews_sop_changes,
+            **sourced(system),
         }
 
     def process_item(self, process: Process) -> dict:
@@ -132,6 +133,7 @@ class Names:
             "name": process.name,
             "result": process.result,
             "owner": self.who(process.owner_id),
+            **sourced(process),
         }
 
     def step_item(self, step: Step) -> dict:
@@ -155,6 +157,7 @@ class Names:
             "body": portable_body(sop, attached),
             "review_interval_days": sop.review_interval_days,
             "software": sorted(t.name for t in sop.software.all()),
+            **sourced(sop),
         }
         if attached:  # absent when there are none, as in documents written before files
             item["attachments"] = [entry for entry, _ in attached]
@@ -327,6 +330,12 @@ def read_document(data: bytes):
         raise BadDocument([f"the file is not JSON that Opsmodel can read: {reason}"]) from None
 
 
+def sourced(instance) -> dict:
+    """{"source": …} for an object that came from a template or an imported file; nothing for
+    the others (so documents written before sources are written the same)."""
+    return {"source": instance.source} if instance.source else {}
+
+
 def refuse_constant(name: str):
     raise ValueError(f"{name} is not a number")
 
@@ -375,8 +384,9 @@ FIELDS = {
         "owner": TEXT,
         "software": NAMES,
         "reviews_sop_changes": YES_NO,
+        "source": TEXT,
     },
-    "processes": {"system": PATH, "name": TEXT, "result": TEXT, "owner": TEXT},
+    "processes": {"system": PATH, "name": TEXT, "result": TEXT, "owner": TEXT, "source": TEXT},
     "steps": {
         "system": PATH,
         "process": TEXT,
@@ -400,6 +410,8 @@ FIELDS = {
         "software": NAMES,
         # Optional: the SOP's pictures and files, their bytes in base64.
         "attachments": FILES,
+        # Optional, on systems, processes and SOPs: "template:<slug>" or "file:<path>".
+        "source": TEXT,
     },
     "metrics": {
         "system": PATH,
@@ -895,9 +907,14 @@ class Writer:
             path = tuple(item["path"])
             if len(path) > 1 and path[:-1] not in self.systems:
                 continue  # its parent was refused
-            system = self.systems.get(path) or System(
-                name=path[-1], parent=self.systems.get(path[:-1])
+            parent = self.systems.get(path[:-1])
+            system = (
+                self.systems.get(path)
+                or from_file(System.objects.filter(parent=parent), item)
+                or System(name=path[-1], parent=parent)
             )
+            system.name = path[-1]  # found by its file, it takes the name the file gives now
+            keep_source(system, item)
             system.purpose, system.owner = opt(item, "purpose", ""), self.who(item.get("owner"))
             system.reviews_sop_changes = opt(item, "reviews_sop_changes", False)
             if not self.problems.valid(system, where("systems", i, item), {"name": "path"}):
@@ -920,9 +937,14 @@ class Writer:
             key = (tuple(item["system"]), item["name"])
             if key[0] not in self.systems:
                 continue  # its system was refused
-            process = self.processes.get(key) or Process(
-                system=self.systems[key[0]], name=item["name"]
+            system = self.systems[key[0]]
+            process = (
+                self.processes.get(key)
+                or from_file(Process.objects.filter(system=system), item)
+                or Process(system=system, name=item["name"])
             )
+            process.name = item["name"]
+            keep_source(process, item)
             process.result, process.owner = opt(item, "result", ""), self.who(item.get("owner"))
             if not self.problems.valid(process, where("processes", i, item)):
                 continue
@@ -977,8 +999,13 @@ class Writer:
             process = self.process_of(item)
             if process is None:
                 continue
-            sop = SOP.objects.filter(process=process, title=item["title"]).first()
-            sop = sop or SOP(process=process, title=item["title"])
+            sop = (
+                SOP.objects.filter(process=process, title=item["title"]).first()
+                or from_file(SOP.objects.filter(process=process), item)
+                or SOP(process=process, title=item["title"])
+            )
+            sop.title = item["title"]
+            keep_source(sop, item)
             sop.step = self.steps.get((process.pk, item["step"])) if item.get("step") else None
             sop.owner, sop.outcome = self.who(item.get("owner")), opt(item, "outcome", "")
             sop.estimated_minutes, sop.body = item.get("estimated_minutes"), opt(item, "body", "")
@@ -1127,6 +1154,25 @@ def write_schedule(writer: Writer, process: Process, item: dict, place: str) -> 
     schedule.active = opt(item, "active", True)
     if problems.valid(schedule, place):
         schedule.save()
+
+
+def from_file(siblings, item: dict):
+    """The object among `siblings` that an earlier import made from the file `item` comes
+    from, when it is no longer found by name (its title changed in the file); or None.
+
+    Only files: the items of a starter template share one source, and a template installed
+    again elsewhere makes new objects, not moves the first ones."""
+    source = item.get("source") or ""
+    if not source.startswith("file:"):
+        return None
+    found = list(siblings.filter(source=source)[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def keep_source(instance, item: dict) -> None:
+    """The item's source onto the object; absent, the object keeps the one it has."""
+    if item.get("source") is not None:
+        instance.source = item["source"]
 
 
 def number(value) -> Decimal | str:
