@@ -28,6 +28,7 @@ from opsmodel.front.markdown_import import (
     read_folder,
     read_path,
     read_zip,
+    scope_checks,
     to_document,
     what_changes,
 )
@@ -316,15 +317,15 @@ def test_a_zip_bomb_is_stopped_while_it_unpacks(settings):
 
 def test_a_zip_lying_about_its_sizes_is_read_no_further_than_the_limit(settings):
     settings.IMPORT_MAX_FILE_BYTES = 1000
-    data = zip_with([("liar.md", "x" * 50_000)])
+    data = zip_with([("liar.md", "x" * 50_000), ("ok.md", "# Ok\n\nFine.")])
     raw = bytearray(data.getvalue())
     # Rewrite the declared size (local header and central directory) to 10 bytes.
     for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
         at = raw.find(signature)
         raw[at + offset : at + offset + 4] = (10).to_bytes(4, "little")
     source = read_zip(io.BytesIO(bytes(raw)), "liar.zip")
-    assert source.files == {}
-    assert "liar.md" in dict(source.left_behind)
+    assert set(source.files) == {"ok.md"}
+    assert dict(source.left_behind)["liar.md"].startswith("damaged in the zip")
 
 
 def test_too_many_files_and_not_a_zip_are_refused(settings):
@@ -377,8 +378,13 @@ def test_a_front_matter_of_aliases_is_not_expanded():
 
 def test_a_hostile_source_writes_nothing(tmp_path):
     path = tmp_path / "hostile.zip"
-    path.write_bytes(zip_with([("../x.md", "# X\n\nOut.")]).getvalue())
-    call_command("importmarkdown", str(path), stdout=io.StringIO())
+    path.write_bytes(zip_with([("../x.md", "# X\n\nOut."), ("a.pdf", b"%PDF-")]).getvalue())
+    with pytest.raises(CommandError) as refused:
+        call_command("importmarkdown", str(path), stdout=io.StringIO())
+    assert str(refused.value) == (
+        "Nothing was imported: “hostile” holds no Markdown files (.md) to import (it holds "
+        "“../x.md”, “a.pdf”). Export the pages as Markdown, or choose the folder that holds them."
+    )
     assert not System.objects.exists() and not SOP.objects.exists()
     path.write_bytes(b"PK\x03\x04 broken")
     with pytest.raises(CommandError, match="Nothing was imported: “hostile” is not a zip"):
@@ -518,3 +524,90 @@ def test_the_command_prints_the_plan_and_imports_all_or_nothing(tmp_path):
         call_command("importmarkdown", str(EXPORTS / "handbook"), "--into", "No/Such")
     with pytest.raises(CommandError, match="--owner: there is no active person"):
         call_command("importmarkdown", str(EXPORTS / "handbook"), "--owner", "ghost")
+
+
+# --- Details -------------------------------------------------------------------------------
+
+
+def test_a_file_not_chosen_for_itself_follows_its_folder_made_a_process_or_a_system():
+    found = plan(read_folder(EXPORTS / "handbook"))
+    # The onboarding folder made a system: its step files are its SOPs, without a word.
+    doc, problems = to_document(found, levels={"people/onboarding": "system"})
+    assert problems == []
+    assert ["Onboarding"] in [s["path"][1:] for s in doc["systems"]]
+    assert {s["title"] for s in doc["sops"] if s["process"] == "Onboarding"} == {
+        "Laptop",
+        "Accounts",
+        "First week",
+    }
+    assert not any(s["process"] == "Onboarding" for s in doc["steps"])
+    # The finance folder made a process: its SOP files become its steps.
+    doc, problems = to_document(found, levels={"finance": "process"})
+    assert problems == []
+    assert [s["name"] for s in doc["steps"] if s["process"] == "Finance"] == [
+        "Expense claims",
+        "Invoicing",
+    ]
+    # Chosen for itself, a step outside a process is said to be wrong.
+    doc, problems = to_document(found, levels={"people/hiring.md": "step"})
+    assert problems == ["Hiring: a step needs a process around it; it is an SOP"]
+
+
+def test_the_readme_at_the_top_says_what_the_system_named_after_the_source_is():
+    source = Source(
+        "Team notes",
+        {"README.md": b"# Team notes\n\nWhat we keep here.", "Lunch.md": b"Order at noon."},
+        [],
+    )
+    doc, _ = to_document(plan(source))
+    assert doc["systems"] == [
+        {"path": ["Team notes"], "purpose": "What we keep here.\n", "owner": None}
+    ]
+    assert [s["title"] for s in doc["sops"]] == ["Lunch"]
+
+
+def test_names_in_any_script_even_from_a_zip_that_does_not_flag_them_as_utf8():
+    data = zip_with([("Équipe/Café.md", "# Café\n\nServir.".encode()), ("日本/手順.md", b"x")])
+    raw = bytearray(data.getvalue())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = raw.find(signature)
+        while at != -1:  # clear the "names are UTF-8" flag of every entry
+            raw[at + offset + 1] &= ~0x08
+            at = raw.find(signature, at + 4)
+    source = read_zip(io.BytesIO(bytes(raw)), "équipe.zip")
+    assert set(source.files) == {"Équipe/Café.md", "日本/手順.md"}
+    imported(source)
+    assert paths() == {("Équipe",), ("日本",)}
+    # NFD names (macOS) are read as NFC: one file, not two that look the same.
+    decomposed = zip_with([("Cafe\u0301.md", "# A\n\nText.")])
+    assert set(read_zip(decomposed, "nfd").files) == {"Café.md"}
+
+
+def test_duplicate_titles_are_made_unique_and_long_titles_cut():
+    long = "Word " * 60
+    files = {
+        "Ops/a.md": b"# Same\n\nOne.",
+        "Ops/b.md": b"# same\n\nTwo.",
+        "Ops/c.md": f"# {long}\n\nThree.".encode(),
+        "Ops/d.md": f"# {long}\n\nFour.".encode(),
+        "Ops/z.md": ("# Big\n\n" + "Long text. " * 200).encode(),
+    }
+    doc, _ = to_document(plan(Source("s", files, [])))
+    titles = [s["title"] for s in doc["sops"]]
+    assert titles[:2] == ["Same", "same (2)"]
+    assert len(titles[2]) <= 200 and titles[2].endswith("…")
+    assert len(titles[3]) <= 200 and titles[3].endswith("… (2)")
+    import_map(doc)
+    assert SOP.objects.count() == 5
+
+
+def test_the_scope_checks_say_which_sops_look_like_processes():
+    files = {
+        "Ops/Big.md": ("# Big\n\nDo it, then hand it over to finance.\n" + "x " * 900).encode(),
+        "Ops/Small.md": ("# Small\n\nOne sitting.\n" + "y " * 900).encode(),
+    }
+    doc, _ = to_document(plan(Source("s", files, [])))
+    assert scope_checks(doc) == [
+        "SOP “Big”: The instructions hand work over or span sittings (“hand it over to”). "
+        "It may be a process."
+    ]

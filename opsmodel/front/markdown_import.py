@@ -48,6 +48,9 @@ INDEX_NAMES = {"readme", "index", "_index"}
 # Left behind without a word each: what the tools that make these exports leave around them.
 JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 JUNK_FOLDERS = {"__macosx"}
+# The levels an item may be put at in the preview.
+FOLDER_LEVELS = ("system", "process", "skip")
+FILE_LEVELS = ("process", "step", "sop", "skip")
 # The longest names the map takes (the models' max_length).
 MAX_NAME = {"system": 120, "process": 120, "step": 120, "sop": 200}
 MAX_RESULT = 300  # a process's result, an SOP's outcome
@@ -188,7 +191,6 @@ class Reader:
     left_behind: list[tuple[str, str]] = field(default_factory=list)
     total: int = 0
     hidden: set = field(default_factory=set)
-    folded: set = field(default_factory=set)
 
     def leave(self, path: str, why: str) -> None:
         self.left_behind.append((path, why))
@@ -214,7 +216,7 @@ class Reader:
         if kind_of(path) == "other":
             self.leave(path, why_not_taken(path))
             return None
-        if path.casefold() in self.folded:
+        if path in self.files:
             self.leave(path, "a second file of the same name")
             return None
         if len(self.files) >= limits()[0]:
@@ -249,9 +251,17 @@ class Reader:
             chunks.append(chunk)
         self.total += size
         self.files[path] = b"".join(chunks)
-        self.folded.add(path.casefold())
 
     def source(self) -> Source:
+        """What was read; SourceRefused if it holds no Markdown at all."""
+        if not any(kind_of(p) == "markdown" for p in self.files):
+            seen = ", ".join(f"“{p}”" for p, _ in self.left_behind[:3])
+            more = f" (it holds {seen}{', …' if len(self.left_behind) > 3 else ''})"
+            raise SourceRefused(
+                f"“{self.name}” holds no Markdown files (.md) to import"
+                + (more if seen else "")
+                + ". Export the pages as Markdown, or choose the folder that holds them."
+            )
         return Source(self.name, self.files, self.left_behind)
 
 
@@ -294,10 +304,11 @@ def read_zip(fileobj, name: str) -> Source:
     for info in entries:
         if info.is_dir():
             continue
+        name = entry_name(info)
         if stat.S_ISLNK(info.external_attr >> 16):
-            reader.leave(info.filename, "a link to another place, not a file: not followed")
+            reader.leave(name, "a link to another place, not a file: not followed")
             continue
-        path = reader.consider(info.filename)
+        path = reader.consider(name)
         if path is None:
             continue
         if info.flag_bits & 0x1:
@@ -314,6 +325,17 @@ def read_zip(fileobj, name: str) -> Source:
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as error:
             reader.leave(path, f"damaged in the zip, it could not be read ({error})")
     return reader.source()
+
+
+def entry_name(info: zipfile.ZipInfo) -> str:
+    """An entry's name: zips that do not flag their names as UTF-8 often write them in it
+    anyway (macOS, 7-Zip); read as the old DOS code page, they would be garbled."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
 
 
 def read_folder(path) -> Source:
@@ -1067,7 +1089,7 @@ class Planner:
             title=read.title or stem_title(stem),
             kind="file",
             level="sop",
-            levels=["sop", "process", "skip"],
+            levels=list(FILE_LEVELS),
             outcome=cut(read.outcome, MAX_RESULT),
             estimated_minutes=read.estimated_minutes,
             owner_hint=cut(read.owner_hint, 200),
@@ -1126,7 +1148,7 @@ class Planner:
             title=stem_title(name),
             kind="folder",
             level="system",
-            levels=["system", "process", "skip"],
+            levels=list(FOLDER_LEVELS),
         )
         self.items.append(item)
         if description is not None:
@@ -1152,19 +1174,19 @@ class Planner:
                 f"a folder of {len(kept)} short files: a process whose files are its steps"
             )
             for each in kept:
-                each.level, each.levels = "step", ["step", "sop", "skip"]
+                each.level = "step"
 
     def file(self, path: str, parent: Item | None) -> None:
         item = self.read(path, self.key(path))
         item.parent = parent.key if parent else None
         if parent is None and PurePosixPath(path).stem.casefold() in INDEX_NAMES:
-            item.level, item.levels = "skip", ["skip", "sop"]
+            item.level = "skip"
             item.notes.append("it describes the whole source, not a task: choose SOP to keep it")
         elif not item.body.strip() and not item.outcome:
-            item.level, item.levels = "skip", ["skip", "sop"]
+            item.level = "skip"
             item.notes.append("empty: nothing to import")
         elif steps := tasks(item.body):
-            item.level, item.levels, item.steps = "process", ["process", "sop", "skip"], steps
+            item.level, item.steps = "process", steps
             item.notes.append(f"mainly a list of {len(steps)} tasks: a process with those steps")
         self.items.append(item)
 
@@ -1257,7 +1279,24 @@ class Builder:
         if self.top_system is None:
             name = unique(self.plan.source_name, self.names("system", ()), MAX_NAME["system"])
             self.top_system = (name,)
-            self.doc["systems"].append({"path": [name], "purpose": "", "owner": self.default_owner})
+            # The source's own README, not imported as an SOP, says what the system is.
+            index = next(
+                (
+                    i
+                    for i in self.children.get(None, [])
+                    if i.kind == "file"
+                    and PurePosixPath(i.key).stem.casefold() in INDEX_NAMES
+                    and self.levels.get(i.key, i.level) == "skip"
+                ),
+                None,
+            )
+            self.doc["systems"].append(
+                {
+                    "path": [name],
+                    "purpose": index.body if index else "",
+                    "owner": self.default_owner,
+                }
+            )
         return self.top_system
 
     def place(self, parent_key, system: tuple[str, ...] | None, process: dict | None) -> None:
@@ -1321,9 +1360,17 @@ class Builder:
         return self.loose[system]
 
     def file(self, item: Item, level: str, system, process) -> None:
+        # Not chosen for itself, a file follows its folder: in a folder made a process it is
+        # a step with its SOP; in one made a system, an SOP.
+        chosen = item.key in self.levels
         if level == "step" and process is None:
-            self.problems.append(f"{item.title}: a step needs a process around it; it is an SOP")
+            if chosen:
+                self.problems.append(
+                    f"{item.title}: a step needs a process around it; it is an SOP"
+                )
             level = "sop"
+        if level in ("process", "sop") and process is not None and not chosen:
+            level = "step"
         if level == "process" and process is not None:
             self.problems.append(
                 f"{item.title}: a process can't hold a process; it is a step with its SOP"
@@ -1470,3 +1517,27 @@ def skipped(plan: Plan, levels: dict[str, str] | None = None) -> list[tuple[str,
             why = next((n for n in item.notes if "empty" in n or "describes" in n), "")
             out.append((item.key, why or "skipped in the preview"))
     return out
+
+
+def scope_checks(doc: dict) -> list[str]:
+    """The source's scope checks on the SOPs the document would create, the ones that say an
+    SOP is more than one task (more than one sitting, hand-offs, too many instructions):
+    such a file may be a process. Each "SOP “title”: what was found"."""
+    from sops.health import first_names, sop_warnings
+    from sops.models import SOP
+
+    names = first_names()
+    found = []
+    for item in doc.get("sops", []):
+        # Unsaved, never stored: the checks read only its fields (pk for their links).
+        sop = SOP(
+            pk=0,
+            title=item["title"],
+            outcome=item.get("outcome") or "",
+            estimated_minutes=item.get("estimated_minutes"),
+            body=item.get("body") or "",
+        )
+        for warning in sop_warnings(sop, names):
+            if warning.too_big:
+                found.append(f"SOP “{item['title']}”: {warning.message} It may be a process.")
+    return found
