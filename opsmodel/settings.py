@@ -413,6 +413,13 @@ ATTACHMENT_FILE_MAX_BYTES = env_int("ATTACHMENT_FILE_MAX_MB", 25) * 1024 * 1024
 # each further file is listed without its bytes, and the import says which were left out.
 EXPORT_ATTACHMENTS_MAX_BYTES = env_int("EXPORT_ATTACHMENTS_MAX_MB", 100) * 1024 * 1024
 
+# Importing Markdown (opsmodel/front/markdown_import.py): at most so many Markdown files and
+# pictures, each Markdown file at most IMPORT_MAX_FILE_MB (pictures: ATTACHMENT_IMAGE_MAX_MB),
+# and at most IMPORT_MAX_MB of them in all, counted as they are unpacked.
+IMPORT_MAX_FILES = env_int("IMPORT_MAX_FILES", 2000)
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_MB", 2) * 1024 * 1024
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 200) * 1024 * 1024
+
 # The scope checks (sops/health.py): an SOP estimated at more than SOP_SITTING_MINUTES is more
 # than one sitting. A new SOP is due for review every SOP_REVIEW_DAYS unless it says otherwise.
 SOP_SITTING_MINUTES = env_int("SOP_SITTING_MINUTES", 120)
