@@ -127,6 +127,8 @@ PERIODIC_TASKS = [
     "opsmodel.notify.tasks.notify_task",
     # Webhook deliveries due, first or again (opsmodel/api/webhooks.py).
     "opsmodel.api.webhooks.webhooks_task",
+    # Markdown uploads left in their preview for more than a day (opsmodel/front/markdown_views.py).
+    "opsmodel.front.markdown_views.forget_old_uploads_task",
 ]
 
 
