@@ -82,6 +82,7 @@ def test_the_founder_chooses_levels_and_owners_then_imports_and_reads_the_report
     assert qualify.owner == "dana"  # "owner: Dana Fox" matched by name
     proposal = next(r for r in rows if r.item.title == "Send a proposal")
     choices = {f"level-{r.index}": r.level for r in rows}
+    choices |= {f"shown-{r.index}": r.level for r in rows}  # what the page showed
     choices |= {f"owner-{r.index}": r.owner for r in rows}
     choices[f"level-{proposal.index}"] = "skip"
     choices["owner-all"] = founder.username
@@ -246,3 +247,33 @@ def test_tampered_choices_fall_back_to_the_proposal_and_never_break_the_import(
         assert not SOP.objects.exists()
     else:
         assert SOP.objects.filter(title="Qualify a lead").exists()
+
+
+def test_files_follow_their_folder_made_a_process_unless_chosen_for_themselves(founder_client):
+    long = "# {}\n\n" + "Explain the work in detail. " * 80 + "\n"
+    files = {
+        "Ops/Billing/Send invoices.md": long.format("Send invoices"),
+        "Ops/Billing/Chase payments.md": long.format("Chase payments"),
+        "Ops/Billing/Old notes.md": long.format("Old notes"),
+    }
+    token = token_of(upload(founder_client, files))
+    url = reverse("front:markdown_preview", args=[token])
+    rows = {r.item.title: r for r in founder_client.get(url).context["rows"]}
+    assert rows["Billing"].level == "system" and rows["Send invoices"].level == "sop"
+    form = {f"level-{r.index}": r.level for r in rows.values()}
+    form |= {f"shown-{r.index}": r.level for r in rows.values()}
+    form[f"level-{rows['Billing'].index}"] = "process"  # the folder, one select
+    form[f"level-{rows['Old notes'].index}"] = "skip"  # and one file, for itself
+    page = founder_client.post(url, {**form, "check": "1"})
+    rows = {r.item.title: r for r in page.context["rows"]}
+    assert rows["Billing"].level == "process"
+    assert rows["Send invoices"].level == "step"  # followed its folder
+    assert rows["Old notes"].level == "skip"  # chosen, kept
+    # The choices stay chosen as the form comes back and goes again.
+    form = {f"level-{r.index}": r.level for r in rows.values()}
+    form |= {f"shown-{r.index}": r.level for r in rows.values()}
+    form |= {f"chosen-{i}": "1" for i in page.context["picked"]}
+    assert founder_client.post(url, {**form, "import": "1"}).status_code == 302
+    billing = Process.objects.get(name="Billing")
+    assert set(billing.steps.values_list("name", flat=True)) == {"Send invoices", "Chase payments"}
+    assert not SOP.objects.filter(title="Old notes").exists()

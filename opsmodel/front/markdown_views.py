@@ -192,15 +192,20 @@ def depths(items: list[Item]) -> dict[str, int]:
 
 
 def chosen(request: HttpRequest, the_plan: Plan, people: dict) -> tuple[dict, dict, str]:
-    """The levels and owners chosen in the form, or the plan's own (owners matched by name or
-    email); and the owner of whatever has none."""
+    """The levels and owners chosen in the form, and the owner of whatever has none.
+
+    A level counts as chosen once the founder changed it from the one shown (and stays chosen,
+    through a hidden `chosen-<i>`); the others are the engine's to decide, so the files of a
+    folder made a process follow it. Owners: as chosen, or matched by name or email."""
     levels, owners = {}, {}
     data = request.POST if request.method == "POST" else {}
     default = data.get("owner-all", "")
     default = default if default in people else ""
     for i, item in enumerate(the_plan.items):
-        level = data.get(f"level-{i}", item.level)
-        levels[item.key] = level if level in item.levels else item.level
+        level, shown = data.get(f"level-{i}"), data.get(f"shown-{i}")
+        changed = shown is not None and level != shown
+        if level in item.levels and (changed or data.get(f"chosen-{i}") == "1"):
+            levels[item.key] = level
         if f"owner-{i}" in data:
             owner = data[f"owner-{i}"]
             owners[item.key] = owner if owner in people else ""
@@ -257,11 +262,27 @@ def holders(doc: dict) -> list[str]:
     ]
 
 
+def effective_levels(the_plan: Plan, doc: dict) -> dict[str, str]:
+    """What each item becomes in the document, found there by the file it came from (a step is
+    an SOP tied to a step); "skip" for what is not in it."""
+    found = {}
+    for section, level in (("systems", "system"), ("processes", "process"), ("sops", "sop")):
+        for each in doc.get(section, []):
+            source = each.get("source", "")
+            if source.startswith("file:"):
+                step = section == "sops" and each.get("step")
+                # A folder kept a system makes the process for its loose SOPs too: a system.
+                found.setdefault(source.removeprefix("file:"), "step" if step else level)
+    return {item.key: found.get(item.key, "skip") for item in the_plan.items}
+
+
 def preview_rows(the_plan, levels, owners, default, people, statuses) -> list[Row]:
+    """`levels`: what each item becomes (effective_levels)."""
     depth = depths(the_plan.items)
     rows = []
     for i, item in enumerate(the_plan.items):
-        row = Row(i, item, depth[item.key], levels[item.key], owners[item.key])
+        level = levels[item.key] if levels[item.key] in item.levels else item.level
+        row = Row(i, item, depth[item.key], level, owners[item.key])
         if row.level != "skip":
             row.status = statuses.get(item.key, "new")
         if row.level in ("sop", "step"):
@@ -312,6 +333,7 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
         into=into_path,
         default_owner=default or None,
     )
+    effective = effective_levels(the_plan, doc)
     if request.method == "POST" and "import" in request.POST and not problems:
         statuses, made = existing(doc), holders(doc)
         try:
@@ -319,11 +341,11 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
         except BadDocument as error:
             problems = error.problems
         else:
-            request.session[REPORT_KEY] = report(the_plan, levels, statuses, counts, entry, made)
+            request.session[REPORT_KEY] = report(the_plan, effective, statuses, counts, entry, made)
             forget(request, token)
             return go_to(request, reverse("front:markdown_done"))
     statuses = existing(doc)
-    rows = preview_rows(the_plan, levels, owners, default, people, statuses)
+    rows = preview_rows(the_plan, effective, owners, default, people, statuses)
     context = {
         "page_title": f"Import “{entry['name']}”",
         "entry": entry,
@@ -339,6 +361,7 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
         },
         "skipped": sum(1 for row in rows if row.level == "skip"),
         "token": token,
+        "picked": {i for i, item in enumerate(the_plan.items) if item.key in levels},
     }
     return render_page(request, "handbook/markdown_preview.html", context)
 
@@ -352,7 +375,9 @@ def report(
     for item in the_plan.items:
         level = levels[item.key]
         if level == "skip":
-            why = "; ".join(item.notes) or "you chose to leave it out"
+            proposed = item.level == "skip"
+            why = "; ".join(item.notes) if proposed else "you chose to leave it out"
+            why = why or "left out"
             skipped.append({"path": item.key, "why": why})
             continue
         line = {"path": item.key, "title": item.title, "level": LEVEL_NAMES[level]}
