@@ -421,6 +421,10 @@ EXPORT_ATTACHMENTS_MAX_BYTES = env_int("EXPORT_ATTACHMENTS_MAX_MB", 100) * 1024 
 IMPORT_MAX_FILES = env_int("IMPORT_MAX_FILES", 2000)
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_MB", 2) * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 200) * 1024 * 1024
+# The preview of an import posts up to two fields a row (its level, and its owner if it has
+# one), a row for each file and folder: Django's default of 1,000 fields would refuse a preview
+# of a few hundred files.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = max(1000, IMPORT_MAX_FILES * 4 + 100)
 
 # The scope checks (sops/health.py): an SOP estimated at more than SOP_SITTING_MINUTES is more
 # than one sitting. A new SOP is due for review every SOP_REVIEW_DAYS unless it says otherwise.

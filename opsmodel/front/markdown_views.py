@@ -172,6 +172,8 @@ class Row:
     depth: int
     level: str
     owner: str  # username, or "" for nobody
+    owner_name: str = ""
+    unstated: set = field(default_factory=set)  # "outcome", "owner": an SOP's to state later
     status: str = ""  # "new", "updates", or "" for what is left out
     warnings: list[str] = field(default_factory=list)
 
@@ -194,20 +196,24 @@ def depths(items: list[Item]) -> dict[str, int]:
 def chosen(request: HttpRequest, the_plan: Plan, people: dict) -> tuple[dict, dict, str]:
     """The levels and owners chosen in the form, and the owner of whatever has none.
 
-    A level counts as chosen once the founder changed it from the one shown (and stays chosen,
-    through a hidden `chosen-<i>`); the others are the engine's to decide, so the files of a
-    folder made a process follow it. Owners: as chosen, or matched by name or email."""
+    A level counts as chosen once the founder changed it from the one shown (the form carries
+    the levels shown in `shown`, one per row, and those chosen before in `chosen`, by row); the
+    others are the engine's to decide, so the files of a folder made a process follow it.
+    Owners: as chosen, or matched by name or email. (Few fields a row: the largest import's
+    preview posts within DATA_UPLOAD_MAX_NUMBER_FIELDS.)"""
     levels, owners = {}, {}
     data = request.POST if request.method == "POST" else {}
     default = data.get("owner-all", "")
     default = default if default in people else ""
+    shown = data.get("shown", "").split(",")
+    before = set(data.get("chosen", "").split(","))
     for i, item in enumerate(the_plan.items):
-        level, shown = data.get(f"level-{i}"), data.get(f"shown-{i}")
-        changed = shown is not None and level != shown
-        if level in item.levels and (changed or data.get(f"chosen-{i}") == "1"):
+        level = data.get(f"level-{i}")
+        changed = i < len(shown) and level != shown[i]
+        if level in item.levels and (changed or str(i) in before):
             levels[item.key] = level
-        if f"owner-{i}" in data:
-            owner = data[f"owner-{i}"]
+        if request.method == "POST":  # a row without an owner sends none
+            owner = data.get(f"owner-{i}", "")
             owners[item.key] = owner if owner in people else ""
         else:
             owners[item.key] = match_owner(item.owner_hint, people.values()) or ""
@@ -283,6 +289,7 @@ def preview_rows(the_plan, levels, owners, default, people, statuses) -> list[Ro
     for i, item in enumerate(the_plan.items):
         level = levels[item.key] if levels[item.key] in item.levels else item.level
         row = Row(i, item, depth[item.key], level, owners[item.key])
+        row.owner_name = str(people[row.owner]) if row.owner else ""
         if row.level != "skip":
             row.status = statuses.get(item.key, "new")
         if row.level in ("sop", "step"):
@@ -295,10 +302,13 @@ def preview_rows(the_plan, levels, owners, default, people, statuses) -> list[Ro
             if row.owner or default:
                 sop.owner = people[row.owner or default]
             names = {p.first_name.lower() for p in people.values() if len(p.first_name) > 2}
+            found = sop_findings(sop, names)
+            # Each row says what is more than one task; what is merely not stated yet (an
+            # outcome, an owner) is counted once above the list, not said on every row.
             row.warnings = [
-                f"{message} It may be a process." if rule == RULE_SPLIT else message
-                for message, rule, *_ in sop_findings(sop, names)
+                f"{m} It may be a process." for m, rule, *_ in found if rule == RULE_SPLIT
             ]
+            row.unstated = {name for _, _, name, _ in found if name in ("outcome", "owner")}
         rows.append(row)
     return rows
 
@@ -360,8 +370,11 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
             status: sum(1 for row in rows if row.status == status) for status in ("new", "updates")
         },
         "skipped": sum(1 for row in rows if row.level == "skip"),
+        "without_outcome": sum(1 for row in rows if "outcome" in row.unstated),
+        "without_owner": sum(1 for row in rows if "owner" in row.unstated),
         "token": token,
-        "picked": {i for i, item in enumerate(the_plan.items) if item.key in levels},
+        "shown": ",".join(row.level for row in rows),
+        "picked": ",".join(str(i) for i, item in enumerate(the_plan.items) if item.key in levels),
     }
     return render_page(request, "handbook/markdown_preview.html", context)
 
