@@ -689,7 +689,8 @@ def main_pages() -> list[str]:
 def test_no_page_scrolls_sideways_from_a_phone_to_a_wide_screen(page, login):
     """The page itself never scrolls sideways: the header's sections, the scorecard and the
     steps scroll or wrap within their own boxes. One logged-in context, resized per width."""
-    urls = main_pages()
+    # The starter library is the founders' (a team member is refused it).
+    urls = main_pages() + (["/starters/"] if login == "founder" else [])
     too_wide = []
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})

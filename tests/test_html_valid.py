@@ -68,6 +68,7 @@ def pages_of(person: str) -> list[str]:
             f"/runs/new/?process={process.pk}",
             "/people/needs-an-owner/",
             "/webhooks/",
+            f"/starters/?parent={system.pk}",
         ]
     else:
         urls += [f"/sops/{sop.pk}/suggest/"]

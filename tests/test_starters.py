@@ -7,6 +7,8 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
+from django.utils.html import escape
 
 from opsmodel.front.exchange import FORMAT, VERSION, check_document, export_map
 from opsmodel.front.starters import (
@@ -191,3 +193,121 @@ def test_the_source_names_the_template():
     assert name_of_source("template:sales-pipeline") == "Sales pipeline"
     assert name_of_source("template:retired-one") == "retired-one"
     assert name_of_source("file:handbook/a.md") is None
+
+
+# The page: /starters/ ----------------------------------------------------------------------
+
+
+def test_team_members_are_refused_the_library_and_anonymous_visitors_log_in(member_client, client):
+    url = reverse("front:starters")
+    assert member_client.get(url).status_code == 403
+    assert member_client.post(url, {"starter": "hiring"}).status_code == 403
+    assert System.objects.count() == 0
+    response = client.get(url)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_page_lists_the_templates_with_what_is_inside(founder_client, founder):
+    parent = SystemFactory(name="Operations")
+    SystemFactory(name="Back office", parent=parent)
+    html = founder_client.get(f"{reverse('front:starters')}?parent={parent.pk}").content.decode()
+    for starter in STARTERS:
+        assert starter.name in html and escape(starter.description) in html
+    assert "3 processes · 9 steps · 9 SOPs · 5 metrics" in html  # month-end finance
+    assert "<summary>What's inside" in html
+    assert 'Chasing overdue invoices <span class="muted">· day 11</span>' in html
+    # Where: the top level or any system, indented by level, the one asked for chosen.
+    assert f'<option value="{parent.pk}" selected> Operations</option>' in html
+    assert ">\u2002\u2002 Back office</option>" in html
+    # Owner: the founder unless they choose someone else.
+    assert f'<option value="{founder.pk}" selected>Maya Ortiz</option>' in html
+
+
+def test_adding_a_template_goes_to_its_system_with_a_notice(founder_client, founder):
+    parent = SystemFactory(name="Operations")
+    owner = UserFactory(first_name="Ines", last_name="Roy")
+    response = founder_client.post(
+        reverse("front:starters"),
+        {"parent": parent.pk, "owner": owner.pk, "starter": "customer-support"},
+        follow=True,
+    )
+    top = System.objects.get(name="Customer support")
+    assert top.parent == parent and top.owner == owner
+    assert response.redirect_chain[-1][0] == top.get_absolute_url()
+    html = response.content.decode()
+    assert "Added the starter template “Customer support”" in html
+    assert "From the starter template “Customer support”" in html
+    assert all(sop.owner == owner for sop in subtree(top)["sops"])
+
+
+def test_adding_it_again_in_the_same_place_says_why_and_keeps_the_choices(founder_client, founder):
+    parent = SystemFactory(name="Operations")
+    install("hiring", parent, founder, founder)
+    before = map_rows()
+    data = {"parent": parent.pk, "owner": founder.pk, "starter": "hiring"}
+    response = founder_client.post(reverse("front:starters"), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "“Operations” already has a sub-system called “Team”" in html
+    assert 'class="error-summary" role="alert"' in html
+    assert f'<option value="{parent.pk}" selected> Operations</option>' in html
+    assert map_rows() == before
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"starter": "hiring"}, "Choose who owns what the template adds."),
+        ({"starter": "no-such", "owner": "OWNER"}, "Choose one of the templates below."),
+        ({"starter": "hiring", "owner": "OWNER", "parent": "999999"}, "was deleted meanwhile"),
+    ],
+)
+def test_a_post_that_does_not_say_enough_is_answered_in_words(
+    founder_client, founder, data, message
+):
+    data = {k: founder.pk if v == "OWNER" else v for k, v in data.items()}
+    response = founder_client.post(reverse("front:starters"), data)
+    assert response.status_code == 200 and message in response.content.decode()
+    assert System.objects.count() == 0
+
+
+def test_an_inactive_person_cannot_be_given_a_template(founder_client, founder):
+    gone = UserFactory(is_active=False)
+    data = {"starter": "hiring", "owner": gone.pk}
+    response = founder_client.post(reverse("front:starters"), data)
+    assert "can no longer be given work" in response.content.decode()
+    assert System.objects.count() == 0
+
+
+def test_the_empty_map_offers_a_template_to_founders_only(founder_client, member_client):
+    html = founder_client.get(reverse("home")).content.decode()
+    assert "No systems yet" in html and "Start from a template" in html
+    assert f'href="{reverse("front:starters")}"' in html
+    assert "Start from a template" not in member_client.get(reverse("home")).content.decode()
+
+
+def test_every_system_page_offers_a_template_inside_it_to_founders(founder_client, member_client):
+    system = SystemFactory()
+    link = f'href="{reverse("front:starters")}?parent={system.pk}"'
+    assert link in founder_client.get(system.get_absolute_url()).content.decode()
+    assert link not in member_client.get(system.get_absolute_url()).content.decode()
+
+
+def test_the_pages_say_where_an_item_came_from(member_client, founder):
+    top = install("sales-pipeline", None, founder, founder)
+    process = top.processes.first()
+    sop = process.sops.first()
+    marker = "From the starter template “Sales pipeline”"
+    for url in (top.get_absolute_url(), process.get_absolute_url(), sop.get_absolute_url()):
+        assert marker in member_client.get(url).content.decode(), url
+    # A template no longer in the library is named by its slug; an imported file by its path.
+    Process.objects.filter(pk=process.pk).update(source="template:old-sales")
+    html = member_client.get(process.get_absolute_url()).content.decode()
+    assert "From the starter template “old-sales”" in html
+    SOP.objects.filter(pk=sop.pk).update(source="file:handbook/sales/<proposal>.md")
+    html = member_client.get(sop.get_absolute_url()).content.decode()
+    assert "Imported from <code>handbook/sales/&lt;proposal&gt;.md</code>" in html
+    # What was made in the app says nothing of the kind.
+    own = SystemFactory()
+    html = member_client.get(own.get_absolute_url()).content.decode()
+    assert "source-marker" not in html

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from opsmodel.front import handbook, people, people_admin
+from opsmodel.front.starters import views as starters
 
 app_name = "front"
 urlpatterns = [
@@ -21,4 +22,5 @@ urlpatterns = [
     path("map/import/", handbook.import_json, name="import_map"),
     path("map/handbook.zip", handbook.handbook_zip, name="handbook_zip"),
     path("systems/<int:pk>/handbook/", handbook.print_system, name="handbook"),
+    path("starters/", starters.starters, name="starters"),
 ]

@@ -120,16 +120,29 @@ def read(slug: str) -> dict:
 @cache
 def outline(slug: str) -> list[dict]:
     doc = read(slug)
-    systems = [{"path": s["path"], "name": s["path"][-1], "processes": []} for s in doc["systems"]]
-    by_path = {tuple(s["path"]): s for s in systems}
+    systems = [
+        {"name": s["path"][-1], "sub": len(s["path"]) > 1, "processes": []} for s in doc["systems"]
+    ]
+    by_path = {tuple(item["path"]): s for item, s in zip(doc["systems"], systems, strict=True)}
     processes = {}
     for item in doc["processes"]:
         process = {"name": item["name"], "result": item.get("result", ""), "steps": []}
         by_path[tuple(item["system"])]["processes"].append(process)
         processes[(tuple(item["system"]), item["name"])] = process
     for item in doc["steps"]:
-        processes[(tuple(item["system"]), item["process"])]["steps"].append(item["name"])
+        process = processes[(tuple(item["system"]), item["process"])]
+        process["steps"].append({"name": item["name"], "due": due_text(item)})
     return systems
+
+
+def due_text(step: dict) -> str:
+    """When a step is due in a run, as the outline says it."""
+    days = step["due_days"]
+    if step.get("due_after", "start") == "start":
+        return f"day {days + 1}"
+    if days == 0:
+        return "the same day"
+    return f"{days} day{'s' if days != 1 else ''} later"
 
 
 def name_of_source(source: str) -> str | None:
