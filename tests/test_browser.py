@@ -1067,3 +1067,40 @@ def test_the_api_tokens_docs_and_webhooks_pages_pass_axe_accessibility_checks(pa
         page.goto(url)
         page.locator("h1").wait_for()
         assert axe_violations(page) == [], url
+
+
+@pytest.mark.parametrize("login", ["founder"])
+@pytest.mark.parametrize("bypass_csp", [True])
+def test_a_founder_adds_a_starter_template_from_a_system_page_on_a_phone(page):
+    """The library on a phone: reached from a system, that system chosen; accessible, no
+    sideways scroll with the outlines open; the template added there, marked; a second time
+    refused in words, the message focused."""
+    from systems.models import System
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    parent = System.objects.get(name="Revenue generation")
+    page.goto(parent.get_absolute_url())
+    page.get_by_role("link", name="Add a starter template here").click()
+    page.get_by_role("heading", name="Starter templates").wait_for()
+    assert page.get_by_label("Where").evaluate("s => s.options[s.selectedIndex].text.trim()") == (
+        "Revenue generation"
+    )
+    for summary in page.locator("details.starter-outline > summary").all():
+        summary.click()
+    assert page.get_by_text("Chasing overdue invoices").is_visible()
+    for width in (360, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Add “Customer support” to the map").click()
+    page.get_by_role("heading", name="Customer support", level=1).wait_for()
+    assert page.get_by_text("From the starter template “Customer support”").is_visible()
+    top = System.objects.get(name="Customer support")
+    assert top.parent == parent and page.url.endswith(top.get_absolute_url())
+    page.goto(f"/starters/?parent={parent.pk}")
+    page.get_by_role("button", name="Add “Customer support” to the map").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "already has a sub-system called “Customer support”" in alert.inner_text()
+    page.wait_for_function("document.activeElement.classList.contains('error-summary')")
+    assert System.objects.filter(name="Customer support").count() == 1
