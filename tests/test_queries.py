@@ -148,7 +148,8 @@ def test_the_people_pages_keep_their_budget_whatever_the_map_size(founder, page)
 
 def test_the_starters_page_keeps_its_budget_whatever_the_map_size(founder_client):
     """The templates are read from their files once; the page lists every system (where a
-    template goes) and the active people (who owns it) in one query each."""
+    template goes) and the active people (who owns it) in one query each, after the session,
+    the person, their permissions (2), the bell's count and the sidebar's tree."""
     build_map(*SIZES["small"])
     parent = System.objects.order_by("pk").last()
     url = f"{reverse('front:starters')}?parent={parent.pk}"

@@ -48,6 +48,10 @@ class StarterForm(forms.Form):
         self.fields["parent"].error_messages["invalid_choice"] = (
             "That system was deleted meanwhile: choose another place."
         )
+        # The people read once: a <select> with no empty choice reads its first choice again
+        # to decide whether it may be `required`.
+        owner = self.fields["owner"]
+        owner.widget.choices = list(iter(owner.choices))  # iter(): no COUNT query first
 
 
 @login_required
