@@ -3,6 +3,7 @@ chooses, owned by whom they choose, marked as from the template, and passing the
 
 from __future__ import annotations
 
+import copy
 import io
 
 import pytest
@@ -311,3 +312,18 @@ def test_the_pages_say_where_an_item_came_from(member_client, founder):
     own = SystemFactory()
     html = member_client.get(own.get_absolute_url()).content.decode()
     assert "source-marker" not in html
+
+
+def test_a_template_the_importer_refuses_stores_nothing(founder, monkeypatch):
+    """All or nothing: an SOP refused late in the document leaves no system, process or step
+    of it behind, and the founder is told which and why."""
+    from opsmodel.front import starters
+
+    broken = BY_SLUG["hiring"].document()
+    broken["sops"][-1]["estimated_minutes"] = 100000
+    monkeypatch.setattr(starters.Starter, "document", lambda self: copy.deepcopy(broken))
+    with pytest.raises(NotInstalled) as refused:
+        install("hiring", None, founder, founder)
+    assert "“Hiring and onboarding an employee” could not be added" in str(refused.value)
+    assert "estimated_minutes" in str(refused.value)
+    assert map_rows() == {"System": 0, "Process": 0, "Step": 0, "SOP": 0, "Metric": 0}
