@@ -208,7 +208,8 @@ def install(slug: str, parent: System | None, owner, by) -> System:
             tuple(a.name for a in parent.get_ancestors(include_self=True)) if parent else ()
         )
         try:
-            import_map(placed(starter, parent_path, owner.username), by=by)
+            doc = placed(starter, parent_path, owner.username)
+            import_map(doc, by=by, action=f"Added from the starter template “{starter.name}”")
         except BadDocument as error:
             problems = "; ".join(error.problems)
             raise NotInstalled(f"“{starter.name}” could not be added: {problems}.") from None
