@@ -284,7 +284,9 @@ def test_the_empty_map_offers_a_template_to_founders_only(founder_client, member
     html = founder_client.get(reverse("home")).content.decode()
     assert "No systems yet" in html and "Start from a template" in html
     assert f'href="{reverse("front:starters")}"' in html
-    assert "Start from a template" not in member_client.get(reverse("home")).content.decode()
+    assert f'href="{reverse("front:markdown_upload")}"' in html  # or bring what they have
+    member = member_client.get(reverse("home")).content.decode()
+    assert "Start from a template" not in member and reverse("front:markdown_upload") not in member
 
 
 def test_every_system_page_offers_a_template_inside_it_to_founders(founder_client, member_client):
