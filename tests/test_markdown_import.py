@@ -41,6 +41,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 EXPORTS = Path(__file__).parent / "markdown_exports"
+PNG = (EXPORTS / "outline" / "Sales" / "uploads" / "pipeline.png").read_bytes()
 
 
 def zip_of(folder: Path, wrapper: str = "") -> io.BytesIO:
@@ -422,6 +423,60 @@ TEXTS = st.one_of(
         lambda tasks: "\n".join(f"{n}. {t}" for n, t in enumerate(tasks, 1))
     ),
     st.text(max_size=40).map(lambda t: f"---\ntitle: {t}\nowner: x\n---\n# {t}\n\n{t}"),
+    # Markup of every kind the importer reads, cut and mixed anyhow.
+    st.lists(
+        st.sampled_from(
+            [
+                "<script>x</script>",
+                "<b>",
+                "</b>",
+                "<div class='a'>",
+                "<!--",
+                "-->",
+                "```",
+                "`",
+                "[[",
+                "]]",
+                "![[pic.png]]",
+                "![x](pic.png)",
+                "![y](gone.png)",
+                "[z](../../etc/passwd)",
+                "<img src='fake.png'>",
+                "---\n",
+                "\n",
+                "# ",
+                "1. ",
+                "- [ ] ",
+                "{/*",
+                "*/}",
+                "import x from 'y'\n",
+                "%%",
+                "Owner: Someone\n",
+                "a: &a [1]\nb: [*a]\n",
+                "<Tabs>",
+                "</Tabs>",
+                "[p](Same/a.md)",
+                "\x00",
+                "é",
+            ]
+        )
+        | st.text(max_size=12),
+        max_size=30,
+    ).map("".join),
+)
+# Besides the Markdown: a real picture, a false one, a file of another kind, hostile paths.
+EXTRAS = st.lists(
+    st.sampled_from(
+        [
+            ("pic.png", PNG),
+            ("fake.png", b"not a picture"),
+            ("notes.pdf", b"%PDF-1.4"),
+            ("../up.md", b"# Up"),
+            ("/abs.md", b"# Abs"),
+            ("Same/.hidden.md", b"# Hidden"),
+        ]
+    ),
+    max_size=4,
 )
 TREES = st.lists(
     st.tuples(st.lists(NAMES, min_size=0, max_size=3), NAMES, TEXTS), min_size=1, max_size=12
@@ -433,12 +488,13 @@ TREES = st.lists(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(tree=TREES, dupe=st.booleans())
-def test_any_tree_of_markdown_imports_or_is_refused_with_a_message(tree, dupe):
+@given(tree=TREES, dupe=st.booleans(), extras=EXTRAS)
+def test_any_tree_of_markdown_imports_or_is_refused_with_a_message(tree, dupe, extras):
     entries = [("/".join([*folders, name + ".md"]), text) for folders, name, text in tree]
-    entries = list(dict(entries).items())  # a zip holds each name once
+    entries += extras
     if dupe:  # the same title twice in one folder, in two files
         entries += [("Same/a.md", "# Twice\n\nOne."), ("Same/b.md", "# Twice\n\nTwo.")]
+    entries = list(dict(entries).items())  # a zip holds each name once
     rollback = transaction.savepoint_create()  # each example on an empty map
     try:
         found = plan(read_zip(zip_with(entries), "any.zip"))
