@@ -667,3 +667,26 @@ def test_the_scope_checks_say_which_sops_look_like_processes():
         "SOP “Big”: The instructions hand work over or span sittings (“hand it over to”). "
         "It may be a process."
     ]
+
+
+def test_raw_html_becomes_markdown_where_it_can_and_goes_where_it_cannot():
+    page = (
+        '<h2>Steps</h2><p>Read <a href="https://example.com/a b">the guide</a>, not '
+        '<a href="javascript:alert(1)">this</a>.</p><ul><li>One</li><li>Two</li></ul>'
+        "<SCRIPT>steal()</SCRIPT><style>p {}</style><iframe src=x></iframe>"
+        "<pre>raw\ncode</pre>\n\n`<b>code stays</b>` and a < b > c"
+    )
+    item = plan(Source("s", {"p.md": page.encode()}, [])).items[0]
+    assert item.body == (
+        "## Steps\n\nRead [the guide](<https://example.com/a b>), not this.\n\n- One\n- Two\n\n"
+        "```\nraw\ncode\n```\n\n`<b>code stays</b>` and a < b > c\n"
+    )
+    assert "<iframe>, <script>, <style> were dropped, content and all" in item.notes
+
+
+def test_a_single_markdown_file_imports_on_its_own(tmp_path):
+    path = tmp_path / "close-the-month.md"
+    path.write_text("1. Reconcile\n2. Invoice\n3. Pay\n")
+    doc = imported(read_path(path))
+    assert doc["systems"] == [{"path": ["Close the month"], "purpose": "", "owner": None}]
+    assert steps_of("Close the month") == ["Reconcile", "Invoice", "Pay"]

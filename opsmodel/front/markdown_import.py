@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import os
 import re
 import stat
@@ -48,6 +49,8 @@ INDEX_NAMES = {"readme", "index", "_index"}
 # Left behind without a word each: what the tools that make these exports leave around them.
 JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 JUNK_FOLDERS = {"__macosx"}
+# Folders of tools, not pages: left behind whole, not walked.
+TOOL_FOLDERS = {"node_modules", "__pycache__", "venv", "site-packages"}
 # The levels an item may be put at in the preview.
 FOLDER_LEVELS = ("system", "process", "skip")
 FILE_LEVELS = ("process", "step", "sop", "skip")
@@ -177,7 +180,7 @@ def hidden_part(path: str) -> str | None:
     None."""
     parts = path.split("/")
     for n, part in enumerate(parts):
-        if part.startswith(".") or part.casefold() in JUNK_FOLDERS:
+        if part.startswith(".") or part.casefold() in JUNK_FOLDERS | TOOL_FOLDERS:
             return "/".join(parts[: n + 1])
     return None
 
@@ -352,7 +355,7 @@ def read_folder(path) -> Source:
             full = Path(here) / folder
             if full.is_symlink():
                 reader.leave(prefix + folder, "a link to another folder: not followed")
-            elif folder.startswith(".") or folder.casefold() in JUNK_FOLDERS:
+            elif folder.startswith(".") or folder.casefold() in JUNK_FOLDERS | TOOL_FOLDERS:
                 if folder.casefold() not in JUNK_FOLDERS:
                     reader.leave(
                         prefix + folder, "hidden (an app's own settings or history, not pages)"
@@ -362,7 +365,11 @@ def read_folder(path) -> Source:
         folders[:] = kept
         for name in sorted(names):
             full = Path(here) / name
-            info = full.lstat()
+            try:
+                info = full.lstat()
+            except OSError as error:
+                reader.leave(prefix + name, f"could not be read ({error.strerror})")
+                continue
             if stat.S_ISLNK(info.st_mode):
                 reader.leave(prefix + name, "a link to another file: not followed")
                 continue
@@ -384,10 +391,19 @@ def read_folder(path) -> Source:
 
 
 def read_path(path) -> Source:
-    """A zip file or a folder."""
+    """A zip file, a folder, or one Markdown file."""
     place = Path(path)
     if place.is_dir():
         return read_folder(place)
+    if place.is_file() and kind_of(place.name) == "markdown":
+        reader = Reader(stem_title(place.stem))
+        if place.stat().st_size > reader.limit_of(place.name):
+            raise SourceRefused(
+                f"“{place.name}” is {reader.too_big(place.name, place.stat().st_size)}."
+            )
+        with open(place, "rb") as file:
+            reader.take(unicodedata.normalize("NFC", place.name), file)
+        return reader.source()
     if place.is_file():
         with open(place, "rb") as file:
             return read_zip(file, place.name)
@@ -399,7 +415,7 @@ def read_path(path) -> Source:
 
 
 def clean_name(name: str) -> str:
-    """A file's or folder's name as a title: no Notion id, no ending, one line, NFC."""
+    """A name as a title: printable, on one line, its spaces single, in NFC."""
     name = unicodedata.normalize("NFC", name)
     name = "".join(ch if ch.isprintable() else " " for ch in name)
     return " ".join(name.split())
@@ -441,7 +457,7 @@ def unique(title: str, taken: set, length: int) -> str:
     candidate, n = base, 2
     while candidate.casefold() in taken:
         suffix = f" ({n})"
-        candidate = cut(title, length - len(suffix)) + suffix
+        candidate = cut(base, length - len(suffix)) + suffix
         n += 1
     taken.add(candidate.casefold())
     return candidate
@@ -549,16 +565,16 @@ def minutes(value) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return int(value)
+        return int(value) if math.isfinite(value) and abs(value) < 10**6 else None
     text = str(value).strip().lower()
-    if match := re.fullmatch(r"(\d+):(\d{2})", text):
+    if match := re.fullmatch(r"([0-9]{1,4}):([0-9]{2})", text):
         return int(match.group(1)) * 60 + int(match.group(2))
     total, found = 0.0, False
-    for amount, unit in re.findall(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)", text):
+    for amount, unit in re.findall(r"([0-9]{1,6}(?:[.,][0-9]{1,6})?)\s*([a-z]*)", text):
         amount = float(amount.replace(",", "."))
         found = True
         total += amount * 60 if unit.startswith("h") else amount
-    return int(total) if found else None
+    return int(total) if found and math.isfinite(total) and total < 10**6 else None
 
 
 def first_of(fields: dict, keys) -> object:
@@ -671,6 +687,7 @@ DANGEROUS = {
     "audio",
     "video",
 }
+LINK_OPEN = "\x01["  # "[" of an HTML link, until its </a> is found (no text holds \x01)
 INLINE = {"b": "**", "strong": "**", "i": "*", "em": "*", "code": "`", "s": "~~", "del": "~~"}
 BLOCK = {"p", "div", "section", "article", "br", "hr", "li", "tr", "table", "blockquote", "h1"}
 ATTRIBUTE = re.compile(r"""([A-Za-z_:][\w:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
@@ -731,11 +748,13 @@ class Cleaner:
             "mdx": "MDX import and export lines were dropped",
             "jsx": "components ({}) were dropped; their text is kept",
             "html": "HTML tags ({}) were dropped; their text is kept",
-            "danger": "{} was dropped with all it held",
+            "danger": "{} dropped, content and all",
         }
         out = []
         for what, names in self.dropped.items():
             listed = ", ".join(sorted(n for n in names if n)[:8])
+            if what == "danger":
+                listed += " was" if len(names) == 1 else " were"
             out.append(said[what].format(listed or "some"))
         return out
 
@@ -760,11 +779,13 @@ class Cleaner:
 
     def html(self, text: str) -> str:
         out, position = [], 0
+        links: list[tuple[int, str]] = []  # the <a>s open: where in `out`, and their address
         while True:
             match = TAG.search(text, position)
             if match is None:
                 out.append(text[position:])
-                return "".join(out)
+                # A link opened and never closed: no bracket left hanging.
+                return "".join(out).replace(LINK_OPEN, "")
             out.append(text[position : match.start()])
             position = match.end()
             closing, name, attrs, self_closing = match.groups()
@@ -780,6 +801,18 @@ class Cleaner:
             if name[0].isupper():
                 self.note("jsx", f"<{name}>")
                 continue
+            if low == "a":  # a web link stays a link; any other keeps its words
+                if not closing:
+                    href = attributes(attrs).get("href", "").strip()
+                    safe = re.match(r"^(https?:|mailto:)", href, re.IGNORECASE)
+                    links.append((len(out), href if safe else ""))
+                    out.append(LINK_OPEN if safe else "")
+                elif links:
+                    at, href = links.pop()
+                    if href:
+                        out[at] = "["
+                        out.append(f"]({link_target(href)})")
+                continue
             out.append(self.replacement(closing, low, attrs))
 
     def replacement(self, closing: str, name: str, attrs: str) -> str:
@@ -793,9 +826,12 @@ class Cleaner:
             if src and not src.lower().startswith(("javascript:", "data:", "vbscript:")):
                 return f"![{markdown_label(found.get('alt', ''))}]({link_target(src)})"
             return ""
-        if name == "a" and not closing:
-            self.note("html", "a")
-            return ""
+        if re.fullmatch(r"h[1-6]", name):
+            return "\n\n" if closing else "\n\n" + "#" * int(name[1]) + " "
+        if name == "li":
+            return "" if closing else "\n- "
+        if name == "pre":
+            return "\n```\n\n" if closing else "\n\n```\n"
         if name in BLOCK:
             self.note("html", name)
             return "\n\n" if name in ("p", "div", "section", "article", "table") else "\n"
