@@ -690,3 +690,30 @@ def test_a_single_markdown_file_imports_on_its_own(tmp_path):
     doc = imported(read_path(path))
     assert doc["systems"] == [{"path": ["Close the month"], "purpose": "", "owner": None}]
     assert steps_of("Close the month") == ["Reconcile", "Invoice", "Pay"]
+
+
+def test_links_and_pictures_of_every_kind():
+    page = (
+        "![Logo][logo] and ![inline](data:image/png;base64,AAAA) and ![web](https://x.org/a.png)"
+        "\n\nSee [the sales pages](../Sales/) and [a lost page](Lost.md) and [x](javascript:a())."
+        "\n\n[logo]: <../Shared pictures/logo.png>\n"
+    )
+    files = {
+        "Ops/Page.md": page.encode(),
+        "Sales/Deal.md": b"# Deal\n\nText.",
+        "Shared pictures/logo.png": PNG,
+    }
+    found = plan(Source("s", files, []))
+    item = next(i for i in found.items if i.key == "Ops/Page.md")
+    assert item.body == (
+        "![Logo][logo] and inline and ![web](https://x.org/a.png)\n\n"
+        "See the sales pages and a lost page and x.\n\n"
+        "[logo]: attachment:logo.png\n"
+    )
+    assert [file for file, _ in item.images] == ["logo.png"]
+    assert item.missing == ["Lost.md"]  # the folder of pages is no loss
+    assert "a picture written into the page (not a file) was dropped" in item.notes
+    doc, _ = to_document(found)
+    import_map(doc)
+    logo = Attachment.objects.get(sop__title="Page")
+    assert f"[logo]: {logo.get_absolute_url()}" in SOP.objects.get(title="Page").body

@@ -38,7 +38,7 @@ import yaml
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from opsmodel.front.exchange import FORMAT, VERSION, unique_file_name
+from opsmodel.front.exchange import FORMAT, PORTABLE, VERSION, unique_file_name
 from sops import attachments
 
 # What is read: Markdown, and the pictures an SOP may show.
@@ -906,25 +906,35 @@ class Linker:
         return found[0] if len(found) == 1 else None
 
     def picture(self, target: str, alt: str) -> str:
+        """A picture as the SOP will show it (its words only if it cannot come along)."""
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):
+            self.item.notes.append("a picture written into the page (not a file) was dropped")
+            return alt or ""
+        attached = self.attach(target)
+        return f"![{alt}]({attached})" if attached else alt or ""
+
+    def attach(self, target: str) -> str | None:
+        """`attachment:<file>` for the picture `target` names, taken along; None (and
+        listed as missing, with why) if it cannot come."""
         path = self.resolve(target)
         if path is None or kind_of(path) != "picture":
             self.item.missing.append(unquote(target))
-            return alt or ""
+            return None
         self.used.add(path)
         if path in self.attached:
-            return f"![{alt}]({PORTABLE}{self.attached[path]})"
+            return PORTABLE + self.attached[path]
         data = self.files[path]
         name = attachments.clean_name(PurePosixPath(path).name)
         try:
             attachments.check(name, len(data), io.BytesIO(data))
         except ValidationError as error:
             self.item.missing.append(f"{path} ({' '.join(error.messages)})")
-            return alt or ""
+            return None
         file = unique_file_name(attachments.url_name(name), self.taken)
         self.attached[path] = file
         self.item.images.append((file, data))
         self.item.image_names[file] = name
-        return f"![{alt}]({PORTABLE}{file})"
+        return PORTABLE + file
 
     def link(self, text: str, target: str) -> str:
         bare = target.strip()
@@ -934,11 +944,28 @@ class Linker:
             return text  # javascript:, file:, another app's own links: the words only
         path = self.resolve(bare)
         if path is None:
-            self.item.missing.append(unquote(bare))
+            if not self.is_folder(bare):  # a link to a folder of pages is no loss
+                self.item.missing.append(unquote(bare))
             return text
         if kind_of(path) == "picture":
             return self.picture(bare, text)
         return text  # another page of the source: its words (its address is not known yet)
+
+    def is_folder(self, target: str) -> bool:
+        prefix = self.relative(target).rstrip("/") + "/"
+        return prefix != "/" and any(p.startswith(prefix) for p in self.files)
+
+    def relative(self, target: str) -> str:
+        """`target` as a path from the top of the source (not checked to exist)."""
+        target = unquote(target.split("#", 1)[0]).replace("\\", "/")
+        parts = [] if target.startswith("/") else list(PurePosixPath(self.key).parent.parts)
+        for part in target.split("/"):
+            if part == "..":
+                if parts:
+                    parts.pop()
+            elif part not in ("", "."):
+                parts.append(part)
+        return unicodedata.normalize("NFC", "/".join(parts))
 
     def rewrite(self, text: str) -> str:
         def embed(match: re.Match) -> str:
@@ -967,15 +994,24 @@ class Linker:
             path = self.resolve(target) if not re.match(r"^[a-z]+:", target, re.I) else None
             return "" if path is not None and kind_of(path) == "markdown" else match.group(0)
 
+        def definition(match: re.Match) -> str:
+            target = match.group(2).strip("<>")
+            if kind_of(target) != "picture" or re.match(r"^[a-z]+:", target, re.IGNORECASE):
+                return match.group(0)
+            attached = self.attach(target)
+            return f"{match.group(1)}{attached}" if attached else ""
+
         # A line that only links another page (Notion lists a page's sub-pages so): the
         # pages are in the map already, under it.
         text = PAGE_ALONE.sub(page_alone, text)
+        # [logo]: images/logo.png, for ![Logo][logo]
+        text = DEFINITION.sub(definition, text)
         text = WIKI_EMBED.sub(embed, text)
         text = WIKI_LINK.sub(wiki, text)
         return MD_LINK.sub(md, text)
 
 
-PORTABLE = "attachment:"
+DEFINITION = re.compile(r"^( {0,3}\[[^\[\]\n]+\]:[ \t]*)(<[^<>\n]*>|\S+)", re.MULTILINE)
 PAGE_ALONE = re.compile(r"^[ \t]*\[[^\[\]\n]*\]\((<[^<>\n]*>|[^\s()]+)\)[ \t]*$", re.MULTILINE)
 
 
