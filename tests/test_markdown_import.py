@@ -717,3 +717,14 @@ def test_links_and_pictures_of_every_kind():
     import_map(doc)
     logo = Attachment.objects.get(sop__title="Page")
     assert f"[logo]: {logo.get_absolute_url()}" in SOP.objects.get(title="Page").body
+
+
+def test_a_path_nested_past_any_map_is_left_behind(tmp_path):
+    deep = "/".join(["a"] * 3000) + "/deep.md"
+    source = read_zip(zip_with([(deep, "# Deep"), ("ok.md", "# Ok\n\nFine.")]), "deep.zip")
+    assert dict(source.left_behind)[deep] == (
+        "more than 24 folders deep: a map is not nested so far"
+    )
+    nested = "/".join(f"L{n}" for n in range(23)) + "/page.md"
+    doc = imported(read_zip(zip_with([(nested, "# Page\n\nText."), ("ok.md", "Ok.")]), "n"))
+    assert max(len(s["path"]) for s in doc["systems"]) == 23

@@ -69,6 +69,8 @@ TASK_SHARE = 0.6
 # the import takes: its directory is read whole before anything else.
 ENTRIES_PER_FILE = 5
 READ_CHUNK = 64 * 1024
+# Folders inside folders, at most (each becomes a system inside a system).
+MAX_DEPTH = 24
 
 NOTION_ID = re.compile(
     r"[ _-]?(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
@@ -166,6 +168,8 @@ def safe_path(raw: str) -> tuple[str | None, str]:
         return None, "a path with “..”: it would be written outside the folder"
     if not parts:
         return None, "an empty name"
+    if len(parts) > MAX_DEPTH:
+        return None, f"more than {MAX_DEPTH} folders deep: a map is not nested so far"
     try:
         "/".join(parts).encode("utf-8")
     except UnicodeEncodeError:
