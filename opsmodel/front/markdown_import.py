@@ -1202,11 +1202,16 @@ class Planner:
             self.file(path, parent)
 
     def describe(self, folder: Item, path: str) -> None:
+        """`path` says what `folder` is: its README, or the page beside it of the same name
+        (which names it too). Its text is the folder's body: a system's purpose."""
         read = self.read(path, folder.key + "/" + PurePosixPath(path).name)
-        folder.body = read.body
         stem = PurePosixPath(path).stem
-        if read.title != stem_title(stem) and stem.casefold() in INDEX_NAMES:
-            folder.title = read.title  # a README's heading names the folder
+        if read.title != stem_title(stem):
+            folder.title = read.title  # its heading names the folder
+        # A purpose shows no pictures: their words stay.
+        folder.body = re.sub(
+            r"!\[([^\]]*)\]\(" + re.escape(PORTABLE) + r"[^)]*\)", r"\1", read.body
+        )
         folder.missing += read.missing
         folder.owner_hint = folder.owner_hint or read.owner_hint
         folder.tags += read.tags
@@ -1228,13 +1233,7 @@ class Planner:
         )
         self.items.append(item)
         if description is not None:
-            read = self.read(description, item.key + ".md")
-            item.title = read.title or item.title
-            item.body, item.owner_hint, item.tags = read.body, read.owner_hint, read.tags
-            item.notes.append(
-                f"“{PurePosixPath(description).name}” says what the folder is: its text is "
-                "the purpose"
-            )
+            self.describe(item, description)
         start = len(self.items)
         self.folder(node, item)
         inside = [i for i in self.items[start:] if i.parent == item.key]
