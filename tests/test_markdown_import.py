@@ -244,7 +244,9 @@ def test_levels_changed_in_the_preview_and_their_problems():
     # A folder read as a process can't hold the folder inside it.
     assert problems == ["Tasks: a process can't hold a process; it is left out with what it holds"]
     assert [p["name"] for p in doc["processes"]] == ["Operations"]
-    assert doc["systems"] == [{"path": ["notion"], "purpose": "", "owner": None}]
+    assert doc["systems"] == [
+        {"path": ["notion"], "purpose": "", "owner": None, "source": "file:notion/"}
+    ]
     assert [s["title"] for s in doc["sops"]] == ["Weekly review"]
     import_map(doc)
     assert paths() == {("notion",)}
@@ -617,7 +619,12 @@ def test_the_readme_at_the_top_says_what_the_system_named_after_the_source_is():
     )
     doc, _ = to_document(plan(source))
     assert doc["systems"] == [
-        {"path": ["Team notes"], "purpose": "What we keep here.\n", "owner": None}
+        {
+            "path": ["Team notes"],
+            "purpose": "What we keep here.\n",
+            "owner": None,
+            "source": "file:Team notes/",
+        }
     ]
     assert [s["title"] for s in doc["sops"]] == ["Lunch"]
 
@@ -688,7 +695,7 @@ def test_a_single_markdown_file_imports_on_its_own(tmp_path):
     path = tmp_path / "close-the-month.md"
     path.write_text("1. Reconcile\n2. Invoice\n3. Pay\n")
     doc = imported(read_path(path))
-    assert doc["systems"] == [{"path": ["Close the month"], "purpose": "", "owner": None}]
+    assert [s["path"] for s in doc["systems"]] == [["Close the month"]]
     assert steps_of("Close the month") == ["Reconcile", "Invoice", "Pay"]
 
 
@@ -728,3 +735,26 @@ def test_a_path_nested_past_any_map_is_left_behind(tmp_path):
     nested = "/".join(f"L{n}" for n in range(23)) + "/page.md"
     doc = imported(read_zip(zip_with([(nested, "# Page\n\nText."), ("ok.md", "Ok.")]), "n"))
     assert max(len(s["path"]) for s in doc["systems"]) == 23
+
+
+def test_what_was_made_by_hand_or_from_elsewhere_is_never_overwritten():
+    mine = System.objects.create(name="Finance", purpose="Our own words")
+    imported(read_folder(EXPORTS / "handbook"))
+    assert System.objects.get(pk=mine.pk).purpose == "Our own words"
+    theirs = System.objects.get(name="Finance (2)")
+    assert theirs.source == "file:finance"
+    # Made by hand inside what was imported (here: no longer from the file), an SOP of the
+    # same title stays as it is.
+    people = Process.objects.get(name="People")
+    SOP.objects.filter(process=people, title="Hiring").update(source="", body="Written here.")
+    imported(read_folder(EXPORTS / "handbook"))
+    assert SOP.objects.get(process=people, title="Hiring").body == "Written here."
+    assert SOP.objects.get(process=people, title="Hiring (2)").source == "file:people/hiring.md"
+    # Another source with a folder of the same name: beside it, not into it.
+    imported(read_folder(EXPORTS / "bookstack"))
+    assert System.objects.get(name="Finance (3)").source == "file:Finance"
+    # Each source imported again finds its own.
+    counts = (System.objects.count(), Process.objects.count(), SOP.objects.count())
+    imported(read_folder(EXPORTS / "handbook"))
+    imported(read_folder(EXPORTS / "bookstack"))
+    assert (System.objects.count(), Process.objects.count(), SOP.objects.count()) == counts

@@ -455,11 +455,12 @@ def cut(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
-def unique(title: str, taken: set, length: int) -> str:
-    """`title` cut to `length`, made unique among `taken` (folded) as "Title (2)"."""
+def unique(title: str, taken: set, length: int, blocked: frozenset = frozenset()) -> str:
+    """`title` cut to `length`, made unique among `taken` and `blocked` (folded) as
+    "Title (2)"; it is added to `taken`."""
     base = cut(title, length) or "Untitled"
     candidate, n = base, 2
-    while candidate.casefold() in taken:
+    while candidate.casefold() in taken or candidate.casefold() in blocked:
         suffix = f" ({n})"
         candidate = cut(base, length - len(suffix)) + suffix
         n += 1
@@ -1311,6 +1312,36 @@ class Builder:
     taken: dict = field(default_factory=dict)
     top_system: tuple[str, ...] | None = None
     loose: dict = field(default_factory=dict)  # system path → its process for loose SOPs
+    # What the map holds already: (kind, parent) → {folded name: its source}. A name held by
+    # something that did not come from the same file is not taken over: the import makes
+    # "Name (2)" beside it rather than overwrite what was made by hand or from elsewhere.
+    existing: dict = field(default_factory=dict)
+
+    def load_existing(self) -> None:
+        from processes.models import Process
+        from sops.models import SOP
+        from systems.models import System
+        from systems.tree import system_paths
+
+        paths = system_paths()
+        for system in System.objects.only("name", "parent", "source"):
+            names = self.existing.setdefault(("system", paths[system.pk][:-1]), {})
+            names[system.name.casefold()] = system.source
+        processes = {}
+        for process in Process.objects.only("system", "name", "source"):
+            path = paths[process.system_id]
+            names = self.existing.setdefault(("process", path), {})
+            names[process.name.casefold()] = process.source
+            processes[process.pk] = (path, process.name)
+        for sop in SOP.objects.only("process", "title", "source"):
+            names = self.existing.setdefault(("sop", processes[sop.process_id]), {})
+            names[sop.title.casefold()] = sop.source
+
+    def name(self, kind: str, parent, title: str, source: str) -> str:
+        """`title` as the name of a new or updated `kind` in `parent`, unique there."""
+        held = self.existing.get((kind, parent), {})
+        blocked = frozenset(name for name, its in held.items() if its != source)
+        return unique(title, self.names(kind, parent), MAX_NAME[kind], blocked)
 
     def level(self, item: Item) -> str:
         chosen = self.levels.get(item.key, item.level)
@@ -1331,6 +1362,11 @@ class Builder:
     def source(self, key: str) -> str:
         return "file:" + key[:MAX_SOURCE]
 
+    def root_source(self) -> str:
+        """The source of what the import makes for the source itself (its system, the
+        process of its loose files): its name and a slash, which no file's path ends in."""
+        return self.source(self.plan.source_name[: MAX_SOURCE - 1] + "/")
+
     def build(self) -> tuple[dict, list[str]]:
         self.doc = {
             "format": FORMAT,
@@ -1342,8 +1378,7 @@ class Builder:
         }
         for item in self.plan.items:
             self.children.setdefault(item.parent, []).append(item)
-        if self.into:
-            self.names("system", self.into)  # its own sub-systems are found by the import
+        self.load_existing()
         self.place(None, self.into or None, None)
         return self.doc, self.problems
 
@@ -1352,7 +1387,7 @@ class Builder:
         if self.into:
             return self.into
         if self.top_system is None:
-            name = unique(self.plan.source_name, self.names("system", ()), MAX_NAME["system"])
+            name = self.name("system", (), self.plan.source_name, self.root_source())
             self.top_system = (name,)
             # The source's own README, not imported as an SOP, says what the system is.
             index = next(
@@ -1370,6 +1405,7 @@ class Builder:
                     "path": [name],
                     "purpose": index.body if index else "",
                     "owner": self.default_owner,
+                    "source": self.root_source(),
                 }
             )
         return self.top_system
@@ -1394,7 +1430,7 @@ class Builder:
             return
         if level == "system":
             parent = system or ()
-            name = unique(item.title, self.names("system", parent), MAX_NAME["system"])
+            name = self.name("system", parent, item.title, self.source(item.key))
             path = (*parent, name)
             self.doc["systems"].append(
                 {
@@ -1411,15 +1447,14 @@ class Builder:
             self.place(item.key, system, made)
 
     def process(self, title: str, system, item: Item | None, result: str = "") -> dict:
-        name = unique(title, self.names("process", system), MAX_NAME["process"])
+        source = self.source(item.key) if item else self.root_source()
         made = {
             "system": list(system),
-            "name": name,
+            "name": self.name("process", tuple(system), title, source),
             "result": result,
             "owner": self.owner(item) if item else self.default_owner,
+            "source": source,
         }
-        if item is not None:
-            made["source"] = self.source(item.key)
         self.doc["processes"].append(made)
         return made
 
@@ -1485,12 +1520,12 @@ class Builder:
         self.sop(item, process, step)
 
     def sop(self, item: Item, process: dict, step: str | None) -> None:
-        taken = self.names("sop", (tuple(process["system"]), process["name"]))
+        parent = (tuple(process["system"]), process["name"])
         made = {
             "system": process["system"],
             "process": process["name"],
             "step": step,
-            "title": unique(item.title, taken, MAX_NAME["sop"]),
+            "title": self.name("sop", parent, item.title, self.source(item.key)),
             "owner": self.owner(item),
             "outcome": item.outcome,
             "estimated_minutes": item.estimated_minutes,
