@@ -8,6 +8,7 @@ import io
 import json
 import os
 import stat
+import time
 import zipfile
 from pathlib import Path
 
@@ -758,3 +759,22 @@ def test_what_was_made_by_hand_or_from_elsewhere_is_never_overwritten():
     imported(read_folder(EXPORTS / "handbook"))
     imported(read_folder(EXPORTS / "bookstack"))
     assert (System.objects.count(), Process.objects.count(), SOP.objects.count()) == counts
+
+
+def test_markup_made_to_make_the_reader_scan_forever_is_read_in_one_pass():
+    """Each of these took time growing with the square of its size before it was read in
+    one pass: at 200 KB, minutes each."""
+    size = 200_000
+    pages = {
+        "brackets.md": "[[" * (size // 2),
+        "backticks.md": "` a " * (size // 4),
+        "scripts.md": "<script>" * (size // 8),
+        "heading.md": "# a" + " " * size + "x",
+        "tasks.md": ("1. " + "[" * 1000 + "\n") * (size // 1000),
+        "links.md": "[a](" * (size // 4),
+    }
+    started = time.monotonic()
+    found = plan(Source("s", {name: text.encode() for name, text in pages.items()}, []))
+    to_document(found)
+    assert time.monotonic() - started < 10
+    assert len(found.items) == len(pages)

@@ -22,6 +22,7 @@ README.md says what the folder is) are read as such.
 from __future__ import annotations
 
 import base64
+import bisect
 import io
 import math
 import os
@@ -69,6 +70,10 @@ TASK_SHARE = 0.6
 # the import takes: its directory is read whole before anything else.
 ENTRIES_PER_FILE = 5
 READ_CHUNK = 64 * 1024
+# Missing pictures and links listed for one file, at most.
+MAX_MISSING = 50
+# Front matter longer than this is not read (YAML is slow to read, and fields are short).
+MAX_FRONT_MATTER = 64 * 1024
 # Folders inside folders, at most (each becomes a system inside a system).
 MAX_DEPTH = 24
 
@@ -537,6 +542,8 @@ def read_front_matter(text: str) -> tuple[dict, str, list[str]]:
     if not match:
         return {}, text, []
     rest = text[match.end() :]
+    if len(match.group(1)) > MAX_FRONT_MATTER:
+        return {}, rest, ["front matter longer than any page's fields was dropped"]
     try:
         fields = yaml.load(match.group(1), Loader=FrontMatterLoader)  # noqa: S506 (safe)
     except (yaml.YAMLError, RecursionError, ValueError, TypeError):
@@ -620,7 +627,7 @@ def read_fields(fields: dict, read: Read) -> None:
             )
 
 
-HEADING = re.compile(r"^#[ \t]+(.+?)[ \t]*#*[ \t]*$")
+HEADING = re.compile(r"^#[ \t]+(.*)$")
 
 
 def take_title(text: str) -> tuple[str, str]:
@@ -630,7 +637,10 @@ def take_title(text: str) -> tuple[str, str]:
     while n < len(lines) and not lines[n].strip():
         n += 1
     if n < len(lines) and (match := HEADING.match(lines[n].strip())):
-        return plain(match.group(1)), "\n".join(lines[n + 1 :])
+        heading = match.group(1).rstrip()
+        if heading.rstrip("#").endswith((" ", "\t")) or not heading.rstrip("#"):
+            heading = heading.rstrip("#")  # "# Title ##": its closing hashes
+        return plain(heading), "\n".join(lines[n + 1 :])
     if (
         n + 1 < len(lines)
         and lines[n].strip()
@@ -661,7 +671,8 @@ def take_properties(text: str, notion: bool) -> tuple[dict, str]:
 # Cleaning a body
 
 FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
-INLINE_CODE = re.compile(r"(`+)(?:(?!\1)(?!\n[ \t]*\n).)+?\1", re.DOTALL)
+BACKTICKS = re.compile(r"`+")
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
 OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.DOTALL)
@@ -728,14 +739,38 @@ def change_prose(text: str, change) -> str | None:
     """`change` on prose, inline code spans kept as they are."""
     pieces, last = [], 0
     spans = []
-    for match in INLINE_CODE.finditer(text):
-        spans.append(match.group(0))
-        pieces.append(text[last : match.start()])
+    for start, end in code_spans(text):
+        spans.append(text[start:end])
+        pieces.append(text[last:start])
         pieces.append(f"\x00{len(spans) - 1}\x00")
-        last = match.end()
+        last = end
     pieces.append(text[last:])
     changed = change("".join(pieces))
     return re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], changed)
+
+
+def code_spans(text: str) -> list[tuple[int, int]]:
+    """Where the inline code spans are: a run of backticks to the next run of as many, in
+    the same paragraph (one pass, however many backticks)."""
+    runs = [(m.start(), m.end()) for m in BACKTICKS.finditer(text)]
+    breaks = [m.start() for m in PARAGRAPH_BREAK.finditer(text)]
+    by_length: dict[int, list[int]] = {}
+    for n, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(n)
+    spans, n = [], 0
+    while n < len(runs):
+        start, end = runs[n]
+        same = by_length[end - start]
+        after = bisect.bisect_right(same, n)
+        if after < len(same):
+            close = runs[same[after]]
+            paragraph_ends = bisect.bisect_left(breaks, end)
+            if paragraph_ends >= len(breaks) or breaks[paragraph_ends] > close[0]:
+                spans.append((start, close[1]))
+                n = same[after] + 1
+                continue
+        n += 1
+    return spans
 
 
 @dataclass
@@ -785,6 +820,7 @@ class Cleaner:
     def html(self, text: str) -> str:
         out, position = [], 0
         links: list[tuple[int, str]] = []  # the <a>s open: where in `out`, and their address
+        unclosed: set[str] = set()  # dangerous tags never closed after some point
         while True:
             match = TAG.search(text, position)
             if match is None:
@@ -797,10 +833,12 @@ class Cleaner:
             low = name.lower()
             if low in DANGEROUS and not closing:
                 self.note("danger", f"<{low}>")
-                if not self_closing:
-                    end = re.compile(rf"</{re.escape(name)}\s*>", re.IGNORECASE).search(
+                if not self_closing and low not in unclosed:
+                    end = re.compile(rf"</{re.escape(low)}\s*>", re.IGNORECASE).search(
                         text, position
                     )
+                    if end is None:
+                        unclosed.add(low)  # nor after any later one: not searched again
                     position = end.end() if end else position
                 continue
             if name[0].isupper():
@@ -854,10 +892,12 @@ def link_target(target: str) -> str:
 
 
 def plain(text: str) -> str:
-    """Markdown inline text as plain words: a heading, a task."""
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]", lambda m: m[2] or m[1], text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    """Markdown inline text as plain words: a heading, a task (its first 1000 characters:
+    longer, it is cut as a name anyway)."""
+    text = text[:1000]
+    text = re.sub(r"!\[([^\[\]]*)\]\([^()]*\)", r"\1", text)
+    text = WIKI_LINK.sub(lambda m: m[3] or m[1] or m[2] or "", text)
+    text = re.sub(r"\[([^\[\]]*)\]\([^()]*\)", r"\1", text)
     text = re.sub(r"<[^<>]*>", "", text)
     text = re.sub(r"(\*\*|__|~~|`)", "", text)
     text = re.sub(r"(?<![\w*])\*(?!\s)([^*]+)(?<!\s)\*", r"\1", text)
@@ -867,8 +907,9 @@ def plain(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Links and pictures
 
-WIKI_EMBED = re.compile(r"!\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
-WIKI_LINK = re.compile(r"\[\[([^\]|#]*)(?:#([^\]|]*))?(?:\|([^\]]*))?\]\]")
+# On one line, no brackets inside: a scan never runs on past the next bracket.
+WIKI_EMBED = re.compile(r"!\[\[([^\[\]|#\n]+)(?:#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
+WIKI_LINK = re.compile(r"\[\[([^\[\]|#\n]*)(?:#([^\[\]|\n]*))?(?:\|([^\[\]\n]*))?\]\]")
 # [text](target "title") or ![alt](<target with spaces>)
 MD_LINK = re.compile(
     r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*(<[^<>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
@@ -885,11 +926,18 @@ class Linker:
     by_name: dict[str, list[str]]  # a file's name (folded) → its paths (for Obsidian)
     used: set  # pictures some page shows
     item: Item
+    folders: set = field(default_factory=set)  # every folder of the source, by its path
     taken: set = field(default_factory=set)  # the item's picture files (folded)
     attached: dict = field(default_factory=dict)  # picture path → file
+    resolved: dict = field(default_factory=dict)  # link → path (or None), as found
 
     def resolve(self, target: str) -> str | None:
         """The path in the source a relative link points to, if the source has it."""
+        if target not in self.resolved:
+            self.resolved[target] = self.find(target)
+        return self.resolved[target]
+
+    def find(self, target: str) -> str | None:
         target = unquote(target.split("#", 1)[0].split("?", 1)[0]).replace("\\", "/")
         if not target:
             return None
@@ -957,8 +1005,7 @@ class Linker:
         return text  # another page of the source: its words (its address is not known yet)
 
     def is_folder(self, target: str) -> bool:
-        prefix = self.relative(target).rstrip("/") + "/"
-        return prefix != "/" and any(p.startswith(prefix) for p in self.files)
+        return self.relative(target).rstrip("/") in self.folders
 
     def relative(self, target: str) -> str:
         """`target` as a path from the top of the source (not checked to exist)."""
@@ -1131,6 +1178,12 @@ class Planner:
     items: list[Item] = field(default_factory=list)
     used: set = field(default_factory=set)
     keys: set = field(default_factory=set)
+    folders: set = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for path in self.files:
+            parts = path.split("/")[:-1]
+            self.folders.update("/".join(parts[: n + 1]) for n in range(len(parts)))
 
     def key(self, path: str) -> str:
         """The item's key: its path without Notion's ids, the raw path if two clash."""
@@ -1175,10 +1228,14 @@ class Planner:
         )
         if fields:
             item.notes.append("its front matter was read and removed")
-        linker = Linker(path, self.files, self.by_name, self.used, item)
+        linker = Linker(path, self.files, self.by_name, self.used, item, self.folders)
         item.body = outside_code(body, linker.rewrite).strip("\n")
         item.body = item.body + "\n" if item.body.strip() else ""
-        item.missing = list(dict.fromkeys(item.missing))
+        missing = list(dict.fromkeys(item.missing))
+        if len(missing) > MAX_MISSING:
+            more = len(missing) - MAX_MISSING
+            missing = [*missing[:MAX_MISSING], f"… and {more} more"]
+        item.missing = missing
         return item
 
     def folder(self, node: Node, parent: Item | None) -> None:
