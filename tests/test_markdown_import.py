@@ -367,6 +367,8 @@ def test_binary_and_foreign_files_are_left_behind_with_why():
     assert page.missing[0].startswith("picture.png (“picture.png” is not the PNG its name says")
     assert page.missing[1] == "gone.png"
     assert decode("Crème".encode("cp1252")) == "Crème"
+    assert decode("\ufeffNotes écrites".encode("utf-16-le")) == "Notes écrites"
+    assert decode("Notes".encode("utf-16")) == "Notes"
     assert decode(b"\x81\x8d\x8f\x90\x9d") is None
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import codecs
 import io
 import math
 import os
@@ -478,8 +479,13 @@ def unique(title: str, taken: set, length: int, blocked: frozenset = frozenset()
 
 
 def decode(data: bytes) -> str | None:
-    """The text of a file: UTF-8 (with or without its mark), else Windows-1252; None if it
-    is not text at all."""
+    """The text of a file: UTF-8 (with or without its mark), UTF-16 with its mark (Windows
+    Notepad's "Unicode"), else Windows-1252; None if it is not text at all."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeError:
+            return None
     if b"\x00" in data:
         return None
     try:
