@@ -11,9 +11,9 @@ stamp, and the pages cached under the old one are never asked for again (and exp
   database connection watches the SQL. It changes when the write is committed: at once in
   autocommit, when its transaction commits otherwise (once, however many rows it writes). A
   page read before the commit is cached under the old stamp, and so never served after it; no
-  page is cached while a transaction is open. Sessions and login attempts are not the map: they
-  leave the stamp alone. A write made outside Django (psql) shows once the pages cached before
-  it expire (PAGE_SECONDS).
+  page is cached while a transaction is open. Sessions, login attempts and the moment of a
+  person's last login are not the map: they leave the stamp alone. A write made outside
+  Django (psql) shows once the pages cached before it expire (PAGE_SECONDS).
 - The stamp lives in the "stamp" cache, which every app process must share (a directory on one
   machine, Redis across machines: see settings.CACHES); the pages live in each process's own
   memory ("default") with the stamp they were drawn under. If the stamp's cache is down, pages
@@ -69,6 +69,12 @@ WRITE = re.compile(
 )
 
 TRUNCATE = re.compile(r"\s*TRUNCATE\b", re.IGNORECASE)
+# A login writes the person's last login and nothing else (update_last_login): no page shows it,
+# so it keeps the pages kept (before, every login threw away everyone's).
+LAST_LOGIN = re.compile(
+    r'\s*UPDATE\s+[`"]?opsmodel_user[`"]?\s+SET\s+[`"]?last_login[`"]?\s*=\s*(?:%s|\?)\s+WHERE\b',
+    re.IGNORECASE,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +165,8 @@ def change_stamp() -> None:
 def changes_the_map(sql: str) -> bool:
     if TRUNCATE.match(sql):  # PostgreSQL's flush: many tables at once
         return True
+    if LAST_LOGIN.match(sql):
+        return False
     match = WRITE.match(sql)
     return bool(match) and not match.group(1).lower().startswith(NOT_THE_MAP)
 

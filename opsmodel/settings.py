@@ -127,6 +127,8 @@ PERIODIC_TASKS = [
     "opsmodel.notify.tasks.notify_task",
     # Webhook deliveries due, first or again (opsmodel/api/webhooks.py).
     "opsmodel.api.webhooks.webhooks_task",
+    # Markdown uploads left in their preview for more than a day (opsmodel/front/markdown_views.py).
+    "opsmodel.front.markdown_views.forget_old_uploads_task",
 ]
 
 
@@ -423,6 +425,10 @@ if min(IMPORT_MAX_FILES, IMPORT_MAX_FILE_BYTES, IMPORT_MAX_BYTES) < 1:
     raise ImproperlyConfigured(
         "IMPORT_MAX_FILES, IMPORT_MAX_FILE_MB and IMPORT_MAX_MB must be 1 or more"
     )
+# The preview of an import posts up to two fields a row (its level, and its owner if it has
+# one), a row for each file and folder: Django's default of 1,000 fields would refuse a preview
+# of a few hundred files.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = max(1000, IMPORT_MAX_FILES * 4 + 100)
 
 # The scope checks (sops/health.py): an SOP estimated at more than SOP_SITTING_MINUTES is more
 # than one sitting. A new SOP is due for review every SOP_REVIEW_DAYS unless it says otherwise.

@@ -19,6 +19,7 @@ class ProcessAdmin(KeepsHistory, admin.ModelAdmin):
     list_select_related = ["system", "owner"]
     search_fields = ["name", "result", "system__name"]
     autocomplete_fields = ["owner"]
+    readonly_fields = ["source"]  # a template or an imported file: the import's to say
     inlines = [StepInline]
 
 

@@ -22,10 +22,11 @@ class SOPAdmin(KeepsHistory, admin.ModelAdmin):
         "software",
         "body",
         "files",
+        "source",
     ]
     # What is attached, to read: files are attached and deleted on the SOP's own page, which
-    # checks what each file is (sops.attachments).
-    readonly_fields = ["files"]
+    # checks what each file is (sops.attachments). Where it came from is the import's to say.
+    readonly_fields = ["files", "source"]
 
     @admin.display(description="Pictures and files")
     def files(self, sop: SOP) -> str:

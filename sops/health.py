@@ -44,7 +44,30 @@ def first_names() -> set[str]:
 
 
 def sop_warnings(sop: SOP, names: set[str] | None = None) -> list[ScopeWarning]:
-    """What the scope rules say about this SOP. `names`: people's first names, to spot hand-offs.
+    """What the scope rules say about this SOP (sop_findings), with where to mend each."""
+    found = sop_findings(sop, names)
+    if not found:  # most SOPs of a large map: no address to build
+        return []
+    url = sop.get_absolute_url()
+    edit = reverse("sops:edit", args=[sop.pk])
+    return [
+        ScopeWarning(
+            message=message,
+            rule=rule,
+            url=url,
+            fix=f"{edit}#id_{name}",
+            fix_label=label,
+            perm="sops.change_sop",
+            too_big=rule == RULE_SPLIT,
+        )
+        for message, rule, name, label in found
+    ]
+
+
+def sop_findings(sop: SOP, names: set[str] | None = None) -> list[tuple[str, str, str, str]]:
+    """What the scope rules say about this SOP, saved or not (an import's preview asks before
+    anything is stored): (message, rule, field to mend, what mending it is called).
+    `names`: people's first names, to spot hand-offs.
 
     The checks, as the README explains them:
     - longer than one sitting: an estimate above SOP_SITTING_MINUTES (default 120);
@@ -77,19 +100,4 @@ def sop_warnings(sop: SOP, names: set[str] | None = None) -> list[ScopeWarning]:
     if steps > MAX_INSTRUCTIONS:
         message = f"{steps} numbered instructions: more than one sitting usually holds."
         found.append((message, RULE_SPLIT, "body", "Edit the instructions"))
-    if not found:  # most SOPs of a large map: no address to build
-        return []
-    url = sop.get_absolute_url()
-    edit = reverse("sops:edit", args=[sop.pk])
-    return [
-        ScopeWarning(
-            message=message,
-            rule=rule,
-            url=url,
-            fix=f"{edit}#id_{name}",
-            fix_label=label,
-            perm="sops.change_sop",
-            too_big=rule == RULE_SPLIT,
-        )
-        for message, rule, name, label in found
-    ]
+    return found

@@ -38,6 +38,7 @@ class SystemAdmin(KeepsHistory, admin.ModelAdmin):
     search_fields = ["name", "purpose"]
     autocomplete_fields = ["owner"]
     filter_horizontal = ["software"]
+    readonly_fields = ["source"]  # a template or an imported file: the import's to say
 
     @admin.display(description="System", ordering="lft")
     def indented_name(self, system: System) -> str:

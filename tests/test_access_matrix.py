@@ -29,6 +29,8 @@ ROLES = ["anonymous", "member", "founder", "staff"]
 READ = {"anonymous": 302, "member": 200, "founder": 200, "staff": 200}
 FOUNDERS_ONLY = {"anonymous": 302, "member": 403, "founder": 200, "staff": 403}
 FOUNDERS_WRITE = {"anonymous": 302, "member": 403, "founder": 302, "staff": 403}
+# For founders only, and of another session (an upload, a report): not found.
+FOUNDERS_ELSEWHERE = {"anonymous": 302, "member": 403, "founder": 404, "staff": 403}
 # A run step's assignee (the member) and founders: the row in place, or back to the run.
 ASSIGNEE = {"anonymous": 302, "member": (302, 200), "founder": (302, 200), "staff": 403}
 # Writes answered in place for htmx (the changed region) and by a redirect for a plain form.
@@ -189,6 +191,21 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "front:health": ("get", reverse("front:health"), {}, READ),
         "front:export_map": ("get", reverse("front:export_map"), {}, FOUNDERS_ONLY),
         "front:import_map": ("get", reverse("front:import_map"), {}, FOUNDERS_ONLY),
+        # A Markdown import waits for the session that uploaded it: another's token is a 404.
+        "front:markdown_upload": ("get", reverse("front:markdown_upload"), {}, FOUNDERS_ONLY),
+        "front:markdown_preview": (
+            "get",
+            reverse("front:markdown_preview", args=["not-this-sessions"]),
+            {},
+            FOUNDERS_ELSEWHERE,
+        ),
+        "front:markdown_cancel": (
+            "post",
+            reverse("front:markdown_cancel", args=["not-this-sessions"]),
+            {},
+            FOUNDERS_WRITE,
+        ),
+        "front:markdown_done": ("get", reverse("front:markdown_done"), {}, FOUNDERS_ELSEWHERE),
         "front:handbook_zip": ("get", reverse("front:handbook_zip"), {}, READ),
         "metrics:scorecard": ("get", reverse("metrics:scorecard"), {}, READ),
         "metrics:goals": ("get", reverse("metrics:goals"), {}, READ),

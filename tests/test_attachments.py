@@ -431,7 +431,7 @@ def test_a_file_in_a_document_is_checked_as_an_upload_is_and_nothing_is_stored(i
 
 def test_the_handbook_holds_each_sops_files_beside_it_linked_relatively(illustrated, member_client):
     response = member_client.get(reverse("front:handbook_zip"))
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     recipe = next(
         n for n in archive.namelist() if n.endswith("/" + slug(illustrated.title) + ".md")
     )
@@ -443,6 +443,21 @@ def test_the_handbook_holds_each_sops_files_beside_it_linked_relatively(illustra
     assert f"![The bank screen]({here}/bank-screen.png)" in text
     assert f"[the form]({here}/form.pdf)" in text
     assert "/sops/" not in text
+
+
+def test_the_handbook_carries_files_up_to_the_exports_cap_and_links_the_rest_to_the_app(
+    illustrated, member_client, settings
+):
+    settings.EXPORT_ATTACHMENTS_MAX_BYTES = len(png())  # room for the picture only
+    response = member_client.get(reverse("front:handbook_zip"))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    recipe = next(
+        n for n in archive.namelist() if n.endswith("/" + slug(illustrated.title) + ".md")
+    )
+    assert recipe.removesuffix(".md") + "-files/bank-screen.png" in archive.namelist()
+    assert not any(n.endswith("form.pdf") for n in archive.namelist())
+    form = illustrated.attachments.get(name="form.pdf")
+    assert f"[the form]({form.get_absolute_url()})" in archive.read(recipe).decode()
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -1066,3 +1067,52 @@ def test_the_api_tokens_docs_and_webhooks_pages_pass_axe_accessibility_checks(pa
         page.goto(url)
         page.locator("h1").wait_for()
         assert axe_violations(page) == [], url
+
+
+def handbook_zip_bytes() -> bytes:
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        archive.writestr(
+            "Handbook/Finance/Send an invoice.md",
+            "---\ntitle: Send an invoice\nowner: Jonas Berg\n---\n# Send an invoice\n\n"
+            "Open the client's folder and send this month's invoice.\n",
+        )
+        archive.writestr(
+            "Handbook/Finance/Month-end close.md",
+            "# Month-end close\n\n1. Reconcile the bank\n2. Review expenses\n3. Send the report\n",
+        )
+        archive.writestr("Handbook/Finance/Scratch notes.md", "# Scratch notes\n\nAnything.\n")
+    return data.getvalue()
+
+
+@pytest.mark.parametrize("bypass_csp", [True])
+@pytest.mark.parametrize("login", ["founder"])
+def test_a_founder_imports_markdown_leaving_one_file_out_by_keyboard(page):
+    from playwright.sync_api import expect
+
+    from sops.models import SOP
+
+    page.goto("/map/import/markdown/")
+    assert axe_violations(page) == [], "upload"
+    page.get_by_label("A zip of Markdown files, or one Markdown file").set_input_files(
+        {"name": "handbook.zip", "mimeType": "application/zip", "buffer": handbook_zip_bytes()}
+    )
+    page.get_by_role("button", name="Upload and preview").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("handbook.zip")
+    assert axe_violations(page) == [], "preview"
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll <= inner, width
+    # The owner named in the file is chosen already; the scratch file is left out by keyboard.
+    page.get_by_role("button", name="Change the owner of “Send an invoice”").click()
+    assert page.get_by_label("Owner of “Send an invoice”").input_value() == "jonas"
+    expect(page.get_by_label("Owner of “Send an invoice”")).to_be_focused()
+    page.get_by_label("“Scratch notes” becomes").focus()
+    page.get_by_label("“Scratch notes” becomes").select_option(label="Leave out")
+    page.get_by_role("button", name=re.compile(r"^Import \d+ items?$")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Imported “handbook.zip”")
+    assert axe_violations(page) == [], "report"
+    assert SOP.objects.get(title="Send an invoice").owner.username == "jonas"
+    assert not SOP.objects.filter(title="Scratch notes").exists()
+    assert "you chose to leave it out" in page.content()

@@ -150,7 +150,7 @@ def test_the_markdown_handbook_has_a_file_per_sop_in_folders_with_an_index(clien
     member_client = client
     member_client.force_login(User.objects.get(username="member"))  # the demo's team member
     response = member_client.get(reverse("front:handbook_zip"))
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
     path = (
         "wealth-generation/revenue-generation/ip-creation/lead-generation/"
@@ -223,7 +223,9 @@ def test_sops_whose_titles_read_alike_get_a_file_each_and_the_index_escapes_titl
     for title in titles:
         SOPFactory(process=process, title=title, body="1. Do it.")
     other = SOPFactory(process=Process.objects.get(name="Same?"), title="Same")
-    archive = zipfile.ZipFile(io.BytesIO(member_client.get(reverse("front:handbook_zip")).content))
+    archive = zipfile.ZipFile(
+        io.BytesIO(b"".join(member_client.get(reverse("front:handbook_zip")).streaming_content))
+    )
     files = [n for n in archive.namelist() if n != "index.md"]
     assert len(files) == len(set(n.casefold() for n in files)) == SOP.objects.count() == 7
     index = archive.read("index.md").decode()

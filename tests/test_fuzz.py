@@ -84,6 +84,15 @@ POSTED_BY_SCRIPT = {
     # Forms on pages the crawl does not reach: a person who has left (Reactivate), and the
     # page a password's emailed link opens.
     "front:reactivate": lambda o: {},
+    # A Markdown import's preview and cancel: of an upload this session never made (the
+    # choices of a real one are fuzzed in test_markdown_import_pages.py).
+    "front:markdown_preview": lambda o: {
+        "level-0": ["sop"],
+        "owner-0": ["founder"],
+        "owner-all": [""],
+        "import": ["1"],
+    },
+    "front:markdown_cancel": lambda o: {},
     "password_reset_confirm": lambda o: {
         "new_password1": ["a-long-Password-9"],
         "new_password2": ["a-long-Password-9"],

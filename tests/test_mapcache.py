@@ -137,11 +137,33 @@ def test_whole_pages_and_errors_are_not_kept(member_client):
         ('UPDATE "notify_notification" SET "read_at" = %s', False),
         ('INSERT INTO "notify_notification" ("key") VALUES (%s)', False),
         ('SELECT "name" FROM "systems_system"', False),
+        # A login's update_last_login(); any other change to a person is one to the map.
+        ('UPDATE "opsmodel_user" SET "last_login" = %s WHERE "opsmodel_user"."id" = %s', False),
+        ('UPDATE "opsmodel_user" SET "last_login" = %s, "is_active" = %s WHERE id = %s', True),
+        ('UPDATE "opsmodel_user" SET "first_name" = %s WHERE "opsmodel_user"."id" = %s', True),
         ('TRUNCATE "axes_accessattempt", "systems_system" RESTART IDENTITY;', True),
     ],
 )
 def test_sessions_and_login_attempts_are_not_changes_to_the_map(sql, changes):
     assert changes_the_map(sql) is changes
+
+
+def test_a_login_keeps_the_pages_kept(member, client):
+    """Logging in (someone else, on another device) does not throw away the pages kept."""
+    member.set_password("pw-for-this-test")
+    member.save()
+    member_client = Client()
+    member_client.force_login(member)
+    url = ProcessFactory().get_absolute_url()
+    _, drawn = get(member_client, url)
+    response = client.post(
+        reverse("login"), {"username": member.username, "password": "pw-for-this-test"}
+    )
+    assert response.status_code == 302  # logged in, through the login page
+    member.refresh_from_db()
+    assert member.last_login is not None  # the login was written
+    _, kept = get(member_client, url)
+    assert kept == 2 < drawn
 
 
 def test_a_page_kept_yesterday_is_drawn_again_today(member_client, monkeypatch):

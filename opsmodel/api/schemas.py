@@ -44,6 +44,10 @@ class System(Schema):
     owner: PersonRef | None
     software: list[int]
     reviews_sop_changes: bool
+    source: str = Field(
+        description='Where it came from: "template:<slug>" (a starter template), '
+        '"file:<path>" (an imported Markdown file), or "" (made in the app).'
+    )
     version: int
     updated_at: datetime.datetime
     url: str
@@ -82,6 +86,10 @@ class Process(Schema):
     name: str
     result: str
     owner: PersonRef | None
+    source: str = Field(
+        description='Where it came from: "template:<slug>" (a starter template), '
+        '"file:<path>" (an imported Markdown file), or "" (made in the app).'
+    )
     version: int
     updated_at: datetime.datetime
     url: str
@@ -112,6 +120,10 @@ class SOP(Schema):
     edition: int
     review_interval_days: int | None
     next_review: datetime.date | None
+    source: str = Field(
+        description='Where it came from: "template:<slug>" (a starter template), '
+        '"file:<path>" (an imported Markdown file), or "" (made in the app).'
+    )
     version: int
     updated_at: datetime.datetime
     url: str

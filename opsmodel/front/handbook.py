@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 import re
+import tempfile
 import zipfile
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
@@ -115,6 +116,7 @@ class Names:
 
     def __init__(self):
         self.taken: set[str] = set()
+        self.carried = 0  # the bytes of files written so far
 
     def unique(self, folder: str, name: str, fallback: str, suffix: str = "") -> str:
         stem = slugify(name, allow_unicode=True)[:80].strip("-") or fallback
@@ -126,11 +128,15 @@ class Names:
         return path
 
 
-def markdown_handbook() -> bytes:
+def markdown_handbook(out=None):
     """The map as Markdown files in a zip: a folder per system (nested as the tree), a folder
     per process, a file per SOP, and an index — the shape people paste into wikis and git.
     An SOP's pictures and files sit in a folder beside it (`send-invoice-files/`), and its
-    links to them are written relative to it, so they show wherever the folder goes."""
+    links to them are written relative to it, so they show wherever the folder goes; past
+    EXPORT_ATTACHMENTS_MAX_BYTES of files, the rest stay links to the app.
+
+    Written into the file `out` (a temporary file, so a large map is not held in memory);
+    without one, the zip's bytes are returned."""
     names = Names()
     names.taken.add("/index.md")
     paths: dict[int, str] = {}
@@ -139,7 +145,7 @@ def markdown_handbook() -> bytes:
         paths[system.pk] = names.unique(parent, system.name, f"system-{system.pk}")
     folders: dict[int, str] = {}
     index = ["# Operations handbook", ""]
-    buffer = io.BytesIO()
+    buffer = out if out is not None else io.BytesIO()
     sops = (
         SOP.objects.select_related("process__system", "owner", "step")
         .prefetch_related("attachments")
@@ -168,7 +174,7 @@ def markdown_handbook() -> bytes:
             # Slugs: no spaces, brackets or parentheses to end the link early.
             index.append(f"- [{markdown_text(sop.title)}]({filename})")
         archive.writestr("index.md", "\n".join(index) + "\n")
-    return buffer.getvalue()
+    return buffer if out is not None else buffer.getvalue()
 
 
 def write_files(archive: zipfile.ZipFile, names: Names, sop: SOP, filename: str) -> str:
@@ -180,6 +186,9 @@ def write_files(archive: zipfile.ZipFile, names: Names, sop: SOP, filename: str)
     folder = names.unique(stem.rpartition("/")[0], stem.rpartition("/")[2] + "-files", "files")
     relative = {}
     for attachment in attached:
+        if names.carried + attachment.size > settings.EXPORT_ATTACHMENTS_MAX_BYTES:
+            continue  # the zip has its share of files: this link stays one to the app
+        names.carried += attachment.size
         stem, dot, extension = url_name(attachment.name).rpartition(".")
         stem, suffix = (stem, f".{extension}") if dot else (extension, "")
         path = names.unique(folder, stem, f"file-{attachment.pk}", suffix)
@@ -200,6 +209,10 @@ def write_files(archive: zipfile.ZipFile, names: Names, sop: SOP, filename: str)
 @require_GET
 @permission_required("sops.view_sop", raise_exception=True)
 def handbook_zip(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(markdown_handbook(), content_type="application/zip")
-    response["Content-Disposition"] = 'attachment; filename="opsmodel-handbook.zip"'
-    return response
+    # Built in a temporary file (in memory while small), sent from there and then deleted.
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (FileResponse closes it)
+    markdown_handbook(out)
+    out.seek(0)
+    return FileResponse(
+        out, as_attachment=True, filename="opsmodel-handbook.zip", content_type="application/zip"
+    )

@@ -1696,21 +1696,20 @@ def scope_checks(doc: dict) -> list[str]:
     """The source's scope checks on the SOPs the document would create, the ones that say an
     SOP is more than one task (more than one sitting, hand-offs, too many instructions):
     such a file may be a process. Each "SOP “title”: what was found"."""
-    from sops.health import first_names, sop_warnings
+    from sops.health import RULE_SPLIT, first_names, sop_findings
     from sops.models import SOP
 
     names = first_names()
     found = []
     for item in doc.get("sops", []):
-        # Unsaved, never stored: the checks read only its fields (pk for their links).
+        # Unsaved, never stored: the checks read only its fields.
         sop = SOP(
-            pk=0,
             title=item["title"],
             outcome=item.get("outcome") or "",
             estimated_minutes=item.get("estimated_minutes"),
             body=item.get("body") or "",
         )
-        for warning in sop_warnings(sop, names):
-            if warning.too_big:
-                found.append(f"SOP “{item['title']}”: {warning.message} It may be a process.")
+        for message, rule, *_ in sop_findings(sop, names):
+            if rule == RULE_SPLIT:
+                found.append(f"SOP “{item['title']}”: {message} It may be a process.")
     return found

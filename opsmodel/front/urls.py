@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opsmodel.front import handbook, people, people_admin
+from opsmodel.front import handbook, markdown_views, people, people_admin
 
 app_name = "front"
 urlpatterns = [
@@ -19,6 +19,10 @@ urlpatterns = [
     path("health/", people.health, name="health"),
     path("map/export.json", handbook.export_json, name="export_map"),
     path("map/import/", handbook.import_json, name="import_map"),
+    path("map/import/markdown/", markdown_views.upload, name="markdown_upload"),
+    path("map/import/markdown/done/", markdown_views.done, name="markdown_done"),
+    path("map/import/markdown/<str:token>/", markdown_views.preview, name="markdown_preview"),
+    path("map/import/markdown/<str:token>/cancel/", markdown_views.cancel, name="markdown_cancel"),
     path("map/handbook.zip", handbook.handbook_zip, name="handbook_zip"),
     path("systems/<int:pk>/handbook/", handbook.print_system, name="handbook"),
 ]

@@ -134,6 +134,22 @@
     }
   });
 
+  // A Markdown import's preview: a row's owner is text with a Change button until changed (one
+  // list of people for every row, not a list in each of hundreds of rows).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-owner-pick]");
+    var template = document.getElementById("owner-choices");
+    if (!button || !template) return;
+    var box = button.closest("[data-owner-row]");
+    var kept = box.querySelector("input[type=hidden]");
+    var select = template.content.querySelector("select").cloneNode(true);
+    select.name = select.id = button.getAttribute("data-owner-pick");
+    select.value = kept ? kept.value : "";
+    select.setAttribute("aria-label", button.getAttribute("aria-label").replace("Change the owner", "Owner"));
+    box.replaceChildren(select);
+    select.focus();
+  });
+
   // A button that prints the page (no inline handler: the CSP forbids them).
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
