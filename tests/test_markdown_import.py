@@ -245,9 +245,7 @@ def test_levels_changed_in_the_preview_and_their_problems():
     # A folder read as a process can't hold the folder inside it.
     assert problems == ["Tasks: a process can't hold a process; it is left out with what it holds"]
     assert [p["name"] for p in doc["processes"]] == ["Operations"]
-    assert doc["systems"] == [
-        {"path": ["notion"], "purpose": "", "owner": None, "source": "file:notion/"}
-    ]
+    assert doc["systems"] == [{"path": ["notion"], "purpose": "", "owner": None}]
     assert [s["title"] for s in doc["sops"]] == ["Weekly review"]
     import_map(doc)
     assert paths() == {("notion",)}
@@ -622,12 +620,7 @@ def test_the_readme_at_the_top_says_what_the_system_named_after_the_source_is():
     )
     doc, _ = to_document(plan(source))
     assert doc["systems"] == [
-        {
-            "path": ["Team notes"],
-            "purpose": "What we keep here.\n",
-            "owner": None,
-            "source": "file:Team notes/",
-        }
+        {"path": ["Team notes"], "purpose": "What we keep here.\n", "owner": None}
     ]
     assert [s["title"] for s in doc["sops"]] == ["Lunch"]
 
@@ -780,3 +773,16 @@ def test_markup_made_to_make_the_reader_scan_forever_is_read_in_one_pass():
     to_document(found)
     assert time.monotonic() - started < 10
     assert len(found.items) == len(pages)
+
+
+def test_the_system_named_after_the_source_is_found_again_but_one_made_by_hand_is_not_taken():
+    source = Source("Team notes", {"Lunch.md": b"Order at noon.", "Tea.md": b"Boil water."}, [])
+    imported(source)
+    imported(source)  # found again: it holds what came from the files
+    assert paths() == {("Team notes",)}
+    assert Process.objects.get().source == "file:Team notes/"
+    System.objects.create(name="Kitchen", purpose="By hand")
+    imported(Source("Kitchen", {"Lunch.md": b"Order at noon."}, []))
+    assert System.objects.get(name="Kitchen").purpose == "By hand"
+    assert SOP.objects.get(process__system__name="Kitchen (2)").title == "Lunch"
+    assert paths() == {("Team notes",), ("Kitchen",), ("Kitchen (2)",)}

@@ -1387,15 +1387,23 @@ class Builder:
         from systems.tree import system_paths
 
         paths = system_paths()
-        for system in System.objects.only("name", "parent", "source"):
-            names = self.existing.setdefault(("system", paths[system.pk][:-1]), {})
-            names[system.name.casefold()] = system.source
+        systems = list(System.objects.only("name", "parent", "source"))
         processes = {}
+        # A system with no source of its own that holds what came from files is one an import
+        # made to hold a source's loose files: ROOT, which the same source finds again.
+        holding = set()
         for process in Process.objects.only("system", "name", "source"):
             path = paths[process.system_id]
             names = self.existing.setdefault(("process", path), {})
             names[process.name.casefold()] = process.source
             processes[process.pk] = (path, process.name)
+            if process.source.startswith("file:"):
+                holding.add(process.system_id)
+        holding |= {s.parent_id for s in systems if s.source.startswith("file:")}
+        for system in systems:
+            names = self.existing.setdefault(("system", paths[system.pk][:-1]), {})
+            source = system.source or (ROOT if system.pk in holding else None)
+            names[system.name.casefold()] = source
         for sop in SOP.objects.only("process", "title", "source"):
             names = self.existing.setdefault(("sop", processes[sop.process_id]), {})
             names[sop.title.casefold()] = sop.source
@@ -1426,8 +1434,9 @@ class Builder:
         return "file:" + key[:MAX_SOURCE]
 
     def root_source(self) -> str:
-        """The source of what the import makes for the source itself (its system, the
-        process of its loose files): its name and a slash, which no file's path ends in."""
+        """The source of the process an import makes for the source's loose files (in the
+        system named after it, or the one imported into): its name and a slash, which no
+        file's path ends in. (That system itself has none: it is no file.)"""
         return self.source(self.plan.source_name[: MAX_SOURCE - 1] + "/")
 
     def build(self) -> tuple[dict, list[str]]:
@@ -1450,7 +1459,7 @@ class Builder:
         if self.into:
             return self.into
         if self.top_system is None:
-            name = self.name("system", (), self.plan.source_name, self.root_source())
+            name = self.name("system", (), self.plan.source_name, ROOT)
             self.top_system = (name,)
             # The source's own README, not imported as an SOP, says what the system is.
             index = next(
@@ -1468,7 +1477,6 @@ class Builder:
                     "path": [name],
                     "purpose": index.body if index else "",
                     "owner": self.default_owner,
-                    "source": self.root_source(),
                 }
             )
         return self.top_system
@@ -1605,6 +1613,10 @@ class Builder:
                 for file, data in item.images
             ]
         self.doc["sops"].append(made)
+
+
+# What an existing system made by an import to hold a source's loose files is known by.
+ROOT = "(a source's own system)"
 
 
 def article(level: str) -> str:
