@@ -786,3 +786,21 @@ def test_the_system_named_after_the_source_is_found_again_but_one_made_by_hand_i
     assert System.objects.get(name="Kitchen").purpose == "By hand"
     assert SOP.objects.get(process__system__name="Kitchen (2)").title == "Lunch"
     assert paths() == {("Team notes",), ("Kitchen",), ("Kitchen (2)",)}
+
+
+def test_a_notion_export_split_into_parts_is_read_whole_and_zips_of_zips_stop(settings):
+    part_one = zip_with([("Ops/A.md", "# A\n\nFirst part."), ("Ops/pic.png", PNG)])
+    part_two = zip_with([("Ops/B.md", "# B\n\n![p](pic.png)"), ("x.zip", b"PK")])
+    outer = zip_with(
+        [("Export-Part-1.zip", part_one.read()), ("Export-Part-2.zip", part_two.read())]
+    )
+    source = read_zip(outer, "Export.zip")
+    assert set(source.files) == {"Ops/A.md", "Ops/pic.png", "Ops/B.md"}
+    assert dict(source.left_behind)["x.zip"].startswith("a zip inside a zip inside the zip")
+    assert [f for f, _ in plan(source).items[-1].images] == ["pic.png"]
+    # Zips of zips that unpack to more than the limit: refused, however they are nested.
+    settings.IMPORT_MAX_BYTES = 300_000
+    inner = zip_with([("big.md", "x" * 1_000_000)]).read()
+    bomb = zip_with([(f"part{n}.zip", inner) for n in range(200)] + [("ok.md", "Ok")])
+    with pytest.raises(SourceRefused, match="holds more than 293 KB"):
+        read_zip(bomb, "bomb.zip")

@@ -158,7 +158,7 @@ def why_not_taken(path: str) -> str:
     if suffix == ".svg":
         return "SVG pictures cannot be attached (a browser would run what they hold)"
     if suffix == ".zip":
-        return "a zip inside the zip: unpack it and import it on its own"
+        return "a zip inside a zip inside the zip: unpack it and import it on its own"
     if not suffix:
         return "not a Markdown file (it has no .md ending)"
     return f"not Markdown or a picture (“{suffix}” files are not imported)"
@@ -310,16 +310,27 @@ def read_zip(fileobj, name: str) -> Source:
             f"“{shown}” is not a zip file that can be read. Export the pages again as a zip, "
             "or point the import at the folder."
         ) from None
+    reader = Reader(shown)
+    read_entries(archive, entries, reader, inner=False)
+    return reader.source()
+
+
+def read_entries(archive: zipfile.ZipFile, entries: list, reader: Reader, inner: bool) -> None:
+    """The entries of a zip into `reader`. A zip in the zip (Notion splits a large export
+    into parts so) is read as part of it, one level deep."""
+    shown = reader.name
     max_files, _, max_bytes = limits()
     if len(entries) > max_files * ENTRIES_PER_FILE:
         raise SourceRefused(too_many(shown, max_files))
-    reader = Reader(shown)
     for info in entries:
         if info.is_dir():
             continue
         name = entry_name(info)
         if stat.S_ISLNK(info.external_attr >> 16):
             reader.leave(name, "a link to another place, not a file: not followed")
+            continue
+        if not inner and name.lower().endswith(".zip") and safe_path(name)[0]:
+            read_part(archive, info, name, reader)
             continue
         path = reader.consider(name)
         if path is None:
@@ -335,9 +346,32 @@ def read_zip(fileobj, name: str) -> Source:
         try:
             with archive.open(info) as stream:
                 reader.take(path, stream)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as error:
+        except UNREADABLE as error:
             reader.leave(path, f"damaged in the zip, it could not be read ({error})")
-    return reader.source()
+
+
+UNREADABLE = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError)
+
+
+def read_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, reader: Reader) -> None:
+    """A zip inside the zip, read as part of it: its own bytes count against the source's
+    limit (or a zip of zips would unpack without end), and then its entries as any other."""
+    room = limits()[2] - reader.total
+    if info.file_size > room or info.flag_bits & 0x1:
+        reader.leave(name, "a zip inside the zip, too big or encrypted: import it on its own")
+        return
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(room + 1)
+        if len(data) > room:
+            raise SourceRefused(too_much(reader.name, limits()[2]))
+        reader.total += len(data)
+        part = zipfile.ZipFile(io.BytesIO(data))
+        entries = part.infolist()
+    except (*UNREADABLE, ValueError, zipfile.LargeZipFile) as error:
+        reader.leave(name, f"a zip inside the zip that could not be read ({error})")
+        return
+    read_entries(part, entries, reader, inner=True)
 
 
 def entry_name(info: zipfile.ZipInfo) -> str:
