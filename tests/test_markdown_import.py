@@ -131,6 +131,7 @@ def test_an_outline_export_nests_a_document_with_children_as_a_process():
     assert qualifying.result == "A lead is qualified when budget, need and timing are confirmed."
     assert steps_of("Qualifying a lead") == ["Discovery call", "Follow-up email"]
     stages = sop("Pipeline stages")
+    assert stages.body.endswith("> **Info:**\n> A deal moves only when its next step is booked.\n")
     assert stages.process.name == "Sales"
     assert Attachment.objects.get(sop=stages).name == "pipeline.png"
     refund = sop("Refund policy").body
@@ -159,6 +160,7 @@ def test_an_obsidian_vault_reads_front_matter_links_and_embeds():
     assert post.body.startswith("Start from the checklist so the post asks")
     assert "---" not in post.body and "owner:" not in post.body  # front matter gone
     assert "remember the salary band" not in post.body  # %%comment%%
+    assert "> **Tip:** Keep it short\n> Three paragraphs at most." in post.body
     whiteboard = Attachment.objects.get(sop=post)
     assert f"![]({whiteboard.get_absolute_url()})" in post.body
 

@@ -716,6 +716,8 @@ PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
 OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.DOTALL)
+NOTICE = re.compile(r"^:::[ \t]*(info|note|tip|warning|success|danger)?[ \t]*$", re.I)
+CALLOUT = re.compile(r"^([ \t]*>[ \t>]*)\[!([A-Za-z]+)\][+-]?[ \t]*(.*)$")
 MDX_LINE = re.compile(
     r"^(import\s.+\sfrom\s|import\s+['\"]|export\s+(default\s|const\s|function\s))"
 )
@@ -849,11 +851,27 @@ class Cleaner:
         text = COMMENT.sub("", text)
         text = MDX_COMMENT.sub("", text)
         text = OBSIDIAN_COMMENT.sub("", text)
-        lines = []
+        lines, notice = [], False
         for line in text.split("\n"):
             if MDX_LINE.match(line):
                 self.note("mdx")
                 continue
+            # Outline's notices (":::info" … ":::") and Obsidian's callouts ("> [!note]"):
+            # quotes that say what they are.
+            if notice:
+                if line.strip() == ":::":
+                    notice = False
+                    lines.append("")
+                else:
+                    lines.append("> " + line if line.strip() else ">")
+                continue
+            if match := NOTICE.match(line):
+                notice = True
+                lines.append(f"> **{(match.group(1) or 'Note').capitalize()}:**")
+                continue
+            if match := CALLOUT.match(line):
+                quote, kind, rest = match.groups()
+                line = f"{quote}**{kind.capitalize()}:** {rest}".rstrip()
             lines.append(line)
         return self.html("\n".join(lines))
 
