@@ -806,3 +806,11 @@ def test_a_notion_export_split_into_parts_is_read_whole_and_zips_of_zips_stop(se
     bomb = zip_with([(f"part{n}.zip", inner) for n in range(200)] + [("ok.md", "Ok")])
     with pytest.raises(SourceRefused, match="holds more than 293 KB"):
         read_zip(bomb, "bomb.zip")
+
+
+def test_a_list_of_tasks_keeps_its_opening_words_as_the_result():
+    page = b"# Close the month\n\nThe books closed by the 5th.\n\n"
+    page += b"1. Reconcile\n2. Invoice\n3. Pay\n"
+    doc, _ = to_document(plan(Source("s", {"Finance/close.md": page}, [])))
+    assert doc["processes"][0]["result"] == "The books closed by the 5th."
+    assert [s["name"] for s in doc["steps"]] == ["Reconcile", "Invoice", "Pay"]

@@ -1614,7 +1614,7 @@ class Builder:
             level = "sop"
         if level == "process":
             system = system or self.source_system()
-            made = self.process(item.title, system, item, item.outcome)
+            made = self.process(item.title, system, item, item.outcome or lead(item.body))
             taken = self.names("step", (tuple(system), made["name"]))
             for task in item.steps:
                 self.doc["steps"].append(
@@ -1669,6 +1669,19 @@ class Builder:
 
 # What an existing system made by an import to hold a source's loose files is known by.
 ROOT = "(a source's own system)"
+
+
+def lead(body: str) -> str:
+    """The first paragraph of a file read as a process, before its list: its result."""
+    for paragraph in re.split(r"\n[ \t]*\n", body[:5000]):
+        first = paragraph.lstrip()
+        if (
+            first
+            and not first.startswith(("#", ">", "|", "```", "~~~"))
+            and not LIST_ITEM.match(first)
+        ):
+            return cut(plain(paragraph), MAX_RESULT)
+    return ""
 
 
 def article(level: str) -> str:
