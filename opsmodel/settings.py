@@ -421,6 +421,10 @@ EXPORT_ATTACHMENTS_MAX_BYTES = env_int("EXPORT_ATTACHMENTS_MAX_MB", 100) * 1024 
 IMPORT_MAX_FILES = env_int("IMPORT_MAX_FILES", 2000)
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_MB", 2) * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 200) * 1024 * 1024
+if min(IMPORT_MAX_FILES, IMPORT_MAX_FILE_BYTES, IMPORT_MAX_BYTES) < 1:
+    raise ImproperlyConfigured(
+        "IMPORT_MAX_FILES, IMPORT_MAX_FILE_MB and IMPORT_MAX_MB must be 1 or more"
+    )
 # The preview of an import posts up to two fields a row (its level, and its owner if it has
 # one), a row for each file and folder: Django's default of 1,000 fields would refuse a preview
 # of a few hundred files.

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import stat
+import time
 import zipfile
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 EXPORTS = Path(__file__).parent / "markdown_exports"
+PNG = (EXPORTS / "outline" / "Sales" / "uploads" / "pipeline.png").read_bytes()
 
 
 def zip_of(folder: Path, wrapper: str = "") -> io.BytesIO:
@@ -129,6 +131,7 @@ def test_an_outline_export_nests_a_document_with_children_as_a_process():
     assert qualifying.result == "A lead is qualified when budget, need and timing are confirmed."
     assert steps_of("Qualifying a lead") == ["Discovery call", "Follow-up email"]
     stages = sop("Pipeline stages")
+    assert stages.body.endswith("> **Info:**\n> A deal moves only when its next step is booked.\n")
     assert stages.process.name == "Sales"
     assert Attachment.objects.get(sop=stages).name == "pipeline.png"
     refund = sop("Refund policy").body
@@ -157,6 +160,7 @@ def test_an_obsidian_vault_reads_front_matter_links_and_embeds():
     assert post.body.startswith("Start from the checklist so the post asks")
     assert "---" not in post.body and "owner:" not in post.body  # front matter gone
     assert "remember the salary band" not in post.body  # %%comment%%
+    assert "> **Tip:** Keep it short\n> Three paragraphs at most." in post.body
     whiteboard = Attachment.objects.get(sop=post)
     assert f"![]({whiteboard.get_absolute_url()})" in post.body
 
@@ -363,6 +367,8 @@ def test_binary_and_foreign_files_are_left_behind_with_why():
     assert page.missing[0].startswith("picture.png (“picture.png” is not the PNG its name says")
     assert page.missing[1] == "gone.png"
     assert decode("Crème".encode("cp1252")) == "Crème"
+    assert decode("\ufeffNotes écrites".encode("utf-16-le")) == "Notes écrites"
+    assert decode("Notes".encode("utf-16")) == "Notes"
     assert decode(b"\x81\x8d\x8f\x90\x9d") is None
 
 
@@ -422,6 +428,60 @@ TEXTS = st.one_of(
         lambda tasks: "\n".join(f"{n}. {t}" for n, t in enumerate(tasks, 1))
     ),
     st.text(max_size=40).map(lambda t: f"---\ntitle: {t}\nowner: x\n---\n# {t}\n\n{t}"),
+    # Markup of every kind the importer reads, cut and mixed anyhow.
+    st.lists(
+        st.sampled_from(
+            [
+                "<script>x</script>",
+                "<b>",
+                "</b>",
+                "<div class='a'>",
+                "<!--",
+                "-->",
+                "```",
+                "`",
+                "[[",
+                "]]",
+                "![[pic.png]]",
+                "![x](pic.png)",
+                "![y](gone.png)",
+                "[z](../../etc/passwd)",
+                "<img src='fake.png'>",
+                "---\n",
+                "\n",
+                "# ",
+                "1. ",
+                "- [ ] ",
+                "{/*",
+                "*/}",
+                "import x from 'y'\n",
+                "%%",
+                "Owner: Someone\n",
+                "a: &a [1]\nb: [*a]\n",
+                "<Tabs>",
+                "</Tabs>",
+                "[p](Same/a.md)",
+                "\x00",
+                "é",
+            ]
+        )
+        | st.text(max_size=12),
+        max_size=30,
+    ).map("".join),
+)
+# Besides the Markdown: a real picture, a false one, a file of another kind, hostile paths.
+EXTRAS = st.lists(
+    st.sampled_from(
+        [
+            ("pic.png", PNG),
+            ("fake.png", b"not a picture"),
+            ("notes.pdf", b"%PDF-1.4"),
+            ("../up.md", b"# Up"),
+            ("/abs.md", b"# Abs"),
+            ("Same/.hidden.md", b"# Hidden"),
+        ]
+    ),
+    max_size=4,
 )
 TREES = st.lists(
     st.tuples(st.lists(NAMES, min_size=0, max_size=3), NAMES, TEXTS), min_size=1, max_size=12
@@ -433,12 +493,13 @@ TREES = st.lists(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(tree=TREES, dupe=st.booleans())
-def test_any_tree_of_markdown_imports_or_is_refused_with_a_message(tree, dupe):
+@given(tree=TREES, dupe=st.booleans(), extras=EXTRAS)
+def test_any_tree_of_markdown_imports_or_is_refused_with_a_message(tree, dupe, extras):
     entries = [("/".join([*folders, name + ".md"]), text) for folders, name, text in tree]
-    entries = list(dict(entries).items())  # a zip holds each name once
+    entries += extras
     if dupe:  # the same title twice in one folder, in two files
         entries += [("Same/a.md", "# Twice\n\nOne."), ("Same/b.md", "# Twice\n\nTwo.")]
+    entries = list(dict(entries).items())  # a zip holds each name once
     rollback = transaction.savepoint_create()  # each example on an empty map
     try:
         found = plan(read_zip(zip_with(entries), "any.zip"))
@@ -611,3 +672,145 @@ def test_the_scope_checks_say_which_sops_look_like_processes():
         "SOP “Big”: The instructions hand work over or span sittings (“hand it over to”). "
         "It may be a process."
     ]
+
+
+def test_raw_html_becomes_markdown_where_it_can_and_goes_where_it_cannot():
+    page = (
+        '<h2>Steps</h2><p>Read <a href="https://example.com/a b">the guide</a>, not '
+        '<a href="javascript:alert(1)">this</a>.</p><ul><li>One</li><li>Two</li></ul>'
+        "<SCRIPT>steal()</SCRIPT><style>p {}</style><iframe src=x></iframe>"
+        "<pre>raw\ncode</pre>\n\n`<b>code stays</b>` and a < b > c"
+    )
+    item = plan(Source("s", {"p.md": page.encode()}, [])).items[0]
+    assert item.body == (
+        "## Steps\n\nRead [the guide](<https://example.com/a b>), not this.\n\n- One\n- Two\n\n"
+        "```\nraw\ncode\n```\n\n`<b>code stays</b>` and a < b > c\n"
+    )
+    assert "<iframe>, <script>, <style> were dropped, content and all" in item.notes
+
+
+def test_a_single_markdown_file_imports_on_its_own(tmp_path):
+    path = tmp_path / "close-the-month.md"
+    path.write_text("1. Reconcile\n2. Invoice\n3. Pay\n")
+    doc = imported(read_path(path))
+    assert [s["path"] for s in doc["systems"]] == [["Close the month"]]
+    assert steps_of("Close the month") == ["Reconcile", "Invoice", "Pay"]
+
+
+def test_links_and_pictures_of_every_kind():
+    page = (
+        "![Logo][logo] and ![inline](data:image/png;base64,AAAA) and ![web](https://x.org/a.png)"
+        "\n\nSee [the sales pages](../Sales/) and [a lost page](Lost.md) and [x](javascript:a())."
+        "\n\n[logo]: <../Shared pictures/logo.png>\n"
+    )
+    files = {
+        "Ops/Page.md": page.encode(),
+        "Sales/Deal.md": b"# Deal\n\nText.",
+        "Shared pictures/logo.png": PNG,
+    }
+    found = plan(Source("s", files, []))
+    item = next(i for i in found.items if i.key == "Ops/Page.md")
+    assert item.body == (
+        "![Logo][logo] and inline and ![web](https://x.org/a.png)\n\n"
+        "See the sales pages and a lost page and x.\n\n"
+        "[logo]: attachment:logo.png\n"
+    )
+    assert [file for file, _ in item.images] == ["logo.png"]
+    assert item.missing == ["Lost.md"]  # the folder of pages is no loss
+    assert "a picture written into the page (not a file) was dropped" in item.notes
+    doc, _ = to_document(found)
+    import_map(doc)
+    logo = Attachment.objects.get(sop__title="Page")
+    assert f"[logo]: {logo.get_absolute_url()}" in SOP.objects.get(title="Page").body
+
+
+def test_a_path_nested_past_any_map_is_left_behind(tmp_path):
+    deep = "/".join(["a"] * 3000) + "/deep.md"
+    source = read_zip(zip_with([(deep, "# Deep"), ("ok.md", "# Ok\n\nFine.")]), "deep.zip")
+    assert dict(source.left_behind)[deep] == (
+        "more than 24 folders deep: a map is not nested so far"
+    )
+    nested = "/".join(f"L{n}" for n in range(23)) + "/page.md"
+    doc = imported(read_zip(zip_with([(nested, "# Page\n\nText."), ("ok.md", "Ok.")]), "n"))
+    assert max(len(s["path"]) for s in doc["systems"]) == 23
+
+
+def test_what_was_made_by_hand_or_from_elsewhere_is_never_overwritten():
+    mine = System.objects.create(name="Finance", purpose="Our own words")
+    imported(read_folder(EXPORTS / "handbook"))
+    assert System.objects.get(pk=mine.pk).purpose == "Our own words"
+    theirs = System.objects.get(name="Finance (2)")
+    assert theirs.source == "file:finance"
+    # Made by hand inside what was imported (here: no longer from the file), an SOP of the
+    # same title stays as it is.
+    people = Process.objects.get(name="People")
+    SOP.objects.filter(process=people, title="Hiring").update(source="", body="Written here.")
+    imported(read_folder(EXPORTS / "handbook"))
+    assert SOP.objects.get(process=people, title="Hiring").body == "Written here."
+    assert SOP.objects.get(process=people, title="Hiring (2)").source == "file:people/hiring.md"
+    # Another source with a folder of the same name: beside it, not into it.
+    imported(read_folder(EXPORTS / "bookstack"))
+    assert System.objects.get(name="Finance (3)").source == "file:Finance"
+    # Each source imported again finds its own.
+    counts = (System.objects.count(), Process.objects.count(), SOP.objects.count())
+    imported(read_folder(EXPORTS / "handbook"))
+    imported(read_folder(EXPORTS / "bookstack"))
+    assert (System.objects.count(), Process.objects.count(), SOP.objects.count()) == counts
+
+
+def test_markup_made_to_make_the_reader_scan_forever_is_read_in_one_pass():
+    """Each of these took time growing with the square of its size before it was read in
+    one pass: at 200 KB, minutes each."""
+    size = 200_000
+    pages = {
+        "brackets.md": "[[" * (size // 2),
+        "backticks.md": "` a " * (size // 4),
+        "scripts.md": "<script>" * (size // 8),
+        "heading.md": "# a" + " " * size + "x",
+        "tasks.md": ("1. " + "[" * 1000 + "\n") * (size // 1000),
+        "links.md": "[a](" * (size // 4),
+    }
+    started = time.monotonic()
+    found = plan(Source("s", {name: text.encode() for name, text in pages.items()}, []))
+    to_document(found)
+    assert time.monotonic() - started < 10
+    assert len(found.items) == len(pages)
+
+
+def test_the_system_named_after_the_source_is_found_again_but_one_made_by_hand_is_not_taken():
+    source = Source("Team notes", {"Lunch.md": b"Order at noon.", "Tea.md": b"Boil water."}, [])
+    imported(source)
+    imported(source)  # found again: it holds what came from the files
+    assert paths() == {("Team notes",)}
+    assert Process.objects.get().source == "file:Team notes/"
+    System.objects.create(name="Kitchen", purpose="By hand")
+    imported(Source("Kitchen", {"Lunch.md": b"Order at noon."}, []))
+    assert System.objects.get(name="Kitchen").purpose == "By hand"
+    assert SOP.objects.get(process__system__name="Kitchen (2)").title == "Lunch"
+    assert paths() == {("Team notes",), ("Kitchen",), ("Kitchen (2)",)}
+
+
+def test_a_notion_export_split_into_parts_is_read_whole_and_zips_of_zips_stop(settings):
+    part_one = zip_with([("Ops/A.md", "# A\n\nFirst part."), ("Ops/pic.png", PNG)])
+    part_two = zip_with([("Ops/B.md", "# B\n\n![p](pic.png)"), ("x.zip", b"PK")])
+    outer = zip_with(
+        [("Export-Part-1.zip", part_one.read()), ("Export-Part-2.zip", part_two.read())]
+    )
+    source = read_zip(outer, "Export.zip")
+    assert set(source.files) == {"Ops/A.md", "Ops/pic.png", "Ops/B.md"}
+    assert dict(source.left_behind)["x.zip"].startswith("a zip inside a zip inside the zip")
+    assert [f for f, _ in plan(source).items[-1].images] == ["pic.png"]
+    # Zips of zips that unpack to more than the limit: refused, however they are nested.
+    settings.IMPORT_MAX_BYTES = 300_000
+    inner = zip_with([("big.md", "x" * 1_000_000)]).read()
+    bomb = zip_with([(f"part{n}.zip", inner) for n in range(200)] + [("ok.md", "Ok")])
+    with pytest.raises(SourceRefused, match="holds more than 293 KB"):
+        read_zip(bomb, "bomb.zip")
+
+
+def test_a_list_of_tasks_keeps_its_opening_words_as_the_result():
+    page = b"# Close the month\n\nThe books closed by the 5th.\n\n"
+    page += b"1. Reconcile\n2. Invoice\n3. Pay\n"
+    doc, _ = to_document(plan(Source("s", {"Finance/close.md": page}, [])))
+    assert doc["processes"][0]["result"] == "The books closed by the 5th."
+    assert [s["name"] for s in doc["steps"]] == ["Reconcile", "Invoice", "Pay"]

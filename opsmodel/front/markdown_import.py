@@ -22,7 +22,10 @@ README.md says what the folder is) are read as such.
 from __future__ import annotations
 
 import base64
+import bisect
+import codecs
 import io
+import math
 import os
 import re
 import stat
@@ -37,7 +40,7 @@ import yaml
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from opsmodel.front.exchange import FORMAT, VERSION, unique_file_name
+from opsmodel.front.exchange import FORMAT, PORTABLE, VERSION, unique_file_name
 from sops import attachments
 
 # What is read: Markdown, and the pictures an SOP may show.
@@ -48,6 +51,8 @@ INDEX_NAMES = {"readme", "index", "_index"}
 # Left behind without a word each: what the tools that make these exports leave around them.
 JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 JUNK_FOLDERS = {"__macosx"}
+# Folders of tools, not pages: left behind whole, not walked.
+TOOL_FOLDERS = {"node_modules", "__pycache__", "venv", "site-packages"}
 # The levels an item may be put at in the preview.
 FOLDER_LEVELS = ("system", "process", "skip")
 FILE_LEVELS = ("process", "step", "sop", "skip")
@@ -66,6 +71,12 @@ TASK_SHARE = 0.6
 # the import takes: its directory is read whole before anything else.
 ENTRIES_PER_FILE = 5
 READ_CHUNK = 64 * 1024
+# Missing pictures and links listed for one file, at most.
+MAX_MISSING = 50
+# Front matter longer than this is not read (YAML is slow to read, and fields are short).
+MAX_FRONT_MATTER = 64 * 1024
+# Folders inside folders, at most (each becomes a system inside a system).
+MAX_DEPTH = 24
 
 NOTION_ID = re.compile(
     r"[ _-]?(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
@@ -147,7 +158,7 @@ def why_not_taken(path: str) -> str:
     if suffix == ".svg":
         return "SVG pictures cannot be attached (a browser would run what they hold)"
     if suffix == ".zip":
-        return "a zip inside the zip: unpack it and import it on its own"
+        return "a zip inside a zip inside the zip: unpack it and import it on its own"
     if not suffix:
         return "not a Markdown file (it has no .md ending)"
     return f"not Markdown or a picture (“{suffix}” files are not imported)"
@@ -163,6 +174,8 @@ def safe_path(raw: str) -> tuple[str | None, str]:
         return None, "a path with “..”: it would be written outside the folder"
     if not parts:
         return None, "an empty name"
+    if len(parts) > MAX_DEPTH:
+        return None, f"more than {MAX_DEPTH} folders deep: a map is not nested so far"
     try:
         "/".join(parts).encode("utf-8")
     except UnicodeEncodeError:
@@ -177,7 +190,7 @@ def hidden_part(path: str) -> str | None:
     None."""
     parts = path.split("/")
     for n, part in enumerate(parts):
-        if part.startswith(".") or part.casefold() in JUNK_FOLDERS:
+        if part.startswith(".") or part.casefold() in JUNK_FOLDERS | TOOL_FOLDERS:
             return "/".join(parts[: n + 1])
     return None
 
@@ -297,16 +310,27 @@ def read_zip(fileobj, name: str) -> Source:
             f"“{shown}” is not a zip file that can be read. Export the pages again as a zip, "
             "or point the import at the folder."
         ) from None
+    reader = Reader(shown)
+    read_entries(archive, entries, reader, inner=False)
+    return reader.source()
+
+
+def read_entries(archive: zipfile.ZipFile, entries: list, reader: Reader, inner: bool) -> None:
+    """The entries of a zip into `reader`. A zip in the zip (Notion splits a large export
+    into parts so) is read as part of it, one level deep."""
+    shown = reader.name
     max_files, _, max_bytes = limits()
     if len(entries) > max_files * ENTRIES_PER_FILE:
         raise SourceRefused(too_many(shown, max_files))
-    reader = Reader(shown)
     for info in entries:
         if info.is_dir():
             continue
         name = entry_name(info)
         if stat.S_ISLNK(info.external_attr >> 16):
             reader.leave(name, "a link to another place, not a file: not followed")
+            continue
+        if not inner and name.lower().endswith(".zip") and safe_path(name)[0]:
+            read_part(archive, info, name, reader)
             continue
         path = reader.consider(name)
         if path is None:
@@ -322,9 +346,32 @@ def read_zip(fileobj, name: str) -> Source:
         try:
             with archive.open(info) as stream:
                 reader.take(path, stream)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as error:
+        except UNREADABLE as error:
             reader.leave(path, f"damaged in the zip, it could not be read ({error})")
-    return reader.source()
+
+
+UNREADABLE = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError)
+
+
+def read_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, reader: Reader) -> None:
+    """A zip inside the zip, read as part of it: its own bytes count against the source's
+    limit (or a zip of zips would unpack without end), and then its entries as any other."""
+    room = limits()[2] - reader.total
+    if info.file_size > room or info.flag_bits & 0x1:
+        reader.leave(name, "a zip inside the zip, too big or encrypted: import it on its own")
+        return
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(room + 1)
+        if len(data) > room:
+            raise SourceRefused(too_much(reader.name, limits()[2]))
+        reader.total += len(data)
+        part = zipfile.ZipFile(io.BytesIO(data))
+        entries = part.infolist()
+    except (*UNREADABLE, ValueError, zipfile.LargeZipFile) as error:
+        reader.leave(name, f"a zip inside the zip that could not be read ({error})")
+        return
+    read_entries(part, entries, reader, inner=True)
 
 
 def entry_name(info: zipfile.ZipInfo) -> str:
@@ -352,7 +399,7 @@ def read_folder(path) -> Source:
             full = Path(here) / folder
             if full.is_symlink():
                 reader.leave(prefix + folder, "a link to another folder: not followed")
-            elif folder.startswith(".") or folder.casefold() in JUNK_FOLDERS:
+            elif folder.startswith(".") or folder.casefold() in JUNK_FOLDERS | TOOL_FOLDERS:
                 if folder.casefold() not in JUNK_FOLDERS:
                     reader.leave(
                         prefix + folder, "hidden (an app's own settings or history, not pages)"
@@ -362,7 +409,11 @@ def read_folder(path) -> Source:
         folders[:] = kept
         for name in sorted(names):
             full = Path(here) / name
-            info = full.lstat()
+            try:
+                info = full.lstat()
+            except OSError as error:
+                reader.leave(prefix + name, f"could not be read ({error.strerror})")
+                continue
             if stat.S_ISLNK(info.st_mode):
                 reader.leave(prefix + name, "a link to another file: not followed")
                 continue
@@ -384,10 +435,19 @@ def read_folder(path) -> Source:
 
 
 def read_path(path) -> Source:
-    """A zip file or a folder."""
+    """A zip file, a folder, or one Markdown file."""
     place = Path(path)
     if place.is_dir():
         return read_folder(place)
+    if place.is_file() and kind_of(place.name) == "markdown":
+        reader = Reader(stem_title(place.stem))
+        if place.stat().st_size > reader.limit_of(place.name):
+            raise SourceRefused(
+                f"“{place.name}” is {reader.too_big(place.name, place.stat().st_size)}."
+            )
+        with open(place, "rb") as file:
+            reader.take(unicodedata.normalize("NFC", place.name), file)
+        return reader.source()
     if place.is_file():
         with open(place, "rb") as file:
             return read_zip(file, place.name)
@@ -399,7 +459,7 @@ def read_path(path) -> Source:
 
 
 def clean_name(name: str) -> str:
-    """A file's or folder's name as a title: no Notion id, no ending, one line, NFC."""
+    """A name as a title: printable, on one line, its spaces single, in NFC."""
     name = unicodedata.normalize("NFC", name)
     name = "".join(ch if ch.isprintable() else " " for ch in name)
     return " ".join(name.split())
@@ -435,13 +495,14 @@ def cut(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
-def unique(title: str, taken: set, length: int) -> str:
-    """`title` cut to `length`, made unique among `taken` (folded) as "Title (2)"."""
+def unique(title: str, taken: set, length: int, blocked: frozenset = frozenset()) -> str:
+    """`title` cut to `length`, made unique among `taken` and `blocked` (folded) as
+    "Title (2)"; it is added to `taken`."""
     base = cut(title, length) or "Untitled"
     candidate, n = base, 2
-    while candidate.casefold() in taken:
+    while candidate.casefold() in taken or candidate.casefold() in blocked:
         suffix = f" ({n})"
-        candidate = cut(title, length - len(suffix)) + suffix
+        candidate = cut(base, length - len(suffix)) + suffix
         n += 1
     taken.add(candidate.casefold())
     return candidate
@@ -452,8 +513,13 @@ def unique(title: str, taken: set, length: int) -> str:
 
 
 def decode(data: bytes) -> str | None:
-    """The text of a file: UTF-8 (with or without its mark), else Windows-1252; None if it
-    is not text at all."""
+    """The text of a file: UTF-8 (with or without its mark), UTF-16 with its mark (Windows
+    Notepad's "Unicode"), else Windows-1252; None if it is not text at all."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeError:
+            return None
     if b"\x00" in data:
         return None
     try:
@@ -516,6 +582,8 @@ def read_front_matter(text: str) -> tuple[dict, str, list[str]]:
     if not match:
         return {}, text, []
     rest = text[match.end() :]
+    if len(match.group(1)) > MAX_FRONT_MATTER:
+        return {}, rest, ["front matter longer than any page's fields was dropped"]
     try:
         fields = yaml.load(match.group(1), Loader=FrontMatterLoader)  # noqa: S506 (safe)
     except (yaml.YAMLError, RecursionError, ValueError, TypeError):
@@ -549,16 +617,16 @@ def minutes(value) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return int(value)
+        return int(value) if math.isfinite(value) and abs(value) < 10**6 else None
     text = str(value).strip().lower()
-    if match := re.fullmatch(r"(\d+):(\d{2})", text):
+    if match := re.fullmatch(r"([0-9]{1,4}):([0-9]{2})", text):
         return int(match.group(1)) * 60 + int(match.group(2))
     total, found = 0.0, False
-    for amount, unit in re.findall(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)", text):
+    for amount, unit in re.findall(r"([0-9]{1,6}(?:[.,][0-9]{1,6})?)\s*([a-z]*)", text):
         amount = float(amount.replace(",", "."))
         found = True
         total += amount * 60 if unit.startswith("h") else amount
-    return int(total) if found else None
+    return int(total) if found and math.isfinite(total) and total < 10**6 else None
 
 
 def first_of(fields: dict, keys) -> object:
@@ -599,7 +667,7 @@ def read_fields(fields: dict, read: Read) -> None:
             )
 
 
-HEADING = re.compile(r"^#[ \t]+(.+?)[ \t]*#*[ \t]*$")
+HEADING = re.compile(r"^#[ \t]+(.*)$")
 
 
 def take_title(text: str) -> tuple[str, str]:
@@ -609,7 +677,10 @@ def take_title(text: str) -> tuple[str, str]:
     while n < len(lines) and not lines[n].strip():
         n += 1
     if n < len(lines) and (match := HEADING.match(lines[n].strip())):
-        return plain(match.group(1)), "\n".join(lines[n + 1 :])
+        heading = match.group(1).rstrip()
+        if heading.rstrip("#").endswith((" ", "\t")) or not heading.rstrip("#"):
+            heading = heading.rstrip("#")  # "# Title ##": its closing hashes
+        return plain(heading), "\n".join(lines[n + 1 :])
     if (
         n + 1 < len(lines)
         and lines[n].strip()
@@ -640,10 +711,13 @@ def take_properties(text: str, notion: bool) -> tuple[dict, str]:
 # Cleaning a body
 
 FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
-INLINE_CODE = re.compile(r"(`+)(?:(?!\1)(?!\n[ \t]*\n).)+?\1", re.DOTALL)
+BACKTICKS = re.compile(r"`+")
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
 OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.DOTALL)
+NOTICE = re.compile(r"^:::[ \t]*(info|note|tip|warning|success|danger)?[ \t]*$", re.I)
+CALLOUT = re.compile(r"^([ \t]*>[ \t>]*)\[!([A-Za-z]+)\][+-]?[ \t]*(.*)$")
 MDX_LINE = re.compile(
     r"^(import\s.+\sfrom\s|import\s+['\"]|export\s+(default\s|const\s|function\s))"
 )
@@ -671,6 +745,7 @@ DANGEROUS = {
     "audio",
     "video",
 }
+LINK_OPEN = "\x01["  # "[" of an HTML link, until its </a> is found (no text holds \x01)
 INLINE = {"b": "**", "strong": "**", "i": "*", "em": "*", "code": "`", "s": "~~", "del": "~~"}
 BLOCK = {"p", "div", "section", "article", "br", "hr", "li", "tr", "table", "blockquote", "h1"}
 ATTRIBUTE = re.compile(r"""([A-Za-z_:][\w:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
@@ -706,14 +781,38 @@ def change_prose(text: str, change) -> str | None:
     """`change` on prose, inline code spans kept as they are."""
     pieces, last = [], 0
     spans = []
-    for match in INLINE_CODE.finditer(text):
-        spans.append(match.group(0))
-        pieces.append(text[last : match.start()])
+    for start, end in code_spans(text):
+        spans.append(text[start:end])
+        pieces.append(text[last:start])
         pieces.append(f"\x00{len(spans) - 1}\x00")
-        last = match.end()
+        last = end
     pieces.append(text[last:])
     changed = change("".join(pieces))
     return re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], changed)
+
+
+def code_spans(text: str) -> list[tuple[int, int]]:
+    """Where the inline code spans are: a run of backticks to the next run of as many, in
+    the same paragraph (one pass, however many backticks)."""
+    runs = [(m.start(), m.end()) for m in BACKTICKS.finditer(text)]
+    breaks = [m.start() for m in PARAGRAPH_BREAK.finditer(text)]
+    by_length: dict[int, list[int]] = {}
+    for n, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(n)
+    spans, n = [], 0
+    while n < len(runs):
+        start, end = runs[n]
+        same = by_length[end - start]
+        after = bisect.bisect_right(same, n)
+        if after < len(same):
+            close = runs[same[after]]
+            paragraph_ends = bisect.bisect_left(breaks, end)
+            if paragraph_ends >= len(breaks) or breaks[paragraph_ends] > close[0]:
+                spans.append((start, close[1]))
+                n = same[after] + 1
+                continue
+        n += 1
+    return spans
 
 
 @dataclass
@@ -731,11 +830,13 @@ class Cleaner:
             "mdx": "MDX import and export lines were dropped",
             "jsx": "components ({}) were dropped; their text is kept",
             "html": "HTML tags ({}) were dropped; their text is kept",
-            "danger": "{} was dropped with all it held",
+            "danger": "{} dropped, content and all",
         }
         out = []
         for what, names in self.dropped.items():
             listed = ", ".join(sorted(n for n in names if n)[:8])
+            if what == "danger":
+                listed += " was" if len(names) == 1 else " were"
             out.append(said[what].format(listed or "some"))
         return out
 
@@ -750,35 +851,68 @@ class Cleaner:
         text = COMMENT.sub("", text)
         text = MDX_COMMENT.sub("", text)
         text = OBSIDIAN_COMMENT.sub("", text)
-        lines = []
+        lines, notice = [], False
         for line in text.split("\n"):
             if MDX_LINE.match(line):
                 self.note("mdx")
                 continue
+            # Outline's notices (":::info" … ":::") and Obsidian's callouts ("> [!note]"):
+            # quotes that say what they are.
+            if notice:
+                if line.strip() == ":::":
+                    notice = False
+                    lines.append("")
+                else:
+                    lines.append("> " + line if line.strip() else ">")
+                continue
+            if match := NOTICE.match(line):
+                notice = True
+                lines.append(f"> **{(match.group(1) or 'Note').capitalize()}:**")
+                continue
+            if match := CALLOUT.match(line):
+                quote, kind, rest = match.groups()
+                line = f"{quote}**{kind.capitalize()}:** {rest}".rstrip()
             lines.append(line)
         return self.html("\n".join(lines))
 
     def html(self, text: str) -> str:
         out, position = [], 0
+        links: list[tuple[int, str]] = []  # the <a>s open: where in `out`, and their address
+        unclosed: set[str] = set()  # dangerous tags never closed after some point
         while True:
             match = TAG.search(text, position)
             if match is None:
                 out.append(text[position:])
-                return "".join(out)
+                # A link opened and never closed: no bracket left hanging.
+                return "".join(out).replace(LINK_OPEN, "")
             out.append(text[position : match.start()])
             position = match.end()
             closing, name, attrs, self_closing = match.groups()
             low = name.lower()
             if low in DANGEROUS and not closing:
                 self.note("danger", f"<{low}>")
-                if not self_closing:
-                    end = re.compile(rf"</{re.escape(name)}\s*>", re.IGNORECASE).search(
+                if not self_closing and low not in unclosed:
+                    end = re.compile(rf"</{re.escape(low)}\s*>", re.IGNORECASE).search(
                         text, position
                     )
+                    if end is None:
+                        unclosed.add(low)  # nor after any later one: not searched again
                     position = end.end() if end else position
                 continue
             if name[0].isupper():
                 self.note("jsx", f"<{name}>")
+                continue
+            if low == "a":  # a web link stays a link; any other keeps its words
+                if not closing:
+                    href = attributes(attrs).get("href", "").strip()
+                    safe = re.match(r"^(https?:|mailto:)", href, re.IGNORECASE)
+                    links.append((len(out), href if safe else ""))
+                    out.append(LINK_OPEN if safe else "")
+                elif links:
+                    at, href = links.pop()
+                    if href:
+                        out[at] = "["
+                        out.append(f"]({link_target(href)})")
                 continue
             out.append(self.replacement(closing, low, attrs))
 
@@ -793,9 +927,12 @@ class Cleaner:
             if src and not src.lower().startswith(("javascript:", "data:", "vbscript:")):
                 return f"![{markdown_label(found.get('alt', ''))}]({link_target(src)})"
             return ""
-        if name == "a" and not closing:
-            self.note("html", "a")
-            return ""
+        if re.fullmatch(r"h[1-6]", name):
+            return "\n\n" if closing else "\n\n" + "#" * int(name[1]) + " "
+        if name == "li":
+            return "" if closing else "\n- "
+        if name == "pre":
+            return "\n```\n\n" if closing else "\n\n```\n"
         if name in BLOCK:
             self.note("html", name)
             return "\n\n" if name in ("p", "div", "section", "article", "table") else "\n"
@@ -813,10 +950,12 @@ def link_target(target: str) -> str:
 
 
 def plain(text: str) -> str:
-    """Markdown inline text as plain words: a heading, a task."""
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]", lambda m: m[2] or m[1], text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    """Markdown inline text as plain words: a heading, a task (its first 1000 characters:
+    longer, it is cut as a name anyway)."""
+    text = text[:1000]
+    text = re.sub(r"!\[([^\[\]]*)\]\([^()]*\)", r"\1", text)
+    text = WIKI_LINK.sub(lambda m: m[3] or m[1] or m[2] or "", text)
+    text = re.sub(r"\[([^\[\]]*)\]\([^()]*\)", r"\1", text)
     text = re.sub(r"<[^<>]*>", "", text)
     text = re.sub(r"(\*\*|__|~~|`)", "", text)
     text = re.sub(r"(?<![\w*])\*(?!\s)([^*]+)(?<!\s)\*", r"\1", text)
@@ -826,8 +965,9 @@ def plain(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Links and pictures
 
-WIKI_EMBED = re.compile(r"!\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
-WIKI_LINK = re.compile(r"\[\[([^\]|#]*)(?:#([^\]|]*))?(?:\|([^\]]*))?\]\]")
+# On one line, no brackets inside: a scan never runs on past the next bracket.
+WIKI_EMBED = re.compile(r"!\[\[([^\[\]|#\n]+)(?:#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
+WIKI_LINK = re.compile(r"\[\[([^\[\]|#\n]*)(?:#([^\[\]|\n]*))?(?:\|([^\[\]\n]*))?\]\]")
 # [text](target "title") or ![alt](<target with spaces>)
 MD_LINK = re.compile(
     r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*(<[^<>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
@@ -844,11 +984,18 @@ class Linker:
     by_name: dict[str, list[str]]  # a file's name (folded) → its paths (for Obsidian)
     used: set  # pictures some page shows
     item: Item
+    folders: set = field(default_factory=set)  # every folder of the source, by its path
     taken: set = field(default_factory=set)  # the item's picture files (folded)
     attached: dict = field(default_factory=dict)  # picture path → file
+    resolved: dict = field(default_factory=dict)  # link → path (or None), as found
 
     def resolve(self, target: str) -> str | None:
         """The path in the source a relative link points to, if the source has it."""
+        if target not in self.resolved:
+            self.resolved[target] = self.find(target)
+        return self.resolved[target]
+
+    def find(self, target: str) -> str | None:
         target = unquote(target.split("#", 1)[0].split("?", 1)[0]).replace("\\", "/")
         if not target:
             return None
@@ -870,25 +1017,35 @@ class Linker:
         return found[0] if len(found) == 1 else None
 
     def picture(self, target: str, alt: str) -> str:
+        """A picture as the SOP will show it (its words only if it cannot come along)."""
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):
+            self.item.notes.append("a picture written into the page (not a file) was dropped")
+            return alt or ""
+        attached = self.attach(target)
+        return f"![{alt}]({attached})" if attached else alt or ""
+
+    def attach(self, target: str) -> str | None:
+        """`attachment:<file>` for the picture `target` names, taken along; None (and
+        listed as missing, with why) if it cannot come."""
         path = self.resolve(target)
         if path is None or kind_of(path) != "picture":
             self.item.missing.append(unquote(target))
-            return alt or ""
+            return None
         self.used.add(path)
         if path in self.attached:
-            return f"![{alt}]({PORTABLE}{self.attached[path]})"
+            return PORTABLE + self.attached[path]
         data = self.files[path]
         name = attachments.clean_name(PurePosixPath(path).name)
         try:
             attachments.check(name, len(data), io.BytesIO(data))
         except ValidationError as error:
             self.item.missing.append(f"{path} ({' '.join(error.messages)})")
-            return alt or ""
+            return None
         file = unique_file_name(attachments.url_name(name), self.taken)
         self.attached[path] = file
         self.item.images.append((file, data))
         self.item.image_names[file] = name
-        return f"![{alt}]({PORTABLE}{file})"
+        return PORTABLE + file
 
     def link(self, text: str, target: str) -> str:
         bare = target.strip()
@@ -898,11 +1055,27 @@ class Linker:
             return text  # javascript:, file:, another app's own links: the words only
         path = self.resolve(bare)
         if path is None:
-            self.item.missing.append(unquote(bare))
+            if not self.is_folder(bare):  # a link to a folder of pages is no loss
+                self.item.missing.append(unquote(bare))
             return text
         if kind_of(path) == "picture":
             return self.picture(bare, text)
         return text  # another page of the source: its words (its address is not known yet)
+
+    def is_folder(self, target: str) -> bool:
+        return self.relative(target).rstrip("/") in self.folders
+
+    def relative(self, target: str) -> str:
+        """`target` as a path from the top of the source (not checked to exist)."""
+        target = unquote(target.split("#", 1)[0]).replace("\\", "/")
+        parts = [] if target.startswith("/") else list(PurePosixPath(self.key).parent.parts)
+        for part in target.split("/"):
+            if part == "..":
+                if parts:
+                    parts.pop()
+            elif part not in ("", "."):
+                parts.append(part)
+        return unicodedata.normalize("NFC", "/".join(parts))
 
     def rewrite(self, text: str) -> str:
         def embed(match: re.Match) -> str:
@@ -931,15 +1104,24 @@ class Linker:
             path = self.resolve(target) if not re.match(r"^[a-z]+:", target, re.I) else None
             return "" if path is not None and kind_of(path) == "markdown" else match.group(0)
 
+        def definition(match: re.Match) -> str:
+            target = match.group(2).strip("<>")
+            if kind_of(target) != "picture" or re.match(r"^[a-z]+:", target, re.IGNORECASE):
+                return match.group(0)
+            attached = self.attach(target)
+            return f"{match.group(1)}{attached}" if attached else ""
+
         # A line that only links another page (Notion lists a page's sub-pages so): the
         # pages are in the map already, under it.
         text = PAGE_ALONE.sub(page_alone, text)
+        # [logo]: images/logo.png, for ![Logo][logo]
+        text = DEFINITION.sub(definition, text)
         text = WIKI_EMBED.sub(embed, text)
         text = WIKI_LINK.sub(wiki, text)
         return MD_LINK.sub(md, text)
 
 
-PORTABLE = "attachment:"
+DEFINITION = re.compile(r"^( {0,3}\[[^\[\]\n]+\]:[ \t]*)(<[^<>\n]*>|\S+)", re.MULTILINE)
 PAGE_ALONE = re.compile(r"^[ \t]*\[[^\[\]\n]*\]\((<[^<>\n]*>|[^\s()]+)\)[ \t]*$", re.MULTILINE)
 
 
@@ -1054,6 +1236,12 @@ class Planner:
     items: list[Item] = field(default_factory=list)
     used: set = field(default_factory=set)
     keys: set = field(default_factory=set)
+    folders: set = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for path in self.files:
+            parts = path.split("/")[:-1]
+            self.folders.update("/".join(parts[: n + 1]) for n in range(len(parts)))
 
     def key(self, path: str) -> str:
         """The item's key: its path without Notion's ids, the raw path if two clash."""
@@ -1098,10 +1286,14 @@ class Planner:
         )
         if fields:
             item.notes.append("its front matter was read and removed")
-        linker = Linker(path, self.files, self.by_name, self.used, item)
+        linker = Linker(path, self.files, self.by_name, self.used, item, self.folders)
         item.body = outside_code(body, linker.rewrite).strip("\n")
         item.body = item.body + "\n" if item.body.strip() else ""
-        item.missing = list(dict.fromkeys(item.missing))
+        missing = list(dict.fromkeys(item.missing))
+        if len(missing) > MAX_MISSING:
+            more = len(missing) - MAX_MISSING
+            missing = [*missing[:MAX_MISSING], f"… and {more} more"]
+        item.missing = missing
         return item
 
     def folder(self, node: Node, parent: Item | None) -> None:
@@ -1126,11 +1318,16 @@ class Planner:
             self.file(path, parent)
 
     def describe(self, folder: Item, path: str) -> None:
+        """`path` says what `folder` is: its README, or the page beside it of the same name
+        (which names it too). Its text is the folder's body: a system's purpose."""
         read = self.read(path, folder.key + "/" + PurePosixPath(path).name)
-        folder.body = read.body
         stem = PurePosixPath(path).stem
-        if read.title != stem_title(stem) and stem.casefold() in INDEX_NAMES:
-            folder.title = read.title  # a README's heading names the folder
+        if read.title != stem_title(stem):
+            folder.title = read.title  # its heading names the folder
+        # A purpose shows no pictures: their words stay.
+        folder.body = re.sub(
+            r"!\[([^\]]*)\]\(" + re.escape(PORTABLE) + r"[^)]*\)", r"\1", read.body
+        )
         folder.missing += read.missing
         folder.owner_hint = folder.owner_hint or read.owner_hint
         folder.tags += read.tags
@@ -1152,13 +1349,7 @@ class Planner:
         )
         self.items.append(item)
         if description is not None:
-            read = self.read(description, item.key + ".md")
-            item.title = read.title or item.title
-            item.body, item.owner_hint, item.tags = read.body, read.owner_hint, read.tags
-            item.notes.append(
-                f"“{PurePosixPath(description).name}” says what the folder is: its text is "
-                "the purpose"
-            )
+            self.describe(item, description)
         start = len(self.items)
         self.folder(node, item)
         inside = [i for i in self.items[start:] if i.parent == item.key]
@@ -1236,6 +1427,44 @@ class Builder:
     taken: dict = field(default_factory=dict)
     top_system: tuple[str, ...] | None = None
     loose: dict = field(default_factory=dict)  # system path → its process for loose SOPs
+    # What the map holds already: (kind, parent) → {folded name: its source}. A name held by
+    # something that did not come from the same file is not taken over: the import makes
+    # "Name (2)" beside it rather than overwrite what was made by hand or from elsewhere.
+    existing: dict = field(default_factory=dict)
+
+    def load_existing(self) -> None:
+        from processes.models import Process
+        from sops.models import SOP
+        from systems.models import System
+        from systems.tree import system_paths
+
+        paths = system_paths()
+        systems = list(System.objects.only("name", "parent", "source"))
+        processes = {}
+        # A system with no source of its own that holds what came from files is one an import
+        # made to hold a source's loose files: ROOT, which the same source finds again.
+        holding = set()
+        for process in Process.objects.only("system", "name", "source"):
+            path = paths[process.system_id]
+            names = self.existing.setdefault(("process", path), {})
+            names[process.name.casefold()] = process.source
+            processes[process.pk] = (path, process.name)
+            if process.source.startswith("file:"):
+                holding.add(process.system_id)
+        holding |= {s.parent_id for s in systems if s.source.startswith("file:")}
+        for system in systems:
+            names = self.existing.setdefault(("system", paths[system.pk][:-1]), {})
+            source = system.source or (ROOT if system.pk in holding else None)
+            names[system.name.casefold()] = source
+        for sop in SOP.objects.only("process", "title", "source"):
+            names = self.existing.setdefault(("sop", processes[sop.process_id]), {})
+            names[sop.title.casefold()] = sop.source
+
+    def name(self, kind: str, parent, title: str, source: str) -> str:
+        """`title` as the name of a new or updated `kind` in `parent`, unique there."""
+        held = self.existing.get((kind, parent), {})
+        blocked = frozenset(name for name, its in held.items() if its != source)
+        return unique(title, self.names(kind, parent), MAX_NAME[kind], blocked)
 
     def level(self, item: Item) -> str:
         chosen = self.levels.get(item.key, item.level)
@@ -1256,6 +1485,12 @@ class Builder:
     def source(self, key: str) -> str:
         return "file:" + key[:MAX_SOURCE]
 
+    def root_source(self) -> str:
+        """The source of the process an import makes for the source's loose files (in the
+        system named after it, or the one imported into): its name and a slash, which no
+        file's path ends in. (That system itself has none: it is no file.)"""
+        return self.source(self.plan.source_name[: MAX_SOURCE - 1] + "/")
+
     def build(self) -> tuple[dict, list[str]]:
         self.doc = {
             "format": FORMAT,
@@ -1267,8 +1502,7 @@ class Builder:
         }
         for item in self.plan.items:
             self.children.setdefault(item.parent, []).append(item)
-        if self.into:
-            self.names("system", self.into)  # its own sub-systems are found by the import
+        self.load_existing()
         self.place(None, self.into or None, None)
         return self.doc, self.problems
 
@@ -1277,7 +1511,7 @@ class Builder:
         if self.into:
             return self.into
         if self.top_system is None:
-            name = unique(self.plan.source_name, self.names("system", ()), MAX_NAME["system"])
+            name = self.name("system", (), self.plan.source_name, ROOT)
             self.top_system = (name,)
             # The source's own README, not imported as an SOP, says what the system is.
             index = next(
@@ -1319,7 +1553,7 @@ class Builder:
             return
         if level == "system":
             parent = system or ()
-            name = unique(item.title, self.names("system", parent), MAX_NAME["system"])
+            name = self.name("system", parent, item.title, self.source(item.key))
             path = (*parent, name)
             self.doc["systems"].append(
                 {
@@ -1336,15 +1570,14 @@ class Builder:
             self.place(item.key, system, made)
 
     def process(self, title: str, system, item: Item | None, result: str = "") -> dict:
-        name = unique(title, self.names("process", system), MAX_NAME["process"])
+        source = self.source(item.key) if item else self.root_source()
         made = {
             "system": list(system),
-            "name": name,
+            "name": self.name("process", tuple(system), title, source),
             "result": result,
             "owner": self.owner(item) if item else self.default_owner,
+            "source": source,
         }
-        if item is not None:
-            made["source"] = self.source(item.key)
         self.doc["processes"].append(made)
         return made
 
@@ -1381,7 +1614,7 @@ class Builder:
             level = "sop"
         if level == "process":
             system = system or self.source_system()
-            made = self.process(item.title, system, item, item.outcome)
+            made = self.process(item.title, system, item, item.outcome or lead(item.body))
             taken = self.names("step", (tuple(system), made["name"]))
             for task in item.steps:
                 self.doc["steps"].append(
@@ -1410,12 +1643,12 @@ class Builder:
         self.sop(item, process, step)
 
     def sop(self, item: Item, process: dict, step: str | None) -> None:
-        taken = self.names("sop", (tuple(process["system"]), process["name"]))
+        parent = (tuple(process["system"]), process["name"])
         made = {
             "system": process["system"],
             "process": process["name"],
             "step": step,
-            "title": unique(item.title, taken, MAX_NAME["sop"]),
+            "title": self.name("sop", parent, item.title, self.source(item.key)),
             "owner": self.owner(item),
             "outcome": item.outcome,
             "estimated_minutes": item.estimated_minutes,
@@ -1432,6 +1665,23 @@ class Builder:
                 for file, data in item.images
             ]
         self.doc["sops"].append(made)
+
+
+# What an existing system made by an import to hold a source's loose files is known by.
+ROOT = "(a source's own system)"
+
+
+def lead(body: str) -> str:
+    """The first paragraph of a file read as a process, before its list: its result."""
+    for paragraph in re.split(r"\n[ \t]*\n", body[:5000]):
+        first = paragraph.lstrip()
+        if (
+            first
+            and not first.startswith(("#", ">", "|", "```", "~~~"))
+            and not LIST_ITEM.match(first)
+        ):
+            return cut(plain(paragraph), MAX_RESULT)
+    return ""
 
 
 def article(level: str) -> str:

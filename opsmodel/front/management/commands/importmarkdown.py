@@ -11,6 +11,7 @@ from opsmodel.front.markdown_import import (
     match_owner,
     plan,
     read_path,
+    scope_checks,
     skipped,
     to_document,
     what_changes,
@@ -71,7 +72,7 @@ class Command(BaseCommand):
         doc, problems = to_document(
             found, owners=owners, into=into_path, default_owner=owner or None
         )
-        self.print_plan(found, unmatched, problems)
+        self.print_plan(found, unmatched, problems + scope_checks(doc))
         changes = what_changes(doc)
         if dry_run:
             self.print_changes(changes, found)
@@ -99,10 +100,13 @@ class Command(BaseCommand):
             depth[item.key] = depth.get(item.parent, 0) + 1
             indent = "  " * depth[item.key]
             extra = f" ({len(item.steps)} steps)" if item.level == "process" and item.steps else ""
-            pictures = f", {len(item.images)} pictures" if item.images else ""
+            n = len(item.images)
+            pictures = f", {n} picture{'s' if n != 1 else ''}" if n else ""
             self.stdout.write(
                 f"{indent}{LABEL[item.level]:<8} {item.title}{extra}{pictures}  [{item.key}]"
             )
+            for note in item.notes:
+                self.stdout.write(f"{indent}         {note}")
             for missing in item.missing:
                 self.stdout.write(f"{indent}         not in the source: {missing}")
         if found.left_behind:
@@ -114,7 +118,7 @@ class Command(BaseCommand):
             for line in unmatched:
                 self.stdout.write(f"  - {line}")
         if problems:
-            self.stdout.write(self.style.WARNING("Problems with these levels:"))
+            self.stdout.write(self.style.WARNING("To look at:"))
             for problem in problems:
                 self.stdout.write(f"  - {problem}")
 
