@@ -203,7 +203,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
             "post",
             reverse("front:markdown_cancel", args=["not-this-sessions"]),
             {},
-            FOUNDERS_WRITE,
+            FOUNDERS_ELSEWHERE,
         ),
         "front:markdown_done": ("get", reverse("front:markdown_done"), {}, FOUNDERS_ELSEWHERE),
         "front:handbook_zip": ("get", reverse("front:handbook_zip"), {}, READ),

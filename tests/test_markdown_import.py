@@ -247,7 +247,7 @@ def test_levels_changed_in_the_preview_and_their_problems():
     # A folder read as a process can't hold the folder inside it.
     assert problems == ["Tasks: a process can't hold a process; it is left out with what it holds"]
     assert [p["name"] for p in doc["processes"]] == ["Operations"]
-    assert doc["systems"] == [{"path": ["notion"], "purpose": "", "owner": None}]
+    assert doc["systems"] == [{"path": ["notion"]}]  # what it does not state is left out
     assert [s["title"] for s in doc["sops"]] == ["Weekly review"]
     import_map(doc)
     assert paths() == {("notion",)}
@@ -621,9 +621,7 @@ def test_the_readme_at_the_top_says_what_the_system_named_after_the_source_is():
         [],
     )
     doc, _ = to_document(plan(source))
-    assert doc["systems"] == [
-        {"path": ["Team notes"], "purpose": "What we keep here.\n", "owner": None}
-    ]
+    assert doc["systems"] == [{"path": ["Team notes"], "purpose": "What we keep here.\n"}]
     assert [s["title"] for s in doc["sops"]] == ["Lunch"]
 
 

@@ -141,8 +141,8 @@ def test_the_preview_shows_scope_checks_on_what_will_be_created(founder_client):
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("notes.txt", b"just text", "neither a zip nor a Markdown file"),
-        ("broken.zip", b"PK\x03\x04 not really", "neither a zip nor a Markdown file"),
+        ("notes.txt", b"just text", "holds no Markdown that can be read"),
+        ("broken.zip", b"PK\x03\x04 not really", "holds no Markdown that can be read"),
     ],
 )
 def test_an_upload_that_is_not_markdown_is_refused_with_a_message(
@@ -248,7 +248,7 @@ def test_tampered_choices_fall_back_to_the_proposal_and_never_break_the_import(
     response = founder_client.post(url, {**tampered, "import": "1"})
     assert response.status_code in (200, 302)
     if response.status_code == 200:  # refused with the problems, nothing stored
-        assert "Nothing was imported." in response.content.decode()
+        assert "Nothing was imported" in response.content.decode()
         assert not SOP.objects.exists()
     else:
         assert SOP.objects.filter(title="Qualify a lead").exists()
@@ -306,3 +306,18 @@ def test_what_an_import_made_says_so_in_its_history(founder_client):
     sop = SOP.objects.get(title="Qualify a lead")
     revisions = Revision.objects.filter(content_type__model="sop", object_id=sop.pk)
     assert list(revisions.values_list("action", flat=True)) == ["Imported from “handbook.zip”"]
+
+
+def test_two_uploads_in_two_tabs_both_wait_and_the_oldest_goes_past_three(founder_client):
+    tokens = [token_of(upload(founder_client)) for _ in range(4)]
+    pages = [founder_client.get(reverse("front:markdown_preview", args=[t])) for t in tokens]
+    assert [p.status_code for p in pages] == [404, 200, 200, 200]
+    assert not default_storage.exists(f"imports/{tokens[0]}")
+
+
+def test_a_notion_page_s_creator_is_not_taken_for_its_owner(founder_client):
+    UserFactory(username="dana", first_name="Dana", last_name="Fox")
+    text = "# Pay the bills\n\nCreated by: Dana Fox\nStatus: Done\n\nPay each bill due this week.\n"
+    token = token_of(upload(founder_client, {"Ops/Pay the bills.md": text}))
+    rows = founder_client.get(reverse("front:markdown_preview", args=[token])).context["rows"]
+    assert next(r for r in rows if r.item.title == "Pay the bills").owner == ""

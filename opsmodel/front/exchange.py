@@ -830,6 +830,14 @@ def write(doc: dict, problems: Problems, writer: Writer | None = None) -> dict:
     """Store the document, validating each object as the forms do; their errors go in
     `problems` (the caller then rolls back). An object whose parent was refused is skipped."""
     writer = writer or Writer(problems)
+    # A step is found by its name, or by the file its SOP came from (Writer.renamed_step).
+    for each in doc.get("sops", []):
+        source = each.get("source") or ""
+        if each.get("step") and source.startswith("file:"):
+            writer.step_sources[(tuple(each["system"]), each["process"], each["step"])] = source
+    for each in doc.get("steps", []):
+        place = (tuple(each["system"]), each["process"])
+        writer.step_names.setdefault(place, set()).add(each["name"])
     writer.write_people(doc.get("people", []))
     writer.write_software(doc.get("software", []))
     writer.write_systems(doc.get("systems", []))
@@ -852,6 +860,8 @@ class Writer:
     systems: dict = field(default_factory=dict)  # path → system
     processes: dict = field(default_factory=dict)  # (system path, name) → process
     steps: dict = field(default_factory=dict)  # (process pk, name) → step
+    step_sources: dict = field(default_factory=dict)  # (path, process, step) → its SOP's file
+    step_names: dict = field(default_factory=dict)  # (path, process) → the document's steps
     # Files: attached (stored, to delete if the import rolls back), and what was left out.
     stored: list = field(default_factory=list)
     attached: int = 0
@@ -916,12 +926,13 @@ class Writer:
             )
             system.name = path[-1]  # found by its file, it takes the name the file gives now
             keep_source(system, item)
-            system.purpose, system.owner = opt(item, "purpose", ""), self.who(item.get("owner"))
-            system.reviews_sop_changes = opt(item, "reviews_sop_changes", False)
+            given(system, item, purpose=opt(item, "purpose", ""), owner=self.who(item.get("owner")))
+            given(system, item, reviews_sop_changes=opt(item, "reviews_sop_changes", False))
             if not self.problems.valid(system, where("systems", i, item), {"name": "path"}):
                 continue
             system.save()
-            system.software.set(self.software(item))
+            if "software" in item:
+                system.software.set(self.software(item))
             self.systems[path] = system
 
     def process_of(self, item: dict) -> Process | None:
@@ -946,7 +957,7 @@ class Writer:
             )
             process.name = item["name"]
             keep_source(process, item)
-            process.result, process.owner = opt(item, "result", ""), self.who(item.get("owner"))
+            given(process, item, result=opt(item, "result", ""), owner=self.who(item.get("owner")))
             if not self.problems.valid(process, where("processes", i, item)):
                 continue
             process.save()
@@ -962,15 +973,30 @@ class Writer:
             process = self.process_of(item)
             if process is None or i not in dated:
                 continue
-            step = self.steps.get((process.pk, item["name"]))
+            step = self.steps.get((process.pk, item["name"])) or self.renamed_step(process, item)
             step = step or Step(process=process, name=item["name"])
-            step.owner = self.who(item.get("owner"))
-            step.due_days, step.due_after = item.get("due_days"), opt(item, "due_after", "start")
+            step.name = item["name"]
+            given(step, item, owner=self.who(item.get("owner")), due_days=item.get("due_days"))
+            given(step, item, due_after=opt(item, "due_after", "start"))
             if dated[i] is not None:  # an older export's fixed date
                 step.due_days, step.due_after = dated[i], "start"
             if self.problems.valid(step, where("steps", i, item)):
                 step.save()
                 self.steps[(process.pk, item["name"])] = step
+
+    def renamed_step(self, process: Process, item: dict) -> Step | None:
+        """The step an earlier import made from the file whose SOP the document ties to this
+        step, when the file's title changed (steps carry no source; their SOPs do). Only a
+        step no other step of the document is named after."""
+        source = self.step_sources.get((tuple(item["system"]), item["process"], item["name"]))
+        if source is None:
+            return None
+        sops = SOP.objects.filter(process=process, source=source, step__isnull=False)
+        found = [sop.step for sop in sops.select_related("step")[:2]]
+        if len(found) != 1:
+            return None
+        named = self.step_names.get((tuple(item["system"]), item["process"]), set())
+        return None if found[0].name in named else found[0]
 
     def fixed_dates(self, items: list) -> dict[int, int | None]:
         """Steps of an export made before runs carry a fixed `due_date`: each is read as its
@@ -1007,9 +1033,10 @@ class Writer:
             )
             sop.title = item["title"]
             keep_source(sop, item)
-            sop.step = self.steps.get((process.pk, item["step"])) if item.get("step") else None
-            sop.owner, sop.outcome = self.who(item.get("owner")), opt(item, "outcome", "")
-            sop.estimated_minutes, sop.body = item.get("estimated_minutes"), opt(item, "body", "")
+            step = self.steps.get((process.pk, item["step"])) if item.get("step") else None
+            given(sop, item, step=step, owner=self.who(item.get("owner")))
+            given(sop, item, outcome=opt(item, "outcome", ""), body=opt(item, "body", ""))
+            given(sop, item, estimated_minutes=item.get("estimated_minutes"))
             if item.get("review_interval_days") is not None:
                 # Absent (an older export): the SOP keeps its interval, or the default.
                 sop.review_interval_days = item["review_interval_days"]
@@ -1026,7 +1053,8 @@ class Writer:
             sop.minor_edit = sop.reviewed = new
             if not new or urls:
                 sop.save()
-            sop.software.set(self.software(item))
+            if "software" in item:
+                sop.software.set(self.software(item))
 
     def write_attachments(self, sop: SOP, place: str, items: list) -> dict[str, str]:
         """The SOP's files, checked as an upload is; one already attached (same name and
@@ -1155,6 +1183,15 @@ def write_schedule(writer: Writer, process: Process, item: dict, place: str) -> 
     schedule.active = opt(item, "active", True)
     if problems.valid(schedule, place):
         schedule.save()
+
+
+def given(instance, item: dict, **values) -> None:
+    """Set each field the item gives (null: none); a field it leaves out keeps its value, a new
+    object's default. An export gives every field; a Markdown import gives only what its file
+    says, so a re-import keeps the owner, outcome or estimate a founder set in the app since."""
+    for name, value in values.items():
+        if name in item:
+            setattr(instance, name, value)
 
 
 def from_file(siblings, item: dict):

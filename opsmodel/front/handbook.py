@@ -211,7 +211,11 @@ def write_files(archive: zipfile.ZipFile, names: Names, sop: SOP, filename: str)
 def handbook_zip(request: HttpRequest) -> HttpResponse:
     # Built in a temporary file (in memory while small), sent from there and then deleted.
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (FileResponse closes it)
-    markdown_handbook(out)
+    try:
+        markdown_handbook(out)
+    except BaseException:
+        out.close()
+        raise
     out.seek(0)
     return FileResponse(
         out, as_attachment=True, filename="opsmodel-handbook.zip", content_type="application/zip"

@@ -439,19 +439,22 @@ def read_path(path) -> Source:
     place = Path(path)
     if place.is_dir():
         return read_folder(place)
-    if place.is_file() and kind_of(place.name) == "markdown":
-        reader = Reader(stem_title(place.stem))
-        if place.stat().st_size > reader.limit_of(place.name):
-            raise SourceRefused(
-                f"“{place.name}” is {reader.too_big(place.name, place.stat().st_size)}."
-            )
-        with open(place, "rb") as file:
-            reader.take(unicodedata.normalize("NFC", place.name), file)
-        return reader.source()
     if place.is_file():
         with open(place, "rb") as file:
-            return read_zip(file, place.name)
+            return read_file(file, place.name, place.stat().st_size)
     raise SourceRefused(f"“{path}” is neither a folder nor a zip file.")
+
+
+def read_file(fileobj, name: str, size: int) -> Source:
+    """One file given (a path's, an upload's): a Markdown file read by the rules a zip's files
+    are, or a zip. Raises SourceRefused."""
+    if kind_of(name) == "markdown":
+        reader = Reader(stem_title(PurePosixPath(name).stem))
+        if size > reader.limit_of(name):
+            raise SourceRefused(f"“{name}” is {reader.too_big(name, size)}.")
+        reader.take(unicodedata.normalize("NFC", name), fileobj)
+        return reader.source()
+    return read_zip(fileobj, name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -571,7 +574,8 @@ KNOWN_PROPERTIES = {
     "category",
     "type",
 }
-OWNER_KEYS = ("owner", "assignee", "assigned to", "responsible", "person", "author", "created by")
+# Who answers for the page; its author or creator need not (Notion fills "Created by" itself).
+OWNER_KEYS = ("owner", "assignee", "assigned to", "responsible", "person")
 TIME_KEYS = ("estimated_minutes", "estimated minutes", "estimated time", "estimate", "duration")
 OUTCOME_KEYS = ("outcome", "result", "goal")
 
@@ -1479,6 +1483,12 @@ class Builder:
     def owner(self, item: Item) -> str | None:
         return self.owners.get(item.key) or self.default_owner
 
+    def owned(self, item: Item | None) -> dict:
+        """{"owner": …} when the file or the founder names one; nothing otherwise, so a
+        re-import keeps the owner chosen in the app since (exchange.given)."""
+        owner = self.owner(item) if item else self.default_owner
+        return {"owner": owner} if owner else {}
+
     def names(self, kind: str, parent) -> set:
         return self.taken.setdefault((kind, parent), set())
 
@@ -1527,8 +1537,8 @@ class Builder:
             self.doc["systems"].append(
                 {
                     "path": [name],
-                    "purpose": index.body if index else "",
-                    "owner": self.default_owner,
+                    **({"purpose": index.body} if index else {}),
+                    **self.owned(None),
                 }
             )
         return self.top_system
@@ -1558,8 +1568,8 @@ class Builder:
             self.doc["systems"].append(
                 {
                     "path": list(path),
-                    "purpose": item.body,
-                    "owner": self.owner(item),
+                    **({"purpose": item.body} if item.body else {}),
+                    **self.owned(item),
                     "source": self.source(item.key),
                 }
             )
@@ -1574,8 +1584,8 @@ class Builder:
         made = {
             "system": list(system),
             "name": self.name("process", tuple(system), title, source),
-            "result": result,
-            "owner": self.owner(item) if item else self.default_owner,
+            **({"result": result} if result else {}),
+            **self.owned(item),
             "source": source,
         }
         self.doc["processes"].append(made)
@@ -1637,7 +1647,7 @@ class Builder:
                     "system": process["system"],
                     "process": process["name"],
                     "name": step,
-                    "owner": self.owner(item),
+                    **self.owned(item),
                 }
             )
         self.sop(item, process, step)
@@ -1649,9 +1659,11 @@ class Builder:
             "process": process["name"],
             "step": step,
             "title": self.name("sop", parent, item.title, self.source(item.key)),
-            "owner": self.owner(item),
-            "outcome": item.outcome,
-            "estimated_minutes": item.estimated_minutes,
+            **self.owned(item),
+            # What the file does not state is left out: a re-import keeps what was stated in
+            # the app since (exchange.given).
+            **({"outcome": item.outcome} if item.outcome else {}),
+            **({"estimated_minutes": item.estimated_minutes} if item.estimated_minutes else {}),
             "body": item.body,
             "source": self.source(item.key),
         }

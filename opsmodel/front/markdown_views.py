@@ -35,8 +35,10 @@ from opsmodel.front.markdown_import import (
     Plan,
     Source,
     SourceRefused,
+    kind_of,
     match_owner,
     plan,
+    read_file,
     read_zip,
     to_document,
 )
@@ -49,10 +51,11 @@ from systems.models import System
 from systems.tree import system_paths
 
 FOLDER = "imports"
+SOURCE_LENGTH = SOP._meta.get_field("source").max_length
 SESSION_KEY = "markdown_imports"
 REPORT_KEY = "markdown_import_report"
 KEPT_FOR = datetime.timedelta(days=1)
-MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
+KEPT_PER_SESSION = 3
 
 LEVEL_NAMES = {
     "system": "System",
@@ -89,21 +92,20 @@ class UploadForm(forms.Form):
 
 
 def read_upload(file, name: str) -> Source:
-    """A zip, or one Markdown file as a source of one file. Raises SourceRefused."""
+    """A zip, or one Markdown file read by the rules a zip's files are. Raises SourceRefused."""
+    file.seek(0)
     if zipfile.is_zipfile(file):
         file.seek(0)
         return read_zip(file, name)
-    file.seek(0)
-    if not name.lower().endswith(MARKDOWN_SUFFIXES):
+    if kind_of(name) != "markdown":
         raise SourceRefused(
-            f"“{name}” is neither a zip nor a Markdown file (.md). Zip the folder of Markdown "
-            "files and upload the zip."
+            f"“{name}” holds no Markdown that can be read: upload a zip of Markdown files "
+            "(zip the folder), or one Markdown file (.md)."
         )
-    data = file.read(settings.IMPORT_MAX_FILE_BYTES + 1)
-    if len(data) > settings.IMPORT_MAX_FILE_BYTES:
-        limit = size_text(settings.IMPORT_MAX_FILE_BYTES)
-        raise SourceRefused(f"“{name}” is larger than {limit}, more than one SOP holds.")
-    return Source(name=name.rsplit(".", 1)[0], files={name: data}, left_behind=[])
+    file.seek(0, 2)
+    size = file.tell()
+    file.seek(0)
+    return read_file(file, name, size)
 
 
 def stored_name(token: str) -> str:
@@ -140,13 +142,14 @@ def upload(request: HttpRequest) -> HttpResponse:
         except SourceRefused as refused:
             form.add_error("file", str(refused))
         else:
-            for token in list(waiting(request)):  # one upload waits per person at a time
+            # A few uploads wait per session (one in each tab); past that, the oldest goes.
+            for token in list(waiting(request))[: -(KEPT_PER_SESSION - 1) or None]:
                 forget(request, token)
             token = secrets.token_urlsafe(18)
             file.seek(0)
             default_storage.save(stored_name(token), file)
             into = form.cleaned_data["into"]
-            uploads = {
+            uploads = waiting(request) | {
                 token: {
                     "name": file.name,
                     "into": into.pk if into else None,
@@ -174,6 +177,7 @@ class Row:
     level: str
     owner: str  # username, or "" for nobody
     owner_name: str = ""
+    unmatched: str = ""  # the owner the file names, whom nobody here answers to (or several)
     unstated: set = field(default_factory=set)  # "outcome", "owner": an SOP's to state later
     status: str = ""  # "new", "updates", or "" for what is left out
     warnings: list[str] = field(default_factory=list)
@@ -221,40 +225,55 @@ def chosen(request: HttpRequest, the_plan: Plan, people: dict) -> tuple[dict, di
     return levels, owners, default
 
 
-def existing(doc: dict) -> dict[str, str]:
-    """{file key: "updates"} for what the document would change rather than create (found by
-    its path of names, or by the file it came from); "new" for the rest."""
-    paths = system_paths()
-    systems = {tuple(path) for path in paths.values()}
+def by_source(the_plan: Plan) -> dict[str, list[str]]:
+    """{source: the keys of the items it marks}: "file:" and the key, cut to the column's
+    length (a key longer than that shares its source with any other that starts the same)."""
+    found: dict[str, list[str]] = {}
+    for item in the_plan.items:
+        found.setdefault(f"file:{item.key}"[:SOURCE_LENGTH], []).append(item.key)
+    return found
+
+
+def existing(doc: dict, the_plan: Plan) -> dict[str, str]:
+    """{file key: "updates"} for what the document would change rather than create, found as
+    the import finds it (exchange): by its path of names, or by the file it came from among
+    the objects of its kind in the same place; "new" for the rest."""
+    paths = {pk: tuple(path) for pk, path in system_paths().items()}
+    systems = set(paths.values())
+    system_sources = {
+        (paths[parent] if parent else (), source)
+        for parent, source in System.objects.filter(source__startswith="file:").values_list(
+            "parent_id", "source"
+        )
+    }
     processes = {
-        (paths[system_id], name)
-        for system_id, name in Process.objects.values_list("system_id", "name")
+        (paths[system], name, source)
+        for system, name, source in Process.objects.values_list("system_id", "name", "source")
     }
     sops = {
-        (paths[system_id], process, title)
-        for system_id, process, title in SOP.objects.values_list(
-            "process__system_id", "process__name", "title"
+        (paths[system], process, title, source)
+        for system, process, title, source in SOP.objects.values_list(
+            "process__system_id", "process__name", "title", "source"
         )
     }
-    sources = {
-        source
-        for model in (System, Process, SOP)
-        for source in model.objects.filter(source__startswith="file:").values_list(
-            "source", flat=True
-        )
-    }
+    process_names = {(path, name) for path, name, _ in processes}
+    process_sources = {(path, source) for path, _, source in processes}
+    sop_titles = {(path, process, title) for path, process, title, _ in sops}
+    sop_sources = {(path, process, source) for path, process, _, source in sops}
+    keys = by_source(the_plan)
     found = {}
-    keyed = [
-        ("systems", lambda i: tuple(i["path"]) in systems),
-        ("processes", lambda i: (tuple(i["system"]), i["name"]) in processes),
-        ("sops", lambda i: (tuple(i["system"]), i["process"], i["title"]) in sops),
-    ]
-    for section, known in keyed:
+    for section, known in [
+        ("systems", lambda i, s: tuple(i["path"]) in systems
+         or (tuple(i["path"][:-1]), s) in system_sources),
+        ("processes", lambda i, s: (tuple(i["system"]), i["name"]) in process_names
+         or (tuple(i["system"]), s) in process_sources),
+        ("sops", lambda i, s: (tuple(i["system"]), i["process"], i["title"]) in sop_titles
+         or (tuple(i["system"]), i["process"], s) in sop_sources),
+    ]:  # fmt: skip
         for each in doc.get(section, []):
             source = each.get("source", "")
-            if source.startswith("file:"):
-                there = known(each) or source in sources
-                found[source.removeprefix("file:")] = "updates" if there else "new"
+            for key in keys.get(source, []):
+                found.setdefault(key, "updates" if known(each, source) else "new")
     return found
 
 
@@ -272,14 +291,14 @@ def holders(doc: dict) -> list[str]:
 def effective_levels(the_plan: Plan, doc: dict) -> dict[str, str]:
     """What each item becomes in the document, found there by the file it came from (a step is
     an SOP tied to a step); "skip" for what is not in it."""
+    keys = by_source(the_plan)
     found = {}
     for section, level in (("systems", "system"), ("processes", "process"), ("sops", "sop")):
         for each in doc.get(section, []):
-            source = each.get("source", "")
-            if source.startswith("file:"):
-                step = section == "sops" and each.get("step")
+            step = section == "sops" and each.get("step")
+            for key in keys.get(each.get("source", ""), []):
                 # A folder kept a system makes the process for its loose SOPs too: a system.
-                found.setdefault(source.removeprefix("file:"), "step" if step else level)
+                found.setdefault(key, "step" if step else level)
     return {item.key: found.get(item.key, "skip") for item in the_plan.items}
 
 
@@ -291,6 +310,8 @@ def preview_rows(the_plan, levels, owners, default, people, statuses) -> list[Ro
         level = levels[item.key] if levels[item.key] in item.levels else item.level
         row = Row(i, item, depth[item.key], level, owners[item.key])
         row.owner_name = str(people[row.owner]) if row.owner else ""
+        if item.owner_hint and not row.owner:
+            row.unmatched = item.owner_hint
         if row.level != "skip":
             row.status = statuses.get(item.key, "new")
         if row.level in ("sop", "step"):
@@ -331,13 +352,13 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
     try:
         entry, the_plan = load(request, token)
     except SourceRefused as refused:  # read once already: the limits changed meanwhile
-        forget(request, token)
-        raise Http404(str(refused)) from None
+        raise Http404(str(refused)) from None  # (left for the worker: a GET deletes nothing)
     into = System.objects.filter(pk=entry["into"]).first() if entry["into"] else None
     into_path = tuple(system_paths()[into.pk]) if into else ()
+    gone = entry["into"] is not None and into is None  # deleted since the upload
     people = {p.username: p for p in get_user_model().objects.filter(is_active=True)}
     levels, owners, default = chosen(request, the_plan, people)
-    doc, problems = to_document(
+    doc, adjusted = to_document(
         the_plan,
         levels=levels,
         owners={key: owner or None for key, owner in owners.items()},
@@ -345,18 +366,26 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
         default_owner=default or None,
     )
     effective = effective_levels(the_plan, doc)
-    if request.method == "POST" and "import" in request.POST and not problems:
-        statuses, made = existing(doc), holders(doc)
+    # The engine's adjustments (a step outside a process is an SOP…) are shown with the rows
+    # at what Import will do; importing the page as shown accepts them, a change since does not.
+    posted = request.method == "POST"
+    shown = request.POST.get("shown", "").split(",") if posted else []
+    changed = [i for i in range(len(the_plan.items)) if request.POST.get(f"level-{i}") not in (
+        None, shown[i] if i < len(shown) else None)]  # fmt: skip
+    importing = posted and "import" in request.POST and not gone
+    refused, held = [], importing and bool(adjusted) and bool(changed)
+    if importing and not held:
+        statuses, made = existing(doc, the_plan), holders(doc)
         try:
             action = f"Imported from “{Truncator(entry['name']).chars(150)}”"
             counts = import_map(doc, request.user, action)
         except BadDocument as error:
-            problems = error.problems
+            refused = error.problems
         else:
             request.session[REPORT_KEY] = report(the_plan, effective, statuses, counts, entry, made)
             forget(request, token)
             return go_to(request, reverse("front:markdown_done"))
-    statuses = existing(doc)
+    statuses = existing(doc, the_plan)
     rows = preview_rows(the_plan, effective, owners, default, people, statuses)
     context = {
         "page_title": f"Import “{entry['name']}”",
@@ -365,7 +394,11 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
         "rows": rows,
         "people": people.values(),
         "default_owner": default,
-        "problems": problems,
+        "adjusted": adjusted,
+        "held": held,
+        "refused": refused,
+        "gone": gone,
+        "problems": refused + adjusted,
         "left_behind": the_plan.left_behind,
         "holders": holders(doc),
         "counts": {
@@ -376,7 +409,7 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
         "without_owner": sum(1 for row in rows if "owner" in row.unstated),
         "token": token,
         "shown": ",".join(row.level for row in rows),
-        "picked": ",".join(str(i) for i, item in enumerate(the_plan.items) if item.key in levels),
+        "picked": ",".join(str(row.index) for row in rows if row.item.key in levels),
     }
     return render_page(request, "handbook/markdown_preview.html", context)
 
@@ -443,6 +476,8 @@ def done(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required(CHANGE_THE_MAP, raise_exception=True)
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
+    if token not in waiting(request):  # another session's, or no upload's: nothing to touch
+        raise Http404("This upload is no longer here: it was imported or cancelled.")
     forget(request, token)
     return go_to(request, reverse("front:markdown_upload"), notice="The upload was forgotten.")
 

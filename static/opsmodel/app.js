@@ -17,6 +17,16 @@
     });
   }
 
+  // A whole page that asks for focus (a plain form posted back with its problems, as an
+  // upload is) gets it too, not only what htmx swaps in.
+  document.addEventListener("DOMContentLoaded", function () {
+    var wanted = document.querySelector("[data-autofocus]");
+    if (wanted) {
+      wanted.removeAttribute("data-autofocus");
+      wanted.focus();
+    }
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     markCurrentSystem();
     wireTwisties();
