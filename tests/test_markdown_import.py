@@ -814,3 +814,17 @@ def test_a_list_of_tasks_keeps_its_opening_words_as_the_result():
     doc, _ = to_document(plan(Source("s", {"Finance/close.md": page}, [])))
     assert doc["processes"][0]["result"] == "The books closed by the 5th."
     assert [s["name"] for s in doc["steps"]] == ["Reconcile", "Invoice", "Pay"]
+
+
+def test_what_a_process_cannot_hold_is_said():
+    page = b"1. Reconcile\n   with the bank's statement\n2. Invoice\n3. Pay\n"
+    found = plan(Source("s", {"close.md": page, "prose.md": b"Just words."}, []))
+    close = next(i for i in found.items if i.key == "close.md")
+    assert "the lines under its tasks are not kept (a step is a name): as an SOP it keeps them" in (
+        close.notes
+    )
+    _, problems = to_document(found, levels={"prose.md": "process"})
+    assert problems == [
+        "Prose: it is no list of tasks, so as a process it has no steps and its text is not "
+        "kept; an SOP keeps it"
+    ]

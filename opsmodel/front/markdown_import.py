@@ -1132,6 +1132,19 @@ TASK = re.compile(r"^ {0,3}(?:\d{1,3}[.)]|[-*+] \[[ xX]\])[ \t]+(\S.*)$")
 LIST_ITEM = re.compile(r"^ {0,3}(?:\d{1,3}[.)]|[-*+])[ \t]+\S")
 
 
+def has_details(body: str) -> bool:
+    """Whether a list of tasks has lines under its tasks (details a step's name cannot hold)."""
+    in_task = False
+    for line in body.split("\n"):
+        if TASK.match(line):
+            in_task = True
+        elif in_task and line.strip() and line.startswith((" ", "\t")):
+            return True
+        elif line.strip():
+            in_task = False
+    return False
+
+
 def tasks(body: str) -> list[str]:
     """The tasks of a file that is mainly an ordered list of them (or a checklist); [] if it
     is not."""
@@ -1379,6 +1392,11 @@ class Planner:
         elif steps := tasks(item.body):
             item.level, item.steps = "process", steps
             item.notes.append(f"mainly a list of {len(steps)} tasks: a process with those steps")
+            if has_details(item.body):
+                item.notes.append(
+                    "the lines under its tasks are not kept (a step is a name): "
+                    "as an SOP it keeps them"
+                )
         self.items.append(item)
 
 
@@ -1613,6 +1631,11 @@ class Builder:
             self.problems.append(f"{item.title}: a file is not a system; it is an SOP")
             level = "sop"
         if level == "process":
+            if not item.steps:
+                self.problems.append(
+                    f"{item.title}: it is no list of tasks, so as a process it has no steps "
+                    "and its text is not kept; an SOP keeps it"
+                )
             system = system or self.source_system()
             made = self.process(item.title, system, item, item.outcome or lead(item.body))
             taken = self.names("step", (tuple(system), made["name"]))
