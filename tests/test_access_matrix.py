@@ -207,6 +207,8 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         ),
         "front:markdown_done": ("get", reverse("front:markdown_done"), {}, FOUNDERS_ELSEWHERE),
         "front:handbook_zip": ("get", reverse("front:handbook_zip"), {}, READ),
+        # Adding a starter template creates every level of the map: founders only.
+        "front:starters": ("get", f"{reverse('front:starters')}?parent={s}", {}, FOUNDERS_ONLY),
         "metrics:scorecard": ("get", reverse("metrics:scorecard"), {}, READ),
         "metrics:goals": ("get", reverse("metrics:goals"), {}, READ),
         "metrics:new": ("get", f"{reverse('metrics:new')}?process={p}", {}, FOUNDERS_ONLY),

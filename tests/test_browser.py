@@ -690,7 +690,8 @@ def main_pages() -> list[str]:
 def test_no_page_scrolls_sideways_from_a_phone_to_a_wide_screen(page, login):
     """The page itself never scrolls sideways: the header's sections, the scorecard and the
     steps scroll or wrap within their own boxes. One logged-in context, resized per width."""
-    urls = main_pages()
+    # The starter library is the founders' (a team member is refused it).
+    urls = main_pages() + (["/starters/"] if login == "founder" else [])
     too_wide = []
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})
@@ -1116,3 +1117,40 @@ def test_a_founder_imports_markdown_leaving_one_file_out_by_keyboard(page):
     assert SOP.objects.get(title="Send an invoice").owner.username == "jonas"
     assert not SOP.objects.filter(title="Scratch notes").exists()
     assert "you chose to leave it out" in page.content()
+
+
+@pytest.mark.parametrize("login", ["founder"])
+@pytest.mark.parametrize("bypass_csp", [True])
+def test_a_founder_adds_a_starter_template_from_a_system_page_on_a_phone(page):
+    """The library on a phone: reached from a system, that system chosen; accessible, no
+    sideways scroll with the outlines open; the template added there, marked; a second time
+    refused in words, the message focused."""
+    from systems.models import System
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    parent = System.objects.get(name="Revenue generation")
+    page.goto(parent.get_absolute_url())
+    page.get_by_role("link", name="Add a starter template here").click()
+    page.get_by_role("heading", name="Starter templates").wait_for()
+    assert page.get_by_label("Where").evaluate("s => s.options[s.selectedIndex].text.trim()") == (
+        "Revenue generation"
+    )
+    for summary in page.locator("details.starter-outline > summary").all():
+        summary.click()
+    assert page.get_by_text("Chasing overdue invoices").is_visible()
+    for width in (360, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Add “Customer support” to the map").click()
+    page.get_by_role("heading", name="Customer support", level=1).wait_for()
+    assert page.get_by_text("From the starter template “Customer support”").is_visible()
+    top = System.objects.get(name="Customer support")
+    assert top.parent == parent and page.url.endswith(top.get_absolute_url())
+    page.goto(f"/starters/?parent={parent.pk}")
+    page.get_by_role("button", name="Add “Customer support” to the map").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "already has a sub-system called “Customer support”" in alert.inner_text()
+    page.wait_for_function("document.activeElement.classList.contains('error-summary')")
+    assert System.objects.filter(name="Customer support").count() == 1

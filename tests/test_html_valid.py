@@ -19,6 +19,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
+from opsmodel.front.starters import install
+
 VNU_JAR = Path(
     os.environ.get(
         "VNU_JAR",
@@ -31,6 +33,7 @@ VNU_JAR = Path(
 def pages_of(person: str) -> list[str]:
     from opsmodel.runs.models import Run
     from sops.models import SOP
+    from systems.models import System
 
     sop = SOP.objects.select_related("process__system").get(title="Recording a video")
     process, system = sop.process, sop.process.system
@@ -57,6 +60,14 @@ def pages_of(person: str) -> list[str]:
         "/no-such-page/",
         "/api/docs/",
         "/tokens/",
+        # A starter template's system and SOP, which say where they came from.
+        *[
+            marked.get_absolute_url()
+            for marked in [
+                SOP.objects.filter(source__startswith="template:").first(),
+                System.objects.filter(source__startswith="template:").first(),
+            ]
+        ],
     ]
     if person == "founder":
         urls += [
@@ -70,6 +81,7 @@ def pages_of(person: str) -> list[str]:
             "/people/needs-an-owner/",
             "/webhooks/",
             "/map/import/markdown/",
+            f"/starters/?parent={system.pk}",
         ]
     else:
         urls += [f"/sops/{sop.pk}/suggest/"]
@@ -97,6 +109,8 @@ def test_the_nu_html_checker_finds_no_errors_on_the_apps_pages(tmp_path):
     assert java, "The Nu HTML checker runs on Java: apt-get install -y default-jre-headless"
     assert VNU_JAR.exists(), f"The Nu HTML checker is needed at {VNU_JAR}: run `make test`"
     call_command("loaddemo", stdout=io.StringIO())
+    founder = get_user_model().objects.get(username="founder")
+    install("month-end-finance", None, founder, founder)
     saved: dict[str, str] = {}
     anonymous = Client()
     for url in ["/accounts/login/", "/accounts/password_reset/"]:

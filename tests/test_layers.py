@@ -68,6 +68,7 @@ TEMPLATE_FOLDERS = {
     "comments": "opsmodel.comments",
     "people": "opsmodel.front",
     "handbook": "opsmodel.front",
+    "starters": "opsmodel.front",
     "notify": "opsmodel.notify",
     "api": "opsmodel.api",
 }

@@ -296,3 +296,13 @@ def test_a_preview_of_hundreds_of_files_is_imported_in_one_post(founder_client):
     response = founder_client.post(url, {**form, "import": "1"})
     assert response.status_code == 302
     assert SOP.objects.count() == 600
+
+
+def test_what_an_import_made_says_so_in_its_history(founder_client):
+    from opsmodel.models import Revision
+
+    token = token_of(upload(founder_client))
+    founder_client.post(reverse("front:markdown_preview", args=[token]), {"import": "1"})
+    sop = SOP.objects.get(title="Qualify a lead")
+    revisions = Revision.objects.filter(content_type__model="sop", object_id=sop.pk)
+    assert list(revisions.values_list("action", flat=True)) == ["Imported from “handbook.zip”"]

@@ -144,3 +144,25 @@ def test_the_people_pages_keep_their_budget_whatever_the_map_size(founder, page)
     build_map(*SIZES["large"])
     assert counts() == small
     assert max(small) <= budget, small
+
+
+def test_the_starters_page_keeps_its_budget_whatever_the_map_size(founder_client):
+    """The templates are read from their files once; the page lists every system (where a
+    template goes) and the active people (who owns it) in one query each, after the session,
+    the person, their permissions (2), the bell's count and the sidebar's tree."""
+    build_map(*SIZES["small"])
+    parent = System.objects.order_by("pk").last()
+    url = f"{reverse('front:starters')}?parent={parent.pk}"
+    small = (
+        count_queries(founder_client, url),
+        count_queries(founder_client, url, HTTP_HX_REQUEST="true"),
+    )
+    build_map(*SIZES["large"])
+    parent = System.objects.order_by("pk").last()
+    url = f"{reverse('front:starters')}?parent={parent.pk}"
+    large = (
+        count_queries(founder_client, url),
+        count_queries(founder_client, url, HTTP_HX_REQUEST="true"),
+    )
+    assert large == small
+    assert max(small) <= 8, small

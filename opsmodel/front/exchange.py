@@ -765,10 +765,11 @@ class Problems(list):
         return True
 
 
-def import_map(doc, by=None) -> dict:
+def import_map(doc, by=None, action: str = IMPORTED) -> dict:
     """Store a document's map (merging by name into what is there) for `by`. All or nothing.
 
-    Every system, process and SOP it creates or changes gets a revision ("Imported").
+    Every system, process and SOP it creates or changes gets a revision (`action`: "Imported",
+    or what brought the document: a starter template, a Markdown import).
 
     Raises BadDocument listing every problem; then nothing has been stored.
     """
@@ -780,7 +781,7 @@ def import_map(doc, by=None) -> dict:
     try:
         # Owners are not told of each object an import creates: a map loaded is not news (what
         # it changes in objects that exist tells, as any change does).
-        with transaction.atomic(), tree_lock(), history.change(by, IMPORTED), untold():
+        with transaction.atomic(), tree_lock(), history.change(by, action), untold():
             # Every object saved below keeps its revision ("Imported"), from its own save.
             # It may change any process or SOP: all are locked now, in the order every writer
             # keeps (the tree's lock has taken the systems), not one by one as the document goes.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from opsmodel import slots
 from opsmodel.front.health import system_warnings, systems_for_checks
+from opsmodel.front.starters import INSTALL_PERMISSIONS, name_of_source
 
 
 @slots.fills("system-warnings")
@@ -25,3 +26,36 @@ def system_links(context, system) -> tuple[str, dict]:
 @slots.fills("map-actions")
 def map_actions(context) -> tuple[str, dict]:
     return "handbook/_map_actions.html", {"perms": context.get("perms")}
+
+
+def may_install(context) -> bool:
+    perms = context.get("perms")
+    return perms is not None and all(name in perms for name in INSTALL_PERMISSIONS)
+
+
+@slots.fills("source")
+def source_marker(context, item) -> tuple[str, dict] | None:
+    """Where a system, process or SOP came from, on its page: a starter template (by its
+    name) or an imported file (by its path); nothing for what was made in the app."""
+    source = item.source
+    if not source:
+        return None
+    template = name_of_source(source)
+    path = source.removeprefix("file:") if source.startswith("file:") else None
+    if template is None and path is None:
+        return None
+    return "starters/_source.html", {"template": template, "path": path}
+
+
+@slots.fills("system-starter")
+def add_starter_here(context, system) -> tuple[str, dict] | None:
+    if not may_install(context):
+        return None
+    return "starters/_add_here.html", {"system": system}
+
+
+@slots.fills("map-empty")
+def start_from_a_template(context) -> tuple[str, dict] | None:
+    if not may_install(context):
+        return None
+    return "starters/_empty_map.html", {}

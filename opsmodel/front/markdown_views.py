@@ -24,6 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from mptt.forms import TreeNodeChoiceField
 
@@ -347,7 +348,8 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and "import" in request.POST and not problems:
         statuses, made = existing(doc), holders(doc)
         try:
-            counts = import_map(doc, request.user)
+            action = f"Imported from “{Truncator(entry['name']).chars(150)}”"
+            counts = import_map(doc, request.user, action)
         except BadDocument as error:
             problems = error.problems
         else:

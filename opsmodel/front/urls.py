@@ -1,6 +1,7 @@
 from django.urls import path
 
 from opsmodel.front import handbook, markdown_views, people, people_admin
+from opsmodel.front.starters import views as starters
 
 app_name = "front"
 urlpatterns = [
@@ -25,4 +26,5 @@ urlpatterns = [
     path("map/import/markdown/<str:token>/cancel/", markdown_views.cancel, name="markdown_cancel"),
     path("map/handbook.zip", handbook.handbook_zip, name="handbook_zip"),
     path("systems/<int:pk>/handbook/", handbook.print_system, name="handbook"),
+    path("starters/", starters.starters, name="starters"),
 ]
