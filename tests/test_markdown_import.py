@@ -576,6 +576,9 @@ def test_the_command_prints_the_plan_and_imports_all_or_nothing(tmp_path):
     assert "Skipped:\n  - README.md: it describes the whole source" in out.getvalue()
     assert sop("Expense claims").owner.username == "founder"  # Sam Lee, matched by name
     assert sop("Hiring").owner.username == "founder"  # no owner in the file: --owner
+    from opsmodel.models import Revision
+
+    assert Revision.objects.filter(action="Imported from “handbook”").exists()
 
     out = io.StringIO()
     call_command("importmarkdown", str(EXPORTS / "handbook"), stdout=out)
