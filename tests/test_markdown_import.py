@@ -831,3 +831,12 @@ def test_what_a_process_cannot_hold_is_said():
         "Prose: it is no list of tasks, so as a process it has no steps and its text is not "
         "kept; an SOP keeps it"
     ]
+
+
+def test_a_step_whose_sop_was_written_by_hand_keeps_it():
+    imported(read_folder(EXPORTS / "handbook"))
+    laptop = Step.objects.get(name="Laptop")
+    SOP.objects.filter(step=laptop).update(source="", title="Our laptop notes")
+    imported(read_folder(EXPORTS / "handbook"))
+    assert SOP.objects.get(step=laptop).title == "Our laptop notes"
+    assert SOP.objects.get(step__name="Laptop (2)").source == "file:people/onboarding/01-laptop.md"

@@ -1451,12 +1451,13 @@ class Builder:
     existing: dict = field(default_factory=dict)
 
     def load_existing(self) -> None:
-        from processes.models import Process
+        from processes.models import Process, Step
         from sops.models import SOP
         from systems.models import System
         from systems.tree import system_paths
 
         paths = system_paths()
+        with_sop: dict[int, str] = {}  # step → the source of its SOP
         systems = list(System.objects.only("name", "parent", "source"))
         processes = {}
         # A system with no source of its own that holds what came from files is one an import
@@ -1474,9 +1475,15 @@ class Builder:
             names = self.existing.setdefault(("system", paths[system.pk][:-1]), {})
             source = system.source or (ROOT if system.pk in holding else None)
             names[system.name.casefold()] = source
-        for sop in SOP.objects.only("process", "title", "source"):
+        for sop in SOP.objects.only("process", "title", "source", "step"):
             names = self.existing.setdefault(("sop", processes[sop.process_id]), {})
             names[sop.title.casefold()] = sop.source
+            if sop.step_id is not None:
+                with_sop[sop.step_id] = sop.source
+        # A step is taken only by its SOP (a step has one): one whose SOP came from elsewhere.
+        for step in Step.objects.filter(pk__in=with_sop).only("process", "name"):
+            names = self.existing.setdefault(("step", processes[step.process_id]), {})
+            names[step.name.casefold()] = with_sop[step.pk]
 
     def name(self, kind: str, parent, title: str, source: str) -> str:
         """`title` as the name of a new or updated `kind` in `parent`, unique there."""
@@ -1653,8 +1660,8 @@ class Builder:
             system = system or self.source_system()
             process = self.loose_process(tuple(system), item.parent)
         elif level == "step":
-            taken = self.names("step", (tuple(process["system"]), process["name"]))
-            step = unique(item.title, taken, MAX_NAME["step"])
+            parent = (tuple(process["system"]), process["name"])
+            step = self.name("step", parent, item.title, self.source(item.key))
             self.doc["steps"].append(
                 {
                     "system": process["system"],
