@@ -840,3 +840,19 @@ def test_a_step_whose_sop_was_written_by_hand_keeps_it():
     imported(read_folder(EXPORTS / "handbook"))
     assert SOP.objects.get(step=laptop).title == "Our laptop notes"
     assert SOP.objects.get(step__name="Laptop (2)").source == "file:people/onboarding/01-laptop.md"
+
+
+def test_the_document_and_its_changes_are_told_in_a_fixed_number_of_queries():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    imported(read_folder(EXPORTS / "bookstack"))
+    counted = []
+    for name in ("obsidian", "handbook"):  # a smaller and a larger source, the map not empty
+        found = plan(read_folder(EXPORTS / name))
+        with CaptureQueriesContext(connection) as queries:
+            doc, _ = to_document(found)
+            what_changes(doc)
+            scope_checks(doc)
+        counted.append(len(queries))
+    assert counted[0] == counted[1] == 13
