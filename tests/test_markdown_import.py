@@ -576,6 +576,9 @@ def test_the_command_prints_the_plan_and_imports_all_or_nothing(tmp_path):
     assert "Skipped:\n  - README.md: it describes the whole source" in out.getvalue()
     assert sop("Expense claims").owner.username == "founder"  # Sam Lee, matched by name
     assert sop("Hiring").owner.username == "founder"  # no owner in the file: --owner
+    from opsmodel.models import Revision
+
+    assert Revision.objects.filter(action="Imported from “handbook”").exists()
 
     out = io.StringIO()
     call_command("importmarkdown", str(EXPORTS / "handbook"), stdout=out)
@@ -812,3 +815,42 @@ def test_a_list_of_tasks_keeps_its_opening_words_as_the_result():
     doc, _ = to_document(plan(Source("s", {"Finance/close.md": page}, [])))
     assert doc["processes"][0]["result"] == "The books closed by the 5th."
     assert [s["name"] for s in doc["steps"]] == ["Reconcile", "Invoice", "Pay"]
+
+
+def test_what_a_process_cannot_hold_is_said():
+    page = b"1. Reconcile\n   with the bank's statement\n2. Invoice\n3. Pay\n"
+    found = plan(Source("s", {"close.md": page, "prose.md": b"Just words."}, []))
+    close = next(i for i in found.items if i.key == "close.md")
+    assert "the lines under its tasks are not kept (a step is a name): as an SOP it keeps them" in (
+        close.notes
+    )
+    _, problems = to_document(found, levels={"prose.md": "process"})
+    assert problems == [
+        "Prose: it is no list of tasks, so as a process it has no steps and its text is not "
+        "kept; an SOP keeps it"
+    ]
+
+
+def test_a_step_whose_sop_was_written_by_hand_keeps_it():
+    imported(read_folder(EXPORTS / "handbook"))
+    laptop = Step.objects.get(name="Laptop")
+    SOP.objects.filter(step=laptop).update(source="", title="Our laptop notes")
+    imported(read_folder(EXPORTS / "handbook"))
+    assert SOP.objects.get(step=laptop).title == "Our laptop notes"
+    assert SOP.objects.get(step__name="Laptop (2)").source == "file:people/onboarding/01-laptop.md"
+
+
+def test_the_document_and_its_changes_are_told_in_a_fixed_number_of_queries():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    imported(read_folder(EXPORTS / "bookstack"))
+    counted = []
+    for name in ("obsidian", "handbook"):  # a smaller and a larger source, the map not empty
+        found = plan(read_folder(EXPORTS / name))
+        with CaptureQueriesContext(connection) as queries:
+            doc, _ = to_document(found)
+            what_changes(doc)
+            scope_checks(doc)
+        counted.append(len(queries))
+    assert counted[0] == counted[1] == 13

@@ -1136,6 +1136,19 @@ TASK = re.compile(r"^ {0,3}(?:\d{1,3}[.)]|[-*+] \[[ xX]\])[ \t]+(\S.*)$")
 LIST_ITEM = re.compile(r"^ {0,3}(?:\d{1,3}[.)]|[-*+])[ \t]+\S")
 
 
+def has_details(body: str) -> bool:
+    """Whether a list of tasks has lines under its tasks (details a step's name cannot hold)."""
+    in_task = False
+    for line in body.split("\n"):
+        if TASK.match(line):
+            in_task = True
+        elif in_task and line.strip() and line.startswith((" ", "\t")):
+            return True
+        elif line.strip():
+            in_task = False
+    return False
+
+
 def tasks(body: str) -> list[str]:
     """The tasks of a file that is mainly an ordered list of them (or a checklist); [] if it
     is not."""
@@ -1383,6 +1396,11 @@ class Planner:
         elif steps := tasks(item.body):
             item.level, item.steps = "process", steps
             item.notes.append(f"mainly a list of {len(steps)} tasks: a process with those steps")
+            if has_details(item.body):
+                item.notes.append(
+                    "the lines under its tasks are not kept (a step is a name): "
+                    "as an SOP it keeps them"
+                )
         self.items.append(item)
 
 
@@ -1437,12 +1455,13 @@ class Builder:
     existing: dict = field(default_factory=dict)
 
     def load_existing(self) -> None:
-        from processes.models import Process
+        from processes.models import Process, Step
         from sops.models import SOP
         from systems.models import System
         from systems.tree import system_paths
 
         paths = system_paths()
+        with_sop: dict[int, str] = {}  # step → the source of its SOP
         systems = list(System.objects.only("name", "parent", "source"))
         processes = {}
         # A system with no source of its own that holds what came from files is one an import
@@ -1460,9 +1479,15 @@ class Builder:
             names = self.existing.setdefault(("system", paths[system.pk][:-1]), {})
             source = system.source or (ROOT if system.pk in holding else None)
             names[system.name.casefold()] = source
-        for sop in SOP.objects.only("process", "title", "source"):
+        for sop in SOP.objects.only("process", "title", "source", "step"):
             names = self.existing.setdefault(("sop", processes[sop.process_id]), {})
             names[sop.title.casefold()] = sop.source
+            if sop.step_id is not None:
+                with_sop[sop.step_id] = sop.source
+        # A step is taken only by its SOP (a step has one): one whose SOP came from elsewhere.
+        for step in Step.objects.filter(pk__in=with_sop).only("process", "name"):
+            names = self.existing.setdefault(("step", processes[step.process_id]), {})
+            names[step.name.casefold()] = with_sop[step.pk]
 
     def name(self, kind: str, parent, title: str, source: str) -> str:
         """`title` as the name of a new or updated `kind` in `parent`, unique there."""
@@ -1623,6 +1648,11 @@ class Builder:
             self.problems.append(f"{item.title}: a file is not a system; it is an SOP")
             level = "sop"
         if level == "process":
+            if not item.steps:
+                self.problems.append(
+                    f"{item.title}: it is no list of tasks, so as a process it has no steps "
+                    "and its text is not kept; an SOP keeps it"
+                )
             system = system or self.source_system()
             made = self.process(item.title, system, item, item.outcome or lead(item.body))
             taken = self.names("step", (tuple(system), made["name"]))
@@ -1640,8 +1670,8 @@ class Builder:
             system = system or self.source_system()
             process = self.loose_process(tuple(system), item.parent)
         elif level == "step":
-            taken = self.names("step", (tuple(process["system"]), process["name"]))
-            step = unique(item.title, taken, MAX_NAME["step"])
+            parent = (tuple(process["system"]), process["name"])
+            step = self.name("step", parent, item.title, self.source(item.key))
             self.doc["steps"].append(
                 {
                     "system": process["system"],

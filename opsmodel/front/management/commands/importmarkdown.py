@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.text import Truncator
 
 from opsmodel.front.exchange import BadDocument, import_map
 from opsmodel.front.markdown_import import (
@@ -79,7 +82,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING("Dry run: nothing was written."))
             return
         try:
-            counts = import_map(doc)
+            # Each thing made or changed says so in its history, as the upload's do.
+            name = Path(path).name or str(path)
+            counts = import_map(doc, action=f"Imported from “{Truncator(name).chars(150)}”")
         except BadDocument as error:
             raise CommandError(
                 "Nothing was imported:\n" + "\n".join(f"  - {p}" for p in error.problems)
