@@ -30,9 +30,13 @@ def source_field() -> models.CharField:
     """Where a map object came from, when it was not made in the app: `template:<slug>` for a
     starter template installed, `file:<path>` for a file imported (its path in what was
     imported). Importing the same source again finds the object by it (opsmodel.front.exchange)."""
+    # (The database's own default too: rows written by a migration's historical models, which
+    # know no source, get none.)
     return models.CharField(
         max_length=500,
         blank=True,
+        default="",
+        db_default="",
         editable=False,
         db_index=True,
         help_text="Where it came from: a starter template, or an imported file's path.",
