@@ -854,3 +854,26 @@ def test_the_document_and_its_changes_are_told_in_a_fixed_number_of_queries():
             scope_checks(doc)
         counted.append(len(queries))
     assert counted[0] == counted[1] == 13
+
+
+def test_opsmodels_own_handbook_comes_back_with_its_owners_outcomes_and_times():
+    """The Markdown handbook (map page → Handbook) imported into an empty map: each SOP's
+    "- Owner:", "- Outcome:" and "- One sitting:" lines are read, not kept as instructions."""
+    from django.contrib.auth import get_user_model
+
+    from opsmodel.front.handbook import markdown_handbook
+
+    call_command("loaddemo", stdout=io.StringIO())
+    recorded = SOP.objects.get(title="Recording a video")
+    handbook = markdown_handbook()
+    clear_map()
+    found = plan(read_zip(io.BytesIO(handbook), "opsmodel-handbook.zip"))
+    people = list(get_user_model().objects.filter(is_active=True))
+    owners = {i.key: match_owner(i.owner_hint, people) for i in found.items if i.owner_hint}
+    doc, _ = to_document(found, owners=owners)
+    import_map(doc)
+    again = SOP.objects.get(title="Recording a video")
+    assert again.owner == recorded.owner
+    assert again.outcome == recorded.outcome
+    assert again.estimated_minutes == recorded.estimated_minutes
+    assert "Owner:" not in again.body and again.body.lstrip().startswith("1.")

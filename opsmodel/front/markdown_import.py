@@ -550,7 +550,13 @@ class FrontMatterLoader(yaml.SafeLoader):
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 # "Owner: Maya Ortiz": a name of at most three words, a colon, a value.
 PROPERTY_LINE = re.compile(r"^([^\W\d_][\w&/().-]*(?: [\w&/().-]+){0,2}):[ \t]+(\S.*)$")
+LIST_MARK = re.compile(r"[-*+][ \t]+")
+# Values that say nothing is stated ("- Owner: none", "- One sitting: ? minutes").
+UNSTATED = {"none", "not stated", "n/a", "-", "—", "tbd"}
 KNOWN_PROPERTIES = {
+    # Opsmodel's own handbook (opsmodel/front/handbook.py) writes these under each title.
+    "one sitting",
+    "recipe for step",
     "owner",
     "assignee",
     "assigned to",
@@ -576,7 +582,14 @@ KNOWN_PROPERTIES = {
 }
 # Who answers for the page; its author or creator need not (Notion fills "Created by" itself).
 OWNER_KEYS = ("owner", "assignee", "assigned to", "responsible", "person")
-TIME_KEYS = ("estimated_minutes", "estimated minutes", "estimated time", "estimate", "duration")
+TIME_KEYS = (
+    "estimated_minutes",
+    "estimated minutes",
+    "estimated time",
+    "estimate",
+    "duration",
+    "one sitting",
+)
 OUTCOME_KEYS = ("outcome", "result", "goal")
 
 
@@ -695,17 +708,30 @@ def take_title(text: str) -> tuple[str, str]:
 
 
 def take_properties(text: str, notion: bool) -> tuple[dict, str]:
-    """The `Key: value` lines Notion writes under a page's title, read and removed."""
+    """The `Key: value` lines Notion writes under a page's title, read and removed; or a
+    list of them (`- Owner: Sam Lee`, as Opsmodel's own handbook and many wikis write them)
+    when every key of the list is one known here."""
     lines = text.split("\n")
     n = 0
     while n < len(lines) and not lines[n].strip():
         n += 1
-    start, fields = n, {}
-    while n < len(lines) and (match := PROPERTY_LINE.match(lines[n].strip())):
-        fields[match.group(1).strip().casefold()] = match.group(2).strip()
+    start, fields, listed = n, {}, set()
+    while n < len(lines):
+        line = lines[n].strip()
+        bullet = LIST_MARK.match(line)
+        match = PROPERTY_LINE.match(line[bullet.end() :] if bullet else line)
+        if not match:
+            break
+        value = match.group(2).strip()
+        if value.casefold() not in UNSTATED and not value.startswith("?"):
+            fields[match.group(1).strip().casefold()] = value
+        if bullet:
+            listed.add(match.group(1).strip().casefold())
         n += 1
-    if not fields or (n < len(lines) and lines[n].strip()):
+    if n == start or (n < len(lines) and lines[n].strip()):
         return {}, text  # not a block of its own
+    if listed and (len(listed) != n - start or not listed <= KNOWN_PROPERTIES):
+        return {}, text  # a list that only looks like properties: instructions, kept
     if not notion and not set(fields) & KNOWN_PROPERTIES:
         return {}, text
     return fields, "\n".join(lines[:start] + lines[n:])
@@ -1393,7 +1419,14 @@ class Planner:
         elif not item.body.strip() and not item.outcome:
             item.level = "skip"
             item.notes.append("empty: nothing to import")
-        elif steps := tasks(item.body):
+        elif (steps := tasks(item.body)) and item.estimated_minutes:
+            # A recipe's numbered instructions, done in the one sitting the file states.
+            item.steps = steps
+            item.notes.append(
+                f"a numbered list done in one sitting ({item.estimated_minutes} minutes): an SOP; "
+                "as a process its list would be the steps"
+            )
+        elif steps:
             item.level, item.steps = "process", steps
             item.notes.append(f"mainly a list of {len(steps)} tasks: a process with those steps")
             if has_details(item.body):
