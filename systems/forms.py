@@ -11,14 +11,23 @@ from systems.models import Software, System
 from systems.tree import check_move, create_system, move_system, tree_lock
 
 
-class SystemForm(VersionedModelForm):
-    parent = TreeNodeChoiceField(
+def place_field(label: str, empty_label: str, help_text: str) -> TreeNodeChoiceField:
+    """A system to put something inside, or none (the top level): the tree, indented."""
+    return TreeNodeChoiceField(
         level_indicator="\u2002\u2002",  # indents; dashes would be read aloud
         queryset=System.objects.all(),
         required=False,
-        label="Inside",
-        empty_label="— Top level: not inside another system —",
-        help_text="The wider system this one feeds. Its sub-systems and processes move with it.",
+        label=label,
+        empty_label=empty_label,
+        help_text=help_text,
+    )
+
+
+class SystemForm(VersionedModelForm):
+    parent = place_field(
+        "Inside",
+        "— Top level: not inside another system —",
+        "The wider system this one feeds. Its sub-systems and processes move with it.",
     )
 
     # The tree code path moves the system; the conditional UPDATE writes the other fields.

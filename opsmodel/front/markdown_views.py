@@ -26,7 +26,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from mptt.forms import TreeNodeChoiceField
 
 from opsmodel.front.exchange import BadDocument, import_map
 from opsmodel.front.handbook import CHANGE_THE_MAP
@@ -47,6 +46,7 @@ from processes.models import Process
 from sops.attachments import size_text
 from sops.health import RULE_SPLIT, sop_findings
 from sops.models import SOP
+from systems.forms import place_field
 from systems.models import System
 from systems.tree import system_paths
 
@@ -72,13 +72,8 @@ class UploadForm(forms.Form):
         help_text="Notion: Settings → Export → “Markdown & CSV”. Outline, BookStack, an Obsidian "
         "vault or a Git handbook: zip the folder.",
     )
-    into = TreeNodeChoiceField(
-        level_indicator="\u2002\u2002",
-        queryset=System.objects.all(),
-        required=False,
-        label="Import under",
-        empty_label="— Top level —",
-        help_text="The system the imported folders go inside.",
+    into = place_field(
+        "Import under", "— Top level —", "The system the imported folders go inside."
     )
 
     def clean_file(self):
@@ -157,7 +152,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                 }
             }
             request.session[SESSION_KEY] = uploads
-            return go_to(request, f"{request.path}{token}/")
+            return go_to(request, reverse("front:markdown_preview", args=[token]))
     context = {
         "page_title": "Import Markdown",
         "form": form,

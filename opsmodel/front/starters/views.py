@@ -7,24 +7,20 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
-from mptt.forms import TreeNodeChoiceField
 
 from opsmodel.access import plain_id
 from opsmodel.front.starters import BY_SLUG, INSTALL_PERMISSIONS, STARTERS, NotInstalled, install
 from opsmodel.htmx import go_to, render_page
-from systems.models import System
+from systems.forms import place_field
 
 
 class StarterForm(forms.Form):
     """Where the template goes and who owns it; the template is the button pressed."""
 
-    parent = TreeNodeChoiceField(
-        level_indicator="\u2002\u2002",  # indents; dashes would be read aloud
-        queryset=System.objects.all(),
-        required=False,
-        label="Where",
-        empty_label="Top level: not inside another system",
-        help_text="The system the template's systems go inside.",
+    parent = place_field(
+        "Where",
+        "Top level: not inside another system",
+        "The system the template's systems go inside.",
     )
     owner = forms.ModelChoiceField(
         queryset=get_user_model().objects.filter(is_active=True),
