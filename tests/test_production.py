@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import gzip
 import os
 import re
 import subprocess
@@ -173,6 +174,19 @@ def test_no_url_changes_anything_over_get(founder_client, objects):  # noqa: F81
 
 
 # Login throttling
+
+
+@pytest.mark.django_db
+def test_pages_go_out_compressed_to_a_browser_that_accepts_it(founder_client):
+    SystemFactory.create_batch(5)
+    plain = founder_client.get(reverse("home"))
+    packed = founder_client.get(reverse("home"), HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert "Content-Encoding" not in plain
+    assert packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"]
+    body = gzip.decompress(packed.content).decode()
+    assert "How the business runs" in body
+    assert len(packed.content) < len(plain.content) / 3
 
 
 @pytest.mark.django_db
