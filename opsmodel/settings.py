@@ -419,6 +419,10 @@ ATTACHMENT_FILE_MAX_BYTES = env_int("ATTACHMENT_FILE_MAX_MB", 25) * 1024 * 1024
 # each further file is listed without its bytes, and the import says which were left out.
 EXPORT_ATTACHMENTS_MAX_BYTES = env_int("EXPORT_ATTACHMENTS_MAX_MB", 100) * 1024 * 1024
 
+# A map of more systems than this opens folded below its first two levels (the map page and the
+# sidebar), each folded branch fetched when opened: the page stays small however large the map.
+MAP_FOLD_OVER = 60
+
 # Importing Markdown (opsmodel/front/markdown_import.py): at most so many Markdown files and
 # pictures, each Markdown file at most IMPORT_MAX_FILE_MB (pictures: ATTACHMENT_IMAGE_MAX_MB),
 # and at most IMPORT_MAX_MB of them in all, counted as they are unpacked.

@@ -31,6 +31,10 @@ from systems.models import System
 TREE_LOCK_KEY = 0x5157_0001
 
 
+# A map of more systems than settings.MAP_FOLD_OVER opens folded below this many levels, on
+# the map page and in the sidebar; the rest is a click away.
+OPEN_LEVELS = 2
+
 GONE = "The system you chose as parent was deleted meanwhile; choose another."
 
 

@@ -7,6 +7,7 @@ app_name = "systems"
 urlpatterns = [
     path("systems/tree/", views.tree, name="tree"),
     path("systems/new/", views.new, name="new"),
+    path("systems/<int:pk>/branch/", views.branch, name="branch"),
     *object_paths("systems/", views, "detail", "edit", "delete", "move", "history", "compare"),
     path("software/", software_views.software_list, name="software"),
     path("software/new/", software_views.software_new, name="software_new"),

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
 from opsmodel import edit_views, history_views
@@ -12,9 +14,10 @@ from opsmodel.access import fetch
 from opsmodel.htmx import render_page
 from opsmodel.mapcache import cached_partial
 from opsmodel.pages import breadcrumbs
+from systems.context_processors import sidebar_tree_html, tree_version
 from systems.forms import SystemForm
-from systems.models import System
-from systems.tree import delete_system, flat_tree, move_sibling
+from systems.models import COUNTS, System
+from systems.tree import OPEN_LEVELS, delete_system, flat_tree, move_sibling
 
 
 def get_system(user, pk, action: str = "view") -> System:
@@ -26,15 +29,38 @@ def get_system(user, pk, action: str = "view") -> System:
 @require_GET
 @permission_required("systems.view_system", raise_exception=True)
 def home(request: HttpRequest) -> HttpResponse:
-    systems = list(System.objects.with_counts())
+    """The whole map from the widest systems down, its totals above.
+
+    A large map (settings.MAP_FOLD_OVER) opens folded below its first levels: each folded
+    branch is fetched when opened (`branch`), so the page stays small whatever the map's size.
+    """
+    everything = System.objects.with_counts()
+    # Each system's counts, summed here: aggregating the annotations in SQL (Sum) reads them
+    # from a subquery that no longer selects them, and SQLite then sums a string (Django 6.1).
+    counts = list(everything.values_list(*COUNTS))
+    totals = [sum(column) for column in zip(*counts, strict=True)] or [0] * len(COUNTS)
+    shown = everything
+    if len(counts) > settings.MAP_FOLD_OVER:
+        shown = everything.filter(level__lt=OPEN_LEVELS)
     context = {
         "page_title": "Operations map",
-        "rows": flat_tree(systems),
-        "system_count": len(systems),
-        "process_count": sum(s.process_count for s in systems),
-        "sop_count": sum(s.sop_count for s in systems),
+        "rows": flat_tree(list(shown)),
+        "system_count": len(counts),
+        **dict(zip(COUNTS, totals, strict=True)),
     }
     return render_page(request, "systems/home.html", context)
+
+
+@login_required
+@require_GET
+def branch(request: HttpRequest, pk: int) -> HttpResponse:
+    """A folded branch of the map: the systems right inside one, each with its own counts."""
+    system = get_system(request.user, pk)
+    context = {
+        "rows": flat_tree(list(system.get_children().with_counts())),
+        "can_reorder": request.user.has_perm("systems.change_system"),
+    }
+    return render(request, "systems/_map_tree.html", context)
 
 
 def summary_context(system: System) -> dict:
@@ -64,8 +90,20 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_required("systems.view_system", raise_exception=True)
 def tree(request: HttpRequest) -> HttpResponse:
-    """The sidebar tree alone, refreshed after any change to the map."""
-    return render(request, "base.html#sidebar")
+    """The sidebar's systems tree alone.
+
+    Every full page names it under the tree's version (`?v=`): while the tree stays the same
+    the browser keeps what it fetched once instead of every page carrying the tree. Without
+    the current version (after a change to the map, or from an older page) it is drawn and
+    not kept.
+    """
+    version = tree_version()
+    response = HttpResponse(sidebar_tree_html(version))
+    if request.GET.get("v") == version:
+        patch_cache_control(response, private=True, max_age=365 * 24 * 60 * 60, immutable=True)
+    else:
+        patch_cache_control(response, private=True, no_cache=True)
+    return response
 
 
 class New(edit_views.NewView):

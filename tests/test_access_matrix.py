@@ -62,6 +62,7 @@ def matrix(o) -> dict[str, tuple[str, str, dict, dict]]:
         "systems:tree": ("get", reverse("systems:tree"), {}, READ),
         "systems:new": ("get", reverse("systems:new"), {}, FOUNDERS_ONLY),
         "systems:detail": ("get", reverse("systems:detail", args=[s]), {}, READ),
+        "systems:branch": ("get", reverse("systems:branch", args=[s]), {}, READ),
         "systems:edit": ("get", reverse("systems:edit", args=[s]), {}, FOUNDERS_ONLY),
         "systems:delete": ("get", reverse("systems:delete", args=[s]), {}, FOUNDERS_ONLY),
         "systems:move": ("post", reverse("systems:move", args=[s]), up, FOUNDERS_WRITE),

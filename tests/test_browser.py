@@ -118,6 +118,38 @@ def test_drilling_down_swaps_the_main_region_and_back_works(page):
     assert page.evaluate("window.__sameDocument") is None
 
 
+def test_a_large_map_opens_folded_and_its_branches_open_from_the_keyboard(page, settings):
+    from playwright.sync_api import expect
+
+    settings.MAP_FOLD_OVER = 2
+    page.reload()
+    main = page.locator("#main")
+    expect(main.get_by_role("heading", level=1)).to_be_visible()
+    expect(main.get_by_role("link", name="IP creation")).to_have_count(0)
+    toggle = main.get_by_role("button", name=re.compile(r"Revenue generation: \d+ systems? inside"))
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(main.get_by_role("link", name="IP creation")).to_be_visible()
+    expect(toggle).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(main.get_by_role("link", name="IP creation")).to_be_hidden()
+    page.keyboard.press("Space")
+    main.get_by_role("link", name="IP creation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("IP creation")
+    # The sidebar's tree, folded as well, opens the way to the page's own system.
+    current = page.locator('#sidebar a[aria-current="true"]')
+    expect(current).to_have_text("IP creation")
+    page.reload()
+    expect(current).to_have_text("IP creation")
+    expect(current).to_be_visible()
+    twisty = page.get_by_role("button", name="Sub-systems of Revenue generation")
+    expect(twisty).to_have_attribute("aria-expanded", "true")
+    assert page.console_errors == []
+
+
 def test_the_sidebar_tree_collapses_from_the_keyboard(page):
     from playwright.sync_api import expect
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
 
 from opsmodel.front.starters import install
 
@@ -128,6 +128,10 @@ def test_the_nu_html_checker_finds_no_errors_on_the_apps_pages(tmp_path):
             path = tmp_path / f"{person}-{len(saved)}.html"
             path.write_bytes(response.content)
             saved[str(path)] = f"{person} {url}"
+        with override_settings(MAP_FOLD_OVER=2):  # a large map opens folded
+            path = tmp_path / f"{person}-{len(saved)}.html"
+            path.write_bytes(client.get("/").content)
+            saved[str(path)] = f"{person} / (folded)"
         if person == "founder":  # a Markdown import's preview and report need an upload
             for url, response in markdown_import_pages(client):
                 path = tmp_path / f"{person}-{len(saved)}.html"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -192,73 +193,27 @@ def test_pages_spell_htmx_attributes_as_valid_data_attributes(member_client, lea
         assert re.findall(r"[\s\"']hx-[a-z-]+=", html) == [], url
 
 
-def test_the_sidebar_marks_the_current_system(member_client, lead_generation_map):
+def test_full_pages_name_the_sidebar_tree_which_the_browser_keeps_while_it_stays_the_same(
+    member_client, lead_generation_map
+):
     m = lead_generation_map
     html = member_client.get(m["youtube"].get_absolute_url()).content.decode()
-    assert f'data-system="{m["leads"].pk}" aria-current="true"' in html
-    assert f'data-system="{m["wealth"].pk}" aria-current' not in html
-
-
-def test_login_page_is_styled_and_logs_in(client, member):
-    page = client.get(reverse("login"))
-    assert "Log in to Opsmodel" in page.content.decode()
-    response = client.post(
-        reverse("login"), {"username": "member", "password": "a-long-test-password"}
-    )
-    assert response.status_code == 302
-    assert response["Location"] == reverse("front:start")
-    assert client.get(reverse("front:start"))["Location"] == reverse("front:my_work")
-
-
-def test_a_wrong_password_says_so_and_keeps_the_username(client, member):
-    response = client.post(reverse("login"), {"username": "member", "password": "wrong"})
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "enter a correct username and password" in html
-    assert 'value="member"' in html
-
-
-def test_log_out_is_a_post(member_client):
-    assert member_client.get(reverse("logout")).status_code == 405
-    response = member_client.post(reverse("logout"))
-    assert response.status_code == 302
-    assert member_client.get(reverse("home")).status_code == 302
-
-
-def test_a_history_restore_has_one_title_in_the_head(member_client, lead_generation_map):
-    html = member_client.get(pages(lead_generation_map)[1], **HISTORY_RESTORE).content.decode()
-    assert html.count("<title>") == 1
-
-
-def test_an_htmx_request_after_the_session_ends_reloads_the_login_page(client, lead_generation_map):
-    url = lead_generation_map["youtube"].get_absolute_url()
-    response = client.get(url, **make.HTMX)
-    assert response.status_code == 200
-    assert response["HX-Redirect"] == f"{reverse('login')}?next={url}"
-
-
-def test_a_refused_htmx_navigation_gets_the_no_access_message_without_the_frame(
-    client, outsider, lead_generation_map
-):
-    client.force_login(outsider)
-    response = client.get(lead_generation_map["leads"].get_absolute_url(), **make.HTMX)
-    html = response.content.decode()
-    assert response.status_code == 403
-    assert "Your account has no role yet" in html
-    assert "<title>No access · Opsmodel</title>" in html
-    assert "<html" not in html
-    full = client.get(lead_generation_map["leads"].get_absolute_url()).content.decode()
-    assert "<html" in full and "Your account has no role yet" in full
-    # No link back to the map, which would refuse them again: a way out instead.
-    assert 'href="/"' not in full.split('<main id="main"', 1)[1]
-    assert "Log out" in full
-
-
-def test_a_member_refused_a_founders_page_is_offered_the_way_back(member_client):
-    response = member_client.get(reverse("systems:new"))
-    html = response.content.decode()
-    assert response.status_code == 403 and "You do not have access to this page" in html
-    assert "Back to the operations map" in html
+    assert "data-system=" not in html  # the tree is not in the page…
+    # …which says where its system is, for app.js to mark it in the tree once it arrives.
+    assert f'data-current-system="{m["leads"].pk}"' in html
+    address = re.search(r'data-hx-get="(/systems/tree/\?v=\w+)"', html).group(1)
+    tree = member_client.get(address, **make.HTMX)
+    assert f'data-system="{m["leads"].pk}">Lead generation</a>' in tree.content.decode()
+    assert "max-age=31536000" in tree["Cache-Control"] and "immutable" in tree["Cache-Control"]
+    assert "private" in tree["Cache-Control"]
+    # Once the tree changes, pages name a new version, and the old one is no longer kept.
+    m["leads"].name = "Lead gen"
+    m["leads"].save()
+    html = member_client.get(m["youtube"].get_absolute_url()).content.decode()
+    assert address not in html
+    stale = member_client.get(address, **make.HTMX)
+    assert "no-cache" in stale["Cache-Control"] and "max-age" not in stale["Cache-Control"]
+    assert ">Lead gen</a>" in stale.content.decode()
 
 
 def test_a_missing_page_says_not_found_in_the_apps_own_style(member_client, settings):
@@ -309,3 +264,57 @@ def test_a_hidden_input_carries_no_aria_attribute(founder_client, lead_generatio
         hidden = re.findall(r'<input type="hidden"[^>]*>', html)
         assert any('name="initial-review_interval_days"' in tag for tag in hidden), url
         assert [tag for tag in hidden if "aria-" in tag] == [], url
+
+
+def test_a_large_map_opens_folded_below_two_levels_and_each_branch_comes_when_opened(
+    member_client, settings, django_assert_num_queries
+):
+    wealth = make.SystemFactory(name="Wealth generation")
+    revenue = make.SystemFactory(name="Revenue generation", parent=wealth)
+    ip = make.SystemFactory(name="IP creation", parent=revenue)
+    leads = make.SystemFactory(name="Lead generation", parent=ip)
+    make.SystemFactory(name="Hiring")
+    make.SOPFactory(process=make.ProcessFactory(system=leads))
+    # A small map shows everything at once.
+    html = member_client.get(reverse("home")).content.decode()
+    assert "Lead generation" in html and "data-branch=" not in html
+
+    settings.MAP_FOLD_OVER = 4
+    html = member_client.get(reverse("home")).content.decode()
+    assert "Revenue generation" in html and "Hiring" in html
+    assert "IP creation" not in html and "Lead generation" not in html
+    # The totals still count the whole map.
+    totals = re.search(r'<ul class="stats".*?</ul>', html, re.DOTALL).group(0)
+    assert re.sub(r"<[^>]+>|\s+", " ", totals).split() == [
+        "5",
+        "systems",
+        "1",
+        "process",
+        "1",
+        "SOP",
+    ]
+    button = re.search(r'<button [^>]*data-branch="([^"]+)"[^>]*>(.*?)</button>', html)
+    assert button.group(1) == reverse("systems:branch", args=[revenue.pk])
+    assert f'aria-controls="map-branch-{revenue.pk}"' in button.group(0)
+    assert "Revenue generation: </span>2 systems inside" in button.group(2)
+
+    branch = member_client.get(button.group(1), **make.HTMX).content.decode()
+    assert "IP creation" in branch and "Lead generation" not in branch
+    assert "1 system inside" in branch
+    deepest = member_client.get(reverse("systems:branch", args=[ip.pk]), **make.HTMX)
+    assert "Lead generation" in deepest.content.decode()
+    assert (
+        "1 process" in deepest.content.decode() and "data-branch=" not in deepest.content.decode()
+    )
+    # A wide branch costs what a narrow one does.
+    with django_assert_num_queries(6):
+        member_client.get(reverse("systems:branch", args=[ip.pk]), **make.HTMX)
+    make.SystemFactory.create_batch(20, parent=ip)
+    with django_assert_num_queries(6):
+        member_client.get(reverse("systems:branch", args=[ip.pk]), **make.HTMX)
+
+    # The sidebar's tree comes folded the same way.
+    tree = member_client.get(reverse("systems:tree"), **make.HTMX).content.decode()
+    assert f'aria-expanded="false" aria-controls="branch-{revenue.pk}"' in tree
+    assert f'id="branch-{revenue.pk}" role="list" hidden' in tree
+    assert f'aria-expanded="true" aria-controls="branch-{wealth.pk}"' in tree

@@ -139,16 +139,6 @@ def owner(person) -> SafeString:
 
 
 @register.simple_tag(takes_context=True)
-def tree_marking_current_system(context, tree_html: str) -> SafeString:
-    """The (cached) sidebar tree's HTML with the page's current system marked."""
-    system = context.get("current_system")
-    if system is None or not getattr(system, "pk", None):
-        return mark_safe(tree_html)
-    marker = f'data-system="{system.pk}"'
-    return mark_safe(tree_html.replace(marker, f'{marker} aria-current="true"', 1))
-
-
-@register.simple_tag(takes_context=True)
 def slot(context, name: str, *args) -> SafeString:
     """What a layer above draws in this place of the page (opsmodel.slots)."""
     return slots.render(name, context, *args)

@@ -11,10 +11,22 @@
     document.querySelectorAll("#sidebar a[data-system]").forEach(function (link) {
       if (link.dataset.system === current) {
         link.setAttribute("aria-current", "true");
+        openBranchesAround(link);
       } else {
         link.removeAttribute("aria-current");
       }
     });
+  }
+
+  // A large tree comes folded: the way down to the page's own system is opened.
+  function openBranchesAround(link) {
+    var branch = link.closest("ul[id^='branch-']");
+    while (branch) {
+      var twisty = document.querySelector("[aria-controls='" + branch.id + "']");
+      branch.hidden = false;
+      if (twisty) twisty.setAttribute("aria-expanded", "true");
+      branch = branch.parentElement.closest("ul[id^='branch-']");
+    }
   }
 
   // A whole page that asks for focus (a plain form posted back with its problems, as an
@@ -29,7 +41,6 @@
 
   document.addEventListener("htmx:afterSettle", function (event) {
     markCurrentSystem();
-    wireTwisties();
     // Content that asks for focus gets it: a conflict message, an inline form's first field,
     // the thing just saved or moved. Otherwise a new main region focuses its heading.
     var wanted = document.querySelector("[data-autofocus]");
@@ -114,18 +125,44 @@
   document.addEventListener("htmx:historyRestore", markSection);
   window.addEventListener("popstate", function () { setTimeout(markSection, 0); });
 
-  // Collapsible branches of the sidebar tree. Without JavaScript the tree is simply open.
-  function wireTwisties() {
-    document.querySelectorAll("#sidebar .twisty[hidden]").forEach(function (button) {
+  // A folded branch of a large map: fetched the first time it is opened, then shown and hidden
+  // again. Without JavaScript the button stays hidden: each system's own page lists what is
+  // inside it.
+  function showBranchButtons(root) {
+    root.querySelectorAll("[data-branch][hidden]").forEach(function (button) {
       button.hidden = false;
-      button.addEventListener("click", function () {
-        var open = button.getAttribute("aria-expanded") === "true";
-        button.setAttribute("aria-expanded", String(!open));
-        document.getElementById(button.getAttribute("aria-controls")).hidden = open;
-      });
     });
   }
-  document.addEventListener("DOMContentLoaded", wireTwisties);
+  document.addEventListener("DOMContentLoaded", function () { showBranchButtons(document); });
+  document.addEventListener("htmx:afterSettle", function () { showBranchButtons(document); });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-branch]");
+    if (!button) return;
+    var branch = document.getElementById(button.getAttribute("aria-controls"));
+    function show(open) {
+      branch.hidden = !open;
+      button.setAttribute("aria-expanded", String(open));
+    }
+    if (button.getAttribute("aria-expanded") === "true") return show(false);
+    if (branch.childElementCount) return show(true);
+    if (button.getAttribute("aria-busy")) return;
+    button.setAttribute("aria-busy", "true");
+    // From the body, which pushes no address: the branch is part of this page.
+    htmx.ajax("GET", button.dataset.branch, { source: document.body, target: branch, swap: "innerHTML" })
+      .then(function () {
+        button.removeAttribute("aria-busy");
+        if (branch.childElementCount) show(true);
+      });
+  });
+
+  // Collapsible branches of the sidebar tree (which only comes with JavaScript, by htmx).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("#sidebar .twisty");
+    if (!button) return;
+    var open = button.getAttribute("aria-expanded") === "true";
+    button.setAttribute("aria-expanded", String(!open));
+    document.getElementById(button.getAttribute("aria-controls")).hidden = open;
+  });
 
   // A button that copies a field's text (a new API token): to the clipboard, said in the
   // status line; where the clipboard is not allowed, the text is selected to copy by hand.
@@ -179,7 +216,7 @@
 
   // On a phone the systems tree starts folded (it is folded in the markup, so nothing moves
   // when the page loads), so the page's own content comes first; a wider screen opens it. It
-  // keeps whatever state the person gives it when the sidebar refreshes after an edit.
+  // keeps whatever state the person gives it.
   var phone = window.matchMedia("(max-width: 50rem)");
   var systemsOpen = !phone.matches;
   function applySidebarState() {
@@ -192,9 +229,6 @@
     });
   }
   document.addEventListener("DOMContentLoaded", applySidebarState);
-  document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.detail.target && event.detail.target.id === "sidebar") applySidebarState();
-  });
 
   // Drag and drop to reorder steps. The ↑ ↓ buttons on each step do the same from the
   // keyboard (and without JavaScript); this only adds the pointer's way.
