@@ -351,6 +351,9 @@ def kb(count: int) -> str:
 
 class Command(BaseCommand):
     help = "Benchmark the main pages and htmx partials with gunicorn, against a bare-Django floor."
+    # The system checks open the configured database: with --sqlite and --postgres, that would
+    # make the project's own db.sqlite3 for nothing (the processes of each database migrate).
+    requires_system_checks = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--seconds", type=float, default=5.0, help="load per page")
