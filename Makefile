@@ -69,9 +69,11 @@ clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts var
 
 # Not part of the tests, nor of the installed app (tests/benchmark/): measures every page under
-# load on a generated map (see the README).
+# load on a generated map, on SQLite then on PostgreSQL, each a throwaway database of its own
+# (see the README). BENCH_ARGS="--seconds 1" for a quick run.
 BENCH_DB ?= /tmp/opsmodel-benchmark.sqlite3
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/opsmodel_benchmark
+BENCH_ARGS ?=
 benchmark: $(VENV)/.installed-test
 	@command -v wrk >/dev/null || apt-get install -y wrk
-	SQLITE_PATH=$(BENCH_DB) $(BIN)/python manage.py migrate --noinput
-	SQLITE_PATH=$(BENCH_DB) $(BIN)/python -m tests.benchmark
+	$(BIN)/python -m tests.benchmark --sqlite $(BENCH_DB) --postgres $(BENCH_DATABASE_URL) $(BENCH_ARGS)

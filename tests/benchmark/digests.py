@@ -6,8 +6,9 @@ time and SQL queries, which must not grow with what a person owes nor with the m
 them all (`queue_due`, the worker's every-minute job), and rendering and handing each email to a
 mailer that keeps it in memory (`send_pending`, without a network in the way).
 
-`make benchmark` reports it with the pages; `python -m tests.benchmark digests` measures it
-alone and rewrites only its section of RESULTS.md. Everything it adds is rolled back.
+`make benchmark` reports it with the pages, on each database; `python -m tests.benchmark
+digests` measures it alone on the configured database and rewrites only that database's section
+of RESULTS.md. Everything it adds is rolled back.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from tests.benchmark import generatemap
 
 PEOPLE = 1000
 RESULTS = Path(settings.BASE_DIR) / "tests" / "benchmark" / "RESULTS.md"
-HEADING = "## Digests"
+FINDINGS = RESULTS.with_name("FINDINGS.md")
+LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 class RolledBack(Exception):
@@ -190,7 +192,7 @@ def report_lines(result: dict) -> list[str]:
     per_send = send["seconds"] * 1000 / max(send["sent"], 1)
     few, many = min(build["queries"]), max(build["queries"])
     return [
-        HEADING,
+        f"## Digests ({LABELS.get(result['vendor'], result['vendor'])})",
         "",
         f"{result['people']:,} people each owing a few things (two run steps, two SOPs to read, "
         "a review, a weekly number) on the map above, measured in-process, one person at a "
@@ -214,17 +216,19 @@ def report_lines(result: dict) -> list[str]:
 
 
 def replace_section(text: str, section: str) -> str:
-    """`text` with its digest section (up to the next heading) replaced by `section`, or with
-    `section` added before the first heading after the tables when it has none."""
+    """`text` with the section under `section`'s heading (up to the next heading) replaced by
+    `section`, or with `section` added before the findings written by hand when it has none."""
     section = section.rstrip("\n") + "\n\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        end = text.find("\n## ", start + len(HEADING))
+    heading = section.split("\n", 1)[0] + "\n"
+    if heading in text:
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
         return text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    first = text.find("\n## ")
-    if first == -1:
-        return text.rstrip("\n") + "\n\n" + section
-    return text[: first + 1] + section + text[first + 1 :]
+    findings = FINDINGS.read_text().split("\n", 1)[0] + "\n" if FINDINGS.exists() else None
+    if findings and findings in text:
+        start = text.index(findings)
+        return text[:start] + section + text[start:]
+    return text.rstrip("\n") + "\n\n" + section
 
 
 class Command(BaseCommand):
