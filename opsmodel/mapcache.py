@@ -115,8 +115,9 @@ WRITE = re.compile(
     re.IGNORECASE,
 )
 TRUNCATE = re.compile(r"\s*TRUNCATE\b", re.IGNORECASE)
-# Every table a query reads, subqueries and joins included. A word taken for a table that is
-# none (`EXTRACT(… FROM …)`) is a table nobody placed: every topic, which is only cautious.
+# Every table a query reads, subqueries and joins included, as Django writes them (a join
+# listed with commas, as raw SQL may write one, is not read). A word taken for a table that is
+# none (`SUBSTRING(… FROM 2)`) is a table nobody placed: every topic, which is only cautious.
 READ = re.compile(r'\b(?:FROM|JOIN)\s+[`"]?(\w+)', re.IGNORECASE)
 # A login writes the person's last login and nothing else (update_last_login): no page shows it,
 # so it keeps the pages kept (before, every login threw away everyone's).
