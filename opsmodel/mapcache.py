@@ -1,34 +1,58 @@
-"""Drill-down partials rendered once and cached until the map changes.
+"""Drill-down pages drawn once and kept until what they show changes.
 
-People read the map far more often than they change it, and a system's or process's page costs
-a dozen queries and a large template to draw. So the htmx partial of each drill-down page is
-cached, per person, under the map's *stamp*: a random token that changes whenever anything
-in the database changes. Nothing is ever invalidated by hand; a change simply makes a new
-stamp, and the pages cached under the old one are never asked for again (and expire).
+People read the map far more often than they change it, and a system's, process's or SOP's
+page costs a dozen queries and a large template to draw. So these pages are kept, per person:
+the htmx partial of an htmx navigation, and the whole page (with the frame: the navigation, the
+sidebar's systems tree) of a plain visit or a reload. Nothing is ever invalidated by hand; each
+*topic* of the database has a *stamp*, a random token that changes whenever a table of that
+topic is written, and a page is kept with the stamps of the topics it showed: once one of them
+changes, the page is drawn afresh.
 
-- The stamp changes on every INSERT, UPDATE or DELETE that goes through Django, whatever makes
-  it (a view, the admin, an import, a management command, a test's factory): a wrapper on every
+- The topics (TOPICS): the map itself (systems, processes, steps, SOPs, their files and tools,
+  people and their rights), read confirmations, runs, metrics and the numbers recorded,
+  comments, suggested edits. Each app says which topic each of its tables belongs to
+  (`belongs()`, in its `ready()`). A write to a table nobody placed changes every topic, so a
+  new table never leaves a page stale; a table placed in no topic (NOWHERE: sessions, login
+  attempts, the background tasks' queue, the inbox, history, API tokens) changes none, and a
+  page that reads one while it is drawn is not kept.
+- What a page shows is what it reads: while a page is drawn to be kept, the tables its queries
+  read are noted, and it is kept with the stamps of their topics (and always the map's: the
+  person, read before the page, is part of it). So ticking a run's step leaves kept system and
+  SOP pages alone (they read no run), and confirming an SOP as read leaves system and process
+  pages alone, while the pages that show them are drawn afresh. A part of a page added later
+  (a place filled by another layer, opsmodel.slots) is followed without being declared.
+- A stamp changes on every INSERT, UPDATE or DELETE that goes through Django, whatever makes it
+  (a view, the admin, an import, a management command, a test's factory): a wrapper on every
   database connection watches the SQL. It changes when the write is committed: at once in
-  autocommit, when its transaction commits otherwise (once, however many rows it writes). A
-  page read before the commit is cached under the old stamp, and so never served after it; no
-  page is cached while a transaction is open. Sessions, login attempts and the moment of a
-  person's last login are not the map: they leave the stamp alone. A write made outside
-  Django (psql) shows once the pages cached before it expire (PAGE_SECONDS).
-- The stamp lives in the "stamp" cache, which every app process must share (a directory on one
+  autocommit, when its transaction commits otherwise (once for each topic written, however
+  many rows). A page read before the commit is kept with the old stamps, and so never served
+  after it; no page is kept while a transaction is open. A person's login (their last login)
+  changes nothing. A write made outside Django (psql) shows once the pages kept before it
+  expire (PAGE_SECONDS).
+- The stamps live in the "stamp" cache, which every app process must share (a directory on one
   machine, Redis across machines: see settings.CACHES); the pages live in each process's own
-  memory ("default") with the stamp they were drawn under. If the stamp's cache is down, pages
+  memory ("default") with the stamps they were drawn under. If the stamps' cache is down, pages
   are drawn afresh and writes go through. If it can be read but not written (a full disk, a
-  read-only replica, an ACL), a write could not change the stamp: then no cached page is served
+  read-only replica, an ACL), a write could not change a stamp: then no kept page is served
   either — at once in the process that made the write, within PROBE_SECONDS in every other,
-  which tries a small write that often — until the stamp can be changed again, which it then is.
-- A page is cached per person (what they may do shows on it), per day (due and overdue dates),
-  per address. A hit is served only to the same person under the same stamp as the 200 it
-  came from: any change to their permissions, or to the object, changes the stamp, so the
-  view's own permission check still decides who sees what. The stamp is read before the
-  person is, so a page drawn with rights just taken away is never cached under the stamp that
-  followed.
-- Forms in a page carry the CSRF token of the request that draws them; a cached page holds a
-  placeholder instead, replaced on the way out by the token of the request it is served to.
+  which tries a small write that often — until stamps can be changed again, which every one
+  then is.
+- A page is kept per person (what they may do shows on it), per day (due and overdue dates),
+  per address, and whole pages or partials apart. A kept page is served only to the same person
+  under the same stamps as the 200 it came from: any change to their permissions, or to the
+  object, changes the map's stamp, so the view's own permission check still decides who sees
+  what. The stamps are read before the person is, so a page drawn with rights just taken away
+  is never kept under the stamp that followed.
+- A whole page's frame shows, besides the map, a few things of the person's own that change
+  without any write to a topic (the inbox's unread count, which others' actions and time
+  change): each is read afresh for every whole page (FRAME, filled by the layers that draw
+  them) and is part of the page's key. A whole page that carries a one-time message (the
+  messages framework: "Saved.") is never kept, nor served from the store: the message would
+  be shown again, or not at all. (A partial does not show messages: they wait for the next
+  whole page.)
+- Forms in a page carry the CSRF token of the request that draws them, and its scripts the CSP
+  nonce of its response; a kept page holds placeholders instead, replaced on the way out by
+  those of the request it is served to.
 - `Cache-Control: no-cache` from the browser (a hard reload) draws the page afresh.
 """
 
@@ -41,6 +65,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable, Iterable
 
 from django.core.cache import caches
 from django.db import connection
@@ -50,25 +75,50 @@ from django.utils import timezone
 
 from opsmodel.htmx import wants_partial
 
-STAMP_KEY = "opsmodel:map-stamp"
-# A cached page expires after this long even if the map does not change: it bounds what a write
+# The topics a write changes and a page shows.
+MAP = "map"  # systems, processes, steps, SOPs, their files and tools, people and their rights
+READING = "reading"  # who confirmed having read which edition of an SOP
+RUNS = "runs"  # runs, their steps ticked, schedules: the most frequent writes of a working day
+METRICS = "metrics"  # the metrics and the numbers recorded each week, month or year
+COMMENTS = "comments"
+SUGGESTIONS = "suggestions"  # suggested edits of SOPs, waiting or decided
+TOPICS = (MAP, READING, RUNS, METRICS, COMMENTS, SUGGESTIONS)
+EVERY_TOPIC = frozenset(TOPICS)
+# Tables shown on no kept page: a write changes no stamp.
+NOWHERE = "nowhere"
+
+STAMP_KEYS = {topic: f"opsmodel:stamp:{topic}" for topic in TOPICS}
+# A kept page expires after this long even if nothing it shows changes: it bounds what a write
 # made outside Django, or a stamp that could not be changed (the cache was down), leaves behind.
 PAGE_SECONDS = 10 * 60
-# Cached pages live in this process's memory, so a placeholder of its own cannot be forged by
+# Kept pages live in this process's memory, so a placeholder of its own cannot be forged by
 # text typed into the map.
 CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
-# Writes to these tables change no kept page (sessions, login throttling, the background tasks'
-# queue, which the worker writes every minute, and notifications: the worker's outbox, and the
-# inbox read and marked, shown on pages that are never kept).
-NOT_THE_MAP = ("django_session", "axes_", "django_tasks_database_", "notify_")
+NONCE_PLACEHOLDER = f"nonce-placeholder-{secrets.token_hex(16)}"
+
+# Table → its topics (none: NOWHERE), as the apps place them (belongs()).
+TABLES: dict[str, frozenset[str]] = {}
+# Tables of other projects' apps, by the start of their names, shown on no kept page: sessions,
+# login throttling, the background tasks' queue (which the worker writes every minute), the
+# admin's log of its own changes (made with the change itself).
+NOT_THE_MAP = ("django_session", "axes_", "django_tasks_database_", "django_admin_log")
+
+# What the frame of a whole page shows of the person's own that no stamp follows (the inbox's
+# unread count): each is called for every whole page, and its value is part of the page's key.
+# The layers that draw them add them (in their `ready()`).
+FRAME: list[Callable[[HttpRequest], object]] = []
+
 # INSERT OR IGNORE (SQLite's many-to-many add), INSERT IGNORE, REPLACE and UPDATE OR … too.
 WRITE = re.compile(
     r"\s*(?:INSERT(?:\s+OR\s+\w+|\s+IGNORE)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM"
     r'|REPLACE\s+INTO)\s+[`"]?(\w+)',
     re.IGNORECASE,
 )
-
 TRUNCATE = re.compile(r"\s*TRUNCATE\b", re.IGNORECASE)
+# Every table a query reads, subqueries and joins included, as Django writes them (a join
+# listed with commas, as raw SQL may write one, is not read). A word taken for a table that is
+# none (`SUBSTRING(… FROM 2)`) is a table nobody placed: every topic, which is only cautious.
+READ = re.compile(r'\b(?:FROM|JOIN)\s+[`"]?(\w+)', re.IGNORECASE)
 # A login writes the person's last login and nothing else (update_last_login): no page shows it,
 # so it keeps the pages kept (before, every login threw away everyone's).
 LAST_LOGIN = re.compile(
@@ -78,23 +128,69 @@ LAST_LOGIN = re.compile(
 
 logger = logging.getLogger(__name__)
 
-# How often each process checks that the stamp can still be changed.
+# How often each process checks that the stamps can still be changed.
 PROBE_SECONDS = 5
 PROBE_KEY = "opsmodel:map-stamp-probe"
 
 
-class Writable:
-    """Whether this process may trust the stamp: only while the stamp can be changed.
+def belongs(topic: str, *models) -> None:
+    """Place the tables of `models` (and of their many-to-many relations) in `topic`, or in
+    none (NOWHERE). Called by each app in its `ready()`."""
+    topics = frozenset() if topic == NOWHERE else frozenset([topic])
+    if not topics <= EVERY_TOPIC:
+        raise ValueError(f"No such topic: {topic!r}")
+    for model in models:
+        TABLES[model._meta.db_table.lower()] = topics
+        for field in model._meta.local_many_to_many:
+            through = field.remote_field.through
+            if through._meta.auto_created:
+                TABLES[through._meta.db_table.lower()] = topics
 
-    A write that cannot change the stamp leaves every cached page looking current, a page drawn
+
+def topics_of(table: str) -> frozenset[str]:
+    """The topics of a table: every one for a table nobody placed."""
+    table = table.lower()
+    if table in TABLES:
+        return TABLES[table]
+    if table.startswith(NOT_THE_MAP):
+        return frozenset()
+    return EVERY_TOPIC
+
+
+def topics_written(sql: str) -> frozenset[str]:
+    """The topics a statement changes (none for a read)."""
+    if TRUNCATE.match(sql):  # PostgreSQL's flush: many tables at once
+        return EVERY_TOPIC
+    if LAST_LOGIN.match(sql):
+        return frozenset()
+    match = WRITE.match(sql)
+    return topics_of(match.group(1)) if match else frozenset()
+
+
+def topics_shown(tables: Iterable[str]) -> frozenset[str] | None:
+    """The topics of a page that read `tables` (always the map's: the person is part of it),
+    or None if it read a table that no stamp follows: then it may not be kept."""
+    shown = {MAP}
+    for table in tables:
+        topics = topics_of(table)
+        if not topics:
+            return None
+        shown |= topics
+    return frozenset(shown)
+
+
+class Writable:
+    """Whether this process may trust the stamps: only while they can be changed.
+
+    A write that cannot change a stamp leaves every kept page looking current, a page drawn
     for someone whose role has just been taken away included. So a failed change, or a failed
-    probe, stops this process serving cached pages until a probe succeeds and the stamp has been
-    changed after all.
+    probe, stops this process serving kept pages until a probe succeeds and the stamps have
+    been changed after all.
     """
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.missed = False  # a change of the stamp failed, or might have, in any process
+        self.missed = False  # a change of a stamp failed, or might have, in any process
         self.next_probe = 0.0
 
     def failed(self) -> None:
@@ -110,11 +206,11 @@ class Writable:
         try:
             caches["stamp"].set(PROBE_KEY, secrets.token_hex(4), PROBE_SECONDS * 10)
             if self.missed:
-                # Writable again: a change that may have been missed is made now, so nothing
-                # cached before it is served.
-                caches["stamp"].set(STAMP_KEY, secrets.token_hex(8), None)
+                # Writable again: a change that may have been missed (of any topic) is made
+                # now, so nothing kept before it is served.
+                set_stamps(EVERY_TOPIC)
         except Exception:
-            logger.warning("The map's stamp cannot be changed: pages are drawn afresh meanwhile")
+            logger.warning("The map's stamps cannot be changed: pages are drawn afresh meanwhile")
             self.failed()
             return False
         with self.lock:
@@ -125,66 +221,87 @@ class Writable:
 writable = Writable()
 
 
-def stamp() -> str | None:
-    """The map's stamp now (made on first use), or None when no page may be cached: inside a
+def stamps() -> dict[str, str] | None:
+    """Every topic's stamp now (made on first use), or None when no page may be kept: inside a
     transaction (what it reads may not be committed, or may be rolled back), or when the
-    stamp's cache cannot be read, or cannot be changed."""
+    stamps' cache cannot be read, or cannot be changed."""
     if connection.in_atomic_block or not writable.ok():
         return None
     store = caches["stamp"]
     try:
-        value = store.get(STAMP_KEY)
-        if value is None:
-            store.add(STAMP_KEY, secrets.token_hex(8), None)
-            value = store.get(STAMP_KEY)
+        found = store.get_many(STAMP_KEYS.values())
+        missing = [key for key in STAMP_KEYS.values() if key not in found]
+        if missing:
+            for key in missing:
+                store.add(key, secrets.token_hex(8), None)
+            found = store.get_many(STAMP_KEYS.values())
     except Exception:
-        logger.exception("The map's stamp cannot be read: pages are drawn afresh meanwhile")
+        logger.exception("The map's stamps cannot be read: pages are drawn afresh meanwhile")
         return None
-    return value
+    if len(found) != len(STAMP_KEYS):
+        return None
+    return {topic: found[key] for topic, key in STAMP_KEYS.items()}
 
 
-# A failed change of the stamp is tried again after these pauses (seconds): a blip of the
+def set_stamps(topics: Iterable[str]) -> None:
+    failed = caches["stamp"].set_many(
+        {STAMP_KEYS[topic]: secrets.token_hex(8) for topic in topics}, None
+    )
+    if failed:
+        raise ConnectionError(f"Stamps not changed: {failed}")
+
+
+# A failed change of the stamps is tried again after these pauses (seconds): a blip of the
 # store is then no missed change at all, which only this process could mend later.
 RETRY_PAUSES = (0.05, 0.25)
 
 
-def change_stamp() -> None:
+def change_stamps(topics: Iterable[str]) -> None:
+    topics = frozenset(topics)
     for pause in (*RETRY_PAUSES, None):
         try:
-            caches["stamp"].set(STAMP_KEY, secrets.token_hex(8), None)
+            set_stamps(topics)
             return
         except Exception as error:
             if pause is None:
-                # The write itself stands; no cached page is served until the stamp changes.
-                logger.error("The map's stamp could not be changed after a write", exc_info=error)
+                # The write itself stands; no kept page is served until the stamps change.
+                logger.error("The map's stamps could not be changed after a write", exc_info=error)
                 writable.failed()
             else:
                 time.sleep(pause)
 
 
-def changes_the_map(sql: str) -> bool:
-    if TRUNCATE.match(sql):  # PostgreSQL's flush: many tables at once
-        return True
-    if LAST_LOGIN.match(sql):
-        return False
-    match = WRITE.match(sql)
-    return bool(match) and not match.group(1).lower().startswith(NOT_THE_MAP)
+class StampChange:
+    """An on_commit hook: the stamps of the topics a transaction wrote, changed once."""
+
+    def __init__(self):
+        self.topics: set[str] = set()
+
+    def __call__(self) -> None:
+        change_stamps(self.topics)
 
 
 def watch_writes(execute, sql, params, many, context):
-    """A database execute wrapper: a write to the map changes the stamp once it is committed.
+    """A database execute wrapper: a write changes its topics' stamps once it is committed.
 
-    In a transaction, once when it commits, however many rows it writes (pages are not cached
-    while it is open: see stamp()). Outside one the write is committed already: at once.
+    In a transaction, once when it commits, however many rows it writes (pages are not kept
+    while it is open: see stamps()). Outside one the write is committed already: at once.
     """
     result = execute(sql, params, many, context)
-    if changes_the_map(sql):
+    topics = topics_written(sql)
+    if topics:
         writer = context["connection"]
         if not writer.in_atomic_block:
-            change_stamp()
-        elif not any(func is change_stamp for _ids, func, _robust in writer.run_on_commit):
-            # (Django forgets the hooks of a savepoint rolled back: the next write adds it again.)
-            writer.on_commit(change_stamp, robust=True)
+            change_stamps(topics)
+            return result
+        hooks = (f for _ids, f, _robust in writer.run_on_commit if type(f) is StampChange)
+        hook = next(hooks, None)
+        if hook is None:
+            # (Django forgets the hooks of a savepoint rolled back: the next write adds one
+            # again. Topics written in a savepoint rolled back may still be changed: harmless.)
+            hook = StampChange()
+            writer.on_commit(hook, robust=True)
+        hook.topics |= topics
     return result
 
 
@@ -195,57 +312,99 @@ def install(sender, connection, **kwargs) -> None:
 
 
 def csrf_placeholder(request: HttpRequest) -> dict:
-    """A context processor: while a page is drawn to be cached, forms get a placeholder token."""
+    """A context processor: while a page is drawn to be kept, forms get a placeholder token and
+    scripts a placeholder nonce."""
     if getattr(request, "drawing_to_keep", False):
-        return {"csrf_token": CSRF_PLACEHOLDER}
+        return {"csrf_token": CSRF_PLACEHOLDER, "csp_nonce": NONCE_PLACEHOLDER}
     return {}
 
 
-def cached_partial(view):
-    """Serve the view's htmx partial from the cache while the map has not changed.
+def has_messages(request: HttpRequest) -> bool:
+    """Whether one-time messages wait to be shown (or were, on the page just drawn)."""
+    storage = getattr(request, "_messages", None)
+    return storage is not None and len(storage) > 0
 
-    Goes above the view's login and permission decorators, so that the stamp is read before
+
+def kept_page(view):
+    """Serve the view's page from the store while nothing it shows has changed.
+
+    Goes above the view's login and permission decorators, so that the stamps are read before
     the person: on a hit, only the checks that allowed the same person a 200 under the same
-    stamp are skipped; on a miss, the view and all its checks run.
-    A page is cached under its person, day and address, with the stamp it was drawn under, so a
-    page drawn again replaces the one it supersedes.
+    stamps are skipped; on a miss, the view and all its checks run.
+    A page is kept under its person, day, address and kind (whole or partial), with the stamps
+    of the topics it read, so a page drawn again replaces the one it supersedes.
     """
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        now = stamp() if request.method == "GET" and wants_partial(request) else None
+        if request.method != "GET":
+            return view(request, *args, **kwargs)
+        partial = wants_partial(request)
+        if not partial and has_messages(request):
+            return view(request, *args, **kwargs)  # shown once, never kept
+        now = stamps()
         if now is None:
             return view(request, *args, **kwargs)
-        place = f"{request.user.pk}:{timezone.localdate().isoformat()}:{request.get_full_path()}"
-        key = "partial:" + hashlib.sha256(place.encode()).hexdigest()
+        frame = () if partial else tuple(part(request) for part in FRAME)
+        place = repr(
+            (
+                "partial" if partial else "page",
+                request.user.pk,
+                timezone.localdate().isoformat(),
+                request.get_full_path(),
+                frame,
+            )
+        )
+        key = "page:" + hashlib.sha256(place.encode()).hexdigest()
         pages = caches["default"]
         fresh = "no-cache" in request.headers.get("Cache-Control", "")
-        cached = None if fresh else pages.get(key)
-        if cached is None or cached[0] != now:
-            request.drawing_to_keep = True
-            try:
+        kept = None if fresh else pages.get(key)
+        if kept is not None and all(now[topic] == stamp for topic, stamp in kept[0].items()):
+            _stamps, content, headers = kept
+            response = HttpResponse(content)
+            for name, value in headers:
+                response[name] = value
+            return serve(request, response)
+        read: set[str] = set()
+
+        def note_reads(execute, sql, params, many, context):
+            read.update(READ.findall(sql))
+            return execute(sql, params, many, context)
+
+        request.drawing_to_keep = True
+        try:
+            with connection.execute_wrapper(note_reads):
                 response = view(request, *args, **kwargs)
                 if hasattr(response, "render") and not response.is_rendered:
                     response.render()  # a TemplateResponse: drawn while the flag is up
-            finally:
-                request.drawing_to_keep = False
-            if response.status_code != 200 or response.streaming or response.cookies:
-                return serve(request, response)
-            cached = (now, response.content, list(response.items()))
-            pages.set(key, cached, PAGE_SECONDS)
-        _stamp, content, headers = cached
-        response = HttpResponse(content)
-        for name, value in headers:
-            response[name] = value
+        finally:
+            request.drawing_to_keep = False
+        shown = topics_shown(read)
+        if (
+            response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+            and shown is not None
+            and (partial or not has_messages(request))
+        ):
+            under = {topic: now[topic] for topic in shown}
+            pages.set(key, (under, response.content, list(response.items())), PAGE_SECONDS)
         return serve(request, response)
 
     return wrapper
 
 
 def serve(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """Put this request's CSRF token where the page holds the placeholder."""
-    if not response.streaming and CSRF_PLACEHOLDER.encode() in response.content:
-        response.content = response.content.replace(
-            CSRF_PLACEHOLDER.encode(), get_token(request).encode()
-        )
+    """Put this request's CSRF token and CSP nonce where the page holds placeholders."""
+    if response.streaming:
+        return response
+    content = response.content
+    if CSRF_PLACEHOLDER.encode() in content:
+        content = content.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode())
+    if NONCE_PLACEHOLDER.encode() in content:
+        nonce = getattr(request, "_csp_nonce", None)  # made now: its header then allows it
+        nonce = "" if nonce is None else str(nonce)
+        content = content.replace(NONCE_PLACEHOLDER.encode(), nonce.encode())
+    if content is not response.content:
+        response.content = content
     return response

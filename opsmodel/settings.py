@@ -228,8 +228,9 @@ else:
     }
 
 # Caches (opsmodel/mapcache.py). "default" lives in each process's memory: drawn pages and the
-# sidebar, kept under keys that change when what they show changes. "stamp" holds the token
-# that changes with every write to the map, and must be shared by every app process: a
+# sidebar, kept under keys that change when what they show changes. "stamp" holds the tokens
+# that change with every write, one for each topic written (the map, runs, read confirmations…),
+# and must be shared by every app process: a
 # directory by default (one machine, any number of workers), Redis with CACHE_URL=redis://…
 # when the app runs on several machines.
 CACHE_URL = os.environ.get("CACHE_URL", "")

@@ -5,8 +5,9 @@ class ProcessesConfig(AppConfig):
     name = "processes"
 
     def ready(self) -> None:
+        from opsmodel import mapcache
         from processes import fills  # noqa: F401  the system page's processes and numbers
-        from processes.models import Process
+        from processes.models import Metric, MetricValue, Process, Step
         from systems import tree
         from systems.models import counts
 
@@ -14,6 +15,10 @@ class ProcessesConfig(AppConfig):
         # of processes, and its processes deleted with it (locked first, in the lock order).
         counts("process_count")(count_processes)
         tree.holds(Process, "system", lock=True)
+        # What kept pages show of this layer (opsmodel.mapcache): a number recorded leaves
+        # the SOPs' pages alone.
+        mapcache.belongs(mapcache.MAP, Process, Step)
+        mapcache.belongs(mapcache.METRICS, Metric, MetricValue)
 
 
 def count_processes():

@@ -13,7 +13,7 @@ from opsmodel import edit_views, history_views
 from opsmodel.access import NoSuchObject, fetch
 from opsmodel.history import keeping
 from opsmodel.htmx import is_inline, notify, render_page
-from opsmodel.mapcache import cached_partial
+from opsmodel.mapcache import kept_page
 from opsmodel.pages import breadcrumbs, keeps_typing_if_gone
 from processes.forms import ProcessForm, StepForm
 from processes.health import process_warnings
@@ -66,7 +66,7 @@ def render_steps(request: HttpRequest, process: Process, **extra) -> HttpRespons
     return reswap(retarget(response, "#steps"), "outerHTML")
 
 
-@cached_partial
+@kept_page
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -6,8 +6,9 @@ class SopsConfig(AppConfig):
     verbose_name = "SOPs"
 
     def ready(self) -> None:
+        from opsmodel import mapcache
         from sops import fills  # noqa: F401 (registers what fills the places below)
-        from sops.models import SOP
+        from sops.models import SOP, Acknowledgement, Attachment, Promotion, Suggestion
         from systems import tree
         from systems.models import counts, uses
 
@@ -16,6 +17,11 @@ class SopsConfig(AppConfig):
         counts("sop_count")(count_sops)
         tree.holds(SOP, "process__system")
         uses("sop_count", "SOP", "SOPs")(count_sops_using)
+        # What kept pages show of this layer (opsmodel.mapcache): a read confirmation or a
+        # suggested edit changes only the pages that show them.
+        mapcache.belongs(mapcache.MAP, SOP, Attachment, Promotion)
+        mapcache.belongs(mapcache.READING, Acknowledgement)
+        mapcache.belongs(mapcache.SUGGESTIONS, Suggestion)
 
 
 def count_sops():

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from opsmodel import edit_views, history_views
 from opsmodel.access import fetch, plain_int
 from opsmodel.htmx import go_to, render_page
-from opsmodel.mapcache import cached_partial
+from opsmodel.mapcache import kept_page
 from opsmodel.markdown import render_markdown
 from opsmodel.pages import breadcrumbs
 from processes.views import get_process
@@ -27,7 +27,7 @@ def get_sop(user, pk, action: str = "view") -> SOP:
     return fetch(user, SOP.objects.select_related(*related), pk, action)
 
 
-@cached_partial
+@kept_page
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from opsmodel import edit_views, history_views
 from opsmodel.access import fetch
 from opsmodel.htmx import render_page
-from opsmodel.mapcache import cached_partial
+from opsmodel.mapcache import kept_page
 from opsmodel.pages import breadcrumbs
 from systems.context_processors import sidebar_tree_html, tree_version
 from systems.forms import SystemForm
@@ -73,7 +73,7 @@ def summary_context(system: System) -> dict:
     }
 
 
-@cached_partial
+@kept_page
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -1,4 +1,4 @@
-"""Drill-down partials kept until the map changes (opsmodel.mapcache)."""
+"""Drill-down pages kept until what they show changes (opsmodel.mapcache)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from opsmodel.mapcache import CSRF_PLACEHOLDER, changes_the_map
+from opsmodel import mapcache
+from opsmodel.mapcache import CSRF_PLACEHOLDER, EVERY_TOPIC, MAP, STAMP_KEYS, topics_written
 from opsmodel.roles import TEAM_MEMBERS, sync_roles
 from processes.models import Process
 from systems.models import System
@@ -106,14 +107,8 @@ def test_a_hard_reload_draws_the_page_afresh(member_client):
     assert fresh == drawn
 
 
-def test_whole_pages_and_errors_are_not_kept(member_client):
+def test_errors_are_not_kept(member_client):
     process = ProcessFactory()
-    url = process.get_absolute_url()
-    with CaptureQueriesContext(connection) as first:
-        member_client.get(url)
-    with CaptureQueriesContext(connection) as second:
-        member_client.get(url)
-    assert len(first) == len(second) > 2
     missing = reverse("processes:detail", args=[process.pk + 1000])
     with CaptureQueriesContext(connection) as first:
         assert member_client.get(missing, **HTMX).status_code == 404
@@ -122,30 +117,46 @@ def test_whole_pages_and_errors_are_not_kept(member_client):
     assert len(first) == len(second) > 2  # drawn both times: a 404 is not kept
 
 
+R, RD, M, C, S = "runs", "reading", "metrics", "comments", "suggestions"
+
+
 @pytest.mark.parametrize(
     ("sql", "changes"),
     [
-        ('INSERT INTO "systems_system" ("name") VALUES (%s)', True),
+        ('INSERT INTO "systems_system" ("name") VALUES (%s)', {MAP}),
         # SQLite's many-to-many add (a person given a role), MySQL's.
-        ('INSERT OR IGNORE INTO "opsmodel_user_groups" ("user_id") VALUES (%s)', True),
-        ("INSERT IGNORE INTO `systems_system_software` (`system_id`) VALUES (%s)", True),
-        ('UPDATE "processes_step" SET "owner_id" = %s', True),
-        ('DELETE FROM "sops_acknowledgement" WHERE id = %s', True),
-        ('UPDATE "django_session" SET "session_data" = %s', False),
-        ('INSERT INTO "axes_accessattempt" ("username") VALUES (%s)', False),
+        ('INSERT OR IGNORE INTO "opsmodel_user_groups" ("user_id") VALUES (%s)', {MAP}),
+        ("INSERT IGNORE INTO `systems_system_software` (`system_id`) VALUES (%s)", {MAP}),
+        ('UPDATE "processes_step" SET "owner_id" = %s', {MAP}),
+        ('INSERT INTO "sops_sop_software" ("sop_id") VALUES (%s)', {MAP}),
+        ('INSERT INTO "auth_group_permissions" ("group_id") VALUES (%s)', {MAP}),
+        ('DELETE FROM "sops_acknowledgement" WHERE id = %s', {RD}),
+        ('UPDATE "runs_runstep" SET "state" = %s WHERE "runs_runstep"."id" = %s', {R}),
+        ('INSERT INTO "runs_run" ("process_id") VALUES (%s)', {R}),
+        ('INSERT INTO "processes_metricvalue" ("metric_id") VALUES (%s)', {M}),
+        ('INSERT INTO "comments_comment" ("body") VALUES (%s)', {C}),
+        ('INSERT INTO "sops_suggestion" ("sop_id") VALUES (%s)', {S}),
+        ('UPDATE "django_session" SET "session_data" = %s', set()),
+        ('INSERT INTO "axes_accessattempt" ("username") VALUES (%s)', set()),
         # The outbox the worker sends every minute, an inbox marked as read.
-        ('UPDATE "notify_notification" SET "read_at" = %s', False),
-        ('INSERT INTO "notify_notification" ("key") VALUES (%s)', False),
-        ('SELECT "name" FROM "systems_system"', False),
+        ('UPDATE "notify_notification" SET "read_at" = %s', set()),
+        ('INSERT INTO "notify_notification" ("key") VALUES (%s)', set()),
+        # History, and an API token's last use.
+        ('INSERT INTO "opsmodel_revision" ("number") VALUES (%s)', set()),
+        ('UPDATE "api_token" SET "last_used_at" = %s', set()),
+        ('SELECT "name" FROM "systems_system"', set()),
         # A login's update_last_login(); any other change to a person is one to the map.
-        ('UPDATE "opsmodel_user" SET "last_login" = %s WHERE "opsmodel_user"."id" = %s', False),
-        ('UPDATE "opsmodel_user" SET "last_login" = %s, "is_active" = %s WHERE id = %s', True),
-        ('UPDATE "opsmodel_user" SET "first_name" = %s WHERE "opsmodel_user"."id" = %s', True),
-        ('TRUNCATE "axes_accessattempt", "systems_system" RESTART IDENTITY;', True),
+        ('UPDATE "opsmodel_user" SET "last_login" = %s WHERE "opsmodel_user"."id" = %s', set()),
+        ('UPDATE "opsmodel_user" SET "last_login" = %s, "is_active" = %s WHERE id = %s', {MAP}),
+        ('UPDATE "opsmodel_user" SET "first_name" = %s WHERE "opsmodel_user"."id" = %s', {MAP}),
+        # A table nobody placed in a topic (a new app's, a table made by hand) changes every
+        # one: no page can be left stale by it.
+        ('INSERT INTO "brand_new_table" ("name") VALUES (%s)', EVERY_TOPIC),
+        ('TRUNCATE "axes_accessattempt", "systems_system" RESTART IDENTITY;', EVERY_TOPIC),
     ],
 )
-def test_sessions_and_login_attempts_are_not_changes_to_the_map(sql, changes):
-    assert changes_the_map(sql) is changes
+def test_each_write_changes_the_topics_of_its_table(sql, changes):
+    assert topics_written(sql) == changes
 
 
 def test_a_login_keeps_the_pages_kept(member, client):
@@ -204,10 +215,10 @@ def test_app_servers_share_the_stamp_through_redis(member_client, settings):
     other_server = RedisCache(url, {})
     process = ProcessFactory(name="Cold outreach")
     get(member_client, process.get_absolute_url())
-    before = other_server.get("opsmodel:map-stamp")
+    before = other_server.get(STAMP_KEYS[MAP])
     assert before is not None
     Process.objects.filter(pk=process.pk).update(result="Ten meetings a week")
-    assert other_server.get("opsmodel:map-stamp") != before
+    assert other_server.get(STAMP_KEYS[MAP]) != before
     assert "Ten meetings a week" in get(member_client, process.get_absolute_url())[0]
     caches["stamp"].clear()
 
@@ -225,7 +236,7 @@ def test_a_person_given_a_role_sees_what_it_allows_at_once(member, member_client
 def stamp_now() -> str:
     from django.core.cache import caches
 
-    return caches["stamp"].get("opsmodel:map-stamp")
+    return caches["stamp"].get(STAMP_KEYS[MAP])
 
 
 def test_a_transaction_changes_the_stamp_once_when_it_commits_and_not_if_rolled_back(
@@ -233,19 +244,19 @@ def test_a_transaction_changes_the_stamp_once_when_it_commits_and_not_if_rolled_
 ):
     from django.db import transaction
 
-    from opsmodel import mapcache
-
     process = ProcessFactory()
     get(member_client, process.get_absolute_url())
     changes = []
-    real = mapcache.change_stamp
-    monkeypatch.setattr(mapcache, "change_stamp", lambda: changes.append(1) or real())
+    real = mapcache.change_stamps
+    monkeypatch.setattr(
+        mapcache, "change_stamps", lambda topics: changes.append(topics) or real(topics)
+    )
     before = stamp_now()
     with transaction.atomic():
         for n in range(5):
             StepFactory(process=process, name=f"Step {n}")
         assert stamp_now() == before  # not committed: nobody else may see it yet
-    assert len(changes) == 1 and stamp_now() != before
+    assert changes == [{MAP}] and stamp_now() != before
     committed = stamp_now()
     with pytest.raises(RuntimeError), transaction.atomic():
         StepFactory(process=process, name="Never")
@@ -285,7 +296,7 @@ def redis_stamp(settings):
         **settings.CACHES,
         "stamp": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
     }
-    admin.delete("opsmodel:map-stamp")
+    admin.delete(*STAMP_KEYS.values())
 
     def writes(allowed: bool):
         commands = ["+@all"] if allowed else ["-@write"]
@@ -293,7 +304,7 @@ def redis_stamp(settings):
 
     yield writes
     admin.acl_deluser(user)
-    admin.delete("opsmodel:map-stamp")
+    admin.delete(*STAMP_KEYS.values())
 
 
 def test_a_write_that_cannot_change_the_stamp_stops_kept_pages_being_served(
@@ -301,15 +312,13 @@ def test_a_write_that_cannot_change_the_stamp_stops_kept_pages_being_served(
 ):
     from django.core.cache import caches
 
-    from opsmodel import mapcache
-
     sop = SOPFactory(title="Sending an invoice")
     assert "Sending an invoice" in get(member_client, sop.get_absolute_url())[0]
     assert get(member_client, sop.get_absolute_url())[1] == 2  # kept
     redis_stamp(allowed=False)  # the stamp can still be read, no longer changed
-    before = caches["stamp"].get(mapcache.STAMP_KEY)
+    before = caches["stamp"].get(STAMP_KEYS[MAP])
     member.groups.remove(Group.objects.get(name=TEAM_MEMBERS))
-    assert caches["stamp"].get(mapcache.STAMP_KEY) == before  # the change was refused
+    assert caches["stamp"].get(STAMP_KEYS[MAP]) == before  # the change was refused
     assert member_client.get(sop.get_absolute_url(), **HTMX).status_code == 403
     # Another app process, which did not see the write fail, finds out by its own probe.
     mapcache.writable = mapcache.Writable()
@@ -321,26 +330,22 @@ def test_once_the_stamp_can_be_changed_again_it_is_and_pages_are_kept_again(
 ):
     from django.core.cache import caches
 
-    from opsmodel import mapcache
-
     process = ProcessFactory(name="Cold outreach")
     get(member_client, process.get_absolute_url())
     redis_stamp(allowed=False)
     Process.objects.filter(pk=process.pk).update(result="Ten meetings a week")
-    stuck = caches["stamp"].get(mapcache.STAMP_KEY)
+    stuck = caches["stamp"].get(STAMP_KEYS[MAP])
     page, queries = get(member_client, process.get_absolute_url())
     assert "Ten meetings a week" in page and queries > 2  # drawn afresh, not the cached page
     redis_stamp(allowed=True)
     mapcache.writable.next_probe = 0  # as PROBE_SECONDS later
     get(member_client, process.get_absolute_url())
-    assert caches["stamp"].get(mapcache.STAMP_KEY) != stuck  # the missed change, made now
+    assert caches["stamp"].get(STAMP_KEYS[MAP]) != stuck  # the missed change, made now
     assert get(member_client, process.get_absolute_url())[1] == 2  # kept again
 
 
 def test_a_blip_of_the_stamp_s_store_is_ridden_out_by_trying_again(member_client, monkeypatch):
     from django.core.cache import caches
-
-    from opsmodel import mapcache
 
     process = ProcessFactory(name="Cold outreach")
     get(member_client, process.get_absolute_url())
@@ -356,3 +361,246 @@ def test_a_blip_of_the_stamp_s_store_is_ridden_out_by_trying_again(member_client
     monkeypatch.setattr(caches["stamp"], "set", blip)
     Process.objects.filter(pk=process.pk).update(result="Ten meetings a week")
     assert stamp_now() != before and not mapcache.writable.missed
+
+
+# Topics: a write changes only the pages that show what it wrote.
+
+
+def drill_down(sop) -> list[str]:
+    """The system's, the process's and the SOP's pages, from the top."""
+    process = sop.process
+    return [process.system.get_absolute_url(), process.get_absolute_url(), sop.get_absolute_url()]
+
+
+def seen_and_kept(client, urls) -> None:
+    for url in urls:
+        get(client, url)
+        assert get(client, url)[1] == 2, url  # kept
+
+
+def test_a_read_confirmation_redraws_the_sop_s_page_and_leaves_the_others_kept(
+    member, member_client
+):
+    from sops.models import Acknowledgement
+
+    sop = SOPFactory(owner=member, title="Sending an invoice")  # its owner is asked to read it
+    system_url, process_url, sop_url = drill_down(sop)
+    seen_and_kept(member_client, [system_url, process_url, sop_url])
+    response = member_client.post(
+        reverse("sops:acknowledge", args=[sop.pk]), {"edition": sop.edition}, **HTMX
+    )
+    assert response.status_code == 200
+    assert Acknowledgement.objects.filter(sop=sop, person=member).exists()
+    assert get(member_client, system_url)[1] == 2
+    assert get(member_client, process_url)[1] == 2
+    page, queries = get(member_client, sop_url)
+    assert queries > 2 and "You confirmed you have read and understood this version" in page
+    assert "not yet confirmed" not in page
+
+
+def test_ticking_a_run_s_step_redraws_the_process_s_page_and_leaves_the_others_kept(
+    founder, member, member_client
+):
+    from django.utils import timezone
+
+    from opsmodel.runs.models import Run, RunStep
+
+    process = ProcessFactory(name="Cold outreach")
+    first = StepFactory(process=process, name="Find leads", owner=member)
+    StepFactory(process=process, name="Call them", owner=member)
+    sop = SOPFactory(process=process, step=first, title="Finding leads")
+    run = Run.start(process, founder, timezone.localdate(), "Outreach week 1")
+    system_url, process_url, sop_url = drill_down(sop)
+    seen_and_kept(member_client, [system_url, process_url, sop_url])
+    assert "0 of 2" in get(member_client, process_url)[0]
+    step = run.steps.get(step=first)
+    response = member_client.post(reverse("runs:tick", args=[step.pk]), **HTMX)
+    assert response.status_code == 200
+    assert RunStep.objects.get(pk=step.pk).state == RunStep.State.DONE
+    assert get(member_client, system_url)[1] == 2
+    assert get(member_client, sop_url)[1] == 2
+    page, queries = get(member_client, process_url)
+    assert queries > 2 and "1 of 2" in page and "0 of 2" not in page
+
+
+def test_a_number_recorded_redraws_the_pages_showing_metrics_and_leaves_the_sop_s_kept(
+    founder, member_client
+):
+    from django.utils import timezone
+
+    from processes.models import MetricValue
+    from tests.factories import add_metric
+
+    sop = SOPFactory(title="Finding leads")
+    metric = add_metric("weekly", founder, timezone.localdate(), process=sop.process)
+    system_url, process_url, sop_url = drill_down(sop)
+    seen_and_kept(member_client, [system_url, process_url, sop_url])
+    last_week = MetricValue.objects.filter(metric=metric).order_by("-period")[1]
+    last_week.value = 777
+    last_week.save()
+    assert get(member_client, system_url)[1] > 2
+    page, queries = get(member_client, process_url)
+    assert queries > 2 and ">777<" in page
+    assert get(member_client, sop_url)[1] == 2
+
+
+def test_a_write_to_a_table_in_no_topic_redraws_every_kept_page(member_client):
+    sop = SOPFactory()
+    urls = drill_down(sop)
+    seen_and_kept(member_client, urls)
+    with connection.cursor() as cursor:
+        # A table no app placed in a topic: a new app's, one made by hand.
+        cursor.execute("CREATE TABLE keep_test_unplaced (name varchar(20))")
+        try:
+            seen_and_kept(member_client, urls)  # making it wrote nothing
+            cursor.execute("INSERT INTO keep_test_unplaced (name) VALUES (%s)", ["anything"])
+        finally:
+            cursor.execute("DROP TABLE keep_test_unplaced")
+    for url in urls:
+        assert get(member_client, url)[1] > 2, url
+
+
+@pytest.mark.parametrize("who", ["member", "founder"])
+@pytest.mark.parametrize("whole_page", [False, True])
+def test_each_kept_page_is_kept_under_the_topics_it_shows(who, whole_page, request):
+    """What each page reads, as each role sees it: the topics a write to them redraws (and
+    every page is kept: none reads a table that no stamp follows)."""
+    from django.core.cache import caches
+
+    person = request.getfixturevalue(who)
+    client = Client()
+    client.force_login(person)
+    sop = SOPFactory(owner=person)
+    shown = {}
+    for url in drill_down(sop):
+        caches["default"].clear()
+        client.get(url, **({} if whole_page else HTMX))
+        [(_key, kept)] = [
+            (key, caches["default"].get(key.split(":", 2)[2]))
+            for key in caches["default"]._cache  # the one page just kept
+            if ":page:" in key
+        ]
+        shown[url] = set(kept[0])
+    system_url, process_url, sop_url = drill_down(sop)
+    assert shown == {
+        system_url: {"map", "metrics"},
+        process_url: {"map", "metrics", "runs", "comments"},
+        sop_url: {"map", "reading", "comments", "suggestions"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("tables", "topics"),
+    [
+        (["systems_system", "processes_step"], {MAP}),
+        (["sops_sop", "sops_acknowledgement"], {MAP, "reading"}),
+        (["runs_runstep"], {MAP, "runs"}),
+        # A word the reading of the SQL takes for a table, that none is: every topic.
+        (["sops_sop", "1"], EVERY_TOPIC),
+        # A table no stamp follows: such a page is not kept at all.
+        (["sops_sop", "notify_notification"], None),
+        (["django_session"], None),
+    ],
+)
+def test_a_page_is_kept_under_the_topics_of_the_tables_it_read(tables, topics):
+    assert mapcache.topics_shown(tables) == topics
+
+
+# Whole pages: the frame too.
+
+
+def whole(client, url, **headers):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, **headers)
+    assert response.status_code == 200
+    return response, len(captured)
+
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="\w+"|"X-CSRFToken": "\w+"|nonce="[^"]+"')
+
+
+def test_a_whole_page_seen_again_is_served_kept_until_the_map_changes(member_client):
+    process = ProcessFactory(name="Cold outreach")
+    StepFactory(process=process, name="Find leads")
+    url = process.get_absolute_url()
+    first, drawn = whole(member_client, url)
+    again, kept = whole(member_client, url)
+    # The whole page, frame and sidebar, but for the tokens and nonces of each request.
+    assert TOKEN.sub("", again.text) == TOKEN.sub("", first.text)
+    assert 'id="sidebar"' in again.text and "Find leads" in again.text
+    # The session, the person and the bell's count: nothing of the page's own.
+    assert kept == 3 < drawn
+    # A system added: the sidebar shows it at once.
+    System.objects.create(name="Bookkeeping", purpose="Books")
+    page, redrawn = whole(member_client, url)
+    assert redrawn == drawn and "Bookkeeping" in page.text
+
+
+def test_a_kept_whole_page_s_scripts_carry_the_nonce_its_response_allows(member_client):
+    url = ProcessFactory().get_absolute_url()
+    whole(member_client, url)
+    page, kept = whole(member_client, url)
+    assert kept == 3
+    nonces = set(re.findall(r'<script [^>]*nonce="([^"]+)"', page.text))
+    [nonce] = nonces
+    assert f"'nonce-{nonce}'" in page["Content-Security-Policy"]
+    assert mapcache.NONCE_PLACEHOLDER not in page.text
+
+
+def test_the_bell_of_a_kept_whole_page_counts_what_came_since(member, member_client):
+    from opsmodel.notify.models import Kind, Notification
+
+    url = ProcessFactory().get_absolute_url()
+    whole(member_client, url)
+    page, kept = whole(member_client, url)
+    assert kept == 3 and 'aria-label="Inbox"' in page.text
+    Notification.objects.create(
+        person=member, kind=Kind.MENTION, key="mention:1", subject="Maya mentioned you"
+    )
+    page, _ = whole(member_client, url)
+    assert 'aria-label="Inbox, 1 unread"' in page.text
+
+
+def message_cookie(text: str) -> str:
+    """The browser's cookie of a one-time message waiting ("Saved."), as the app sets it."""
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpRequest
+
+    return CookieStorage(HttpRequest())._encode([Message(constants.SUCCESS, text)])
+
+
+def test_a_whole_page_with_a_message_is_neither_kept_nor_served_from_the_store(member_client):
+    url = ProcessFactory().get_absolute_url()
+    whole(member_client, url)
+    assert whole(member_client, url)[1] == 3  # kept
+    member_client.cookies["messages"] = message_cookie("Saved the weekly numbers.")
+    page, queries = whole(member_client, url)
+    assert "Saved the weekly numbers." in page.text and queries > 3  # drawn, with it
+    page, queries = whole(member_client, url)
+    # Shown once: the page drawn with it was not kept; the one kept before it is served.
+    assert "Saved the weekly numbers." not in page.text and queries == 3
+
+
+def test_the_message_after_a_write_is_shown_once(founder_client):
+    process = ProcessFactory()
+    url = process.get_absolute_url()
+    whole(founder_client, url)
+    response = founder_client.post(
+        reverse("processes:add_step", args=[process.pk]), {"new-step-name": "Call"}
+    )
+    assert response.status_code == 302 and response["Location"] == url
+    page, _ = whole(founder_client, url)
+    assert "Added step “Call”." in page.text
+    page, _ = whole(founder_client, url)
+    assert "Added step “Call”." not in page.text and "Call" in page.text
+
+
+def test_a_partial_leaves_a_message_for_the_next_whole_page(member_client):
+    url = ProcessFactory().get_absolute_url()
+    get(member_client, url)
+    member_client.cookies["messages"] = message_cookie("Saved the weekly numbers.")
+    page, queries = get(member_client, url)
+    assert queries == 2 and "Saved the weekly numbers." not in page  # kept: shows none
+    assert "Saved the weekly numbers." in whole(member_client, url)[0].text

@@ -9,11 +9,13 @@ class ApiConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
+        from opsmodel import mapcache
         from opsmodel import models as base
         from opsmodel.api import (
             fills,  # noqa: F401 (the person page's place for tokens)
             webhooks,
         )
+        from opsmodel.api.models import Delivery, Endpoint, Token
         from opsmodel.runs import models as runs
         from processes.models import MetricValue
         from sops import models as sops
@@ -28,6 +30,8 @@ class ApiConfig(AppConfig):
             (sops.suggestion_decided, webhooks.on_suggestion_decided, "suggestion_decided"),
         ]:
             signal.connect(receiver, dispatch_uid=f"webhooks_{uid}")
+        # Tokens (used at every call), endpoints and deliveries are on no kept page.
+        mapcache.belongs(mapcache.NOWHERE, Token, Endpoint, Delivery)
         post_save.connect(
             webhooks.on_value_saved, sender=MetricValue, dispatch_uid="webhooks_value_saved"
         )

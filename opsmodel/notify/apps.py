@@ -7,12 +7,23 @@ class NotifyConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
+        from opsmodel import mapcache
         from opsmodel import models as base
         from opsmodel.comments import models as comments
-        from opsmodel.notify import events, fills  # noqa: F401 (fills: the person page's place)
+        from opsmodel.notify import (
+            context_processors,
+            events,
+            fills,  # noqa: F401 (the person page's place)
+        )
+        from opsmodel.notify.models import Notification, Preferences
         from opsmodel.runs import models as runs
         from sops import models as sops
 
+        # The bell's count is on every whole page, and others (and time) change it: a kept
+        # page is kept under it, read afresh for each (opsmodel.mapcache); the inbox itself
+        # is on no kept page.
+        mapcache.FRAME.append(context_processors.unread_count)
+        mapcache.belongs(mapcache.NOWHERE, Notification, Preferences)
         # Told as it happens, in the transaction of the change (opsmodel/notify/events.py).
         base.saved.connect(events.on_saved, dispatch_uid="notify_saved")
         base.handed_over.connect(events.on_handed_over, dispatch_uid="notify_handed_over")

@@ -4,15 +4,22 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 
+def unread_count(request: HttpRequest) -> int | None:
+    """The inbox's unread count for the header's bell (None for nobody logged in), read once a
+    request: a kept page is kept under it (opsmodel.mapcache.FRAME), and drawn with the same."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    if not hasattr(request, "inbox_unread"):
+        from opsmodel.notify.views import inbox_of
+
+        request.inbox_unread = inbox_of(user).filter(read_at__isnull=True).count()
+    return request.inbox_unread
+
+
 def unread(request: HttpRequest) -> dict:
     """The inbox's unread count for the header's bell, read only if the page draws it."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-
-    def count() -> int:
-        from opsmodel.notify.views import inbox_of
-
-        return inbox_of(user).filter(read_at__isnull=True).count()
-
-    return {"inbox_unread": SimpleLazyObject(count)}
+    return {"inbox_unread": SimpleLazyObject(lambda: unread_count(request))}
