@@ -530,10 +530,13 @@ def test_a_whole_page_seen_again_is_served_kept_until_the_map_changes(member_cli
     assert 'id="sidebar"' in again.text and "Find leads" in again.text
     # The session, the person and the bell's count: nothing of the page's own.
     assert kept == 3 < drawn
-    # A system added: the sidebar shows it at once.
+    # A system added: the page is drawn again, naming the sidebar's new tree, which shows it.
     System.objects.create(name="Bookkeeping", purpose="Books")
     page, redrawn = whole(member_client, url)
-    assert redrawn == drawn and "Bookkeeping" in page.text
+    assert redrawn == drawn
+    tree = re.search(r'data-hx-get="(/systems/tree/\?v=\w+)"', page.text).group(1)
+    assert tree not in first.text
+    assert "Bookkeeping" in member_client.get(tree, HTTP_HX_REQUEST="true").text
 
 
 def test_a_kept_whole_page_s_scripts_carry_the_nonce_its_response_allows(member_client):
