@@ -13,9 +13,15 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorField,
+)
 from django.db import connection
 from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -29,12 +35,9 @@ MAX_TERMS = 8
 PER_GROUP = 10
 SNIPPET = 80
 
-# The SOP search vector; the migration builds the same expression as a GIN index.
-SOP_VECTOR = (
-    SearchVector("title", weight="A", config="english")
-    + SearchVector("outcome", weight="B", config="english")
-    + SearchVector("body", weight="C", config="english")
-)
+# PostgreSQL: each SOP's search document (title, outcome, body, weighed in that order), a column
+# the database computes and indexes itself (sops migration 0013); the models do not know it.
+SOP_DOCUMENT = RawSQL('"sops_sop"."search_document"', [], output_field=SearchVectorField())
 
 
 @dataclass
@@ -157,9 +160,9 @@ def search_sops(query: str, terms: list[str]):
     if connection.vendor == "postgresql":
         words = SearchQuery(" ".join(terms), search_type="plain", config="english")
         return (
-            sops.annotate(document=SOP_VECTOR)
+            sops.annotate(document=SOP_DOCUMENT)
             .filter(document=words)
-            .annotate(rank=SearchRank(SOP_VECTOR, words))
+            .annotate(rank=SearchRank(SOP_DOCUMENT, words))
             .order_by("-rank", "title")[:PER_GROUP]
         )
     return ranked(sops, terms, ["title", "outcome", "body"])[:PER_GROUP]
