@@ -180,6 +180,33 @@ def test_the_call_out_and_the_row_agree_on_how_long_a_metric_has_been_off_target
     assert "5 weeks off target" in html
 
 
+def test_the_call_out_picks_exactly_the_metrics_whose_rows_say_so():
+    """The call-out asks the database about the last few weeks; each row counts its run in
+    Python over thirteen: every pattern of on, off and not recorded over the last five weeks,
+    in both directions, must agree."""
+    import itertools
+
+    starts = previous_starts(Cadence.WEEKLY, this_week(), 5)
+    value = {"higher": {"on": 15, "off": 5}, "lower": {"on": 5, "off": 15}}
+    for n, (direction, weeks) in enumerate(
+        itertools.product(["higher", "lower"], itertools.product(["on", "off", None], repeat=5))
+    ):
+        metric = weekly(name=f"Metric {n:03}", target=10, direction=direction)
+        MetricValue.objects.bulk_create(
+            MetricValue(metric=metric, period=start, value=value[direction][week])
+            for start, week in zip(starts, weeks, strict=True)
+            if week
+        )
+    expected = {
+        row.metric.pk
+        for row in build_rows(Metric.objects.all(), UserFactory(), 13)
+        if row.called_out
+    }
+    found = called_out(Metric.objects.all(), shown=1000)
+    assert {row.metric.pk for row in found.rows} == expected and found.count == len(expected)
+    assert 0 < len(expected) < Metric.objects.count()
+
+
 # Recording values
 
 
