@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 from mptt.utils import get_cached_trees
@@ -13,6 +16,7 @@ from mptt.utils import get_cached_trees
 from opsmodel import edit_views
 from opsmodel.access import fetch
 from opsmodel.htmx import render_page, safe_next
+from opsmodel.paging import paginate
 from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
 from processes.models import Metric
@@ -24,7 +28,8 @@ from systems.tree import within
 from systems.views import get_system
 
 # The scorecard shows this many metrics a page; a filter narrows it to one system's subtree.
-ROWS_PER_PAGE = 50
+# Each row is thirteen weeks of cells and a form: 20 keep a page well under 100 kB.
+ROWS_PER_PAGE = 20
 
 
 def get_metric(user, pk, action: str = "view") -> Metric:
@@ -40,23 +45,30 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     metrics = Metric.objects.weekly().order_by(
         "process__system__tree_id", "process__system__lft", "process__position", "name"
     )
-    systems = list(System.objects.only("name", "level", "tree_id", "lft", "rght", "parent"))
+    # Plain tuples: the filter lists every system, and models of them cost more than the rest.
+    systems = [
+        SimpleNamespace(pk=pk, name=name, level=level, tree_id=tree_id, lft=lft, rght=rght)
+        for pk, name, level, tree_id, lft, rght in System.objects.values_list(
+            "pk", "name", "level", "tree_id", "lft", "rght"
+        )
+    ]
     chosen = next((s for s in systems if str(s.pk) == request.GET.get("system")), None)
     metrics = metrics.filter(within(chosen, "process__system__"))
     if request.GET.get("part") == "called-out":  # refreshed after a value is recorded
         context = {"called_out": called_out(metrics), "chosen": chosen}
         return render(request, "metrics/scorecard.html#called-out", context)
-    page = Paginator(metrics.values_list("pk", flat=True), ROWS_PER_PAGE).get_page(
-        request.GET.get("page")
+    paging = paginate(
+        request, metrics.values_list("pk", flat=True), ROWS_PER_PAGE, "Pages of the scorecard"
     )
+    page = paging["page"]
     card = weekly_scorecard(Metric.objects.filter(pk__in=list(page.object_list)), request.user)
     order = {pk: i for i, pk in enumerate(page.object_list)}
     card.rows.sort(key=lambda r: order[r.metric.pk])
     context = {
         "page_title": "Weekly scorecard",
         "card": card,
-        "page": page,
-        "systems": systems,
+        **paging,
+        "system_options": system_options(systems, chosen),
         "chosen": chosen,
         "called_out": called_out(metrics),
         "weeks": WEEKS_SHOWN,
@@ -65,6 +77,18 @@ def scorecard(request: HttpRequest) -> HttpResponse:
         or Metric.recordable_by(request.user).exists(),
     }
     return render_page(request, "metrics/scorecard.html", context)
+
+
+def system_options(systems: list, chosen) -> SafeString:
+    """The system filter's options, in tree order, indented two en spaces a level."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}{}</option>',
+        (
+            (s.pk, mark_safe(" selected") if s is chosen else "", "\u2002\u2002" * s.level, s.name)
+            for s in systems
+        ),
+    )
 
 
 @login_required
