@@ -25,9 +25,7 @@ def paginate(request: HttpRequest, items: Sequence, per_page: int, label: str) -
     notice = ""
     if asked and asked != str(page.number):
         shown = asked[:12]
-        notice = (
-            f"There is no page “{shown}”: this is page {page.number} of {paginator.num_pages}."
-        )
+        notice = f"There is no page “{shown}”: this is page {page.number} of {paginator.num_pages}."
     others = request.GET.copy()
     for key in ("page", "part"):
         others.pop(key, None)

@@ -11,7 +11,6 @@ from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
-from mptt.utils import get_cached_trees
 
 from opsmodel import edit_views
 from opsmodel.access import fetch
@@ -30,6 +29,8 @@ from systems.views import get_system
 # The scorecard shows this many metrics a page; a filter narrows it to one system's subtree.
 # Each row is thirteen weeks of cells and a form: 20 keep a page well under 100 kB.
 ROWS_PER_PAGE = 20
+# The goals page shows whole top-level systems, up to this many systems a page in all.
+GOAL_SYSTEMS_PER_PAGE = 50
 
 
 def get_metric(user, pk, action: str = "view") -> Metric:
@@ -95,20 +96,44 @@ def system_options(systems: list, chosen) -> SafeString:
 @require_GET
 @permission_required("processes.view_metric", raise_exception=True)
 def goals(request: HttpRequest) -> HttpResponse:
-    """The systems tree with each system's annual metrics against their targets."""
-    systems = list(System.objects.select_related("owner"))
-    rows = build_rows(Metric.objects.filter(cadence=Cadence.ANNUAL), request.user, 2)
+    """The systems tree with each system's annual metrics against their targets: in pages of
+    whole top-level systems, each with all its sub-systems."""
+    trees = System.objects.filter(level=0).order_by("tree_id").values_list("tree_id", "rght")
+    # A tree of n systems numbers lft..rght from 1 to 2n.
+    paging = paginate(
+        request, goal_pages([(tree, rght // 2) for tree, rght in trees]), 1, "Pages of goals"
+    )
+    chunk = paging["page"].object_list[0] if paging["page"].object_list else []
+    systems = list(System.objects.filter(tree_id__in=chunk).order_by("tree_id", "lft"))
+    annual = Metric.objects.filter(cadence=Cadence.ANNUAL, system__tree_id__in=chunk)
     by_system: dict[int, list] = {}
-    for row in rows:
+    for row in build_rows(annual, request.user, 2):
         by_system.setdefault(row.metric.system_id, []).append(row)
     for system in systems:
         system.goal_rows = by_system.get(system.pk, [])
     context = {
         "page_title": "Goals",
-        "roots": get_cached_trees(systems),
+        "systems": systems,
+        **paging,
         "year": timezone.localdate().year,
     }
     return render_page(request, "metrics/goals.html", context)
+
+
+def goal_pages(trees: list[tuple[int, int]]) -> list[list[int]]:
+    """The top-level systems (tree id, number of systems in it) in pages of whole trees, about
+    GOAL_SYSTEMS_PER_PAGE systems a page: a tree that would take a page past that starts the
+    next, unless the page is not yet half full (and one tree alone may be more)."""
+    pages: list[list[int]] = []
+    size = 0
+    for tree, count in trees:
+        full = size + count > GOAL_SYSTEMS_PER_PAGE and size >= GOAL_SYSTEMS_PER_PAGE // 2
+        if not pages or full:
+            pages.append([])
+            size = 0
+        pages[-1].append(tree)
+        size += count
+    return pages
 
 
 @login_required
