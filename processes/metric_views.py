@@ -3,6 +3,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from opsmodel import edit_views
+from opsmodel import edit_views, mapcache
 from opsmodel.access import fetch
 from opsmodel.htmx import render_page, safe_next
 from opsmodel.paging import paginate
@@ -20,7 +21,13 @@ from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
 from processes.models import Metric
 from processes.periods import Cadence
-from processes.scorecard import WEEKS_SHOWN, build_rows, called_out, weekly_scorecard
+from processes.scorecard import (
+    WEEKS_SHOWN,
+    CalledOut,
+    build_rows,
+    called_out,
+    weekly_scorecard,
+)
 from processes.views import get_process
 from systems.models import System
 from systems.tree import within
@@ -56,7 +63,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     chosen = next((s for s in systems if str(s.pk) == request.GET.get("system")), None)
     metrics = metrics.filter(within(chosen, "process__system__"))
     if request.GET.get("part") == "called-out":  # refreshed after a value is recorded
-        context = {"called_out": called_out(metrics), "chosen": chosen}
+        context = {"called_out": kept_called_out(metrics, chosen), "chosen": chosen}
         return render(request, "metrics/scorecard.html#called-out", context)
     paging = paginate(
         request, metrics.values_list("pk", flat=True), ROWS_PER_PAGE, "Pages of the scorecard"
@@ -71,13 +78,33 @@ def scorecard(request: HttpRequest) -> HttpResponse:
         **paging,
         "system_options": system_options(systems, chosen),
         "chosen": chosen,
-        "called_out": called_out(metrics),
+        "called_out": kept_called_out(metrics, chosen),
         "weeks": WEEKS_SHOWN,
         # Founders, and team members who own a metric, import values.
         "can_import": request.user.has_perm("processes.change_metric")
         or Metric.recordable_by(request.user).exists(),
     }
     return render_page(request, "metrics/scorecard.html", context)
+
+
+def kept_called_out(metrics, chosen) -> CalledOut:
+    """The scorecard's call-out, kept until the map changes (opsmodel.mapcache's stamp).
+
+    It reads the last weeks of every weekly metric in the filter, the same for everyone who
+    looks: a fifth of the page's time at 2,000 metrics. Kept per filter and day (the weeks it
+    reads move on), in this process's memory, under the stamp any write to the database changes
+    (recording a value too), so it is never older than the values. No stamp (a transaction is
+    open, or the stamp cannot be read or changed): drawn afresh.
+    """
+    now = mapcache.stamp()
+    if now is None:
+        return called_out(metrics)
+    key = f"called-out:{now}:{timezone.localdate().isoformat()}:{chosen.pk if chosen else ''}"
+    found = caches["default"].get(key)
+    if found is None:
+        found = called_out(metrics)
+        caches["default"].set(key, found, mapcache.PAGE_SECONDS)
+    return found
 
 
 def system_options(systems: list, chosen) -> SafeString:

@@ -491,3 +491,37 @@ def test_a_person_whose_role_was_taken_away_no_longer_records_what_they_own(outs
     assert upload(client, f"metric_id,period,value\n{metric.pk},{week},4\n").status_code == 403
     assert record(client, metric, "4").status_code == 403
     assert not MetricValue.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_call_out_is_kept_until_a_value_changes_it():
+    """Committed for real (a transactional test): the call-out is kept only outside a
+    transaction, under the map's stamp, which any write changes."""
+    from django.contrib.auth.models import Group, Permission
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from opsmodel.roles import TEAM_MEMBERS, sync_roles
+
+    sync_roles(Group, Permission)
+    client = Client()
+    client.force_login(UserFactory(roles=[TEAM_MEMBERS]))
+    metric = weekly(name="Opt-in subscribers", target=120)
+    starts = previous_starts(Cadence.WEEKLY, this_week(), 4)[:3]  # this week not yet
+    for start in starts[:2]:
+        MetricValue.objects.create(metric=metric, period=start, value=100)
+
+    def call_out() -> tuple[str, int]:
+        url = reverse("metrics:scorecard")
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get(url, {"part": "called-out"}, **HTMX).text
+        return html, len(captured)
+
+    first, drawn = call_out()
+    assert "Off target three weeks" not in first
+    again, kept = call_out()
+    assert again == first and kept < drawn  # the same, without reading the values again
+    MetricValue.objects.create(metric=metric, period=starts[2], value=100)  # a third week off
+    html, _ = call_out()
+    assert "Off target three weeks running" in html and "Opt-in subscribers</a>" in html
