@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
@@ -108,15 +108,18 @@ def kept_called_out(metrics, chosen) -> CalledOut:
 
 
 def system_options(systems: list, chosen) -> SafeString:
-    """The system filter's options, in tree order, indented two en spaces a level."""
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}{}</option>',
-        (
-            (s.pk, mark_safe(" selected") if s is chosen else "", "\u2002\u2002" * s.level, s.name)
+    """The system filter's options, in tree order, indented two en spaces a level. Plain
+    string formatting, as there is one per system: only the name needs escaping."""
+    return mark_safe(
+        "".join(
+            f'<option value="{s.pk}"{" selected" if s is chosen else ""}>'
+            f"{EN_SPACES * s.level}{escape(s.name)}</option>"
             for s in systems
-        ),
+        )
     )
+
+
+EN_SPACES = "\u2002\u2002"
 
 
 @login_required
