@@ -88,18 +88,20 @@ def scorecard(request: HttpRequest) -> HttpResponse:
 
 
 def kept_called_out(metrics, chosen) -> CalledOut:
-    """The scorecard's call-out, kept until the map changes (opsmodel.mapcache's stamp).
+    """The scorecard's call-out, kept until what it reads changes (opsmodel.mapcache's stamps).
 
     It reads the last weeks of every weekly metric in the filter, the same for everyone who
     looks: a fifth of the page's time at 2,000 metrics. Kept per filter and day (the weeks it
-    reads move on), in this process's memory, under the stamp any write to the database changes
-    (recording a value too), so it is never older than the values. No stamp (a transaction is
-    open, or the stamp cannot be read or changed): drawn afresh.
+    reads move on), in this process's memory, under the stamps of the metrics (a value recorded
+    changes it) and of the map (names, processes, the filter's subtree). No stamps (a
+    transaction is open, or they cannot be read or changed): drawn afresh.
     """
-    now = mapcache.stamp()
+    now = mapcache.stamps()
     if now is None:
         return called_out(metrics)
-    key = f"called-out:{now}:{timezone.localdate().isoformat()}:{chosen.pk if chosen else ''}"
+    day = timezone.localdate().isoformat()
+    where = chosen.pk if chosen else ""
+    key = f"called-out:{now[mapcache.METRICS]}:{now[mapcache.MAP]}:{day}:{where}"
     found = caches["default"].get(key)
     if found is None:
         found = called_out(metrics)
