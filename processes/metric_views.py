@@ -1,30 +1,43 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
-from mptt.utils import get_cached_trees
 
-from opsmodel import edit_views
+from opsmodel import edit_views, mapcache
 from opsmodel.access import fetch
 from opsmodel.htmx import render_page, safe_next
+from opsmodel.paging import paginate
 from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
 from processes.models import Metric
 from processes.periods import Cadence
-from processes.scorecard import WEEKS_SHOWN, build_rows, called_out, weekly_scorecard
+from processes.scorecard import (
+    WEEKS_SHOWN,
+    CalledOut,
+    build_rows,
+    called_out,
+    weekly_scorecard,
+)
 from processes.views import get_process
 from systems.models import System
 from systems.tree import within
 from systems.views import get_system
 
 # The scorecard shows this many metrics a page; a filter narrows it to one system's subtree.
-ROWS_PER_PAGE = 50
+# Each row is thirteen weeks of cells and a form: 20 keep a page well under 100 kB.
+ROWS_PER_PAGE = 20
+# The goals page shows whole top-level systems, up to this many systems a page in all.
+GOAL_SYSTEMS_PER_PAGE = 50
 
 
 def get_metric(user, pk, action: str = "view") -> Metric:
@@ -40,25 +53,32 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     metrics = Metric.objects.weekly().order_by(
         "process__system__tree_id", "process__system__lft", "process__position", "name"
     )
-    systems = list(System.objects.only("name", "level", "tree_id", "lft", "rght", "parent"))
+    # Plain tuples: the filter lists every system, and models of them cost more than the rest.
+    systems = [
+        SimpleNamespace(pk=pk, name=name, level=level, tree_id=tree_id, lft=lft, rght=rght)
+        for pk, name, level, tree_id, lft, rght in System.objects.values_list(
+            "pk", "name", "level", "tree_id", "lft", "rght"
+        )
+    ]
     chosen = next((s for s in systems if str(s.pk) == request.GET.get("system")), None)
     metrics = metrics.filter(within(chosen, "process__system__"))
     if request.GET.get("part") == "called-out":  # refreshed after a value is recorded
-        context = {"called_out": called_out(metrics), "chosen": chosen}
+        context = {"called_out": kept_called_out(metrics, chosen), "chosen": chosen}
         return render(request, "metrics/scorecard.html#called-out", context)
-    page = Paginator(metrics.values_list("pk", flat=True), ROWS_PER_PAGE).get_page(
-        request.GET.get("page")
+    paging = paginate(
+        request, metrics.values_list("pk", flat=True), ROWS_PER_PAGE, "Pages of the scorecard"
     )
+    page = paging["page"]
     card = weekly_scorecard(Metric.objects.filter(pk__in=list(page.object_list)), request.user)
     order = {pk: i for i, pk in enumerate(page.object_list)}
     card.rows.sort(key=lambda r: order[r.metric.pk])
     context = {
         "page_title": "Weekly scorecard",
         "card": card,
-        "page": page,
-        "systems": systems,
+        **paging,
+        "system_options": system_options(systems, chosen),
         "chosen": chosen,
-        "called_out": called_out(metrics),
+        "called_out": kept_called_out(metrics, chosen),
         "weeks": WEEKS_SHOWN,
         # Founders, and team members who own a metric, import values.
         "can_import": request.user.has_perm("processes.change_metric")
@@ -67,24 +87,85 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     return render_page(request, "metrics/scorecard.html", context)
 
 
+def kept_called_out(metrics, chosen) -> CalledOut:
+    """The scorecard's call-out, kept until what it reads changes (opsmodel.mapcache's stamps).
+
+    It reads the last weeks of every weekly metric in the filter, the same for everyone who
+    looks: a fifth of the page's time at 2,000 metrics. Kept per filter and day (the weeks it
+    reads move on), in this process's memory, under the stamps of the metrics (a value recorded
+    changes it) and of the map (names, processes, the filter's subtree). No stamps (a
+    transaction is open, or they cannot be read or changed): drawn afresh.
+    """
+    now = mapcache.stamps()
+    if now is None:
+        return called_out(metrics)
+    day = timezone.localdate().isoformat()
+    where = chosen.pk if chosen else ""
+    key = f"called-out:{now[mapcache.METRICS]}:{now[mapcache.MAP]}:{day}:{where}"
+    found = caches["default"].get(key)
+    if found is None:
+        found = called_out(metrics)
+        caches["default"].set(key, found, mapcache.PAGE_SECONDS)
+    return found
+
+
+def system_options(systems: list, chosen) -> SafeString:
+    """The system filter's options, in tree order, indented two en spaces a level. Plain
+    string formatting, as there is one per system: only the name needs escaping."""
+    return mark_safe(
+        "".join(
+            f'<option value="{s.pk}"{" selected" if s is chosen else ""}>'
+            f"{EN_SPACES * s.level}{escape(s.name)}</option>"
+            for s in systems
+        )
+    )
+
+
+EN_SPACES = "\u2002\u2002"
+
+
 @login_required
 @require_GET
 @permission_required("processes.view_metric", raise_exception=True)
 def goals(request: HttpRequest) -> HttpResponse:
-    """The systems tree with each system's annual metrics against their targets."""
-    systems = list(System.objects.select_related("owner"))
-    rows = build_rows(Metric.objects.filter(cadence=Cadence.ANNUAL), request.user, 2)
+    """The systems tree with each system's annual metrics against their targets: in pages of
+    whole top-level systems, each with all its sub-systems."""
+    trees = System.objects.filter(level=0).order_by("tree_id").values_list("tree_id", "rght")
+    # A tree of n systems numbers lft..rght from 1 to 2n.
+    paging = paginate(
+        request, goal_pages([(tree, rght // 2) for tree, rght in trees]), 1, "Pages of goals"
+    )
+    chunk = paging["page"].object_list[0] if paging["page"].object_list else []
+    systems = list(System.objects.filter(tree_id__in=chunk).order_by("tree_id", "lft"))
+    annual = Metric.objects.filter(cadence=Cadence.ANNUAL, system__tree_id__in=chunk)
     by_system: dict[int, list] = {}
-    for row in rows:
+    for row in build_rows(annual, request.user, 2):
         by_system.setdefault(row.metric.system_id, []).append(row)
     for system in systems:
         system.goal_rows = by_system.get(system.pk, [])
     context = {
         "page_title": "Goals",
-        "roots": get_cached_trees(systems),
+        "systems": systems,
+        **paging,
         "year": timezone.localdate().year,
     }
     return render_page(request, "metrics/goals.html", context)
+
+
+def goal_pages(trees: list[tuple[int, int]]) -> list[list[int]]:
+    """The top-level systems (tree id, number of systems in it) in pages of whole trees, about
+    GOAL_SYSTEMS_PER_PAGE systems a page: a tree that would take a page past that starts the
+    next, unless the page is not yet half full (and one tree alone may be more)."""
+    pages: list[list[int]] = []
+    size = 0
+    for tree, count in trees:
+        full = size + count > GOAL_SYSTEMS_PER_PAGE and size >= GOAL_SYSTEMS_PER_PAGE // 2
+        if not pages or full:
+            pages.append([])
+            size = 0
+        pages[-1].append(tree)
+        size += count
+    return pages
 
 
 @login_required

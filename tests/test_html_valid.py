@@ -49,10 +49,13 @@ def pages_of(person: str) -> list[str]:
         run.get_absolute_url(),
         "/metrics/",
         "/metrics/goals/",
+        "/metrics/?page=9",  # a page that is not there, said so above the first
         "/people/",
         f"/people/{person}/",
         "/health/",
         "/search/?q=video",
+        "/search/?q=the",  # more than ten of some kinds: their "More" links
+        "/search/?q=the&kind=sops",
         "/inbox/",
         "/sops/suggestions/",
         "/software/",

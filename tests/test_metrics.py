@@ -180,6 +180,33 @@ def test_the_call_out_and_the_row_agree_on_how_long_a_metric_has_been_off_target
     assert "5 weeks off target" in html
 
 
+def test_the_call_out_picks_exactly_the_metrics_whose_rows_say_so():
+    """The call-out asks the database about the last few weeks; each row counts its run in
+    Python over thirteen: every pattern of on, off and not recorded over the last five weeks,
+    in both directions, must agree."""
+    import itertools
+
+    starts = previous_starts(Cadence.WEEKLY, this_week(), 5)
+    value = {"higher": {"on": 15, "off": 5}, "lower": {"on": 5, "off": 15}}
+    for n, (direction, weeks) in enumerate(
+        itertools.product(["higher", "lower"], itertools.product(["on", "off", None], repeat=5))
+    ):
+        metric = weekly(name=f"Metric {n:03}", target=10, direction=direction)
+        MetricValue.objects.bulk_create(
+            MetricValue(metric=metric, period=start, value=value[direction][week])
+            for start, week in zip(starts, weeks, strict=True)
+            if week
+        )
+    expected = {
+        row.metric.pk
+        for row in build_rows(Metric.objects.all(), UserFactory(), 13)
+        if row.called_out
+    }
+    found = called_out(Metric.objects.all(), shown=1000)
+    assert {row.metric.pk for row in found.rows} == expected and found.count == len(expected)
+    assert 0 < len(expected) < Metric.objects.count()
+
+
 # Recording values
 
 
@@ -250,12 +277,31 @@ def test_the_scorecard_runs_a_fixed_number_of_queries_with_100_metrics(
     # counts the unread notifications (the header's bell).
     with django_assert_max_num_queries(16):
         response = member_client.get(reverse("metrics:scorecard"))
-    # Fifty metrics a page, thirteen weeks each.
-    assert response.content.decode().count('<td class="cell') == 50 * 13
-    assert "page 1 of 2" in response.content.decode()
+    # Twenty metrics a page, thirteen weeks each.
+    html = response.content.decode()
+    assert html.count('<td class="cell') == 20 * 13 and "page 1 of 5" in html
+    assert 'aria-label="Pages of the scorecard"' in html and 'aria-label="Page 5"' in html
     with django_assert_max_num_queries(16):
-        second = member_client.get(reverse("metrics:scorecard"), {"page": 2})
-    assert second.content.decode().count('<td class="cell') == 50 * 13
+        last = member_client.get(reverse("metrics:scorecard"), {"page": 5}, **HTMX)
+    assert last.content.decode().count('<td class="cell') == 20 * 13
+    assert 'aria-current="page" aria-label="Page 5, this page"' in last.content.decode()
+    assert "Next" not in last.content.decode() and 'rel="prev" href="?page=4"' in last.text
+
+
+def test_the_scorecards_pages_keep_the_filter_and_say_when_a_page_is_not_there(member_client):
+    system = SystemFactory(name="Lead generation")
+    process = ProcessFactory(system=system)
+    for n in range(25):
+        weekly(process=process, name=f"Metric {n:02}")
+    weekly(name="Elsewhere")
+    html = member_client.get(reverse("metrics:scorecard"), {"system": system.pk, "page": 2}).text
+    assert "Metric 24" in html and "Metric 00" not in html and "Elsewhere" not in html
+    assert f'href="?system={system.pk}&amp;page=1"' in html
+    for asked, shown in (("7", "Metric 24"), ("x", "Metric 00"), ("-1", "Metric 24")):
+        part = member_client.get(
+            reverse("metrics:scorecard"), {"system": system.pk, "page": asked}, **HTMX
+        ).text
+        assert f"There is no page “{asked}”" in part and shown in part
 
 
 def test_the_system_page_shows_its_numbers_with_a_trend_and_the_weekly_rollup(member_client):
@@ -290,6 +336,33 @@ def test_the_goals_page_shows_annual_targets_down_the_tree(member_client):
     html = member_client.get(reverse("metrics:goals")).content.decode()
     assert html.index("Wealth generation") < html.index("Revenue generation")
     assert "Annual revenue" in html and "436,000" in html and "off target" in html
+
+
+def test_the_goals_page_goes_in_pages_of_whole_top_level_systems(member_client, monkeypatch):
+    monkeypatch.setattr("processes.metric_views.GOAL_SYSTEMS_PER_PAGE", 4)
+    tops = [SystemFactory(name=f"Top {n}") for n in range(3)]
+    for top in tops:  # three systems in each tree
+        SystemFactory(
+            name=f"{top.name} child", parent=SystemFactory(name=f"{top.name} mid", parent=top)
+        )
+    goal = Metric.objects.create(system=tops[2], name="Annual leads", target=100, cadence="annual")
+    MetricValue.objects.create(
+        metric=goal, period=period_start("annual", timezone.localdate()), value=120
+    )
+    first = member_client.get(reverse("metrics:goals")).text.split('<main id="main"')[1]
+    assert "Top 0 mid" in first and "Top 0 child" in first and "Top 1" not in first
+    assert 'aria-label="Pages of goals"' in first and 'aria-label="Page 3"' in first
+    assert 'aria-current="page"' in first and 'href="?page=2"' in first and "Next" in first
+    third = member_client.get(reverse("metrics:goals"), {"page": 3}, **HTMX).text
+    assert "Top 2 child" in third and "Top 0" not in third and "<html" not in third
+    assert "Annual leads" in third and "120" in third and "on target" in third
+    # Nested as the tree: the child's list inside the middle system's item, inside the top's.
+    assert third.index("Top 2</a></h2>") < third.index("Top 2 mid</a></h3>")
+    assert third.index("Top 2 mid</a></h3>") < third.index("Top 2 child</a></h4>")
+    # A page out of range shows the last one, and not a number the first; either says so.
+    for asked, shown in (("9", "Top 2 child"), ("two", "Top 0 child")):
+        html = member_client.get(reverse("metrics:goals"), {"page": asked}, **HTMX).text
+        assert f"There is no page “{asked}”" in html and shown in html
 
 
 # CSV
@@ -418,3 +491,37 @@ def test_a_person_whose_role_was_taken_away_no_longer_records_what_they_own(outs
     assert upload(client, f"metric_id,period,value\n{metric.pk},{week},4\n").status_code == 403
     assert record(client, metric, "4").status_code == 403
     assert not MetricValue.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_call_out_is_kept_until_a_value_changes_it():
+    """Committed for real (a transactional test): the call-out is kept only outside a
+    transaction, under the map's stamp, which any write changes."""
+    from django.contrib.auth.models import Group, Permission
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from opsmodel.roles import TEAM_MEMBERS, sync_roles
+
+    sync_roles(Group, Permission)
+    client = Client()
+    client.force_login(UserFactory(roles=[TEAM_MEMBERS]))
+    metric = weekly(name="Opt-in subscribers", target=120)
+    starts = previous_starts(Cadence.WEEKLY, this_week(), 4)[:3]  # this week not yet
+    for start in starts[:2]:
+        MetricValue.objects.create(metric=metric, period=start, value=100)
+
+    def call_out() -> tuple[str, int]:
+        url = reverse("metrics:scorecard")
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get(url, {"part": "called-out"}, **HTMX).text
+        return html, len(captured)
+
+    first, drawn = call_out()
+    assert "Off target three weeks" not in first
+    again, kept = call_out()
+    assert again == first and kept < drawn  # the same, without reading the values again
+    MetricValue.objects.create(metric=metric, period=starts[2], value=100)  # a third week off
+    html, _ = call_out()
+    assert "Off target three weeks running" in html and "Opt-in subscribers</a>" in html

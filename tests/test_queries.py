@@ -28,7 +28,23 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 # sidebar tree's version (1: the tree itself comes by its own request, kept by the browser).
 # The software list counts the systems and SOPs using each tool in its one query; a tool's
 # page reads the tool, its systems and (through the SOPs' slot) its SOPs.
-MAX_QUERIES = {"home": 8, "system": 15, "process": 20, "sop": 15, "software": 7, "tool": 9}
+# The scorecard: the systems of its filter, the page's metrics (count, ids, the metrics, their
+# values), the call-out (the runs, the listed metrics and their values) and whether the person
+# records any metric. Goals: the top-level systems, the page's systems, their annual metrics
+# (and their values, when there are any). Search: the systems' paths and one query a kind.
+MAX_QUERIES = {
+    "home": 8,
+    "system": 15,
+    "process": 20,
+    "sop": 15,
+    "software": 7,
+    "tool": 9,
+    "scorecard": 13,
+    "scorecard_page": 13,
+    "goals": 9,
+    "search": 13,
+    "search_kind": 8,
+}
 
 
 def page_urls() -> dict[str, str]:
@@ -44,6 +60,11 @@ def page_urls() -> dict[str, str]:
         "sop": sop.get_absolute_url(),
         "software": reverse("systems:software"),
         "tool": tool.get_absolute_url(),
+        "scorecard": reverse("metrics:scorecard"),
+        "scorecard_page": f"{reverse('metrics:scorecard')}?system={system.pk}&page=2",
+        "goals": reverse("metrics:goals"),
+        "search": f"{reverse('front:search')}?q=invoice+step",
+        "search_kind": f"{reverse('front:search')}?q=invoice&kind=sops&page=2",
     }
 
 

@@ -112,7 +112,7 @@ def test_postgresql_answers_sop_searches_from_its_index(member_client, content):
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
     # The query search runs, not one written for the test.
-    plan = search_sops("invoice", ["invoice"]).explain()
+    plan = search_sops(["invoice"]).explain()
     assert "sop_search_document" in plan
     # Ranked from the stored documents, not from each SOP's text again.
     assert "to_tsvector" not in plan
@@ -146,3 +146,50 @@ def test_the_handbook_runs_a_fixed_number_of_queries(
     root = System.objects.filter(level=0).first()
     with django_assert_max_num_queries(12):
         assert member_client.get(reverse("front:handbook", args=[root.pk])).status_code == 200
+
+
+def test_each_kind_shows_its_best_ten_and_a_link_to_the_rest_page_by_page(member_client):
+    process = make.ProcessFactory(name="Billing")
+    for n in range(45):
+        make.SOPFactory(process=process, title=f"Invoice task {n:02}", outcome="Done", body="Do.")
+    html = get(member_client, "invoice", **make.HTMX).content.decode()
+    assert html.count("Invoice task") == 10 and '<span class="count">10+</span>' in html
+    assert 'href="?q=invoice&amp;kind=sops"' in html and "More SOPs matching “invoice”" in html
+    # The rest, twenty a page, in the same order: every SOP once over the pages.
+    seen = []
+    for page in (1, 2, 3):
+        part = member_client.get(
+            reverse("front:search"), {"q": "invoice", "kind": "sops", "page": page}, **make.HTMX
+        ).content.decode()
+        assert "SOPs matching “invoice”" in part and "<html" not in part
+        seen += [line.split(">")[-1] for line in part.split("</a>") if "Invoice task" in line]
+        assert ('rel="next"' in part) is (page < 3) and ('rel="prev"' in part) is (page > 1)
+    assert sorted(seen) == [f"Invoice task {n:02}" for n in range(45)]
+    assert 'aria-label="Pages of SOPs matching “invoice”"' in part
+    # Past the last page, or not a page at all: said plainly, never an error.
+    for page in ("9", "x", "-2", "99999999999"):
+        response = member_client.get(
+            reverse("front:search"), {"q": "invoice", "kind": "sops", "page": page}
+        )
+        assert response.status_code == 200
+        assert "There is no page" in response.content.decode()
+    # An unknown kind is the page of every kind.
+    html = member_client.get(reverse("front:search"), {"q": "invoice", "kind": "nope"}).text
+    assert "More SOPs matching" in html
+
+
+@pytest.mark.parametrize("kind", [None, "sops", "people"])
+def test_search_and_its_pages_of_one_kind_run_a_fixed_number_of_queries(member_client, kind):
+    from django.test.utils import CaptureQueriesContext
+
+    params = {"q": "step process sop", **({"kind": kind} if kind else {})}
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            member_client.get(reverse("front:search"), params, **make.HTMX)
+        return len(captured)
+
+    make.build_map(2, 1, 2)
+    small = count()
+    make.build_map(12, 3, 5)
+    assert count() == small

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 
 from opsmodel.access import get_or_404
 from opsmodel.front.health import checks_in_words, map_health
-from opsmodel.front.search import MAX_QUERY, search
+from opsmodel.front.search import KINDS, MAX_QUERY, MAX_SEARCH_PAGE, search
 from opsmodel.htmx import render_page
 from opsmodel.pages import breadcrumbs
 from opsmodel.roles import may_change_person, may_reassign
@@ -189,14 +189,26 @@ def unowned(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required("sops.view_sop", raise_exception=True)
 def search_page(request: HttpRequest) -> HttpResponse:
-    """Search results: grouped by level, as a page with a shareable address or as you type."""
+    """Search results: grouped by level, as a page with a shareable address or as you type;
+    each group's "more" link leads to the pages of that kind alone (?kind=sops&page=2)."""
     query = request.GET.get("q", "")[:MAX_QUERY]
-    results = search(query)
+    kind = request.GET.get("kind") if request.GET.get("kind") in KINDS else None
+    page = request.GET.get("page", "1")
+    number = int(page) if page.isdigit() and 0 < int(page) <= MAX_SEARCH_PAGE else 1
+    results = search(query, kind, number)
     context = {
         "page_title": f"Search: {query}" if query else "Search",
         "query": query,
+        "kind": KINDS.get(kind or ""),
+        "kind_slug": kind,
+        "number": number,
+        # Asked for a page that is not there: say so, rather than show nothing or fail.
+        "no_such_page": page
+        if kind and (page != str(number) or (number > 1 and not results))
+        else "",
         "results": results,
-        "total": sum(len(hits) for hits in results.values()),
+        "total": sum(len(group.hits) for group in results.values()),
+        "more": any(group.more for group in results.values()),
     }
     return render_page(request, "people/search.html", context)
 

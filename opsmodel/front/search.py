@@ -32,7 +32,9 @@ from systems.tree import system_paths
 
 MAX_QUERY = 200
 MAX_TERMS = 8
-PER_GROUP = 10
+PER_GROUP = 10  # a kind's best matches on the page of every kind
+PER_PAGE = 20  # a page of one kind's matches (its “more” link)
+MAX_SEARCH_PAGE = 50  # pages of one kind: the best 1,000; narrow the words for the rest
 SNIPPET = 80
 
 # PostgreSQL: each SOP's search document (title, outcome, body, weighed in that order), a column
@@ -94,48 +96,101 @@ def ranked(queryset, terms: list[str], fields: list[str]):
                 default=Value(0),
                 output_field=IntegerField(),
             )
-    return queryset.annotate(score=score).order_by("-score", fields[0])
+    return queryset.annotate(score=score).order_by("-score", fields[0], "pk")
 
 
-def search(query: str) -> dict[str, list[Hit]]:
+@dataclass
+class Group:
+    """One kind's hits: the best PER_GROUP of a search, or a page of that kind alone."""
+
+    name: str
+    kind: str  # its ?kind= in the address of its pages
+    hits: list[Hit]
+    more: bool = False  # more match than shown
+
+
+# The kinds searched, in the order their groups show, by their ?kind= in the address.
+KINDS = {
+    "systems": "Systems",
+    "processes": "Processes",
+    "steps": "Steps",
+    "sops": "SOPs",
+    "software": "Software",
+    "people": "People",
+}
+
+
+def search(query: str, kind: str | None = None, page: int = 1) -> dict[str, Group]:
+    """The best PER_GROUP matches of every kind; or, with `kind`, page `page` of that kind
+    alone, PER_PAGE a page. Each kind reads one more row than it shows, to tell whether more
+    match without counting them all (a count would read every match of 20,000 SOPs again)."""
     terms = terms_of(query)
     if not terms:
         return {}
-    paths = path_names()
-    results: dict[str, list[Hit]] = {}
+    size = PER_PAGE if kind else PER_GROUP
+    start = (page - 1) * size
+    window = slice(start, start + size + 1)
+    paths = path_names() if kind in (None, "systems", "processes", "steps", "sops") else {}
+    results: dict[str, Group] = {}
+    for slug, name in KINDS.items():
+        if kind is not None and slug != kind:
+            continue
+        rows = list(MATCHES[slug](terms)[window])
+        hits = [HITS[slug](row, terms, paths) for row in rows[:size]]
+        if hits:
+            results[name] = Group(name, slug, hits, more=len(rows) > size)
+    return results
 
-    systems = full_text(System.objects.all(), terms, ["name", "purpose"])[:PER_GROUP]
-    results["Systems"] = [
-        Hit(s.name, s.get_absolute_url(), paths.get(s.parent_id, ""), highlight(s.purpose, terms))
-        for s in systems
-    ]
-    processes = full_text(Process.objects.all(), terms, ["name", "result"])[:PER_GROUP]
-    results["Processes"] = [
-        Hit(p.name, p.get_absolute_url(), paths[p.system_id], highlight(p.result, terms))
-        for p in processes
-    ]
-    steps = full_text(Step.objects.select_related("process"), terms, ["name"])[:PER_GROUP]
-    results["Steps"] = [
-        Hit(s.name, s.get_absolute_url(), f"{paths[s.process.system_id]} › {s.process.name}")
-        for s in steps
-    ]
-    results["SOPs"] = [
-        Hit(s.title, s.get_absolute_url(), f"{paths[s.process.system_id]} › {s.process.name}",
-            highlight(s.body if any(t in s.body.lower() for t in terms) else s.outcome, terms))
-        for s in search_sops(query, terms)
-    ]  # fmt: skip
-    software = ranked(Software.objects.all(), terms, ["name", "notes"])[:PER_GROUP]
-    results["Software"] = [
-        Hit(t.name, t.get_absolute_url(), t.get_category_display(), highlight(t.notes, terms))
-        for t in software
-    ]
-    people = ranked(
+
+def system_hit(s, terms, paths) -> Hit:
+    return Hit(
+        s.name, s.get_absolute_url(), paths.get(s.parent_id, ""), highlight(s.purpose, terms)
+    )
+
+
+def process_hit(p, terms, paths) -> Hit:
+    return Hit(p.name, p.get_absolute_url(), paths[p.system_id], highlight(p.result, terms))
+
+
+def step_hit(s, terms, paths) -> Hit:
+    return Hit(s.name, s.get_absolute_url(), f"{paths[s.process.system_id]} › {s.process.name}")
+
+
+def sop_hit(s, terms, paths) -> Hit:
+    text = s.body if any(t in s.body.lower() for t in terms) else s.outcome
+    path = f"{paths[s.process.system_id]} › {s.process.name}"
+    return Hit(s.title, s.get_absolute_url(), path, highlight(text, terms))
+
+
+def software_hit(t, terms, paths) -> Hit:
+    return Hit(t.name, t.get_absolute_url(), t.get_category_display(), highlight(t.notes, terms))
+
+
+def person_hit(p, terms, paths) -> Hit:
+    return Hit(str(p), p.get_absolute_url(), p.job_title)
+
+
+# Each kind's matches, best first (a queryset, sliced by search()), and how one is shown.
+MATCHES = {
+    "systems": lambda terms: full_text(System.objects.all(), terms, ["name", "purpose"]),
+    "processes": lambda terms: full_text(Process.objects.all(), terms, ["name", "result"]),
+    "steps": lambda terms: full_text(Step.objects.select_related("process"), terms, ["name"]),
+    "sops": lambda terms: search_sops(terms),
+    "software": lambda terms: ranked(Software.objects.all(), terms, ["name", "notes"]),
+    "people": lambda terms: ranked(
         get_user_model().objects.filter(is_active=True),
         terms,
         ["first_name", "last_name", "username", "job_title"],
-    )[:PER_GROUP]
-    results["People"] = [Hit(str(p), p.get_absolute_url(), p.job_title) for p in people]
-    return {group: hits for group, hits in results.items() if hits}
+    ),
+}
+HITS = {
+    "systems": system_hit,
+    "processes": process_hit,
+    "steps": step_hit,
+    "sops": sop_hit,
+    "software": software_hit,
+    "people": person_hit,
+}
 
 
 def full_text(queryset, terms: list[str], fields: list[str]):
@@ -151,11 +206,11 @@ def full_text(queryset, terms: list[str], fields: list[str]):
         queryset.annotate(document=vector)
         .filter(document=words)
         .annotate(rank=SearchRank(vector, words))
-        .order_by("-rank", fields[0])
+        .order_by("-rank", fields[0], "pk")
     )
 
 
-def search_sops(query: str, terms: list[str]):
+def search_sops(terms: list[str]):
     sops = SOP.objects.select_related("process")
     if connection.vendor == "postgresql":
         words = SearchQuery(" ".join(terms), search_type="plain", config="english")
@@ -163,9 +218,9 @@ def search_sops(query: str, terms: list[str]):
             sops.annotate(document=SOP_DOCUMENT)
             .filter(document=words)
             .annotate(rank=SearchRank(SOP_DOCUMENT, words))
-            .order_by("-rank", "title")[:PER_GROUP]
+            .order_by("-rank", "title", "pk")
         )
-    return ranked(sops, terms, ["title", "outcome", "body"])[:PER_GROUP]
+    return ranked(sops, terms, ["title", "outcome", "body"])
 
 
 def path_names() -> dict[int, str]:
