@@ -127,6 +127,41 @@ def test_my_work_says_what_to_do_when_nothing_is_assigned(member_client):
     assert "Nothing assigned to you yet" in html
 
 
+def test_my_work_shows_a_page_of_processes_at_a_time_what_asks_for_something_first(
+    member_client, member, founder
+):
+    from sops.models import Acknowledgement
+
+    system = make.SystemFactory(name="Operations")
+    sops = [
+        make.SOPFactory(
+            process=make.ProcessFactory(system=system, name=f"Process {i:02}"),
+            title=f"SOP {i:02}",
+            owner=member,
+        )
+        for i in range(25)
+    ]
+    for sop in sops[:-2]:  # all read but the last two
+        Acknowledgement.objects.create(sop=sop, person=member, edition=sop.edition)
+    make.StepFactory(process=sops[0].process, name="Weekly check", owner=member)
+    Run.start(sops[0].process, founder, days(0), "Week 49")
+
+    first = member_client.get(reverse("front:my_work")).content.decode()
+    # The two to read come first, out of map order; twenty processes a page.
+    assert first.index("SOP 23") < first.index("SOP 24") < first.index("SOP 00")
+    assert first.count('class="work-group"') == 20 and "SOP 19" not in first
+    assert "<strong>2</strong> SOPs to read" in first
+    assert "To do in runs" in first and "Week 49" in first
+    assert 'aria-label="Pages of your processes"' in first
+    second = member_client.get(reverse("front:my_work") + "?page=2", **make.HTMX)
+    second = second.content.decode()
+    assert second.count('class="work-group"') == 5 and "SOP 22" in second
+    assert "SOP 23" not in second and "To do in runs" not in second
+    assert "<strong>2</strong> SOPs to read" in second  # the totals count every page
+    lost = member_client.get(reverse("front:my_work") + "?page=9").content.decode()
+    assert "There is no page “9”: this is page 2 of 2." in lost
+
+
 @pytest.mark.parametrize("size", [(2, 1, 2), (12, 3, 5)])
 def test_people_pages_run_a_fixed_number_of_queries(
     client, member, founder, django_assert_max_num_queries, size

@@ -22,11 +22,15 @@ from opsmodel.front.health import checks_in_words, map_health
 from opsmodel.front.search import KINDS, MAX_QUERY, MAX_SEARCH_PAGE, search
 from opsmodel.htmx import render_page
 from opsmodel.pages import breadcrumbs
+from opsmodel.paging import paginate
 from opsmodel.roles import may_change_person, may_reassign
 from opsmodel.runs.models import Run, RunStep
 from processes.models import Metric, Process, Step
 from sops.models import SOP, Acknowledgement
 from systems.models import Software, System
+
+# Processes a page of My work shows, with their steps and SOPs.
+GROUPS_PER_PAGE = 20
 
 
 def map_order(process: Process) -> tuple:
@@ -75,12 +79,17 @@ def my_work(request: HttpRequest) -> HttpResponse:
         group["sops"].append(sop)
     for group in groups.values():
         group["sops"].sort(key=lambda s: (not s.to_read, s.title))
-    ordered = sorted(groups.values(), key=lambda g: map_order(g["process"]))
+        group["to_do"] = any(s.to_read or s.review_due for s in group["sops"])
+    # What asks for something (an SOP to read, a review due) first, then the rest, each in the
+    # order of the map; a page at a time, for someone who owns hundreds of things.
+    ordered = sorted(groups.values(), key=lambda g: (not g["to_do"], map_order(g["process"])))
+    paging = paginate(request, ordered, GROUPS_PER_PAGE, "Pages of your processes")
 
     buckets = run_steps_due(user, today, week_end)
     context = {
         "page_title": "My work",
-        "groups": ordered,
+        **paging,
+        "groups": paging["page"].object_list,
         "buckets": buckets,
         "to_read": sum(s.to_read for g in ordered for s in g["sops"]),
         "reviews_due": sum(s.review_due for g in ordered for s in g["sops"]),
