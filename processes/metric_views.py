@@ -16,6 +16,7 @@ from django_htmx.http import trigger_client_event
 from opsmodel import edit_views, mapcache
 from opsmodel.access import fetch
 from opsmodel.htmx import render_page, safe_next
+from opsmodel.mapcache import kept_page
 from opsmodel.paging import paginate
 from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
@@ -46,6 +47,7 @@ def get_metric(user, pk, action: str = "view") -> Metric:
     return fetch(user, metrics, pk, action)
 
 
+@kept_page
 @login_required
 @require_GET
 @permission_required("processes.view_metric", raise_exception=True)
@@ -124,6 +126,7 @@ def system_options(systems: list, chosen) -> SafeString:
 EN_SPACES = "\u2002\u2002"
 
 
+@kept_page
 @login_required
 @require_GET
 @permission_required("processes.view_metric", raise_exception=True)

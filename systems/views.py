@@ -25,6 +25,7 @@ def get_system(user, pk, action: str = "view") -> System:
     return fetch(user, System.objects.select_related("owner"), pk, action)
 
 
+@kept_page
 @login_required
 @require_GET
 @permission_required("systems.view_system", raise_exception=True)
@@ -51,6 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render_page(request, "systems/home.html", context)
 
 
+@kept_page
 @login_required
 @require_GET
 def branch(request: HttpRequest, pk: int) -> HttpResponse:

@@ -607,3 +607,59 @@ def test_a_partial_leaves_a_message_for_the_next_whole_page(member_client):
     page, queries = get(member_client, url)
     assert queries == 2 and "Saved the weekly numbers." not in page  # kept: shows none
     assert "Saved the weekly numbers." in whole(member_client, url)[0].text
+
+
+def test_the_other_pages_people_open_all_day_are_kept_under_the_topics_they_show(founder):
+    """The map, its folded branches, the scorecard, goals, the runs, a run and My work."""
+    from django.core.cache import caches
+    from django.utils import timezone
+
+    from opsmodel.runs.models import Run
+
+    client = Client()
+    client.force_login(founder)
+    sop = SOPFactory(owner=founder)
+    StepFactory(process=sop.process, owner=founder)
+    run = Run.start(sop.process, founder, timezone.localdate())
+    shown = {}
+    urls = {
+        "home": reverse("home"),
+        "branch": reverse("systems:branch", args=[sop.process.system.pk]),
+        "scorecard": reverse("metrics:scorecard"),
+        "goals": reverse("metrics:goals"),
+        "runs": reverse("runs:list"),
+        "run": run.get_absolute_url(),
+        "my work": reverse("front:my_work"),
+    }
+    for name, url in urls.items():
+        caches["default"].clear()
+        client.get(url)
+        kept = [
+            caches["default"].get(key.split(":", 2)[2])
+            for key in caches["default"]._cache
+            if ":page:" in key
+        ]
+        shown[name] = set(kept[0][0]) if kept else None
+    assert shown == {
+        "home": {"map"},
+        "branch": {"map"},
+        "scorecard": {"map", "metrics"},
+        "goals": {"map", "metrics"},
+        "runs": {"map", "runs"},
+        "run": {"map", "runs", "comments"},
+        "my work": {"map", "runs", "comments", "reading"},
+    }
+    # Seen again, the map costs the session, the person and the bell's count; a step ticked
+    # in the run leaves it kept, and draws the run's page again.
+    client.get(urls["home"])
+    client.get(urls["run"])
+    with CaptureQueriesContext(connection) as again:
+        assert client.get(urls["home"]).status_code == 200
+    assert len(again) == 3
+    run.steps.first().tick(founder)
+    with CaptureQueriesContext(connection) as again:
+        client.get(urls["home"])
+    assert len(again) == 3
+    with CaptureQueriesContext(connection) as drawn:
+        client.get(urls["run"])
+    assert len(drawn) > 3

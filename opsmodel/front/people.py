@@ -21,6 +21,7 @@ from opsmodel.access import get_or_404
 from opsmodel.front.health import checks_in_words, map_health
 from opsmodel.front.search import KINDS, MAX_QUERY, MAX_SEARCH_PAGE, search
 from opsmodel.htmx import render_page
+from opsmodel.mapcache import kept_page
 from opsmodel.pages import breadcrumbs
 from opsmodel.paging import paginate
 from opsmodel.roles import may_change_person, may_reassign
@@ -47,6 +48,7 @@ def start(request: HttpRequest) -> HttpResponse:
     return redirect("front:my_work")
 
 
+@kept_page
 @login_required
 @require_GET
 @permission_required("sops.view_sop", raise_exception=True)

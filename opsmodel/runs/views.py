@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from opsmodel import edit_views
 from opsmodel.access import fetch, get_or_404, plain_id
 from opsmodel.htmx import go_to, notify, render_page, safe_next
+from opsmodel.mapcache import kept_page
 from opsmodel.pages import breadcrumbs, render_form
 from opsmodel.runs.models import Run, RunStep, late_steps
 from processes.models import Process, Step
@@ -315,6 +316,7 @@ def get_run(user, pk) -> Run:
     return fetch(user, Run.objects.select_related("process__system", "started_by", "ended_by"), pk)
 
 
+@kept_page
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -347,6 +349,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 STATES = dict(Run.State.choices)
 
 
+@kept_page
 @login_required
 @require_GET
 @permission_required("runs.view_run", raise_exception=True)
