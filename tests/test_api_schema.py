@@ -71,4 +71,20 @@ def founder_token(founder, member, settings):
 )
 @pytest.mark.django_db
 def test_every_operation_answers_as_its_schema_says(case, founder_token):
-    case.call_and_validate(headers={"Authorization": f"Bearer {founder_token}"}, checks=CHECKS)
+    # Identity: the WSGI transport hands over the body as sent, without undoing the gzip an
+    # HTTP client undoes (test_the_api_answers_compressed_to_a_client_that_asks covers that).
+    headers = {"Authorization": f"Bearer {founder_token}", "Accept-Encoding": "identity"}
+    case.call_and_validate(headers=headers, checks=CHECKS)
+
+
+@pytest.mark.django_db
+def test_the_api_answers_compressed_to_a_client_that_asks(client, founder_token):
+    import gzip
+    import json
+
+    response = client.get(
+        "/api/people", HTTP_AUTHORIZATION=f"Bearer {founder_token}", HTTP_ACCEPT_ENCODING="gzip"
+    )
+    assert response.status_code == 200 and response["Content-Encoding"] == "gzip"
+    people = json.loads(gzip.decompress(response.content))["items"]
+    assert {"founder", "member"} <= {person["username"] for person in people}
