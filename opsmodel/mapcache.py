@@ -1,7 +1,9 @@
-"""Drill-down pages drawn once and kept until what they show changes.
+"""The pages people open all day, drawn once and kept until what they show changes.
 
-People read the map far more often than they change it, and a system's, process's or SOP's
-page costs a dozen queries and a large template to draw. So these pages are kept, per person:
+People read the map far more often than they change it, and a page such as a system's,
+process's or SOP's costs a dozen queries and a large template to draw. So the views marked
+`@kept_page` (the map and its branches, each system, process and SOP, the scorecard, goals, the
+runs, a run, My work) are kept, per person:
 the htmx partial of an htmx navigation, and the whole page (with the frame: the navigation, the
 sidebar's systems tree) of a plain visit or a reload. Nothing is ever invalidated by hand; each
 *topic* of the database has a *stamp*, a random token that changes whenever a table of that
