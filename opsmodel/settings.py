@@ -168,6 +168,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # Django's {% url %}, quicker for ids (opsmodel/addresses.py), in every template.
+            "builtins": ["opsmodel.templatetags.addresses"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

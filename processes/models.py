@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models, transaction
 from django.db.models import Count, Max, Q
-from django.urls import reverse
 
 from opsmodel import history
+from opsmodel.addresses import address
 from opsmodel.models import Versioned, owner_field, position_unique_in, source_field, unique_in
 from processes.periods import Cadence, is_period_start, label
 from systems.models import System
@@ -114,7 +114,7 @@ class Process(Versioned):
             super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("processes:detail", args=[self.pk])
+        return address("processes:detail", self.pk)
 
     def outline(self, name: str) -> str:
         """The steps as a revision keeps them: one line each, in order, with owner and due day."""

@@ -9,9 +9,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models.signals import post_delete
 from django.dispatch import Signal, receiver
-from django.urls import reverse
 from django.utils import timezone
 
+from opsmodel.addresses import address
 from opsmodel.models import Versioned, owner_field, source_field, unique_in
 from processes.models import Process, Step
 from systems.models import Software, System
@@ -186,7 +186,7 @@ class SOP(Versioned):
         )
 
     def get_absolute_url(self) -> str:
-        return reverse("sops:detail", args=[self.pk])
+        return address("sops:detail", self.pk)
 
     @property
     def readers(self) -> list:
@@ -344,7 +344,7 @@ class Suggestion(models.Model):
         return f"Suggestion for {self.sop} by {self.author or 'someone who left'}"
 
     def get_absolute_url(self) -> str:
-        return reverse("sops:suggestion", args=[self.pk])
+        return address("sops:suggestion", self.pk)
 
     @property
     def is_waiting(self) -> bool:

@@ -7,12 +7,12 @@ from django.core.validators import MinValueValidator, URLValidator
 from django.db import models, transaction
 from django.db.models import Count, Expression, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Now
-from django.urls import reverse
 from django.utils import timezone
 from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
 
+from opsmodel.addresses import address
 from opsmodel.models import Versioned, owner_field, saved, source_field, tell
 
 # What uses a tool, counted on the software pages: the name of the count → (a function making
@@ -106,7 +106,7 @@ class Software(models.Model):
             )
 
     def get_absolute_url(self) -> str:
-        return reverse("systems:software_detail", args=[self.pk])
+        return address("systems:software_detail", self.pk)
 
     @property
     def safe_link(self) -> str:
@@ -220,7 +220,7 @@ class System(MPTTModel, Versioned):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("systems:detail", args=[self.pk])
+        return address("systems:detail", self.pk)
 
     def delete(self, *args, **kwargs):
         # django-mptt closes the gap in the tree *before* deleting the row; if the delete

@@ -22,9 +22,9 @@ from django.db import models, transaction
 from django.db.models import Max, Q
 from django.db.models.functions import TruncDate
 from django.dispatch import Signal
-from django.urls import reverse
 from django.utils import timezone
 
+from opsmodel.addresses import address
 from opsmodel.models import Versioned, tell
 from opsmodel.runs import recurrence
 from processes.models import Metric, MetricValue, Process, Step, due_dates
@@ -102,7 +102,7 @@ class Run(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("runs:detail", args=[self.pk])
+        return address("runs:detail", self.pk)
 
     @property
     def is_active(self) -> bool:
