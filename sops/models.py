@@ -174,7 +174,11 @@ class SOP(Versioned):
 
     @property
     def review_overdue(self) -> bool:
-        return self.next_review is not None and self.next_review < timezone.localdate()
+        return self.review_overdue_on(timezone.localdate())
+
+    def review_overdue_on(self, today: datetime.date) -> bool:
+        """Whether its review was due before `today` (a page of many SOPs reads today once)."""
+        return self.next_review is not None and self.next_review < today
 
     def mark_reviewed(self, person) -> None:
         """Record who reviewed it and when, and when it is due again."""

@@ -57,16 +57,24 @@ def my_work(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     week_end = today + datetime.timedelta(days=6 - today.weekday())  # this Sunday
 
-    steps = Step.objects.filter(owner=user).select_related("process__system", "sop")
+    steps = list(Step.objects.filter(owner=user).select_related("sop"))
     # Read: confirmed for the SOP's current edition (older confirmations do not count).
     confirmed = Acknowledgement.objects.filter(
         sop=OuterRef("pk"), person=user, edition=OuterRef("edition")
     )
-    sops = (
-        SOP.objects.filter(Q(owner=user) | Q(step__owner=user))
-        .select_related("process__system", "step")
+    # Their own SOPs and their steps' (found by id: an index each, where a join through the
+    # steps with OR read every SOP); the text is not shown.
+    sops = list(
+        SOP.objects.filter(Q(owner=user) | Q(step__in=[step.pk for step in steps]))
+        .defer("body")
         .annotate(read=Exists(confirmed))
     )
+    # Each process once, with its system, however many things of it the person owns.
+    processes = Process.objects.select_related("system").in_bulk(
+        {step.process_id for step in steps} | {sop.process_id for sop in sops}
+    )
+    for item in (*steps, *sops):
+        item.process = processes[item.process_id]
 
     groups: dict[int, dict] = {}
     for step in steps:
@@ -77,7 +85,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     for sop in sops:
         group = groups.setdefault(sop.process_id, {"process": sop.process, "steps": [], "sops": []})
         sop.to_read = not sop.read
-        sop.review_due = sop.review_overdue and sop.owner_id == user.pk  # the owner reviews
+        sop.review_due = sop.owner_id == user.pk and sop.review_overdue_on(today)  # the owner
         group["sops"].append(sop)
     for group in groups.values():
         group["sops"].sort(key=lambda s: (not s.to_read, s.title))
