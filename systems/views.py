@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from opsmodel import edit_views, history_views
 from opsmodel.access import fetch
-from opsmodel.htmx import render_page
+from opsmodel.htmx import map_changed, render_page
 from opsmodel.mapcache import kept_page
 from opsmodel.pages import breadcrumbs
 from systems.context_processors import sidebar_tree_html, tree_version
@@ -57,10 +57,22 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def branch(request: HttpRequest, pk: int) -> HttpResponse:
     """A folded branch of the map: the systems right inside one, each with its own counts."""
-    system = get_system(request.user, pk)
+    return render_branch(request, get_system(request.user, pk))
+
+
+def render_branch(
+    request: HttpRequest, system: System, moved: tuple[int, str] | None = None
+) -> HttpResponse:
+    """The systems right inside `system`, as its branch of the map lists them; `moved`: the one
+    just moved, and which way, to give its button the focus back."""
+    rows = flat_tree(list(system.get_children().with_counts()))
+    for row in rows:
+        row.node.moved_direction = moved[1] if moved and moved[0] == row.node.pk else ""
     context = {
-        "rows": flat_tree(list(system.get_children().with_counts())),
+        "rows": rows,
         "can_reorder": request.user.has_perm("systems.change_system"),
+        # Its systems move within it: the branch is drawn again, the rest of the map left open.
+        "reorder_target": f"#map-branch-{system.pk}",
     }
     return render(request, "systems/_map_tree.html", context)
 
@@ -171,6 +183,13 @@ class Move(edit_views.MoveView):
 
     def move(self, system: System, direction: str) -> None:
         move_sibling(system, direction)
+
+    def moved(self, system: System, direction: str) -> HttpResponse:
+        """Moved within a folded branch, opened on the map: that branch again, and only it."""
+        parent = system.parent
+        if self.request.htmx and parent and self.request.htmx.target == f"map-branch-{parent.pk}":
+            return map_changed(render_branch(self.request, parent, moved=(system.pk, direction)))
+        return super().moved(system, direction)
 
     def back(self, system: System) -> str:
         return reverse("home")

@@ -152,6 +152,57 @@ def test_a_large_map_opens_folded_and_its_branches_open_from_the_keyboard(page, 
     assert page.console_errors == []
 
 
+@pytest.mark.parametrize("login", ["founder"])
+def test_a_founder_reorders_systems_inside_an_opened_branch_from_the_keyboard(page, settings):
+    from django.core.cache import caches
+    from playwright.sync_api import expect
+
+    from systems.models import System
+
+    revenue = System.objects.get(name="Revenue generation")
+    System.objects.create(name="Partnerships", parent=revenue)
+    settings.MAP_FOLD_OVER = 2
+    caches["default"].clear()
+    page.reload()
+    main = page.locator("#main")
+    main.get_by_role("button", name=re.compile(r"Revenue generation: \d+ systems? inside")).click()
+    branch = page.locator(f"#map-branch-{revenue.pk}")
+    names = branch.locator(":scope > ul > li > article h3")
+    expect(names).to_have_text(["IP creation", "Partnerships"])
+    branch.get_by_role("button", name="Move IP creation down").focus()
+    page.keyboard.press("Enter")
+    expect(names).to_have_text(["Partnerships", "IP creation"])
+    # The branch stays open, the rest of the map as it was, the focus on the moved system.
+    expect(main.get_by_role("heading", level=1)).to_be_visible()
+    expect(branch.get_by_role("button", name="Move IP creation up")).to_be_focused()
+    assert [s.name for s in revenue.get_children()] == ["Partnerships", "IP creation"]
+
+
+def test_a_branch_that_could_not_be_fetched_says_so_and_opens_on_the_next_try(page, settings):
+    from django.core.cache import caches
+    from playwright.sync_api import expect
+
+    settings.MAP_FOLD_OVER = 2
+    caches["default"].clear()
+    page.reload()
+    main = page.locator("#main")
+    toggle = main.get_by_role("button", name=re.compile(r"Revenue generation: \d+ systems? inside"))
+    page.route("**/branch/", lambda route: route.abort())  # the network drops it
+    toggle.click()
+    expect(page.locator("#notice")).to_have_text("Could not open Revenue generation: try again.")
+    expect(toggle).not_to_have_attribute("aria-busy", "true")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    # What the browser and htmx log of the dropped request, and nothing else.
+    assert page.console_errors and all(
+        "ERR_FAILED" in error or "htmx:" in error for error in page.console_errors
+    )
+    page.console_errors.clear()
+    page.unroute("**/branch/")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(main.get_by_role("link", name="IP creation")).to_be_visible()
+
+
 def test_the_sidebar_tree_collapses_from_the_keyboard(page):
     from playwright.sync_api import expect
 
@@ -162,6 +213,30 @@ def test_the_sidebar_tree_collapses_from_the_keyboard(page):
     expect(page.locator("#sidebar").get_by_role("link", name="IP creation")).to_be_hidden()
     page.keyboard.press("Space")
     expect(page.locator("#sidebar").get_by_role("link", name="IP creation")).to_be_visible()
+
+
+@pytest.mark.parametrize("login", ["founder"])
+def test_a_branch_closed_in_the_sidebar_stays_closed_through_the_pages_own_swaps(page):
+    from playwright.sync_api import expect
+
+    sidebar = page.locator("#sidebar")
+    sidebar.get_by_role("link", name="IP creation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("IP creation")
+    twisty = page.get_by_role("button", name="Sub-systems of Revenue generation")
+    expect(twisty).to_have_attribute("aria-expanded", "true")
+    twisty.click()
+    expect(sidebar.get_by_role("link", name="IP creation")).to_be_hidden()
+    # An edit opened and cancelled on the same system's page: the branch is left as it was.
+    page.locator("#main").get_by_role("link", name="Edit IP creation").click()
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.locator("#main").get_by_role("link", name="Edit IP creation")).to_be_visible()
+    expect(twisty).to_have_attribute("aria-expanded", "false")
+    # Another system's page opens the way to it again.
+    page.locator("#main").get_by_role("link", name="Revenue generation").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Revenue generation")
+    sidebar.get_by_role("link", name="Lead generation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lead generation")
+    expect(twisty).to_have_attribute("aria-expanded", "true")
 
 
 def test_a_script_in_an_sop_body_never_runs(page):

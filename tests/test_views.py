@@ -318,3 +318,37 @@ def test_a_large_map_opens_folded_below_two_levels_and_each_branch_comes_when_op
     assert f'aria-expanded="false" aria-controls="branch-{revenue.pk}"' in tree
     assert f'id="branch-{revenue.pk}" role="list" hidden' in tree
     assert f'aria-expanded="true" aria-controls="branch-{wealth.pk}"' in tree
+
+
+def test_a_system_moved_inside_an_opened_branch_redraws_that_branch_only(founder_client, settings):
+    settings.MAP_FOLD_OVER = 2
+    wealth = make.SystemFactory(name="Wealth generation")
+    revenue = make.SystemFactory(name="Revenue generation", parent=wealth)
+    first = make.SystemFactory(name="IP creation", parent=revenue)
+    second = make.SystemFactory(name="Partnerships", parent=revenue)
+    branch = f"map-branch-{revenue.pk}"
+    html = founder_client.get(reverse("systems:branch", args=[revenue.pk]), **make.HTMX)
+    html = html.content.decode()
+    assert f'data-hx-target="#{branch}"' in html  # each move is sent for the branch
+
+    response = founder_client.post(
+        reverse("systems:move", args=[first.pk]),
+        {"direction": "down", "next": reverse("systems:branch", args=[revenue.pk])},
+        HTTP_HX_TARGET=branch,
+        **make.HTMX,
+    )
+    assert response.status_code == 200 and "HX-Location" not in response
+    html = response.content.decode()
+    assert html.index("Partnerships") < html.index("IP creation")
+    assert "Wealth generation" not in html  # the branch, not the map
+    # The moved system's button keeps the focus (it is now the last: "up" is the one left).
+    moved = re.search(rf'<form [^>]*action="/systems/{first.pk}/move/".*?</form>', html, re.S)
+    assert re.search(r'value="up"[^>]*data-autofocus', moved.group(0))
+    assert list(revenue.get_children()) == [second, first]
+
+    # Moved among the map's open levels: the map is shown again, as before.
+    make.SystemFactory(name="Hiring")
+    response = founder_client.post(
+        reverse("systems:move", args=[wealth.pk]), {"direction": "down"}, **make.HTMX
+    )
+    assert '"target": "#main"' in response["HX-Location"]

@@ -10,6 +10,9 @@
     var current = marker ? marker.dataset.currentSystem : "";
     document.querySelectorAll("#sidebar a[data-system]").forEach(function (link) {
       if (link.dataset.system === current) {
+        // Opened once, when the mark arrives: a branch the person closes afterwards stays
+        // closed through the page's later swaps (an edit, a tick).
+        if (link.getAttribute("aria-current") === "true") return;
         link.setAttribute("aria-current", "true");
         openBranchesAround(link);
       } else {
@@ -148,11 +151,15 @@
     if (button.getAttribute("aria-busy")) return;
     button.setAttribute("aria-busy", "true");
     // From the body, which pushes no address: the branch is part of this page.
+    // Whatever the answer, the button works again; when the branch could not be fetched (the
+    // network, an error) it stays closed and the status line says so, to try again.
+    function done() {
+      button.removeAttribute("aria-busy");
+      if (branch.childElementCount) return show(true);
+      showNotice("Could not open " + (button.dataset.name || "that branch") + ": try again.");
+    }
     htmx.ajax("GET", button.dataset.branch, { source: document.body, target: branch, swap: "innerHTML" })
-      .then(function () {
-        button.removeAttribute("aria-busy");
-        if (branch.childElementCount) show(true);
-      });
+      .then(done, done);
   });
 
   // Collapsible branches of the sidebar tree (which only comes with JavaScript, by htmx).
