@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -230,6 +231,9 @@ def test_the_runs_page_lists_every_run_and_filters_them(member_client, two_proce
     assert names_listed(member_client) == ["Video late", "Onboarding Acme", "Video cancelled"]
     other_system = two_processes["other"].system.pk
     assert names_listed(member_client, f"?system={other_system}") == ["Onboarding Acme"]
+    html = member_client.get(f"{reverse('runs:list')}?system={other_system}").content.decode()
+    chosen = re.findall(r'<option value="(\d+)" selected>', html)
+    assert chosen == [str(other_system)]  # the filter shows what it chose, and only that
     assert names_listed(member_client, f"?owner={member.pk}") == ["Video late", "Video cancelled"]
     assert names_listed(member_client, "?state=finished") == ["Onboarding Acme"]
     assert names_listed(member_client, "?state=cancelled") == ["Video cancelled"]
