@@ -267,6 +267,9 @@ ABSOLUTE_URL_OVERRIDES = {"opsmodel.user": person_url}
 AUTHENTICATION_BACKENDS = [
     # First: refuses a login while its username and address are locked out.
     "axes.backends.AxesStandaloneBackend",
+    # Django's ModelBackend, each person's permissions kept while the map stays the same.
+    "opsmodel.backends.KeptPermissionsBackend",
+    # Django's own, for the sessions it logged in: its checks read the permissions kept above.
     "django.contrib.auth.backends.ModelBackend",
 ]
 
