@@ -105,7 +105,13 @@ DAYS = datetime.timedelta
 @pytest.mark.parametrize("today", [None, datetime.date(2031, 1, 1), datetime.date(2027, 6, 30)])
 def test_the_demo_looks_alive_on_any_day(today, monkeypatch):
     if today:
-        monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: today)
+        real = timezone.localdate
+
+        def localdate(value=None, timezone=None):
+            """Today is `today`; any other moment is still on its own day."""
+            return today if value is None else real(value, timezone)
+
+        monkeypatch.setattr(timezone, "localdate", localdate)
     today = timezone.localdate()
     load_demo()
     # A weekly run finished on time, and one under way whose filming is a day overdue.

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import datetime
 import html
+import importlib
 import io
 import json
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from opsmodel.front.exchange import BadDocument, export_map, import_map
 from opsmodel.roles import TEAM_MEMBERS
-from opsmodel.runs.models import UNDO_MINUTES, Run, RunStep
+from opsmodel.runs.models import UNDO_MINUTES, Run, RunStep, done_late
 from opsmodel.runs.stats import run_figures
 from opsmodel.runs.templatetags.runs import lateness, span
 from processes.models import DueAfter, Metric, MetricValue, Process, Step, due_dates
@@ -193,12 +194,109 @@ def test_only_who_ticked_takes_it_back_soon_after_and_founders_any_time(video, f
     step = Run.start(video, founder, days(0)).steps.first()
     step.tick(member)
     later = timezone.now() - datetime.timedelta(minutes=UNDO_MINUTES + 1)
-    RunStep.objects.filter(pk=step.pk).update(done_at=later)
+    RunStep.objects.filter(pk=step.pk).update(done_at=later, done_on=timezone.localdate(later))
     step.refresh_from_db()
     with pytest.raises(PermissionDenied, match=f"within {UNDO_MINUTES} minutes"):
         step.undo(member)
     step.undo(founder)
     assert (step.state, step.done_by, step.done_at) == ("todo", None, None)
+
+
+# The day a step was done on: the local calendar's, stored with it.
+
+AHEAD = "Pacific/Kiritimati"  # 14 hours ahead of UTC, all year
+
+
+def at_utc(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=datetime.UTC)
+
+
+def test_a_tick_stores_the_local_day_and_an_undo_clears_it(
+    settings, monkeypatch, video, founder, member
+):
+    assert settings.USE_TZ
+    settings.TIME_ZONE = AHEAD
+    due, next_day = days(-3), days(-2)
+    run = Run.start(video, founder, due)
+    # Late in the evening by UTC, already the next afternoon where the team works.
+    evening = at_utc(due, 23, 30)
+    monkeypatch.setattr(timezone, "now", lambda: evening)
+    scripting, filming = run.steps.all()[:2]
+    scripting.tick(member)
+    filming.skip(member, "Filmed last week")
+    stored = RunStep.objects.get(pk=scripting.pk)
+    assert stored.done_at == evening and stored.due_on == due
+    assert stored.done_on == next_day  # the local day, not UTC's
+    assert RunStep.objects.get(pk=filming.pk).done_on == next_day  # a skip too
+    assert stored.late  # done the day after its day
+    scripting.undo(founder)
+    stored = RunStep.objects.get(pk=scripting.pk)
+    assert (stored.state, stored.done_at, stored.done_on) == ("todo", None, None)
+
+
+def test_every_save_keeps_done_on_with_done_at_and_the_database_refuses_one_alone(
+    settings, video, founder
+):
+    settings.TIME_ZONE = AHEAD
+    step = Run.start(video, founder, days(0)).steps.first()
+    step.done_at = at_utc(days(-1), 12)  # 2 a.m. the next day, locally
+    step.state = RunStep.State.DONE
+    step.save(update_fields=["state", "done_at"])
+    assert RunStep.objects.get(pk=step.pk).done_on == days(0)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RunStep.objects.filter(pk=step.pk).update(done_on=None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RunStep.objects.filter(pk=step.pk).update(done_at=None)
+    assert RunStep.objects.get(pk=step.pk).done_on == days(0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_done_on_from_done_at_on_the_local_calendar(settings, monkeypatch):
+    settings.TIME_ZONE = AHEAD
+    fills = importlib.import_module("opsmodel.runs.migrations.0006_done_on")
+    monkeypatch.setattr(fills, "BATCH", 2)  # several batches, the last one short
+    before = [("runs", "0005_updated_at")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    executor.loader.build_graph()
+    old = executor.loader.project_state(before).apps
+    system = old.get_model("systems", "System").objects.create(
+        name="Leads", lft=1, rght=2, tree_id=1, level=0
+    )
+    process = old.get_model("processes", "Process").objects.create(
+        system=system, name="Video", position=1
+    )
+    run = old.get_model("runs", "Run").objects.create(
+        process=process, number=1, name="Video #1", starts_on=days(-5)
+    )
+    done_at = [
+        at_utc(days(-5), 9),  # 11 p.m. locally: the same day
+        at_utc(days(-5), 10, 30),  # half past midnight locally: the next day
+        None,  # to do
+        at_utc(days(-4), 23, 59),
+        at_utc(days(-3), 0, 0),
+    ]
+    OldStep = old.get_model("runs", "RunStep")
+    for position, at in enumerate(done_at, start=1):
+        OldStep.objects.create(
+            run=run,
+            position=position,
+            name=f"Step {position}",
+            due_on=days(-5),
+            state="todo" if at is None else "done",
+            done_at=at,
+        )
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        steps = RunStep.objects.filter(run_id=run.pk).order_by("position")
+        assert [s.done_on for s in steps] == [days(-5), days(-4), None, days(-3), days(-3)]
+        late = RunStep.objects.filter(run_id=run.pk).filter(done_late())
+        assert sorted(late.values_list("position", flat=True)) == [2, 4, 5]
+        assert [s.late for s in steps] == [False, True, True, True, True]  # (3: to do, past)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_a_step_done_after_its_day_is_late(video, founder, member):
@@ -335,7 +433,8 @@ def finish(run, founder, late: bool) -> None:
         if step.due_on:
             done = timezone.make_aware(datetime.datetime.combine(step.due_on, datetime.time(12)))
             done += datetime.timedelta(days=1 if late else 0)
-            RunStep.objects.filter(pk=step.pk).update(done_at=done)
+            on = timezone.localdate(done)
+            RunStep.objects.filter(pk=step.pk).update(done_at=done, done_on=on)
     Run.objects.filter(pk=run.pk).update(ended_at=done)
 
 

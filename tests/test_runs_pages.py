@@ -256,6 +256,27 @@ def test_a_step_done_after_its_day_makes_a_finished_run_late(member_client, vide
     assert ">Old video</a>" in html and "Finished late" in html
 
 
+def test_the_late_filter_goes_by_the_local_day_a_step_was_done_on(settings, member_client, founder):
+    settings.TIME_ZONE = "Pacific/Kiritimati"  # 14 hours ahead of UTC, all year
+    process = make.ProcessFactory(name="Weekly invoice")
+    make.StepFactory(process=process, name="Send it", owner=founder, due_days=0)
+    due = days(-3)
+    for name, hour, minute in [("On the day", 9, 30), ("The day after", 10, 30)]:
+        step = Run.start(process, founder, due, name).steps.get()
+        step.tick(founder)
+        # 11:30 p.m. on its day where the team works, or half past midnight the day after:
+        # by UTC's calendar, both on the day.
+        at = datetime.datetime.combine(due, datetime.time(hour, minute), tzinfo=datetime.UTC)
+        step.done_at = at
+        step.save(update_fields=["done_at"])
+        assert RunStep.objects.get(pk=step.pk).done_on == (due if hour == 9 else days(-2))
+    html = member_client.get(f"{reverse('runs:list')}?late=1").content.decode()
+    assert ">The day after</a>" in html and ">On the day</a>" not in html
+    assert "1 run" in html and "Finished late" in html and "Finished on time" not in html
+    html = member_client.get(reverse("runs:list")).content.decode()
+    assert ">On the day</a>" in html and "Finished on time" in html
+
+
 @pytest.mark.parametrize(
     "query",
     ["?system=x", "?owner=-1", "?state=done", "?late=yes", "?process=%00", "?page=9999"],

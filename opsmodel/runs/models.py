@@ -19,8 +19,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Max, Q
-from django.db.models.functions import TruncDate
+from django.db.models import F, Max, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -48,8 +47,9 @@ run_finished = Signal()
 
 
 def done_late() -> Q:
-    """Run steps done (not skipped) after the day they were due, by the local calendar."""
-    return Q(state="done", due_on__lt=TruncDate("done_at"))
+    """Run steps done (not skipped) after the day they were due, by the local calendar (the
+    day each was done, as stored with it: no date worked out row by row)."""
+    return Q(state="done", due_on__lt=F("done_on"))
 
 
 def late_steps(today: datetime.date) -> Q:
@@ -220,17 +220,35 @@ class RunStep(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     done_at = models.DateTimeField(null=True, blank=True)
+    # The local calendar day of done_at (settings.TIME_ZONE), kept with it by every write so
+    # that "done after its day" is a comparison of two columns (`done_late`).
+    done_on = models.DateField(null=True, blank=True, editable=False)
     # A short note on a tick, or why the step was skipped.
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["run", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "position"], name="run_step_position_unique")
+            models.UniqueConstraint(fields=["run", "position"], name="run_step_position_unique"),
+            models.CheckConstraint(
+                condition=Q(done_at__isnull=True, done_on__isnull=True)
+                | Q(done_at__isnull=False, done_on__isnull=False),
+                name="run_step_done_on_with_done_at",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.run} › {self.position}. {self.name}"
+
+    def save(self, *args, **kwargs) -> None:
+        """Every save keeps done_on the local day of done_at (writes that go round save(), such
+        as update() and bulk_create(), set both themselves; the database refuses one without
+        the other)."""
+        self.set_done_at(self.done_at)
+        fields = kwargs.get("update_fields")
+        if fields is not None and "done_at" in fields:
+            kwargs["update_fields"] = {*fields, "done_on"}
+        super().save(*args, **kwargs)
 
     @property
     def late(self) -> bool:
@@ -239,7 +257,12 @@ class RunStep(models.Model):
             return False
         if self.state == self.State.TODO:
             return self.due_on < timezone.localdate()
-        return timezone.localtime(self.done_at).date() > self.due_on
+        return self.done_on is not None and self.done_on > self.due_on
+
+    def set_done_at(self, when: datetime.datetime | None) -> None:
+        """When it was done (or skipped), and so the local day it was done on; None: to do."""
+        self.done_at = when
+        self.done_on = None if when is None else timezone.localdate(when)
 
     def may_tick(self, user) -> bool:
         return user.is_active and (may_run(user) or self.assignee_id == user.pk)
@@ -252,7 +275,9 @@ class RunStep(models.Model):
         soon = timezone.now() - datetime.timedelta(minutes=UNDO_MINUTES)
         return self.done_by_id == user.pk and self.done_at is not None and self.done_at >= soon
 
-    def _change(self, by, check, change, fields=("state", "done_by", "done_at", "note")) -> None:
+    def _change(
+        self, by, check, change, fields=("state", "done_by", "done_at", "done_on", "note")
+    ) -> None:
         """Lock the run, check the step as it is now, change it, finish or reopen the run."""
         with transaction.atomic():
             run = Run.objects.select_for_update().get(pk=self.run_id)
@@ -282,7 +307,8 @@ class RunStep(models.Model):
         note = one_line(note, "note")
 
         def change(step):
-            step.state, step.done_by, step.done_at = self.State.DONE, by, timezone.now()
+            step.state, step.done_by = self.State.DONE, by
+            step.set_done_at(timezone.now())
             step.note = note
 
         self._change(by, lambda run, step: step.check_tickable(run, by, "ticks"), change)
@@ -297,7 +323,8 @@ class RunStep(models.Model):
                 raise ValidationError({"reason": "Say why the step is skipped."})
 
         def change(step):
-            step.state, step.done_by, step.done_at = self.State.SKIPPED, by, timezone.now()
+            step.state, step.done_by = self.State.SKIPPED, by
+            step.set_done_at(timezone.now())
             step.note = reason
 
         self._change(by, check, change)
@@ -337,7 +364,8 @@ class RunStep(models.Model):
                 )
 
         def change(step):
-            step.state, step.done_by, step.done_at, step.note = self.State.TODO, None, None, ""
+            step.state, step.done_by, step.note = self.State.TODO, None, ""
+            step.set_done_at(None)
 
         self._change(by, check, change)
 

@@ -78,10 +78,8 @@ def run_figures(process) -> RunFigures:
         figures = steps.setdefault(step.position, StepFigures(step.name, step.position))
         figures.estimate = step.sop.estimated_minutes if step.sop else figures.estimate
         if step.state == RunStep.State.DONE and step.done_at:
-            if step.due_on:
-                figures.lateness.append(
-                    (timezone.localtime(step.done_at).date() - step.due_on).days
-                )
+            if step.due_on and step.done_on:
+                figures.lateness.append((step.done_on - step.due_on).days)
             before = previous.get(step.run_id)
             if before is not None and step.done_at >= before:
                 figures.took.append(step.done_at - before)

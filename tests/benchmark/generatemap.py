@@ -356,6 +356,7 @@ class Command(BaseCommand):
                 done = not active or rng.random() < 0.4
                 at = datetime.datetime.combine(due or start, datetime.time(rng.randint(8, 18)))
                 at += datetime.timedelta(days=rng.choice([0, 0, 0, 1, 3]))
+                at = timezone.make_aware(at)
                 new.append(
                     RunStep(
                         run=run,
@@ -366,7 +367,8 @@ class Command(BaseCommand):
                         due_on=due,
                         state=RunStep.State.DONE if done else RunStep.State.TODO,
                         done_by_id=step.owner_id if done else None,
-                        done_at=timezone.make_aware(at) if done else None,
+                        done_at=at if done else None,
+                        done_on=timezone.localdate(at) if done else None,
                     )
                 )
         RunStep.objects.bulk_create(new, batch_size=5000)

@@ -115,5 +115,5 @@ class Command(BaseCommand):
         step.tick(step.assignee)
         afternoon = datetime.datetime.combine(step.due_on, datetime.time(16))
         when = timezone.make_aware(afternoon)
-        RunStep.objects.filter(pk=step.pk).update(done_at=when)
+        RunStep.objects.filter(pk=step.pk).update(done_at=when, done_on=timezone.localdate(when))
         Run.objects.filter(pk=step.run_id, state=Run.State.FINISHED).update(ended_at=when)
