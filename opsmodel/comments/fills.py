@@ -34,7 +34,8 @@ def listed_sops(context) -> list:
 # What a page lists of each kind, so that one query counts the comments of all of them.
 LISTED = {
     "step": lambda context: context.get("steps") or [],
-    "run_step": lambda context: context.get("steps") or [],
+    # A run's steps; or on a page that lists them in groups (My work), all of them.
+    "run_step": lambda context: context.get("run_steps_listed") or context.get("steps") or [],
     "sop": listed_sops,
 }
 
