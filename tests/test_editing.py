@@ -642,7 +642,11 @@ def test_the_fast_select_draws_what_django_s_select_draws(value):
 
     from opsmodel.forms import FastSelect
 
-    choices = [("", "— No owner yet —"), (1, "Sam & Co"), ("Group", [(2, "Two"), (3, "<Three>")])]
+    choices = [
+        ("", "— No owner yet —"),
+        (1, "Sam & Co"),
+        ("Group & co", [(2, "Two"), (3, "<Three>"), (1, "Sam again: not chosen twice")]),
+    ]
     attrs = {"id": "id_owner", "aria-describedby": "id_owner_error", "required": True}
     slow = forms.Select(attrs=attrs, choices=choices).render("owner", value)
     fast = FastSelect(attrs=attrs, choices=choices).render("owner", value)
