@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import SafeString, mark_safe
 
+from opsmodel import mapcache
 from systems.models import System
 from systems.tree import OPEN_LEVELS, flat_tree
 
@@ -19,11 +20,20 @@ def tree_version() -> str:
 
     A page names the sidebar's tree by it (`?v=`), so the browser keeps the tree it fetched
     once for as long as the tree stays the same, however many pages are opened meanwhile.
+    Reading 200 systems for it costs a millisecond on every page drawn, so it is kept under
+    the map's stamp (opsmodel.mapcache: any change to a system changes it) while that holds.
     """
-    shape = System.objects.order_by("tree_id", "lft")
-    shape = shape.values_list("pk", "name", "parent_id", "level", "lft")
-    drawn = (settings.MAP_FOLD_OVER, list(shape))  # and how it is drawn
-    return hashlib.sha256(repr(drawn).encode()).hexdigest()[:16]
+    now = mapcache.stamps()
+    key = f"tree-version:{settings.MAP_FOLD_OVER}:{now[mapcache.MAP]}" if now else None
+    version = cache.get(key) if key else None
+    if version is None:
+        shape = System.objects.order_by("tree_id", "lft")
+        shape = shape.values_list("pk", "name", "parent_id", "level", "lft")
+        drawn = (settings.MAP_FOLD_OVER, list(shape))  # and how it is drawn
+        version = hashlib.sha256(repr(drawn).encode()).hexdigest()[:16]
+        if key:
+            cache.set(key, version, mapcache.PAGE_SECONDS)
+    return version
 
 
 def sidebar_tree_html(version: str) -> SafeString:

@@ -665,3 +665,20 @@ def test_the_other_pages_people_open_all_day_are_kept_under_the_topics_they_show
     with CaptureQueriesContext(connection) as drawn:
         client.get(urls["run"])
     assert len(drawn) > 3
+
+
+def test_the_sidebar_trees_version_is_kept_while_the_map_stays_the_same(settings):
+    from systems.context_processors import tree_version
+    from tests.factories import SystemFactory
+
+    system = SystemFactory(name="Lead generation")
+    first = tree_version()
+    with CaptureQueriesContext(connection) as reads:
+        assert tree_version() == first
+    assert len(reads) == 0
+    system.name = "Leads"
+    system.save()
+    renamed = tree_version()
+    assert renamed != first
+    settings.MAP_FOLD_OVER = 1  # drawn otherwise: another version, at once
+    assert tree_version() not in (first, renamed)
