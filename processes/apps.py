@@ -13,7 +13,7 @@ class ProcessesConfig(AppConfig):
 
         # What the systems layer shows of this one without knowing it: each system's number
         # of processes, and its processes deleted with it (locked first, in the lock order).
-        counts("process_count")(count_processes)
+        counts("process_count", total=Process.objects.count)(count_processes)
         tree.holds(Process, "system", lock=True)
         # What kept pages show of this layer (opsmodel.mapcache): a number recorded leaves
         # the SOPs' pages alone.

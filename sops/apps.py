@@ -14,7 +14,7 @@ class SopsConfig(AppConfig):
 
         # What the systems layer shows of this one without knowing it: the number of SOPs in
         # each system's processes, the SOPs deleted with a system, and the SOPs using a tool.
-        counts("sop_count")(count_sops)
+        counts("sop_count", total=SOP.objects.count)(count_sops)
         tree.holds(SOP, "process__system")
         uses("sop_count", "SOP", "SOPs")(count_sops_using)
         # What kept pages show of this layer (opsmodel.mapcache): a read confirmation or a

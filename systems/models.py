@@ -132,13 +132,17 @@ def count_systems() -> Expression:
 # (`OuterRef("pk")`). The processes app counts its processes, the SOPs app its SOPs; this
 # layer knows neither.
 COUNTS: dict[str, Callable[[], Expression]] = {}
+# The same counts over the whole map, each a function counting them (everything counted is in
+# exactly one system): the map's totals, without summing 200 systems' subqueries.
+TOTALS: dict[str, Callable[[], int]] = {}
 
 
-def counts(name: str):
-    """Register the function making the count `name` of `with_counts()` (as a decorator)."""
+def counts(name: str, total: Callable[[], int]):
+    """Register the function making the count `name` of `with_counts()` (as a decorator), and
+    `total`, the count over the whole map."""
 
     def register(make: Callable[[], Expression]) -> Callable[[], Expression]:
-        COUNTS[name] = make
+        COUNTS[name], TOTALS[name] = make, total
         return make
 
     return register

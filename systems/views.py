@@ -16,7 +16,7 @@ from opsmodel.mapcache import kept_page
 from opsmodel.pages import breadcrumbs
 from systems.context_processors import sidebar_tree_html, tree_version
 from systems.forms import SystemForm
-from systems.models import COUNTS, System
+from systems.models import TOTALS, System
 from systems.tree import OPEN_LEVELS, delete_system, flat_tree, move_sibling
 
 
@@ -36,18 +36,16 @@ def home(request: HttpRequest) -> HttpResponse:
     branch is fetched when opened (`branch`), so the page stays small whatever the map's size.
     """
     everything = System.objects.with_counts()
-    # Each system's counts, summed here: aggregating the annotations in SQL (Sum) reads them
-    # from a subquery that no longer selects them, and SQLite then sums a string (Django 6.1).
-    counts = list(everything.values_list(*COUNTS))
-    totals = [sum(column) for column in zip(*counts, strict=True)] or [0] * len(COUNTS)
+    system_count = System.objects.count()
     shown = everything
-    if len(counts) > settings.MAP_FOLD_OVER:
+    if system_count > settings.MAP_FOLD_OVER:
         shown = everything.filter(level__lt=OPEN_LEVELS)
     context = {
         "page_title": "Operations map",
         "rows": flat_tree(list(shown)),
-        "system_count": len(counts),
-        **dict(zip(COUNTS, totals, strict=True)),
+        "system_count": system_count,
+        # The map's totals, counted whole (each process and SOP is in one system).
+        **{name: total() for name, total in TOTALS.items()},
     }
     return render_page(request, "systems/home.html", context)
 
