@@ -1,10 +1,14 @@
 """Find anything on the map: systems, processes, steps, SOPs, software and people.
 
 On PostgreSQL, systems, processes, steps and SOPs are searched with its full-text search,
-ranked by where the words are (name or title first); SOPs, the bulk of the text, are served
-by a GIN index. On SQLite, every word must appear somewhere and matches in names and titles
-rank above matches in longer text. Software and people (names) use the word filter on both.
-Either way: a fixed number of queries.
+ranked by where the words are (name or title first); processes, steps and SOPs keep their
+search documents in columns of their own, indexed (GIN). On SQLite, SOPs, the bulk of the text,
+are searched in a full-text index (FTS5, kept by triggers: sops migration 0014): every word must
+begin a word of the SOP (so "invo" finds "invoices" as one types), SOPs with a word in their
+title first, then by relevance (bm25, title above outcome above body). Systems, processes and
+steps on SQLite, and software and people (names) on both, use the word filter: every word must
+appear somewhere, matches in names rank above matches in longer text. Either way: a fixed
+number of queries.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from django.contrib.postgres.search import (
     SearchVectorField,
 )
 from django.db import connection
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, Func, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -37,9 +41,22 @@ PER_PAGE = 20  # a page of one kind's matches (its “more” link)
 MAX_SEARCH_PAGE = 50  # pages of one kind: the best 1,000; narrow the words for the rest
 SNIPPET = 80
 
-# PostgreSQL: each SOP's search document (title, outcome, body, weighed in that order), a column
-# the database computes and indexes itself (sops migration 0013); the models do not know it.
-SOP_DOCUMENT = RawSQL('"sops_sop"."search_document"', [], output_field=SearchVectorField())
+
+def stored_document(table: str) -> RawSQL:
+    return RawSQL(f'"{table}"."search_document"', [], output_field=SearchVectorField())
+
+
+# PostgreSQL: each SOP's search document (title, outcome, body, weighed in that order), and each
+# process's (name, result) and step's (name), columns the database computes and indexes itself
+# (sops migration 0013, processes migration 0009); the models do not know them.
+SOP_DOCUMENT = stored_document("sops_sop")
+PROCESS_DOCUMENT = stored_document("processes_process")
+STEP_DOCUMENT = stored_document("processes_step")
+
+# SQLite: SOPs' full-text index (sops migration 0014). Weights of title, outcome and body in
+# bm25's relevance, in the proportions of the word filter's.
+SOP_INDEX = "sops_sop_fts"
+SOP_WEIGHTS = "3.0, 2.0, 1.0"
 
 
 @dataclass
@@ -88,15 +105,16 @@ def ranked(queryset, terms: list[str], fields: list[str]):
         for field in fields:
             condition |= Q(**{f"{field}__icontains": term})
         queryset = queryset.filter(condition)
-    score = Value(0)
-    for weight, field in zip(range(len(fields) * 2, 0, -2), fields, strict=False):
-        for term in terms:
-            score = score + Case(
-                When(**{f"{field}__icontains": term}, then=Value(weight)),
-                default=Value(0),
-                output_field=IntegerField(),
-            )
-    return queryset.annotate(score=score).order_by("-score", fields[0], "pk")
+    weights = zip(range(len(fields) * 2, 0, -2), fields, strict=False)
+    points = [
+        Case(When(**{f"{field}__icontains": term}, then=Value(weight)), default=Value(0))
+        for weight, field in weights
+        for term in terms
+    ]
+    # One flat sum (a + b + …), not a sum nested a term at a time: Django compiles and compares
+    # a nested one in time that grows with the square of its terms (4 ms a search).
+    score = Func(*points, function="", arg_joiner=" + ", output_field=IntegerField())
+    return queryset.alias(score=score).order_by("-score", fields[0], "pk")
 
 
 @dataclass
@@ -173,8 +191,12 @@ def person_hit(p, terms, paths) -> Hit:
 # Each kind's matches, best first (a queryset, sliced by search()), and how one is shown.
 MATCHES = {
     "systems": lambda terms: full_text(System.objects.all(), terms, ["name", "purpose"]),
-    "processes": lambda terms: full_text(Process.objects.all(), terms, ["name", "result"]),
-    "steps": lambda terms: full_text(Step.objects.select_related("process"), terms, ["name"]),
+    "processes": lambda terms: full_text(
+        Process.objects.all(), terms, ["name", "result"], PROCESS_DOCUMENT
+    ),
+    "steps": lambda terms: full_text(
+        Step.objects.select_related("process"), terms, ["name"], STEP_DOCUMENT
+    ),
     "sops": lambda terms: search_sops(terms),
     "software": lambda terms: ranked(Software.objects.all(), terms, ["name", "notes"]),
     "people": lambda terms: ranked(
@@ -193,19 +215,21 @@ HITS = {
 }
 
 
-def full_text(queryset, terms: list[str], fields: list[str]):
-    """PostgreSQL's ranked full-text search over `fields` (earlier ones weigh more); elsewhere
-    the word filter. These tables are small next to SOPs, so they go without an index."""
+def full_text(queryset, terms: list[str], fields: list[str], document: RawSQL | None = None):
+    """PostgreSQL's ranked full-text search over `fields` (earlier ones weigh more), from their
+    stored `document` if they have one; elsewhere the word filter. Systems, a few hundred, go
+    without a stored document."""
     if connection.vendor != "postgresql":
         return ranked(queryset, terms, fields)
-    vector = SearchVector(fields[0], weight="A", config="english")
-    for field, weight in zip(fields[1:], "BCD", strict=False):
-        vector = vector + SearchVector(field, weight=weight, config="english")
+    if document is None:
+        document = SearchVector(fields[0], weight="A", config="english")
+        for field, weight in zip(fields[1:], "BCD", strict=False):
+            document = document + SearchVector(field, weight=weight, config="english")
     words = SearchQuery(" ".join(terms), search_type="plain", config="english")
     return (
-        queryset.annotate(document=vector)
+        queryset.alias(document=document)
         .filter(document=words)
-        .annotate(rank=SearchRank(vector, words))
+        .annotate(rank=SearchRank(document, words))
         .order_by("-rank", fields[0], "pk")
     )
 
@@ -213,14 +237,32 @@ def full_text(queryset, terms: list[str], fields: list[str]):
 def search_sops(terms: list[str]):
     sops = SOP.objects.select_related("process")
     if connection.vendor == "postgresql":
-        words = SearchQuery(" ".join(terms), search_type="plain", config="english")
-        return (
-            sops.annotate(document=SOP_DOCUMENT)
-            .filter(document=words)
-            .annotate(rank=SearchRank(SOP_DOCUMENT, words))
-            .order_by("-rank", "title", "pk")
-        )
+        return full_text(sops, terms, ["title", "outcome", "body"], SOP_DOCUMENT)
+    if connection.vendor == "sqlite":
+        return sqlite_full_text(sops, terms)
     return ranked(sops, terms, ["title", "outcome", "body"])
+
+
+def sqlite_full_text(sops, terms: list[str]):
+    """SOPs in which every term begins a word, from SQLite's full-text index: those with a term
+    in their title first, then by relevance. Terms are letters and digits (terms_of), each
+    quoted, so nothing in them is read as the index's query syntax."""
+    prefixes = [f'"{term}"*' for term in terms]
+    every = " AND ".join(prefixes)
+    in_title = "{title} : (" + " OR ".join(prefixes) + ")"
+    return sops.extra(
+        tables=[SOP_INDEX],
+        where=[f"{SOP_INDEX}.rowid = sops_sop.id", f"{SOP_INDEX} MATCH %s"],
+        params=[every],
+        select={
+            "title_match": (
+                f"sops_sop.id IN (SELECT rowid FROM {SOP_INDEX} WHERE {SOP_INDEX} MATCH %s)"
+            ),
+            "relevance": f"bm25({SOP_INDEX}, {SOP_WEIGHTS})",
+        },
+        select_params=[in_title],
+        order_by=["-title_match", "relevance", "title", "id"],
+    )
 
 
 def path_names() -> dict[int, str]:
