@@ -4,11 +4,10 @@ On PostgreSQL, systems, processes, steps and SOPs are searched with its full-tex
 ranked by where the words are (name or title first); processes, steps and SOPs keep their
 search documents in columns of their own, indexed (GIN). On SQLite, SOPs, the bulk of the text,
 are searched in a full-text index (FTS5, kept by triggers: sops migration 0014): every word must
-begin a word of the SOP (so "invo" finds "invoices" as one types), SOPs with a word in their
-title first, then by relevance (bm25, title above outcome above body). Systems, processes and
-steps on SQLite, and software and people (names) on both, use the word filter: every word must
-appear somewhere, matches in names rank above matches in longer text. Either way: a fixed
-number of queries.
+begin a word of the SOP (so "invo" finds "invoices" as one types), ranked as the word filter
+ranks. Systems, processes and steps on SQLite, and software and people (names) on both, use the
+word filter: every word must appear somewhere, matches in names and titles rank above matches
+in longer text. Either way: a fixed number of queries.
 """
 
 from __future__ import annotations
@@ -53,10 +52,9 @@ SOP_DOCUMENT = stored_document("sops_sop")
 PROCESS_DOCUMENT = stored_document("processes_process")
 STEP_DOCUMENT = stored_document("processes_step")
 
-# SQLite: SOPs' full-text index (sops migration 0014). Weights of title, outcome and body in
-# bm25's relevance, in the proportions of the word filter's.
+# SQLite: SOPs' full-text index (sops migration 0014) and the fields it holds, weightiest first.
 SOP_INDEX = "sops_sop_fts"
-SOP_WEIGHTS = "3.0, 2.0, 1.0"
+SOP_FIELDS = ["title", "outcome", "body"]
 
 
 @dataclass
@@ -114,7 +112,7 @@ def ranked(queryset, terms: list[str], fields: list[str]):
     # One flat sum (a + b + …), not a sum nested a term at a time: Django compiles and compares
     # a nested one in time that grows with the square of its terms (4 ms a search).
     score = Func(*points, function="", arg_joiner=" + ", output_field=IntegerField())
-    return queryset.alias(score=score).order_by("-score", fields[0], "pk")
+    return queryset.annotate(score=score).order_by("-score", fields[0], "pk")
 
 
 @dataclass
@@ -237,31 +235,34 @@ def full_text(queryset, terms: list[str], fields: list[str], document: RawSQL | 
 def search_sops(terms: list[str]):
     sops = SOP.objects.select_related("process")
     if connection.vendor == "postgresql":
-        return full_text(sops, terms, ["title", "outcome", "body"], SOP_DOCUMENT)
+        return full_text(sops, terms, SOP_FIELDS, SOP_DOCUMENT)
     if connection.vendor == "sqlite":
         return sqlite_full_text(sops, terms)
-    return ranked(sops, terms, ["title", "outcome", "body"])
+    return ranked(sops, terms, SOP_FIELDS)
 
 
 def sqlite_full_text(sops, terms: list[str]):
-    """SOPs in which every term begins a word, from SQLite's full-text index: those with a term
-    in their title first, then by relevance. Terms are letters and digits (terms_of), each
-    quoted, so nothing in them is read as the index's query syntax."""
-    prefixes = [f'"{term}"*' for term in terms]
-    every = " AND ".join(prefixes)
-    in_title = "{title} : (" + " OR ".join(prefixes) + ")"
+    """SOPs in which every term begins a word, from SQLite's full-text index, ranked as the word
+    filter ranks (ranked()): points for each term in the title, fewer in the outcome, fewer
+    still in the body, then by title. Each term's presence in each field is one lookup in the
+    index, not a reading of the text. Terms are letters and digits (terms_of), each quoted, so
+    nothing in them is read as the index's query syntax."""
+    every = " AND ".join(f'"{term}"*' for term in terms)
+    points, params = [], []
+    for weight, field in zip((6, 4, 2), SOP_FIELDS, strict=True):
+        for term in terms:
+            points.append(
+                f"(CASE WHEN sops_sop.id IN (SELECT rowid FROM {SOP_INDEX}"
+                f" WHERE {SOP_INDEX} MATCH %s) THEN {weight} ELSE 0 END)"
+            )
+            params.append(f'{{{field}}} : "{term}"*')
     return sops.extra(
         tables=[SOP_INDEX],
         where=[f"{SOP_INDEX}.rowid = sops_sop.id", f"{SOP_INDEX} MATCH %s"],
         params=[every],
-        select={
-            "title_match": (
-                f"sops_sop.id IN (SELECT rowid FROM {SOP_INDEX} WHERE {SOP_INDEX} MATCH %s)"
-            ),
-            "relevance": f"bm25({SOP_INDEX}, {SOP_WEIGHTS})",
-        },
-        select_params=[in_title],
-        order_by=["-title_match", "relevance", "title", "id"],
+        select={"score": " + ".join(points)},
+        select_params=params,
+        order_by=["-score", "title", "id"],
     )
 
 
