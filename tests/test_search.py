@@ -255,7 +255,9 @@ def test_a_word_in_the_title_ranks_above_the_same_word_throughout_the_text(membe
     ]
 
 
-def test_postgresql_searches_steps_and_processes_by_their_stored_documents(member_client, content):
+def test_postgresql_searches_systems_processes_and_steps_by_their_stored_documents(
+    member_client, content
+):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
     from opsmodel.front.search import MATCHES
@@ -264,6 +266,7 @@ def test_postgresql_searches_steps_and_processes_by_their_stored_documents(membe
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
     for kind, index in [
+        ("systems", "system_search_document"),
         ("processes", "process_search_document"),
         ("steps", "step_search_document"),
     ]:

@@ -1,8 +1,8 @@
 """Find anything on the map: systems, processes, steps, SOPs, software and people.
 
 On PostgreSQL, systems, processes, steps and SOPs are searched with its full-text search,
-ranked by where the words are (name or title first); processes, steps and SOPs keep their
-search documents in columns of their own, indexed (GIN). On SQLite, SOPs, the bulk of the text,
+ranked by where the words are (name or title first), from search documents the database keeps
+in a column of each table, indexed (GIN). On SQLite, SOPs, the bulk of the text,
 are searched in a full-text index (FTS5, kept by triggers: sops migration 0014): every word must
 begin a word of the SOP (so "invo" finds "invoices" as one types), ranked as the word filter
 ranks. Systems, processes and steps on SQLite, and software and people (names) on both, use the
@@ -19,7 +19,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
-    SearchVector,
     SearchVectorField,
 )
 from django.db import connection
@@ -46,11 +45,13 @@ def stored_document(table: str) -> RawSQL:
 
 
 # PostgreSQL: each SOP's search document (title, outcome, body, weighed in that order), and each
-# process's (name, result) and step's (name), columns the database computes and indexes itself
-# (sops migration 0013, processes migration 0009); the models do not know them.
+# process's (name, result), step's (name) and system's (name, purpose), columns the database
+# computes and indexes itself (sops migration 0013, processes 0009, systems 0008); the models
+# do not know them.
 SOP_DOCUMENT = stored_document("sops_sop")
 PROCESS_DOCUMENT = stored_document("processes_process")
 STEP_DOCUMENT = stored_document("processes_step")
+SYSTEM_DOCUMENT = stored_document("systems_system")
 
 # SQLite: SOPs' full-text index (sops migration 0014) and the fields it holds, weightiest first.
 SOP_INDEX = "sops_sop_fts"
@@ -188,7 +189,9 @@ def person_hit(p, terms, paths) -> Hit:
 
 # Each kind's matches, best first (a queryset, sliced by search()), and how one is shown.
 MATCHES = {
-    "systems": lambda terms: full_text(System.objects.all(), terms, ["name", "purpose"]),
+    "systems": lambda terms: full_text(
+        System.objects.all(), terms, ["name", "purpose"], SYSTEM_DOCUMENT
+    ),
     "processes": lambda terms: full_text(
         Process.objects.all(), terms, ["name", "result"], PROCESS_DOCUMENT
     ),
@@ -213,16 +216,11 @@ HITS = {
 }
 
 
-def full_text(queryset, terms: list[str], fields: list[str], document: RawSQL | None = None):
-    """PostgreSQL's ranked full-text search over `fields` (earlier ones weigh more), from their
-    stored `document` if they have one; elsewhere the word filter. Systems, a few hundred, go
-    without a stored document."""
+def full_text(queryset, terms: list[str], fields: list[str], document: RawSQL):
+    """PostgreSQL's ranked full-text search of the stored `document` of `fields` (earlier ones
+    weigh more); elsewhere the word filter over `fields`."""
     if connection.vendor != "postgresql":
         return ranked(queryset, terms, fields)
-    if document is None:
-        document = SearchVector(fields[0], weight="A", config="english")
-        for field, weight in zip(fields[1:], "BCD", strict=False):
-            document = document + SearchVector(field, weight=weight, config="english")
     words = SearchQuery(" ".join(terms), search_type="plain", config="english")
     return (
         queryset.alias(document=document)
