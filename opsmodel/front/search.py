@@ -247,7 +247,7 @@ def sqlite_full_text(sops, terms: list[str]):
     nothing in them is read as the index's query syntax."""
     every = " AND ".join(f'"{term}"*' for term in terms)
     points, params = [], []
-    for weight, field in zip((6, 4, 2), SOP_FIELDS, strict=True):
+    for weight, field in zip(range(len(SOP_FIELDS) * 2, 0, -2), SOP_FIELDS, strict=True):
         for term in terms:
             points.append(
                 f"(CASE WHEN sops_sop.id IN (SELECT rowid FROM {SOP_INDEX}"
