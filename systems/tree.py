@@ -58,11 +58,13 @@ def system_paths(systems=None) -> dict[int, tuple[str, ...]]:
 
     `systems` in tree order (tree_id, lft) if already loaded; otherwise one query.
     """
-    if systems is None:
-        systems = System.objects.only("name", "parent").order_by("tree_id", "lft")
+    if systems is None:  # plain rows: making models of them took most of the time
+        rows = System.objects.order_by("tree_id", "lft").values_list("pk", "parent_id", "name")
+    else:
+        rows = ((system.pk, system.parent_id, system.name) for system in systems)
     paths: dict[int, tuple[str, ...]] = {}
-    for system in systems:
-        paths[system.pk] = (*paths.get(system.parent_id, ()), system.name)
+    for pk, parent_id, name in rows:
+        paths[pk] = (*paths.get(parent_id, ()), name)
     return paths
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,89 @@ def test_search_and_its_pages_of_one_kind_run_a_fixed_number_of_queries(member_c
     small = count()
     make.build_map(12, 3, 5)
     assert count() == small
+
+
+def sop_titles(client, query) -> list[str]:
+    """The titles of the SOPs a search shows, in the order shown."""
+    html = get(client, query, **make.HTMX).content.decode()
+    if ">SOPs <span" not in html:
+        return []
+    sops = html[html.index(">SOPs <span") :]
+    sops = sops[: sops.index("</section>")]
+    return re.findall(r'<a href="/[^"]*"[^>]*>([^<]+)</a>', sops)
+
+
+def test_the_sop_index_follows_new_edited_and_deleted_sops(member_client, content):
+    from sops.models import SOP
+
+    sop = make.SOPFactory(title="Zeppelin audit", outcome="Checked", body="Count the hangars.")
+    assert sop_titles(member_client, "zeppelin") == ["Zeppelin audit"]
+    assert sop_titles(member_client, "hangars") == ["Zeppelin audit"]
+    # Edited through the model: found by its new title, not by its old one.
+    sop.title = "Blimp audit"
+    sop.save()
+    assert sop_titles(member_client, "zeppelin") == []
+    assert sop_titles(member_client, "blimp") == ["Blimp audit"]
+    # Edited in bulk (no model saved): the body's words follow too.
+    SOP.objects.filter(pk=sop.pk).update(body="Weigh the gondolas.")
+    assert sop_titles(member_client, "hangars") == []
+    assert sop_titles(member_client, "gondolas") == ["Blimp audit"]
+    # Deleted, one at a time or in bulk: gone from the results, the others still there.
+    sop.delete()
+    assert sop_titles(member_client, "blimp") == []
+    make.SOPFactory(title="Zeppelin audit", body="Weigh the gondolas.")
+    assert sop_titles(member_client, "gondolas") == ["Zeppelin audit"]
+    SOP.objects.filter(body__contains="gondolas").delete()
+    assert sop_titles(member_client, "gondolas") == []
+    assert sop_titles(member_client, "invoice") == ["Sending an invoice", "Closing the books"]
+
+
+def test_every_word_must_match_the_start_of_a_word(member_client, content):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL matches whole words by their stem (invoices, invoiced)")
+    # As one types: the start of a word finds it, each word must be there.
+    assert sop_titles(member_client, "invo") == ["Sending an invoice", "Closing the books"]
+    assert sop_titles(member_client, "invoice rec") == ["Closing the books"]
+    assert sop_titles(member_client, "invoice zebra") == []
+    make.SOPFactory(title="Zeppelin audit", body="Send the invoices.")
+    assert "Zeppelin audit" in sop_titles(member_client, "invoice")
+    # The middle of a word is not the start of one.
+    assert sop_titles(member_client, "nvoice") == []
+
+
+def test_a_word_in_the_title_ranks_above_the_same_word_throughout_the_text(member_client):
+    make.SOPFactory(title="Accounts audit", body="Invoice. " * 50, outcome="Checked")
+    make.SOPFactory(title="Sending an invoice", outcome="Sent", body="Open the app.")
+    make.SOPFactory(title="Billing", outcome="Invoice sent", body="Open the app.")
+    assert sop_titles(member_client, "invoice") == [
+        "Sending an invoice",
+        "Billing",
+        "Accounts audit",
+    ]
+
+
+def test_postgresql_searches_systems_processes_and_steps_by_their_stored_documents(
+    member_client, content
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
+    from opsmodel.front.search import MATCHES
+    from processes.models import Step
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+    for kind, index in [
+        ("systems", "system_search_document"),
+        ("processes", "process_search_document"),
+        ("steps", "step_search_document"),
+    ]:
+        plan = MATCHES[kind](["invoice"]).explain()
+        assert index in plan and "to_tsvector" not in plan, kind
+    # The stored document follows an edit: a step is found by its new words only.
+    step = Step.objects.get(name="Sending an invoice")
+    step.name = "Chasing the zeppelin"
+    step.save()
+    html = get(member_client, "zeppelin", **make.HTMX).content.decode()
+    assert ">Steps <span" in html and "Chasing the zeppelin" in html
+    html = get(member_client, "sending", **make.HTMX).content.decode()
+    assert ">Steps <span" not in html
