@@ -189,7 +189,9 @@ def test_a_branch_that_could_not_be_fetched_says_so_and_opens_on_the_next_try(pa
     toggle = main.get_by_role("button", name=re.compile(r"Revenue generation: \d+ systems? inside"))
     page.route("**/branch/", lambda route: route.abort())  # the network drops it
     toggle.click()
-    expect(page.locator("#notice")).to_have_text("Could not open Revenue generation: try again.")
+    notice = page.locator("#notice")
+    expect(notice).to_have_text("Could not open Revenue generation: try again.")
+    expect(notice).to_have_class(re.compile(r"\bstatus-problem\b"))  # not a success's colour
     expect(toggle).not_to_have_attribute("aria-busy", "true")
     expect(toggle).to_have_attribute("aria-expanded", "false")
     # What the browser and htmx log of the dropped request, and nothing else.

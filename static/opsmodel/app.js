@@ -77,9 +77,11 @@
     clearTimeout(noticeTimer);
     if (notice) notice.textContent = "";
   }
-  function showNotice(text) {
+  // `problem`: what could not be done, shown as such (not in the colour of a success).
+  function showNotice(text, problem) {
     var notice = document.getElementById("notice");
     if (!notice) return;
+    notice.classList.toggle("status-problem", Boolean(problem));
     notice.textContent = text;
     clearTimeout(noticeTimer);
     noticeTimer = setTimeout(clearNotice, 6000);
@@ -156,7 +158,7 @@
     function done() {
       button.removeAttribute("aria-busy");
       if (branch.childElementCount) return show(true);
-      showNotice("Could not open " + (button.dataset.name || "that branch") + ": try again.");
+      showNotice("Could not open " + (button.dataset.name || "that branch") + ": try again.", true);
     }
     htmx.ajax("GET", button.dataset.branch, { source: document.body, target: branch, swap: "innerHTML" })
       .then(done, done);
