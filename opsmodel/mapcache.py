@@ -60,6 +60,7 @@ changes, the page is drawn afresh.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import logging
@@ -68,6 +69,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 
 from django.core.cache import caches
 from django.db import connection
@@ -327,6 +329,19 @@ def has_messages(request: HttpRequest) -> bool:
     return storage is not None and len(storage) > 0
 
 
+# The moment the page being drawn stops being true by the clock alone (an Undo offered only
+# for a while after a tick): it is kept no longer than that (`keep_until`).
+_true_until: ContextVar[datetime.datetime | None] = ContextVar("true_until", default=None)
+
+
+def keep_until(moment: datetime.datetime) -> None:
+    """Say, while a page is drawn, that what it shows holds only until `moment` though nothing
+    is written: a kept page is then kept no longer (and not at all if that is already past)."""
+    current = _true_until.get()
+    if current is None or moment < current:
+        _true_until.set(moment)
+
+
 def kept_page(view):
     """Serve the view's page from the store while nothing it shows has changed.
 
@@ -374,13 +389,19 @@ def kept_page(view):
             return execute(sql, params, many, context)
 
         request.drawing_to_keep = True
+        token = _true_until.set(None)
         try:
             with connection.execute_wrapper(note_reads):
                 response = view(request, *args, **kwargs)
                 if hasattr(response, "render") and not response.is_rendered:
                     response.render()  # a TemplateResponse: drawn while the flag is up
+            until = _true_until.get()
         finally:
             request.drawing_to_keep = False
+            _true_until.reset(token)
+        seconds = PAGE_SECONDS
+        if until is not None:
+            seconds = min(seconds, int((until - timezone.now()).total_seconds()))
         shown = topics_shown(read)
         if (
             response.status_code == 200
@@ -388,9 +409,10 @@ def kept_page(view):
             and not response.cookies
             and shown is not None
             and (partial or not has_messages(request))
+            and seconds > 0
         ):
             under = {topic: now[topic] for topic in shown}
-            pages.set(key, (under, response.content, list(response.items())), PAGE_SECONDS)
+            pages.set(key, (under, response.content, list(response.items())), seconds)
         return serve(request, response)
 
     return wrapper

@@ -682,3 +682,28 @@ def test_the_sidebar_trees_version_is_kept_while_the_map_stays_the_same(settings
     assert renamed != first
     settings.MAP_FOLD_OVER = 1  # drawn otherwise: another version, at once
     assert tree_version() not in (first, renamed)
+
+
+def test_an_undo_offered_for_a_while_is_not_kept_past_it(member_client, member):
+    import datetime
+    import time
+
+    from django.contrib.auth.models import Permission
+    from django.utils import timezone
+
+    from opsmodel.runs.models import UNDO_MINUTES, Run, RunStep
+
+    member.groups.get().permissions.add(Permission.objects.get(codename="view_run"))
+    founder = UserFactory()
+    step = StepFactory(owner=member)
+    run = Run.start(step.process, founder, timezone.localdate())
+    ticked = run.steps.get()
+    ticked.tick(member)
+    # Ticked long enough ago that the member may take it back for two more seconds only.
+    almost = timezone.now() - datetime.timedelta(minutes=UNDO_MINUTES, seconds=-2)
+    RunStep.objects.filter(pk=ticked.pk).update(done_at=almost)
+    html, _ = get(member_client, run.get_absolute_url())
+    assert f"Undo: {ticked.name}" in html
+    time.sleep(2.5)
+    html, _ = get(member_client, run.get_absolute_url())  # not the page kept a moment ago
+    assert f"Undo: {ticked.name}" not in html

@@ -1,4 +1,9 @@
+import datetime
+
 from django import template
+
+from opsmodel import mapcache
+from opsmodel.runs.models import UNDO_MINUTES, may_run
 
 register = template.Library()
 
@@ -11,8 +16,13 @@ def may_tick(step, user) -> bool:
 
 @register.filter
 def may_undo(step, user) -> bool:
-    """{% if step|may_undo:user %}: who ticked it, soon after, or a founder takes it back."""
-    return step.may_undo(user)
+    """{% if step|may_undo:user %}: who ticked it, soon after, or a founder takes it back.
+
+    Offered for a while only (founders always): the page is kept no longer than that."""
+    allowed = step.may_undo(user)
+    if allowed and not may_run(user):
+        mapcache.keep_until(step.done_at + datetime.timedelta(minutes=UNDO_MINUTES))
+    return allowed
 
 
 @register.filter
