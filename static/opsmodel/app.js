@@ -3,10 +3,15 @@
 (function () {
   "use strict";
 
-  function markCurrentSystem() {
+  // `swapped`: what htmx has just swapped in. The page the person is on changes with the main
+  // region (or a history restore): a swap of part of the page that takes the mark with it for a
+  // while (an inline edit replaces the breadcrumbs) leaves the mark, and the branches the
+  // person opened or closed, as they are.
+  function markCurrentSystem(swapped) {
     var main = document.getElementById("main");
     if (!main) return;
     var marker = main.querySelector("[data-current-system]");
+    if (!marker && swapped && swapped !== main && swapped.id !== "main") return;
     var current = marker ? marker.dataset.currentSystem : "";
     document.querySelectorAll("#sidebar a[data-system]").forEach(function (link) {
       if (link.dataset.system === current) {
@@ -43,7 +48,7 @@
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
-    markCurrentSystem();
+    markCurrentSystem(event.detail.target);
     // Content that asks for focus gets it: a conflict message, an inline form's first field,
     // the thing just saved or moved. Otherwise a new main region focuses its heading.
     var wanted = document.querySelector("[data-autofocus]");
@@ -64,7 +69,9 @@
     }
   });
 
-  document.addEventListener("htmx:historyRestore", markCurrentSystem);
+  document.addEventListener("htmx:historyRestore", function () {
+    markCurrentSystem();
+  });
 
   // "Saved.", "Deleted …": a short confirmation in the status line at the foot of the window
   // (where it covers no navigation), read out politely by screen readers (role=status), gone
