@@ -6,8 +6,9 @@ each argument against its converter's pattern. A page drawn afresh links every r
 name is reversed once with stand-in ids, and its address kept as the pieces around them; an
 object's address is then those pieces joined with its ids.
 
-Only positive whole numbers take the quick way (ids: what `<int:…>` and the stand-ins match
-alike); anything else, and any view whose address does not show each stand-in exactly once,
+Only positive whole numbers (ids) and plain words (kinds such as "sop") take the quick way,
+each where the view takes one (a word given for an id is reversed, and refused, as before);
+anything else, and any view whose address does not show each stand-in exactly once,
 goes through `reverse()` as before. The pieces are kept per script prefix (the app served
 below a path) and per URLconf, and forgotten when the URLconf setting changes.
 """
@@ -18,21 +19,29 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
-# Stand-ins for ids: none is part of another, and no converter of ours writes them otherwise.
+# Stand-ins for ids and for words: none is part of another, and no converter of ours writes
+# them otherwise. A view that takes no word where a stand-in word is given does not reverse
+# it: that view and shape of arguments then always goes through `reverse()`.
 STAND_INS = (918273645, 918273646, 918273647)
+WORD_STAND_INS = ("qzxwordina", "qzxwordinb", "qzxwordinc")
 
 _pieces: dict[tuple, tuple[str, ...] | None] = {}
 
 
-def _pieces_of(view_name: str, count: int, current_app: str | None) -> tuple[str, ...] | None:
-    key = (view_name, count, current_app, get_script_prefix(), get_urlconf())
+def _pieces_of(view_name: str, words: tuple[bool, ...], current_app: str | None):
+    """The address of `view_name` cut around its arguments (`words`: which are words, not
+    ids), or None when it cannot be."""
+    key = (view_name, words, current_app, get_script_prefix(), get_urlconf())
     try:
         return _pieces[key]
     except KeyError:
         pass
-    stand_ins = [str(number) for number in STAND_INS[:count]]
+    given = [
+        WORD_STAND_INS[place] if word else STAND_INS[place] for place, word in enumerate(words)
+    ]
+    stand_ins = [str(stand_in) for stand_in in given]
     try:
-        address = reverse(view_name, args=STAND_INS[:count], current_app=current_app)
+        address = reverse(view_name, args=given, current_app=current_app)
     except NoReverseMatch:
         pieces = None
     else:
@@ -49,10 +58,18 @@ def _pieces_of(view_name: str, count: int, current_app: str | None) -> tuple[str
     return pieces
 
 
+def _plain(arg) -> bool:
+    """An id, or a plain word ("sop", "run-step"): written into an address as it is by
+    `<int:…>`, `<str:…>` and `<slug:…>` alike, as the stand-ins are."""
+    if type(arg) is int:
+        return arg > 0
+    return type(arg) is str and arg.isascii() and arg.replace("-", "_").replace("_", "a").isalpha()
+
+
 def address(view_name: str, *args, current_app: str | None = None) -> str:
     """`reverse(view_name, args=args)`, quickly when every argument is an id."""
-    if len(args) <= len(STAND_INS) and all(type(arg) is int and arg > 0 for arg in args):
-        pieces = _pieces_of(view_name, len(args), current_app)
+    if len(args) <= len(STAND_INS) and all(_plain(arg) for arg in args):
+        pieces = _pieces_of(view_name, tuple(type(arg) is str for arg in args), current_app)
         if pieces is not None:
             joined = pieces[0]
             for arg, piece in zip(args, pieces[1:], strict=True):

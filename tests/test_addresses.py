@@ -60,9 +60,16 @@ def test_below_a_script_prefix_the_address_starts_with_it():
     assert address("sops:detail", 5) == "/sops/5/"
 
 
+@pytest.mark.parametrize("kind", ["sop", "step", "process", "run"])
+def test_a_word_where_the_view_takes_one_gets_the_address_django_reverses(kind):
+    assert address("comments:thread", kind, 12) == reverse("comments:thread", args=[kind, 12])
+    assert address("comments:thread", kind, 12) == f"/comments/{kind}/12/"
+
+
 def test_what_is_not_an_id_is_reversed_as_before():
     assert address("front:person", "ann") == reverse("front:person", args=["ann"])
-    for not_an_id in (-1, "x"):
+    assert address("front:person", "a&b") == reverse("front:person", args=["a&b"])
+    for not_an_id in (-1, "x", "sop"):
         with pytest.raises(NoReverseMatch):
             address("sops:detail", not_an_id)
     # True is an int to Python, not an id: Django's reversing decides (and writes "True").

@@ -180,6 +180,12 @@ def test_people_pages_run_a_fixed_number_of_queries(
     for url, budget in pages.items():
         with django_assert_max_num_queries(budget):
             assert client.get(url, **make.HTMX).status_code == 200
+    # My work of someone who owns things at every size: the same few queries.
+    client.force_login(member)
+    with django_assert_max_num_queries(9):
+        page = client.get(reverse("front:my_work"), **make.HTMX).content.decode()
+    processes = SOP.objects.filter(owner=member).values("process").distinct().count()
+    assert page.count('class="work-group"') == processes > 0
 
 
 # Read receipts

@@ -16,10 +16,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Q
 from django.http import Http404
-from django.urls import reverse
 from django.utils import timezone
 
 from opsmodel.access import get_or_404
+from opsmodel.addresses import address
 from opsmodel.comments import mentions
 from opsmodel.comments.models import MAX_LENGTH, Comment, comment_posted
 from opsmodel.models import tell
@@ -90,7 +90,7 @@ def place_of(target) -> str:
 
 
 def thread_url(target) -> str:
-    return reverse("comments:thread", args=[kind_of(target).word, target.pk])
+    return address("comments:thread", kind_of(target).word, target.pk)
 
 
 def anchor(target) -> str:

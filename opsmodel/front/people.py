@@ -34,11 +34,6 @@ from systems.models import Software, System
 GROUPS_PER_PAGE = 20
 
 
-def map_order(process: Process) -> tuple:
-    """Processes in the order of the map: by system (tree order), then position."""
-    return (process.system.tree_id, process.system.lft, process.position)
-
-
 @login_required
 @require_GET
 def start(request: HttpRequest) -> HttpResponse:
@@ -57,7 +52,12 @@ def my_work(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     week_end = today + datetime.timedelta(days=6 - today.weekday())  # this Sunday
 
-    steps = list(Step.objects.filter(owner=user).select_related("sop"))
+    # Only what the page shows of each: an SOP's body is kilobytes, and hundreds are read.
+    steps = list(
+        Step.objects.filter(owner=user)
+        .select_related("sop")
+        .only("name", "process", "due_days", "due_after", "sop__title")
+    )
     # Read: confirmed for the SOP's current edition (older confirmations do not count).
     confirmed = Acknowledgement.objects.filter(
         sop=OuterRef("pk"), person=user, edition=OuterRef("edition")
@@ -69,42 +69,50 @@ def my_work(request: HttpRequest) -> HttpResponse:
         .only("title", "process", "owner", "edition", "next_review")
         .annotate(read=Exists(confirmed))
     )
-    # Each process once, with its system, however many things of it the person owns.
-    processes = Process.objects.select_related("system").in_bulk(
-        {step.process_id for step in steps} | {sop.process_id for sop in sops}
-    )
-    for item in (*steps, *sops):
-        item.process = processes[item.process_id]
+    # Where each process the person has something in stands in the map (by system, in tree
+    # order, then position): plain rows, however many there are.
+    places = {
+        pk: place
+        for pk, *place in Process.objects.filter(
+            pk__in={step.process_id for step in steps} | {sop.process_id for sop in sops}
+        ).values_list("pk", "system__tree_id", "system__lft", "position")
+    }
 
     groups: dict[int, dict] = {}
     for step in steps:
-        group = groups.setdefault(
-            step.process_id, {"process": step.process, "steps": [], "sops": []}
-        )
+        group = groups.setdefault(step.process_id, {"steps": [], "sops": []})
         group["steps"].append(step)
     for sop in sops:
-        group = groups.setdefault(sop.process_id, {"process": sop.process, "steps": [], "sops": []})
+        group = groups.setdefault(sop.process_id, {"steps": [], "sops": []})
         sop.to_read = not sop.read
         sop.review_due = sop.owner_id == user.pk and sop.review_overdue_on(today)  # the owner
         group["sops"].append(sop)
-    for group in groups.values():
+    for pk, group in groups.items():
         group["sops"].sort(key=lambda s: (not s.to_read, s.title))
         group["to_do"] = any(s.to_read or s.review_due for s in group["sops"])
+        group["place"] = places[pk]
     # What asks for something (an SOP to read, a review due) first, then the rest, each in the
     # order of the map; a page at a time, for someone who owns hundreds of things.
-    ordered = sorted(groups.values(), key=lambda g: (not g["to_do"], map_order(g["process"])))
+    ordered = sorted(groups.items(), key=lambda item: (not item[1]["to_do"], item[1]["place"]))
     paging = paginate(request, ordered, GROUPS_PER_PAGE, "Pages of your processes")
+    # The processes of the page shown, each once with its system's name.
+    shown = Process.objects.select_related("system").only("name", "system__name")
+    shown = shown.in_bulk([pk for pk, _group in paging["page"].object_list])
+    for pk, group in paging["page"].object_list:
+        group["process"] = shown[pk]
+        for item in (*group["steps"], *group["sops"]):
+            item.process = shown[pk]
 
     buckets = run_steps_due(user, today, week_end)
     context = {
         "page_title": "My work",
         **paging,
-        "groups": paging["page"].object_list,
+        "groups": [group for _pk, group in paging["page"].object_list],
         "buckets": buckets,
         # Every run step listed, under its bucket: their comments counted in one query.
         "run_steps_listed": [step for listed in buckets.values() for step in listed],
-        "to_read": sum(s.to_read for g in ordered for s in g["sops"]),
-        "reviews_due": sum(s.review_due for g in ordered for s in g["sops"]),
+        "to_read": sum(s.to_read for s in sops),
+        "reviews_due": sum(s.review_due for s in sops),
         "overdue": len(buckets.get("Overdue", [])),
         "due_this_week": len(buckets.get("Today", [])) + len(buckets.get("This week", [])),
     }
