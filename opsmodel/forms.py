@@ -181,9 +181,11 @@ class VersionedModelForm(KeepsUnchangedText):
         if "owner" in self.fields:
             # Only active people can be given work; a current inactive owner stays selectable.
             field = self.fields["owner"]
+            # Read for their names only: a form lists everyone (a hundred people), and the
+            # process page draws one on every visit.
             field.queryset = field.queryset.filter(
                 models.Q(is_active=True) | models.Q(pk=self.instance.owner_id)
-            )
+            ).only("first_name", "last_name", "username")
             field.empty_label = "— No owner yet —"
             field.error_messages["invalid_choice"] = (
                 "That person does not exist or can no longer be given work; choose someone else."

@@ -227,6 +227,16 @@ def names_listed(client, query: str = "") -> list[str]:
     return [name for name in names if f">{name}</a>" in html]
 
 
+def test_the_runs_filter_shows_systems_nested_and_names_as_typed(member_client, two_processes):
+    from systems.models import System
+
+    parent = two_processes["other"].system
+    child = System.objects.create(name="R&D <lab>", parent=parent)
+    html = member_client.get(reverse("runs:list")).content.decode()
+    depth = "\u2002\u2002" * (parent.level + 1)
+    assert f'<option value="{child.pk}">{depth}R&amp;D &lt;lab&gt;</option>' in html
+
+
 def test_the_runs_page_lists_every_run_and_filters_them(member_client, two_processes, member):
     assert names_listed(member_client) == ["Video late", "Onboarding Acme", "Video cancelled"]
     other_system = two_processes["other"].system.pk
@@ -235,6 +245,9 @@ def test_the_runs_page_lists_every_run_and_filters_them(member_client, two_proce
     chosen = re.findall(r'<option value="(\d+)" selected>', html)
     assert chosen == [str(other_system)]  # the filter shows what it chose, and only that
     assert names_listed(member_client, f"?owner={member.pk}") == ["Video late", "Video cancelled"]
+    html = member_client.get(f"{reverse('runs:list')}?owner={member.pk}").content.decode()
+    chosen = re.findall(r'<option value="(\d+)" selected>([^<]*)</option>', html)
+    assert chosen == [(str(member.pk), str(member))]
     assert names_listed(member_client, "?state=finished") == ["Onboarding Acme"]
     assert names_listed(member_client, "?state=cancelled") == ["Video cancelled"]
     assert names_listed(member_client, "?late=1") == ["Video late"]

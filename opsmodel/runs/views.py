@@ -174,7 +174,12 @@ def progress_of(runs) -> list[Progress]:
 
 
 def steps_prefetched() -> Prefetch:
-    return Prefetch("steps", queryset=RunStep.objects.select_related("assignee"))
+    """The steps of each run listed, with only what its card shows of them (how far it has
+    come, what is next, who is late)."""
+    shown = ("run", "position", "name", "state", "due_on", "done_on")
+    named = ("assignee__first_name", "assignee__last_name", "assignee__username")
+    steps = RunStep.objects.select_related("assignee").only(*shown, *named)
+    return Prefetch("steps", queryset=steps)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,9 +399,11 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "page_title": "Runs",
         "rows": rows,
         "page": page,
-        "systems": systems,
+        # Hundreds of options, drawn in Python ({% options %}): a system's depth in the tree
+        # shown by two en spaces a level.
+        "system_choices": [(s["pk"], "\u2002\u2002" * s["level"] + s["name"]) for s in systems],
         "chosen": chosen,
-        "people": people,
+        "people_choices": [(person.pk, str(person)) for person in people],
         "owner": owner,
         "state": state,
         "states": STATES,
