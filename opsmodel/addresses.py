@@ -6,9 +6,9 @@ each argument against its converter's pattern. A page drawn afresh links every r
 name is reversed once with stand-in ids, and its address kept as the pieces around them; an
 object's address is then those pieces joined with its ids.
 
-Only positive whole numbers (ids) and plain words (kinds such as "sop") take the quick way,
-each where the view takes one (a word given for an id is reversed, and refused, as before);
-anything else, and any view whose address does not show each stand-in exactly once,
+Only positive whole numbers (ids) and plain words (kinds such as "sop", usernames) take the
+quick way, each where the view takes one (a word given for an id is reversed, and refused, as
+before); anything else, and any view whose address does not show each stand-in exactly once,
 goes through `reverse()` as before. The pieces are kept per script prefix (the app served
 below a path) and per URLconf, and forgotten when the URLconf setting changes.
 """
@@ -59,11 +59,13 @@ def _pieces_of(view_name: str, words: tuple[bool, ...], current_app: str | None)
 
 
 def _plain(arg) -> bool:
-    """An id, or a plain word ("sop", "run-step"): written into an address as it is by
-    `<int:…>`, `<str:…>` and `<slug:…>` alike, as the stand-ins are."""
+    """An id, or a plain word ("sop", "run-step", "person0017": letters, digits, - and _),
+    written into an address as it is by `<str:…>` and `<slug:…>`, as the stand-ins are."""
     if type(arg) is int:
         return arg > 0
-    return type(arg) is str and arg.isascii() and arg.replace("-", "_").replace("_", "a").isalpha()
+    if type(arg) is not str or not arg.isascii():
+        return False
+    return arg.replace("-", "").replace("_", "").isalnum()
 
 
 def address(view_name: str, *args, current_app: str | None = None) -> str:

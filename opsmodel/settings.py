@@ -255,9 +255,9 @@ AUTH_USER_MODEL = "opsmodel.User"
 
 
 def person_url(user) -> str:
-    from django.urls import reverse
+    from opsmodel.addresses import address
 
-    return reverse("front:person", args=[user.username])
+    return address("front:person", user.username)
 
 
 # A person's page is one of the pages across the levels (opsmodel.front), which the base layer
