@@ -225,12 +225,21 @@ class Writable:
 writable = Writable()
 
 
+# The stamps a kept page's request read first, for what else it draws under them (the
+# person's permissions, the sidebar tree's version): read once a request, not once each.
+_request_stamps: ContextVar[dict[str, str] | None] = ContextVar("request_stamps", default=None)
+
+
 def stamps() -> dict[str, str] | None:
     """Every topic's stamp now (made on first use), or None when no page may be kept: inside a
     transaction (what it reads may not be committed, or may be rolled back), or when the
-    stamps' cache cannot be read, or cannot be changed."""
+    stamps' cache cannot be read, or cannot be changed. While a kept page is served or
+    drawn: the stamps its request read first."""
     if connection.in_atomic_block or not writable.ok():
         return None
+    held = _request_stamps.get()
+    if held is not None:
+        return held
     store = caches["stamp"]
     try:
         found = store.get_many(STAMP_KEYS.values())
@@ -362,60 +371,71 @@ def kept_page(view):
         now = stamps()
         if now is None:
             return view(request, *args, **kwargs)
-        frame = () if partial else tuple(part(request) for part in FRAME)
-        place = repr(
-            (
-                "partial" if partial else "page",
-                request.user.pk,
-                timezone.localdate().isoformat(),
-                request.get_full_path(),
-                frame,
-            )
-        )
-        key = "page:" + hashlib.sha256(place.encode()).hexdigest()
-        pages = caches["default"]
-        fresh = "no-cache" in request.headers.get("Cache-Control", "")
-        kept = None if fresh else pages.get(key)
-        if kept is not None and all(now[topic] == stamp for topic, stamp in kept[0].items()):
-            _stamps, content, headers = kept
-            response = HttpResponse(content)
-            for name, value in headers:
-                response[name] = value
-            return serve(request, response)
-        read: set[str] = set()
-
-        def note_reads(execute, sql, params, many, context):
-            read.update(READ.findall(sql))
-            return execute(sql, params, many, context)
-
-        request.drawing_to_keep = True
-        token = _true_until.set(None)
+        held = _request_stamps.set(now)
         try:
-            with connection.execute_wrapper(note_reads):
-                response = view(request, *args, **kwargs)
-                if hasattr(response, "render") and not response.is_rendered:
-                    response.render()  # a TemplateResponse: drawn while the flag is up
-            until = _true_until.get()
+            return served_or_drawn(now, view, request, partial, *args, **kwargs)
         finally:
-            request.drawing_to_keep = False
-            _true_until.reset(token)
-        seconds = PAGE_SECONDS
-        if until is not None:
-            seconds = min(seconds, int((until - timezone.now()).total_seconds()))
-        shown = topics_shown(read)
-        if (
-            response.status_code == 200
-            and not response.streaming
-            and not response.cookies
-            and shown is not None
-            and (partial or not has_messages(request))
-            and seconds > 0
-        ):
-            under = {topic: now[topic] for topic in shown}
-            pages.set(key, (under, response.content, list(response.items())), seconds)
-        return serve(request, response)
+            _request_stamps.reset(held)
 
     return wrapper
+
+
+def served_or_drawn(
+    now: dict[str, str], view, request: HttpRequest, partial: bool, *args, **kwargs
+):
+    """Serve the page kept under the stamps `now`, or draw it and keep it (kept_page)."""
+    frame = () if partial else tuple(part(request) for part in FRAME)
+    place = repr(
+        (
+            "partial" if partial else "page",
+            request.user.pk,
+            timezone.localdate().isoformat(),
+            request.get_full_path(),
+            frame,
+        )
+    )
+    key = "page:" + hashlib.sha256(place.encode()).hexdigest()
+    pages = caches["default"]
+    fresh = "no-cache" in request.headers.get("Cache-Control", "")
+    kept = None if fresh else pages.get(key)
+    if kept is not None and all(now[topic] == stamp for topic, stamp in kept[0].items()):
+        _stamps, content, headers = kept
+        response = HttpResponse(content)
+        for name, value in headers:
+            response[name] = value
+        return serve(request, response)
+    read: set[str] = set()
+
+    def note_reads(execute, sql, params, many, context):
+        read.update(READ.findall(sql))
+        return execute(sql, params, many, context)
+
+    request.drawing_to_keep = True
+    token = _true_until.set(None)
+    try:
+        with connection.execute_wrapper(note_reads):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # a TemplateResponse: drawn while the flag is up
+        until = _true_until.get()
+    finally:
+        request.drawing_to_keep = False
+        _true_until.reset(token)
+    seconds = PAGE_SECONDS
+    if until is not None:
+        seconds = min(seconds, int((until - timezone.now()).total_seconds()))
+    shown = topics_shown(read)
+    if (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and shown is not None
+        and (partial or not has_messages(request))
+        and seconds > 0
+    ):
+        under = {topic: now[topic] for topic in shown}
+        pages.set(key, (under, response.content, list(response.items())), seconds)
+    return serve(request, response)
 
 
 def serve(request: HttpRequest, response: HttpResponse) -> HttpResponse:

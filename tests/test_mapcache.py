@@ -108,6 +108,26 @@ def test_a_hard_reload_draws_the_page_afresh(member_client):
     assert fresh == drawn - 2
 
 
+@pytest.mark.parametrize("partial", [True, False])
+def test_a_page_reads_the_stamps_once(member_client, monkeypatch, partial):
+    from django.core.cache import caches
+
+    process = ProcessFactory()
+    StepFactory(process=process)
+    url, htmx = process.get_absolute_url(), HTMX if partial else {}
+    assert member_client.get(url, **htmx).status_code == 200  # every topic's stamp made
+    store = caches["stamp"]
+    reads = []
+    read = store.get_many
+    monkeypatch.setattr(store, "get_many", lambda keys: reads.append(keys) or read(keys))
+    response = member_client.get(url, **htmx, HTTP_CACHE_CONTROL="no-cache")
+    assert response.status_code == 200 and process.name in response.text
+    # Drawn: once, for the page, the person's permissions and the sidebar tree's version alike.
+    assert len(reads) == 1
+    assert member_client.get(url, **htmx).status_code == 200
+    assert len(reads) == 2  # served kept: once too
+
+
 def test_errors_are_not_kept(member_client):
     process = ProcessFactory()
     missing = reverse("processes:detail", args=[process.pk + 1000])
