@@ -95,6 +95,33 @@ def test_home_shows_the_systems_tree_with_owners_and_counts(member_client, lead_
     assert "1 process" in html and "1 SOP" in html
 
 
+def test_the_maps_cards_show_names_as_typed_and_offer_moves_to_founders_only(
+    client, member, founder, settings
+):
+    settings.MAP_FOLD_OVER = 3  # folded below the first levels: the rest opens on demand
+    top = make.SystemFactory(name='Wealth <b>&</b> "more"')
+    first = make.SystemFactory(name="Revenue", parent=top)
+    make.SystemFactory(name="Costs", parent=top)
+    make.SystemFactory(name="Deep", parent=make.SystemFactory(name="Deeper", parent=first))
+    client.force_login(founder)
+    html = client.get(reverse("home")).content.decode()
+    assert ">Wealth &lt;b&gt;&amp;&lt;/b&gt; &quot;more&quot;</a></h3>" in html
+    # Revenue's systems are folded away: a button fetches them into the branch below it.
+    branch = reverse("systems:branch", args=[first.pk])
+    assert f'aria-controls="map-branch-{first.pk}" data-branch="{branch}"' in html
+    assert "2 systems inside" in html and f'id="map-branch-{first.pk}"' in html
+    # Revenue and Costs can swap places (the one system at the top cannot move): each form
+    # carries the request's token and comes back to the map.
+    move = reverse("systems:move", args=[first.pk])
+    assert html.count('class="reorder"') == 2 and f'action="{move}"' in html
+    token = re.search(r'name="csrfmiddlewaretoken" value="(\w+)"', html)
+    assert token and html.count(token.group(0)) >= 2
+    assert 'name="next" value="/"' in html
+    client.force_login(member)
+    html = client.get(reverse("home")).content.decode()
+    assert 'class="reorder"' not in html and "Revenue" in html
+
+
 def test_home_tells_an_empty_map_what_to_do_next(member_client):
     html = member_client.get(reverse("home")).content.decode()
     assert "No systems yet" in html
