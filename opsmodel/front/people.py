@@ -87,7 +87,10 @@ def my_work(request: HttpRequest) -> HttpResponse:
         sop.to_read = not sop.read
         sop.review_due = sop.owner_id == user.pk and sop.review_overdue_on(today)  # the owner
         group["sops"].append(sop)
-    for pk, group in groups.items():
+    for pk, group in list(groups.items()):
+        if pk not in places:  # deleted since its steps and SOPs were read
+            del groups[pk]
+            continue
         group["sops"].sort(key=lambda s: (not s.to_read, s.title))
         group["to_do"] = any(s.to_read or s.review_due for s in group["sops"])
         group["place"] = places[pk]
@@ -95,19 +98,23 @@ def my_work(request: HttpRequest) -> HttpResponse:
     # order of the map; a page at a time, for someone who owns hundreds of things.
     ordered = sorted(groups.items(), key=lambda item: (not item[1]["to_do"], item[1]["place"]))
     paging = paginate(request, ordered, GROUPS_PER_PAGE, "Pages of your processes")
-    # The processes of the page shown, each once with its system's name.
+    # The processes of the page shown, each once with its system's name (one deleted since
+    # the rows above were read is left out).
     shown = Process.objects.select_related("system").only("name", "system__name")
     shown = shown.in_bulk([pk for pk, _group in paging["page"].object_list])
+    listed = []
     for pk, group in paging["page"].object_list:
-        group["process"] = shown[pk]
-        for item in (*group["steps"], *group["sops"]):
-            item.process = shown[pk]
+        if pk in shown:
+            group["process"] = shown[pk]
+            for item in (*group["steps"], *group["sops"]):
+                item.process = shown[pk]
+            listed.append(group)
 
     buckets = run_steps_due(user, today, week_end)
     context = {
         "page_title": "My work",
         **paging,
-        "groups": [group for _pk, group in paging["page"].object_list],
+        "groups": listed,
         "buckets": buckets,
         # Every run step listed, under its bucket: their comments counted in one query.
         "run_steps_listed": [step for listed in buckets.values() for step in listed],

@@ -30,7 +30,7 @@ def csrf_field(context) -> str:
 
 def reorder_form(context, node, row, target: str) -> str:
     """Move one place up or down (as includes/reorder.html draws it for other lists)."""
-    action = address("systems:move", node.pk)
+    action = escape(address("systems:move", node.pk))
     request = context.get("request")
     moved = getattr(node, "moved_direction", "")
     up_focus = (moved == "up" and not row.first) or (moved == "down" and row.last)
@@ -63,14 +63,14 @@ def map_tree(context, rows, can_reorder) -> SafeString:
     for row in rows:
         node = row.node
         pk, name = node.pk, escape(node.name)
-        url = address("systems:detail", pk)
+        url = escape(address("systems:detail", pk))
         inside = node.get_descendant_count()
         opener = ""
         if not row.has_children and inside:
             opener = (
                 f' <button type="button" class="link-button branch-toggle" hidden '
                 f'aria-expanded="false" aria-controls="map-branch-{pk}" '
-                f'data-branch="{address("systems:branch", pk)}" data-name="{name}">'
+                f'data-branch="{escape(address("systems:branch", pk))}" data-name="{name}">'
                 f'<span class="visually-hidden">{name}: </span>'
                 f"{plural(inside, 'system inside,systems inside')}</button>"
             )
