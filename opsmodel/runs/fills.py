@@ -9,7 +9,19 @@ from django.db.models import Max, Q
 from opsmodel import slots
 from opsmodel.runs.models import Run, RunStep, Schedule, ScheduledStart
 from opsmodel.runs.stats import RECENT_RUNS, WEEKS, run_figures
-from opsmodel.runs.views import ACTIVE_SHOWN, RECENT_SHOWN, Progress
+from opsmodel.runs.views import ACTIVE_SHOWN, CARD_STEP_FIELDS, RECENT_SHOWN, Progress
+
+# What a run's card and its line among those ended show of the run itself.
+RUN_CARD_FIELDS = (
+    "process",
+    "number",
+    "name",
+    "starts_on",
+    "started_at",
+    "state",
+    "ended_at",
+    "cancel_reason",
+)
 
 
 @slots.fills("process-runs")
@@ -23,7 +35,12 @@ def process_runs(context, process) -> tuple[str, dict]:
     chosen = Q(run__in=active.values("pk")[: ACTIVE_SHOWN + 1]) | Q(
         run__in=ended.values("pk")[:RECENT_SHOWN]
     )
-    steps = RunStep.objects.filter(chosen).select_related("run", "assignee").order_by("position")
+    steps = (
+        RunStep.objects.filter(chosen)
+        .select_related("run", "assignee")
+        .only(*CARD_STEP_FIELDS, *(f"run__{name}" for name in RUN_CARD_FIELDS))
+        .order_by("position")
+    )
     by_run: dict[int, list[RunStep]] = {}
     for step in steps:
         by_run.setdefault(step.run_id, []).append(step)

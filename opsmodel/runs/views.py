@@ -173,12 +173,23 @@ def progress_of(runs) -> list[Progress]:
     return result
 
 
+# What a run's card shows of its steps (how far it has come, what is next, who is late).
+CARD_STEP_FIELDS = (
+    "run",
+    "position",
+    "name",
+    "state",
+    "due_on",
+    "done_on",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__username",
+)
+
+
 def steps_prefetched() -> Prefetch:
-    """The steps of each run listed, with only what its card shows of them (how far it has
-    come, what is next, who is late)."""
-    shown = ("run", "position", "name", "state", "due_on", "done_on")
-    named = ("assignee__first_name", "assignee__last_name", "assignee__username")
-    steps = RunStep.objects.select_related("assignee").only(*shown, *named)
+    """The steps of each run listed, with only what its card shows of them."""
+    steps = RunStep.objects.select_related("assignee").only(*CARD_STEP_FIELDS)
     return Prefetch("steps", queryset=steps)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 
 from django import template
+from django.template.defaulttags import CsrfTokenNode
 from django.utils import timezone
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -11,6 +12,12 @@ from opsmodel import slots
 from opsmodel.markdown import render_markdown
 
 register = template.Library()
+
+
+def csrf_field(context) -> str:
+    """What `{% csrf_token %}` draws, for forms drawn in Python (a placeholder while the page
+    is drawn to be kept)."""
+    return CsrfTokenNode().render(context)
 
 
 @register.filter

@@ -10,19 +10,13 @@ form that moves it up or down among its siblings (which works without JavaScript
 from __future__ import annotations
 
 from django import template
-from django.template.defaulttags import CsrfTokenNode
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel.addresses import address
-from opsmodel.templatetags.opsmodel import owner, plural
+from opsmodel.templatetags.opsmodel import csrf_field, owner, plural
 
 register = template.Library()
-
-
-def csrf_field(context) -> str:
-    """What `{% csrf_token %}` draws (a placeholder while the page is drawn to be kept)."""
-    return CsrfTokenNode().render(context)
 
 
 def reorder_form(context, node, row, target: str) -> str:

@@ -1,9 +1,14 @@
 import datetime
 
 from django import template
+from django.utils import dateformat, timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
-from opsmodel import mapcache
+from opsmodel import mapcache, slots
+from opsmodel.addresses import address
 from opsmodel.runs.models import UNDO_MINUTES, may_run
+from opsmodel.templatetags.opsmodel import csrf_field, due
 
 register = template.Library()
 
@@ -49,3 +54,168 @@ def span(duration) -> str:
     if hours:
         return f"{hours} h" + (f" {minutes} min" if minutes else "")
     return f"{minutes} min"
+
+
+def hidden_fields(context, show_run: bool) -> str:
+    """What each of a step's forms carries: the CSRF token, the page to come back to, and
+    whether the row names its run (My work) when it is drawn again."""
+    request = context.get("request")
+    back = escape(request.get_full_path()) if request is not None else ""
+    return f'{csrf_field(context)}<input type="hidden" name="next" value="{back}">' + (
+        '<input type="hidden" name="show_run" value="1">' if show_run else ""
+    )
+
+
+def step_form(context, view: str, step, show_run: bool, inside: str) -> str:
+    """A form posting to `view` for `step` that replaces the step's row with its answer."""
+    action = escape(address(view, step.pk))
+    return (
+        f'<form method="post" action="{action}" data-hx-post="{action}" '
+        f'data-hx-target="#run-step-{step.pk}" data-hx-swap="outerHTML" '
+        f'data-hx-push-url="false">\n{hidden_fields(context, show_run)}\n{inside}\n</form>'
+    )
+
+
+def step_actions(context, step, show_run: bool, focus: bool, problem) -> str:
+    """Done, More… (a note, skip, give it to someone) for a step to do; Undo for one done."""
+    user = context.get("user")
+    name = escape(step.name)
+    autofocus = " data-autofocus" if focus and not problem else ""
+    if step.state == "todo" and step.run.state == "active":
+        if not may_tick(step, user):
+            return ""
+        people = context.get("people")
+        done = step_form(
+            context, "runs:tick", step, show_run,
+            f'<button class="button button-small" aria-label="Done: {name}"{autofocus}>'
+            "Done</button>",
+        )  # fmt: skip
+        noted = step_form(
+            context, "runs:tick", step, show_run,
+            f'<label for="tick-note-{step.pk}">Done, with a note</label>\n'
+            f'<input id="tick-note-{step.pk}" type="text" name="note" maxlength="300" '
+            "required>\n"
+            f'<button class="button button-small button-secondary" '
+            f'aria-label="Done with this note: {name}">Done</button>',
+        )  # fmt: skip
+        skip = step_form(
+            context, "runs:skip", step, show_run,
+            f'<label for="skip-reason-{step.pk}">Why skip it?</label>\n'
+            f'<input id="skip-reason-{step.pk}" type="text" name="reason" maxlength="300" '
+            "required>\n"
+            f'<button class="button button-small button-secondary" '
+            f'aria-label="Skip it: {name}">Skip it</button>',
+        )  # fmt: skip
+        give = ""
+        if people:
+            choices = "".join(
+                f'<option value="{person.pk}"'
+                f"{' selected' if person.pk == step.assignee_id else ''}>"
+                f"{escape(str(person))}</option>"
+                for person in people
+            )
+            give = "\n" + step_form(
+                context, "runs:assign", step, show_run,
+                f'<label for="assignee-{step.pk}">Give it, in this run, to</label>\n'
+                f'<select id="assignee-{step.pk}" name="assignee">{choices}</select>\n'
+                f'<button class="button button-small button-secondary" '
+                f'aria-label="Give it: {name}">Give it</button>',
+            )  # fmt: skip
+        more = (
+            f'<summary class="link-small" aria-label="More for {name}: a note, skip'
+            f'{", give it to someone" if people else ""}…">More…</summary>'
+        )
+        return f'{done}\n<details class="run-step-skip">\n{more}\n{noted}\n{skip}{give}\n</details>'
+    if step.state != "todo" and may_undo(step, user) and step.run.state != "cancelled":
+        return step_form(
+            context, "runs:undo", step, show_run,
+            f'<button class="button button-small button-quiet" aria-label="Undo: {name}"'
+            f"{autofocus}>Undo</button>",
+        )  # fmt: skip
+    return ""
+
+
+LATE_BADGE = ' <span class="badge badge-warning">Late</span>'
+
+
+@register.simple_tag(takes_context=True)
+def run_step(context, step, show_run=None) -> SafeString:
+    """One step of a run as a checklist row: its state, name, due day, who has it, its SOP and
+    comments, who ticked it and when, and the buttons the person may press.
+
+    `show_run`: name the run and its system (My work lists steps of many runs); by default as
+    the context says. The row's `problem` and `focus` (after a press) come from the context.
+    Drawn in Python: a run page and My work list dozens, each some 1,200 Python calls through
+    a template.
+    """
+    if show_run is None:
+        show_run = bool(context.get("show_run"))
+    problem, focus = context.get("problem"), bool(context.get("focus"))
+    state, late, name = step.state, step.late, escape(step.name)
+    tick = {"done": ("tick-done", "✓"), "skipped": ("tick-skipped", "–")}
+    tick_class, tick_mark = tick.get(state, ("tick-open", ""))
+    number = (
+        ""
+        if show_run
+        else f'<span class="run-step-number" aria-hidden="true">{step.position}.</span> '
+    )
+    meta = []
+    if show_run:
+        run_url = escape(step.run.get_absolute_url())
+        meta.append(
+            f'<a href="{run_url}" data-hx-get="{run_url}">{escape(step.run.name)}</a>'
+            f'<span class="muted">{escape(step.run.process.system.name)}</span>'
+        )
+    if state == "todo":
+        meta.append(due(step.due_on))
+    elif step.due_on:
+        meta.append(
+            f'<span class="due">was due <time datetime="{step.due_on:%Y-%m-%d}">'
+            f"{dateformat.format(step.due_on, 'D j M')}</time></span>"
+        )
+    if not show_run:
+        who = (
+            escape(str(step.assignee))
+            if step.assignee
+            else '<span class="owner-none">nobody assigned</span>'
+        )
+        meta.append(f'<span class="run-step-assignee">{who}</span>')
+    if step.sop:
+        sop_url = escape(address("runs:sop", step.pk))
+        meta.append(
+            f'<a class="run-step-sop no-print" href="{sop_url}" data-hx-get="{sop_url}" '
+            f'aria-label="its SOP, {escape(step.sop.title)}">its SOP</a>'
+        )
+    meta.append(f'<span class="no-print">{slots.render("run-step-comments", context, step)}</span>')
+    lines = [
+        f'<li class="run-step run-step-{escape(state)}{" run-step-late" if late else ""}" '
+        f'id="run-step-{step.pk}">',
+        f'<span class="tick {tick_class}" aria-hidden="true">{tick_mark}</span>',
+        '<div class="run-step-main">',
+        f'<p class="run-step-name">{number}<span class="visually-hidden">'
+        f"{escape(step.get_state_display())}: </span>{name}</p>",
+        '<p class="meta">\n' + "\n".join(meta) + "\n</p>",
+    ]
+    if state != "todo":
+        done_at = timezone.localtime(step.done_at) if step.done_at else None
+        when = (
+            f'<time datetime="{dateformat.format(done_at, r"Y-m-d\TH:i:sO")}">'
+            f"{dateformat.format(done_at, 'D j M, H:i')}</time>"
+            if done_at
+            else '<time datetime=""></time>'
+        )
+        by = escape(str(step.done_by)) if step.done_by else "someone"
+        note = f" · “{escape(step.note)}”" if step.note else ""
+        lines.append(
+            f'<p class="run-step-who">{escape(step.get_state_display())} by {by}, {when}'
+            f"{LATE_BADGE if late else ''}{note}</p>"
+        )
+    if problem:
+        autofocus = ' tabindex="-1" data-autofocus' if focus else ""
+        lines.append(f'<p class="field-error" role="alert"{autofocus}>{escape(problem)}</p>')
+    lines.append("</div>")
+    if step.run.state == "active" or state != "todo":
+        actions = step_actions(context, step, show_run, focus, problem)
+        lines.append(f'<div class="run-step-actions no-print">\n{actions}\n</div>')
+    lines.append("</li>")
+    return mark_safe("\n".join(lines))
