@@ -8,7 +8,7 @@ from django.utils.safestring import SafeString, mark_safe
 from opsmodel import mapcache, slots
 from opsmodel.addresses import address
 from opsmodel.runs.models import UNDO_MINUTES, may_run
-from opsmodel.templatetags.opsmodel import csrf_field, due
+from opsmodel.templatetags.opsmodel import csrf_field, due, plural
 
 register = template.Library()
 
@@ -217,5 +217,75 @@ def run_step(context, step, show_run=None) -> SafeString:
     if step.run.state == "active" or state != "todo":
         actions = step_actions(context, step, show_run, focus, problem)
         lines.append(f'<div class="run-step-actions no-print">\n{actions}\n</div>')
+    lines.append("</li>")
+    return mark_safe("\n".join(lines))
+
+
+@register.simple_tag
+def run_card(row, show_process: bool = False) -> SafeString:
+    """A run as a card (`row`: runs.views.Progress): its name and state, how far it has come,
+    when it started, what is next or how long it took, and who is late; `show_process`: under
+    its process and system (the runs across the map). Drawn in Python: the runs page lists 25."""
+    run = row.run
+    url = escape(run.get_absolute_url())
+    name = escape(run.name)
+    classes = "run-card"
+    if row.overdue_steps:
+        classes += " run-card-late"
+    if run.state != "active":
+        classes += f" run-card-{escape(run.state)}"
+    if run.state == "active":
+        badge = '<span class="badge badge-danger">Late</span>' if row.overdue_steps else ""
+    elif run.state == "finished":
+        badge = (
+            '<span class="badge badge-warning">Finished late</span>'
+            if row.late
+            else '<span class="badge badge-ok">Finished on time</span>'
+        )
+    else:
+        badge = '<span class="badge run-state-cancelled">Cancelled</span>'
+    lines = [
+        f'<li class="{classes}">',
+        '<div class="run-card-head">',
+        f'<h3 class="run-card-title"><a href="{url}" data-hx-get="{url}">{name}</a></h3>',
+        badge,
+        "</div>",
+    ]
+    if show_process:
+        process = run.process
+        process_url = escape(process.get_absolute_url())
+        lines.append(
+            f'<p class="run-card-process"><span class="eyebrow level-system">'
+            f"{escape(process.system.name)}</span> "
+            f'<a href="{process_url}" data-hx-get="{process_url}">{escape(process.name)}</a></p>'
+        )
+    done, total = row.done, row.total
+    lines.append(
+        f'<div class="run-progress-row">\n'
+        f'<progress class="run-progress" max="{total}" value="{done}" '
+        f'aria-label="Steps of {name} done">{done} of {total}</progress>\n'
+        f'<span class="run-progress-label">{done} of {total}</span>\n</div>'
+    )
+    started = (
+        f'<span>Started <time datetime="{run.starts_on:%Y-%m-%d}">'
+        f"{dateformat.format(run.starts_on, 'D j M')}</time></span>"
+    )
+    if run.state == "active":
+        after = ""
+        step = row.next_step
+        if step:
+            when = f" · {due(step.due_on)}" if step.due_on else ""
+            after = f'<span class="run-card-next">Next: {escape(step.name)}{when}</span>'
+    elif run.state == "finished":
+        after = f"<span>Took {plural(row.took_days, 'day,days')}</span>"
+    else:
+        ended = dateformat.format(timezone.localtime(run.ended_at), "D j M") if run.ended_at else ""
+        after = f"<span>Cancelled {ended}</span>"
+    lines.append(f'<p class="meta">\n{started}\n{after}\n</p>')
+    if run.state == "active":
+        late = row.late_people
+        if late:
+            people = ", ".join(escape(person) for person in late)
+            lines.append(f'<p class="run-card-late-line">Late: {people}</p>')
     lines.append("</li>")
     return mark_safe("\n".join(lines))
