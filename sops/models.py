@@ -30,6 +30,11 @@ def default_review_interval() -> int:
     return settings.SOP_REVIEW_DAYS
 
 
+def review_overdue(next_review: datetime.date | None, today: datetime.date) -> bool:
+    """Whether an SOP's review, due on `next_review` (None: never), was due before `today`."""
+    return next_review is not None and next_review < today
+
+
 class SOP(Versioned):
     """The recipe for one task: one person, one sitting, one outcome."""
 
@@ -178,7 +183,7 @@ class SOP(Versioned):
 
     def review_overdue_on(self, today: datetime.date) -> bool:
         """Whether its review was due before `today` (a page of many SOPs reads today once)."""
-        return self.next_review is not None and self.next_review < today
+        return review_overdue(self.next_review, today)
 
     def mark_reviewed(self, person) -> None:
         """Record who reviewed it and when, and when it is due again."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from opsmodel.front.people import OwnedSOP, page_of_work
 from opsmodel.runs.models import Run, RunStep
-from processes.models import Metric
+from processes.models import Metric, Process, Step
 from sops.models import SOP, Acknowledgement
 from systems.models import Software, System
 from tests import factories as make
@@ -170,6 +172,7 @@ def test_people_pages_run_a_fixed_number_of_queries(
     for sop in SOP.objects.all()[:5]:
         sop.owner = member
         sop.save()
+    Step.objects.filter(pk__in=Step.objects.order_by("-pk").values("pk")[:3]).update(owner=member)
     client.force_login(founder)
     pages = {
         reverse("front:my_work"): 7,
@@ -180,12 +183,13 @@ def test_people_pages_run_a_fixed_number_of_queries(
     for url, budget in pages.items():
         with django_assert_max_num_queries(budget):
             assert client.get(url, **make.HTMX).status_code == 200
-    # My work of someone who owns things at every size: the same few queries.
+    # My work of someone who owns things at every size: the same few queries (what they own
+    # as plain rows, then the page shown: its processes, steps and SOPs).
     client.force_login(member)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(11):
         page = client.get(reverse("front:my_work"), **make.HTMX).content.decode()
-    processes = SOP.objects.filter(owner=member).values("process").distinct().count()
-    assert page.count('class="work-group"') == processes > 0
+    owned = Process.objects.filter(Q(sops__owner=member) | Q(steps__owner=member))
+    assert page.count('class="work-group"') == owned.distinct().count() > 0
 
 
 # Read receipts
@@ -339,3 +343,37 @@ def test_an_odd_edition_in_a_confirmation_is_not_a_crash(member_client, member):
         )
         assert response.status_code == 200
     assert not Acknowledgement.objects.exists()
+
+
+def test_a_page_of_my_work_leaves_out_what_was_deleted_after_it_was_counted(member):
+    """My work counts what a person owns from plain rows, then reads the page shown whole: a
+    process, step or SOP deleted in between is left out, not an error."""
+    kept = make.SOPFactory(owner=member, title="Kept")
+    gone = make.SOPFactory(owner=member, process=kept.process, title="Gone")
+    step = make.StepFactory(owner=member, process=kept.process)
+    gone_step = make.StepFactory(owner=member, process=kept.process)
+    other = make.ProcessFactory()
+    rows = [
+        (
+            kept.process_id,
+            {
+                "steps": [step.pk, gone_step.pk],
+                "sops": [
+                    OwnedSOP(kept.pk, kept.process_id, True, False, "Kept"),
+                    OwnedSOP(gone.pk, kept.process_id, False, True, "Gone"),
+                ],
+            },
+        ),
+        (other.pk, {"steps": [], "sops": []}),
+    ]
+    gone.delete()
+    gone_step.delete()
+    other.delete()
+
+    listed = page_of_work(rows)
+
+    assert [group["process"] for group in listed] == [kept.process]
+    assert listed[0]["steps"] == [step]
+    assert [(sop.title, sop.to_read, sop.review_due) for sop in listed[0]["sops"]] == [
+        ("Kept", True, False)
+    ]

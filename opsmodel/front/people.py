@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
@@ -27,7 +28,7 @@ from opsmodel.paging import paginate
 from opsmodel.roles import may_change_person, may_reassign
 from opsmodel.runs.models import Run, RunStep
 from processes.models import Metric, Process, Step
-from sops.models import SOP, Acknowledgement
+from sops.models import SOP, Acknowledgement, review_overdue
 from systems.models import Software, System
 
 # Processes a page of My work shows, with their steps and SOPs.
@@ -52,41 +53,44 @@ def my_work(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     week_end = today + datetime.timedelta(days=6 - today.weekday())  # this Sunday
 
-    # Only what the page shows of each: an SOP's body is kilobytes, and hundreds are read.
-    steps = list(
-        Step.objects.filter(owner=user)
-        .select_related("sop")
-        .only("name", "process", "due_days", "due_after", "sop__title")
-    )
+    # Everything the person owns, as plain rows: enough to group, order and count it. Only
+    # what the page shows is read whole, below (someone may own hundreds of steps and SOPs).
+    steps = list(Step.objects.filter(owner=user).values_list("pk", "process_id"))
     # Read: confirmed for the SOP's current edition (older confirmations do not count).
     confirmed = Acknowledgement.objects.filter(
         sop=OuterRef("pk"), person=user, edition=OuterRef("edition")
     )
     # Their own SOPs and their steps' (found by id: an index each, where a join through the
-    # steps with OR read every SOP); only what the page shows of them.
-    sops = list(
-        SOP.objects.filter(Q(owner=user) | Q(step__in=[step.pk for step in steps]))
-        .only("title", "process", "owner", "edition", "next_review")
+    # steps with OR read every SOP).
+    rows = (
+        SOP.objects.filter(Q(owner=user) | Q(step__in=[pk for pk, _process in steps]))
         .annotate(read=Exists(confirmed))
+        .values_list("pk", "process", "owner", "next_review", "title", "read")
     )
+    sops = [
+        OwnedSOP(
+            pk,
+            process,
+            to_read=not read,
+            review_due=owner == user.pk and review_overdue(next_review, today),  # the owner's
+            title=title,
+        )
+        for pk, process, owner, next_review, title, read in rows
+    ]
     # Where each process the person has something in stands in the map (by system, in tree
     # order, then position): plain rows, however many there are.
     places = {
         pk: place
         for pk, *place in Process.objects.filter(
-            pk__in={step.process_id for step in steps} | {sop.process_id for sop in sops}
+            pk__in={process for _pk, process in steps} | {sop.process for sop in sops}
         ).values_list("pk", "system__tree_id", "system__lft", "position")
     }
 
     groups: dict[int, dict] = {}
-    for step in steps:
-        group = groups.setdefault(step.process_id, {"steps": [], "sops": []})
-        group["steps"].append(step)
+    for pk, process in steps:
+        groups.setdefault(process, {"steps": [], "sops": []})["steps"].append(pk)
     for sop in sops:
-        group = groups.setdefault(sop.process_id, {"steps": [], "sops": []})
-        sop.to_read = not sop.read
-        sop.review_due = sop.owner_id == user.pk and sop.review_overdue_on(today)  # the owner
-        group["sops"].append(sop)
+        groups.setdefault(sop.process, {"steps": [], "sops": []})["sops"].append(sop)
     for pk, group in list(groups.items()):
         if pk not in places:  # deleted since its steps and SOPs were read
             del groups[pk]
@@ -98,17 +102,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     # order of the map; a page at a time, for someone who owns hundreds of things.
     ordered = sorted(groups.items(), key=lambda item: (not item[1]["to_do"], item[1]["place"]))
     paging = paginate(request, ordered, GROUPS_PER_PAGE, "Pages of your processes")
-    # The processes of the page shown, each once with its system's name (one deleted since
-    # the rows above were read is left out).
-    shown = Process.objects.select_related("system").only("name", "system__name")
-    shown = shown.in_bulk([pk for pk, _group in paging["page"].object_list])
-    listed = []
-    for pk, group in paging["page"].object_list:
-        if pk in shown:
-            group["process"] = shown[pk]
-            for item in (*group["steps"], *group["sops"]):
-                item.process = shown[pk]
-            listed.append(group)
+    listed = page_of_work(paging["page"].object_list)
 
     buckets = run_steps_due(user, today, week_end)
     context = {
@@ -118,12 +112,63 @@ def my_work(request: HttpRequest) -> HttpResponse:
         "buckets": buckets,
         # Every run step listed, under its bucket: their comments counted in one query.
         "run_steps_listed": [step for listed in buckets.values() for step in listed],
-        "to_read": sum(s.to_read for s in sops),
-        "reviews_due": sum(s.review_due for s in sops),
+        "to_read": sum(sop.to_read for sop in sops),
+        "reviews_due": sum(sop.review_due for sop in sops),
         "overdue": len(buckets.get("Overdue", [])),
         "due_this_week": len(buckets.get("Today", [])) + len(buckets.get("This week", [])),
     }
     return render_page(request, "people/my_work.html", context)
+
+
+@dataclass
+class OwnedSOP:
+    """An SOP of the person's (or of their step's), as My work orders and counts it."""
+
+    pk: int
+    process: int
+    to_read: bool
+    review_due: bool  # the owner's review, past its day
+    title: str
+
+
+def page_of_work(page: list) -> list[dict]:
+    """The groups of one page of My work (process id, group), each with its process (and
+    system's name), its steps and its SOPs read whole: three queries, however much the person
+    owns. A process, step or SOP deleted since the rows were read is left out."""
+    step_ids = [pk for _process, group in page for pk in group["steps"]]
+    sop_ids = [sop.pk for _process, group in page for sop in group["sops"]]
+    processes = Process.objects.select_related("system").only("name", "system__name")
+    processes = processes.in_bulk([process for process, _group in page])
+    steps = (
+        Step.objects.select_related("sop")
+        .only("name", "process", "due_days", "due_after", "sop__title")
+        .in_bulk(step_ids)
+    )
+    sops = SOP.objects.only("title", "process").in_bulk(sop_ids)
+    listed = []
+    for pk, group in page:
+        if pk not in processes:
+            continue
+        process = processes[pk]
+        shown = {"process": process, "steps": [], "sops": []}
+        for step_id in group["steps"]:
+            if step_id in steps:
+                steps[step_id].process = process
+                shown["steps"].append(steps[step_id])
+        for owned in group["sops"]:
+            if owned.pk in sops:
+                sop = sops[owned.pk]
+                sop.process, sop.to_read, sop.review_due = process, owned.to_read, owned.review_due
+                shown["sops"].append(sop)
+        listed.append(shown)
+    return listed
+
+
+# What a run's step to do shows in My work, with its run (a link) and the run's system.
+RUN_STEP_ROW = (
+    *("run", "sop", "position", "name", "assignee", "due_on", "state", "done_on"),
+    *("run__name", "run__state", "run__process", "run__process__system"),
+)
 
 
 def run_steps_due(user, today, week_end) -> dict[str, list[RunStep]]:
@@ -132,6 +177,8 @@ def run_steps_due(user, today, week_end) -> dict[str, list[RunStep]]:
     steps = (
         RunStep.objects.filter(assignee=user, state=RunStep.State.TODO, run__state=Run.State.ACTIVE)
         .select_related("run__process__system", "sop")
+        # Only what a row shows: not the SOP's body, nor the run's process beyond its system.
+        .only(*RUN_STEP_ROW, "run__process__system__name", "sop__title")
         .order_by(F("due_on").asc(nulls_last=True), "run__starts_on", "run_id", "position")
     )
     buckets: dict[str, list[RunStep]] = {}

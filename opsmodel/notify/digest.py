@@ -112,7 +112,7 @@ def build(person, today: datetime.date, until: datetime.date | None = None) -> l
                         else "not read yet",
                     }
                 )
-            if sop.owner_id == person.pk and sop.next_review and sop.next_review < today:
+            if sop.owner_id == person.pk and sop.review_overdue_on(today):
                 reviews.append(
                     {
                         "text": sop.title,
