@@ -4,10 +4,10 @@ processes layer names only the places."""
 
 from __future__ import annotations
 
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef
 
 from opsmodel import slots
-from opsmodel.runs.models import Run, RunStep, Schedule, ScheduledStart
+from opsmodel.runs.models import Run, RunStep, Schedule, ScheduledStart, done_late
 from opsmodel.runs.stats import RECENT_RUNS, WEEKS, run_figures
 from opsmodel.runs.views import ACTIVE_SHOWN, CARD_STEP_FIELDS, RECENT_SHOWN, Progress
 
@@ -27,16 +27,13 @@ RUN_CARD_FIELDS = (
 @slots.fills("process-runs")
 def process_runs(context, process) -> tuple[str, dict]:
     """The runs under way (progress, the next step due, who is late) and the last few ended
-    (on time or late, how long they took): one query, however many runs the process has (the
-    steps of the runs shown, each with its run; a run always has steps, `Run.start` says so)."""
+    (on time or late, how long they took): two queries, however many runs the process has
+    (the steps of the runs under way shown, each with its run: a run always has steps,
+    `Run.start` says so; and the runs ended, each with whether it was late)."""
     runs = Run.objects.filter(process=process)
     active = runs.filter(state=Run.State.ACTIVE).order_by("starts_on", "number")
-    ended = runs.exclude(state=Run.State.ACTIVE).order_by("-ended_at", "-number")
-    chosen = Q(run__in=active.values("pk")[: ACTIVE_SHOWN + 1]) | Q(
-        run__in=ended.values("pk")[:RECENT_SHOWN]
-    )
     steps = (
-        RunStep.objects.filter(chosen)
+        RunStep.objects.filter(run__in=active.values("pk")[: ACTIVE_SHOWN + 1])
         .select_related("run", "assignee")
         .only(*CARD_STEP_FIELDS, *(f"run__{name}" for name in RUN_CARD_FIELDS))
         .order_by("position")
@@ -48,18 +45,17 @@ def process_runs(context, process) -> tuple[str, dict]:
     for row in rows:
         for step in row.steps:
             step.run = row.run
-    under_way = sorted(
-        (r for r in rows if r.run.is_active), key=lambda r: (r.run.starts_on, r.run.number)
-    )
-    ended_rows = (r for r in rows if not r.run.is_active)
-    recent = sorted(ended_rows, key=lambda r: r.run.ended_at or r.run.started_at, reverse=True)
+    under_way = sorted(rows, key=lambda r: (r.run.starts_on, r.run.number))
+    # A run ended is late when a step was done after its day (`RunStep.late`, in the database).
+    late = Exists(RunStep.objects.filter(done_late(), run=OuterRef("pk")))
+    ended = runs.exclude(state=Run.State.ACTIVE).only(*RUN_CARD_FIELDS).annotate(ended_late=late)
     request = context["request"]
     page_steps = context.get("steps")
     return "runs/_process_runs.html", {
         "process": process,
         "active": under_way[:ACTIVE_SHOWN],
         "more_active": len(under_way) > ACTIVE_SHOWN,
-        "recent": recent,
+        "recent": list(ended.order_by("-ended_at", "-number")[:RECENT_SHOWN]),
         "may_start": request.user.has_perm("runs.add_run"),
         # The page has its steps already: a process without any cannot start.
         "has_steps": bool(page_steps) if page_steps is not None else process.steps.exists(),

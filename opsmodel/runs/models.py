@@ -111,6 +111,14 @@ class Run(models.Model):
     def is_active(self) -> bool:
         return self.state == self.State.ACTIVE
 
+    @property
+    def took_days(self) -> int | None:
+        """From its start to the day it ended (a run started and finished the same day: 1)."""
+        if self.ended_at is None:
+            return None
+        ended = timezone.localtime(self.ended_at).date()
+        return max((ended - self.starts_on).days, 0) + 1
+
     @classmethod
     def start(cls, process: Process, by, starts_on: datetime.date, name: str = "") -> Run:
         """Start a run of `process` on `starts_on`, its steps copied from the process's."""

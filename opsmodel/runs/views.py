@@ -155,11 +155,7 @@ class Progress:
 
     @property
     def took_days(self) -> int | None:
-        """From its start to the day it ended (a run started and finished the same day: 1)."""
-        if self.run.ended_at is None:
-            return None
-        ended = timezone.localtime(self.run.ended_at).date()
-        return max((ended - self.run.starts_on).days, 0) + 1
+        return self.run.took_days
 
 
 def progress_of(runs) -> list[Progress]:
