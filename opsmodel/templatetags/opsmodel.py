@@ -20,6 +20,46 @@ def csrf_field(context) -> str:
     return CsrfTokenNode().render(context)
 
 
+def reorder_form(
+    context,
+    action: str,
+    name: str,
+    first: bool,
+    last: bool,
+    target: str = "#main",
+    swap: str = "innerHTML",
+    autofocus: str = "",
+) -> str:
+    """A form that moves a thing of a list one place up or down: it works from the keyboard,
+    and without JavaScript. `autofocus` ("up", "down"): the button pressed last, which keeps
+    the focus (the other one where that one cannot move it further)."""
+    action, name = escape(action), escape(name)
+    request = context.get("request")
+    up_focus = (autofocus == "up" and not first) or (autofocus == "down" and last)
+    down_focus = (autofocus == "down" and not last) or (autofocus == "up" and first)
+    return (
+        f'<form method="post" action="{action}" data-hx-post="{action}" '
+        f'data-hx-target="{escape(target)}" data-hx-swap="{escape(swap)}" '
+        f'data-hx-push-url="false" class="reorder">\n{csrf_field(context)}\n'
+        f'<input type="hidden" name="next" '
+        f'value="{escape(request.get_full_path() if request else "")}">\n'
+        f'<button type="submit" name="direction" value="up" class="icon-button"'
+        f"{' disabled' if first else ''}{' data-autofocus' if up_focus else ''}>"
+        f'<span aria-hidden="true">↑</span><span class="visually-hidden">Move {name} up</span>'
+        f"</button>\n"
+        f'<button type="submit" name="direction" value="down" class="icon-button"'
+        f"{' disabled' if last else ''}{' data-autofocus' if down_focus else ''}>"
+        f'<span aria-hidden="true">↓</span><span class="visually-hidden">Move {name} down</span>'
+        f"</button>\n</form>"
+    )
+
+
+@register.simple_tag(takes_context=True)
+def reorder(context, action: str, name: str, first: bool, last: bool, **options) -> SafeString:
+    """`{% reorder move_url child.name forloop.first forloop.last %}`: reorder_form()."""
+    return mark_safe(reorder_form(context, action, name, first, last, **options))
+
+
 @register.filter
 def markdown(text: str) -> SafeString:
     return render_markdown(text)

@@ -14,34 +14,9 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel.addresses import address
-from opsmodel.templatetags.opsmodel import csrf_field, owner, plural
+from opsmodel.templatetags.opsmodel import owner, plural, reorder_form
 
 register = template.Library()
-
-
-def reorder_form(context, node, row, target: str) -> str:
-    """Move one place up or down (as includes/reorder.html draws it for other lists)."""
-    action = escape(address("systems:move", node.pk))
-    request = context.get("request")
-    moved = getattr(node, "moved_direction", "")
-    up_focus = (moved == "up" and not row.first) or (moved == "down" and row.last)
-    down_focus = (moved == "down" and not row.last) or (moved == "up" and row.first)
-    name = escape(node.name)
-    return (
-        f'<form method="post" action="{action}" data-hx-post="{action}" '
-        f'data-hx-target="{escape(target)}" data-hx-swap="innerHTML" data-hx-push-url="false" '
-        f'class="reorder">{csrf_field(context)}'
-        f'<input type="hidden" name="next" '
-        f'value="{escape(request.get_full_path() if request else "")}">'
-        f'<button type="submit" name="direction" value="up" class="icon-button"'
-        f"{' disabled' if row.first else ''}{' data-autofocus' if up_focus else ''}>"
-        f'<span aria-hidden="true">↑</span><span class="visually-hidden">Move {name} up</span>'
-        f"</button>"
-        f'<button type="submit" name="direction" value="down" class="icon-button"'
-        f"{' disabled' if row.last else ''}{' data-autofocus' if down_focus else ''}>"
-        f'<span aria-hidden="true">↓</span><span class="visually-hidden">Move {name} down</span>'
-        f"</button></form>"
-    )
 
 
 @register.simple_tag(takes_context=True)
@@ -67,7 +42,15 @@ def map_tree(context, rows, can_reorder) -> SafeString:
             )
         reorder = ""
         if can_reorder and row.siblings > 1:
-            reorder = reorder_form(context, node, row, target)
+            reorder = reorder_form(
+                context,
+                address("systems:move", pk),
+                node.name,
+                row.first,
+                row.last,
+                target=target,
+                autofocus=getattr(node, "moved_direction", ""),
+            )
         drawn.append(
             f'<li><article class="map-node level-{node.level}" aria-labelledby="map-node-{pk}">'
             f'<div class="map-node-main"><h3 id="map-node-{pk}">'
