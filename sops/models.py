@@ -126,8 +126,13 @@ class SOP(Versioned):
     # checked against: the second person's approval, or no change at all.
     reviewed = False
 
-    def needs_review(self) -> bool:
-        """Whether its system, or one it sits inside, has every SOP change reviewed."""
+    def needs_review(self, systems=None) -> bool:
+        """Whether its system, or one it sits inside, has every SOP change reviewed.
+
+        `systems`: those systems (its system's ancestors and itself), where the caller has
+        read them already (its page, for the breadcrumbs); else one query asks."""
+        if systems is not None:
+            return any(system.reviews_sop_changes for system in systems)
         systems = self.process.system.get_ancestors(include_self=True)
         return systems.filter(reviews_sop_changes=True).exists()
 

@@ -40,18 +40,22 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             raise
         return redirect(promotion.process)
     warnings = sop_warnings(sop, first_names())
+    # The systems it sits in, read once: the breadcrumbs, and whether they review changes.
+    crumbs = breadcrumbs(sop.process.system)
+    crumbs["ancestors"] = list(crumbs["ancestors"])
     context = {
         **reading_context(sop, request.user),
         "warnings": warnings,
         "promotable": any(warning.too_big for warning in warnings),
         "page_title": sop.title,
-        **breadcrumbs(sop.process.system),
+        **crumbs,
         "software": sop.software.all(),
         "files": list(sop.attachments.select_related("uploaded_by")),
         "files_help": limits_text(),
         "suggestions_waiting": suggestions.waiting_for(sop, request.user),
         # Founders edit directly, except the recipe of an SOP whose system reviews changes.
-        "may_suggest": not request.user.has_perm("sops.change_sop") or sop.needs_review(),
+        "may_suggest": not request.user.has_perm("sops.change_sop")
+        or sop.needs_review(crumbs["ancestors"]),
     }
     return render_page(request, "sops/sop_detail.html", context)
 

@@ -239,6 +239,20 @@ def audited(sop):
     return sop
 
 
+def test_a_system_that_reviews_changes_asks_it_of_the_sops_of_the_systems_inside_it(
+    client, founder
+):
+    outer = make.SystemFactory(reviews_sop_changes=True)
+    inner = make.SystemFactory(parent=outer)
+    sop = make.SOPFactory(process=make.ProcessFactory(system=inner))
+    plain = make.SOPFactory(process=make.ProcessFactory(system=make.SystemFactory()))
+    client.force_login(founder)
+
+    assert "Suggest an edit" in client.get(sop.get_absolute_url()).content.decode()
+    assert "Suggest an edit" not in client.get(plain.get_absolute_url()).content.decode()
+    assert sop.needs_review() and not plain.needs_review()
+
+
 def test_in_a_reviewed_system_a_founder_suggests_too_and_another_person_approves(
     client, founder, member, audited
 ):

@@ -55,7 +55,10 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
     # Everything the person owns, as plain rows: enough to group, order and count it. Only
     # what the page shows is read whole, below (someone may own hundreds of steps and SOPs).
-    steps = list(Step.objects.filter(owner=user).values_list("pk", "process_id"))
+    # (In their order within each process: the map's order of processes is the places', below.)
+    steps = list(
+        Step.objects.filter(owner=user).order_by("position").values_list("pk", "process_id")
+    )
     # Read: confirmed for the SOP's current edition (older confirmations do not count).
     confirmed = Acknowledgement.objects.filter(
         sop=OuterRef("pk"), person=user, edition=OuterRef("edition")
@@ -65,6 +68,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     rows = (
         SOP.objects.filter(Q(owner=user) | Q(step__in=[pk for pk, _process in steps]))
         .annotate(read=Exists(confirmed))
+        .order_by()  # each process's are sorted below
         .values_list("pk", "process", "owner", "next_review", "title", "read")
     )
     sops = [
