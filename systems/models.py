@@ -157,6 +157,12 @@ class SystemQuerySet(TreeQuerySet):
         made = {name: Coalesce(Subquery(make()), 0) for name, make in COUNTS.items()}
         return self.select_related("owner").annotate(**made)
 
+    def map_cards(self) -> SystemQuerySet:
+        """with_counts(), reading only what the map's cards show (not a system's purpose)."""
+        tree = ("parent", "level", "lft", "rght", "tree_id")
+        owner = ("owner__first_name", "owner__last_name", "owner__username", "owner__is_active")
+        return self.with_counts().only("name", *tree, *owner)
+
 
 class System(MPTTModel, Versioned):
     """The big picture: why a group of processes matters and who owns it.

@@ -35,7 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
     A large map (settings.MAP_FOLD_OVER) opens folded below its first levels: each folded
     branch is fetched when opened (`branch`), so the page stays small whatever the map's size.
     """
-    everything = System.objects.with_counts()
+    everything = System.objects.map_cards()
     system_count = System.objects.count()
     shown = everything
     if system_count > settings.MAP_FOLD_OVER:
@@ -63,7 +63,7 @@ def render_branch(
 ) -> HttpResponse:
     """The systems right inside `system`, as its branch of the map lists them; `moved`: the one
     just moved, and which way, to give its button the focus back."""
-    rows = flat_tree(list(system.get_children().with_counts()))
+    rows = flat_tree(list(system.get_children().map_cards()))
     for row in rows:
         row.node.moved_direction = moved[1] if moved and moved[0] == row.node.pk else ""
     context = {

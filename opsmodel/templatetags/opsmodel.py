@@ -20,6 +20,18 @@ def csrf_field(context) -> str:
     return CsrfTokenNode().render(context)
 
 
+def form_fields(context) -> str:
+    """What each form drawn in Python that posts from a page carries: the CSRF field, and the
+    page to come back to (`next`). Drawn once for all the forms of one tag's list."""
+    drawn = context.render_context.get(form_fields)
+    if drawn is None:
+        request = context.get("request")
+        back = escape(request.get_full_path()) if request is not None else ""
+        drawn = f'{csrf_field(context)}\n<input type="hidden" name="next" value="{back}">'
+        context.render_context[form_fields] = drawn
+    return drawn
+
+
 def reorder_form(
     context,
     action: str,
@@ -34,15 +46,12 @@ def reorder_form(
     and without JavaScript. `autofocus` ("up", "down"): the button pressed last, which keeps
     the focus (the other one where that one cannot move it further)."""
     action, name = escape(action), escape(name)
-    request = context.get("request")
     up_focus = (autofocus == "up" and not first) or (autofocus == "down" and last)
     down_focus = (autofocus == "down" and not last) or (autofocus == "up" and first)
     return (
         f'<form method="post" action="{action}" data-hx-post="{action}" '
         f'data-hx-target="{escape(target)}" data-hx-swap="{escape(swap)}" '
-        f'data-hx-push-url="false" class="reorder">\n{csrf_field(context)}\n'
-        f'<input type="hidden" name="next" '
-        f'value="{escape(request.get_full_path() if request else "")}">\n'
+        f'data-hx-push-url="false" class="reorder">\n{form_fields(context)}\n'
         f'<button type="submit" name="direction" value="up" class="icon-button"'
         f"{' disabled' if first else ''}{' data-autofocus' if up_focus else ''}>"
         f'<span aria-hidden="true">↑</span><span class="visually-hidden">Move {name} up</span>'
@@ -186,15 +195,11 @@ def owner(person) -> SafeString:
         if not person.is_active
         else ""
     )
-    return format_html(
-        '<span class="owner{}"><span class="avatar" aria-hidden="true">{}</span>'
-        '<a href="{}" data-hx-get="{}">{}</a>{}</span>',
-        "" if person.is_active else " owner-inactive",
-        initials,
-        url,
-        url,
-        str(person),
-        inactive,
+    url = escape(url)
+    return mark_safe(
+        f'<span class="owner{"" if person.is_active else " owner-inactive"}">'
+        f'<span class="avatar" aria-hidden="true">{escape(initials)}</span>'
+        f'<a href="{url}" data-hx-get="{url}">{escape(str(person))}</a>{inactive}</span>'
     )
 
 

@@ -8,7 +8,7 @@ from django.utils.safestring import SafeString, mark_safe
 from opsmodel import mapcache, slots
 from opsmodel.addresses import address
 from opsmodel.runs.models import UNDO_MINUTES, may_run
-from opsmodel.templatetags.opsmodel import csrf_field, due, plural
+from opsmodel.templatetags.opsmodel import due, form_fields, plural
 
 register = template.Library()
 
@@ -59,11 +59,8 @@ def span(duration) -> str:
 def hidden_fields(context, show_run: bool) -> str:
     """What each of a step's forms carries: the CSRF token, the page to come back to, and
     whether the row names its run (My work) when it is drawn again."""
-    request = context.get("request")
-    back = escape(request.get_full_path()) if request is not None else ""
-    return f'{csrf_field(context)}<input type="hidden" name="next" value="{back}">' + (
-        '<input type="hidden" name="show_run" value="1">' if show_run else ""
-    )
+    shown = '\n<input type="hidden" name="show_run" value="1">' if show_run else ""
+    return form_fields(context) + shown
 
 
 def step_form(context, view: str, step, show_run: bool, inside: str) -> str:
