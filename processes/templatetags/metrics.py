@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django import template
-from django.urls import reverse
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from opsmodel.addresses import address
 from opsmodel.templatetags.opsmodel import number
 
 register = template.Library()
@@ -15,84 +15,71 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def scorecard_row(context, row, recording: bool = False) -> SafeString:
     """One metric's row of the scorecard: its name, its past weeks and, for whoever records
-    it, a form for this week's value. Drawn in Python: a page of the scorecard has hundreds of
-    cells, and a template per row (or per cell) took most of the page's time.
+    it, a form for this week's value. Drawn in Python, with plain string formatting: a page
+    of the scorecard has hundreds of cells, and a template per row (or per cell) took most of
+    the page's time. Everything a person typed is escaped.
     """
     metric = row.metric
     pk = metric.pk
-    name = conditional_escape(metric.name)
     head = [
-        format_html(
-            '<tr id="metric-{}"{}>', pk, mark_safe(' class="called-out"') if row.called_out else ""
-        )
+        f'<tr id="metric-{pk}"{' class="called-out"' if row.called_out else ""}>',
+        f'<th scope="row" class="metric-name">{escape(metric.name)}',
     ]
-    head.append(format_html('<th scope="row" class="metric-name">{}', name))
     if metric.unit:
-        head.append(format_html(' <span class="muted">({})</span>', metric.unit))
+        head.append(f' <span class="muted">({escape(metric.unit)})</span>')
     if row.called_out:
         head.append(
-            format_html(
-                ' <span class="badge badge-danger">{} weeks off target</span>', row.off_target_run
-            )
+            f' <span class="badge badge-danger">{escape(row.off_target_run)} weeks off target'
+            "</span>"
         )
     if row.error and not row.can_record:
-        head.append(format_html(' <span class="field-error" role="alert">{}</span>', row.error))
+        head.append(f' <span class="field-error" role="alert">{escape(row.error)}</span>')
+    runs = "Counts its finished runs · " if metric.counts_runs else ""
+    owner = escape(str(metric.owner)) if metric.owner else "No owner"
+    towards = "≤" if metric.direction == "lower" else "≥"
     head.append(
-        format_html(
-            ' <span class="metric-meta">{}{} · target {} {}</span></th>',
-            "Counts its finished runs · " if metric.counts_runs else "",
-            metric.owner if metric.owner else "No owner",
-            "≤" if metric.direction == "lower" else "≥",
-            number(metric.target),
-        )
+        f' <span class="metric-meta">{runs}{owner} · target {towards} '
+        f"{escape(number(metric.target))}</span></th>"
     )
     head.append(past_cells(row))
     if row.can_record:
         head.append(record_cell(context, row, recording))
-    head.append(mark_safe("</tr>"))
+    head.append("</tr>")
     return mark_safe("".join(head))
 
 
-def record_cell(context, row, recording: bool) -> SafeString:
+def record_cell(context, row, recording: bool) -> str:
     """This week's cell with the form that records it."""
     cell = row.cells[-1]
     pk = row.metric.pk
     state = {True: " on", False: " off"}.get(cell.on_target, "")
-    action = reverse("metrics:record", args=[pk])
+    action = escape(address("metrics:record", pk))
     request = context.get("request")
-    error = ""
+    back = escape(request.get_full_path()) if request else ""
+    name, label = escape(row.metric.name), escape(cell.label)
+    value = escape(row.entered if row.error else number(cell.value))
+    token = escape(context.get("csrf_token", ""))
+    error = message = ""
     if row.error:
-        error = format_html(' aria-invalid="true" aria-describedby="value-{}-error"', pk)
-    return format_html(
-        '<td class="cell cell-current{state}">'
-        '<form method="post" action="{action}" data-hx-post="{action}"'
-        ' data-hx-target="#metric-{pk}" data-hx-swap="outerHTML" data-hx-push-url="false"'
-        ' class="record">'
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
-        '<input type="hidden" name="period" value="{period}">'
-        '<input type="hidden" name="next" value="{next}">'
-        '<label class="visually-hidden" for="value-{pk}">{name}, {label}</label>'
-        '<input id="value-{pk}" name="value" inputmode="decimal" autocomplete="off" value="{value}"'
-        "{error}{autofocus}>"
-        '<button type="submit" class="icon-button" title="Save"><span aria-hidden="true">✓</span>'
-        '<span class="visually-hidden">Save {name} for {label}</span></button>'
-        "{message}</form></td>",
-        state=state,
-        action=action,
-        pk=pk,
-        csrf=context.get("csrf_token", ""),
-        period=cell.code,
-        next=request.get_full_path() if request else "",
-        name=row.metric.name,
-        label=cell.label,
-        value=row.entered if row.error else number(cell.value),
-        error=error,
-        autofocus=mark_safe(" data-autofocus") if recording else "",
-        message=format_html(
-            '<p class="field-error" id="value-{}-error" role="alert">{}</p>', pk, row.error
+        error = f' aria-invalid="true" aria-describedby="value-{pk}-error"'
+        message = (
+            f'<p class="field-error" id="value-{pk}-error" role="alert">{escape(row.error)}</p>'
         )
-        if row.error
-        else "",
+    return (
+        f'<td class="cell cell-current{state}">'
+        f'<form method="post" action="{action}" data-hx-post="{action}"'
+        f' data-hx-target="#metric-{pk}" data-hx-swap="outerHTML" data-hx-push-url="false"'
+        ' class="record">'
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
+        f'<input type="hidden" name="period" value="{escape(cell.code)}">'
+        f'<input type="hidden" name="next" value="{back}">'
+        f'<label class="visually-hidden" for="value-{pk}">{name}, {label}</label>'
+        f'<input id="value-{pk}" name="value" inputmode="decimal" autocomplete="off" '
+        f'value="{value}"'
+        f"{error}{' data-autofocus' if recording else ''}>"
+        '<button type="submit" class="icon-button" title="Save"><span aria-hidden="true">✓</span>'
+        f'<span class="visually-hidden">Save {name} for {label}</span></button>'
+        f"{message}</form></td>"
     )
 
 
