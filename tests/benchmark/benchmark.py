@@ -280,6 +280,19 @@ def pages_to_measure() -> list[Page]:
     ]
 
 
+def statistics_as_in_service() -> None:
+    """PostgreSQL plans each query from statistics of its tables, and counts rows from the
+    index alone once the table is vacuumed: autovacuum does both a while after many rows are
+    written. The map and the digests' people were just written, so it is done now, as a
+    database in service has it: without, PostgreSQL planned a process's last runs by reading
+    all 50,000 run steps (11 ms instead of 0.1), and counted the SOPs in 5 ms instead of 2.
+    SQLite keeps no statistics unless told to (ANALYZE), which Django never does: it is
+    measured as it is."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+
+
 def client_meta(headers: dict) -> dict:
     """Request headers as the test client takes them."""
     return {f"HTTP_{h.upper().replace('-', '_')}": v for h, v in headers.items()}
@@ -443,6 +456,7 @@ class Command(BaseCommand):
             queries = count_queries(sessions, pages)
             self.stdout.write(f"Measuring the digest for {digests.PEOPLE:,} people…")
             digest_figures = digests.measure()
+            statistics_as_in_service()
             with self.serve(secret, o["workers"]) as (port, server):
                 cookies = {
                     who: {

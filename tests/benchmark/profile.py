@@ -29,6 +29,7 @@ from tests.benchmark.benchmark import (
     log_in_a_founder,
     logged_in_client,
     pages_to_measure,
+    statistics_as_in_service,
     the_busiest_person,
 )
 
@@ -62,6 +63,7 @@ class Command(BaseCommand):
         if not System.objects.exists():
             self.stdout.write("Generating the map (generatemap, default size)…")
             call_command(generatemap.Command(), stdout=self.stdout)
+        statistics_as_in_service()
         # As in production: static files under hashed names, which the pages link.
         call_command("collectstatic", interactive=False, verbosity=0)
         founder, founder_session = log_in_a_founder()
