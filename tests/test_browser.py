@@ -165,7 +165,9 @@ def test_a_founder_reorders_systems_inside_an_opened_branch_from_the_keyboard(pa
     caches["default"].clear()
     page.reload()
     main = page.locator("#main")
-    main.get_by_role("button", name=re.compile(r"Revenue generation: \d+ systems? inside")).click()
+    opener = main.get_by_role("button", name=re.compile(r"Revenue generation: \d+ systems? inside"))
+    opener.click()
+    expect(opener).to_have_attribute("aria-expanded", "true")  # fetched, and shown
     branch = page.locator(f"#map-branch-{revenue.pk}")
     names = branch.locator(":scope > ul > li > article h3")
     expect(names).to_have_text(["IP creation", "Partnerships"])

@@ -164,7 +164,12 @@
     // network, an error) it stays closed and the status line says so, to try again.
     function done() {
       button.removeAttribute("aria-busy");
-      if (branch.childElementCount) return show(true);
+      if (branch.childElementCount) {
+        // Its move forms work from the moment it shows: htmx would set them up only when the
+        // swap settles, a moment after the request's promise is kept.
+        htmx.process(branch);
+        return show(true);
+      }
       showNotice("Could not open " + (button.dataset.name || "that branch") + ": try again.", true);
     }
     htmx.ajax("GET", button.dataset.branch, { source: document.body, target: branch, swap: "innerHTML" })
