@@ -8,7 +8,7 @@ from django.utils.safestring import SafeString, mark_safe
 from opsmodel import mapcache, slots
 from opsmodel.addresses import address
 from opsmodel.runs.models import UNDO_MINUTES, may_run
-from opsmodel.templatetags.opsmodel import due, form_fields, plural
+from opsmodel.templatetags.opsmodel import due, form_fields, options, plural
 
 register = template.Library()
 
@@ -63,6 +63,14 @@ def hidden_fields(context, show_run: bool) -> str:
     return form_fields(context) + shown
 
 
+def people_choices(context, people) -> list[tuple[int, str]]:
+    """Who a founder may give a step to, as (id, name): named once for all the steps listed."""
+    named = context.render_context.get(people_choices)
+    if named is None:
+        named = context.render_context[people_choices] = [(p.pk, str(p)) for p in people]
+    return named
+
+
 def step_form(context, view: str, step, show_run: bool, inside: str) -> str:
     """A form posting to `view` for `step` that replaces the step's row with its answer."""
     action = escape(address(view, step.pk))
@@ -105,12 +113,7 @@ def step_actions(context, step, show_run: bool, focus: bool, problem) -> str:
         )  # fmt: skip
         give = ""
         if people:
-            choices = "".join(
-                f'<option value="{person.pk}"'
-                f"{' selected' if person.pk == step.assignee_id else ''}>"
-                f"{escape(str(person))}</option>"
-                for person in people
-            )
+            choices = options(people_choices(context, people), step.assignee_id)
             give = "\n" + step_form(
                 context, "runs:assign", step, show_run,
                 f'<label for="assignee-{step.pk}">Give it, in this run, to</label>\n'
@@ -133,6 +136,8 @@ def step_actions(context, step, show_run: bool, focus: bool, problem) -> str:
 
 
 LATE_BADGE = ' <span class="badge badge-warning">Late</span>'
+# The mark beside a step done or skipped (one to do has an empty box).
+TICKS = {"done": ("tick-done", "✓"), "skipped": ("tick-skipped", "–")}
 
 
 @register.simple_tag(takes_context=True)
@@ -149,8 +154,7 @@ def run_step(context, step, show_run=None) -> SafeString:
         show_run = bool(context.get("show_run"))
     problem, focus = context.get("problem"), bool(context.get("focus"))
     state, late, name = step.state, step.late, escape(step.name)
-    tick = {"done": ("tick-done", "✓"), "skipped": ("tick-skipped", "–")}
-    tick_class, tick_mark = tick.get(state, ("tick-open", ""))
+    tick_class, tick_mark = TICKS.get(state, ("tick-open", ""))
     number = (
         ""
         if show_run
