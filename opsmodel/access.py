@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
@@ -32,10 +33,25 @@ def plain_id(value) -> int | None:
 def fetch(user, queryset: QuerySet, pk, action: str = "view") -> Model:
     """The one way views fetch a map object: 403 without the right to `action` its kind,
     404 if it does not exist."""
-    opts = queryset.model._meta
+    may(user, queryset.model, action)
+    return get_or_404(queryset, pk)
+
+
+def fetch_by_id(user, model: type[Model], by_id: Callable[[int | None], list], pk, action="view"):
+    """fetch(), where `by_id` finds the object (a list of it, or an empty one) by a query
+    prepared once (opsmodel.prepared): for the objects each page of the map is about."""
+    may(user, model, action)
+    found = by_id(plain_id(pk))
+    if not found:
+        raise NoSuchObject(f"No such {model._meta.verbose_name}")
+    return found[0]
+
+
+def may(user, model: type[Model], action: str) -> None:
+    """403 unless `user` has the right to `action` objects of `model`."""
+    opts = model._meta
     if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):
         raise PermissionDenied
-    return get_or_404(queryset, pk)
 
 
 def plain_int(text: str | None) -> int | None:

@@ -34,7 +34,7 @@ def deleted(obj) -> str:
 
 def breadcrumbs(system) -> dict:
     """Where a page sits in the map: its system (marked in the sidebar) and the path to it."""
-    return {"current_system": system, "ancestors": system.get_ancestors(include_self=True)}
+    return {"current_system": system, "ancestors": system.path()}
 
 
 def render_form(

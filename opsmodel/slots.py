@@ -9,8 +9,8 @@ front, which knows every level). The systems layer names only the place, `{% slo
         return "metrics/_system_metrics.html", {...}
 
 A filler returns a template and the values it is drawn with, as an inclusion tag does (the
-request's CSRF token is passed on), or None to draw nothing there; a place nobody fills draws
-nothing.
+request's CSRF token is passed on), or what it drew itself (a SafeString: for a small place a
+page repeats on every row), or None to draw nothing there; a place nobody fills draws nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from django.template import Context
 from django.utils.safestring import SafeString, mark_safe
 
-Filler = Callable[..., tuple[str, dict] | None]
+Filler = Callable[..., tuple[str, dict] | SafeString | None]
 FILLERS: dict[str, Filler] = {}
 
 
@@ -41,6 +41,8 @@ def render(name: str, context: Context, *args) -> SafeString:
     filled = filler(context, *args)
     if filled is None:
         return mark_safe("")
+    if isinstance(filled, SafeString):
+        return filled
     template_name, values = filled
     template = context.template.engine.get_template(template_name)
     drawn_with = context.new(values)

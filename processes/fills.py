@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from opsmodel import slots
-from processes.models import Metric
+from processes.models import Metric, processes_in
 from processes.scorecard import build_rows, this_week_rollup
 
 
@@ -19,7 +19,7 @@ def page_values(context) -> dict:
 
 @slots.fills("system-processes")
 def system_processes(context, system) -> tuple[str, dict]:
-    values = {"system": system, "processes": system.processes.with_step_counts()}
+    values = {"system": system, "processes": processes_in(system.pk)}
     return "processes/_system_processes.html", {**page_values(context), **values}
 
 

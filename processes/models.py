@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Q
 from opsmodel import history
 from opsmodel.addresses import address
 from opsmodel.models import Versioned, owner_field, position_unique_in, source_field, unique_in
+from opsmodel.prepared import prepared
 from processes.periods import Cadence, is_period_start, label
 from systems.models import System
 
@@ -67,6 +68,12 @@ class ProcessQuerySet(PositionedQuerySet):
             step_count=Count("steps", distinct=True),
             documented_step_count=Count("steps", filter=Q(steps__sop__isnull=False), distinct=True),
         )
+
+
+@prepared
+def processes_in(system_id: int) -> ProcessQuerySet:
+    """A system's processes in order, with their counts of steps (with_step_counts)."""
+    return Process.objects.filter(system_id=system_id).with_step_counts()
 
 
 class Process(Versioned):

@@ -4,17 +4,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from opsmodel import edit_views, history_views
-from opsmodel.access import NoSuchObject, fetch
+from opsmodel.access import NoSuchObject, fetch, fetch_by_id
 from opsmodel.history import keeping
 from opsmodel.htmx import is_inline, notify, render_page
 from opsmodel.mapcache import kept_page
 from opsmodel.pages import breadcrumbs, keeps_typing_if_gone
+from opsmodel.prepared import prepared
 from processes.forms import ProcessForm, StepForm
 from processes.health import process_warnings
 from processes.models import Process, Step
@@ -22,9 +24,14 @@ from processes.scorecard import weekly_scorecard
 from systems.views import get_system
 
 
+@prepared
+def process_by_id(pk: int) -> QuerySet[Process]:
+    return Process.objects.select_related("system", "owner").filter(pk=pk)
+
+
 def get_process(user, pk, action: str = "view") -> Process:
     """The one way views fetch a process: 403 without the right, 404 if it does not exist."""
-    return fetch(user, Process.objects.select_related("system", "owner"), pk, action)
+    return fetch_by_id(user, Process, process_by_id, pk, action)
 
 
 def get_step(user, pk, action: str = "view") -> Step:
@@ -42,16 +49,20 @@ def process_still_there() -> Iterator[None]:
         raise NoSuchObject("No such process") from None
 
 
+@prepared
+def steps_of(process_id: int) -> QuerySet[Step]:
+    """A process's steps, in order, with their owners and SOPs; of an SOP not its body, the
+    largest column of the map, which a step's row does not show."""
+    steps = Step.objects.filter(process_id=process_id).select_related("owner", "sop")
+    return steps.defer("sop__body", "sop__outcome", "sop__source")
+
+
 def steps_context(
     process: Process, add_form: StepForm | None = None, moved: tuple | None = None, **extra
 ) -> dict:
-    # What a step's row shows of its SOP: not its body, the largest column of the map.
-    steps = list(
-        process.steps.select_related("owner", "sop").defer(
-            "sop__body", "sop__outcome", "sop__source"
-        )
-    )
+    steps = steps_of(process.pk)
     for step in steps:
+        step.process = process
         # The step just moved keeps focus on the button used, for the next press.
         step.moved_direction = moved[1] if moved and moved[0] == step.pk else ""
     return {
@@ -89,6 +100,7 @@ def detail_context(process: Process, user, **extra) -> dict:
         "page_title": process.name,
         **breadcrumbs(process.system),
         "loose_sops": loose_sops(process),
+        "promotions": promotions_of(process.pk),
         **steps_context(process, **extra),
     }
 
@@ -99,8 +111,26 @@ def loose_sops(process: Process) -> list:
     Picked out here rather than by `step IS NULL` in SQL: on SQLite the planner would answer
     that through the index of SOPs' steps, in which nearly every SOP of the map has none.
     """
-    sops = process.sops.select_related("owner").defer("body", "outcome", "source")
-    return [sop for sop in sops.order_by("title") if sop.step_id is None]
+    return [sop for sop in sops_of(process.pk) if sop.step_id is None]
+
+
+def of_a_process(name: str) -> QuerySet:
+    """All the objects of the layer above that point to a process as `name` (the SOPs, the SOPs
+    promoted to processes): that layer is not imported here."""
+    return Process._meta.get_field(name).related_model.objects.all()
+
+
+@prepared
+def sops_of(process_id: int) -> QuerySet:
+    """A process's SOPs by title with their owners, without their bodies."""
+    sops = of_a_process("sops").filter(process_id=process_id).select_related("owner")
+    return sops.defer("body", "outcome", "source").order_by("title")
+
+
+@prepared
+def promotions_of(process_id: int) -> QuerySet:
+    """The SOPs that became this process (sops.promote), each with the text it had."""
+    return of_a_process("promotions").filter(process_id=process_id)
 
 
 class New(edit_views.NewView):

@@ -131,10 +131,9 @@ class SOP(Versioned):
 
         `systems`: those systems (its system's ancestors and itself), where the caller has
         read them already (its page, for the breadcrumbs); else one query asks."""
-        if systems is not None:
-            return any(system.reviews_sop_changes for system in systems)
-        systems = self.process.system.get_ancestors(include_self=True)
-        return systems.filter(reviews_sop_changes=True).exists()
+        if systems is None:
+            systems = self.process.system.path()
+        return any(system.reviews_sop_changes for system in systems)
 
     def check_reviewed(self, stored) -> None:
         """Refuse a change to the recipe that a second person has not approved, where the

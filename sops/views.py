@@ -2,17 +2,19 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from opsmodel import edit_views, history_views
-from opsmodel.access import fetch, plain_int
+from opsmodel.access import fetch_by_id, plain_int
 from opsmodel.htmx import go_to, render_page
 from opsmodel.mapcache import kept_page
 from opsmodel.markdown import render_markdown
 from opsmodel.pages import breadcrumbs
+from opsmodel.prepared import prepared
 from processes.views import get_process
 from sops import suggestions
 from sops.attachments import limits_text
@@ -23,8 +25,13 @@ from sops.models import SOP, Acknowledgement, Promotion
 
 def get_sop(user, pk, action: str = "view") -> SOP:
     """The one way views fetch an SOP: 403 without the right, 404 if it does not exist."""
+    return fetch_by_id(user, SOP, sop_by_id, pk, action)
+
+
+@prepared
+def sop_by_id(pk: int) -> QuerySet[SOP]:
     related = ["process__system", "owner", "step__owner", "last_reviewed_by"]
-    return fetch(user, SOP.objects.select_related(*related), pk, action)
+    return SOP.objects.select_related(*related).filter(pk=pk)
 
 
 @kept_page
@@ -42,7 +49,6 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     warnings = sop_warnings(sop, first_names())
     # The systems it sits in, read once: the breadcrumbs, and whether they review changes.
     crumbs = breadcrumbs(sop.process.system)
-    crumbs["ancestors"] = list(crumbs["ancestors"])
     context = {
         **reading_context(sop, request.user),
         "warnings": warnings,

@@ -14,6 +14,7 @@ from mptt.querysets import TreeQuerySet
 
 from opsmodel.addresses import address
 from opsmodel.models import Versioned, owner_field, saved, source_field, tell
+from opsmodel.prepared import prepared
 
 # What uses a tool, counted on the software pages: the name of the count → (a function making
 # its expression, a subquery on the tool's pk, and what one and several are called). Systems
@@ -232,9 +233,26 @@ class System(MPTTModel, Versioned):
     def get_absolute_url(self) -> str:
         return address("systems:detail", self.pk)
 
+    def path(self) -> list[System]:
+        """The systems it sits in and itself, from the widest: `get_ancestors(include_self=True)`
+        as a list, read by SQL compiled once (every page of the map shows it)."""
+        return systems_around(self.tree_id, self.lft, self.rght)
+
     def delete(self, *args, **kwargs):
         # django-mptt closes the gap in the tree *before* deleting the row; if the delete
         # is then refused (PROTECT: the system still has sub-systems or processes), the
         # transaction rolls the gap back so the tree stays valid.
         with transaction.atomic(using=kwargs.get("using") or self._state.db):
             return super().delete(*args, **kwargs)
+
+
+@prepared
+def systems_around(tree_id: int, lft: int, rght: int) -> SystemQuerySet:
+    """The systems of a tree whose span holds lft..rght, from the widest (System.path)."""
+    return System.objects.filter(tree_id=tree_id, lft__lte=lft, rght__gte=rght).order_by("lft")
+
+
+@prepared
+def systems_inside(system_id: int) -> SystemQuerySet:
+    """The systems right inside one, in tree order, with their counts (with_counts)."""
+    return System.objects.filter(parent_id=system_id).order_by("tree_id", "lft").with_counts()

@@ -10,19 +10,25 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
 from opsmodel import edit_views, history_views
-from opsmodel.access import fetch
+from opsmodel.access import fetch_by_id
 from opsmodel.htmx import map_changed, render_page
 from opsmodel.mapcache import kept_page
 from opsmodel.pages import breadcrumbs
+from opsmodel.prepared import prepared
 from systems.context_processors import sidebar_tree_html, tree_version
 from systems.forms import SystemForm
-from systems.models import TOTALS, System
+from systems.models import TOTALS, System, SystemQuerySet, systems_inside
 from systems.tree import OPEN_LEVELS, delete_system, flat_tree, move_sibling
+
+
+@prepared
+def system_by_id(pk: int) -> SystemQuerySet:
+    return System.objects.select_related("owner").filter(pk=pk)
 
 
 def get_system(user, pk, action: str = "view") -> System:
     """The one way views fetch a system: 403 without the right, 404 if it does not exist."""
-    return fetch(user, System.objects.select_related("owner"), pk, action)
+    return fetch_by_id(user, System, system_by_id, pk, action)
 
 
 @kept_page
@@ -80,7 +86,7 @@ def summary_context(system: System) -> dict:
         "page_title": system.name,
         "system": system,
         "current_system": system,
-        "ancestors": system.get_ancestors(),
+        "ancestors": system.path()[:-1],
         "software": system.software.select_related("owner"),
     }
 
@@ -92,8 +98,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     system = get_system(request.user, pk)
     context = {
         **summary_context(system),
-        "children": system.get_children().with_counts(),
-        "processes": system.processes.with_step_counts(),
+        "children": [] if system.is_leaf_node() else systems_inside(system.pk),
     }
     return render_page(request, "systems/system_detail.html", context)
 

@@ -3,8 +3,12 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from opsmodel import prepared
 from opsmodel.roles import FOUNDERS, TEAM_MEMBERS
 from tests.factories import UserFactory
+
+# Every prepared query is checked against the query built and compiled as usual.
+prepared.CHECK = True
 
 
 @pytest.fixture(autouse=True)

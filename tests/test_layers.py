@@ -305,4 +305,5 @@ def test_the_layers_of_the_names_are_read_from_the_code():
         "metrics": "processes",
         "runs": "opsmodel.runs",
         "steps": "processes",
+        "work": "opsmodel.front",
     }

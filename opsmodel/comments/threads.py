@@ -10,11 +10,13 @@ for suggested edits.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -23,6 +25,7 @@ from opsmodel.addresses import address
 from opsmodel.comments import mentions
 from opsmodel.comments.models import MAX_LENGTH, Comment, comment_posted
 from opsmodel.models import tell
+from opsmodel.prepared import prepared
 from opsmodel.runs.models import RunStep
 from processes.models import Process, Step
 from sops.models import SOP
@@ -214,11 +217,22 @@ class Thread:
     open_count: int
 
 
+@functools.cache
+def comments_on(field: str) -> Callable[[int], list[Comment]]:
+    """The comments on one item of a kind (`field`: "process", "sop"…), with their authors, in
+    the order they were made: a query prepared once a kind."""
+
+    def comments(pk: int) -> QuerySet[Comment]:
+        return Comment.objects.filter(**{field: pk}).select_related("author", "resolved_by")
+
+    comments.__qualname__ = f"comments_on({field!r})"
+    return prepared(comments)
+
+
 def thread_of(target) -> Thread:
     """Two queries at most, however many comments: the comments (with their authors), and
     the people they mention."""
-    field = kind_of(target).field
-    rows = list(Comment.objects.filter(**{field: target}).select_related("author", "resolved_by"))
+    rows = comments_on(kind_of(target).field)(target.pk)
     top = [row for row in rows if row.parent_id is None]
     replies: dict[int, list[Comment]] = {}
     for row in rows:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -25,6 +25,7 @@ from opsmodel.htmx import render_page
 from opsmodel.mapcache import kept_page
 from opsmodel.pages import breadcrumbs
 from opsmodel.paging import paginate
+from opsmodel.prepared import prepared
 from opsmodel.roles import may_change_person, may_reassign
 from opsmodel.runs.models import Run, RunStep
 from processes.models import Metric, Process, Step
@@ -56,9 +57,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     # Everything the person owns, as plain rows: enough to group, order and count it. Only
     # what the page shows is read whole, below (someone may own hundreds of steps and SOPs).
     # (In their order within each process: the map's order of processes is the places', below.)
-    steps = list(
-        Step.objects.filter(owner=user).order_by("position").values_list("pk", "process_id")
-    )
+    steps = steps_owned(user.pk)
     # Read: confirmed for the SOP's current edition (older confirmations do not count).
     confirmed = Acknowledgement.objects.filter(
         sop=OuterRef("pk"), person=user, edition=OuterRef("edition")
@@ -175,18 +174,33 @@ RUN_STEP_ROW = (
 )
 
 
-def run_steps_due(user, today, week_end) -> dict[str, list[RunStep]]:
-    """The person's steps to do in runs under way, by when they are due: overdue, today, this
-    week, later, and those with no due date (only the groups that have any)."""
-    steps = (
-        RunStep.objects.filter(assignee=user, state=RunStep.State.TODO, run__state=Run.State.ACTIVE)
+@prepared
+def steps_owned(person_id: int) -> QuerySet:
+    """The steps a person owns, as (id, process id), in their order within each process."""
+    return (
+        Step.objects.filter(owner_id=person_id).order_by("position").values_list("pk", "process_id")
+    )
+
+
+@prepared
+def run_steps_to_do(person_id: int) -> QuerySet[RunStep]:
+    """A person's steps to do in runs under way, the first due first (then those with no due
+    date); only what a row shows: not the SOP's body, nor the run's process beyond its system."""
+    return (
+        RunStep.objects.filter(
+            assignee_id=person_id, state=RunStep.State.TODO, run__state=Run.State.ACTIVE
+        )
         .select_related("run__process__system", "sop")
-        # Only what a row shows: not the SOP's body, nor the run's process beyond its system.
         .only(*RUN_STEP_ROW, "run__process__system__name", "sop__title")
         .order_by(F("due_on").asc(nulls_last=True), "run__starts_on", "run_id", "position")
     )
+
+
+def run_steps_due(user, today, week_end) -> dict[str, list[RunStep]]:
+    """The person's steps to do in runs under way, by when they are due: overdue, today, this
+    week, later, and those with no due date (only the groups that have any)."""
     buckets: dict[str, list[RunStep]] = {}
-    for step in steps:
+    for step in run_steps_to_do(user.pk):
         if step.due_on is None:
             when = "No due date"
         elif step.due_on < today:

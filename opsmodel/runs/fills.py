@@ -4,24 +4,48 @@ processes layer names only the places."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef, QuerySet
 
 from opsmodel import slots
+from opsmodel.prepared import prepared
 from opsmodel.runs.models import Run, RunStep, Schedule, ScheduledStart, done_late
 from opsmodel.runs.stats import RECENT_RUNS, WEEKS, run_figures
-from opsmodel.runs.views import ACTIVE_SHOWN, CARD_STEP_FIELDS, RECENT_SHOWN, Progress
-
-# What a run's card and its line among those ended show of the run itself.
-RUN_CARD_FIELDS = (
-    "process",
-    "number",
-    "name",
-    "starts_on",
-    "started_at",
-    "state",
-    "ended_at",
-    "cancel_reason",
+from opsmodel.runs.views import (
+    ACTIVE_SHOWN,
+    CARD_STEP_FIELDS,
+    RECENT_SHOWN,
+    RUN_CARD_FIELDS,
+    Progress,
 )
+
+
+@prepared
+def steps_under_way(process_id: int) -> QuerySet[RunStep]:
+    """The steps of a process's first runs under way (one more than a page shows), with their
+    runs, as their cards show them."""
+    active = Run.objects.filter(process_id=process_id, state=Run.State.ACTIVE)
+    first = active.order_by("starts_on", "number").values("pk")[: ACTIVE_SHOWN + 1]
+    return (
+        RunStep.objects.filter(run__in=first)
+        .select_related("run", "assignee")
+        .only(*CARD_STEP_FIELDS, *(f"run__{name}" for name in RUN_CARD_FIELDS))
+        .order_by("position")
+    )
+
+
+@prepared
+def runs_ended(process_id: int) -> QuerySet[Run]:
+    """A process's last runs ended, the latest first, each with whether it was late: a step
+    done after its day (`RunStep.late`, in the database)."""
+    late = Exists(RunStep.objects.filter(done_late(), run=OuterRef("pk")))
+    ended = Run.objects.filter(process_id=process_id).exclude(state=Run.State.ACTIVE)
+    ended = ended.only(*RUN_CARD_FIELDS).annotate(ended_late=late)
+    return ended.order_by("-ended_at", "-number")[:RECENT_SHOWN]
+
+
+@prepared
+def schedule_of(process_id: int) -> QuerySet[Schedule]:
+    return Schedule.objects.filter(process_id=process_id).order_by("pk")[:1]
 
 
 @slots.fills("process-runs")
@@ -30,32 +54,21 @@ def process_runs(context, process) -> tuple[str, dict]:
     (on time or late, how long they took): two queries, however many runs the process has
     (the steps of the runs under way shown, each with its run: a run always has steps,
     `Run.start` says so; and the runs ended, each with whether it was late)."""
-    runs = Run.objects.filter(process=process)
-    active = runs.filter(state=Run.State.ACTIVE).order_by("starts_on", "number")
-    steps = (
-        RunStep.objects.filter(run__in=active.values("pk")[: ACTIVE_SHOWN + 1])
-        .select_related("run", "assignee")
-        .only(*CARD_STEP_FIELDS, *(f"run__{name}" for name in RUN_CARD_FIELDS))
-        .order_by("position")
-    )
     by_run: dict[int, list[RunStep]] = {}
-    for step in steps:
+    for step in steps_under_way(process.pk):
         by_run.setdefault(step.run_id, []).append(step)
     rows = [Progress(steps[0].run, steps) for steps in by_run.values()]
     for row in rows:
         for step in row.steps:
             step.run = row.run
     under_way = sorted(rows, key=lambda r: (r.run.starts_on, r.run.number))
-    # A run ended is late when a step was done after its day (`RunStep.late`, in the database).
-    late = Exists(RunStep.objects.filter(done_late(), run=OuterRef("pk")))
-    ended = runs.exclude(state=Run.State.ACTIVE).only(*RUN_CARD_FIELDS).annotate(ended_late=late)
     request = context["request"]
     page_steps = context.get("steps")
     return "runs/_process_runs.html", {
         "process": process,
         "active": under_way[:ACTIVE_SHOWN],
         "more_active": len(under_way) > ACTIVE_SHOWN,
-        "recent": list(ended.order_by("-ended_at", "-number")[:RECENT_SHOWN]),
+        "recent": runs_ended(process.pk),
         "may_start": request.user.has_perm("runs.add_run"),
         # The page has its steps already: a process without any cannot start.
         "has_steps": bool(page_steps) if page_steps is not None else process.steps.exists(),
@@ -78,7 +91,7 @@ def process_run_figures(context, process) -> tuple[str, dict]:
 def process_schedule(context, process) -> tuple[str, dict]:
     """Its schedule in words, its next run, and for founders the buttons to set, change, pause
     or remove it: one query without a schedule, three with one."""
-    schedule = Schedule.objects.filter(process=process).first()
+    schedule = next(iter(schedule_of(process.pk)), None)
     values = {
         "request": context["request"],
         "perms": context.get("perms"),

@@ -11,9 +11,10 @@ import datetime
 import statistics
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from opsmodel.prepared import prepared
 from opsmodel.runs.models import Run, RunStep, done_late
 
 WEEKS = 8
@@ -60,6 +61,23 @@ class RunFigures:
         return round(100 * self.on_time / self.finished) if self.finished else None
 
 
+@prepared
+def steps_of_latest_runs(process_id: int) -> QuerySet[RunStep]:
+    """The steps of a process's last RECENT_RUNS runs finished, run by run, in order; only
+    what the figures use (an SOP's body is kilobytes, read for each of fifty steps)."""
+    finished = Run.objects.filter(process_id=process_id, state=Run.State.FINISHED)
+    latest = finished.order_by("-ended_at").values("pk")[:RECENT_RUNS]
+    return (
+        RunStep.objects.filter(run__in=latest)
+        .select_related("sop")
+        .only(*RUN_STEP_FIGURES, "sop__estimated_minutes")
+        .order_by("run_id", "position")
+    )
+
+
+RUN_STEP_FIGURES = ("run", "position", "name", "state", "due_on", "done_on", "done_at")
+
+
 def run_figures(process) -> RunFigures:
     """The figures of `process`'s runs: two queries."""
     since = timezone.now() - datetime.timedelta(weeks=WEEKS)
@@ -69,26 +87,9 @@ def run_figures(process) -> RunFigures:
     late = Exists(RunStep.objects.filter(done_late(), run=OuterRef("pk")))
     lately = finished.filter(ended_at__gte=since).annotate(late=late).order_by()
     were_late = list(lately.values_list("late", flat=True))
-    latest = finished.order_by("-ended_at").values("pk")[:RECENT_RUNS]
     steps: dict[int, StepFigures] = {}
     previous: dict[int, datetime.datetime | None] = {}
-    # Only what the figures use: an SOP's body is kilobytes, read for each of fifty steps.
-    done = (
-        RunStep.objects.filter(run__in=latest)
-        .select_related("sop")
-        .only(
-            "run",
-            "position",
-            "name",
-            "state",
-            "due_on",
-            "done_on",
-            "done_at",
-            "sop__estimated_minutes",
-        )
-        .order_by("run_id", "position")
-    )
-    for step in done:
+    for step in steps_of_latest_runs(process.pk):
         figures = steps.setdefault(step.position, StepFigures(step.name, step.position))
         figures.estimate = step.sop.estimated_minutes if step.sop else figures.estimate
         if step.state == RunStep.State.DONE and step.done_at:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import datetime
+import html
 
 from django import template
 from django.template.defaulttags import CsrfTokenNode
 from django.utils import timezone
-from django.utils.html import conditional_escape, escape, format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import slots
@@ -111,12 +112,14 @@ def options(choices, chosen) -> SafeString:
     """`<option>`s of (value, label) pairs, the one whose value is `chosen` selected: drawn in
     Python, where a template loop costs a few nodes for each of hundreds (systems, people)."""
     chosen = "" if chosen is None else str(chosen)
-
-    def option(value, label) -> str:
-        selected = " selected" if chosen and str(value) == chosen else ""
-        return f'<option value="{escape(value)}"{selected}>{conditional_escape(label)}</option>'
-
-    return mark_safe("".join(option(value, label) for value, label in choices))
+    drawn = []
+    for value, label in choices:
+        value = str(value)
+        # html.escape is what Django's escape() runs, without its wrapping (hundreds of calls).
+        text = label.__html__() if hasattr(label, "__html__") else html.escape(str(label))
+        selected = " selected" if chosen and value == chosen else ""
+        drawn.append(f'<option value="{html.escape(value)}"{selected}>{text}</option>')
+    return mark_safe("".join(drawn))
 
 
 @register.filter

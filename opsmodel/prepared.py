@@ -1,0 +1,198 @@
+"""Queries compiled to SQL once, then run again with other ids, days and moments.
+
+Django writes a query's SQL afresh each time it runs it: it walks the queryset's filters,
+joins, columns and ordering every time. For the queries a page makes on every visit that is
+most of what a query costs: a process's steps with their owners take 0.6 ms to build and
+compile and 0.04 ms for SQLite to answer, on the benchmark's machine.
+
+A function marked `@prepared` builds a queryset from its arguments alone: ids (positive whole
+numbers), lists of ids (for `__in`, each id once), days (dates) and moments (aware datetimes).
+Its first call builds it with stand-ins of the same kinds and compiles it, per database and per
+length of each list (an `IN` of three ids is other SQL than one of four); each call then runs
+that SQL with its own arguments in the stand-ins' places, and the ORM turns the rows into
+objects (or values) as it would have. It returns the results as a list: a prepared query is
+run as it was built, never filtered or sliced further. A function is compiled for SHAPES
+lengths of its lists at most; past them, for an empty list or any other argument, the query
+is run as built.
+
+Only a query whose SQL depends on its arguments alone may be prepared: never one that reads
+the clock, the settings or the person itself, whose SQL would be kept as it was the first
+time (pass it today, or the person's id, instead). The stand-ins must each become parameters
+of the SQL; when one does not (written into the SQL, or changed on the way), the query is
+simply run as built, every time. Under the tests (CHECK), each call also builds and compiles
+the query as usual and fails if the SQL or its parameters differ: a prepared query that
+depends on anything else fails the tests of every page that makes it.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import functools
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import Model, QuerySet
+from django.utils import timezone
+
+# Stand-ins, counted up from here: ids larger than any a test or a map of ours reaches, and
+# days and moments centuries away.
+FIRST_STAND_IN = 918_273_641
+FIRST_DAY = datetime.date(2901, 1, 1)
+FIRST_MOMENT = datetime.datetime(2901, 1, 1, tzinfo=datetime.UTC)
+# How many shapes of its arguments (lengths of its lists) a prepared query is compiled for.
+SHAPES = 64
+
+# Set by the tests: every call is checked against the query built and compiled as usual.
+CHECK = False
+
+ID, DAY, MOMENT = "id", "day", "moment"
+
+
+def kind_of(arg) -> str | None:
+    if type(arg) is int and arg > 0:
+        return ID
+    if type(arg) is datetime.date:
+        return DAY
+    if type(arg) is datetime.datetime and timezone.is_aware(arg):
+        return MOMENT
+    return None
+
+
+def shape_of(args: tuple) -> tuple[str | int, ...] | None:
+    """The kind of each argument (an id, a day, a moment), or the length of a list of ids;
+    None if an argument is none of those (or an empty list): the query is then run as built."""
+    shape = []
+    for arg in args:
+        if type(arg) in (list, tuple):
+            if not arg or not all(kind_of(i) == ID for i in arg):
+                return None
+            shape.append(len(arg))
+        elif (kind := kind_of(arg)) is not None:
+            shape.append(kind)
+        else:
+            return None
+    return tuple(shape)
+
+
+def stand_ins_for(shape: tuple[str | int, ...]) -> tuple:
+    """Arguments of `shape` made of stand-ins, none the same."""
+    count = itertools.count()
+
+    def one(kind: str):
+        n = next(count)
+        if kind == DAY:
+            return FIRST_DAY + datetime.timedelta(days=n)
+        if kind == MOMENT:
+            return FIRST_MOMENT + datetime.timedelta(seconds=n)
+        return FIRST_STAND_IN + n
+
+    return tuple(
+        [one(ID) for _ in range(kind)] if isinstance(kind, int) else one(kind) for kind in shape
+    )
+
+
+def flat(args: tuple) -> list:
+    return [i for arg in args for i in (arg if isinstance(arg, list | tuple) else (arg,))]
+
+
+class Compiled:
+    """A queryset built with stand-ins and compiled: its SQL, its parameters, where the
+    stand-ins are among them (and how the database's driver was given each: a day as text
+    on SQLite), and the compiler that knows how its rows become results."""
+
+    def __init__(self, queryset: QuerySet, stand_ins: tuple):
+        self.queryset = queryset
+        self.compiler = queryset.query.get_compiler(using=queryset.db)
+        self.sql, params = self.compiler.as_sql()
+        self.params = list(params)
+        self.stand_ins = flat(stand_ins)
+        ops = self.compiler.connection.ops
+        adapters = {DAY: ops.adapt_datefield_value, MOMENT: ops.adapt_datetimefield_value}
+        # Each form a stand-in may take among the parameters: (its place among the stand-ins,
+        # what made that form of it).
+        forms: dict = {}
+        for index, stand_in in enumerate(self.stand_ins):
+            forms[(type(stand_in), stand_in)] = (index, None)
+            adapt = adapters.get(kind_of(stand_in))
+            if adapt is not None:
+                adapted = adapt(stand_in)
+                forms.setdefault((type(adapted), adapted), (index, adapt))
+        self.places: list[list[tuple[int, Callable | None]]] = [[] for _ in self.stand_ins]
+        for place, param in enumerate(self.params):
+            try:
+                index, adapt = forms[(type(param), param)]
+            except (KeyError, TypeError):  # not a stand-in (or a value that cannot be hashed)
+                continue
+            self.places[index].append((place, adapt))
+
+    @property
+    def usable(self) -> bool:
+        """Whether each stand-in became parameters of its own, and none was written into the
+        SQL itself."""
+        written = any(str(stand_in) in self.sql for stand_in in self.stand_ins)
+        return not written and all(self.places)
+
+    def params_for(self, args: tuple) -> tuple:
+        params = list(self.params)
+        for places, given in zip(self.places, flat(args), strict=True):
+            for place, adapt in places:
+                params[place] = given if adapt is None else adapt(given)
+        return tuple(params)
+
+    def run(self, args: tuple) -> list:
+        """The query run with `args`: its SQL as compiled, the rows turned into results by the
+        ORM, through a copy of the compiler on this thread's connection."""
+        queryset = self.queryset._chain()
+        compiler = copy.copy(self.compiler)
+        compiler.connection = connections[queryset.db]
+        sql, params = self.sql, self.params_for(args)
+        compiler.as_sql = lambda *args, **kwargs: (sql, params)
+        # The queryset is iterated here and never handed out: nothing clones this query on.
+        queryset.query.get_compiler = lambda *args, **kwargs: compiler
+        return list(queryset)
+
+
+def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
+    """`build(*args)` as a list, its SQL compiled once per database and shape (the module)."""
+    compiled: dict[tuple, Compiled | None] = {}  # by database alias and shape
+    models: list[type[Model]] = []  # the model it reads: which database it reads from
+
+    @functools.wraps(build)
+    def run(*args: Any) -> list:
+        # Each id of a list once, as `__in` reads it (Django drops the repeats from its SQL).
+        args = tuple(list(dict.fromkeys(a)) if isinstance(a, list | tuple) else a for a in args)
+        shape = shape_of(args)
+        if shape is None:
+            return list(build(*args))
+        key = (router.db_for_read(models[0]) if models else None, shape)
+        found = compiled.get(key)
+        if key not in compiled:
+            if len(compiled) >= SHAPES:
+                return list(build(*args))
+            stand_ins = stand_ins_for(shape)
+            queryset = build(*stand_ins)
+            models[:] = [queryset.model]
+            found = Compiled(queryset, stand_ins)
+            key = (queryset.db, shape)
+            compiled[key] = found = found if found.usable else None
+        if found is None:
+            return list(build(*args))
+        if CHECK:
+            check(build, args, found)
+        return found.run(args)
+
+    return run
+
+
+def check(build: Callable[..., QuerySet], args: tuple, compiled: Compiled) -> None:
+    """Fail if the SQL compiled once, with `args` in it, is not the SQL of `build(*args)`."""
+    queryset = build(*args)
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    if (sql, tuple(params)) != (compiled.sql, compiled.params_for(args)):
+        raise AssertionError(
+            f"{build.__qualname__} is prepared but its SQL depends on more than its ids:\n"
+            f"{sql} {params}\n!=\n{compiled.sql} {compiled.params_for(args)}"
+        )

@@ -1,0 +1,160 @@
+"""Queries compiled once and run again with other ids (opsmodel.prepared)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+
+from opsmodel import prepared as module
+from opsmodel.prepared import prepared
+from processes.models import Process, Step
+from tests.factories import ProcessFactory, StepFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@prepared
+def steps_with_owners(process_id: int):
+    return Step.objects.filter(process_id=process_id).select_related("owner").defer("due_after")
+
+
+def test_each_call_runs_its_own_ids_through_sql_compiled_once():
+    first, second = ProcessFactory(), ProcessFactory()
+    ada, bo = UserFactory(first_name="Ada"), UserFactory(first_name="Bo")
+    StepFactory(process=first, name="Draft", owner=ada)
+    StepFactory(process=first, name="Send", owner=None)
+    StepFactory(process=second, name="Film", owner=bo)
+    compiled = []
+    real_init = module.Compiled.__init__
+
+    def counting_init(self, *args):
+        compiled.append(args)
+        real_init(self, *args)
+
+    module.Compiled.__init__ = counting_init
+    module.CHECK = False  # the check compiles each call again
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            one = steps_with_owners(first.pk)
+            other = steps_with_owners(second.pk)
+            again = steps_with_owners(first.pk)
+    finally:
+        module.Compiled.__init__ = real_init
+        module.CHECK = True
+    assert [(s.name, s.owner and s.owner.first_name) for s in one] == [
+        ("Draft", "Ada"),
+        ("Send", None),
+    ]
+    assert [(s.name, s.owner.first_name) for s in other] == [("Film", "Bo")]
+    assert [s.pk for s in again] == [s.pk for s in one]
+    assert len(queries) == 3  # owners came with their steps; nothing deferred was read
+    assert len(compiled) == 1
+    assert all(str(module.FIRST_STAND_IN) not in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_query_that_depends_on_more_than_its_ids_fails_under_the_check():
+    process = ProcessFactory()
+    wanted = {"name": "Draft"}
+
+    @prepared
+    def named_steps(process_id: int):
+        return Step.objects.filter(process_id=process_id, name=wanted["name"])
+
+    StepFactory(process=process, name="Draft")
+    assert len(named_steps(process.pk)) == 1
+    wanted["name"] = "Send"
+    with pytest.raises(AssertionError, match="depends on more than its ids"):
+        named_steps(process.pk)
+
+
+def test_an_id_that_does_not_become_a_parameter_of_its_own_is_run_as_built():
+    process = ProcessFactory(name="42")
+
+    @prepared
+    def named_like_the_id(number: int):
+        return Process.objects.filter(name=str(number))  # a text, not the id as given
+
+    assert [p.pk for p in named_like_the_id(42)] == [process.pk]
+    assert named_like_the_id(43) == []
+
+
+def test_values_and_annotations_come_back_as_the_orm_gives_them():
+    process = ProcessFactory()
+    StepFactory.create_batch(2, process=process)
+
+    @prepared
+    def counted(process_id: int):
+        return (
+            Process.objects.filter(pk=process_id)
+            .annotate(n=Count("steps"))
+            .values_list("name", "n")
+        )
+
+    assert counted(process.pk) == [(process.name, 2)]
+    assert counted(process.pk + 1000) == []
+
+
+@pytest.mark.parametrize("given", [0, -3, "7", 7.0, True])
+def test_anything_but_a_positive_whole_number_is_run_as_built(given):
+    process = ProcessFactory()
+    StepFactory(process=process)
+    calls = []
+
+    @prepared
+    def steps(process_id):
+        calls.append(process_id)
+        return Step.objects.filter(process_id=process_id)
+
+    steps(given)
+    assert calls[-1] is given  # built with what was given, not with a stand-in
+
+
+def test_lists_of_ids_are_compiled_once_for_each_length():
+    processes = ProcessFactory.create_batch(4)
+    for process in processes:
+        StepFactory(process=process, name=f"Step of {process.name}")
+
+    @prepared
+    def steps_of_many(process_ids: list[int]):
+        return Step.objects.filter(process__in=process_ids).order_by("process_id")
+
+    first, second, third, fourth = (p.pk for p in processes)
+    names = lambda steps: [step.name for step in steps]  # noqa: E731
+    assert names(steps_of_many([first, second])) == names(
+        Step.objects.filter(process__in=[first, second]).order_by("process_id")
+    )
+    assert names(steps_of_many([third, fourth])) == [
+        f"Step of {processes[2].name}",
+        f"Step of {processes[3].name}",
+    ]
+    assert names(steps_of_many([fourth, fourth, first])) == [
+        f"Step of {processes[0].name}",
+        f"Step of {processes[3].name}",
+    ]
+    assert steps_of_many([]) == []
+
+
+def test_days_and_moments_take_the_stand_ins_places_as_the_database_is_given_them():
+    import datetime
+
+    from django.utils import timezone
+
+    from opsmodel.runs.models import Run
+
+    step = StepFactory()
+    founder = UserFactory()
+    early = Run.start(step.process, founder, datetime.date(2026, 11, 2))
+    late = Run.start(step.process, founder, datetime.date(2026, 11, 9))
+
+    @prepared
+    def runs_from(process_id: int, day: datetime.date, since: datetime.datetime):
+        runs = Run.objects.filter(process_id=process_id, starts_on__gte=day)
+        return runs.filter(started_at__gte=since).order_by("starts_on").values_list("pk", flat=True)
+
+    pid, long_ago = step.process_id, timezone.now() - datetime.timedelta(days=3650)
+    assert runs_from(pid, datetime.date(2026, 11, 1), long_ago) == [early.pk, late.pk]
+    assert runs_from(pid, datetime.date(2026, 11, 5), long_ago) == [late.pk]
+    assert runs_from(pid, datetime.date(2026, 11, 10), long_ago) == []
+    assert runs_from(pid, datetime.date(2026, 11, 1), timezone.now()) == []
