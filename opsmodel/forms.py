@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, models
 from django.forms.utils import flatatt
+from django.utils.choices import BaseChoiceIterator
 from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -14,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 from opsmodel import history
 from opsmodel.access import plain_id
 from opsmodel.models import Stale
+from opsmodel.prepared import prepared
 
 
 def display(value) -> str:
@@ -70,6 +73,37 @@ class FastSelect(forms.Select):
             flatatt(final),
             mark_safe(options(self.choices)),
         )
+
+
+class PeopleToChoose(BaseChoiceIterator):
+    """The choices of an owner list: no owner, then everyone active by name, and the current
+    owner if they have left; the same people the field's queryset accepts, read by a query
+    prepared once (the process page draws one on every visit). Read when the list is drawn
+    (a lazy iterator of choices, as a form's own are), never when a form is only checked."""
+
+    def __init__(self, empty_label: str, owner_id: int | None):
+        self.empty_label, self.owner_id = empty_label, owner_id
+
+    def __iter__(self):
+        yield "", self.empty_label
+        found = active_or(self.owner_id) if self.owner_id else active_by_name()
+        for person in found:
+            yield person.pk, str(person)
+
+
+@prepared
+def active_or(owner_id: int) -> models.QuerySet:
+    """Everyone active and one person more, read for their names only."""
+    people = get_user_model().objects.filter(models.Q(is_active=True) | models.Q(pk=owner_id))
+    return people.only("first_name", "last_name", "username")
+
+
+@prepared
+def active_by_name() -> models.QuerySet:
+    """Everyone active, read for their names only."""
+    return (
+        get_user_model().objects.filter(is_active=True).only("first_name", "last_name", "username")
+    )
 
 
 class NotSaved(Exception):
@@ -187,6 +221,7 @@ class VersionedModelForm(KeepsUnchangedText):
                 models.Q(is_active=True) | models.Q(pk=self.instance.owner_id)
             ).only("first_name", "last_name", "username")
             field.empty_label = "— No owner yet —"
+            field.widget.choices = PeopleToChoose(field.empty_label, self.instance.owner_id)
             field.error_messages["invalid_choice"] = (
                 "That person does not exist or can no longer be given work; choose someone else."
             )

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from opsmodel import slots
-from processes.models import Metric, processes_in
-from processes.scorecard import build_rows, this_week_rollup
+from processes.models import processes_in
+from processes.scorecard import build_rows, metrics_of_system, this_week_rollup
 
 
 def page_values(context) -> dict:
@@ -25,7 +25,7 @@ def system_processes(context, system) -> tuple[str, dict]:
 
 def system_metric_rows(system, user) -> list:
     # Monthly metrics show a year; annual ones five years.
-    return build_rows(Metric.objects.filter(system=system), user)
+    return build_rows(metrics_of_system(system.pk), user)
 
 
 @slots.fills("system-metrics")
@@ -33,6 +33,6 @@ def system_metrics(context, system) -> tuple[str, dict]:
     values = {
         "system": system,
         "rows": system_metric_rows(system, context["request"].user),
-        "rollup": this_week_rollup(Metric.objects.filter(process__system=system)),
+        "rollup": this_week_rollup(system.pk),
     }
     return "metrics/_system_metrics.html", {**page_values(context), **values}

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,6 +19,7 @@ from opsmodel.access import fetch
 from opsmodel.htmx import render_page, safe_next
 from opsmodel.mapcache import kept_page
 from opsmodel.paging import paginate
+from opsmodel.prepared import prepared
 from processes import csv_io
 from processes.metric_forms import MetricForm, RecordValueForm
 from processes.models import Metric
@@ -25,8 +27,10 @@ from processes.periods import Cadence
 from processes.scorecard import (
     WEEKS_SHOWN,
     CalledOut,
+    as_rows_show,
     build_rows,
     called_out,
+    metrics_by_ids,
     weekly_scorecard,
 )
 from processes.views import get_process
@@ -71,7 +75,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
         request, metrics.values_list("pk", flat=True), ROWS_PER_PAGE, "Pages of the scorecard"
     )
     page = paging["page"]
-    card = weekly_scorecard(Metric.objects.filter(pk__in=list(page.object_list)), request.user)
+    card = weekly_scorecard(metrics_by_ids(list(page.object_list)), request.user)
     order = {pk: i for i, pk in enumerate(page.object_list)}
     card.rows.sort(key=lambda r: order[r.metric.pk])
     context = {
@@ -140,9 +144,8 @@ def goals(request: HttpRequest) -> HttpResponse:
     )
     chunk = paging["page"].object_list[0] if paging["page"].object_list else []
     systems = list(System.objects.filter(tree_id__in=chunk).order_by("tree_id", "lft"))
-    annual = Metric.objects.filter(cadence=Cadence.ANNUAL, system__tree_id__in=chunk)
     by_system: dict[int, list] = {}
-    for row in build_rows(annual, request.user, 2):
+    for row in build_rows(annual_metrics_in(chunk), request.user, 2):
         by_system.setdefault(row.metric.system_id, []).append(row)
     for system in systems:
         system.goal_rows = by_system.get(system.pk, [])
@@ -153,6 +156,12 @@ def goals(request: HttpRequest) -> HttpResponse:
         "year": timezone.localdate().year,
     }
     return render_page(request, "metrics/goals.html", context)
+
+
+@prepared
+def annual_metrics_in(trees: list[int]) -> QuerySet[Metric]:
+    """The annual metrics of the systems of some trees (by tree id), with what rows show."""
+    return as_rows_show(Metric.objects.filter(cadence=Cadence.ANNUAL, system__tree_id__in=trees))
 
 
 def goal_pages(trees: list[tuple[int, int]]) -> list[list[int]]:
@@ -196,7 +205,7 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
             "back": safe_next(request, metric.get_absolute_url()),
         }
         return render_page(request, "metrics/record_error.html", context)
-    [row] = build_rows(Metric.objects.filter(pk=metric.pk), request.user)
+    [row] = build_rows(metrics_by_ids([metric.pk]), request.user)
     if not saved:
         row.error = " ".join(e for errors in form.errors.values() for e in errors)
         row.entered = request.POST.get("value", "")

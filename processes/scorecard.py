@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from opsmodel.prepared import prepared
 from processes.models import Metric, MetricValue, meets
 from processes.periods import Cadence, code, label, period_start, previous_starts
 
@@ -69,13 +70,45 @@ ROW_FIELDS = (
 )
 
 
+def as_rows_show(metrics: QuerySet) -> QuerySet[Metric]:
+    """`metrics` with what their rows show (ROW_FIELDS) and nothing more."""
+    return metrics.select_related("owner", "process__system", "system").only(*ROW_FIELDS)
+
+
+@prepared
+def metrics_by_ids(ids: list[int]) -> QuerySet[Metric]:
+    return as_rows_show(Metric.objects.filter(pk__in=ids))
+
+
+@prepared
+def weekly_metrics_of(process_id: int) -> QuerySet[Metric]:
+    return as_rows_show(Metric.objects.filter(process_id=process_id).weekly())
+
+
+@prepared
+def metrics_of_system(system_id: int) -> QuerySet[Metric]:
+    return as_rows_show(Metric.objects.filter(system_id=system_id))
+
+
+@prepared
+def values_since(metric_ids: list[int], oldest: datetime.date) -> QuerySet:
+    """The values of some metrics from a day on, as (metric id, period, value)."""
+    values = MetricValue.objects.filter(metric__in=metric_ids, period__gte=oldest)
+    return values.order_by().values_list("metric_id", "period", "value")
+
+
 def build_rows(
-    metrics: QuerySet, user, count: int | None = None, today: datetime.date | None = None
+    metrics: QuerySet | list[Metric],
+    user,
+    count: int | None = None,
+    today: datetime.date | None = None,
 ) -> list[Row]:
     """Rows of the last `count` periods of each metric (all of one cadence or mixed); by
-    default as many as its cadence shows (PERIODS_SHOWN)."""
+    default as many as its cadence shows (PERIODS_SHOWN). `metrics`: a queryset, or a list
+    read with what rows show (as_rows_show: the prepared queries above)."""
     today = today or timezone.localdate()
-    metrics = list(metrics.select_related("owner", "process__system", "system").only(*ROW_FIELDS))
+    if isinstance(metrics, QuerySet):
+        metrics = list(as_rows_show(metrics))
     starts = {
         cadence: previous_starts(
             cadence, period_start(cadence, today), count or PERIODS_SHOWN[Cadence(cadence)]
@@ -87,11 +120,7 @@ def build_rows(
     # than everything else built here.
     values = {
         (metric_id, period): value
-        for metric_id, period, value in MetricValue.objects.filter(
-            metric__in=[m.pk for m in metrics], period__gte=oldest
-        )
-        .order_by()
-        .values_list("metric_id", "period", "value")
+        for metric_id, period, value in values_since([m.pk for m in metrics], oldest)
     }
     # Each period's label and code, once for all the metrics of its cadence.
     periods = {
@@ -138,27 +167,51 @@ def off_target_run(cells: list[Cell]) -> int:
     return run
 
 
-def weekly_scorecard(metrics: QuerySet, user, today: datetime.date | None = None) -> Scorecard:
+def weekly_scorecard(
+    metrics: QuerySet | list[Metric], user, today: datetime.date | None = None
+) -> Scorecard:
+    """The weekly scorecard of `metrics`: a queryset (its weekly ones), or a list of weekly
+    metrics read with what rows show (as build_rows takes them)."""
     today = today or timezone.localdate()
     starts = previous_starts(Cadence.WEEKLY, period_start(Cadence.WEEKLY, today), WEEKS_SHOWN)
     periods = [
         Cell(s, label(Cadence.WEEKLY, s), code(Cadence.WEEKLY, s), None, None) for s in starts
     ]
-    return Scorecard(periods, build_rows(metrics.weekly(), user, WEEKS_SHOWN, today))
+    if isinstance(metrics, QuerySet):
+        metrics = metrics.weekly()
+    return Scorecard(periods, build_rows(metrics, user, WEEKS_SHOWN, today))
 
 
-def this_week_rollup(metrics: QuerySet, today: datetime.date | None = None) -> dict:
-    """How many of these weekly metrics are on target this week, of those recorded.
+def this_week_rollup(system_id: int, today: datetime.date | None = None) -> dict:
+    """How many of the weekly metrics of a system's processes are on target this week, of
+    those recorded.
 
     Two small queries: this week's values only, not the rows of a whole scorecard.
     """
     week = period_start(Cadence.WEEKLY, today or timezone.localdate())
-    weekly = metrics.weekly()
-    recorded = MetricValue.objects.filter(metric__in=weekly, period=week).values_list(
-        "value", "metric__target", "metric__direction"
-    )
+    recorded = recorded_in_week(system_id, week)
     on_target = sum(1 for value, target, direction in recorded if meets(value, target, direction))
-    return {"total": weekly.count(), "recorded": len(recorded), "on_target": on_target}
+    found = weekly_count(system_id)
+    return {"total": found[0] if found else 0, "recorded": len(recorded), "on_target": on_target}
+
+
+def weekly_of_system(system_id: int) -> QuerySet[Metric]:
+    return Metric.objects.filter(process__system=system_id).weekly()
+
+
+@prepared
+def recorded_in_week(system_id: int, week: datetime.date) -> QuerySet:
+    """The values of a week of the weekly metrics of a system's processes, as (value, target,
+    direction)."""
+    values = MetricValue.objects.filter(metric__in=weekly_of_system(system_id), period=week)
+    return values.values_list("value", "metric__target", "metric__direction")
+
+
+@prepared
+def weekly_count(system_id: int) -> QuerySet:
+    """How many weekly metrics a system's processes have: [n], or []."""
+    weekly = weekly_of_system(system_id).order_by()
+    return weekly.values("process__system").annotate(n=Count("pk")).values_list("n", flat=True)
 
 
 @dataclass
@@ -211,6 +264,6 @@ def called_out(metrics: QuerySet, today: datetime.date | None = None, shown: int
     # The listed ones over the weeks the scorecard shows, so the box and the rows agree on
     # how long each has been off target (these few weeks only tell that it is long enough).
     listed = sorted(runs, key=lambda pk: (runs[pk], pk))[:shown]
-    rows = build_rows(Metric.objects.filter(pk__in=listed), AnonymousUser(), WEEKS_SHOWN, today)
+    rows = build_rows(metrics_by_ids(listed), AnonymousUser(), WEEKS_SHOWN, today)
     rows.sort(key=lambda row: (row.metric.name, row.metric.pk))
     return CalledOut(len(runs), rows)

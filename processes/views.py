@@ -20,7 +20,7 @@ from opsmodel.prepared import prepared
 from processes.forms import ProcessForm, StepForm
 from processes.health import process_warnings
 from processes.models import Process, Step
-from processes.scorecard import weekly_scorecard
+from processes.scorecard import weekly_metrics_of, weekly_scorecard
 from systems.views import get_system
 
 
@@ -96,7 +96,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def detail_context(process: Process, user, **extra) -> dict:
     return {
-        "card": weekly_scorecard(process.metrics.all(), user),
+        "card": weekly_scorecard(weekly_metrics_of(process.pk), user),
         "page_title": process.name,
         **breadcrumbs(process.system),
         "loose_sops": loose_sops(process),

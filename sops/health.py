@@ -10,8 +10,10 @@ import re
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.urls import reverse
 
+from opsmodel.prepared import prepared
 from processes.health import ScopeWarning
 from sops.models import SOP
 
@@ -34,13 +36,12 @@ def sitting_limit() -> int:
 
 
 def first_names() -> set[str]:
-    return {
-        name.lower()
-        for name in get_user_model()
-        .objects.filter(is_active=True)
-        .values_list("first_name", flat=True)
-        if len(name) > 2
-    }
+    return {name.lower() for name in active_first_names() if len(name) > 2}
+
+
+@prepared
+def active_first_names() -> QuerySet:
+    return get_user_model().objects.filter(is_active=True).values_list("first_name", flat=True)
 
 
 def sop_warnings(sop: SOP, names: set[str] | None = None) -> list[ScopeWarning]:

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from opsmodel import history
 from opsmodel.history import Change, line_diff
 from opsmodel.models import tell
+from opsmodel.prepared import prepared
 from sops.models import SOP, Suggestion, suggestion_decided, suggestion_made
 from systems.models import Software
 
@@ -187,10 +189,31 @@ def withdraw(suggestion: Suggestion, by) -> None:
     suggestion.refresh_from_db()
 
 
+def waiting(sop_id: int, which: Q) -> QuerySet:
+    found = Suggestion.objects.filter(which, sop_id=sop_id, state=Suggestion.State.WAITING)
+    return found.order_by().values("sop").annotate(n=Count("pk")).values_list("n", flat=True)
+
+
+@prepared
+def waiting_count(sop_id: int) -> QuerySet:
+    """How many suggestions for an SOP wait: [n], or []."""
+    return waiting(sop_id, Q())
+
+
+@prepared
+def waiting_count_for(sop_id: int, person_id: int) -> QuerySet:
+    """How many suggestions for an SOP wait that a person wrote, or may decide as the SOP's
+    owner (Suggestion.visible_to): [n], or []."""
+    return waiting(sop_id, Q(author=person_id) | Q(sop__owner=person_id))
+
+
 def waiting_for(sop: SOP, user) -> int:
     """How many suggestions for `sop` wait that `user` may see (its author, the SOP's owner,
     founders); 0 for anyone else."""
     if not user.has_perm("sops.view_sop"):
         return 0
-    visible = Suggestion.objects.filter(Suggestion.visible_to(user))
-    return visible.filter(sop=sop, state=Suggestion.State.WAITING).count()
+    if user.has_perm("sops.change_sop"):  # founders see them all
+        found = waiting_count(sop.pk)
+    else:
+        found = waiting_count_for(sop.pk, user.pk)
+    return found[0] if found else 0

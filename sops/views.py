@@ -20,7 +20,8 @@ from sops import suggestions
 from sops.attachments import limits_text
 from sops.forms import SOPForm
 from sops.health import first_names, sop_warnings
-from sops.models import SOP, Acknowledgement, Promotion
+from sops.models import SOP, Acknowledgement, Attachment, Promotion
+from systems.models import Software
 
 
 def get_sop(user, pk, action: str = "view") -> SOP:
@@ -55,8 +56,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "promotable": any(warning.too_big for warning in warnings),
         "page_title": sop.title,
         **crumbs,
-        "software": sop.software.all(),
-        "files": list(sop.attachments.select_related("uploaded_by")),
+        "software": software_of(sop.pk),
+        "files": files_of(sop.pk),
         "files_help": limits_text(),
         "suggestions_waiting": suggestions.waiting_for(sop, request.user),
         # Founders edit directly, except the recipe of an SOP whose system reviews changes.
@@ -184,12 +185,28 @@ def preview(request: HttpRequest) -> HttpResponse:
     return HttpResponse(html)
 
 
+@prepared
+def confirmations(sop_id: int, edition: int) -> QuerySet[Acknowledgement]:
+    """Who confirmed having read an edition of an SOP, the latest first."""
+    found = Acknowledgement.objects.filter(sop_id=sop_id, edition=edition)
+    return found.select_related("person")
+
+
+@prepared
+def software_of(sop_id: int) -> QuerySet[Software]:
+    """The software an SOP uses, by name, with its owners."""
+    return Software.objects.filter(sops=sop_id)
+
+
+@prepared
+def files_of(sop_id: int) -> QuerySet[Attachment]:
+    """The pictures and files attached to an SOP, in the order they came."""
+    return Attachment.objects.filter(sop_id=sop_id).select_related("uploaded_by")
+
+
 def reading_context(sop: SOP, user) -> dict:
     """Who is asked to read this SOP, and who has confirmed its current edition."""
-    confirmed = {
-        ack.person_id: ack
-        for ack in sop.acknowledgements.filter(edition=sop.edition).select_related("person")
-    }
+    confirmed = {ack.person_id: ack for ack in confirmations(sop.pk, sop.edition)}
     readers = sop.readers
     return {
         "sop": sop,

@@ -256,3 +256,21 @@ def systems_around(tree_id: int, lft: int, rght: int) -> SystemQuerySet:
 def systems_inside(system_id: int) -> SystemQuerySet:
     """The systems right inside one, in tree order, with their counts (with_counts)."""
     return System.objects.filter(parent_id=system_id).order_by("tree_id", "lft").with_counts()
+
+
+@prepared
+def map_cards() -> SystemQuerySet:
+    """Every system of the map as its card shows it (SystemQuerySet.map_cards), in tree order."""
+    return System.objects.map_cards()
+
+
+@prepared
+def map_cards_above(level: int) -> SystemQuerySet:
+    """The map's cards of the systems above a level of the tree (the widest is level 0)."""
+    return System.objects.map_cards().filter(level__lt=level)
+
+
+@prepared
+def map_cards_inside(system_id: int) -> SystemQuerySet:
+    """The map's cards of the systems right inside one, in tree order."""
+    return System.objects.filter(parent_id=system_id).order_by("tree_id", "lft").map_cards()

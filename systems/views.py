@@ -17,7 +17,15 @@ from opsmodel.pages import breadcrumbs
 from opsmodel.prepared import prepared
 from systems.context_processors import sidebar_tree_html, tree_version
 from systems.forms import SystemForm
-from systems.models import TOTALS, System, SystemQuerySet, systems_inside
+from systems.models import (
+    TOTALS,
+    System,
+    SystemQuerySet,
+    map_cards,
+    map_cards_above,
+    map_cards_inside,
+    systems_inside,
+)
 from systems.tree import OPEN_LEVELS, delete_system, flat_tree, move_sibling
 
 
@@ -41,14 +49,11 @@ def home(request: HttpRequest) -> HttpResponse:
     A large map (settings.MAP_FOLD_OVER) opens folded below its first levels: each folded
     branch is fetched when opened (`branch`), so the page stays small whatever the map's size.
     """
-    everything = System.objects.map_cards()
     system_count = System.objects.count()
-    shown = everything
-    if system_count > settings.MAP_FOLD_OVER:
-        shown = everything.filter(level__lt=OPEN_LEVELS)
+    shown = map_cards_above(OPEN_LEVELS) if system_count > settings.MAP_FOLD_OVER else map_cards()
     context = {
         "page_title": "Operations map",
-        "rows": flat_tree(list(shown)),
+        "rows": flat_tree(shown),
         "system_count": system_count,
         # The map's totals, counted whole (each process and SOP is in one system).
         **{name: total() for name, total in TOTALS.items()},
@@ -69,7 +74,7 @@ def render_branch(
 ) -> HttpResponse:
     """The systems right inside `system`, as its branch of the map lists them; `moved`: the one
     just moved, and which way, to give its button the focus back."""
-    rows = flat_tree(list(system.get_children().map_cards()))
+    rows = flat_tree([] if system.is_leaf_node() else map_cards_inside(system.pk))
     for row in rows:
         row.node.moved_direction = moved[1] if moved and moved[0] == row.node.pk else ""
     context = {

@@ -248,22 +248,30 @@ def thread_of(target) -> Thread:
     return Thread(target, top, people, count, open_count)
 
 
+@functools.cache
+def counts_on(fields: tuple[str, ...]) -> Callable[..., list[tuple]]:
+    """The counts of comments (not deleted) on items of some kinds, by lists of their ids in
+    the order of `fields`, as rows (one id of each kind, the count): a query prepared once for
+    each set of kinds."""
+
+    def counted(*ids: list[int]) -> QuerySet:
+        which = Q()
+        for field, some in zip(fields, ids, strict=True):
+            which |= Q(**{f"{field}__in": some})
+        shown = Comment.objects.shown().filter(which).values(*fields)
+        return shown.annotate(n=Count("pk")).values_list(*fields, "n")
+
+    counted.__qualname__ = f"counts_on({fields!r})"
+    return prepared(counted)
+
+
 def counts_of_many(wanted: dict[str, set]) -> dict[tuple[str, int], int]:
     """How many comments (not deleted) each item has, for items of several kinds at once
     ({"step": ids, "sop": ids}): one query, however many. Keyed (kind, id)."""
-    wanted = {field: ids for field, ids in wanted.items() if ids}
+    wanted = {field: sorted(ids) for field, ids in wanted.items() if ids}
     if not wanted:
         return {}
-    which = Q()
-    for field, ids in wanted.items():
-        which |= Q(**{f"{field}__in": ids})
-    rows = (
-        Comment.objects.shown()
-        .filter(which)
-        .values(*wanted)
-        .annotate(n=Count("pk"))
-        .values_list(*wanted, "n")
-    )
+    rows = counts_on(tuple(wanted))(*wanted.values())
     counts: dict[tuple[str, int], int] = {}
     for *keys, n in rows:
         for field, key in zip(wanted, keys, strict=True):

@@ -5,13 +5,13 @@ to the handbook, the map's export and import. The levels below name only the pla
 from __future__ import annotations
 
 from opsmodel import slots
-from opsmodel.front.health import system_warnings, systems_for_checks
+from opsmodel.front.health import system_for_checks, system_warnings
 from opsmodel.front.starters import INSTALL_PERMISSIONS, name_of_source
 
 
 @slots.fills("system-warnings")
 def system_scope_warnings(context, system) -> tuple[str, dict]:
-    [checked] = systems_for_checks().filter(pk=system.pk)
+    [checked] = system_for_checks(system.pk)
     return "includes/warnings.html", {
         "warnings": system_warnings(checked),
         "perms": context.get("perms"),

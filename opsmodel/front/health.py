@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.urls import reverse
 
+from opsmodel.prepared import prepared
 from opsmodel.runs.health import IN_A_ROW, run_warnings
 from processes.health import ScopeWarning, process_warnings, processes_for_checks
 from processes.models import Metric, Process, Step
@@ -38,6 +39,12 @@ def systems_for_checks() -> QuerySet:
         has_process=Exists(Process.objects.filter(system=OuterRef("pk"))),
         has_metric=Exists(Metric.objects.filter(system=OuterRef("pk"))),
     )
+
+
+@prepared
+def system_for_checks(pk: int) -> QuerySet:
+    """One system as systems_for_checks() reads it."""
+    return systems_for_checks().filter(pk=pk)
 
 
 def system_warnings(system: System) -> list[ScopeWarning]:

@@ -58,18 +58,8 @@ def my_work(request: HttpRequest) -> HttpResponse:
     # what the page shows is read whole, below (someone may own hundreds of steps and SOPs).
     # (In their order within each process: the map's order of processes is the places', below.)
     steps = steps_owned(user.pk)
-    # Read: confirmed for the SOP's current edition (older confirmations do not count).
-    confirmed = Acknowledgement.objects.filter(
-        sop=OuterRef("pk"), person=user, edition=OuterRef("edition")
-    )
-    # Their own SOPs and their steps' (found by id: an index each, where a join through the
-    # steps with OR read every SOP).
-    rows = (
-        SOP.objects.filter(Q(owner=user) | Q(step__in=[pk for pk, _process in steps]))
-        .annotate(read=Exists(confirmed))
-        .order_by()  # each process's are sorted below
-        .values_list("pk", "process", "owner", "next_review", "title", "read")
-    )
+    step_ids = [pk for pk, _process in steps]
+    rows = sops_of(user.pk, step_ids) if step_ids else sops_owned(user.pk)
     sops = [
         OwnedSOP(
             pk,
@@ -84,9 +74,9 @@ def my_work(request: HttpRequest) -> HttpResponse:
     # order, then position): plain rows, however many there are.
     places = {
         pk: place
-        for pk, *place in Process.objects.filter(
-            pk__in={process for _pk, process in steps} | {sop.process for sop in sops}
-        ).values_list("pk", "system__tree_id", "system__lft", "position")
+        for pk, *place in places_of(
+            sorted({process for _pk, process in steps} | {sop.process for sop in sops})
+        )
     }
 
     groups: dict[int, dict] = {}
@@ -134,20 +124,37 @@ class OwnedSOP:
     title: str
 
 
+def by_pk(objects: list) -> dict:
+    return {obj.pk: obj for obj in objects}
+
+
+@prepared
+def processes_named(ids: list[int]) -> QuerySet[Process]:
+    """Processes with their names and their systems' (My work's groups' headings)."""
+    return Process.objects.filter(pk__in=ids).select_related("system").only("name", "system__name")
+
+
+@prepared
+def steps_shown(ids: list[int]) -> QuerySet[Step]:
+    """Steps as My work lists them: when each falls due in a run, and its SOP's title."""
+    steps = Step.objects.filter(pk__in=ids).select_related("sop")
+    return steps.only("name", "process", "due_days", "due_after", "sop__title")
+
+
+@prepared
+def sops_shown(ids: list[int]) -> QuerySet[SOP]:
+    return SOP.objects.filter(pk__in=ids).only("title", "process")
+
+
 def page_of_work(page: list) -> list[dict]:
     """The groups of one page of My work (process id, group), each with its process (and
     system's name), its steps and its SOPs read whole: three queries, however much the person
     owns. A process, step or SOP deleted since the rows were read is left out."""
     step_ids = [pk for _process, group in page for pk in group["steps"]]
     sop_ids = [sop.pk for _process, group in page for sop in group["sops"]]
-    processes = Process.objects.select_related("system").only("name", "system__name")
-    processes = processes.in_bulk([process for process, _group in page])
-    steps = (
-        Step.objects.select_related("sop")
-        .only("name", "process", "due_days", "due_after", "sop__title")
-        .in_bulk(step_ids)
-    )
-    sops = SOP.objects.only("title", "process").in_bulk(sop_ids)
+    processes = by_pk(processes_named(sorted(process for process, _group in page)))
+    steps = by_pk(steps_shown(sorted(step_ids))) if step_ids else {}
+    sops = by_pk(sops_shown(sorted(sop_ids))) if sop_ids else {}
     listed = []
     for pk, group in page:
         if pk not in processes:
@@ -172,6 +179,42 @@ RUN_STEP_ROW = (
     *("run", "sop", "position", "name", "assignee", "due_on", "state", "done_on"),
     *("run__name", "run__state", "run__process", "run__process__system"),
 )
+
+
+def sop_rows(person_id: int, which: Q) -> QuerySet:
+    """The SOPs `which` picks, each as (id, process id, owner id, next review, title, whether
+    the person has read its edition): read is confirmed for the SOP's current edition (older
+    confirmations do not count)."""
+    confirmed = Acknowledgement.objects.filter(
+        sop=OuterRef("pk"), person_id=person_id, edition=OuterRef("edition")
+    )
+    return (
+        SOP.objects.filter(which)
+        .annotate(read=Exists(confirmed))
+        .order_by()  # each process's are sorted by My work
+        .values_list("pk", "process", "owner", "next_review", "title", "read")
+    )
+
+
+@prepared
+def sops_of(person_id: int, step_ids: list[int]) -> QuerySet:
+    """A person's own SOPs and their steps' (found by id: an index each, where a join through
+    the steps with OR read every SOP), as sop_rows."""
+    return sop_rows(person_id, Q(owner_id=person_id) | Q(step__in=step_ids))
+
+
+@prepared
+def sops_owned(person_id: int) -> QuerySet:
+    """A person's own SOPs (who owns no step), as sop_rows."""
+    return sop_rows(person_id, Q(owner_id=person_id))
+
+
+@prepared
+def places_of(process_ids: list[int]) -> QuerySet:
+    """Where processes stand in the map, as (id, their system's tree, its place in the tree,
+    their position in it)."""
+    processes = Process.objects.filter(pk__in=process_ids)
+    return processes.values_list("pk", "system__tree_id", "system__lft", "position")
 
 
 @prepared

@@ -11,9 +11,9 @@ def unread_count(request: HttpRequest) -> int | None:
     if user is None or not user.is_authenticated:
         return None
     if not hasattr(request, "inbox_unread"):
-        from opsmodel.notify.views import inbox_of
+        from opsmodel.notify.views import unread_count as count
 
-        request.inbox_unread = inbox_of(user).filter(read_at__isnull=True).count()
+        request.inbox_unread = count(user)
     return request.inbox_unread
 
 

@@ -8,6 +8,7 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -20,14 +21,32 @@ from opsmodel.htmx import go_to, render_page, safe_next
 from opsmodel.notify.forms import PreferencesForm
 from opsmodel.notify.mail import KEEP_DAYS, read_unsubscribe_token
 from opsmodel.notify.models import Kind, Notification, Preferences, preferences_of
+from opsmodel.prepared import prepared
 
 PER_PAGE = 30
 
 
 def inbox_of(user):
     """What `user` was told, in the last KEEP_DAYS (digests are emails, not inbox items)."""
-    since = timezone.now() - datetime.timedelta(days=KEEP_DAYS)
-    return Notification.objects.filter(person=user, created_at__gte=since).exclude(kind=Kind.DIGEST)
+    return inbox_since(user.pk, timezone.now() - datetime.timedelta(days=KEEP_DAYS))
+
+
+def inbox_since(person_id: int, since: datetime.datetime) -> QuerySet[Notification]:
+    notes = Notification.objects.filter(person_id=person_id, created_at__gte=since)
+    return notes.exclude(kind=Kind.DIGEST)
+
+
+@prepared
+def unread_since(person_id: int, since: datetime.datetime) -> QuerySet:
+    """How many of what a person was told since then they have not read: [n], or []."""
+    unread = inbox_since(person_id, since).filter(read_at__isnull=True).order_by()
+    return unread.values("person").annotate(n=Count("pk")).values_list("n", flat=True)
+
+
+def unread_count(user) -> int:
+    """How many items of `user`'s inbox they have not read (the header's bell)."""
+    found = unread_since(user.pk, timezone.now() - datetime.timedelta(days=KEEP_DAYS))
+    return found[0] if found else 0
 
 
 @login_required

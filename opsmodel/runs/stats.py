@@ -62,6 +62,17 @@ class RunFigures:
 
 
 @prepared
+def finished_late_or_not(process_id: int, since: datetime.datetime) -> QuerySet:
+    """Whether each run of a process finished since then was late, a row each: cheaper to
+    count in Python than an aggregate is to build (some dozens of rows at most, for a process
+    run daily)."""
+    finished = Run.objects.filter(process_id=process_id, state=Run.State.FINISHED)
+    late = Exists(RunStep.objects.filter(done_late(), run=OuterRef("pk")))
+    lately = finished.filter(ended_at__gte=since).annotate(late=late).order_by()
+    return lately.values_list("late", flat=True)
+
+
+@prepared
 def steps_of_latest_runs(process_id: int) -> QuerySet[RunStep]:
     """The steps of a process's last RECENT_RUNS runs finished, run by run, in order; only
     what the figures use (an SOP's body is kilobytes, read for each of fifty steps)."""
@@ -80,13 +91,7 @@ RUN_STEP_FIGURES = ("run", "position", "name", "state", "due_on", "done_on", "do
 
 def run_figures(process) -> RunFigures:
     """The figures of `process`'s runs: two queries."""
-    since = timezone.now() - datetime.timedelta(weeks=WEEKS)
-    finished = Run.objects.filter(process=process, state=Run.State.FINISHED)
-    # Whether each run finished lately was late, a row each: cheaper to count here than an
-    # aggregate is to build (some dozens of rows at most, for a process run daily).
-    late = Exists(RunStep.objects.filter(done_late(), run=OuterRef("pk")))
-    lately = finished.filter(ended_at__gte=since).annotate(late=late).order_by()
-    were_late = list(lately.values_list("late", flat=True))
+    were_late = finished_late_or_not(process.pk, timezone.now() - datetime.timedelta(weeks=WEEKS))
     steps: dict[int, StepFigures] = {}
     previous: dict[int, datetime.datetime | None] = {}
     for step in steps_of_latest_runs(process.pk):

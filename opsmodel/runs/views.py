@@ -45,7 +45,14 @@ def assignable(user) -> list:
     """Who a founder may give a run's step to (one query; nobody, for anyone else)."""
     if not user.has_perm("runs.change_run"):
         return []
-    return list(get_user_model().objects.filter(is_active=True).order_by("first_name", "username"))
+    return active_people()
+
+
+@prepared
+def active_people() -> QuerySet:
+    """Everyone active, by name, read for their names only."""
+    people = get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
+    return people.only("first_name", "last_name", "username")
 
 
 def step_row(request: HttpRequest, step: RunStep, status: int = 200, **context) -> HttpResponse:
@@ -159,13 +166,19 @@ class Progress:
         return self.run.took_days
 
 
+@prepared
+def steps_of_runs(run_ids: list[int]) -> QuerySet[RunStep]:
+    """The steps of some runs in order, with only what a run's card shows of them."""
+    steps = RunStep.objects.filter(run__in=run_ids).select_related("assignee")
+    return steps.only(*CARD_STEP_FIELDS).order_by("position")
+
+
 def progress_of(runs) -> list[Progress]:
     """Each run with its progress: their steps in one query, with only what a card shows of
     them (read apart rather than prefetched: Django's prefetching cost as much again)."""
     runs = list(runs)
     by_run: dict[int, list[RunStep]] = {run.pk: [] for run in runs}
-    steps = RunStep.objects.filter(run__in=list(by_run)).select_related("assignee")
-    for step in steps.only(*CARD_STEP_FIELDS).order_by("position"):
+    for step in steps_of_runs(list(by_run)) if by_run else []:
         by_run[step.run_id].append(step)
     result = []
     for run in runs:
@@ -315,11 +328,25 @@ def differences(run: Run, steps: list[RunStep], now: list[Step]) -> list[Differe
     return found
 
 
+@prepared
+def steps_of_run(run_id: int) -> QuerySet[RunStep]:
+    """A run's steps in order, with who has and who did each, and their SOPs (not their
+    bodies: a row links to its SOP)."""
+    steps = RunStep.objects.filter(run_id=run_id).select_related("sop", "assignee", "done_by")
+    return steps.defer("sop__body", "sop__outcome", "sop__source")
+
+
+@prepared
+def steps_now(process_id: int) -> QuerySet[Step]:
+    """A process's steps as they are now, with their owners (to tell a run how it differs)."""
+    return Step.objects.filter(process_id=process_id).select_related("owner")
+
+
 def detail_context(request: HttpRequest, run: Run, **extra) -> dict:
-    steps = list(run.steps.select_related("sop", "assignee", "done_by"))
+    steps = steps_of_run(run.pk)
     for step in steps:
         step.run = run  # the rows ask their run's state: no query each
-    now = list(Step.objects.filter(process_id=run.process_id).select_related("owner"))
+    now = steps_now(run.process_id)
     progress = Progress(run, steps)
     return {
         "page_title": run.name,
@@ -378,6 +405,22 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 STATES = dict(Run.State.choices)
 
 
+@prepared
+def systems_to_choose() -> QuerySet:
+    """Every system in tree order, as {pk, name, level}."""
+    return System.objects.order_by("tree_id", "lft").values("pk", "name", "level")
+
+
+@prepared
+def people_given_steps() -> QuerySet:
+    """Everyone who has ever been given a step of a run, by name, read for their names."""
+    given = RunStep.objects.filter(assignee=OuterRef("pk"))
+    people = get_user_model().objects.filter(Exists(given))
+    return people.only("first_name", "last_name", "username").order_by(
+        "first_name", "last_name", "username"
+    )
+
+
 @kept_page
 @login_required
 @require_GET
@@ -385,15 +428,10 @@ STATES = dict(Run.State.choices)
 def run_list(request: HttpRequest) -> HttpResponse:
     """Every run, newest first: by system, by assignee, by state, the late ones only."""
     # The filter's choices as plain rows: a system object each (django-mptt's) cost 30 µs.
-    systems = list(System.objects.order_by("tree_id", "lft").values("pk", "name", "level"))
+    systems = systems_to_choose()
     chosen_pk = plain_id(request.GET.get("system"))
     chosen = System.objects.filter(pk=chosen_pk).first() if chosen_pk is not None else None
-    people = list(
-        get_user_model()
-        .objects.filter(Exists(RunStep.objects.filter(assignee=OuterRef("pk"))))
-        .only("first_name", "last_name", "username")
-        .order_by("first_name", "last_name", "username")
-    )
+    people = people_given_steps()
     owner = next((p for p in people if str(p.pk) == request.GET.get("owner")), None)
     state = request.GET.get("state") if request.GET.get("state") in STATES else ""
     late_only = request.GET.get("late") == "1"

@@ -1,4 +1,5 @@
-"""A process's steps, drawn in Python: `{% process_step step number first last %}`.
+"""A process's steps, drawn in Python: `{% process_step step number first last %}`; and a
+system's processes as cards, `{% process_cards processes can_reorder %}`.
 
 A process page lists its steps, each with its owner, due day, SOP, comments and the buttons to
 edit, move or delete it; drawn by a template with the reorder form included, a step cost some
@@ -14,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import slots
 from opsmodel.addresses import address
-from opsmodel.templatetags.opsmodel import minutes, owner, reorder_form
+from opsmodel.templatetags.opsmodel import minutes, owner, plural, reorder_form
 
 register = template.Library()
 
@@ -103,3 +104,33 @@ def process_step(context, step, number: int, first: bool, last: bool) -> SafeStr
         lines.append('<div class="step-actions">\n' + "\n".join(actions) + "\n</div>")
     lines.append("</li>")
     return mark_safe("\n".join(lines))
+
+
+@register.simple_tag(takes_context=True)
+def process_cards(context, processes: list, can_reorder: bool) -> SafeString:
+    """A system's processes (processes.models.processes_in) as cards: each with its result,
+    owner, how many of its steps have an SOP, and the form that moves it among the others."""
+    movable = can_reorder and len(processes) > 1
+    last = len(processes) - 1
+    drawn = []
+    for place, process in enumerate(processes):
+        url, name = escape(process.get_absolute_url()), escape(process.name)
+        steps, documented = process.step_count, process.documented_step_count
+        result = f'<p class="result">{escape(process.result)}</p>' if process.result else ""
+        progress = ""
+        if steps:
+            progress = (
+                f'<p class="progress-label">{documented} of {steps} steps documented</p>'
+                f'<meter min="0" max="{steps}" value="{documented}" '
+                f'aria-label="Steps of {name} with an SOP">{documented} of {steps}</meter>'
+            )
+        move = address("processes:move", process.pk)
+        reorder = (
+            reorder_form(context, move, process.name, place == 0, place == last) if movable else ""
+        )
+        drawn.append(
+            f'<li class="card card-process"><h3><a href="{url}" data-hx-get="{url}">{name}</a>'
+            f'</h3>{result}<p class="meta">{owner(process.owner)} '
+            f"<span>{plural(steps, 'step,steps')}</span></p>{progress}{reorder}</li>"
+        )
+    return mark_safe("".join(drawn))
