@@ -185,6 +185,9 @@ TEMPLATES = [
     },
 ]
 
+# Form fields drawn as Django draws them, their plainest widgets and labels in Python.
+FORM_RENDERER = "opsmodel.forms.QuickRenderer"
+
 WSGI_APPLICATION = "opsmodel.wsgi.application"
 
 

@@ -9,13 +9,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from opsmodel import edit_views, mapcache
 from opsmodel.access import fetch
+from opsmodel.escaping import escape
 from opsmodel.htmx import render_page, safe_next
 from opsmodel.mapcache import kept_page
 from opsmodel.paging import paginate

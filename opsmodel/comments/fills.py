@@ -10,12 +10,12 @@ it kept on the request.
 
 from __future__ import annotations
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import slots
 from opsmodel.comments import threads
 from opsmodel.comments.views import thread_context
+from opsmodel.escaping import escape
 
 
 @slots.fills("sop-comments")

@@ -6,10 +6,11 @@ import html
 from django import template
 from django.template.defaulttags import CsrfTokenNode
 from django.utils import timezone
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import slots
+from opsmodel.escaping import escape
 from opsmodel.markdown import render_markdown
 
 register = template.Library()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.html import escape, format_html
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel.addresses import address
+from opsmodel.escaping import escape
 from opsmodel.templatetags.opsmodel import number
 
 register = template.Library()
@@ -178,3 +180,21 @@ def goal_row(row) -> SafeString:
         format_html(" {}", metric.unit) if metric.unit else "",
         mark_safe(badge),
     )
+
+
+@register.simple_tag
+def weeks_head(periods: list) -> SafeString:
+    """The head of a table of weeks: each week's number, and the day it starts (this week
+    for the last), its label and first day spelled out for whoever hovers or listens."""
+    last = len(periods) - 1
+    cells = []
+    for place, period in enumerate(periods):
+        day = period.period
+        current = ' class="cell-current"' if place == last else ""
+        starts = "this week" if place == last else date_format(day, "j M")
+        cells.append(
+            f'<th scope="col"{current}><abbr title="{escape(period.label)}, the week of '
+            f'{date_format(day, "j M Y")}">W{day.isocalendar().week}</abbr>'
+            f'<span class="week-start">{starts}</span></th>'
+        )
+    return mark_safe(f'<thead><tr><th scope="col">Metric</th>{"".join(cells)}</tr></thead>')

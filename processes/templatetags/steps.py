@@ -10,11 +10,11 @@ HTML the template drew.
 from __future__ import annotations
 
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import slots
 from opsmodel.addresses import address
+from opsmodel.escaping import escape
 from opsmodel.templatetags.opsmodel import minutes, owner, plural, reorder_form
 
 register = template.Library()

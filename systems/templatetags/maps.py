@@ -10,10 +10,10 @@ form that moves it up or down among its siblings (which works without JavaScript
 from __future__ import annotations
 
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel.addresses import address
+from opsmodel.escaping import escape
 from opsmodel.templatetags.opsmodel import owner, plural, reorder_form
 
 register = template.Library()

@@ -10,8 +10,9 @@ SOPs (to read, their review overdue). Everything typed into the map is escaped.
 from __future__ import annotations
 
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from opsmodel.escaping import escape
 
 register = template.Library()
 

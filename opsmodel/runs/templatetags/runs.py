@@ -2,11 +2,11 @@ import datetime
 
 from django import template
 from django.utils import dateformat, timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import mapcache, slots
 from opsmodel.addresses import address
+from opsmodel.escaping import escape
 from opsmodel.runs.models import UNDO_MINUTES, may_run
 from opsmodel.templatetags.opsmodel import due, form_fields, options, plural
 
