@@ -143,7 +143,7 @@ def goals(request: HttpRequest) -> HttpResponse:
         request, goal_pages([(tree, rght // 2) for tree, rght in trees]), 1, "Pages of goals"
     )
     chunk = paging["page"].object_list[0] if paging["page"].object_list else []
-    systems = list(System.objects.filter(tree_id__in=chunk).order_by("tree_id", "lft"))
+    systems = systems_of_trees(chunk) if chunk else []
     by_system: dict[int, list] = {}
     for row in build_rows(annual_metrics_in(chunk), request.user, 2):
         by_system.setdefault(row.metric.system_id, []).append(row)
@@ -156,6 +156,13 @@ def goals(request: HttpRequest) -> HttpResponse:
         "year": timezone.localdate().year,
     }
     return render_page(request, "metrics/goals.html", context)
+
+
+@prepared
+def systems_of_trees(trees: list[int]) -> QuerySet[System]:
+    """The systems of some trees (by tree id) in tree order, with what the goals page shows."""
+    systems = System.objects.filter(tree_id__in=trees).order_by("tree_id", "lft")
+    return systems.only("name", "parent", "level", "lft", "rght", "tree_id")
 
 
 @prepared

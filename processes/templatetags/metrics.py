@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import template
 from django.utils.dateformat import format as date_format
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel.addresses import address
@@ -135,28 +134,19 @@ def goal_tree(nodes: list) -> SafeString:
     return mark_safe("".join(out))
 
 
-def goal_node(node) -> SafeString:
-    url = node.get_absolute_url()
+def goal_node(node) -> str:
+    """One system of the goals page: its name (a heading of its level) and its annual goals."""
+    url, pk = escape(node.get_absolute_url()), node.pk
     h = min(node.level + 2, 6)
-    title = format_html(
-        '<h{} id="goal-{}" class="goal-title"><a href="{}" data-hx-get="{}">{}</a></h{}>',
-        h,
-        node.pk,
-        url,
-        url,
-        node.name,
-        h,
+    title = (
+        f'<h{h} id="goal-{pk}" class="goal-title"><a href="{url}" data-hx-get="{url}">'
+        f"{escape(node.name)}</a></h{h}>"
     )
     if node.goal_rows:
-        goals = format_html(
-            '<ul class="goal-list" role="list">{}</ul>',
-            mark_safe("".join(goal_row(row) for row in node.goal_rows)),
-        )
+        goals = f'<ul class="goal-list" role="list">{"".join(map(goal_row, node.goal_rows))}</ul>'
     else:
-        goals = mark_safe('<p class="muted small">No annual goal set.</p>')
-    return format_html(
-        '<article class="goal-node" aria-labelledby="goal-{}">{}{}</article>', node.pk, title, goals
-    )
+        goals = '<p class="muted small">No annual goal set.</p>'
+    return f'<article class="goal-node" aria-labelledby="goal-{pk}">{title}{goals}</article>'
 
 
 GOAL_STATES = {
@@ -166,19 +156,16 @@ GOAL_STATES = {
 }
 
 
-def goal_row(row) -> SafeString:
+def goal_row(row) -> str:
+    """An annual goal: this year's value against its target, and whether it is on target."""
     metric, current = row.metric, row.current
     css, badge = GOAL_STATES[current.on_target]
-    return format_html(
-        '<li class="{}"><span>{}</span><span><strong>{}</strong> <span class="muted">of {}{}{}'
-        "</span> {}</span></li>",
-        css,
-        metric.name,
-        number(current.value) if current.value is not None else "—",
-        "at most " if metric.direction == "lower" else "",
-        number(metric.target),
-        format_html(" {}", metric.unit) if metric.unit else "",
-        mark_safe(badge),
+    value = number(current.value) if current.value is not None else "—"
+    at_most = "at most " if metric.direction == "lower" else ""
+    unit = f" {escape(metric.unit)}" if metric.unit else ""
+    return (
+        f'<li class="{css}"><span>{escape(metric.name)}</span><span><strong>{value}</strong> '
+        f'<span class="muted">of {at_most}{number(metric.target)}{unit}</span> {badge}</span></li>'
     )
 
 
