@@ -17,11 +17,12 @@ is run as built.
 
 Only a query whose SQL depends on its arguments alone may be prepared: never one that reads
 the clock, the settings or the person itself, whose SQL would be kept as it was the first
-time (pass it today, or the person's id, instead). The stand-ins must each become parameters
-of the SQL; when one does not (written into the SQL, or changed on the way), the query is
-simply run as built, every time. Under the tests (CHECK), each call also builds and compiles
-the query as usual and fails if the SQL or its parameters differ: a prepared query that
-depends on anything else fails the tests of every page that makes it.
+time (pass it today, or the person's id, instead). So it is compiled with a second set of
+stand-ins as well, and kept only if the two give the same SQL with parameters that differ in
+the stand-ins' places alone, each stand-in a parameter of its own; otherwise (the clock read,
+an argument used twice in two forms or written into the SQL, a stand-in out of a column's
+range) the query is simply run as built, every time. Under the tests (CHECK), each call also
+builds and compiles the query as usual and fails if the SQL or its parameters differ.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from django.utils import timezone
 FIRST_STAND_IN = 918_273_641
 FIRST_DAY = datetime.date(2901, 1, 1)
 FIRST_MOMENT = datetime.datetime(2901, 1, 1, tzinfo=datetime.UTC)
+# Where the second set of stand-ins starts (stand_ins_for).
+OTHER = 10_000
 # How many shapes of its arguments (lengths of its lists) a prepared query is compiled for.
 SHAPES = 64
 
@@ -77,9 +80,10 @@ def shape_of(args: tuple) -> tuple[str | int, ...] | None:
     return tuple(shape)
 
 
-def stand_ins_for(shape: tuple[str | int, ...]) -> tuple:
-    """Arguments of `shape` made of stand-ins, none the same."""
-    count = itertools.count()
+def stand_ins_for(shape: tuple[str | int, ...], other: bool = False) -> tuple:
+    """Arguments of `shape` made of stand-ins, none the same; `other`: a second set, none of
+    them one of the first."""
+    count = itertools.count(OTHER if other else 0)
 
     def one(kind: str):
         n = next(count)
@@ -104,29 +108,34 @@ class Compiled:
     on SQLite), and the compiler that knows how its rows become results."""
 
     def __init__(self, queryset: QuerySet, stand_ins: tuple):
-        self.queryset = queryset
-        self.compiler = queryset.query.get_compiler(using=queryset.db)
+        self.queryset, self.alias = queryset, queryset.db
+        self.compiler = queryset.query.get_compiler(using=self.alias)
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
         self.stand_ins = flat(stand_ins)
-        ops = self.compiler.connection.ops
-        adapters = {DAY: ops.adapt_datefield_value, MOMENT: ops.adapt_datetimefield_value}
         # Each form a stand-in may take among the parameters: (its place among the stand-ins,
-        # what made that form of it).
+        # the kind whose adapter gave that form of it, or None: as it was given).
         forms: dict = {}
         for index, stand_in in enumerate(self.stand_ins):
             forms[(type(stand_in), stand_in)] = (index, None)
-            adapt = adapters.get(kind_of(stand_in))
-            if adapt is not None:
-                adapted = adapt(stand_in)
-                forms.setdefault((type(adapted), adapted), (index, adapt))
-        self.places: list[list[tuple[int, Callable | None]]] = [[] for _ in self.stand_ins]
+            kind = kind_of(stand_in)
+            if kind in (DAY, MOMENT):
+                adapted = self.adapt(kind, stand_in)
+                forms.setdefault((type(adapted), adapted), (index, kind))
+        self.places: list[list[tuple[int, str | None]]] = [[] for _ in self.stand_ins]
         for place, param in enumerate(self.params):
             try:
-                index, adapt = forms[(type(param), param)]
+                index, kind = forms[(type(param), param)]
             except (KeyError, TypeError):  # not a stand-in (or a value that cannot be hashed)
                 continue
-            self.places[index].append((place, adapt))
+            self.places[index].append((place, kind))
+
+    def adapt(self, kind: str, value):
+        """A day or a moment as this database's driver is given it (text, on SQLite)."""
+        ops = connections[self.alias].ops
+        if kind == DAY:
+            return ops.adapt_datefield_value(value)
+        return ops.adapt_datetimefield_value(value)
 
     @property
     def usable(self) -> bool:
@@ -138,8 +147,8 @@ class Compiled:
     def params_for(self, args: tuple) -> tuple:
         params = list(self.params)
         for places, given in zip(self.places, flat(args), strict=True):
-            for place, adapt in places:
-                params[place] = given if adapt is None else adapt(given)
+            for place, kind in places:
+                params[place] = given if kind is None else self.adapt(kind, given)
         return tuple(params)
 
     def run(self, args: tuple) -> list:
@@ -172,12 +181,11 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
         if key not in compiled:
             if len(compiled) >= SHAPES:
                 return list(build(*args))
-            stand_ins = stand_ins_for(shape)
-            queryset = build(*stand_ins)
-            models[:] = [queryset.model]
-            found = Compiled(queryset, stand_ins)
-            key = (queryset.db, shape)
-            compiled[key] = found = found if found.usable else None
+            found = compiled_for(build, shape)
+            if found is not None:
+                models[:] = [found.queryset.model]
+                key = (found.alias, shape)
+            compiled[key] = found
         if found is None:
             return list(build(*args))
         if CHECK:
@@ -185,6 +193,27 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
         return found.run(args)
 
     return run
+
+
+def compiled_for(build: Callable[..., QuerySet], shape: tuple) -> Compiled | None:
+    """`build` compiled for arguments of `shape`, or None if it cannot be prepared: when its
+    stand-ins do not each become parameters of their own; when another set of stand-ins
+    gives other SQL, or other parameters than theirs (it reads something besides its
+    arguments, such as the clock, or uses one twice in two forms); or when it cannot be
+    compiled with stand-ins at all (one out of the range of a small column)."""
+    try:
+        first = stand_ins_for(shape)
+        found = Compiled(build(*first), first)
+        if not found.usable:
+            return None
+        other = stand_ins_for(shape, other=True)
+        queryset = build(*other)
+        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    except Exception:  # EmptyResultSet, or anything else: then it is run as built, every time
+        return None
+    if (sql, tuple(params)) != (found.sql, found.params_for(other)):
+        return None
+    return found
 
 
 def check(build: Callable[..., QuerySet], args: tuple, compiled: Compiled) -> None:

@@ -194,7 +194,7 @@ def confirmations(sop_id: int, edition: int) -> QuerySet[Acknowledgement]:
 
 @prepared
 def software_of(sop_id: int) -> QuerySet[Software]:
-    """The software an SOP uses, by name, with its owners."""
+    """The software an SOP uses, by name."""
     return Software.objects.filter(sops=sop_id)
 
 

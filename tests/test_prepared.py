@@ -158,3 +158,40 @@ def test_days_and_moments_take_the_stand_ins_places_as_the_database_is_given_the
     assert runs_from(pid, datetime.date(2026, 11, 5), long_ago) == [late.pk]
     assert runs_from(pid, datetime.date(2026, 11, 10), long_ago) == []
     assert runs_from(pid, datetime.date(2026, 11, 1), timezone.now()) == []
+
+
+def test_a_query_that_reads_the_clock_or_uses_an_argument_twice_is_run_as_built():
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from opsmodel.runs.models import Run, Schedule
+
+    module.CHECK = False  # as in production: only the second set of stand-ins can tell
+    try:
+        parent = ProcessFactory()
+        StepFactory(process=parent, name="Only")
+
+        other = StepFactory(name=str(parent.pk))  # in another process, named by the id
+
+        @prepared
+        def of_or_named_by(process_id: int):
+            return Step.objects.filter(Q(process_id=process_id) | Q(name=str(process_id)))
+
+        assert {s.pk for s in of_or_named_by(parent.pk)} == {other.pk, parent.steps.get().pk}
+        assert {s.pk for s in of_or_named_by(parent.pk)} == {other.pk, parent.steps.get().pk}
+
+        @prepared
+        def runs_started_from_now(process_id: int):
+            return Run.objects.filter(process_id=process_id, started_at__gte=timezone.now())
+
+        assert runs_started_from_now(parent.pk) == []
+        Run.start(parent, UserFactory(), timezone.localdate())
+        assert runs_started_from_now(parent.pk) == []  # it started before now
+
+        @prepared
+        def every_so_often(every: int):  # a small column: the stand-in is out of its range
+            return Schedule.objects.filter(every=every)
+
+        assert every_so_often(2) == []
+    finally:
+        module.CHECK = True
