@@ -79,6 +79,11 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    @staticmethod
+    def name_from(first_name: str, last_name: str, username: str) -> str:
+        """How a person is named (as `str(person)`), from their names read as plain values."""
+        return f"{first_name} {last_name}".strip() or username
+
     def owned_relations(self) -> list:
         """Every relation through which this person owns something (systems, SOPs, software…)."""
         return [

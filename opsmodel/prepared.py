@@ -31,6 +31,7 @@ import copy
 import datetime
 import functools
 import itertools
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -123,6 +124,8 @@ class Compiled:
                 adapted = self.adapt(kind, stand_in)
                 forms.setdefault((type(adapted), adapted), (index, kind))
         self.places: list[list[tuple[int, str | None]]] = [[] for _ in self.stand_ins]
+        # How each column's values are converted, per connection (each thread has its own).
+        self.converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         for place, param in enumerate(self.params):
             try:
                 index, kind = forms[(type(param), param)]
@@ -151,6 +154,16 @@ class Compiled:
                 params[place] = given if kind is None else self.adapt(kind, given)
         return tuple(params)
 
+    def converters_on(self, compiler) -> dict:
+        """How the rows' values become Python values on `compiler`'s connection, worked out
+        once per connection rather than for every column on every run."""
+        found = self.converters.get(compiler.connection)
+        if found is None:
+            columns = [s[0] for s in compiler.select[0 : compiler.col_count]]
+            found = type(compiler).get_converters(compiler, columns)
+            self.converters[compiler.connection] = found
+        return found
+
     def run(self, args: tuple) -> list:
         """The query run with `args`: its SQL as compiled, the rows turned into results by the
         ORM, through a copy of the compiler on this thread's connection."""
@@ -159,6 +172,8 @@ class Compiled:
         compiler.connection = connections[queryset.db]
         sql, params = self.sql, self.params_for(args)
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
+        converters = self.converters_on(compiler)
+        compiler.get_converters = lambda expressions: converters
         # The queryset is iterated here and never handed out: nothing clones this query on.
         queryset.query.get_compiler = lambda *args, **kwargs: compiler
         return list(queryset)
@@ -192,6 +207,7 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
             check(build, args, found)
         return found.run(args)
 
+    run.compiled = compiled  # what it was compiled to, by database and shape (for the tests)
     return run
 
 

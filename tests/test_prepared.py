@@ -195,3 +195,29 @@ def test_a_query_that_reads_the_clock_or_uses_an_argument_twice_is_run_as_built(
         assert every_so_often(2) == []
     finally:
         module.CHECK = True
+
+
+def test_rows_are_converted_as_the_orm_converts_them_with_converters_worked_out_once():
+    import datetime
+
+    from opsmodel.runs.models import Run
+
+    step = StepFactory()
+    founder = UserFactory()
+    Run.start(step.process, founder, datetime.date(2026, 11, 2))
+    Run.start(step.process, founder, datetime.date(2026, 11, 9))
+
+    @prepared
+    def runs_of(process_id: int):
+        return Run.objects.filter(process_id=process_id).select_related("started_by").order_by("pk")
+
+    as_built = list(Run.objects.filter(process_id=step.process_id).order_by("pk"))
+    for _ in range(2):  # compiled on the first call, its converters kept for the second
+        runs = runs_of(step.process_id)
+        assert [(r.pk, r.starts_on, r.started_at, r.started_by) for r in runs] == [
+            (r.pk, r.starts_on, r.started_at, r.started_by) for r in as_built
+        ]
+        assert all(type(r.starts_on) is datetime.date for r in runs)
+        assert all(r.started_at.tzinfo is not None for r in runs)
+    [compiled] = runs_of.compiled.values()
+    assert list(compiled.converters.keys()) == [connection]
