@@ -11,12 +11,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.dateformat import format as date_format
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET
 
 from opsmodel import history, pages
 from opsmodel.access import plain_int
+from opsmodel.dates import format_date
 from opsmodel.htmx import render_page
 from opsmodel.models import Revision
 
@@ -187,7 +187,7 @@ class Restore:
         if revision.action == history.BASELINE:
             when = "as it was before its first tracked change"
         else:
-            at = date_format(localtime(revision.changed_at), "j M Y, H:i")
+            at = format_date(localtime(revision.changed_at), "j M Y, H:i")
             when = f"from {at} by {revision.changed_by or 'someone'}"
         intro = (
             f"The form holds revision {revision.number} ({when}). Check it, change anything you "

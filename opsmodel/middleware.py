@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import gzip
+import secrets
 import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware import gzip as django_gzip
 from django.shortcuts import resolve_url
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
+
+# How hard a page is compressed: 1, as web servers do by default. Django's 6 took 0.3–0.5 ms
+# more on a 30–65 kB page drawn afresh (a tenth of what serving a kept page costs), for a
+# page 10–20% smaller: 7.5 kB instead of 6.4 kB for a process's page.
+COMPRESS_LEVEL = 1
 
 
 class HtmxLoginRedirectMiddleware:
@@ -50,3 +58,40 @@ class InactivityTimeoutMiddleware:
             if now - request.session.get("seen", 0) > self.TOUCH_EVERY:
                 request.session["seen"] = now  # saving it also moves the expiry forward
         return self.get_response(request)
+
+
+class GZipMiddleware(django_gzip.GZipMiddleware):
+    """Django's, compressing each page at COMPRESS_LEVEL rather than 6, and padding it as
+    Django does against BREACH (a random run of bytes in the gzip header's file name).
+    Streamed responses are Django's business, as before."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if (
+            response.streaming
+            or len(response.content) < 200
+            or response.has_header("Content-Encoding")
+        ):
+            return super().process_response(request, response)
+        patch_vary_headers(response, ("Accept-Encoding",))
+        if not django_gzip.re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+            return response
+        compressed = padded_gzip(response.content, self.max_random_bytes)
+        if len(compressed) >= len(response.content):
+            return response
+        response.content = compressed
+        response.headers["Content-Length"] = str(len(compressed))
+        etag = response.get("ETag")
+        if etag and etag.startswith('"'):
+            response.headers["ETag"] = "W/" + etag  # a strong one no longer holds (RFC 9110)
+        response.headers["Content-Encoding"] = "gzip"
+        return response
+
+
+def padded_gzip(content: bytes, max_random_bytes: int) -> bytes:
+    """`content` compressed, with a file name of 0 to `max_random_bytes` − 1 bytes in its
+    header, so that its length says less about what it holds (django.utils.text's way)."""
+    compressed = memoryview(gzip.compress(content, compresslevel=COMPRESS_LEVEL, mtime=0))
+    header = bytearray(compressed[:10])
+    header[3] = gzip.FNAME
+    name = b"a" * secrets.randbelow(max_random_bytes) + b"\x00"
+    return bytes(header) + name + compressed[10:]

@@ -12,6 +12,8 @@ from django.db.models.functions import Now
 from django.dispatch import Signal
 from django.utils import timezone
 
+from opsmodel.loading import QuickLoaded
+
 
 def owner_field(owned: str, help_text: str = "") -> models.ForeignKey:
     """The owner of a map object (`<owned>_owned` on the person): someone, or nobody yet. A
@@ -66,7 +68,7 @@ def position_unique_in(parent: str, kind: str) -> models.UniqueConstraint:
     )
 
 
-class User(AbstractUser):
+class User(AbstractUser, QuickLoaded):
     """A person in the business. Owners of systems, processes, steps and SOPs are users."""
 
     job_title = models.CharField(max_length=100, blank=True)
@@ -185,7 +187,7 @@ class Stale(Exception):
     """A save that expected a version the row no longer has: someone saved it meanwhile."""
 
 
-class Versioned(models.Model):
+class Versioned(QuickLoaded):
     """A map object that two people may edit at once without one silently undoing the other.
 
     Every save of an existing row goes through `save()`, which locks the row, reads it as it is
@@ -253,7 +255,7 @@ class Versioned(models.Model):
         return set()
 
 
-class Revision(models.Model):
+class Revision(QuickLoaded):
     """One kept state of a system, process or SOP: what it said, who made it so, and when.
 
     A revision is written after every change made through the app, the admin or an import
@@ -292,7 +294,7 @@ class Revision(models.Model):
         return f"{self.content_type.name} {self.object_id}, revision {self.number}"
 
 
-class PasswordResetRequest(models.Model):
+class PasswordResetRequest(QuickLoaded):
     """One "Forgot your password?" asked, kept an hour to throttle them (opsmodel.passwords):
     in the database, as login throttling is, so every app server counts the same requests."""
 

@@ -10,6 +10,7 @@ from django.db.models import Count, Max, Q
 
 from opsmodel import history
 from opsmodel.addresses import address
+from opsmodel.loading import QuickLoaded
 from opsmodel.models import Versioned, owner_field, position_unique_in, source_field, unique_in
 from opsmodel.prepared import prepared
 from processes.periods import Cadence, is_period_start, label
@@ -382,7 +383,7 @@ COUNTED = (
 )
 
 
-class MetricValue(models.Model):
+class MetricValue(QuickLoaded):
     """The value of a metric for one period: one per metric and period."""
 
     metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="values")

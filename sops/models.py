@@ -12,6 +12,7 @@ from django.dispatch import Signal, receiver
 from django.utils import timezone
 
 from opsmodel.addresses import address
+from opsmodel.loading import QuickLoaded
 from opsmodel.models import Versioned, owner_field, source_field, unique_in
 from processes.models import Process, Step
 from systems.models import Software, System
@@ -220,7 +221,7 @@ class SOP(Versioned):
             )
 
 
-class Acknowledgement(models.Model):
+class Acknowledgement(QuickLoaded):
     """A person's confirmation: "I have read and understood this version" of an SOP."""
 
     sop = models.ForeignKey(SOP, on_delete=models.CASCADE, related_name="acknowledgements")
@@ -242,7 +243,7 @@ class Acknowledgement(models.Model):
         return f"{self.person} read {self.sop} (edition {self.edition})"
 
 
-class Promotion(models.Model):
+class Promotion(QuickLoaded):
     """An SOP that turned out too big for one sitting and became a process.
 
     The SOP itself is gone; this keeps its address (old links redirect to the process) and its
@@ -315,7 +316,7 @@ suggestion_made = Signal()
 suggestion_decided = Signal()
 
 
-class Suggestion(models.Model):
+class Suggestion(QuickLoaded):
     """An edit to an SOP proposed by someone who uses it, waiting for its owner or a founder.
 
     The SOP stays as it is until the suggestion is approved. `proposed` holds only the fields
@@ -389,7 +390,7 @@ def attachment_path(attachment: Attachment, filename: str) -> str:
     return f"sops/{attachment.sop_id}/{secrets.token_hex(12)}.{kind_of_name(filename) or 'bin'}"
 
 
-class Attachment(models.Model):
+class Attachment(QuickLoaded):
     """A picture or file attached to an SOP, linked from its instructions (sops.attachments
     checks what may be attached). Served only to those who may read the SOP."""
 

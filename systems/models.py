@@ -13,6 +13,7 @@ from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
 
 from opsmodel.addresses import address
+from opsmodel.loading import QuickLoaded
 from opsmodel.models import Versioned, owner_field, saved, source_field, tell
 from opsmodel.prepared import prepared
 
@@ -40,7 +41,7 @@ class SoftwareQuerySet(models.QuerySet):
         return self.select_related("owner").annotate(**made)
 
 
-class Software(models.Model):
+class Software(QuickLoaded):
     """A tool the business uses (and usually pays for)."""
 
     class Category(models.TextChoices):

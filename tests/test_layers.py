@@ -300,6 +300,7 @@ def test_the_layers_of_the_names_are_read_from_the_code():
     }
     assert tag_libraries() == {
         "addresses": "opsmodel",  # (a builtin: {% url %} in every template)
+        "dates": "opsmodel",  # (a builtin: |date in every template)
         "opsmodel": "opsmodel",
         "maps": "systems",
         "metrics": "processes",

@@ -187,6 +187,33 @@ def test_pages_go_out_compressed_to_a_browser_that_accepts_it(founder_client):
     body = gzip.decompress(packed.content).decode()
     assert "How the business runs" in body
     assert len(packed.content) < len(plain.content) / 3
+    assert packed["Content-Length"] == str(len(packed.content))
+
+
+@pytest.mark.django_db
+def test_each_compressed_page_is_padded_by_a_random_length_against_breach(founder_client):
+    SystemFactory.create_batch(5)
+    lengths = set()
+    for _ in range(8):
+        packed = founder_client.get(reverse("metrics:goals"), HTTP_ACCEPT_ENCODING="gzip")
+        assert packed["Content-Encoding"] == "gzip"
+        assert packed.content[3] & gzip.FNAME  # the padding is the gzip header's file name
+        assert "Goals" in gzip.decompress(packed.content).decode()
+        lengths.add(len(packed.content))
+    # Eight pages the same but for their masked CSRF tokens: the padding (0–99 bytes) varies.
+    assert len(lengths) > 1
+
+
+def test_a_streamed_response_is_compressed_as_django_compresses_it(rf):
+    from django.http import StreamingHttpResponse
+
+    from opsmodel.middleware import GZipMiddleware
+
+    chunks = [b"line of text " * 40] * 5
+    middleware = GZipMiddleware(lambda request: StreamingHttpResponse(iter(chunks)))
+    response = middleware(rf.get("/", HTTP_ACCEPT_ENCODING="gzip"))
+    assert response["Content-Encoding"] == "gzip"
+    assert gzip.decompress(b"".join(response.streaming_content)) == b"".join(chunks)
 
 
 @pytest.mark.django_db

@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from opsmodel.loading import QuickLoaded
+
 PREFIX = "opm_"
 SHOWN = 12  # characters of a token kept to tell it apart: "opm_" and 8 of the secret
 # A token's last use is written at most this often, so reading the API is not a write each time.
@@ -26,7 +28,7 @@ def digest_of(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Token(models.Model):
+class Token(QuickLoaded):
     class Scope(models.TextChoices):
         READ = "read", "Read"
         WRITE = "write", "Read and write"
@@ -135,7 +137,7 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-class Endpoint(models.Model):
+class Endpoint(QuickLoaded):
     """Where founders have other software told of events: a URL, the events, a signing secret."""
 
     url = models.URLField(
@@ -168,7 +170,7 @@ class Endpoint(models.Model):
         return [Event(e).label for e in self.events if e in Event.values]
 
 
-class Delivery(models.Model):
+class Delivery(QuickLoaded):
     """One event for one endpoint: the outbox the worker sends, retried with backoff."""
 
     class State(models.TextChoices):

@@ -20,6 +20,7 @@ from django.db.models.lookups import LessThanOrEqual
 from django.dispatch import Signal
 from django.utils import timezone
 
+from opsmodel.loading import QuickLoaded
 from opsmodel.runs.models import RunStep
 from processes.models import Process, Step
 from sops.models import SOP
@@ -48,7 +49,7 @@ class CommentQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
 
-class Comment(models.Model):
+class Comment(QuickLoaded):
     sop = models.ForeignKey(
         SOP, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
     )

@@ -19,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 
+from opsmodel.dates import format_date
 from opsmodel.notify.models import Email, Frequency, Kind, Notification, preferences_of
 from opsmodel.runs.models import Run, RunStep
 from processes.models import Metric, MetricValue
@@ -49,7 +49,7 @@ def section(
 
 
 def day(date: datetime.date) -> str:
-    return date_format(date, "D j M")
+    return format_date(date, "D j M")
 
 
 def due_note(due: datetime.date, today: datetime.date) -> str:
@@ -200,9 +200,9 @@ def subject(sections: list[dict], frequency: str, local: datetime.datetime) -> s
     """ "Wednesday 2 December: 1 run step due, 4 SOPs to read" (the first three sections)."""
     if frequency == Frequency.WEEKLY:
         monday = local.date() - datetime.timedelta(days=local.weekday())
-        when = f"Week of {date_format(monday, 'j F')}"
+        when = f"Week of {format_date(monday, 'j F')}"
     else:
-        when = date_format(local.date(), "l j F")
+        when = format_date(local.date(), "l j F")
     return f"{when}: " + ", ".join(s["count"] for s in sections[:3])
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from opsmodel.comments import threads
+from opsmodel.dates import format_date
 from opsmodel.notify.models import Email, Kind, Notification, preferences_of
 from opsmodel.runs.models import RunStep
 from sops.models import SOP, Acknowledgement
@@ -147,7 +147,7 @@ def on_run_started(sender, run, by, **kwargs) -> None:
         names = ", ".join(f"“{step.name}”" for step in steps[:3])
         more = f" and {len(steps) - 3} more" if len(steps) > 3 else ""
         due = [step.due_on for step in steps if step.due_on]
-        when = f" The first is due {date_format(min(due), 'D j M')}." if due else ""
+        when = f" The first is due {format_date(min(due), 'D j M')}." if due else ""
         count = f"{len(steps)} step{'s' if len(steps) > 1 else ''}"
         tell(
             steps[0].assignee,
@@ -162,7 +162,7 @@ def on_run_started(sender, run, by, **kwargs) -> None:
 
 def on_step_given(sender, step, by, **kwargs) -> None:
     run = step.run
-    due = f" It is due {date_format(step.due_on, 'D j M')}." if step.due_on else ""
+    due = f" It is due {format_date(step.due_on, 'D j M')}." if step.due_on else ""
     tell(
         step.assignee,
         Kind.ASSIGNED,

@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from opsmodel.loading import QuickLoaded
+
 
 class Kind(models.TextChoices):
     """What a notification tells of. Each kind but the digest is an alert, sent as it happens."""
@@ -70,7 +72,7 @@ def time_zone_choices() -> list[tuple[str, str]]:
     ]
 
 
-class Preferences(models.Model):
+class Preferences(QuickLoaded):
     """How a person wants to be told. Nobody needs a row: without one, the defaults hold."""
 
     person = models.OneToOneField(
@@ -153,7 +155,7 @@ class Email(models.TextChoices):
     FAILED = "failed", "Given up"  # refused or broken MAX_ATTEMPTS times
 
 
-class Notification(models.Model):
+class Notification(QuickLoaded):
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )

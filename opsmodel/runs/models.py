@@ -24,6 +24,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from opsmodel.addresses import address
+from opsmodel.loading import QuickLoaded
 from opsmodel.models import Versioned, tell
 from opsmodel.runs import recurrence
 from processes.models import Metric, MetricValue, Process, Step, due_dates
@@ -71,7 +72,7 @@ def may_run(user) -> bool:
     return user.has_perm("runs.change_run")
 
 
-class Run(models.Model):
+class Run(QuickLoaded):
     class State(models.TextChoices):
         ACTIVE = "active", "In progress"
         FINISHED = "finished", "Finished"
@@ -201,7 +202,7 @@ class Run(models.Model):
         return any(step.late for step in self.steps.all())
 
 
-class RunStep(models.Model):
+class RunStep(QuickLoaded):
     class State(models.TextChoices):
         TODO = "todo", "To do"
         DONE = "done", "Done"
@@ -247,6 +248,9 @@ class RunStep(models.Model):
                 name="run_step_done_on_with_done_at",
             ),
         ]
+        # A person's steps still to do (My work, their reminders): without it, the steps of
+        # everyone's runs they were ever given are read to find the few left to do.
+        indexes = [models.Index(fields=["assignee", "state"], name="run_step_assignee_state")]
 
     def __str__(self) -> str:
         return f"{self.run} › {self.position}. {self.name}"
@@ -579,7 +583,7 @@ class Schedule(Versioned):
         return start
 
 
-class ScheduledStart(models.Model):
+class ScheduledStart(QuickLoaded):
     """A day a schedule started a run of its process (or tried to, and why it could not). One a
     process and day: two workers at once cannot both start it."""
 

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from opsmodel import edit_views
 from opsmodel.access import fetch_by_id, get_or_404, plain_id
+from opsmodel.forms import people_named
 from opsmodel.htmx import go_to, notify, render_page, safe_next
 from opsmodel.mapcache import kept_page
 from opsmodel.models import User
@@ -43,18 +44,12 @@ def run_steps():
     return RunStep.objects.select_related("run__process__system", "sop", "assignee", "done_by")
 
 
-def assignable(user) -> list:
-    """Who a founder may give a run's step to (one query; nobody, for anyone else)."""
+def assignable(user) -> list[tuple[int, str]]:
+    """Who a founder may give a run's step to, as (id, name): everyone active, by name (one
+    query; nobody, for anyone else)."""
     if not user.has_perm("runs.change_run"):
         return []
-    return active_people()
-
-
-@prepared
-def active_people() -> QuerySet:
-    """Everyone active, by name, read for their names only."""
-    people = get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
-    return people.only("first_name", "last_name", "username")
+    return people_named()
 
 
 def step_row(request: HttpRequest, step: RunStep, status: int = 200, **context) -> HttpResponse:
@@ -442,11 +437,12 @@ def systems_to_choose() -> QuerySet:
 
 @prepared
 def people_given_steps() -> QuerySet:
-    """Everyone who has ever been given a step of a run, by name, read for their names."""
+    """Everyone who has ever been given a step of a run, by name, as (id, first name, last
+    name, username)."""
     given = RunStep.objects.filter(assignee=OuterRef("pk"))
     people = get_user_model().objects.filter(Exists(given))
-    return people.only("first_name", "last_name", "username").order_by(
-        "first_name", "last_name", "username"
+    return people.order_by("first_name", "last_name", "username").values_list(
+        "pk", "first_name", "last_name", "username"
     )
 
 
@@ -460,15 +456,15 @@ def run_list(request: HttpRequest) -> HttpResponse:
     systems = systems_to_choose()
     chosen_pk = plain_id(request.GET.get("system"))
     chosen = System.objects.filter(pk=chosen_pk).first() if chosen_pk is not None else None
-    people = people_given_steps()
-    owner = next((p for p in people if str(p.pk) == request.GET.get("owner")), None)
+    people = [(pk, User.name_from(*names)) for pk, *names in people_given_steps()]
+    owner = next((pk for pk, _name in people if str(pk) == request.GET.get("owner")), None)
     state = request.GET.get("state") if request.GET.get("state") in STATES else ""
     late_only = request.GET.get("late") == "1"
     process = plain_id(request.GET.get("process"))
 
     runs = Run.objects.filter(within(chosen, "process__system__"))
     if owner is not None:
-        runs = runs.filter(Exists(RunStep.objects.filter(run=OuterRef("pk"), assignee=owner)))
+        runs = runs.filter(Exists(RunStep.objects.filter(run=OuterRef("pk"), assignee_id=owner)))
     if state:
         runs = runs.filter(state=state)
     if late_only:
@@ -483,7 +479,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     rows = progress_of(page.object_list)
     kept = {
         "system": chosen.pk if chosen else "",
-        "owner": owner.pk if owner else "",
+        "owner": owner or "",
         "state": state,
         "late": "1" if late_only else "",
         "process": process or "",
@@ -497,7 +493,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         # shown by two en spaces a level.
         "system_choices": [(s["pk"], "\u2002\u2002" * s["level"] + s["name"]) for s in systems],
         "chosen": chosen,
-        "people_choices": [(person.pk, str(person)) for person in people],
+        "people_choices": people,
         "owner": owner,
         "state": state,
         "states": STATES,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel.addresses import address
+from opsmodel.dates import format_date
 from opsmodel.escaping import escape
 from opsmodel.templatetags.opsmodel import number
 
@@ -178,10 +178,10 @@ def weeks_head(periods: list) -> SafeString:
     for place, period in enumerate(periods):
         day = period.period
         current = ' class="cell-current"' if place == last else ""
-        starts = "this week" if place == last else date_format(day, "j M")
+        starts = "this week" if place == last else format_date(day, "j M")
         cells.append(
             f'<th scope="col"{current}><abbr title="{escape(period.label)}, the week of '
-            f'{date_format(day, "j M Y")}">W{day.isocalendar().week}</abbr>'
+            f'{format_date(day, "j M Y")}">W{day.isocalendar().week}</abbr>'
             f'<span class="week-start">{starts}</span></th>'
         )
     return mark_safe(f'<thead><tr><th scope="col">Metric</th>{"".join(cells)}</tr></thead>')

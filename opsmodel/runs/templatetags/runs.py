@@ -1,11 +1,12 @@
 import datetime
 
 from django import template
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import mapcache, slots
 from opsmodel.addresses import address
+from opsmodel.dates import format_date
 from opsmodel.escaping import escape
 from opsmodel.runs.models import UNDO_MINUTES, may_run
 from opsmodel.templatetags.opsmodel import due, form_fields, options, plural
@@ -63,14 +64,6 @@ def hidden_fields(context, show_run: bool) -> str:
     return form_fields(context) + shown
 
 
-def people_choices(context, people) -> list[tuple[int, str]]:
-    """Who a founder may give a step to, as (id, name): named once for all the steps listed."""
-    named = context.render_context.get(people_choices)
-    if named is None:
-        named = context.render_context[people_choices] = [(p.pk, str(p)) for p in people]
-    return named
-
-
 def step_form(context, view: str, step, show_run: bool, inside: str) -> str:
     """A form posting to `view` for `step` that replaces the step's row with its answer."""
     action = escape(address(view, step.pk))
@@ -113,7 +106,7 @@ def step_actions(context, step, show_run: bool, focus: bool, problem) -> str:
         )  # fmt: skip
         give = ""
         if people:
-            choices = options(people_choices(context, people), step.assignee_id)
+            choices = options(people, step.assignee_id)  # (id, name) each: runs.views.assignable
             give = "\n" + step_form(
                 context, "runs:assign", step, show_run,
                 f'<label for="assignee-{step.pk}">Give it, in this run, to</label>\n'
@@ -172,7 +165,7 @@ def run_step(context, step, show_run=None) -> SafeString:
     elif step.due_on:
         meta.append(
             f'<span class="due">was due <time datetime="{step.due_on:%Y-%m-%d}">'
-            f"{dateformat.format(step.due_on, 'D j M')}</time></span>"
+            f"{format_date(step.due_on, 'D j M')}</time></span>"
         )
     if not show_run:
         who = (
@@ -200,8 +193,8 @@ def run_step(context, step, show_run=None) -> SafeString:
     if state != "todo":
         done_at = timezone.localtime(step.done_at) if step.done_at else None
         when = (
-            f'<time datetime="{dateformat.format(done_at, r"Y-m-d\TH:i:sO")}">'
-            f"{dateformat.format(done_at, 'D j M, H:i')}</time>"
+            f'<time datetime="{done_at:%Y-%m-%dT%H:%M:%S%z}">'
+            f"{format_date(done_at, 'D j M, H:i')}</time>"
             if done_at
             else '<time datetime=""></time>'
         )
@@ -269,7 +262,7 @@ def run_card(row, show_process: bool = False) -> SafeString:
     )
     started = (
         f'<span>Started <time datetime="{run.starts_on:%Y-%m-%d}">'
-        f"{dateformat.format(run.starts_on, 'D j M')}</time></span>"
+        f"{format_date(run.starts_on, 'D j M')}</time></span>"
     )
     if run.state == "active":
         after = ""
@@ -280,7 +273,7 @@ def run_card(row, show_process: bool = False) -> SafeString:
     elif run.state == "finished":
         after = f"<span>Took {plural(row.took_days, 'day,days')}</span>"
     else:
-        ended = dateformat.format(timezone.localtime(run.ended_at), "D j M") if run.ended_at else ""
+        ended = format_date(timezone.localtime(run.ended_at), "D j M") if run.ended_at else ""
         after = f"<span>Cancelled {ended}</span>"
     lines.append(f'<p class="meta">\n{started}\n{after}\n</p>')
     if run.state == "active":
