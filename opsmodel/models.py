@@ -81,6 +81,29 @@ class User(AbstractUser, QuickLoaded):
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    def has_perm(self, perm: str, obj=None) -> bool:
+        """Django's answer, remembered on the person as long as what it was worked out from
+        stays the same: their permissions as read for the request (`_perm_cache`, which
+        Django keeps there itself), whether they are active, whether a superuser. A page asks
+        dozens of times (a row's actions, a link to each comment thread), and each question
+        went through every authentication backend."""
+        if obj is not None:
+            return super().has_perm(perm, obj)
+        memo, kept = self.__dict__.get("_has_perm"), self.__dict__.get("_perm_cache")
+        if (
+            memo is None
+            or memo[0] is not kept  # the permissions read again since (`is`: not only equal)
+            or memo[1:3] != (self.is_active, self.is_superuser)
+        ):
+            answer = super().has_perm(perm)  # (the first check reads the permissions)
+            kept = self.__dict__.get("_perm_cache")
+            self._has_perm = (kept, self.is_active, self.is_superuser, {perm: answer})
+            return answer
+        answers = memo[3]
+        if perm not in answers:
+            answers[perm] = super().has_perm(perm)
+        return answers[perm]
+
     @staticmethod
     def name_from(first_name: str, last_name: str, username: str) -> str:
         """How a person is named (as `str(person)`), from their names read as plain values."""

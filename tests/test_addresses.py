@@ -91,10 +91,14 @@ def test_what_is_not_an_id_is_reversed_as_before():
         ("{% url 'front:person' name %}", "/people/a&amp;b/"),  # escaped, as Django's tag does
         ("{% url 'sops:detail' pk as there %}[{{ there }}]", "[/sops/12/]"),
         ("{% url 'no-such-view' pk as there %}[{{ there }}]", "[]"),
+        ("{% url view pk %}", "/processes/12/"),  # a view named by a variable
+        ("{% url view|default:'sops:detail' pk %}", "/processes/12/"),
+        ("{% url missing|default:'sops:detail' pk %}", "/sops/12/"),
     ],
 )
 def test_the_url_tag_draws_what_djangos_draws(source, expected):
-    assert Template(source).render(Context({"pk": 12, "name": "a&b"})) == expected
+    values = {"pk": 12, "name": "a&b", "view": "processes:detail"}
+    assert Template(source).render(Context(values)) == expected
 
 
 def test_every_template_has_the_quicker_tag():

@@ -77,3 +77,38 @@ def test_a_session_logged_in_by_djangos_own_backend_stays_logged_in(client, memb
     client.force_login(member)  # the first backend listed: ours
     assert client.session["_auth_user_backend"] == "opsmodel.backends.KeptPermissionsBackend"
     assert client.get(reverse("front:my_work")).status_code == 200
+
+
+def test_a_persons_answers_are_remembered_while_what_they_come_from_stays_the_same(member):
+    from django.contrib.auth.backends import ModelBackend
+
+    person = fresh(member)
+    asked = []
+    real = ModelBackend.has_perm
+
+    def counted(self, user_obj, perm, obj=None):
+        asked.append(perm)
+        return real(self, user_obj, perm, obj)
+
+    ModelBackend.has_perm = counted
+    try:
+        assert person.has_perm("sops.view_sop") and person.has_perm("sops.view_sop")
+        assert not person.has_perm("systems.change_system")
+        assert not person.has_perm("systems.change_system")
+        assert len(asked) == 2 + 1  # once each (a right not held asks both Django backends)
+        # Made a superuser, on the same object: every right, at once.
+        person.is_superuser = True
+        assert person.has_perm("systems.change_system")
+        person.is_superuser = False
+        assert not person.has_perm("systems.change_system")
+        # Given a right, and its permissions read again on the same object (what Django
+        # keeps on it dropped: each backend's sets).
+        person.user_permissions.add(Permission.objects.get(codename="change_system"))
+        for kept in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+            person.__dict__.pop(kept, None)
+        assert person.has_perm("systems.change_system")
+        # Deactivated: nothing.
+        person.is_active = False
+        assert not person.has_perm("sops.view_sop")
+    finally:
+        ModelBackend.has_perm = real

@@ -756,3 +756,29 @@ def test_what_was_typed_into_something_deleted_reads_as_the_form_did(founder_cli
     assert '<th scope="row">Instructions</th>' in html and ">Body<" not in html
     assert html.count("Review every (days)") == 1
     assert f">{sop.process_id}<" not in html  # the process by its name, not its id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_people_to_choose_are_drawn_once_for_each_version_of_the_map():
+    from opsmodel.forms import DRAWN_PEOPLE, FastSelect, PeopleToChoose
+
+    ann = make.UserFactory(first_name="Ann", last_name="<Lee>")
+    make.UserFactory(first_name="Bob", last_name="Ray")
+    left = make.UserFactory(first_name="Cy", last_name="Gone", is_active=False)
+    DRAWN_PEOPLE.clear()
+    label = "— No owner yet —"
+    for owner, value in [(None, None), (None, ""), (ann.pk, ann.pk), (left.pk, left.pk)]:
+        kept = FastSelect(choices=PeopleToChoose(label, owner)).render("owner", value)
+        again = FastSelect(choices=PeopleToChoose(label, owner)).render("owner", value)
+        # What FastSelect draws from the same choices itself.
+        drawn = FastSelect(choices=list(PeopleToChoose(label, owner))).render("owner", value)
+        assert kept == again == drawn
+        assert kept.count(" selected") == 1  # (no value: no owner, the first option)
+    assert len(DRAWN_PEOPLE) == 3  # a list for each owner given (one who left is in theirs)
+    assert "Ann &lt;Lee&gt;" in kept and "Cy Gone" in kept
+    # Someone renamed: a new version of the map, and the list drawn again.
+    ann.first_name = "Anna"
+    ann.save()
+    renamed = FastSelect(choices=PeopleToChoose(label, None)).render("owner", ann.pk)
+    assert f'<option value="{ann.pk}" selected>Anna &lt;Lee&gt;</option>' in renamed
+    assert "Cy Gone" not in renamed

@@ -525,3 +525,52 @@ def test_the_call_out_is_kept_until_a_value_changes_it():
     MetricValue.objects.create(metric=metric, period=starts[2], value=100)  # a third week off
     html, _ = call_out()
     assert "Off target three weeks running" in html and "Opt-in subscribers</a>" in html
+
+
+def test_the_scorecard_groups_each_processs_metrics_under_a_row_that_links_it(member_client):
+    import re
+
+    first = ProcessFactory(name="Publish videos", system=SystemFactory(name="Audience"))
+    second = ProcessFactory(name="Send <invoices>", system=SystemFactory(name="Revenue"))
+    weekly(process=first, name="Videos published")
+    weekly(process=first, name="Views")
+    weekly(process=second, name="Invoices sent")
+    html = member_client.get(reverse("metrics:scorecard")).text
+    groups = re.findall(r"<tbody>(.*?)</tbody>", html, re.S)
+    heads = [re.search(r'<th scope="rowgroup" colspan="(\d+)">(.*?)</th>', g, re.S) for g in groups]
+    shown = {
+        re.search(r">([^<>]+)</a>", head[2]).group(1): group
+        for head, group in zip(heads, groups, strict=True)
+    }
+    assert set(shown) == {"Publish videos", "Send &lt;invoices&gt;"}
+    assert all(head[1] == "14" for head in heads)  # the name, and thirteen weeks
+    assert "Videos published" in shown["Publish videos"] and "Views" in shown["Publish videos"]
+    assert "Invoices sent" in shown["Send &lt;invoices&gt;"]
+    assert "Invoices sent" not in shown["Publish videos"]
+    assert f'href="{first.get_absolute_url()}" data-hx-get="{first.get_absolute_url()}"' in html
+    assert '<span class="eyebrow level-system">Revenue</span>' in shown["Send &lt;invoices&gt;"]
+
+
+def test_the_head_of_weeks_names_each_week_and_the_day_it_starts(member_client):
+    import re
+
+    weekly(name="Videos published")
+    html = member_client.get(reverse("metrics:scorecard")).text
+    head = html[html.index("<thead>") : html.index("</thead>")]
+    weeks = previous_starts(Cadence.WEEKLY, this_week(), 13)
+    cells = re.findall(
+        r"<th scope=\"col\"( class=\"cell-current\")?><abbr title=\"(.*?)\">W(\d+)</abbr>"
+        r"<span class=\"week-start\">(.*?)</span></th>",
+        head,
+    )
+    assert [int(number) for _current, _title, number, _start in cells] == [
+        w.isocalendar().week for w in weeks
+    ]
+    assert cells[-1][0] and cells[-1][3] == "this week" and not any(c[0] for c in cells[:-1])
+    first = weeks[0]
+    assert cells[0][3] == f"{first.day} {first:%b}"
+    assert cells[0][1].endswith(f"the week of {first.day} {first:%b} {first.year}")
+    # The same head on a process's page (drawn once for the same weeks).
+    metric = Metric.objects.get()
+    page = member_client.get(metric.process.get_absolute_url()).text
+    assert head in page

@@ -503,6 +503,19 @@ def test_the_figures_say_how_often_runs_finish_on_time_and_which_steps_run_long(
     assert filming.estimate == 90 and filming.typical_time == datetime.timedelta(days=1)
     assert filming.longer_than_estimated and not scripting.longer_than_estimated
     assert thumbnail.lateness == []  # no due date: never late
+    # As the process's page shows them: a row each, the long one marked.
+    from django.test import Client
+
+    client = Client()
+    client.force_login(founder)
+    html = client.get(video.get_absolute_url()).content.decode()
+    rows = html[html.index("run-figures-table") :].split("</tr>")
+    filming_row = next(row for row in rows if "2. Filming" in row)
+    assert 'class="run-figures-long"' in filming_row and "Takes longer" in filming_row
+    assert "90 min" in filming_row and "1 day" in filming_row
+    scripting_row = next(row for row in rows if "1. Scripting" in row)
+    assert "1 of 3" in scripting_row and "on its day" in scripting_row
+    assert "Takes longer" not in scripting_row
 
 
 def test_the_figures_are_read_in_the_same_queries_however_many_runs(video, founder):

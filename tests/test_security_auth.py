@@ -382,3 +382,23 @@ def test_a_login_with_an_absurdly_long_username_is_refused_and_counted_not_a_cra
     assert response.status_code == 200 and 'name="username"' in response.text
     [attempt] = AccessAttempt.objects.all()
     assert attempt.username == "9" * 150  # counted, as the longest username there can be
+
+
+@pytest.mark.django_db
+def test_a_request_carries_the_person_themselves_and_logging_in_and_out_still_changes_them(
+    member,
+):
+    from django.contrib.auth.models import AnonymousUser
+
+    client = Client()
+    response = client.get(reverse("login"))
+    assert type(response.wsgi_request.user) is AnonymousUser
+    response = client.post(reverse("login"), {"username": "member", "password": PASSWORD})
+    assert response.status_code == 302
+    response = client.get(reverse("front:my_work"))
+    assert type(response.wsgi_request.user) is User  # not Django's lazy stand-in
+    assert response.wsgi_request.user.pk == member.pk
+    assert response.context["user"].pk == member.pk
+    client.post(reverse("logout"))
+    response = client.get(reverse("front:my_work"))
+    assert response.status_code == 302 and type(response.wsgi_request.user) is AnonymousUser

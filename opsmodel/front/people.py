@@ -51,21 +51,22 @@ def start(request: HttpRequest) -> HttpResponse:
 @permission_required("sops.view_sop", raise_exception=True)
 def my_work(request: HttpRequest) -> HttpResponse:
     user = request.user
+    user_id = user.pk
     today = timezone.localdate()
     week_end = today + datetime.timedelta(days=6 - today.weekday())  # this Sunday
 
     # Everything the person owns, as plain rows: enough to group, order and count it. Only
     # what the page shows is read whole, below (someone may own hundreds of steps and SOPs).
     # (In their order within each process: the map's order of processes is the places', below.)
-    steps = steps_owned(user.pk)
+    steps = steps_owned(user_id)
     step_ids = [pk for pk, _process in steps]
-    rows = sops_of(user.pk, step_ids) if step_ids else sops_owned(user.pk)
+    rows = sops_of(user_id, step_ids) if step_ids else sops_owned(user_id)
     sops = [
         OwnedSOP(
             pk,
             process,
             to_read=not read,
-            review_due=owner == user.pk and review_overdue(next_review, today),  # the owner's
+            review_due=owner == user_id and review_overdue(next_review, today),  # the owner's
             title=title,
         )
         for pk, process, owner, next_review, title, read in rows

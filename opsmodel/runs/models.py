@@ -202,6 +202,18 @@ class Run(QuickLoaded):
         return any(step.late for step in self.steps.all())
 
 
+def late_on(
+    due_on: datetime.date | None, state: str, done_on: datetime.date | None, today: datetime.date
+) -> bool:
+    """Whether a run's step is late on `today`: due before it and still to do, or done after
+    the day it was due (`RunStep.late`, for a step read as plain values too)."""
+    if due_on is None or state == RunStep.State.SKIPPED:
+        return False
+    if state == RunStep.State.TODO:
+        return due_on < today
+    return done_on is not None and done_on > due_on
+
+
 class RunStep(QuickLoaded):
     class State(models.TextChoices):
         TODO = "todo", "To do"
@@ -268,11 +280,7 @@ class RunStep(QuickLoaded):
     @property
     def late(self) -> bool:
         """Due before today and still to do, or done after the day it was due."""
-        if self.due_on is None or self.state == self.State.SKIPPED:
-            return False
-        if self.state == self.State.TODO:
-            return self.due_on < timezone.localdate()
-        return self.done_on is not None and self.done_on > self.due_on
+        return late_on(self.due_on, self.state, self.done_on, timezone.localdate())
 
     def set_done_at(self, when: datetime.datetime | None) -> None:
         """When it was done (or skipped), and so the local day it was done on; None: to do."""

@@ -28,7 +28,7 @@ from opsmodel.mapcache import kept_page
 from opsmodel.models import User
 from opsmodel.pages import breadcrumbs, render_form
 from opsmodel.prepared import prepared
-from opsmodel.runs.models import Run, RunStep, late_steps
+from opsmodel.runs.models import Run, RunStep, late_on, late_steps
 from processes.models import Process, Step
 from processes.views import get_process
 from systems.models import System
@@ -174,12 +174,7 @@ class CardStep:
         self.run_id, self.position, self.name, self.state, self.due_on, self.done_on = row[:6]
         # Who has it, named as people are (None: nobody).
         self.assignee = User.name_from(*row[7:]) if row[6] is not None else None
-        # As RunStep.late: due before today and still to do, or done after the day it was due.
-        due, state = self.due_on, self.state
-        self.late = due is not None and (
-            (state == RunStep.State.TODO and due < today)
-            or (state == RunStep.State.DONE and self.done_on is not None and self.done_on > due)
-        )
+        self.late = late_on(self.due_on, self.state, self.done_on, today)
 
 
 @prepared

@@ -18,6 +18,12 @@ register = template.Library()
 
 
 class URLNode(defaulttags.URLNode):
+    def __init__(self, view_name, args, kwargs, asvar):
+        super().__init__(view_name, args, kwargs, asvar)
+        # A view named in quotes (nearly all): its name read once, not at every drawing.
+        literal = not view_name.filters and isinstance(view_name.var, str)
+        self.named = view_name.var if literal else None
+
     def render(self, context) -> str:
         if self.kwargs or len(self.args) > len(STAND_INS):
             return super().render(context)
@@ -29,7 +35,8 @@ class URLNode(defaulttags.URLNode):
         if current_app is None:
             current_app = getattr(getattr(request, "resolver_match", None), "namespace", None)
         try:
-            url = address(self.view_name.resolve(context), *args, current_app=current_app)
+            name = self.named or self.view_name.resolve(context)
+            url = address(name, *args, current_app=current_app)
         except NoReverseMatch:
             if self.asvar is None:
                 raise

@@ -88,11 +88,12 @@ def minutes(value: int | None) -> str:
 
 
 @register.simple_tag
-def due(date: datetime.date | None) -> SafeString | str:
-    """A due date as people read it: "due Tue 2 Dec", marked when overdue or today."""
+def due(date: datetime.date | None, today: datetime.date | None = None) -> SafeString | str:
+    """A due date as people read it: "due Tue 2 Dec", marked when overdue or today (`today`:
+    the local day, when the caller has it already)."""
     if date is None:
         return mark_safe('<span class="due due-none">No due date</span>')
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     label = f"{date:%a} {date.day} {date:%b}"
     if date.year != today.year:
         label += f" {date.year}"

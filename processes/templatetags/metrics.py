@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+import functools
+
 from django import template
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from opsmodel.addresses import address
 from opsmodel.dates import format_date
@@ -11,6 +15,32 @@ from opsmodel.escaping import escape
 from opsmodel.templatetags.opsmodel import number
 
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def scorecard_groups(context, card) -> SafeString:
+    """The scorecard's rows under their processes: a group (`<tbody>`) for each process in
+    turn, its header row linking the process, then its metrics' rows (as `{% regroup %}` by
+    process did: consecutive rows of one process make a group)."""
+    drawn = []
+    span = len(card.periods) + 1
+    process = None
+    for row in card.rows:
+        if row.metric.process != process:
+            if process is not None:
+                drawn.append("</tbody>")
+            process = row.metric.process
+            url = escape(process.get_absolute_url())
+            drawn.append(
+                f'<tbody>\n<tr class="scorecard-process"><th scope="rowgroup" colspan="{span}">'
+                f'<span class="scorecard-process-name"><span class="eyebrow level-system">'
+                f"{escape(process.system.name)}</span> "
+                f'<a href="{url}" data-hx-get="{url}">{escape(process.name)}</a></span></th></tr>'
+            )
+        drawn.append(scorecard_row(context, row))
+    if process is not None:
+        drawn.append("</tbody>")
+    return mark_safe("\n".join(drawn))
 
 
 @register.simple_tag(takes_context=True)
@@ -172,15 +202,23 @@ def goal_row(row) -> str:
 @register.simple_tag
 def weeks_head(periods: list) -> SafeString:
     """The head of a table of weeks: each week's number, and the day it starts (this week
-    for the last), its label and first day spelled out for whoever hovers or listens."""
-    last = len(periods) - 1
+    for the last), its label and first day spelled out for whoever hovers or listens. The
+    same weeks give the same head: drawn once (the scorecard and every process page show
+    the last thirteen weeks)."""
+    weeks = tuple((period.period, str(period.label)) for period in periods)
+    return drawn_weeks_head(weeks, get_language())
+
+
+@functools.lru_cache(maxsize=16)
+def drawn_weeks_head(weeks: tuple[tuple[datetime.date, str], ...], language: str) -> SafeString:
+    """(`language`: the names of months are written in it.)"""
+    last = len(weeks) - 1
     cells = []
-    for place, period in enumerate(periods):
-        day = period.period
+    for place, (day, label) in enumerate(weeks):
         current = ' class="cell-current"' if place == last else ""
         starts = "this week" if place == last else format_date(day, "j M")
         cells.append(
-            f'<th scope="col"{current}><abbr title="{escape(period.label)}, the week of '
+            f'<th scope="col"{current}><abbr title="{escape(label)}, the week of '
             f'{format_date(day, "j M Y")}">W{day.isocalendar().week}</abbr>'
             f'<span class="week-start">{starts}</span></th>'
         )

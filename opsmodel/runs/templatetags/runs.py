@@ -1,6 +1,7 @@
 import datetime
 
 from django import template
+from django.template.defaultfilters import truncatechars
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -8,7 +9,7 @@ from opsmodel import mapcache, slots
 from opsmodel.addresses import address
 from opsmodel.dates import format_date
 from opsmodel.escaping import escape
-from opsmodel.runs.models import UNDO_MINUTES, may_run
+from opsmodel.runs.models import UNDO_MINUTES, RunStep, late_on, may_run
 from opsmodel.templatetags.opsmodel import due, form_fields, options, plural
 
 register = template.Library()
@@ -128,6 +129,8 @@ def step_actions(context, step, show_run: bool, focus: bool, problem) -> str:
     return ""
 
 
+# Each state as people read it ("To do", "Done", "Skipped"), escaped.
+STATE_NAMES = {state: escape(label) for state, label in RunStep.State.choices}
 LATE_BADGE = ' <span class="badge badge-warning">Late</span>'
 # The mark beside a step done or skipped (one to do has an empty box).
 TICKS = {"done": ("tick-done", "✓"), "skipped": ("tick-skipped", "–")}
@@ -146,7 +149,9 @@ def run_step(context, step, show_run=None) -> SafeString:
     if show_run is None:
         show_run = bool(context.get("show_run"))
     problem, focus = context.get("problem"), bool(context.get("focus"))
-    state, late, name = step.state, step.late, escape(step.name)
+    today = timezone.localdate()
+    state, name = step.state, escape(step.name)
+    late = late_on(step.due_on, state, step.done_on, today)
     tick_class, tick_mark = TICKS.get(state, ("tick-open", ""))
     number = (
         ""
@@ -161,7 +166,7 @@ def run_step(context, step, show_run=None) -> SafeString:
             f'<span class="muted">{escape(step.run.process.system.name)}</span>'
         )
     if state == "todo":
-        meta.append(due(step.due_on))
+        meta.append(due(step.due_on, today))
     elif step.due_on:
         meta.append(
             f'<span class="due">was due <time datetime="{step.due_on:%Y-%m-%d}">'
@@ -187,7 +192,7 @@ def run_step(context, step, show_run=None) -> SafeString:
         f'<span class="tick {tick_class}" aria-hidden="true">{tick_mark}</span>',
         '<div class="run-step-main">',
         f'<p class="run-step-name">{number}<span class="visually-hidden">'
-        f"{escape(step.get_state_display())}: </span>{name}</p>",
+        f"{STATE_NAMES[state]}: </span>{name}</p>",
         '<p class="meta">\n' + "\n".join(meta) + "\n</p>",
     ]
     if state != "todo":
@@ -201,7 +206,7 @@ def run_step(context, step, show_run=None) -> SafeString:
         by = escape(str(step.done_by)) if step.done_by else "someone"
         note = f" · “{escape(step.note)}”" if step.note else ""
         lines.append(
-            f'<p class="run-step-who">{escape(step.get_state_display())} by {by}, {when}'
+            f'<p class="run-step-who">{STATE_NAMES[state]} by {by}, {when}'
             f"{LATE_BADGE if late else ''}{note}</p>"
         )
     if problem:
@@ -283,3 +288,52 @@ def run_card(row, show_process: bool = False) -> SafeString:
             lines.append(f'<p class="run-card-late-line">Late: {people}</p>')
     lines.append("</li>")
     return mark_safe("\n".join(lines))
+
+
+@register.simple_tag
+def runs_ended(runs) -> SafeString:
+    """A process's last runs ended, a line each: on time or late (finished), or why it was
+    cancelled, when it ended and how long it took. Drawn in Python, as the run cards are."""
+    lines = []
+    for run in runs:
+        url = escape(run.get_absolute_url())
+        ended = timezone.localtime(run.ended_at) if run.ended_at else None
+        when = format_date(ended, "D j M") if ended else ""
+        if run.state == "finished":
+            badge = (
+                '<span class="badge badge-warning">Finished late</span>'
+                if run.ended_late
+                else '<span class="badge badge-ok">On time</span>'
+            )
+            said = f"{when} · took {plural(run.took_days, 'day,days')}"
+        else:
+            badge = '<span class="badge run-state-cancelled">Cancelled</span>'
+            said = f"{when} · “{escape(truncatechars(run.cancel_reason, 80))}”"
+        lines.append(
+            f'<li>\n<a href="{url}" data-hx-get="{url}">{escape(run.name)}</a>\n{badge}\n'
+            f'<span class="muted">{said}</span>\n</li>'
+        )
+    return mark_safe("\n".join(lines))
+
+
+@register.simple_tag
+def figures_rows(steps) -> SafeString:
+    """Each step's row of what a process's runs say (runs.stats.run_figures): how often it was
+    done late, when it is typically done, how long it takes, and its SOP's sitting."""
+    rows = []
+    for step in steps:
+        long = step.longer_than_estimated
+        if step.estimate:
+            badge = ' <span class="badge badge-warning">Takes longer</span>' if long else ""
+            sitting = f"{escape(step.estimate)} min{badge}"
+        else:
+            sitting = '<span class="muted">—</span>'
+        rows.append(
+            f"<tr{' class="run-figures-long"' if long else ''}>\n"
+            f'<th scope="row">{escape(step.position)}. {escape(step.name)}</th>\n'
+            f"<td>{escape(step.late_runs)} of {len(step.lateness)}</td>\n"
+            f"<td>{escape(lateness(step.typical_lateness))}</td>\n"
+            f"<td>{escape(span(step.typical_time))}</td>\n"
+            f"<td>{sitting}</td>\n</tr>"
+        )
+    return mark_safe("\n".join(rows))
