@@ -14,7 +14,6 @@ from django.utils.choices import BaseChoiceIterator
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 
 from opsmodel import history, mapcache
 from opsmodel.access import plain_id
@@ -71,14 +70,12 @@ class FastSelect(forms.Select):
         final = self.build_attrs(self.attrs, attrs)
         if self.allow_multiple_selected:
             final["multiple"] = True
-        drawn = None
         if isinstance(self.choices, PeopleToChoose) and not self.allow_multiple_selected:
             drawn = self.choices.drawn(chosen)
+        else:
+            drawn = options(self.choices)
         return format_html(
-            '<select name="{}"{}>{}</select>',
-            name,
-            flatatt(final),
-            mark_safe(drawn if drawn is not None else options(self.choices)),
+            '<select name="{}"{}>{}</select>', name, flatatt(final), mark_safe(drawn)
         )
 
 
@@ -95,37 +92,30 @@ class PeopleToChoose(BaseChoiceIterator):
         yield "", self.empty_label
         yield from people_named(self.owner_id)
 
-    def drawn(self, chosen: list[str]) -> str | None:
+    def drawn(self, chosen: list[str]) -> str:
         """The `<option>`s, the first of `chosen` among them selected, as FastSelect draws
-        them; drawn once for each version of the map (people are of its topic: any change to
-        someone changes it), not on every visit. None when no version can be trusted (inside
-        a transaction): then FastSelect draws them itself."""
-        now = mapcache.stamps()
-        if now is None:
-            return None
-        key = (now[mapcache.MAP], self.owner_id, str(self.empty_label), get_language())
-        options = DRAWN_PEOPLE.get(key)
-        if options is None:
-            if len(DRAWN_PEOPLE) >= 32:
-                DRAWN_PEOPLE.clear()
-            options = DRAWN_PEOPLE[key] = "".join(
+        them: drawn once for each version of the map (people are part of it), not on every
+        visit (mapcache.drawn_for_map)."""
+        options = mapcache.drawn_for_map(
+            ("people to choose", self.owner_id, str(self.empty_label)),
+            lambda: "".join(
                 f'<option value="{escape(value)}">{conditional_escape(label)}</option>'
                 for value, label in self
-            )
-        # As FastSelect marks a single choice: the first option whose value was chosen.
-        places = [
-            (options.find(f'<option value="{escape(value)}">'), escape(value)) for value in chosen
-        ]
-        found = [(place, value) for place, value in places if place >= 0]
-        if not found:
-            return options
-        place, value = min(found)
-        before = f'<option value="{value}">'
-        return f'{options[:place]}<option value="{value}" selected>{options[place + len(before) :]}'
+            ),
+        )
+        return with_selected(options, chosen)
 
 
-# Lists of people drawn (PeopleToChoose.drawn), by version of the map, person left, label.
-DRAWN_PEOPLE: dict[tuple, str] = {}
+def with_selected(options: str, chosen: list[str]) -> str:
+    """`options` (drawn `<option value="…">`s, none selected) with the first whose value is
+    one of `chosen` selected, as a single choice is marked."""
+    places = [(options.find(f'<option value="{escape(value)}">'), value) for value in chosen]
+    found = [(place, value) for place, value in places if place >= 0]
+    if not found:
+        return options
+    place, value = min(found)
+    before = f'<option value="{escape(value)}">'
+    return f"{options[:place]}{before[:-1]} selected>{options[place + len(before) :]}"
 
 
 def people_named(owner_id: int | None = None) -> list[tuple[int, str]]:

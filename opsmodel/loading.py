@@ -9,9 +9,11 @@ runs, their steps), and that constructor was a sixth of drawing it.
 A row read from the database has a value for each field it read, in order, and nothing else:
 here the object is made empty and given those values as they are, as the constructor would
 have stored them; the fields not read stay deferred (loaded when first asked for), as before.
-It takes this way only while it is the same: for a model with its own constructor (such as
-django-mptt's, which notes each node's place), any receiver of `pre_init` or `post_init`, or a
-field whose attribute does more than store its value, Django's own `from_db` runs as before.
+It takes this way only while it is the same: for a model with a constructor of its own, any
+receiver of `pre_init` or `post_init`, or a field whose attribute does more than store its
+value, Django's own `from_db` runs as before. A model whose constructor is Django's and then
+one step more names that constructor (`CONSTRUCTOR`) and does the step in `loaded()`: the
+systems' tree (django-mptt's notes where each node stood, which a save compares with).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ STORING = (DeferredAttribute, models.fields.related_descriptors.ForeignKeyDeferr
 @functools.cache
 def stores_as_given(model: type[models.Model]) -> bool:
     """Whether making `model`'s objects with its constructor only stores each field's value."""
-    if model.__init__ is not models.Model.__init__:
+    if model.__init__ not in (models.Model.__init__, getattr(model, "CONSTRUCTOR", None)):
         return False
     return all(
         type(inspect.getattr_static(model, field.attname, None)) in STORING
@@ -43,8 +45,14 @@ def stores_as_given(model: type[models.Model]) -> bool:
 class QuickLoaded(models.Model):
     """A model whose rows become objects without the general constructor (see above)."""
 
+    # A constructor that is Django's, then `loaded()` (None: Django's alone).
+    CONSTRUCTOR = None
+
     class Meta:
         abstract = True
+
+    def loaded(self) -> None:
+        """What the model's CONSTRUCTOR does after Django's, for an object made from a row."""
 
     @classmethod
     def from_db(cls, db, field_names, values, *, fetch_mode=None):
@@ -58,4 +66,5 @@ class QuickLoaded(models.Model):
             state.fetch_mode = fetch_mode
         # Each value read, under its field's attribute name, in the order the row holds them.
         new.__dict__.update(zip(field_names, values, strict=True))
+        new.loaded()
         return new

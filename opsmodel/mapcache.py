@@ -76,6 +76,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from opsmodel.htmx import wants_partial
 
@@ -261,6 +262,29 @@ def stamps() -> dict[str, str] | None:
     if len(found) != len(STAMP_KEYS):
         return None
     return {topic: found[key] for topic, key in STAMP_KEYS.items()}
+
+
+# Parts of pages drawn once for each version of the map (drawn_for_map), in this process.
+DRAWN: dict[tuple, str] = {}
+DRAWN_KEPT = 64
+
+
+def drawn_for_map(key: tuple, draw: Callable[[], str]) -> str:
+    """`draw()`, kept in this process under `key` until the map changes: for a part of a page
+    made only of the map (its systems, its people), such as a list of a form's options, which
+    every page that shows it would otherwise draw again after any write (a tick, a value
+    recorded) however little it changed. Drawn each time when no stamp can be trusted (inside a
+    transaction, or the stamps' store failing)."""
+    now = stamps()
+    if now is None:
+        return draw()
+    kept_under = (now[MAP], get_language(), *key)
+    found = DRAWN.get(kept_under)
+    if found is None:
+        if len(DRAWN) >= DRAWN_KEPT:
+            DRAWN.clear()
+        found = DRAWN[kept_under] = draw()
+    return found
 
 
 def set_stamps(topics: Iterable[str]) -> None:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
@@ -9,13 +7,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from opsmodel import edit_views, mapcache
-from opsmodel.access import fetch
-from opsmodel.escaping import escape
+from opsmodel.access import fetch, plain_id
 from opsmodel.htmx import render_page, safe_next
 from opsmodel.mapcache import kept_page
 from opsmodel.paging import paginate
@@ -35,7 +31,7 @@ from processes.scorecard import (
 )
 from processes.views import get_process
 from systems.models import System
-from systems.tree import within
+from systems.tree import system_options, within
 from systems.views import get_system
 
 # The scorecard shows this many metrics a page; a filter narrows it to one system's subtree.
@@ -59,14 +55,8 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     metrics = Metric.objects.weekly().order_by(
         "process__system__tree_id", "process__system__lft", "process__position", "name"
     )
-    # Plain tuples: the filter lists every system, and models of them cost more than the rest.
-    systems = [
-        SimpleNamespace(pk=pk, name=name, level=level, tree_id=tree_id, lft=lft, rght=rght)
-        for pk, name, level, tree_id, lft, rght in System.objects.values_list(
-            "pk", "name", "level", "tree_id", "lft", "rght"
-        )
-    ]
-    chosen = next((s for s in systems if str(s.pk) == request.GET.get("system")), None)
+    chosen_pk = plain_id(request.GET.get("system"))
+    chosen = System.objects.filter(pk=chosen_pk).first() if chosen_pk is not None else None
     metrics = metrics.filter(within(chosen, "process__system__"))
     if request.GET.get("part") == "called-out":  # refreshed after a value is recorded
         context = {"called_out": kept_called_out(metrics, chosen), "chosen": chosen}
@@ -82,7 +72,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
         "page_title": "Weekly scorecard",
         "card": card,
         **paging,
-        "system_options": system_options(systems, chosen),
+        "system_options": system_options(chosen.pk if chosen else None),
         "chosen": chosen,
         "called_out": kept_called_out(metrics, chosen),
         "weeks": WEEKS_SHOWN,
@@ -113,21 +103,6 @@ def kept_called_out(metrics, chosen) -> CalledOut:
         found = called_out(metrics)
         caches["default"].set(key, found, mapcache.PAGE_SECONDS)
     return found
-
-
-def system_options(systems: list, chosen) -> SafeString:
-    """The system filter's options, in tree order, indented two en spaces a level. Plain
-    string formatting, as there is one per system: only the name needs escaping."""
-    return mark_safe(
-        "".join(
-            f'<option value="{s.pk}"{" selected" if s is chosen else ""}>'
-            f"{EN_SPACES * s.level}{escape(s.name)}</option>"
-            for s in systems
-        )
-    )
-
-
-EN_SPACES = "\u2002\u2002"
 
 
 @kept_page

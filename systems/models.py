@@ -173,6 +173,13 @@ class System(MPTTModel, Versioned):
     generation → wealth generation); that nesting is the one tree in the model.
     """
 
+    # django-mptt's constructor: Django's, then a note of the node's parent, which a save
+    # compares with to tell a move (opsmodel.loading: rows are loaded without it, then this).
+    CONSTRUCTOR = MPTTModel.__init__
+
+    def loaded(self) -> None:
+        self._mptt_meta.update_mptt_cached_fields(self)
+
     name = models.CharField(max_length=120)
     parent = TreeForeignKey(
         "self",

@@ -23,8 +23,12 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Model, Q
+from django.utils.safestring import SafeString, mark_safe
 
-from opsmodel import history
+from opsmodel import history, mapcache
+from opsmodel.escaping import escape
+from opsmodel.forms import with_selected
+from opsmodel.prepared import prepared
 from systems.models import System
 
 # Any constant: the key of PostgreSQL's transaction-level advisory lock for tree writes.
@@ -66,6 +70,30 @@ def system_paths(systems=None) -> dict[int, tuple[str, ...]]:
     for pk, parent_id, name in rows:
         paths[pk] = (*paths.get(parent_id, ()), name)
     return paths
+
+
+@prepared
+def systems_in_order():
+    """Every system in tree order, as (id, name, level)."""
+    return System.objects.order_by("tree_id", "lft").values_list("pk", "name", "level")
+
+
+# A system's depth in a list of them: two en spaces a level.
+EN_SPACES = "\u2002\u2002"
+
+
+def system_options(chosen_pk: int | None = None) -> SafeString:
+    """Every system as an `<option>` of a filter, in tree order, indented by its depth, the
+    one of `chosen_pk` selected: drawn once for each version of the map (a list of hundreds,
+    on the scorecard and the runs page)."""
+    options = mapcache.drawn_for_map(
+        ("system options",),
+        lambda: "".join(
+            f'<option value="{pk}">{EN_SPACES * level}{escape(name)}</option>'
+            for pk, name, level in systems_in_order()
+        ),
+    )
+    return mark_safe(with_selected(options, [str(chosen_pk)] if chosen_pk else []))
 
 
 def within(scope: System | None, prefix: str = "") -> Q:

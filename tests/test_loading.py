@@ -38,7 +38,8 @@ def test_each_model_of_the_app_is_quick_loaded_where_its_constructor_only_stores
     ]
     assert ours and all(issubclass(model, QuickLoaded) for model in ours)
     assert stores_as_given(Step) and stores_as_given(RunStep)
-    assert not stores_as_given(System)  # django-mptt's constructor notes each node's place
+    # django-mptt's constructor: Django's, then the note it keeps (System.loaded()).
+    assert stores_as_given(System)
     assert not stores_as_given(Attachment)  # a file's attribute makes a file of its name
 
 
@@ -97,3 +98,20 @@ def test_runs_and_people_read_as_django_reads_them():
     assert fields_of(read) == fields_of(as_django_makes_it(read))
     assert read.started_by == founder and str(read.started_by) == str(founder)
     assert fields_of(read.started_by) == fields_of(as_django_makes_it(read.started_by))
+
+
+def test_a_system_read_keeps_the_note_of_its_parent_that_a_move_is_told_by():
+    from tests.factories import SystemFactory
+
+    top = SystemFactory(name="Wealth")
+    inner = SystemFactory(name="Revenue", parent=top)
+    read = System.objects.get(pk=inner.pk)
+    made = as_django_makes_it(read)
+    assert read._mptt_cached_fields == made._mptt_cached_fields == {"parent": top.pk}
+    assert fields_of(read) == fields_of(made)
+    # A move is still told from a save: the node goes under the other tree.
+    other = SystemFactory(name="Audience")
+    read.parent = other
+    read.save()
+    assert System.objects.get(pk=inner.pk).tree_id == other.tree_id
+    assert [s.name for s in other.get_descendants()] == ["Revenue"]

@@ -574,3 +574,38 @@ def test_the_head_of_weeks_names_each_week_and_the_day_it_starts(member_client):
     metric = Metric.objects.get()
     page = member_client.get(metric.process.get_absolute_url()).text
     assert head in page
+
+
+def test_a_systems_metric_shows_as_a_card_its_owner_records_on_the_systems_page(
+    member_client, member, client
+):
+    system = SystemFactory(name="Revenue")
+    month = period_start(Cadence.MONTHLY, timezone.localdate())
+    metric = Metric.objects.create(
+        system=system, name="Leads & calls", unit="£", target=10, cadence=Cadence.MONTHLY,
+        owner=member,
+    )  # fmt: skip
+    last_month = previous_starts(Cadence.MONTHLY, month, 2)[0]
+    MetricValue.objects.create(metric=metric, period=last_month, value=Decimal("3.5"))
+    html = member_client.get(system.get_absolute_url()).text
+    card = html[html.index(f'id="metric-{metric.pk}"') - 40 :]
+    card = card[: card.index("</li>")]
+    assert 'class="metric-card off"' in card and "Leads &amp; calls" in card
+    assert "<strong>3.5</strong>" in card and "target ≥ 10" in card and "off target" in card
+    assert f'action="{reverse("metrics:record", args=[metric.pk])}"' in card  # their form
+    assert f'<label for="value-{metric.pk}">{label(Cadence.MONTHLY, month)}</label>' in card
+    # A wrong value: the card again, the value kept and the field marked.
+    data = {"period": code(Cadence.MONTHLY, month), "value": "lots"}
+    answer = member_client.post(reverse("metrics:record", args=[metric.pk]), data, **HTMX).text
+    assert 'value="lots" aria-invalid="true"' in answer and 'role="alert"' in answer
+    assert "data-autofocus" in answer and not MetricValue.objects.filter(period=month).exists()
+    # Someone who does not record it sees the card without the form.
+    other = UserFactory()
+    from django.contrib.auth.models import Group
+
+    from opsmodel.roles import TEAM_MEMBERS
+
+    other.groups.add(Group.objects.get(name=TEAM_MEMBERS))
+    client.force_login(other)
+    theirs = client.get(system.get_absolute_url()).text
+    assert f'id="metric-{metric.pk}"' in theirs and f'id="value-{metric.pk}"' not in theirs

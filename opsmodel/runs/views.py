@@ -32,7 +32,7 @@ from opsmodel.runs.models import Run, RunStep, late_on, late_steps
 from processes.models import Process, Step
 from processes.views import get_process
 from systems.models import System
-from systems.tree import within
+from systems.tree import system_options, within
 
 # Runs on a page of the runs list; active runs and finished ones on the process page.
 RUNS_PER_PAGE = 25
@@ -425,12 +425,6 @@ STATES = dict(Run.State.choices)
 
 
 @prepared
-def systems_to_choose() -> QuerySet:
-    """Every system in tree order, as {pk, name, level}."""
-    return System.objects.order_by("tree_id", "lft").values("pk", "name", "level")
-
-
-@prepared
 def people_given_steps() -> QuerySet:
     """Everyone who has ever been given a step of a run, by name, as (id, first name, last
     name, username)."""
@@ -447,8 +441,6 @@ def people_given_steps() -> QuerySet:
 @permission_required("runs.view_run", raise_exception=True)
 def run_list(request: HttpRequest) -> HttpResponse:
     """Every run, newest first: by system, by assignee, by state, the late ones only."""
-    # The filter's choices as plain rows: a system object each (django-mptt's) cost 30 µs.
-    systems = systems_to_choose()
     chosen_pk = plain_id(request.GET.get("system"))
     chosen = System.objects.filter(pk=chosen_pk).first() if chosen_pk is not None else None
     people = [(pk, User.name_from(*names)) for pk, *names in people_given_steps()]
@@ -484,9 +476,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "page_title": "Runs",
         "rows": rows,
         "page": page,
-        # Hundreds of options, drawn in Python ({% options %}): a system's depth in the tree
-        # shown by two en spaces a level.
-        "system_choices": [(s["pk"], "\u2002\u2002" * s["level"] + s["name"]) for s in systems],
+        # Hundreds of options, drawn once for each version of the map.
+        "system_options": system_options(chosen.pk if chosen else None),
         "chosen": chosen,
         "people_choices": people,
         "owner": owner,

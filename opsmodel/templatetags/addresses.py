@@ -10,9 +10,9 @@ from __future__ import annotations
 from django import template
 from django.template import defaulttags
 from django.urls import NoReverseMatch
-from django.utils.html import conditional_escape
 
 from opsmodel.addresses import STAND_INS, address
+from opsmodel.escaping import conditional_escape
 
 register = template.Library()
 

@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 from opsmodel import slots
 from opsmodel.escaping import escape
 from opsmodel.markdown import render_markdown
+from opsmodel.paging import drawn_pager
 
 register = template.Library()
 
@@ -69,6 +70,13 @@ def reorder_form(
 def reorder(context, action: str, name: str, first: bool, last: bool, **options) -> SafeString:
     """`{% reorder move_url child.name forloop.first forloop.last %}`: reorder_form()."""
     return mark_safe(reorder_form(context, action, name, first, last, **options))
+
+
+@register.simple_tag(takes_context=True)
+def pager(context) -> SafeString:
+    """`{% pager %}`: the pager of the list on the page (its `page` and `pager`, from
+    opsmodel.paging.paginate)."""
+    return drawn_pager(context["page"], context["pager"])
 
 
 @register.filter

@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from opsmodel.addresses import address
 from opsmodel.dates import format_date
 from opsmodel.escaping import escape
-from opsmodel.templatetags.opsmodel import number
+from opsmodel.templatetags.opsmodel import csrf_field, number, sparkline
 
 register = template.Library()
 
@@ -77,6 +77,73 @@ def scorecard_row(context, row, recording: bool = False) -> SafeString:
         head.append(record_cell(context, row, recording))
     head.append("</tr>")
     return mark_safe("".join(head))
+
+
+@register.simple_tag(takes_context=True)
+def system_metric_card(context, row, recording: bool = False) -> SafeString:
+    """A system's monthly or annual metric as a card: its latest value against its target,
+    its trend, and for whoever records it, a form for this period's value. Drawn in Python,
+    as the scorecard's rows are."""
+    metric, latest = row.metric, row.latest
+    pk = metric.pk
+    name = escape(metric.name)
+    on = {True: " on", False: " off"}.get(latest.on_target if latest else None, "")
+    unit = f' <span class="muted">({escape(metric.unit)})</span>' if metric.unit else ""
+    edit = ""
+    perms = context.get("perms")
+    if perms is not None and perms["processes"]["change_metric"]:
+        url = escape(address("metrics:edit", pk))
+        edit = (
+            f'<a class="link-small" href="{url}" data-hx-get="{url}" data-hx-target="#main" '
+            f'data-hx-push-url="true">Edit<span class="visually-hidden"> {name}</span></a>'
+        )
+    if latest:
+        figure = (
+            f"<strong>{escape(number(latest.value))}</strong> "
+            f'<span class="muted">{escape(latest.label)}</span>'
+        )
+    else:
+        figure = '<span class="muted">No value yet</span>'
+    towards = "≤" if metric.direction == "lower" else "≥"
+    badge = ""
+    if latest and latest.on_target is False:
+        badge = '<span class="badge badge-danger">off target</span>'
+    elif latest and latest.on_target:
+        badge = '<span class="badge badge-ok">on target</span>'
+    drawn = [
+        f'<li class="metric-card{on}" id="metric-{pk}">',
+        f'<div class="metric-card-head">\n<h3>{name}{unit}</h3>\n{edit}\n</div>',
+        f'<p class="metric-figure">\n{figure}\n<span class="muted">target {towards} '
+        f"{escape(number(metric.target))}</span>\n{badge}\n</p>",
+        sparkline(row.cells, metric.target),
+    ]
+    if row.can_record:
+        current = row.current
+        action = escape(address("metrics:record", pk))
+        request = context.get("request")
+        back = escape(request.get_full_path()) if request else ""
+        value = escape(row.entered if row.error else number(current.value))
+        error = message = ""
+        if row.error:
+            error = f' aria-invalid="true" aria-describedby="value-{pk}-error"'
+            message = (
+                f'\n<p class="field-error" id="value-{pk}-error" role="alert">'
+                f"{escape(row.error)}</p>"
+            )
+        drawn.append(
+            f'<form method="post" action="{action}" data-hx-post="{action}" '
+            f'data-hx-target="#metric-{pk}" data-hx-swap="outerHTML" data-hx-push-url="false" '
+            f'class="record record-wide">\n{csrf_field(context)}\n'
+            f'<input type="hidden" name="period" value="{escape(current.code)}">\n'
+            f'<input type="hidden" name="next" value="{back}">\n'
+            f'<label for="value-{pk}">{escape(current.label)}</label>\n'
+            f'<input id="value-{pk}" name="value" inputmode="decimal" autocomplete="off" '
+            f'value="{value}"{error}{" data-autofocus" if recording else ""}>\n'
+            f'<button type="submit" class="button button-secondary">Save</button>{message}\n'
+            "</form>"
+        )
+    drawn.append("</li>")
+    return mark_safe("\n".join(drawn))
 
 
 def record_cell(context, row, recording: bool) -> str:

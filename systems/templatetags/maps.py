@@ -30,7 +30,7 @@ def map_tree(context, rows, can_reorder) -> SafeString:
         node = row.node
         pk, name = node.pk, escape(node.name)
         url = escape(address("systems:detail", pk))
-        inside = node.get_descendant_count()
+        inside = (node.rght - node.lft - 1) // 2  # get_descendant_count(), read directly
         opener = ""
         if not row.has_children and inside:
             opener = (
