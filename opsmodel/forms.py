@@ -95,8 +95,8 @@ class PeopleToChoose(BaseChoiceIterator):
     def drawn(self, chosen: list[str]) -> str:
         """The `<option>`s, the first of `chosen` among them selected, as FastSelect draws
         them: drawn once for each version of the map (people are part of it), not on every
-        visit (mapcache.drawn_for_map)."""
-        options = mapcache.drawn_for_map(
+        visit (mapcache.kept_for_map)."""
+        options = mapcache.kept_for_map(
             ("people to choose", self.owner_id, str(self.empty_label)),
             lambda: "".join(
                 f'<option value="{escape(value)}">{conditional_escape(label)}</option>'

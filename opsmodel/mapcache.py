@@ -70,6 +70,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
+from typing import Any
 
 from django.core.cache import caches
 from django.db import connection
@@ -264,26 +265,29 @@ def stamps() -> dict[str, str] | None:
     return {topic: found[key] for topic, key in STAMP_KEYS.items()}
 
 
-# Parts of pages drawn once for each version of the map (drawn_for_map), in this process.
-DRAWN: dict[tuple, str] = {}
-DRAWN_KEPT = 64
+# What is made of the map alone, made once for each version of it (kept_for_map), in this
+# process.
+KEPT: dict[tuple, Any] = {}
+KEPT_AT_MOST = 64
 
 
-def drawn_for_map(key: tuple, draw: Callable[[], str]) -> str:
-    """`draw()`, kept in this process under `key` until the map changes: for a part of a page
-    made only of the map (its systems, its people), such as a list of a form's options, which
-    every page that shows it would otherwise draw again after any write (a tick, a value
-    recorded) however little it changed. Drawn each time when no stamp can be trusted (inside a
-    transaction, or the stamps' store failing)."""
+def kept_for_map[T](key: tuple, make: Callable[[], T]) -> T:
+    """`make()`, kept in this process under `key` until the map changes: for what is made of
+    the map alone (its systems, its people, its totals), such as a list of a form's options,
+    which every page that shows it would otherwise make again after any write (a tick, a value
+    recorded) however little it changed. Made each time when no stamp can be trusted (inside a
+    transaction, or the stamps' store failing). What it returns is shared: never changed."""
     now = stamps()
     if now is None:
-        return draw()
+        return make()
     kept_under = (now[MAP], get_language(), *key)
-    found = DRAWN.get(kept_under)
-    if found is None:
-        if len(DRAWN) >= DRAWN_KEPT:
-            DRAWN.clear()
-        found = DRAWN[kept_under] = draw()
+    try:
+        return KEPT[kept_under]
+    except KeyError:
+        pass
+    if len(KEPT) >= KEPT_AT_MOST:
+        KEPT.clear()
+    found = KEPT[kept_under] = make()
     return found
 
 

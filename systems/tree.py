@@ -86,7 +86,7 @@ def system_options(chosen_pk: int | None = None) -> SafeString:
     """Every system as an `<option>` of a filter, in tree order, indented by its depth, the
     one of `chosen_pk` selected: drawn once for each version of the map (a list of hundreds,
     on the scorecard and the runs page)."""
-    options = mapcache.drawn_for_map(
+    options = mapcache.kept_for_map(
         ("system options",),
         lambda: "".join(
             f'<option value="{pk}">{EN_SPACES * level}{escape(name)}</option>'

@@ -761,12 +761,12 @@ def test_what_was_typed_into_something_deleted_reads_as_the_form_did(founder_cli
 @pytest.mark.django_db(transaction=True)
 def test_the_people_to_choose_are_drawn_once_for_each_version_of_the_map():
     from opsmodel.forms import FastSelect, PeopleToChoose
-    from opsmodel.mapcache import DRAWN
+    from opsmodel.mapcache import KEPT
 
     ann = make.UserFactory(first_name="Ann", last_name="<Lee>")
     make.UserFactory(first_name="Bob", last_name="Ray")
     left = make.UserFactory(first_name="Cy", last_name="Gone", is_active=False)
-    DRAWN.clear()
+    KEPT.clear()
     label = "— No owner yet —"
     for owner, value in [(None, None), (None, ""), (ann.pk, ann.pk), (left.pk, left.pk)]:
         kept = FastSelect(choices=PeopleToChoose(label, owner)).render("owner", value)
@@ -775,7 +775,7 @@ def test_the_people_to_choose_are_drawn_once_for_each_version_of_the_map():
         drawn = FastSelect(choices=list(PeopleToChoose(label, owner))).render("owner", value)
         assert kept == again == drawn
         assert kept.count(" selected") == 1  # (no value: no owner, the first option)
-    assert len(DRAWN) == 3  # a list for each owner given (one who left is in theirs)
+    assert len(KEPT) == 3  # a list for each owner given (one who left is in theirs)
     assert "Ann &lt;Lee&gt;" in kept and "Cy Gone" in kept
     # Someone renamed: a new version of the map, and the list drawn again.
     ann.first_name = "Anna"

@@ -727,3 +727,19 @@ def test_an_undo_offered_for_a_while_is_not_kept_past_it(member_client, member):
     time.sleep(2.5)
     html, _ = get(member_client, run.get_absolute_url())  # not the page kept a moment ago
     assert f"Undo: {ticked.name}" not in html
+
+
+def test_the_maps_totals_are_counted_once_for_each_version_of_the_map(member_client):
+    SOPFactory.create_batch(2)
+    totals = re.compile(r"<strong>(\d+)</strong> (?:system|process|SOP)")
+
+    def home() -> tuple[list[str], int]:
+        """The totals shown, and the counts made, drawing the map afresh (a hard reload)."""
+        with CaptureQueriesContext(connection) as captured:
+            html = member_client.get(reverse("home"), HTTP_CACHE_CONTROL="no-cache").text
+        return totals.findall(html), sum('AS "__count" FROM' in q["sql"] for q in captured)
+
+    assert home() == (["2", "2", "2"], 3)
+    assert home() == (["2", "2", "2"], 0)  # kept: nothing counted again
+    SOPFactory()  # the map changes: counted again
+    assert home() == (["3", "3", "3"], 3)

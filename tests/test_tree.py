@@ -147,18 +147,18 @@ def test_versions_go_up_on_every_save_and_guard_conditional_writes():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_system_filters_options_are_drawn_once_for_each_version_of_the_map():
-    from opsmodel.mapcache import DRAWN
+    from opsmodel.mapcache import KEPT
     from systems.tree import system_options
 
     top = SystemFactory(name="Wealth & co")
     inner = SystemFactory(name="Revenue", parent=top)
-    DRAWN.clear()
+    KEPT.clear()
     drawn = system_options(inner.pk)
     assert drawn == (
         f'<option value="{top.pk}">Wealth &amp; co</option>'
         f'<option value="{inner.pk}" selected>\u2002\u2002Revenue</option>'
     )
-    assert system_options() == drawn.replace(" selected", "") and len(DRAWN) == 1
+    assert system_options() == drawn.replace(" selected", "") and len(KEPT) == 1
     inner.name = "Revenue generation"
     inner.save()  # the map changed: drawn again
-    assert "Revenue generation" in system_options(inner.pk) and len(DRAWN) == 2
+    assert "Revenue generation" in system_options(inner.pk) and len(KEPT) == 2

@@ -2,7 +2,8 @@
 
 `python -m tests.benchmark profile [--times 5] [--top 6] [--page system]` prints, for each page
 the benchmark measures, the median service time of `--times` requests (without the profiler),
-its SQL queries, and the functions with the most time of their own while the profiler watched
+its SQL queries, the Python calls it makes (cProfile's count, per request: repeatable where
+times are not), and the functions with the most time of their own while the profiler watched
 the same number of requests (per request). It runs on the configured database (SQLITE_PATH or
 DATABASE_URL; the map is generated if it is empty) with production settings (DEBUG off, static
 files collected), as the benchmark's founder and busiest person, through the whole middleware
@@ -11,6 +12,8 @@ stack; these are service times, one request at a time, not latencies under load.
 
 from __future__ import annotations
 
+import cProfile
+import pstats
 import statistics
 import time
 
@@ -92,6 +95,14 @@ class Command(BaseCommand):
         with CaptureQueriesContext(connection) as captured:
             client.get(page.path, **meta)
         queries = len(captured)  # now: the next request empties the log it reads
+        # Python calls (and C functions called from Python) per request: unlike times, the
+        # same from run to run, so what a change saved shows however busy the machine is.
+        counter = cProfile.Profile()
+        counter.enable()
+        for _ in range(o["times"]):
+            client.get(page.path, **meta)
+        counter.disable()
+        calls = pstats.Stats(counter).total_calls // o["times"]
         profiler = Profiler(interval=0.0005)
         profiler.start()
         for _ in range(o["times"]):
@@ -100,7 +111,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.MIGRATE_HEADING(
                 f"{page.name} ({page.path}): {statistics.median(times):.1f} ms median of "
-                f"{o['times']}, {queries} SQL queries"
+                f"{o['times']}, {queries} SQL queries, {calls:,} Python calls"
             )
         )
         root = profiler.last_session.root_frame()
