@@ -122,14 +122,8 @@ def system_metric_card(context, row, recording: bool = False) -> SafeString:
         action = escape(address("metrics:record", pk))
         request = context.get("request")
         back = escape(request.get_full_path()) if request else ""
-        value = escape(row.entered if row.error else number(current.value))
-        error = message = ""
-        if row.error:
-            error = f' aria-invalid="true" aria-describedby="value-{pk}-error"'
-            message = (
-                f'\n<p class="field-error" id="value-{pk}-error" role="alert">'
-                f"{escape(row.error)}</p>"
-            )
+        value, error, message = value_entered(row, current)
+        message = f"\n{message}" if message else ""
         drawn.append(
             f'<form method="post" action="{action}" data-hx-post="{action}" '
             f'data-hx-target="#metric-{pk}" data-hx-swap="outerHTML" data-hx-push-url="false" '
@@ -146,6 +140,19 @@ def system_metric_card(context, row, recording: bool = False) -> SafeString:
     return mark_safe("\n".join(drawn))
 
 
+def value_entered(row, cell) -> tuple[str, str, str]:
+    """What a row's form to record `cell` shows in its field: the value recorded, or what was
+    typed and refused; the field's attributes that say it was refused, and why (escaped)."""
+    if not row.error:
+        return escape(number(cell.value)), "", ""
+    pk = row.metric.pk
+    return (
+        escape(row.entered),
+        f' aria-invalid="true" aria-describedby="value-{pk}-error"',
+        f'<p class="field-error" id="value-{pk}-error" role="alert">{escape(row.error)}</p>',
+    )
+
+
 def record_cell(context, row, recording: bool) -> str:
     """This week's cell with the form that records it."""
     cell = row.cells[-1]
@@ -155,14 +162,8 @@ def record_cell(context, row, recording: bool) -> str:
     request = context.get("request")
     back = escape(request.get_full_path()) if request else ""
     name, label = escape(row.metric.name), escape(cell.label)
-    value = escape(row.entered if row.error else number(cell.value))
+    value, error, message = value_entered(row, cell)
     token = escape(context.get("csrf_token", ""))
-    error = message = ""
-    if row.error:
-        error = f' aria-invalid="true" aria-describedby="value-{pk}-error"'
-        message = (
-            f'<p class="field-error" id="value-{pk}-error" role="alert">{escape(row.error)}</p>'
-        )
     return (
         f'<td class="cell cell-current{state}">'
         f'<form method="post" action="{action}" data-hx-post="{action}"'
