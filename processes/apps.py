@@ -22,10 +22,11 @@ class ProcessesConfig(AppConfig):
 
 
 def count_processes():
-    """A system's own processes, as a subquery on the system's pk (System.objects.with_counts)."""
+    """A system's own processes, as a subquery on the system's pk (System.objects.with_counts);
+    rows counted, from the index of processes by system alone (as count_sops)."""
     from django.db.models import Count, OuterRef
 
     from processes.models import Process
 
     per_system = Process.objects.filter(system=OuterRef("pk")).order_by().values("system")
-    return per_system.annotate(n=Count("pk")).values("n")
+    return per_system.annotate(n=Count("*")).values("n")

@@ -279,3 +279,29 @@ def test_activity_moves_the_session_expiry_and_idle_sessions_end(member_client, 
         expire_date=datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
     )
     assert member_client.get(reverse("front:my_work")).status_code == 302
+
+
+def test_postgresql_queries_are_prepared_on_the_server_unless_turned_off():
+    from opsmodel.settings import database_from_url
+
+    url = "postgres://ops:secret@db.internal:5432/opsmodel"
+    assert database_from_url(url)["OPTIONS"] == {
+        "server_side_binding": True,
+        "prepare_threshold": 1,
+    }
+    assert database_from_url(url, prepared=False)["OPTIONS"] == {}
+
+
+@pytest.mark.django_db
+def test_a_page_seen_twice_runs_its_queries_prepared_on_postgresql(member_client):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
+    url = SystemFactory().get_absolute_url()
+    member_client.get(url, HTTP_CACHE_CONTROL="no-cache")
+    member_client.get(url, HTTP_CACHE_CONTROL="no-cache")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any('FROM "systems_system"' in statement for statement in prepared)
