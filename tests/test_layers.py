@@ -307,4 +307,5 @@ def test_the_layers_of_the_names_are_read_from_the_code():
         "runs": "opsmodel.runs",
         "steps": "processes",
         "work": "opsmodel.front",
+        "found": "opsmodel.front",
     }
