@@ -266,28 +266,34 @@ def stamps() -> dict[str, str] | None:
 
 
 # What is made of the map alone, made once for each version of it (kept_for_map), in this
-# process.
+# process; and each person's part of the frame of whole pages (opsmodel's {% kept_for_person %}),
+# one or two for each person working.
 KEPT: dict[tuple, Any] = {}
 KEPT_AT_MOST = 64
+FRAMES: dict[tuple, Any] = {}
+FRAMES_AT_MOST = 512
 
 
-def kept_for_map[T](key: tuple, make: Callable[[], T]) -> T:
+def kept_for_map[T](
+    key: tuple, make: Callable[[], T], store: dict[tuple, Any] = KEPT, at_most: int = KEPT_AT_MOST
+) -> T:
     """`make()`, kept in this process under `key` until the map changes: for what is made of
     the map alone (its systems, its people, its totals), such as a list of a form's options,
     which every page that shows it would otherwise make again after any write (a tick, a value
     recorded) however little it changed. Made each time when no stamp can be trusted (inside a
-    transaction, or the stamps' store failing). What it returns is shared: never changed."""
+    transaction, or the stamps' store failing). What it returns is shared: never changed.
+    `store`: where it is kept, emptied once it holds `at_most`."""
     now = stamps()
     if now is None:
         return make()
     kept_under = (now[MAP], get_language(), *key)
     try:
-        return KEPT[kept_under]
+        return store[kept_under]
     except KeyError:
         pass
-    if len(KEPT) >= KEPT_AT_MOST:
-        KEPT.clear()
-    found = KEPT[kept_under] = make()
+    if len(store) >= at_most:
+        store.clear()
+    found = store[kept_under] = make()
     return found
 
 

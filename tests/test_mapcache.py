@@ -743,3 +743,53 @@ def test_the_maps_totals_are_counted_once_for_each_version_of_the_map(member_cli
     assert home() == (["2", "2", "2"], 0)  # kept: nothing counted again
     SOPFactory()  # the map changes: counted again
     assert home() == (["3", "3", "3"], 3)
+
+
+def header(html: str) -> str:
+    """The page's header: what {% kept_for_person %} draws once for a person."""
+    return html[html.index('<header class="topbar">') : html.index("</header>")]
+
+
+def test_the_frame_is_drawn_once_for_a_person_and_shows_what_changed_since(member, founder):
+    from opsmodel.notify.models import Kind, Notification
+
+    mapcache.FRAMES.clear()
+    url = ProcessFactory().get_absolute_url()
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(member)
+    fresh = {"HTTP_CACHE_CONTROL": "no-cache"}  # the page drawn afresh, its frame kept
+    first, _ = whole(browser, url, **fresh)
+    again, _ = whole(browser, url, **fresh)
+    assert len(mapcache.FRAMES) == 2  # the header, and the sidebar's place
+    assert TOKEN.sub("", again.text) == TOKEN.sub("", first.text)
+    assert "Sam Lee" in header(again.text) and "Needs an owner" not in header(again.text)
+    assert CSRF_PLACEHOLDER not in again.text
+    # Each person their own: the founder's name, and the links their role allows.
+    founders = Client()
+    founders.force_login(founder)
+    theirs, _ = whole(founders, url, **fresh)
+    assert "Maya Ortiz" in header(theirs.text) and "Needs an owner" in header(theirs.text)
+    # The person's name changed, a role given, a notification come, a search typed: shown.
+    member.first_name, member.job_title = "Samuel", "Bookkeeper"
+    member.save()
+    page, _ = whole(browser, url, **fresh)
+    assert "Samuel Lee" in header(page.text) and "Bookkeeper" in header(page.text)
+    member.groups.add(Group.objects.get(name="Founders"))
+    page, _ = whole(browser, url, **fresh)
+    assert "Needs an owner" in header(page.text) and "unread" not in header(page.text)
+    Notification.objects.create(person=member, kind=Kind.MENTION, key="m:1", subject="Hi")
+    page, _ = whole(browser, url, **fresh)
+    assert "1 unread" in header(page.text)
+    found, _ = whole(browser, reverse("front:search") + "?q=invoice")
+    assert 'name="q" value="invoice"' in header(found.text)
+    page, _ = whole(browser, url, **fresh)
+    assert 'name="q" value=""' in header(page.text)
+    # The log-out form of a kept header carries this request's token: it logs out.
+    token = re.search(r'name="csrfmiddlewaretoken" value="(\w+)"', header(page.text)).group(1)
+    assert browser.post(reverse("logout"), {"csrfmiddlewaretoken": token}).status_code == 302
+    assert browser.get(url).status_code == 302  # to the login page
+
+
+def test_the_runs_filters_stay_out_of_the_search_box(member_client):
+    page, _ = whole(member_client, reverse("runs:list") + "?state=active")
+    assert 'name="q" value=""' in header(page.text)

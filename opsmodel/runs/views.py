@@ -485,7 +485,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "states": STATES,
         "late_only": late_only,
         "process": process,
-        "query": query,
+        # The filters, for the pager's links ("query" is the header's search box).
+        "filters": query,
         "filtered": bool(query),
     }
     return render_page(request, "runs/run_list.html", context)

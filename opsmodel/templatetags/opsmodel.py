@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from opsmodel import slots
+from opsmodel import mapcache, slots
 from opsmodel.escaping import escape
 from opsmodel.markdown import render_markdown
 from opsmodel.paging import drawn_pager
@@ -220,3 +220,47 @@ def owner(person) -> SafeString:
 def slot(context, name: str, *args) -> SafeString:
     """What a layer above draws in this place of the page (opsmodel.slots)."""
     return slots.render(name, context, *args)
+
+
+class KeptForPersonNode(template.Node):
+    def __init__(self, nodelist: template.NodeList, vary: list) -> None:
+        self.nodelist, self.vary = nodelist, vary
+
+    def render(self, context) -> SafeString:
+        user = context.get("user")
+        if user is None or not user.is_authenticated:
+            return self.nodelist.render(context)
+        key = ("person", id(self), user.pk, *(str(v.resolve(context)) for v in self.vary))
+
+        def draw() -> str:
+            placeholders = {
+                "csrf_token": mapcache.CSRF_PLACEHOLDER,
+                "csp_nonce": mapcache.NONCE_PLACEHOLDER,
+            }
+            with context.push(placeholders):
+                return self.nodelist.render(context)
+
+        drawn = mapcache.kept_for_map(key, draw, mapcache.FRAMES, mapcache.FRAMES_AT_MOST)
+        # This request's own token and nonce (or the placeholders again, while a page is drawn
+        # to be kept: they are put in when it is served).
+        drawn = drawn.replace(mapcache.CSRF_PLACEHOLDER, str(context.get("csrf_token", "")))
+        nonce = str(context.get("csp_nonce", ""))
+        return mark_safe(drawn.replace(mapcache.NONCE_PLACEHOLDER, nonce))
+
+
+@register.tag
+def kept_for_person(parser, token) -> KeptForPersonNode:
+    """`{% kept_for_person var … %}…{% endkept_for_person %}`: what is between, drawn once for
+    each person, version of the map and value of each `var`, then kept (opsmodel.mapcache's
+    kept_for_map, FRAMES), with this request's CSRF token and CSP nonce put in each time.
+
+    For the frame of whole pages (the header, the sidebar's place), whose drawing cost a
+    seventh of a page drawn afresh: what it shows must be the person's (their name, their
+    permissions: a change to either changes the map's stamp), the map's, or a `var`. Never
+    around anything a request changes otherwise: the one-time messages, the page's own
+    content.
+    """
+    vary = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
+    nodelist = parser.parse(("endkept_for_person",))
+    parser.delete_first_token()
+    return KeptForPersonNode(nodelist, vary)
