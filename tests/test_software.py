@@ -82,6 +82,28 @@ def test_a_tool_page_lists_the_systems_and_the_sops_that_use_it(member_client, t
     assert "Chase late payers" not in stripe and "Not known" in stripe
 
 
+def test_a_tool_used_by_many_sops_lists_them_a_page_at_a_time(member_client):
+    from sops.fills import SOPS_PER_PAGE
+
+    bank = make.SoftwareFactory(name="Bank")
+    process = make.ProcessFactory(name="Payments")
+    for n in range(SOPS_PER_PAGE + 5):
+        make.SOPFactory(process=process, title=f"Pay supplier {n:02}", software=[bank])
+    url = bank.get_absolute_url()
+    first = member_client.get(url).content.decode()
+    assert f'SOPs that use it <span class="count">{SOPS_PER_PAGE + 5}</span>' in first
+    assert first.count("Pay supplier") == SOPS_PER_PAGE and "Pay supplier 00" in first
+    assert 'aria-label="Pages of the SOPs that use Bank"' in first
+    assert 'rel="next" href="?page=2"' in first
+    # The next page, as htmx fetches it: the rest, in the map's order.
+    second = member_client.get(url, {"page": 2}, **make.HTMX).content.decode()
+    assert second.count("Pay supplier") == 5 and "Pay supplier 29" in second
+    assert "<html" not in second and 'rel="prev" href="?page=1"' in second
+    # A page that is not there: said so, the nearest shown.
+    late = member_client.get(url, {"page": "9"}).content.decode()
+    assert "There is no page “9”: this is page 2 of 2." in late
+
+
 def test_a_stored_javascript_link_is_shown_as_text_never_followed(member_client):
     tool = make.SoftwareFactory(name="Old", link="https://ok.example.com")
     Software.objects.filter(pk=tool.pk).update(link="javascript:alert(1)")
