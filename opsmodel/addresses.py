@@ -10,10 +10,15 @@ Only positive whole numbers (ids) and plain words (kinds such as "sop", username
 quick way, each where the view takes one (a word given for an id is reversed, and refused, as
 before); anything else, and any view whose address does not show each stand-in exactly once,
 goes through `reverse()` as before. The pieces are kept per script prefix (the app served
-below a path) and per URLconf, and forgotten when the URLconf setting changes.
+below a path) and per URLconf, and forgotten when the URLconf setting changes. While a view
+answers a request, its prefix and URLconf are read once (AddressesMiddleware): each is the
+request's own, read through a lock (some fourteen Python calls, for each of a page's hundreds
+of links).
 """
 
 from __future__ import annotations
+
+from contextvars import ContextVar
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -27,11 +32,25 @@ WORD_STAND_INS = ("qzxwordina", "qzxwordinb", "qzxwordinc")
 
 _pieces: dict[tuple, tuple[str, ...] | None] = {}
 
+# The script prefix and URLconf of the request a view is answering (answering()), or None.
+_answering: ContextVar[tuple[str, str | None] | None] = ContextVar("answering", default=None)
+
+
+def answering() -> None:
+    """Note the script prefix and URLconf of the request now answered, for its addresses, until
+    `done()`."""
+    _answering.set((get_script_prefix(), get_urlconf()))
+
+
+def done() -> None:
+    _answering.set(None)
+
 
 def _pieces_of(view_name: str, words: tuple[bool, ...], current_app: str | None):
     """The address of `view_name` cut around its arguments (`words`: which are words, not
     ids), or None when it cannot be."""
-    key = (view_name, words, current_app, get_script_prefix(), get_urlconf())
+    where = _answering.get() or (get_script_prefix(), get_urlconf())
+    key = (view_name, words, current_app, *where)
     try:
         return _pieces[key]
     except KeyError:

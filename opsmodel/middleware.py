@@ -13,6 +13,8 @@ from django.shortcuts import resolve_url
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from opsmodel import addresses
+
 # How hard a page is compressed: 1, as web servers do by default. Django's 6 took 0.3–0.5 ms
 # more on a 30–65 kB page drawn afresh (a tenth of what serving a kept page costs), for a
 # page 10–20% smaller: 7.5 kB instead of 6.4 kB for a process's page.
@@ -56,6 +58,24 @@ class PersonMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.user = get_user(request)
         return self.get_response(request)
+
+
+class AddressesMiddleware:
+    """While the view answers, its links (opsmodel.addresses) read the request's script prefix
+    and URLconf once: noted when Django has chosen the URLconf (process_view), forgotten when
+    the response is made (a streamed one's links, drawn later, read them themselves)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        finally:
+            addresses.done()
+
+    def process_view(self, request: HttpRequest, view, args, kwargs) -> None:
+        addresses.answering()
 
 
 class InactivityTimeoutMiddleware:

@@ -60,6 +60,29 @@ def test_below_a_script_prefix_the_address_starts_with_it():
     assert address("sops:detail", 5) == "/sops/5/"
 
 
+def test_while_a_view_answers_its_links_read_the_request_s_prefix_once_then_forget_it(rf):
+    from django.http import HttpResponse
+
+    from opsmodel.middleware import AddressesMiddleware
+
+    def answer(request):
+        middleware.process_view(request, answer, (), {})  # as Django calls it, before the view
+        set_script_prefix("/elsewhere/")  # read already: the view's links keep the request's
+        try:
+            return HttpResponse(address("sops:detail", 5))
+        finally:
+            set_script_prefix("/ops/")
+
+    middleware = AddressesMiddleware(answer)
+    set_script_prefix("/ops/")
+    try:
+        assert middleware(rf.get("/")).content == b"/ops/sops/5/"
+        set_script_prefix("/")
+        assert address("sops:detail", 5) == "/sops/5/"  # after the response: read each time
+    finally:
+        set_script_prefix("/")
+
+
 @pytest.mark.parametrize("kind", ["sop", "step", "process", "run"])
 def test_a_word_where_the_view_takes_one_gets_the_address_django_reverses(kind):
     assert address("comments:thread", kind, 12) == reverse("comments:thread", args=[kind, 12])
