@@ -111,6 +111,19 @@ def test_anything_but_a_positive_whole_number_is_run_as_built(given):
     assert calls[-1] is given  # built with what was given, not with a stand-in
 
 
+@pytest.mark.parametrize("given", [[4, 0], [4, -3], [4, True], [4, "7"], [4, 7.0], []])
+def test_a_list_with_anything_but_positive_whole_numbers_is_run_as_built(given):
+    calls = []
+
+    @prepared
+    def steps(process_ids):
+        calls.append(process_ids)
+        return Step.objects.filter(process_id__in=process_ids)
+
+    steps(given)
+    assert calls[-1] == given  # built with what was given, not with stand-ins
+
+
 def test_lists_of_ids_are_compiled_once_for_each_length():
     processes = ProcessFactory.create_batch(4)
     for process in processes:
