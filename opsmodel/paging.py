@@ -17,17 +17,12 @@ from django.utils.safestring import SafeString, mark_safe
 from opsmodel.escaping import escape
 
 
-def paginate(
-    request: HttpRequest, items: Sequence, per_page: int, label: str, count: int | None = None
-) -> dict:
+def paginate(request: HttpRequest, items: Sequence, per_page: int, label: str) -> dict:
     """The page of `items` asked for with ?page=, and what the pager shows (as context).
 
-    `label` names the pager for screen readers: "Pages of the scorecard". `count`: how many
-    items there are, when a cheaper query than counting `items` tells.
+    `label` names the pager for screen readers: "Pages of the scorecard".
     """
     paginator = Paginator(items, per_page)
-    if count is not None:
-        paginator.count = count  # instead of counting `items`
     asked = request.GET.get("page", "")
     page = paginator.get_page(asked)
     notice = ""

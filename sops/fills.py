@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from opsmodel import slots
+from opsmodel import mapcache, slots
 from opsmodel.paging import paginate
+from opsmodel.prepared import prepared
+from processes.models import Process
 from sops.models import SOP
 
 # A tool the whole business works in (the bank, the books) is used by thousands of SOPs: its
@@ -15,11 +17,28 @@ SOPS_PER_PAGE = 25
 @slots.fills("software-sops")
 def software_sops(context, tool) -> tuple[str, dict]:
     """The SOPs that use a tool, in the order of the map, each with where it sits: a page of
-    them (?page=), with the pager to the others."""
-    order = ("process__system__tree_id", "process__system__lft", "process__position", "title")
-    sops = SOP.objects.filter(software=tool).select_related("process__system", "owner")
+    them (?page=), with the pager to the others.
+
+    Ordered in Python: the tool's SOPs as plain rows (id, process, title), each process's place
+    in the map kept for each version of it. Both databases joined the 1,398 SOPs of the busiest
+    tool to their processes and systems to sort them for a page of 25 (PostgreSQL: 20 ms)."""
+    rows = SOP.objects.filter(software=tool).values_list("pk", "process_id", "title")
+    places = mapcache.kept_for_map(("process-places",), process_places)
+    ordered = sorted(rows, key=lambda row: (places[row[1]], row[2].casefold(), row[0]))
+    ids = [pk for pk, _process, _title in ordered]
     label = f"Pages of the SOPs that use {tool.name}"
-    # Counted from the links alone (SQLite joined each of 1,400 SOPs to count them: 2.6 ms).
-    count = SOP.software.through.objects.filter(software=tool).count()
-    paging = paginate(context["request"], sops.order_by(*order), SOPS_PER_PAGE, label, count)
-    return "sops/_software_sops.html", {**paging, "sops": paging["page"].object_list}
+    paging = paginate(context["request"], ids, SOPS_PER_PAGE, label)
+    shown = list(paging["page"].object_list)
+    found = {sop.pk: sop for sop in sops_listed(shown)} if shown else {}
+    return "sops/_software_sops.html", {**paging, "sops": [found[pk] for pk in shown]}
+
+
+def process_places() -> dict[int, tuple[int, int, int]]:
+    """Each process's place in the map: its system's (tree, left), its own position."""
+    rows = Process.objects.values_list("pk", "system__tree_id", "system__lft", "position")
+    return {pk: (tree, lft, position) for pk, tree, lft, position in rows}
+
+
+@prepared
+def sops_listed(ids: list[int]):
+    return SOP.objects.filter(pk__in=ids).select_related("process__system", "owner")

@@ -28,7 +28,8 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 # subqueries cost more) and reads the systems it shows (1); a full page also reads the sidebar
 # tree's version (1: the tree itself comes by its own request, kept by the browser).
 # The software list counts the systems and SOPs using each tool in its one query; a tool's
-# page reads the tool, its systems and (through the SOPs' slot) its SOPs: counted, then a page.
+# page reads the tool, its systems and (through the SOPs' slot) its SOPs: their ids and
+# titles, each process's place in the map (kept for each version of the map), then a page.
 # The scorecard: the systems of its filter (drawn once for each version of the map, but here
 # every time: inside a test's transaction nothing is kept) and the system chosen, if one is,
 # the page's metrics (count, ids, the metrics, their values), the call-out (the runs, the
@@ -41,7 +42,7 @@ MAX_QUERIES = {
     "process": 20,
     "sop": 15,
     "software": 7,
-    "tool": 10,
+    "tool": 11,
     "scorecard": 13,
     "scorecard_page": 14,
     "goals": 9,
