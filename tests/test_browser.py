@@ -1268,3 +1268,24 @@ def test_a_founder_adds_a_starter_template_from_a_system_page_on_a_phone(page):
     assert "already has a sub-system called “Customer support”" in alert.inner_text()
     page.wait_for_function("document.activeElement.classList.contains('error-summary')")
     assert System.objects.filter(name="Customer support").count() == 1
+
+
+def test_the_next_page_of_a_tool_s_sops_comes_in_with_the_list_in_view(page):
+    from sops.fills import SOPS_PER_PAGE
+    from tests.factories import ProcessFactory, SoftwareFactory, SOPFactory
+
+    bank = SoftwareFactory(name="Bank")
+    process = ProcessFactory(name="Payments")
+    for n in range(SOPS_PER_PAGE * 2 + 1):  # a second page as long as the first
+        SOPFactory(process=process, title=f"Pay supplier {n:02}", software=[bank])
+    page.goto(bank.get_absolute_url())
+    pager = page.get_by_role("navigation", name="Pages of the SOPs that use Bank")
+    pager.get_by_role("link", name="Next page").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"\?page=2$"))
+    page.get_by_role("link", name="Pay supplier 49").wait_for()
+    # The list's heading at the top of the window, below the top bar; not the tool's.
+    heading = page.get_by_role("heading", name=re.compile("SOPs that use it")).bounding_box()
+    top_bar = page.locator("header.topbar").bounding_box()
+    assert top_bar["height"] <= heading["y"] < 200
+    assert page.evaluate("window.scrollY") > 0

@@ -97,6 +97,8 @@ def test_a_tool_used_by_many_sops_lists_them_a_page_at_a_time(member_client):
     assert first.count("Pay supplier") == SOPS_PER_PAGE and "Pay supplier 00" in first
     assert 'aria-label="Pages of the SOPs that use Bank"' in first
     assert 'rel="next" href="?page=2"' in first and "Audit the bank" not in first
+    # Paging keeps the list in view: the next page comes in with its heading at the top.
+    assert 'data-hx-swap="innerHTML show:#tool-sops-heading:top"><nav class="pager"' in first
     # The next page, as htmx fetches it: the rest, in the map's order.
     second = member_client.get(url, {"page": 2}, **make.HTMX).content.decode()
     assert second.count("Pay supplier") == 5
