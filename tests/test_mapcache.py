@@ -17,7 +17,14 @@ from opsmodel.mapcache import CSRF_PLACEHOLDER, EVERY_TOPIC, MAP, STAMP_KEYS, to
 from opsmodel.roles import TEAM_MEMBERS, sync_roles
 from processes.models import Process
 from systems.models import System
-from tests.factories import HTMX, ProcessFactory, SOPFactory, StepFactory, UserFactory
+from tests.factories import (
+    HTMX,
+    ProcessFactory,
+    SoftwareFactory,
+    SOPFactory,
+    StepFactory,
+    UserFactory,
+)
 
 # Committed for real, as in the app: no page is kept while a transaction is open, and a
 # test's writes commit only in a transactional test.
@@ -743,6 +750,28 @@ def test_the_maps_totals_are_counted_once_for_each_version_of_the_map(member_cli
     assert home() == (["2", "2", "2"], 0)  # kept: nothing counted again
     SOPFactory()  # the map changes: counted again
     assert home() == (["3", "3", "3"], 3)
+
+
+def test_a_tools_sops_are_ordered_once_for_each_version_of_the_map(member_client):
+    bank = SoftwareFactory(name="Bank")
+    process = ProcessFactory()
+    pay, audit = (SOPFactory(process=process, title=t, software=[bank]) for t in ("Pay", "Audit"))
+
+    def listed() -> tuple[list[str], int]:
+        """The SOPs' titles shown, in order, and the SOP rows read to order them."""
+        with CaptureQueriesContext(connection) as captured:
+            html = member_client.get(bank.get_absolute_url()).text
+        rows = sum('"sops_sop_software"' in q["sql"] and "INNER JOIN" in q["sql"] for q in captured)
+        return re.findall(r">(Pay|Audit|Bill)</a>", html), rows
+
+    assert listed() == (["Audit", "Pay"], 1)
+    assert listed() == (["Audit", "Pay"], 0)  # kept: not read again
+    # Any change of the map is seen at once: a title, a tool added to an SOP through the ORM.
+    type(pay).objects.filter(pk=pay.pk).update(title="Bill")
+    assert listed() == (["Audit", "Bill"], 1)
+    SOPFactory(process=process, title="Pay").software.add(bank)
+    audit.software.remove(bank)
+    assert listed() == (["Bill", "Pay"], 1)
 
 
 def header(html: str) -> str:
