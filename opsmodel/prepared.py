@@ -125,18 +125,26 @@ class Compiled:
             if kind in (DAY, MOMENT):
                 adapted = self.adapt(kind, stand_in)
                 forms.setdefault((type(adapted), adapted), (index, kind))
-        self.places: list[list[tuple[int, str | None]]] = [[] for _ in self.stand_ins]
+        self.places: list[list[tuple[int, str | type | None]]] = [[] for _ in self.stand_ins]
         # How each column's values are converted, per connection (each thread has its own).
         self.converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         for place, param in enumerate(self.params):
             try:
                 index, kind = forms[(type(param), param)]
             except (KeyError, TypeError):  # not a stand-in (or a value that cannot be hashed)
-                continue
+                # PostgreSQL's driver binding values on the server is given a whole number
+                # compared with a column of numbers (a tree's level, a position), not an id,
+                # as its size (psycopg's Int4): the stand-in, its type the way to give it.
+                if not isinstance(param, int) or (int, int(param)) not in forms:
+                    continue
+                index, kind = forms[(int, int(param))][0], type(param)
             self.places[index].append((place, kind))
 
-    def adapt(self, kind: str, value):
-        """A day or a moment as this database's driver is given it (text, on SQLite)."""
+    def adapt(self, kind: str | type, value):
+        """A day or a moment as this database's driver is given it (text, on SQLite); a
+        whole number as the type its stand-in was given as (`kind`)."""
+        if isinstance(kind, type):
+            return kind(value)
         ops = connections[self.alias].ops
         if kind == DAY:
             return ops.adapt_datefield_value(value)

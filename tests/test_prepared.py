@@ -142,6 +142,24 @@ def test_lists_of_ids_are_compiled_once_for_each_length():
     assert steps_of_many([]) == []
 
 
+def test_numbers_compared_with_a_column_of_numbers_are_compiled_once_too():
+    """A step's position (not an id): PostgreSQL's driver is given it as a sized number
+    (psycopg's Int4, binding on the server), which took it for no stand-in at all."""
+    process = ProcessFactory()
+    for name in ("Draft", "Check", "Send"):
+        StepFactory(process=process, name=name)
+
+    @prepared
+    def steps_from(process_id: int, position: int):
+        steps = Step.objects.filter(process_id=process_id, position__gte=position)
+        return steps.order_by("position").values_list("name", flat=True)
+
+    assert steps_from(process.pk, 1) == ["Draft", "Check", "Send"]
+    assert steps_from(process.pk, 2) == ["Check", "Send"]
+    assert steps_from(process.pk, 3) == ["Send"]
+    assert None not in steps_from.compiled.values() and len(steps_from.compiled) == 1
+
+
 def test_days_and_moments_take_the_stand_ins_places_as_the_database_is_given_them():
     import datetime
 
