@@ -13,7 +13,7 @@ class ProcessesConfig(AppConfig):
 
         # What the systems layer shows of this one without knowing it: each system's number
         # of processes, and its processes deleted with it (locked first, in the lock order).
-        counts("process_count", total=Process.objects.count)(count_processes)
+        counts("process_count")(count_processes)
         tree.holds(Process, "system", lock=True)
         # What kept pages show of this layer (opsmodel.mapcache): a number recorded leaves
         # the SOPs' pages alone.
@@ -22,11 +22,10 @@ class ProcessesConfig(AppConfig):
 
 
 def count_processes():
-    """A system's own processes, as a subquery on the system's pk (System.objects.with_counts);
-    rows counted, from the index of processes by system alone (as count_sops)."""
-    from django.db.models import Count, OuterRef
+    """Each system's own processes, as (system id, count) rows (systems.models.COUNTS); rows
+    counted, from the index of processes by system alone (as count_sops)."""
+    from django.db.models import Count
 
     from processes.models import Process
 
-    per_system = Process.objects.filter(system=OuterRef("pk")).order_by().values("system")
-    return per_system.annotate(n=Count("*")).values("n")
+    return Process.objects.order_by().values_list("system").annotate(n=Count("*"))

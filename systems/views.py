@@ -18,13 +18,14 @@ from opsmodel.prepared import prepared
 from systems.context_processors import sidebar_tree_html, tree_version
 from systems.forms import SystemForm
 from systems.models import (
-    TOTALS,
     System,
     SystemQuerySet,
+    counts_by_system,
     map_cards,
     map_cards_above,
     map_cards_inside,
     systems_inside,
+    with_counts,
 )
 from systems.tree import OPEN_LEVELS, delete_system, flat_tree, move_sibling
 
@@ -49,17 +50,18 @@ def home(request: HttpRequest) -> HttpResponse:
     A large map (settings.MAP_FOLD_OVER) opens folded below its first levels: each folded
     branch is fetched when opened (`branch`), so the page stays small whatever the map's size.
     """
-    # The map's totals, counted whole (each process and SOP is in one system): once for each
-    # version of the map (counting 20,000 SOPs took PostgreSQL 2–5 ms).
+    # The map's totals: each process and SOP is in one system.
+    counted = counts_by_system()
     totals = mapcache.kept_for_map(
         ("the map's totals",),
         lambda: {
             "system_count": System.objects.count(),
-            **{name: total() for name, total in TOTALS.items()},
+            **{name: sum(by_system.values()) for name, by_system in counted.items()},
         },
     )
     system_count = totals["system_count"]
     shown = map_cards_above(OPEN_LEVELS) if system_count > settings.MAP_FOLD_OVER else map_cards()
+    shown = with_counts(shown, counted)
     context = {"page_title": "Operations map", "rows": flat_tree(shown), **totals}
     return render_page(request, "systems/home.html", context)
 
@@ -77,7 +79,7 @@ def render_branch(
 ) -> HttpResponse:
     """The systems right inside `system`, as its branch of the map lists them; `moved`: the one
     just moved, and which way, to give its button the focus back."""
-    rows = flat_tree([] if system.is_leaf_node() else map_cards_inside(system.pk))
+    rows = flat_tree([] if system.is_leaf_node() else with_counts(map_cards_inside(system.pk)))
     for row in rows:
         row.node.moved_direction = moved[1] if moved and moved[0] == row.node.pk else ""
     context = {
@@ -106,7 +108,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     system = get_system(request.user, pk)
     context = {
         **summary_context(system),
-        "children": [] if system.is_leaf_node() else systems_inside(system.pk),
+        "children": [] if system.is_leaf_node() else with_counts(systems_inside(system.pk)),
     }
     return render_page(request, "systems/system_detail.html", context)
 

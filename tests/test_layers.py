@@ -20,7 +20,7 @@ Held for every way one piece of code can know another:
 The composition root knows every layer, as it must: the settings, the root URLconf and the
 frame of every page (`base.html`, whose navigation links each layer's pages). A layer below
 shows what one above adds through a place the upper one fills (opsmodel.slots, the counts of
-`System.objects.with_counts`, the contents `systems.tree.holds`), never by naming it.
+`with_counts()` in systems.models, the contents `systems.tree.holds`), never by naming it.
 Migrations are left out: they name other apps' models by string anyway.
 """
 

@@ -736,20 +736,24 @@ def test_an_undo_offered_for_a_while_is_not_kept_past_it(member_client, member):
     assert f"Undo: {ticked.name}" not in html
 
 
-def test_the_maps_totals_are_counted_once_for_each_version_of_the_map(member_client):
-    SOPFactory.create_batch(2)
+def test_the_maps_totals_and_counts_are_counted_once_for_each_version_of_the_map(member_client):
+    first = SOPFactory.create_batch(2)[0]  # each in a process of a system of its own
     totals = re.compile(r"<strong>(\d+)</strong> (?:system|process|SOP)")
+    cards = re.compile(r"<span>(\d+ SOPs?)</span>")
 
-    def home() -> tuple[list[str], int]:
-        """The totals shown, and the counts made, drawing the map afresh (a hard reload)."""
+    def home() -> tuple[list[str], list[str], int]:
+        """The totals and the cards' counts of SOPs shown, and the counts made, drawing the
+        map afresh (a hard reload)."""
         with CaptureQueriesContext(connection) as captured:
             html = member_client.get(reverse("home"), HTTP_CACHE_CONTROL="no-cache").text
-        return totals.findall(html), sum('AS "__count" FROM' in q["sql"] for q in captured)
+        counted = ('AS "__count" FROM' in q["sql"] or "COUNT(*)" in q["sql"] for q in captured)
+        return totals.findall(html), cards.findall(html), sum(counted)
 
-    assert home() == (["2", "2", "2"], 3)
-    assert home() == (["2", "2", "2"], 0)  # kept: nothing counted again
-    SOPFactory()  # the map changes: counted again
-    assert home() == (["3", "3", "3"], 3)
+    # The systems counted, then the processes and the SOPs of each system.
+    assert home() == (["2", "2", "2"], ["1 SOP", "1 SOP"], 3)
+    assert home() == (["2", "2", "2"], ["1 SOP", "1 SOP"], 0)  # kept: nothing counted again
+    SOPFactory(process=first.process)  # the map changes: counted again
+    assert home() == (["2", "2", "3"], ["2 SOPs", "1 SOP"], 3)
 
 
 def test_a_tools_sops_are_ordered_once_for_each_version_of_the_map(member_client):

@@ -24,9 +24,11 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 # they mention (1, when any do); to the process page the same two for the process's thread, and
 # the count of comments of every step (1, an aggregate).
 # The SOP page lists its pictures and files in one more query (1, however many there are).
-# The map page counts its systems, processes and SOPs (3 plain counts: summing every system's
-# subqueries cost more) and reads the systems it shows (1); a full page also reads the sidebar
-# tree's version (1: the tree itself comes by its own request, kept by the browser).
+# The map page counts its systems (1) and each system's processes and SOPs (2 grouped counts,
+# its totals their sums: kept for each version of the map, but here every time) and reads the
+# systems it shows (1); a full page also reads the sidebar tree's version (1: the tree itself
+# comes by its own request, kept by the browser). A system's page and a branch of the map
+# count every system's processes and SOPs the same way.
 # The software list counts the systems and SOPs using each tool in its one query; a tool's
 # page reads the tool, its systems and (through the SOPs' slot) its SOPs: their ids and
 # titles, each process's place in the map (kept for each version of the map), then a page.
