@@ -321,7 +321,19 @@ def test_the_system_page_shows_its_numbers_with_a_trend_and_the_weekly_rollup(me
     html = member_client.get(system.get_absolute_url()).content.decode()
     assert "Monthly revenue" in html and "41,000" in html and "on target" in html
     assert '<svg class="sparkline"' in html and "target 40000" in html
-    assert "1 of 1</strong> weekly process metric" in html
+    assert "1 of 1</strong> weekly process metric recorded this week is on target" in html
+    # One off target this week, one recorded last week only, one in another system: counted
+    # in all, among those recorded, and not at all.
+    process = ProcessFactory(system=system)
+    off = weekly(process=process, name="Calls made", target=10)
+    MetricValue.objects.create(metric=off, period=this_week(), value=4)
+    late = weekly(process=process, name="Posts written", target=2)
+    last_week = this_week() - datetime.timedelta(days=7)
+    MetricValue.objects.create(metric=late, period=last_week, value=2)
+    MetricValue.objects.create(metric=weekly(), period=this_week(), value=1)
+    html = member_client.get(system.get_absolute_url()).content.decode()
+    rollup = "1 of 2</strong> weekly process metrics recorded this week are on target"
+    assert rollup + ' <span class="muted">(3 in all)</span>' in html
 
 
 def test_the_goals_page_shows_annual_targets_down_the_tree(member_client):
