@@ -7,12 +7,14 @@ people or many sittings, it belongs at the process level.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from opsmodel import mapcache
 from opsmodel.prepared import prepared
 from processes.health import ScopeWarning
 from sops.models import SOP
@@ -35,8 +37,13 @@ def sitting_limit() -> int:
     return settings.SOP_SITTING_MINUTES
 
 
-def first_names() -> set[str]:
-    return {name.lower() for name in active_first_names() if len(name) > 2}
+def first_names() -> frozenset[str]:
+    """The active people's first names (of three letters or more), in lower case: read once
+    for each version of the map (the people are part of it), not on each SOP's page."""
+    return mapcache.kept_for_map(
+        ("first names",),
+        lambda: frozenset(name.lower() for name in active_first_names() if len(name) > 2),
+    )
 
 
 @prepared
@@ -44,7 +51,7 @@ def active_first_names() -> QuerySet:
     return get_user_model().objects.filter(is_active=True).values_list("first_name", flat=True)
 
 
-def sop_warnings(sop: SOP, names: set[str] | None = None) -> list[ScopeWarning]:
+def sop_warnings(sop: SOP, names: AbstractSet[str] | None = None) -> list[ScopeWarning]:
     """What the scope rules say about this SOP (sop_findings), with where to mend each."""
     found = sop_findings(sop, names)
     if not found:  # most SOPs of a large map: no address to build
@@ -65,7 +72,9 @@ def sop_warnings(sop: SOP, names: set[str] | None = None) -> list[ScopeWarning]:
     ]
 
 
-def sop_findings(sop: SOP, names: set[str] | None = None) -> list[tuple[str, str, str, str]]:
+def sop_findings(
+    sop: SOP, names: AbstractSet[str] | None = None
+) -> list[tuple[str, str, str, str]]:
     """What the scope rules say about this SOP, saved or not (an import's preview asks before
     anything is stored): (message, rule, field to mend, what mending it is called).
     `names`: people's first names, to spot hand-offs.

@@ -756,6 +756,24 @@ def test_the_maps_totals_and_counts_are_counted_once_for_each_version_of_the_map
     assert home() == (["2", "2", "3"], ["2 SOPs", "1 SOP"], 3)
 
 
+def test_the_people_an_sop_hands_work_to_are_known_at_once_when_someone_joins(member_client):
+    UserFactory(first_name="Maya")
+    sop = SOPFactory(body="Maya drafts the post, then Jonas checks it.")
+    warning = "The instructions hand work over or span sittings (names Jonas, Maya)."
+
+    def page() -> tuple[bool, int]:
+        """Whether the page warns of the hand-off, and the first names read to tell."""
+        with CaptureQueriesContext(connection) as captured:
+            html = member_client.get(sop.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache").text
+        read = sum('"first_name" AS "first_name"' in q["sql"] for q in captured)
+        return warning in html, read
+
+    assert page() == (False, 1)
+    assert page() == (False, 0)  # the names kept for this version of the map
+    UserFactory(first_name="Jonas")
+    assert page() == (True, 1)
+
+
 def test_a_tools_sops_are_ordered_once_for_each_version_of_the_map(member_client):
     bank = SoftwareFactory(name="Bank")
     process = ProcessFactory()
