@@ -118,11 +118,17 @@ def with_selected(options: str, chosen: list[str]) -> str:
     return f"{options[:place]}{before[:-1]} selected>{options[place + len(before) :]}"
 
 
-def people_named(owner_id: int | None = None) -> list[tuple[int, str]]:
+def people_named(owner_id: int | None = None) -> tuple[tuple[int, str], ...]:
     """Everyone active (and the person `owner_id`, who may have left), in the order of people
-    (by name), as (id, name): plain rows, for lists of a hundred people and more."""
-    rows = active_or(owner_id) if owner_id else active_by_name()
-    return [(pk, User.name_from(first, last, username)) for pk, first, last, username in rows]
+    (by name), as (id, name): plain rows, for lists of a hundred people and more. Read once
+    for each version of the map (the people are part of it): a run's page and My work list
+    them for each step a founder may give someone."""
+
+    def named() -> tuple[tuple[int, str], ...]:
+        rows = active_or(owner_id) if owner_id else active_by_name()
+        return tuple((pk, User.name_from(first, last, user)) for pk, first, last, user in rows)
+
+    return mapcache.kept_for_map(("people named", owner_id or None), named)
 
 
 NAMES = ("pk", "first_name", "last_name", "username")

@@ -774,6 +774,28 @@ def test_the_people_an_sop_hands_work_to_are_known_at_once_when_someone_joins(me
     assert page() == (True, 1)
 
 
+def test_whom_a_run_s_step_may_be_given_to_is_known_at_once_when_someone_joins(
+    founder, founder_client
+):
+    from django.utils import timezone
+
+    from opsmodel.runs.models import Run
+
+    run = Run.start(StepFactory(name="Film").process, founder, timezone.localdate())
+
+    def offered() -> tuple[bool, int]:
+        """Whether Zoe is offered for the step, and the people read to tell."""
+        with CaptureQueriesContext(connection) as captured:
+            html = founder_client.get(run.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache").text
+        read = sum('"username" AS "username" FROM "opsmodel_user"' in q["sql"] for q in captured)
+        return ">Zoe Park</option>" in html, read
+
+    assert offered() == (False, 1)
+    assert offered() == (False, 0)  # read once for this version of the map
+    UserFactory(first_name="Zoe", last_name="Park")
+    assert offered() == (True, 1)
+
+
 def test_a_tools_sops_are_ordered_once_for_each_version_of_the_map(member_client):
     bank = SoftwareFactory(name="Bank")
     process = ProcessFactory()
