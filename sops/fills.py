@@ -6,7 +6,7 @@ from __future__ import annotations
 from opsmodel import mapcache, slots
 from opsmodel.paging import paginate
 from opsmodel.prepared import prepared
-from processes.models import Process
+from processes.models import process_places
 from sops.models import SOP
 
 # A tool the whole business works in (the bank, the books) is used by thousands of SOPs: its
@@ -34,15 +34,9 @@ def software_sops(context, tool) -> tuple[str, dict]:
 def sops_in_map_order(tool) -> tuple[int, ...]:
     """The ids of the SOPs that use `tool`, in the order of the map (by title in a process)."""
     rows = SOP.objects.filter(software=tool).values_list("pk", "process_id", "title")
-    places = mapcache.kept_for_map(("process-places",), process_places)
+    places = process_places()
     ordered = sorted(rows, key=lambda row: (places[row[1]], row[2].casefold(), row[0]))
     return tuple(pk for pk, _process, _title in ordered)
-
-
-def process_places() -> dict[int, tuple[int, int, int]]:
-    """Each process's place in the map: its system's (tree, left), its own position."""
-    rows = Process.objects.values_list("pk", "system__tree_id", "system__lft", "position")
-    return {pk: (tree, lft, position) for pk, tree, lft, position in rows}
 
 
 @prepared

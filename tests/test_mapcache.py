@@ -796,6 +796,23 @@ def test_whom_a_run_s_step_may_be_given_to_is_known_at_once_when_someone_joins(
     assert offered() == (True, 1)
 
 
+def test_my_work_shows_a_new_process_at_once_in_the_map_s_order(member, member_client):
+    first = SOPFactory(owner=member, process=ProcessFactory(name="Invoicing"))
+
+    def processes() -> list[str]:
+        html = member_client.get(reverse("front:my_work"), HTTP_CACHE_CONTROL="no-cache").text
+        return re.findall(r">(Invoicing|Hiring|Onboarding)</a>", html)
+
+    assert processes() == ["Invoicing"]
+    # A process added before it in the same system, an SOP of it given to the person.
+    hiring = ProcessFactory(name="Hiring", system=first.process.system)
+    Process.objects.filter(pk=hiring.pk).update(position=0)
+    SOPFactory(owner=member, process=hiring)
+    assert processes() == ["Hiring", "Invoicing"]
+    SOPFactory(owner=member, process=ProcessFactory(name="Onboarding"))
+    assert processes() == ["Hiring", "Invoicing", "Onboarding"]
+
+
 def test_a_tools_sops_are_ordered_once_for_each_version_of_the_map(member_client):
     bank = SoftwareFactory(name="Bank")
     process = ProcessFactory()

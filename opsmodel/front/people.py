@@ -28,7 +28,7 @@ from opsmodel.paging import paginate
 from opsmodel.prepared import prepared
 from opsmodel.roles import may_change_person, may_reassign
 from opsmodel.runs.models import Run, RunStep
-from processes.models import Metric, Process, Step
+from processes.models import Metric, Process, Step, process_places
 from sops.models import SOP, Acknowledgement, review_overdue
 from systems.models import Software, System
 
@@ -72,13 +72,8 @@ def my_work(request: HttpRequest) -> HttpResponse:
         for pk, process, owner, next_review, title, read in rows
     ]
     # Where each process the person has something in stands in the map (by system, in tree
-    # order, then position): plain rows, however many there are.
-    places = {
-        pk: place
-        for pk, *place in places_of(
-            sorted({process for _pk, process in steps} | {sop.process for sop in sops})
-        )
-    }
+    # order, then position).
+    places = process_places() if steps or sops else {}
 
     groups: dict[int, dict] = {}
     for pk, process in steps:
@@ -208,14 +203,6 @@ def sops_of(person_id: int, step_ids: list[int]) -> QuerySet:
 def sops_owned(person_id: int) -> QuerySet:
     """A person's own SOPs (who owns no step), as sop_rows."""
     return sop_rows(person_id, Q(owner_id=person_id))
-
-
-@prepared
-def places_of(process_ids: list[int]) -> QuerySet:
-    """Where processes stand in the map, as (id, their system's tree, its place in the tree,
-    their position in it)."""
-    processes = Process.objects.filter(pk__in=process_ids)
-    return processes.values_list("pk", "system__tree_id", "system__lft", "position")
 
 
 @prepared
