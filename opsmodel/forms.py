@@ -120,15 +120,17 @@ def with_selected(options: str, chosen: list[str]) -> str:
 
 def people_named(owner_id: int | None = None) -> tuple[tuple[int, str], ...]:
     """Everyone active (and the person `owner_id`, who may have left), in the order of people
-    (by name), as (id, name): plain rows, for lists of a hundred people and more. Read once
-    for each version of the map (the people are part of it): a run's page and My work list
-    them for each step a founder may give someone."""
+    (by name), as (id, name): plain rows, for lists of a hundred people and more. Everyone
+    active is read once for each version of the map (the people are part of it): a run's page
+    lists them for each step a founder may give someone. (An owner list, with the owner who
+    left, is kept drawn: PeopleToChoose.)"""
 
-    def named() -> tuple[tuple[int, str], ...]:
-        rows = active_or(owner_id) if owner_id else active_by_name()
+    def named(rows) -> tuple[tuple[int, str], ...]:
         return tuple((pk, User.name_from(first, last, user)) for pk, first, last, user in rows)
 
-    return mapcache.kept_for_map(("people named", owner_id or None), named)
+    if owner_id:
+        return named(active_or(owner_id))
+    return mapcache.kept_for_map(("people named",), lambda: named(active_by_name()))
 
 
 NAMES = ("pk", "first_name", "last_name", "username")

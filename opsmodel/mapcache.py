@@ -269,7 +269,9 @@ def stamps() -> dict[str, str] | None:
 # process; and each person's part of the frame of whole pages (opsmodel's {% kept_for_person %}),
 # one or two for each person working.
 KEPT: dict[tuple, Any] = {}
-KEPT_AT_MOST = 64
+# An owner list for each owner and label, a tool's SOPs for each tool, the map's places and
+# counts…: emptied when full, so room for a working day's (a few MB at 20,000 SOPs).
+KEPT_AT_MOST = 256
 FRAMES: dict[tuple, Any] = {}
 FRAMES_AT_MOST = 512
 
