@@ -813,6 +813,39 @@ def test_my_work_shows_a_new_process_at_once_in_the_map_s_order(member, member_c
     assert processes() == ["Hiring", "Invoicing", "Onboarding"]
 
 
+def test_the_path_to_a_page_is_made_from_the_map_kept_and_follows_each_change(member_client):
+    wealth = System.objects.create(name="Wealth generation")
+    revenue = System.objects.create(name="Revenue generation", parent=wealth)
+    leads = System.objects.create(name="Lead generation", parent=revenue)
+    sop = SOPFactory(process=ProcessFactory(system=leads, name="Process 0"))
+
+    def crumbs() -> tuple[list[str], int]:
+        """The breadcrumbs of the SOP's page, and the map's systems read to draw them."""
+        with CaptureQueriesContext(connection) as captured:
+            html = member_client.get(sop.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache").text
+        start = html.index('<nav class="breadcrumbs"')
+        nav = html[start : html.index("</nav>", start)]
+        read = sum(  # every system, as the map keeps them
+            '"purpose" AS "purpose"' in q["sql"] and "WHERE" not in q["sql"] for q in captured
+        )
+        return re.findall(r'data-hx-get="[^"]*">([^<]+)</a>', nav), read
+
+    path = ["Map", "Wealth generation", "Revenue generation", "Lead generation", "Process 0"]
+    assert crumbs() == (path, 1)
+    assert crumbs() == (path, 0)  # the map's systems kept for this version of it
+    System.objects.filter(pk=revenue.pk).update(name="Revenue")
+    assert crumbs() == (["Map", "Wealth generation", "Revenue", *path[3:]], 1)
+    # Moved to the top of the map: its path is itself.
+    leads.refresh_from_db()
+    leads.move_to(None)
+    assert crumbs()[0][:2] == ["Map", "Lead generation"]
+    for system in System.objects.all():
+        expected = list(system.get_ancestors(include_self=True))
+        assert [(s.pk, s.name, s.lft, s.rght) for s in system.path()] == [
+            (s.pk, s.name, s.lft, s.rght) for s in expected
+        ]
+
+
 def test_a_tools_sops_are_ordered_once_for_each_version_of_the_map(member_client):
     bank = SoftwareFactory(name="Bank")
     process = ProcessFactory()
