@@ -35,7 +35,9 @@ def sops_in_map_order(tool) -> tuple[int, ...]:
     """The ids of the SOPs that use `tool`, in the order of the map (by title in a process)."""
     rows = SOP.objects.filter(software=tool).values_list("pk", "process_id", "title")
     places = process_places()
-    ordered = sorted(rows, key=lambda row: (places[row[1]], row[2].casefold(), row[0]))
+    # A process made since the places were read (in the moment between): last.
+    last = (float("inf"),) * 3
+    ordered = sorted(rows, key=lambda row: (places.get(row[1], last), row[2].casefold(), row[0]))
     return tuple(pk for pk, _process, _title in ordered)
 
 
