@@ -263,7 +263,7 @@ class System(MPTTModel, Versioned):
         chain, pk = [], self.pk
         while pk is not None:
             row = rows.get(pk)
-            if row is None:  # not in the map as kept (unsaved, or in a transaction not seen)
+            if row is None:  # made in the moment since the map's systems were read
                 return systems_around(self.tree_id, self.lft, self.rght)
             chain.append(row)
             pk = row[parent]
