@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import nh3
@@ -117,8 +118,27 @@ def keep_only_players(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# The HTML of so many texts (SOPs' bodies, comments) is kept in each process, by the text
+# itself: a text is rendered once, however often its page is drawn, until it is edited (other
+# text, another key). Rendering is a function of the text alone (the parser and the rules above
+# are fixed), so what is kept is never stale. Long texts are rendered each time, so that what
+# is kept stays small (at most some KEPT × KEPT_LENGTH × 2 characters, a few MB).
+KEPT = 256
+KEPT_LENGTH = 20_000
+
+
 def render_markdown(text: str) -> SafeString:
-    return mark_safe(sanitise(_parser.render(text or "")))
+    text = text or ""
+    if len(text) > KEPT_LENGTH:
+        return mark_safe(rendered(text))
+    return mark_safe(kept_rendered(text))
+
+
+def rendered(text: str) -> str:
+    return sanitise(_parser.render(text))
+
+
+kept_rendered = functools.lru_cache(maxsize=KEPT)(rendered)
 
 
 def sanitise(html: str) -> str:

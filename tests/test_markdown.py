@@ -4,6 +4,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from opsmodel import markdown
 from opsmodel.markdown import render_markdown
 
 PAYLOADS = [
@@ -50,6 +51,27 @@ def test_markdown_never_lets_active_content_through(payload):
             assert not name.startswith(("hx-", "data-hx-")), (tag, name)
             if name in {"href", "src"}:
                 assert value.split(":")[0].strip().lower() in {"http", "https", "mailto", "x"}
+
+
+def test_a_text_is_rendered_once_and_an_edited_one_afresh(monkeypatch):
+    """The HTML of a text is kept by the text itself: drawing an SOP again does not parse its
+    body again, and its edited body (other text) is rendered from the new text at once."""
+    parsed = []
+    parse = markdown._parser.render
+    monkeypatch.setattr(markdown._parser, "render", lambda text: parsed.append(text) or parse(text))
+    markdown.kept_rendered.cache_clear()
+    first = render_markdown("1. Open **Stripe**.")
+    again = render_markdown("1. Open **Stripe**.")
+    edited = render_markdown("1. Open **PayPal**.")
+    assert first == again == "<ol>\n<li>Open <strong>Stripe</strong>.</li>\n</ol>\n"
+    assert "<strong>PayPal</strong>" in edited
+    assert parsed == ["1. Open **Stripe**.", "1. Open **PayPal**."]
+    assert isinstance(again, markdown.SafeString)
+    # A long text is rendered every time rather than kept, so what is kept stays small.
+    long = "word " * (markdown.KEPT_LENGTH // 5 + 1)
+    assert render_markdown(long) == render_markdown(long) == f"<p>{long.strip()}</p>\n"
+    assert parsed[2:] == [long, long]
+    assert render_markdown(None) == ""
 
 
 def test_links_are_kept_and_open_safely():
