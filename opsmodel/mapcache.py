@@ -277,18 +277,23 @@ FRAMES_AT_MOST = 512
 
 
 def kept_for_map[T](
-    key: tuple, make: Callable[[], T], store: dict[tuple, Any] = KEPT, at_most: int = KEPT_AT_MOST
+    key: tuple,
+    make: Callable[[], T],
+    store: dict[tuple, Any] = KEPT,
+    at_most: int = KEPT_AT_MOST,
+    topics: tuple[str, ...] = (MAP,),
 ) -> T:
     """`make()`, kept in this process under `key` until the map changes: for what is made of
     the map alone (its systems, its people, its totals), such as a list of a form's options,
     which every page that shows it would otherwise make again after any write (a tick, a value
     recorded) however little it changed. Made each time when no stamp can be trusted (inside a
     transaction, or the stamps' store failing). What it returns is shared: never changed.
-    `store`: where it is kept, emptied once it holds `at_most`."""
+    `store`: where it is kept, emptied once it holds `at_most`; `topics`: what it is made of,
+    if more than the map (the metrics, say): a change of any of them makes it again."""
     now = stamps()
     if now is None:
         return make()
-    kept_under = (now[MAP], get_language(), *key)
+    kept_under = (*(now[topic] for topic in topics), get_language(), *key)
     try:
         return store[kept_under]
     except KeyError:

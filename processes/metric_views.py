@@ -61,9 +61,14 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     if request.GET.get("part") == "called-out":  # refreshed after a value is recorded
         context = {"called_out": kept_called_out(metrics, chosen), "chosen": chosen}
         return render(request, "metrics/scorecard.html#called-out", context)
-    paging = paginate(
-        request, metrics.values_list("pk", flat=True), ROWS_PER_PAGE, "Pages of the scorecard"
+    # Which metrics, in order, kept until the map or the metrics change: counting them and
+    # picking a page's ids by the map's order were two queries of every look.
+    ids = mapcache.kept_for_map(
+        ("scorecard", chosen.pk if chosen else None),
+        lambda: list(metrics.values_list("pk", flat=True)),
+        topics=(mapcache.MAP, mapcache.METRICS),
     )
+    paging = paginate(request, ids, ROWS_PER_PAGE, "Pages of the scorecard")
     page = paging["page"]
     card = weekly_scorecard(metrics_by_ids(list(page.object_list)), request.user)
     order = {pk: i for i, pk in enumerate(page.object_list)}

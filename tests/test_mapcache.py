@@ -869,6 +869,42 @@ def test_a_tools_sops_are_ordered_once_for_each_version_of_the_map(member_client
     assert listed() == (["Bill", "Pay"], 1)
 
 
+def test_the_scorecard_s_metrics_are_ordered_once_until_the_map_or_the_metrics_change(
+    member_client,
+):
+    from processes.models import Metric
+
+    first, second = ProcessFactory(), ProcessFactory()
+    Metric.objects.create(process=second, name="Calls made", target=5, cadence="weekly")
+
+    def card() -> tuple[list[str], int]:
+        """The metrics shown, in order, and the queries that counted or listed them all."""
+        with CaptureQueriesContext(connection) as captured:
+            html = member_client.get(reverse("metrics:scorecard"), HTTP_CACHE_CONTROL="no-cache")
+        listed = sum(
+            q["sql"].startswith(
+                (
+                    'SELECT COUNT(*) AS "__count" FROM "processes_metric"',
+                    'SELECT "processes_metric"."id" AS "pk" FROM',
+                )
+            )
+            for q in captured
+        )
+        return re.findall(r"metric-name\">(Calls made|Leads found)", html.text), listed
+
+    assert card() == (["Calls made"], 1)
+    assert card() == (["Calls made"], 0)  # kept: neither counted nor listed again
+    # A metric added (the metrics' topic) is shown at once, in the map's order.
+    Metric.objects.create(process=first, name="Leads found", target=5, cadence="weekly")
+    assert card() == (["Leads found", "Calls made"], 1)
+    # The processes reordered (the map's topic): the scorecard follows at once.
+    Process.objects.filter(pk=second.pk).update(system=first.system, position=0)
+    Process.objects.filter(pk=first.pk).update(position=1)
+    assert card() == (["Calls made", "Leads found"], 1)
+    Metric.objects.filter(name="Calls made").delete()
+    assert card() == (["Leads found"], 1)
+
+
 def header(html: str) -> str:
     """The page's header: what {% kept_for_person %} draws once for a person."""
     return html[html.index('<header class="topbar">') : html.index("</header>")]
