@@ -7,10 +7,12 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
-from opsmodel import edit_views, history_views
+from opsmodel import edit_views, history_views, mapcache
 from opsmodel.access import NoSuchObject, fetch, fetch_by_id
 from opsmodel.history import keeping
 from opsmodel.htmx import is_inline, notify, render_page
@@ -68,9 +70,24 @@ def steps_context(
     return {
         "process": process,
         "steps": steps,
-        "add_form": add_form or StepForm(prefix="new-step"),
+        # A form sent back with errors is drawn as it was filled; an empty one is the same on
+        # every process's page (drawn only for those who may add a step: the template calls it).
+        "add_form": add_form,
+        "blank_step_fields": blank_step_fields,
         **extra,
     }
+
+
+def blank_step_fields() -> SafeString:
+    """The fields of the empty "Add a step" form, drawn once for each version of the map (whom
+    a step may be given to is the map's people) rather than on every look at a process: making
+    and drawing the form was a tenth of the page. Its token is not among them."""
+    return mapcache.kept_for_map(
+        ("blank step fields",),
+        lambda: render_to_string(
+            "processes/_step_fields.html", {"add_form": StepForm(prefix="new-step")}
+        ),
+    )
 
 
 def render_steps(request: HttpRequest, process: Process, **extra) -> HttpResponse:

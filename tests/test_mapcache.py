@@ -905,6 +905,33 @@ def test_the_scorecard_s_metrics_are_ordered_once_until_the_map_or_the_metrics_c
     assert card() == (["Leads found"], 1)
 
 
+def test_the_empty_add_step_form_is_drawn_once_and_offers_someone_new_at_once(
+    founder_client, monkeypatch
+):
+    from processes import views
+    from processes.forms import StepForm
+
+    first, second = ProcessFactory(), ProcessFactory()
+    made = []
+    monkeypatch.setattr(views, "StepForm", lambda *a, **k: made.append(k) or StepForm(*a, **k))
+
+    def form(process) -> str:
+        """The add-step form of a process's page drawn afresh (a hard reload)."""
+        html = founder_client.get(process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache").text
+        start = html.index('<form method="post" action="/processes/')
+        drawn = html[start : html.index("</form>", start)]
+        return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', "", drawn)  # each request's
+
+    drawn = form(first)
+    assert form(first) == drawn and len(made) == 1  # the fields drawn once
+    # The same fields on every process's page; the form's own address is the process's.
+    assert form(second) == drawn.replace(f"/{first.pk}/", f"/{second.pk}/") and len(made) == 1
+    assert ">Zoe Park</option>" not in drawn
+    UserFactory(first_name="Zoe", last_name="Park")  # the map changes: whom a step may go to
+    assert ">Zoe Park</option>" in form(first) and len(made) == 2
+    assert 'name="new-step-owner"' in drawn and 'name="new-step-name"' in drawn
+
+
 def header(html: str) -> str:
     """The page's header: what {% kept_for_person %} draws once for a person."""
     return html[html.index('<header class="topbar">') : html.index("</header>")]
