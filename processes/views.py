@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -28,7 +28,12 @@ from systems.views import get_system
 
 @prepared
 def process_by_id(pk: int) -> QuerySet[Process]:
-    return Process.objects.select_related("system", "owner").filter(pk=pk)
+    """A process with its system and owner, and whether it was once an SOP (`promoted`: its
+    page then shows that SOP's text, a query more; hardly any process was)."""
+    promoted = Exists(of_a_process("promotions").filter(process_id=OuterRef("pk")))
+    return (
+        Process.objects.select_related("system", "owner").filter(pk=pk).annotate(promoted=promoted)
+    )
 
 
 def get_process(user, pk, action: str = "view") -> Process:
@@ -117,7 +122,7 @@ def detail_context(process: Process, user, **extra) -> dict:
         "page_title": process.name,
         **breadcrumbs(process.system),
         "loose_sops": loose_sops(process),
-        "promotions": promotions_of(process.pk),
+        "promotions": promotions_of(process.pk) if getattr(process, "promoted", True) else [],
         **steps_context(process, **extra),
     }
 

@@ -41,7 +41,7 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 MAX_QUERIES = {
     "home": 10,
     "system": 15,
-    "process": 20,
+    "process": 19,
     "sop": 15,
     "software": 7,
     "tool": 11,
