@@ -17,9 +17,18 @@ def page_values(context) -> dict:
     }
 
 
+def processes_of(system) -> list:
+    """A system's processes, read once for its page: both of this layer's places on it (the
+    processes, the weekly metrics' roll-up) need them."""
+    found = getattr(system, "_processes", None)
+    if found is None:
+        found = system._processes = processes_in(system.pk)
+    return found
+
+
 @slots.fills("system-processes")
 def system_processes(context, system) -> tuple[str, dict]:
-    values = {"system": system, "processes": processes_in(system.pk)}
+    values = {"system": system, "processes": processes_of(system)}
     return "processes/_system_processes.html", {**page_values(context), **values}
 
 
@@ -33,6 +42,6 @@ def system_metrics(context, system) -> tuple[str, dict]:
     values = {
         "system": system,
         "rows": system_metric_rows(system, context["request"].user),
-        "rollup": this_week_rollup(system.pk),
+        "rollup": this_week_rollup([process.pk for process in processes_of(system)]),
     }
     return "metrics/_system_metrics.html", {**page_values(context), **values}

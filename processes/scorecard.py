@@ -193,31 +193,34 @@ def weekly_scorecard(
     return Scorecard(periods, build_rows(metrics, user, WEEKS_SHOWN, today))
 
 
-def this_week_rollup(system_id: int, today: datetime.date | None = None) -> dict:
-    """How many of the weekly metrics of a system's processes are on target this week, of
-    those recorded.
+def this_week_rollup(process_ids: list[int], today: datetime.date | None = None) -> dict:
+    """How many of the weekly metrics of these processes (a system's) are on target this week,
+    of those recorded.
 
     One small query: each weekly metric with this week's value, not the rows of a whole
-    scorecard (the values and the count were two: a round trip more on PostgreSQL).
+    scorecard (the values and the count were two: a round trip more on PostgreSQL); none for a
+    system without processes.
     """
     week = period_start(Cadence.WEEKLY, today or timezone.localdate())
-    weekly = weekly_in_week(system_id, week)
+    weekly = weekly_in_week(process_ids, week) if process_ids else []
     recorded = [row for row in weekly if row[0] is not None]
     on_target = sum(1 for value, target, direction in recorded if meets(value, target, direction))
     return {"total": len(weekly), "recorded": len(recorded), "on_target": on_target}
 
 
-def weekly_of_system(system_id: int) -> QuerySet[Metric]:
-    return Metric.objects.filter(process__system=system_id).weekly()
-
-
 @prepared
-def weekly_in_week(system_id: int, week: datetime.date) -> QuerySet:
-    """The weekly metrics of a system's processes, each as (its value of `week` or None, its
-    target, its direction)."""
-    value = MetricValue.objects.filter(metric=OuterRef("pk"), period=week).values("value")[:1]
-    weekly = weekly_of_system(system_id).order_by().annotate(week_value=Subquery(value))
-    return weekly.values_list("week_value", "target", "direction")
+def weekly_in_week(process_ids: list[int], week: datetime.date) -> QuerySet:
+    """The weekly metrics of these processes, each as (its value of `week` or None, its
+    target, its direction). By the processes' ids, already read: PostgreSQL then finds their
+    metrics by index, where through a join with the processes it read all 2,000 metrics."""
+    # One value a week at most; unordered, the default order (by the metric's name) would join
+    # the metrics again and sort in every subquery.
+    value = MetricValue.objects.filter(metric=OuterRef("pk"), period=week).order_by()
+    value = value.values("value")[:1]
+    weekly = Metric.objects.filter(process__in=process_ids).weekly().order_by()
+    return weekly.annotate(week_value=Subquery(value)).values_list(
+        "week_value", "target", "direction"
+    )
 
 
 @dataclass
