@@ -61,7 +61,8 @@ def steps_of(process_id: int) -> QuerySet[Step]:
     """A process's steps, in order, with their owners and SOPs; of an SOP not its body, the
     largest column of the map, which a step's row does not show."""
     steps = Step.objects.filter(process_id=process_id).select_related("owner", "sop")
-    return steps.defer("sop__body", "sop__outcome", "sop__source")
+    # By their position: a step's own order (by its process's place first) joined the process.
+    return steps.defer("sop__body", "sop__outcome", "sop__source").order_by("position")
 
 
 def steps_context(

@@ -134,12 +134,15 @@ def processes_named(ids: list[int]) -> QuerySet[Process]:
 def steps_shown(ids: list[int]) -> QuerySet[Step]:
     """Steps as My work lists them: when each falls due in a run, and its SOP's title."""
     steps = Step.objects.filter(pk__in=ids).select_related("sop")
-    return steps.only("name", "process", "due_days", "due_after", "sop__title")
+    # Unordered: page_of_work puts them in order (a step's own order joins its process).
+    return steps.only("name", "process", "due_days", "due_after", "sop__title").order_by()
 
 
 @prepared
 def sops_shown(ids: list[int]) -> QuerySet[SOP]:
-    return SOP.objects.filter(pk__in=ids).only("title", "process")
+    """SOPs by id, unordered (page_of_work puts them in order): in an SOP's own order (by its
+    process's place) they were joined with their processes and sorted, for nothing."""
+    return SOP.objects.filter(pk__in=ids).only("title", "process").order_by()
 
 
 def page_of_work(page: list) -> list[dict]:

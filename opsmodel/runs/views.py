@@ -357,8 +357,9 @@ def steps_of_run(run_id: int) -> QuerySet[RunStep]:
 
 @prepared
 def steps_now(process_id: int) -> QuerySet[Step]:
-    """A process's steps as they are now, with their owners (to tell a run how it differs)."""
-    return Step.objects.filter(process_id=process_id).select_related("owner")
+    """A process's steps as they are now, with their owners (to tell a run how it differs),
+    by position (a step's own order, by its process's place first, joined the process)."""
+    return Step.objects.filter(process_id=process_id).select_related("owner").order_by("position")
 
 
 def detail_context(request: HttpRequest, run: Run, **extra) -> dict:
