@@ -96,13 +96,16 @@ def test_my_work_lists_my_run_steps_by_due_date_and_my_sops_grouped_by_process(
     youtube = make.ProcessFactory(
         name="YouTube content creation", system=make.SystemFactory(name="Leads")
     )
-    make.StepFactory(process=youtube, name="Scripting", owner=member, due_days=0)
+    scripting = make.StepFactory(process=youtube, name="Scripting", owner=member, due_days=0)
     filming = make.StepFactory(process=youtube, name="Filming", owner=member, due_days=2)
     make.StepFactory(process=youtube, name="Editing", owner=make.UserFactory(), due_days=3)
-    make.StepFactory(process=youtube, name="Publishing", owner=member, due_days=22)
+    publishing = make.StepFactory(process=youtube, name="Publishing", owner=member, due_days=22)
     make.SOPFactory(
         process=youtube, step=filming, title="Recording a video", owner=make.UserFactory()
     )
+    # Of my steps too: an SOP I own (listed once) and one no one owns.
+    make.SOPFactory(process=youtube, step=scripting, title="Writing a script", owner=member)
+    make.SOPFactory(process=youtube, step=publishing, title="Uploading a video", owner=None)
     make.SOPFactory(
         process=make.ProcessFactory(name="Client billing"), title="Sending an invoice", owner=member
     )
@@ -120,7 +123,8 @@ def test_my_work_lists_my_run_steps_by_due_date_and_my_sops_grouped_by_process(
     assert reverse("runs:sop", args=[RunStep.objects.get(name="Filming").pk]) in runs
     # Recording a video: the SOP of a step I own is assigned to me too.
     assert "Recording a video" in html and "Sending an invoice" in html
-    assert html.count("To read") == 2
+    assert "Writing a script" in html and "Uploading a video" in html
+    assert html.count("To read") == 4
     assert "Client billing" in html and "YouTube content creation" in html
 
 

@@ -59,8 +59,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     # what the page shows is read whole, below (someone may own hundreds of steps and SOPs).
     # (In their order within each process: the map's order of processes is the places', below.)
     steps = steps_owned(user_id)
-    step_ids = [pk for pk, _process in steps]
-    rows = sops_of(user_id, step_ids) if step_ids else sops_owned(user_id)
+    rows = sops_of(user_id) if steps else sops_owned(user_id)
     sops = [
         OwnedSOP(
             pk,
@@ -196,10 +195,14 @@ def sop_rows(person_id: int, which: Q) -> QuerySet:
 
 
 @prepared
-def sops_of(person_id: int, step_ids: list[int]) -> QuerySet:
-    """A person's own SOPs and their steps' (found by id: an index each, where a join through
-    the steps with OR read every SOP), as sop_rows."""
-    return sop_rows(person_id, Q(owner_id=person_id) | Q(step__in=step_ids))
+def sops_of(person_id: int) -> QuerySet:
+    """A person's own SOPs, then their steps' that are someone else's or no one's, as
+    sop_rows: two lookups by index, each SOP once. (One query with OR read every SOP through
+    the steps; by the steps' ids it was a query as long as the person's steps, other SQL for
+    each number of them, and the driver parsed it again on every look.)"""
+    own = sop_rows(person_id, Q(owner_id=person_id))
+    of_their_steps = sop_rows(person_id, Q(step__owner_id=person_id) & ~Q(owner_id=person_id))
+    return own.union(of_their_steps, all=True).order_by()
 
 
 @prepared
