@@ -10,7 +10,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import mapcache, slots
-from opsmodel.escaping import escape
+from opsmodel.addresses import address
+from opsmodel.escaping import conditional_escape, escape
 from opsmodel.markdown import render_markdown
 from opsmodel.paging import drawn_pager
 
@@ -214,6 +215,40 @@ def owner(person) -> SafeString:
         f'<span class="avatar" aria-hidden="true">{escape(initials)}</span>'
         f'<a href="{url}" data-hx-get="{url}">{escape(str(person))}</a>{inactive}</span>'
     )
+
+
+@register.simple_tag(takes_context=True)
+def breadcrumb_trail(context) -> SafeString:
+    """The path to a page (includes/breadcrumbs.html, which each page includes with what it
+    adds: `process`, linked when `sop` says the page is below it, and `current`), drawn in
+    Python: a template of it cost as much as the rest of a page's header."""
+    system, process = context.get("current_system"), context.get("process")
+    current = context.get("current")
+    home = address("home")
+    drawn = [
+        '<nav class="breadcrumbs" aria-label="Breadcrumb" data-current-system="'
+        f'{escape(system.pk) if system is not None else ""}">\n  <ol>\n'
+        f'    <li><a href="{home}" data-hx-get="{home}">Map</a></li>\n    '
+    ]
+    for ancestor in context.get("ancestors") or ():
+        url = escape(ancestor.get_absolute_url())
+        drawn.append(
+            f'\n      <li><a href="{url}" data-hx-get="{url}">{conditional_escape(ancestor.name)}'
+            "</a></li>\n    "
+        )
+    drawn.append("\n    ")
+    if process:
+        name = conditional_escape(process.name)
+        if context.get("sop"):
+            url = escape(process.get_absolute_url())
+            drawn.append(f'<li><a href="{url}" data-hx-get="{url}">{name}</a></li>')
+        else:
+            drawn.append(f'<li aria-current="page">{name}</li>')
+    drawn.append("\n    ")
+    if current:
+        drawn.append(f'<li aria-current="page">{conditional_escape(current)}</li>')
+    drawn.append("\n  </ol>\n</nav>")
+    return mark_safe("".join(drawn))
 
 
 @register.simple_tag(takes_context=True)
