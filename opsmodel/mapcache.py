@@ -267,7 +267,7 @@ def stamps() -> dict[str, str] | None:
 
 # What is made of the map alone, made once for each version of it (kept_for_map), in this
 # process; and each person's part of the frame of whole pages (opsmodel's {% kept_for_person %}),
-# one or two for each person working.
+# a few for each person working (the head's assets, the header, the sidebar's place).
 KEPT: dict[tuple, Any] = {}
 # An owner list for each owner and label, a tool's SOPs for each tool, the map's places and
 # counts…: emptied when full, so room for a working day's (a few MB at 20,000 SOPs).

@@ -580,6 +580,20 @@ def test_a_kept_whole_page_s_scripts_carry_the_nonce_its_response_allows(member_
     assert mapcache.NONCE_PLACEHOLDER not in page.text
 
 
+def test_a_page_drawn_afresh_with_its_kept_head_carries_its_own_nonce(member_client):
+    """The head's stylesheet and scripts are looked up once per person (kept_for_person): each
+    page drawn afresh still gives its scripts the nonce its own response allows."""
+    url = ProcessFactory().get_absolute_url()
+    seen = set()
+    for _ in range(3):
+        page = member_client.get(url, HTTP_CACHE_CONTROL="no-cache")
+        [nonce] = set(re.findall(r'<script [^>]*nonce="([^"]+)"', page.text))
+        assert f"'nonce-{nonce}'" in page["Content-Security-Policy"]
+        assert mapcache.NONCE_PLACEHOLDER not in page.text and "/static/" in page.text
+        seen.add(nonce)
+    assert len(seen) == 3  # one of its own each time
+
+
 def test_the_bell_of_a_kept_whole_page_counts_what_came_since(member, member_client):
     from opsmodel.notify.models import Kind, Notification
 
@@ -947,7 +961,7 @@ def test_the_frame_is_drawn_once_for_a_person_and_shows_what_changed_since(membe
     fresh = {"HTTP_CACHE_CONTROL": "no-cache"}  # the page drawn afresh, its frame kept
     first, _ = whole(browser, url, **fresh)
     again, _ = whole(browser, url, **fresh)
-    assert len(mapcache.FRAMES) == 2  # the header, and the sidebar's place
+    assert len(mapcache.FRAMES) == 3  # the head's assets, the header, the sidebar's place
     assert TOKEN.sub("", again.text) == TOKEN.sub("", first.text)
     assert "Sam Lee" in header(again.text) and "Needs an owner" not in header(again.text)
     assert CSRF_PLACEHOLDER not in again.text

@@ -338,11 +338,11 @@ def kept_for_person(parser, token) -> KeptForPersonNode:
     each person, version of the map and value of each `var`, then kept (opsmodel.mapcache's
     kept_for_map, FRAMES), with this request's CSRF token and CSP nonce put in each time.
 
-    For the frame of whole pages (the header, the sidebar's place), whose drawing cost a
-    seventh of a page drawn afresh: what it shows must be the person's (their name, their
-    permissions: a change to either changes the map's stamp), the map's, or a `var`. Never
-    around anything a request changes otherwise: the one-time messages, the page's own
-    content.
+    For the frame of whole pages (the head's assets, the header, the sidebar's place), whose
+    drawing cost a seventh of a page drawn afresh: what it shows must be the person's (their
+    name, their permissions: a change to either changes the map's stamp), the map's, or a
+    `var`. Never around anything a request changes otherwise: the one-time messages, the
+    page's own content.
     """
     vary = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
     nodelist = parser.parse(("endkept_for_person",))
