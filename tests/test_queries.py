@@ -18,8 +18,9 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 
 # session + user + permissions (2) + the inbox's unread count (the header's bell) + the page's
 # own queries (the SOP page's: one counts the suggested edits waiting).
-# The process page draws what the runs app adds in four queries: its runs (1), their figures
-# (2, opsmodel.runs.stats) and its schedule (1 when it has none; 3 with one).
+# The process page draws what the runs app adds in four queries: its runs under way (1), its
+# runs ended (1, also what its figures count), the steps of its last runs finished (1, for the
+# figures, opsmodel.runs.stats) and its schedule (1 when it has none; 3 with one).
 # Comments add to the SOP page its thread (1: the comments with their authors) and the people
 # they mention (1, when any do); to the process page the same two for the process's thread, and
 # the count of comments of every step (1, an aggregate).
@@ -41,7 +42,7 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 MAX_QUERIES = {
     "home": 10,
     "system": 15,
-    "process": 19,
+    "process": 18,
     "sop": 15,
     "software": 7,
     "tool": 11,

@@ -8,6 +8,7 @@ import html
 import importlib
 import io
 import json
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -550,6 +551,34 @@ def test_the_process_page_shows_what_its_runs_say(member_client, video, founder)
     html = member_client.get(video.get_absolute_url()).content.decode()
     assert "What its runs say" in html and "<strong>50%</strong> on time" in html
     assert "1. Scripting" in html and "1 of 2" in html
+
+
+def test_the_process_page_reads_its_last_runs_and_its_figures_from_the_same_runs(
+    member_client, video, founder
+):
+    """The last runs ended (five, whenever they ended) and how often runs finished on time
+    (those finished in the last WEEKS weeks, not cancelled) come from one read of its runs."""
+    now = timezone.now()
+    ended = {}
+    for n, (name, weeks_ago, late) in enumerate(
+        [("Old A", 20, True), ("Old B", 12, False), ("Week 7", 7, True), ("Week 5", 5, False)]
+        + [("Week 3", 3, False), ("Week 1", 1, True), ("Week 0", 0, False)]
+    ):
+        run = Run.start(video, founder, days(-7 * weeks_ago - 10 + n % 2), name)
+        finish(run, founder, late)
+        ended[name] = now - datetime.timedelta(weeks=weeks_ago, hours=1)
+    Run.start(video, founder, days(0), "Dropped").cancel(founder, "Sponsor pulled out")
+    for name, when in ended.items():
+        Run.objects.filter(process=video, name=name).update(ended_at=when)
+    with CaptureQueriesContext(connection) as captured:
+        html = member_client.get(video.get_absolute_url()).content.decode()
+    recent = html[html.index("Recently ended") : html.index("</ul>", html.index("Recently ended"))]
+    shown = re.findall(r">(Old A|Old B|Week \d|Dropped)</a>", recent)
+    assert shown == ["Dropped", "Week 0", "Week 1", "Week 3", "Week 5"]
+    # Finished in the last 8 weeks: Week 7 (late), 5, 3, 1 (late), 0; not the old, not dropped.
+    assert "<strong>60%</strong> on time: 3 of the 5 runs finished in the last 8 weeks" in html
+    # The runs ended, each with whether it was late, read once for both places.
+    assert sum('AS "ended_late"' in q["sql"] or 'AS "late"' in q["sql"] for q in captured) == 1
 
 
 def test_someone_who_leaves_hands_over_the_steps_they_still_have_to_do(video, founder, member):

@@ -4,7 +4,10 @@ processes layer names only the places."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, Max, OuterRef, QuerySet
+import datetime
+
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from opsmodel import slots
 from opsmodel.prepared import prepared
@@ -34,13 +37,28 @@ def steps_under_way(process_id: int) -> QuerySet[RunStep]:
 
 
 @prepared
-def runs_ended(process_id: int) -> QuerySet[Run]:
-    """A process's last runs ended, the latest first, each with whether it was late: a step
-    done after its day (`RunStep.late`, in the database)."""
+def runs_ended(process_id: int, since: datetime.datetime) -> QuerySet[Run]:
+    """A process's runs ended (finished or cancelled), the latest first, each with whether it
+    was late (a step done after its day: `RunStep.late`, in the database): its last
+    RECENT_SHOWN, and any ended since `since`. What both places of the page that read them
+    need, in one query (ended_runs_of)."""
     late = Exists(RunStep.objects.filter(done_late(), run=OuterRef("pk")))
     ended = Run.objects.filter(process_id=process_id).exclude(state=Run.State.ACTIVE)
+    last = ended.order_by("-ended_at", "-number").values("pk")[:RECENT_SHOWN]
+    ended = ended.filter(Q(ended_at__gte=since) | Q(pk__in=last))
     ended = ended.only(*RUN_CARD_FIELDS).annotate(ended_late=late)
-    return ended.order_by("-ended_at", "-number")[:RECENT_SHOWN]
+    return ended.order_by("-ended_at", "-number")
+
+
+def ended_runs_of(process) -> tuple[datetime.datetime, list[Run]]:
+    """A process's runs ended since its figures' first day (stats.WEEKS ago), and its last
+    RECENT_SHOWN: read once for its page, where its last runs ended and how often its runs
+    finish on time both show them."""
+    found = getattr(process, "_ended_runs", None)
+    if found is None:
+        since = timezone.now() - datetime.timedelta(weeks=WEEKS)
+        found = process._ended_runs = (since, runs_ended(process.pk, since))
+    return found
 
 
 @prepared
@@ -68,7 +86,7 @@ def process_runs(context, process) -> tuple[str, dict]:
         "process": process,
         "active": under_way[:ACTIVE_SHOWN],
         "more_active": len(under_way) > ACTIVE_SHOWN,
-        "recent": runs_ended(process.pk),
+        "recent": ended_runs_of(process)[1][:RECENT_SHOWN],
         "may_start": request.user.has_perm("runs.add_run"),
         # The page has its steps already: a process without any cannot start.
         "has_steps": bool(page_steps) if page_steps is not None else process.steps.exists(),
@@ -79,9 +97,10 @@ def process_runs(context, process) -> tuple[str, dict]:
 
 @slots.fills("process-run-figures")
 def process_run_figures(context, process) -> tuple[str, dict]:
-    """How often its runs finish on time, and how each step really goes (two queries)."""
+    """How often its runs finish on time (of the runs ended read for the runs above), and how
+    each step really goes (one query: the steps of its last runs finished)."""
     return "runs/_run_figures.html", {
-        "figures": run_figures(process),
+        "figures": run_figures(process, ended_runs_of(process)),
         "weeks": WEEKS,
         "recent": RECENT_RUNS,
     }

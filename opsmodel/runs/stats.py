@@ -89,9 +89,24 @@ def steps_of_latest_runs(process_id: int) -> QuerySet[RunStep]:
 RUN_STEP_FIGURES = ("run", "position", "name", "state", "due_on", "done_on", "done_at")
 
 
-def run_figures(process) -> RunFigures:
-    """The figures of `process`'s runs: two queries."""
-    were_late = finished_late_or_not(process.pk, timezone.now() - datetime.timedelta(weeks=WEEKS))
+def run_figures(process, ended: tuple[datetime.datetime, list] | None = None) -> RunFigures:
+    """The figures of `process`'s runs: two queries, or one given `ended`, its runs ended
+    since a moment WEEKS ago (each with `state`, `ended_at` and `ended_late`) and that moment
+    (runs.fills.ended_runs_of, which the process's page reads for its last runs too)."""
+    if ended is None:
+        were_late = finished_late_or_not(
+            process.pk, timezone.now() - datetime.timedelta(weeks=WEEKS)
+        )
+    else:
+        since, runs = ended
+        were_late = [
+            run.ended_late
+            for run in runs
+            # As the database compares them: a run without an end is not among them.
+            if run.state == Run.State.FINISHED
+            and run.ended_at is not None
+            and run.ended_at >= since
+        ]
     steps: dict[int, StepFigures] = {}
     previous: dict[int, datetime.datetime | None] = {}
     for step in steps_of_latest_runs(process.pk):
