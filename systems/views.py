@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,6 +18,7 @@ from opsmodel.prepared import prepared
 from systems.context_processors import sidebar_tree_html, tree_version
 from systems.forms import SystemForm
 from systems.models import (
+    Software,
     System,
     SystemQuerySet,
     counts_by_system,
@@ -91,13 +92,19 @@ def render_branch(
     return render(request, "systems/_map_tree.html", context)
 
 
+@prepared
+def software_of(system_id: int) -> QuerySet[Software]:
+    """The tools a system uses, by name, as its page names and links them (compiled once)."""
+    return Software.objects.filter(systems=system_id).only("name", "link")
+
+
 def summary_context(system: System) -> dict:
     return {
         "page_title": system.name,
         "system": system,
         "current_system": system,
         "ancestors": system.path()[:-1],
-        "software": system.software.select_related("owner"),
+        "software": software_of(system.pk),
     }
 
 

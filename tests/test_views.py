@@ -140,6 +140,25 @@ def test_system_page_shows_purpose_owner_processes_and_breadcrumbs(
     assert breadcrumbs.index("Wealth generation") < breadcrumbs.index("Revenue generation")
 
 
+def test_system_page_names_its_software_and_links_only_web_addresses(member_client):
+    system = make.SystemFactory()
+    other = make.SystemFactory()
+    page = member_client.get(system.get_absolute_url()).content.decode()
+    assert '<span class="muted">none listed</span>' in page
+    stripe = make.SoftwareFactory(name="Stripe", link="https://stripe.com")
+    old = make.SoftwareFactory(name="Old CRM", link="javascript:alert(1)")
+    make.SoftwareFactory(name="Zapier").systems.add(other)  # another system's
+    system.software.add(stripe, old)
+    page = member_client.get(system.get_absolute_url()).content.decode()
+    line = page[
+        page.index('class="software-line"') : page.index("</p>", page.index("software-line"))
+    ]
+    # By name; a stored link that is no web address is shown as text, never followed.
+    assert line.index("Old CRM") < line.index("Stripe") and "Zapier" not in line
+    assert '<a href="https://stripe.com" rel="noopener noreferrer">Stripe</a>' in line
+    assert "Old CRM" in line and "javascript:" not in line and "none listed" not in line
+
+
 def test_process_page_shows_steps_in_order_with_their_sop_or_no_sop_yet(
     member_client, lead_generation_map
 ):
