@@ -129,9 +129,10 @@ def build_rows(
     oldest = min((s[0] for s in starts.values()), default=today)
     # Plain tuples: a page of metrics has hundreds of values, and a model each cost more
     # than everything else built here.
+    ids = [m.pk for m in metrics]
     values = {
         (metric_id, period): value
-        for metric_id, period, value in values_since([m.pk for m in metrics], oldest)
+        for metric_id, period, value in (values_since(ids, oldest) if ids else ())
     }
     # Each period's label and code, once for all the metrics of its cadence.
     periods = {

@@ -170,6 +170,14 @@ def test_generatemap_builds_the_sizes_asked_and_clears_before_a_second_run():
             generatemap.Command(), *sizes, "--people", "5", "--clear", stdout=io.StringIO()
         )
     assert (System.objects.count(), Process.objects.count(), SOP.objects.count()) == (10, 20, 80)
+    # Each system with its goal for the year, five years of it (the goals page shows them).
+    from processes.models import Metric, MetricValue
+
+    annual = Metric.objects.filter(cadence="annual")
+    assert annual.count() == 10 and set(annual.values_list("system", flat=True)) == set(
+        System.objects.values_list("pk", flat=True)
+    )
+    assert MetricValue.objects.filter(metric__cadence="annual").count() == 50
 
     def tree() -> list:
         return list(System.objects.order_by("pk").values_list("tree_id", "lft", "rght", "level"))

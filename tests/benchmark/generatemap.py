@@ -405,4 +405,23 @@ class Command(BaseCommand):
                 MetricValue(metric=metric, period=m, value=rng.randint(20, 250))
                 for m in month_starts
             ]
+        # Each system's goal for the year (the goals page), five years of it. Drawn from a
+        # generator of its own: the runs below come out as they did before goals were added.
+        goals_rng = random.Random(len(systems))
+        revenue = {"name": "Annual revenue", "unit": "€", "cadence": Cadence.ANNUAL}
+        annual = Metric.objects.bulk_create(
+            [
+                Metric(
+                    system=s, target=goals_rng.randint(100, 1000) * 1000, owner=s.owner, **revenue
+                )
+                for s in systems
+            ],
+            batch_size=2000,
+        )
+        year_starts = previous_starts(Cadence.ANNUAL, period_start(Cadence.ANNUAL, today), 5)
+        for metric in annual:
+            values += [
+                MetricValue(metric=metric, period=y, value=goals_rng.randint(50, 1200) * 1000)
+                for y in year_starts
+            ]
         MetricValue.objects.bulk_create(values, batch_size=5000)
