@@ -172,6 +172,34 @@ def test_process_page_shows_steps_in_order_with_their_sop_or_no_sop_yet(
     assert html.count("No SOP yet") == 3
 
 
+def test_process_page_lists_its_other_sops_with_owner_sitting_and_comments(member_client):
+    from opsmodel.comments.models import Comment
+
+    process = make.ProcessFactory()
+    step = make.StepFactory(process=process, name="Filming")
+    make.SOPFactory(process=process, step=step, title="Recording a video")  # its step's
+    ann = make.UserFactory(first_name="Ann", last_name="Lee")
+    checklist = make.SOPFactory(
+        process=process, title="Checklist <1>", owner=ann, estimated_minutes=90
+    )
+    make.SOPFactory(process=process, title="Archive", owner=None, estimated_minutes=None)
+    Comment.objects.create(sop=checklist, author=ann, body="Add the lights.")
+    html = member_client.get(process.get_absolute_url()).content.decode()
+    others = html[html.index('id="loose-heading"') : html.index("</ul>", html.index("loose-"))]
+    rows = others.split("<li>")[1:]
+    # By title, each linked, with its owner (or none) and its one sitting.
+    assert [re.search(r'">([^<]+)</a>', row).group(1) for row in rows] == [
+        "Archive",
+        "Checklist &lt;1&gt;",
+    ]
+    assert '<span class="muted">· no owner</span>' in rows[0]
+    assert '<span class="muted">· Ann Lee · 1 h 30 min</span>' in rows[1]
+    assert f'href="{checklist.get_absolute_url()}" data-hx-get=' in rows[1]
+    # Its comments counted beside it; none said for the other.
+    assert "1 comment" in rows[1] and "comment" not in rows[0]
+    assert "Recording a video" not in others  # its step's SOP is shown with the step
+
+
 def test_sop_page_shows_the_recipe_and_never_runs_a_script(member_client, lead_generation_map):
     m = lead_generation_map
     html = member_client.get(m["recording"].get_absolute_url()).content.decode()

@@ -21,6 +21,20 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
+def loose_sop(context, sop) -> SafeString:
+    """An SOP of the process that no step links, as "Other SOPs in this process" lists it: its
+    title linked, its owner, its sitting and its comments (the layer above's slot)."""
+    url = escape(sop.get_absolute_url())
+    who = escape(str(sop.owner)) if sop.owner else "no owner"
+    sitting = f" · {minutes(sop.estimated_minutes)}" if sop.estimated_minutes else ""
+    return mark_safe(
+        f'<li><a href="{url}" data-hx-get="{url}">{escape(sop.title)}</a>\n'
+        f'          <span class="muted">· {who}{sitting}</span>\n'
+        f"          {slots.render('sop-comment-count', context, sop)}</li>"
+    )
+
+
+@register.simple_tag(takes_context=True)
 def process_step(context, step, number: int, first: bool, last: bool) -> SafeString:
     """Step `number` of the process's steps (`steps` in the context), as the road shows it:
     marked when just added or saved (`added`, `saved`), with what the person may do to it."""
