@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.db.models import Q
@@ -166,6 +167,20 @@ def test_my_work_shows_a_page_of_processes_at_a_time_what_asks_for_something_fir
     assert "<strong>2</strong> SOPs to read" in second  # the totals count every page
     lost = member_client.get(reverse("front:my_work") + "?page=9").content.decode()
     assert "There is no page “9”: this is page 2 of 2." in lost
+
+
+def test_my_work_lists_a_process_s_sops_to_read_first_then_by_title(member_client, member):
+    from sops.models import Acknowledgement
+
+    process = make.ProcessFactory(name="Invoicing")
+    for title in ("Chasing", "Archiving", "Billing", "Drafting"):
+        sop = make.SOPFactory(process=process, title=title, owner=member)
+        if title in ("Archiving", "Drafting"):  # read
+            Acknowledgement.objects.create(sop=sop, person=member, edition=sop.edition)
+    html = member_client.get(reverse("front:my_work")).content.decode()
+    shown = re.findall(r">(Chasing|Archiving|Billing|Drafting)</a>", html)
+    assert shown == ["Billing", "Chasing", "Archiving", "Drafting"]
+    assert "<strong>2</strong> SOPs to read" in html
 
 
 @pytest.mark.parametrize("size", [(2, 1, 2), (12, 3, 5)])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
@@ -29,7 +30,7 @@ from opsmodel.prepared import prepared
 from opsmodel.roles import may_change_person, may_reassign
 from opsmodel.runs.models import Run, RunStep
 from processes.models import Metric, Process, Step, process_places
-from sops.models import SOP, Acknowledgement, review_overdue
+from sops.models import SOP, Acknowledgement
 from systems.models import Software, System
 
 # Processes a page of My work shows, with their steps and SOPs.
@@ -60,31 +61,47 @@ def my_work(request: HttpRequest) -> HttpResponse:
     # (In their order within each process: the map's order of processes is the places', below.)
     steps = steps_owned(user_id)
     rows = sops_of(user_id) if steps else sops_owned(user_id)
-    sops = [
-        OwnedSOP(
-            pk,
-            process,
-            to_read=not read,
-            review_due=owner == user_id and review_overdue(next_review, today),  # the owner's
-            title=title,
-        )
-        for pk, process, owner, next_review, title, read in rows
-    ]
+    # Each SOP with what it asks of the person: to be read (its current edition), and, of the
+    # owner, its review once past its day. Sorted once, those to read first, then by title:
+    # grouped by process below, each group's keep that order. (Some 300 rows: no call per row
+    # that can be spared.)
+    sops = sorted(
+        (
+            OwnedSOP(
+                pk,
+                process,
+                to_read=not read,
+                review_due=owner == user_id and next_review is not None and next_review < today,
+                title=title,
+                order=(read, title),
+            )
+            for pk, process, owner, next_review, title, read in rows
+        ),
+        key=attrgetter("order"),
+    )
     # Where each process the person has something in stands in the map (by system, in tree
     # order, then position).
     places = process_places() if steps or sops else {}
 
     groups: dict[int, dict] = {}
     for pk, process in steps:
-        groups.setdefault(process, {"steps": [], "sops": []})["steps"].append(pk)
+        if process not in groups:
+            groups[process] = {"steps": [], "sops": [], "to_do": False}
+        groups[process]["steps"].append(pk)
+    to_read = reviews_due = 0
     for sop in sops:
-        groups.setdefault(sop.process, {"steps": [], "sops": []})["sops"].append(sop)
+        group = groups.get(sop.process)
+        if group is None:
+            group = groups[sop.process] = {"steps": [], "sops": [], "to_do": False}
+        group["sops"].append(sop)
+        if sop.to_read or sop.review_due:
+            group["to_do"] = True
+            to_read += sop.to_read
+            reviews_due += sop.review_due
     for pk, group in list(groups.items()):
         if pk not in places:  # deleted since its steps and SOPs were read
             del groups[pk]
             continue
-        group["sops"].sort(key=lambda s: (not s.to_read, s.title))
-        group["to_do"] = any(s.to_read or s.review_due for s in group["sops"])
         group["place"] = places[pk]
     # What asks for something (an SOP to read, a review due) first, then the rest, each in the
     # order of the map; a page at a time, for someone who owns hundreds of things.
@@ -100,8 +117,8 @@ def my_work(request: HttpRequest) -> HttpResponse:
         "buckets": buckets,
         # Every run step listed, under its bucket: their comments counted in one query.
         "run_steps_listed": [step for listed in buckets.values() for step in listed],
-        "to_read": sum(sop.to_read for sop in sops),
-        "reviews_due": sum(sop.review_due for sop in sops),
+        "to_read": to_read,
+        "reviews_due": reviews_due,
         "overdue": len(buckets.get("Overdue", [])),
         "due_this_week": len(buckets.get("Today", [])) + len(buckets.get("This week", [])),
     }
@@ -117,6 +134,7 @@ class OwnedSOP:
     to_read: bool
     review_due: bool  # the owner's review, past its day
     title: str
+    order: tuple = ()  # within its process: those to read first, then by title
 
 
 def by_pk(objects: list) -> dict:
