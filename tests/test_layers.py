@@ -305,6 +305,7 @@ def test_the_layers_of_the_names_are_read_from_the_code():
         "maps": "systems",
         "metrics": "processes",
         "runs": "opsmodel.runs",
+        "comment_forms": "opsmodel.comments",
         "steps": "processes",
         "work": "opsmodel.front",
         "found": "opsmodel.front",
