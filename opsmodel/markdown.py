@@ -121,10 +121,11 @@ def keep_only_players(tag: str, attribute: str, value: str) -> str | None:
 # The HTML of so many texts (SOPs' bodies, comments) is kept in each process, by the text
 # itself: a text is rendered once, however often its page is drawn, until it is edited (other
 # text, another key). Rendering is a function of the text alone (the parser and the rules above
-# are fixed), so what is kept is never stale. Long texts are rendered each time, so that what
-# is kept stays small (at most some KEPT × KEPT_LENGTH × 2 characters, a few MB).
+# are fixed), so what is kept is never stale. Texts longer than KEPT_LENGTH characters are
+# rendered each time, so that what is kept stays small: at worst KEPT texts of that length and
+# their HTML, some 5 MB of a worker's memory; an SOP of a page or two keeps a few kB.
 KEPT = 256
-KEPT_LENGTH = 20_000
+KEPT_LENGTH = 10_000
 
 
 def render_markdown(text: str) -> SafeString:
