@@ -16,6 +16,7 @@ page repeats on every row), or None to draw nothing there; a place nobody fills 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.template import Context
 from django.utils.safestring import SafeString, mark_safe
@@ -50,3 +51,15 @@ def render(name: str, context: Context, *args) -> SafeString:
     if csrf_token is not None:
         drawn_with["csrf_token"] = csrf_token
     return template.render(drawn_with)
+
+
+def read_once(obj: Any, name: str, read: Callable[[], Any]) -> Any:
+    """What `read()` gives, read once for the object a page shows (`obj`, fetched for this
+    request): kept on it as `name`, for the places of one page that need the same rows (a
+    system's processes for its processes and its weekly roll-up; a process's runs ended for
+    its last runs and its figures)."""
+    found = getattr(obj, name, None)
+    if found is None:
+        found = read()
+        setattr(obj, name, found)
+    return found

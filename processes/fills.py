@@ -20,10 +20,7 @@ def page_values(context) -> dict:
 def processes_of(system) -> list:
     """A system's processes, read once for its page: both of this layer's places on it (the
     processes, the weekly metrics' roll-up) need them."""
-    found = getattr(system, "_processes", None)
-    if found is None:
-        found = system._processes = processes_in(system.pk)
-    return found
+    return slots.read_once(system, "_processes", lambda: processes_in(system.pk))
 
 
 @slots.fills("system-processes")

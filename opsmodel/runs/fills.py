@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Max, QuerySet
 
 from opsmodel import slots
 from opsmodel.prepared import prepared
-from opsmodel.runs.models import Run, RunStep, Schedule, ScheduledStart, done_late
-from opsmodel.runs.stats import RECENT_RUNS, WEEKS, run_figures
+from opsmodel.runs.models import Run, RunStep, Schedule, ScheduledStart
+from opsmodel.runs.stats import RECENT_RUNS, WEEKS, ended_since, run_figures
 from opsmodel.runs.views import (
     ACTIVE_SHOWN,
     CARD_STEP_FIELDS,
@@ -36,29 +35,10 @@ def steps_under_way(process_id: int) -> QuerySet[RunStep]:
     )
 
 
-@prepared
-def runs_ended(process_id: int, since: datetime.datetime) -> QuerySet[Run]:
-    """A process's runs ended (finished or cancelled), the latest first, each with whether it
-    was late (a step done after its day: `RunStep.late`, in the database): its last
-    RECENT_SHOWN, and any ended since `since`. What both places of the page that read them
-    need, in one query (ended_runs_of)."""
-    late = Exists(RunStep.objects.filter(done_late(), run=OuterRef("pk")))
-    ended = Run.objects.filter(process_id=process_id).exclude(state=Run.State.ACTIVE)
-    last = ended.order_by("-ended_at", "-number").values("pk")[:RECENT_SHOWN]
-    ended = ended.filter(Q(ended_at__gte=since) | Q(pk__in=last))
-    ended = ended.only(*RUN_CARD_FIELDS).annotate(ended_late=late)
-    return ended.order_by("-ended_at", "-number")
-
-
 def ended_runs_of(process) -> tuple[datetime.datetime, list[Run]]:
-    """A process's runs ended since its figures' first day (stats.WEEKS ago), and its last
-    RECENT_SHOWN: read once for its page, where its last runs ended and how often its runs
-    finish on time both show them."""
-    found = getattr(process, "_ended_runs", None)
-    if found is None:
-        since = timezone.now() - datetime.timedelta(weeks=WEEKS)
-        found = process._ended_runs = (since, runs_ended(process.pk, since))
-    return found
+    """A process's runs ended (stats.ended_since), read once for its page, where its last runs
+    ended and how often its runs finish on time both show them."""
+    return slots.read_once(process, "_ended_runs", lambda: ended_since(process))
 
 
 @prepared

@@ -11,11 +11,12 @@ import datetime
 import statistics
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from opsmodel.prepared import prepared
 from opsmodel.runs.models import Run, RunStep, done_late
+from opsmodel.runs.views import RECENT_SHOWN, RUN_CARD_FIELDS
 
 WEEKS = 8
 RECENT_RUNS = 10
@@ -62,14 +63,24 @@ class RunFigures:
 
 
 @prepared
-def finished_late_or_not(process_id: int, since: datetime.datetime) -> QuerySet:
-    """Whether each run of a process finished since then was late, a row each: cheaper to
-    count in Python than an aggregate is to build (some dozens of rows at most, for a process
-    run daily)."""
-    finished = Run.objects.filter(process_id=process_id, state=Run.State.FINISHED)
+def runs_ended(process_id: int, since: datetime.datetime) -> QuerySet[Run]:
+    """A process's runs ended (finished or cancelled), the latest first, each with whether it
+    was late (a step done after its day: `RunStep.late`, in the database): its last
+    RECENT_SHOWN, and any ended since `since`. What its figures count and its page lists as
+    its last runs ended, in one query."""
     late = Exists(RunStep.objects.filter(done_late(), run=OuterRef("pk")))
-    lately = finished.filter(ended_at__gte=since).annotate(late=late).order_by()
-    return lately.values_list("late", flat=True)
+    ended = Run.objects.filter(process_id=process_id).exclude(state=Run.State.ACTIVE)
+    last = ended.order_by("-ended_at", "-number").values("pk")[:RECENT_SHOWN]
+    ended = ended.filter(Q(ended_at__gte=since) | Q(pk__in=last))
+    ended = ended.only(*RUN_CARD_FIELDS).annotate(ended_late=late)
+    return ended.order_by("-ended_at", "-number")
+
+
+def ended_since(process) -> tuple[datetime.datetime, list[Run]]:
+    """A process's runs ended since WEEKS ago and its last RECENT_SHOWN (runs_ended), with
+    that moment."""
+    since = timezone.now() - datetime.timedelta(weeks=WEEKS)
+    return since, runs_ended(process.pk, since)
 
 
 @prepared
@@ -89,24 +100,16 @@ def steps_of_latest_runs(process_id: int) -> QuerySet[RunStep]:
 RUN_STEP_FIGURES = ("run", "position", "name", "state", "due_on", "done_on", "done_at")
 
 
-def run_figures(process, ended: tuple[datetime.datetime, list] | None = None) -> RunFigures:
-    """The figures of `process`'s runs: two queries, or one given `ended`, its runs ended
-    since a moment WEEKS ago (each with `state`, `ended_at` and `ended_late`) and that moment
-    (runs.fills.ended_runs_of, which the process's page reads for its last runs too)."""
-    if ended is None:
-        were_late = finished_late_or_not(
-            process.pk, timezone.now() - datetime.timedelta(weeks=WEEKS)
-        )
-    else:
-        since, runs = ended
-        were_late = [
-            run.ended_late
-            for run in runs
-            # As the database compares them: a run without an end is not among them.
-            if run.state == Run.State.FINISHED
-            and run.ended_at is not None
-            and run.ended_at >= since
-        ]
+def run_figures(process, ended: tuple[datetime.datetime, list[Run]] | None = None) -> RunFigures:
+    """The figures of `process`'s runs: two queries, or one given what `ended_since` read
+    (the process's page reads it once for its last runs too: runs.fills.ended_runs_of)."""
+    since, runs = ended or ended_since(process)
+    were_late = [
+        run.ended_late
+        for run in runs
+        # As the database compares them: a run without an end is not among them.
+        if run.state == Run.State.FINISHED and run.ended_at is not None and run.ended_at >= since
+    ]
     steps: dict[int, StepFigures] = {}
     previous: dict[int, datetime.datetime | None] = {}
     for step in steps_of_latest_runs(process.pk):
