@@ -260,7 +260,8 @@ class Step(Versioned):
             )
 
     def get_absolute_url(self) -> str:
-        return f"{self.process.get_absolute_url()}#step-{self.pk}"
+        # Its process's address, by id: a step need not read its process to link to itself.
+        return f"{address('processes:detail', self.process_id)}#step-{self.pk}"
 
 
 def meets(value, target, direction: str) -> bool:

@@ -245,3 +245,61 @@ def test_rows_are_converted_as_the_orm_converts_them_with_converters_worked_out_
         assert all(r.started_at.tzinfo is not None for r in runs)
     [compiled] = runs_of.compiled.values()
     assert list(compiled.converters.keys()) == [connection]
+
+
+def test_lists_of_words_are_compiled_once_for_each_length_as_given_or_contained():
+    """Search's queries: each word compared as given, or found in a text (`__icontains`,
+    which escapes the database's wildcards: "a_c" is no pattern that "abc" matches)."""
+    process = ProcessFactory(name="Billing")
+    for name in ("Send the invoice", "Chase the invoice", "abc", "a_c", "100% done"):
+        StepFactory(process=process, name=name)
+
+    @prepared
+    def named(words: list[str]):
+        steps = Step.objects.filter(process__name__in=words[:1])
+        for word in words[1:]:
+            steps = steps.filter(name__icontains=word)
+        return steps.order_by("name").values_list("name", flat=True)
+
+    module.CHECK = False  # compiled once: the check would compile each call again
+    try:
+        assert named(["Billing", "invoice"]) == ["Chase the invoice", "Send the invoice"]
+        assert named(["Billing", "SEND"]) == ["Send the invoice"]
+        assert named(["Billing", "a_c"]) == ["a_c"]
+        assert named(["Billing", "0%"]) == ["100% done"]
+        assert named(["Other", "invoice"]) == []
+        assert named(["Billing", "the", "chase"]) == ["Chase the invoice"]
+    finally:
+        module.CHECK = True
+    compiled = named.compiled
+    assert (
+        set(shape for _alias, shape in compiled)
+        == {
+            (("words", 2),),
+            (("words", 3),),
+        }
+        and None not in compiled.values()
+    )
+
+
+def test_a_word_given_otherwise_than_as_given_or_contained_is_run_as_built():
+    """`__istartswith` gives the database "word%", no form of a stand-in it knows: the query is
+    built each time, and still finds what it should."""
+    process = ProcessFactory()
+    StepFactory(process=process, name="Send the invoice")
+    StepFactory(process=process, name="a_c")
+    StepFactory(process=process, name="abc")
+
+    @prepared
+    def starting(words: list[str]):
+        return Step.objects.filter(name__istartswith=words[0]).values_list("name", flat=True)
+
+    @prepared
+    def exactly(words: list[str]):  # SQLite's `__iexact` escapes wildcards as a LIKE pattern
+        return Step.objects.filter(name__iexact=words[0]).values_list("name", flat=True)
+
+    assert starting(["send"]) == ["Send the invoice"]
+    assert starting(["chase"]) == []
+    assert list(starting.compiled.values()) == [None]
+    assert exactly(["A_C"]) == ["a_c"]
+    assert exactly(["SEND THE INVOICE"]) == ["Send the invoice"]

@@ -280,3 +280,47 @@ def test_postgresql_searches_systems_processes_and_steps_by_their_stored_documen
     assert ">Steps <span" in html and "Chasing the zeppelin" in html
     html = get(member_client, "sending", **make.HTMX).content.decode()
     assert ">Steps <span" not in html
+
+
+@pytest.mark.django_db(transaction=True)  # the paths are kept only outside a transaction
+def test_a_search_builds_no_query_that_an_earlier_one_with_as_many_words_built(content):
+    """Each kind's query is compiled once for each number of words (opsmodel.prepared) and
+    run again with other words; steps and SOPs found read no process to say where they are,
+    and the paths of systems and processes are kept until the map changes."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from opsmodel import prepared
+    from opsmodel.front.search import search
+
+    search("invoice books")
+    compiled = []
+    as_sql = SQLCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        compiled.append(self.query.model)
+        return as_sql(self, *args, **kwargs)
+
+    prepared.CHECK = False  # as in production: the check compiles each call again
+    SQLCompiler.as_sql = counting
+    try:
+        found = search("sending invoice")
+    finally:
+        SQLCompiler.as_sql = as_sql
+        prepared.CHECK = True
+    assert compiled == []
+    assert [hit.title for hit in found["Steps"].hits] == ["Sending an invoice"]
+    [step] = found["Steps"].hits
+    assert step.path == "Wealth generation › Lead generation › Client billing"
+    assert found["SOPs"].hits[0].path == step.path
+
+
+def test_where_a_hit_is_follows_a_renamed_process_at_once(member_client, content):
+    from processes.models import Process
+
+    get(member_client, "invoice")
+    billing = Process.objects.get(name="Client billing")
+    billing.name = "Invoicing clients"
+    billing.save()
+    html = get(member_client, "sending").content.decode()
+    assert "Lead generation › Invoicing clients" in html
+    assert "Client billing" not in html
