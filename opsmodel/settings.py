@@ -111,6 +111,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A GET request reads the map's stamps once, for all it draws (opsmodel.mapcache).
+    "opsmodel.mapcache.HoldStampsMiddleware",
     "opsmodel.middleware.PersonMiddleware",
     "opsmodel.middleware.AddressesMiddleware",
     "opsmodel.middleware.InactivityTimeoutMiddleware",

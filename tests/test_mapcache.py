@@ -136,6 +136,51 @@ def test_a_page_reads_the_stamps_once(member_client, monkeypatch, partial):
     assert len(reads) == 2  # served kept: once too
 
 
+@pytest.mark.parametrize("partial", [True, False])
+def test_a_page_not_kept_reads_the_stamps_once_too(member_client, monkeypatch, partial):
+    """Search and a tool's page are drawn on every look (not kept), from what is kept for
+    the map (the paths, a tool's SOPs in map order) and the person's permissions: each read
+    the stamps for itself, six times a search."""
+    from django.core.cache import caches
+
+    sop = SOPFactory(title="Send the invoice")
+    tool = SoftwareFactory()
+    sop.software.add(tool)
+    htmx = HTMX if partial else {}
+    pages = [f"{reverse('front:search')}?q=invoice", tool.get_absolute_url()]
+    for url in pages:
+        assert member_client.get(url, **htmx).status_code == 200  # every topic's stamp made
+    store = caches["stamp"]
+    reads = []
+    read = store.get_many
+    monkeypatch.setattr(store, "get_many", lambda keys: reads.append(keys) or read(keys))
+    for url in pages:
+        reads.clear()
+        response = member_client.get(url, **htmx)
+        assert response.status_code == 200 and "Send the invoice" in response.text
+        assert len(reads) == 1, url
+
+
+@pytest.mark.parametrize("method, held", [("get", True), ("head", True), ("post", False)])
+def test_only_a_request_that_writes_nothing_holds_the_stamps_it_read_first(method, held):
+    """A POST writes, then may draw what follows from what is kept for the map: it sees the
+    stamps its write changed. A GET or HEAD writes nothing of the map: one read serves it."""
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    seen = []
+
+    def view(request):
+        seen.append(mapcache.stamps()[MAP])
+        mapcache.change_stamps({MAP})  # as a write to the map does
+        seen.append(mapcache.stamps()[MAP])
+        return HttpResponse()
+
+    mapcache.HoldStampsMiddleware(view)(getattr(RequestFactory(), method)("/"))
+    assert (seen[0] == seen[1]) is held
+    assert mapcache.stamps()[MAP] != seen[0]  # once answered, the stamps are read afresh
+
+
 def test_errors_are_not_kept(member_client):
     process = ProcessFactory()
     missing = reverse("processes:detail", args=[process.pk + 1000])
