@@ -816,6 +816,44 @@ def test_the_maps_totals_and_counts_are_counted_once_for_each_version_of_the_map
     assert home() == (["2", "2", "3"], ["2 SOPs", "1 SOP"], 3)
 
 
+def test_the_runs_count_and_people_filter_are_read_once_for_each_version_of_the_runs(
+    member_client, founder
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from opsmodel.runs.models import Run
+
+    ada = UserFactory(first_name="Ada", last_name="Byron")
+    step = StepFactory(owner=ada)
+    Run.start(step.process, founder, timezone.localdate())
+
+    def runs_page() -> tuple[str, int]:
+        """The page drawn afresh (a hard reload), and how many of its queries counted the
+        runs or read the people given steps."""
+        with CaptureQueriesContext(connection) as captured:
+            html = member_client.get(reverse("runs:list"), HTTP_CACHE_CONTROL="no-cache").text
+        read = sum(
+            'COUNT(*) AS "__count" FROM "runs_run"' in q["sql"]
+            or ('FROM "opsmodel_user"' in q["sql"] and "runs_runstep" in q["sql"])
+            for q in captured.captured_queries
+        )
+        return html, read
+
+    html, read = runs_page()
+    assert "1 run" in html and ">Ada Byron</option>" in html and read == 2
+    html, read = runs_page()
+    assert "1 run" in html and read == 0  # kept
+    bo = UserFactory(first_name="Bo", last_name="Lind")
+    other = StepFactory(owner=bo)
+    Run.start(other.process, founder, timezone.localdate() + datetime.timedelta(days=1))
+    html, read = runs_page()  # a run started: counted again, and Bo is someone to filter by
+    assert "2 runs" in html and ">Bo Lind</option>" in html and read == 2
+    html = member_client.get(reverse("runs:list"), {"owner": bo.pk}).text
+    assert "1 run" in html  # filtered: counted as it is asked, never kept
+
+
 def test_the_people_an_sop_hands_work_to_are_known_at_once_when_someone_joins(member_client):
     UserFactory(first_name="Maya")
     sop = SOPFactory(body="Maya drafts the post, then Jonas checks it.")

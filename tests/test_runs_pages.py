@@ -305,6 +305,12 @@ def test_the_runs_page_is_paginated_and_keeps_its_filters(member_client, video, 
     assert "30 runs · page 1 of 2" in html and "?page=2&amp;state=active" in html
     html = member_client.get(f"{reverse('runs:list')}?state=active&page=2").content.decode()
     assert ">Run 29</a>" in html and ">Run 0</a>" not in html
+    # Every run (its pages' query compiled once each): the same pages.
+    html = member_client.get(reverse("runs:list")).content.decode()
+    assert "30 runs · page 1 of 2" in html and ">Run 0</a>" in html and ">Run 29</a>" not in html
+    html = member_client.get(f"{reverse('runs:list')}?page=2").content.decode()
+    assert ">Run 25</a>" in html and ">Run 29</a>" in html and ">Run 24</a>" not in html
+    assert "?page=1" in html and "page 2 of 2" in html
 
 
 def test_the_runs_page_runs_a_fixed_number_of_queries(member_client, founder, member):
