@@ -11,6 +11,14 @@ front, which knows every level). The systems layer names only the place, `{% slo
 A filler returns a template and the values it is drawn with, as an inclusion tag does (the
 request's CSRF token is passed on), or what it drew itself (a SafeString: for a small place a
 page repeats on every row), or None to draw nothing there; a place nobody fills draws nothing.
+
+A place that most often has nothing to show (a process's schedule, its runs under way, its
+comments) may ask whether it has, with the object its page reads, rather than by a query of
+its own: the layer above registers the question (`@slots.asks("processes.process", name)`, an
+Exists subquery of OuterRef("pk")), the layer below annotates the objects its pages read with
+every question asked of them (`slots.asked(label)`), and the filler reads the answer with
+`slots.has(obj, name)`: yes when the object was read otherwise (without the answer, its
+filler asks the database as before).
 """
 
 from __future__ import annotations
@@ -18,11 +26,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import Expression
 from django.template import Context
 from django.utils.safestring import SafeString, mark_safe
 
 Filler = Callable[..., tuple[str, dict] | SafeString | None]
 FILLERS: dict[str, Filler] = {}
+
+
+# The questions asked of the objects of a model (by its label, "processes.process"): each by
+# the attribute that holds its answer, and what makes its subquery.
+QUESTIONS: dict[str, dict[str, Callable[[], Expression]]] = {}
+
+
+def asks(label: str, name: str) -> Callable[[Callable[[], Expression]], Callable[[], Expression]]:
+    """Register, for the objects of the model `label`, the question `name` (a decorator of
+    what makes its subquery, an Exists of OuterRef("pk")), read with them where their pages
+    read them (asked())."""
+
+    def register(question: Callable[[], Expression]) -> Callable[[], Expression]:
+        QUESTIONS.setdefault(label, {})[name] = question
+        return question
+
+    return register
+
+
+def asked(label: str) -> dict[str, Expression]:
+    """Every question asked of the objects of `label`, as annotations: `.annotate(**asked())`."""
+    return {name: question() for name, question in QUESTIONS.get(label, {}).items()}
+
+
+def has(obj: Any, name: str) -> bool:
+    """The answer to the question `name` read with `obj`; yes if it was read without it."""
+    return getattr(obj, name, True)
 
 
 def fills(name: str) -> Callable[[Filler], Filler]:

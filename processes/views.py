@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
-from opsmodel import edit_views, history_views, mapcache
+from opsmodel import edit_views, history_views, mapcache, slots
 from opsmodel.access import NoSuchObject, fetch, fetch_by_id
 from opsmodel.history import keeping
 from opsmodel.htmx import is_inline, notify, render_page
@@ -28,11 +28,15 @@ from systems.views import get_system
 
 @prepared
 def process_by_id(pk: int) -> QuerySet[Process]:
-    """A process with its system and owner, and whether it was once an SOP (`promoted`: its
-    page then shows that SOP's text, a query more; hardly any process was)."""
+    """A process with its system and owner, whether it was once an SOP (`promoted`: its
+    page then shows that SOP's text, a query more; hardly any process was), and what the
+    layers above ask of it for the places of its page (opsmodel.slots.asked: whether it has
+    a schedule, runs under way, comments; most have none, and then ask nothing more)."""
     promoted = Exists(of_a_process("promotions").filter(process_id=OuterRef("pk")))
     return (
-        Process.objects.select_related("system", "owner").filter(pk=pk).annotate(promoted=promoted)
+        Process.objects.select_related("system", "owner")
+        .filter(pk=pk)
+        .annotate(promoted=promoted, **slots.asked("processes.process"))
     )
 
 

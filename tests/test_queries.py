@@ -20,10 +20,12 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 # own queries (the SOP page's: one counts the suggested edits waiting).
 # The process page draws what the runs app adds in four queries: its runs under way (1), its
 # runs ended (1, also what its figures count), the steps of its last runs finished (1, for the
-# figures, opsmodel.runs.stats) and its schedule (1 when it has none; 3 with one).
+# figures, opsmodel.runs.stats) and its schedule (3 with one).
 # Comments add to the SOP page its thread (1: the comments with their authors) and the people
 # they mention (1, when any do); to the process page the same two for the process's thread, and
-# the count of comments of every step (1, an aggregate).
+# the count of comments of every step (1, an aggregate). Whether a process has runs under way,
+# a schedule and a thread is read with the process (opsmodel.slots.asks): without, none of
+# their queries is made; the budget is the page's with all three.
 # The SOP page lists its pictures and files in one more query (1, however many there are).
 # The map page counts its systems (1) and each system's processes and SOPs (2 grouped counts,
 # its totals their sums: kept for each version of the map, but here every time) and reads the

@@ -165,6 +165,35 @@ def test_the_processes_layer_only_leaves_the_place():
     assert '{% slot "process-runs" process %}' in template and "runs:" not in template
 
 
+def test_a_process_page_asks_for_a_schedule_runs_under_way_and_comments_only_if_it_has_them(
+    member_client, video, founder, member
+):
+    """Most processes have no schedule, no run under way and no comment: their page reads
+    that with the process (opsmodel.slots.asks), and asks nothing more of each."""
+    from opsmodel.comments import threads
+    from tests.test_schedules import schedule_of
+
+    url = video.get_absolute_url()
+
+    def page() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as captured:
+            html = member_client.get(url, **make.HTMX).content.decode()
+        return html, len(captured)
+
+    html, bare = page()
+    assert "No run under way" in html and "schedule-words" not in html
+    assert '<span class="count">0<span class="visually-hidden"> comments' in html
+    schedule_of(video, name_template="Video #{n}")
+    Run.start(video, founder, days(0), "Video #1")
+    threads.post(video, member, "Which camera?")
+    html, full = page()
+    assert "schedule-words" in html and "Video #1" in html and "Which camera?" in html
+    assert "No run under way" not in html
+    # Each asked now: the schedule (and its last start and next number), the runs under way,
+    # the thread (and no one it mentions).
+    assert full == bare + 5
+
+
 def runs_in_process(process, founder, member, count: int) -> None:
     for n in range(count):
         run = Run.start(process, founder, days(-n % 20))

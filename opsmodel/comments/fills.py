@@ -10,10 +10,12 @@ it kept on the request.
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import slots
 from opsmodel.comments import threads
+from opsmodel.comments.models import Comment
 from opsmodel.comments.views import thread_context
 from opsmodel.escaping import escape
 
@@ -23,9 +25,16 @@ def sop_comments(context, sop) -> tuple[str, dict]:
     return "comments/_thread.html", thread_context(context["request"], sop)
 
 
+@slots.asks("processes.process", "has_comments")
+def has_comments() -> Exists:
+    """Whether a process has a thread (a comment, deleted or not): most have none."""
+    return Exists(Comment.objects.filter(process=OuterRef("pk")))
+
+
 @slots.fills("process-comments")
 def process_comments(context, process) -> tuple[str, dict]:
-    return "comments/_thread.html", thread_context(context["request"], process)
+    empty = not slots.has(process, "has_comments")
+    return "comments/_thread.html", thread_context(context["request"], process, empty=empty)
 
 
 def listed_sops(context) -> list:

@@ -229,10 +229,10 @@ def comments_on(field: str) -> Callable[[int], list[Comment]]:
     return prepared(comments)
 
 
-def thread_of(target) -> Thread:
+def thread_of(target, empty: bool = False) -> Thread:
     """Two queries at most, however many comments: the comments (with their authors), and
-    the people they mention."""
-    rows = comments_on(kind_of(target).field)(target.pk)
+    the people they mention; none for a target known to have no comment (`empty`)."""
+    rows = [] if empty else comments_on(kind_of(target).field)(target.pk)
     top = [row for row in rows if row.parent_id is None]
     replies: dict[int, list[Comment]] = {}
     for row in rows:

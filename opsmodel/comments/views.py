@@ -35,12 +35,13 @@ def process_of(target):
     return target.process
 
 
-def thread_context(request: HttpRequest, target, **state) -> dict:
+def thread_context(request: HttpRequest, target, *, empty: bool = False, **state) -> dict:
     """What the thread's template draws: the comments, what this person may do with each,
     and the state of the form that was sent (`typed`, `error`, `form`: "new", "reply-3",
-    "edit-4"; `editing`: the comment being edited; `focus`: what gets the focus)."""
+    "edit-4"; `editing`: the comment being edited; `focus`: what gets the focus). `empty`:
+    the target is known to have no comment (read with it), and none is looked for."""
     user = request.user
-    thread = threads.thread_of(target)
+    thread = threads.thread_of(target, empty=empty)
     for comment in thread.comments:
         for one in [comment, *comment.shown_replies]:
             one.html = (

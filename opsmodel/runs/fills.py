@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Max, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 
 from opsmodel import slots
 from opsmodel.prepared import prepared
@@ -35,6 +35,16 @@ def steps_under_way(process_id: int) -> QuerySet[RunStep]:
     )
 
 
+@slots.asks("processes.process", "has_runs_under_way")
+def has_runs_under_way() -> Exists:
+    return Exists(Run.objects.filter(process=OuterRef("pk"), state=Run.State.ACTIVE))
+
+
+@slots.asks("processes.process", "has_schedule")
+def has_schedule() -> Exists:
+    return Exists(Schedule.objects.filter(process=OuterRef("pk")))
+
+
 def ended_runs_of(process) -> tuple[datetime.datetime, list[Run]]:
     """A process's runs ended (stats.ended_since), read once for its page, where its last runs
     ended and how often its runs finish on time both show them."""
@@ -51,9 +61,13 @@ def process_runs(context, process) -> tuple[str, dict]:
     """The runs under way (progress, the next step due, who is late) and the last few ended
     (on time or late, how long they took): two queries, however many runs the process has
     (the steps of the runs under way shown, each with its run: a run always has steps,
-    `Run.start` says so; and the runs ended, each with whether it was late)."""
+    `Run.start` says so; and the runs ended, each with whether it was late); one without runs
+    under way when the process was read with the answer (slots.has)."""
     by_run: dict[int, list[RunStep]] = {}
-    for step in steps_under_way(process.pk):
+    under_way_steps = (
+        steps_under_way(process.pk) if slots.has(process, "has_runs_under_way") else []
+    )
+    for step in under_way_steps:
         by_run.setdefault(step.run_id, []).append(step)
     rows = [Progress(steps[0].run, steps) for steps in by_run.values()]
     for row in rows:
@@ -89,8 +103,10 @@ def process_run_figures(context, process) -> tuple[str, dict]:
 @slots.fills("process-schedule")
 def process_schedule(context, process) -> tuple[str, dict]:
     """Its schedule in words, its next run, and for founders the buttons to set, change, pause
-    or remove it: one query without a schedule, three with one."""
-    schedule = next(iter(schedule_of(process.pk)), None)
+    or remove it: one query without a schedule (none when the process was read with the
+    answer: slots.has), three with one."""
+    scheduled = slots.has(process, "has_schedule")
+    schedule = next(iter(schedule_of(process.pk)), None) if scheduled else None
     values = {
         "request": context["request"],
         "perms": context.get("perms"),
