@@ -162,11 +162,12 @@ def search(query: str, kind: str | None = None, page: int = 1) -> dict[str, Grou
     return results
 
 
-@functools.cache
+@functools.lru_cache(maxsize=32)
 def matches(slug: str, start: int, stop: int) -> Callable[[list[str]], list]:
     """A kind's matches from `start` to `stop` in its ranking, for a list of words: its query
     built and compiled once for each number of words (opsmodel.prepared), not on every search
-    (two thirds of a search's Python). One for each kind and page, at most 300."""
+    (two thirds of a search's Python). For the 32 kinds and pages last looked at: each holds
+    up to 8 queries compiled (one for each number of words), some 30 kB each."""
     if slug == "sops":
         return lambda words: SOPMatches(words)[start:stop]
     return prepared(lambda words: MATCHES[slug](words)[start:stop])
@@ -294,7 +295,7 @@ def sop_ids(terms: list[str], window: slice) -> list[int]:
     return list(sop_ranking(terms)[window])
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)
 def sop_ids_ranked(start: int, stop: int) -> Callable[[list[str]], list[int]]:
     """PostgreSQL: the ids of the SOPs from `start` to `stop` in the ranking, for the words as
     one text, compiled once (matches())."""
