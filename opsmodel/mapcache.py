@@ -251,8 +251,9 @@ _request_stamps: ContextVar[HeldStamps | None] = ContextVar("request_stamps", de
 
 class HoldStampsMiddleware:
     """Each GET or HEAD request holds the stamps it reads first until it is answered: such a
-    request writes nothing of the map, so what it draws is all of one version of it. Other
-    requests write: each read of theirs sees the stamps as they are then."""
+    request writes nothing of the map, so what it draws is all of one version of it (were it
+    to write, its change of the stamps lets go of them: change_stamps). Other requests write:
+    each read of theirs sees the stamps as they are then."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -350,6 +351,11 @@ RETRY_PAUSES = (0.05, 0.25)
 
 def change_stamps(topics: Iterable[str]) -> None:
     topics = frozenset(topics)
+    # The request that wrote reads the stamps again for what it draws after its write, were
+    # it a GET that held them (HoldStampsMiddleware).
+    held = _request_stamps.get()
+    if held is not None:
+        held.now = None
     for pause in (*RETRY_PAUSES, None):
         try:
             set_stamps(topics)

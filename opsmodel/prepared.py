@@ -7,8 +7,8 @@ compile and 0.04 ms for SQLite to answer, on the benchmark's machine.
 
 A function marked `@prepared` builds a queryset from its arguments alone: ids (positive whole
 numbers), lists of ids (for `__in`, each id once), lists of words (texts searched for, each
-compared as given or as part of a text: `__icontains`), days (dates) and moments (aware
-datetimes).
+compared as given or as part of a text: `__icontains`; given to the ORM as they come, not
+changed on the way), days (dates) and moments (aware datetimes).
 Its first call builds it with stand-ins of the same kinds and compiles it, per database and per
 length of each list (an `IN` of three ids is other SQL than one of four); each call then runs
 that SQL with its own arguments in the stand-ins' places, and the ORM turns the rows into
@@ -103,8 +103,10 @@ def stand_ins_for(shape: tuple, other: bool = False) -> tuple:
         if kind == WORDS:
             # With a character `__icontains` escapes: a word given to the database escaped
             # otherwise than as `__icontains` escapes it (SQLite's `__iexact`) is not found
-            # among the parameters, and the query is run as built.
-            return f"w_{FIRST_STAND_IN + n}"
+            # among the parameters, and the query is run as built; and capitals, spaces about
+            # it and a dash, so that a word changed on its way (made lower case, stripped,
+            # cut) is not found either.
+            return f" W_{FIRST_STAND_IN + n}-x "
         if kind == DAY:
             return FIRST_DAY + datetime.timedelta(days=n)
         if kind == MOMENT:

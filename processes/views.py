@@ -28,21 +28,26 @@ from systems.views import get_system
 
 @prepared
 def process_by_id(pk: int) -> QuerySet[Process]:
-    """A process with its system and owner, whether it was once an SOP (`promoted`: its
-    page then shows that SOP's text, a query more; hardly any process was), and what the
-    layers above ask of it for the places of its page (opsmodel.slots.asked: whether it has
-    a schedule, runs under way, comments; most have none, and then ask nothing more)."""
+    """A process with its system and owner, and whether it was once an SOP (`promoted`: its
+    page then shows that SOP's text, a query more; hardly any process was)."""
     promoted = Exists(of_a_process("promotions").filter(process_id=OuterRef("pk")))
     return (
-        Process.objects.select_related("system", "owner")
-        .filter(pk=pk)
-        .annotate(promoted=promoted, **slots.asked("processes.process"))
+        Process.objects.select_related("system", "owner").filter(pk=pk).annotate(promoted=promoted)
     )
 
 
-def get_process(user, pk, action: str = "view") -> Process:
-    """The one way views fetch a process: 403 without the right, 404 if it does not exist."""
-    return fetch_by_id(user, Process, process_by_id, pk, action)
+@prepared
+def process_page_by_id(pk: int) -> QuerySet[Process]:
+    """A process as its page reads it: with what the layers above ask of it for the places of
+    the page (opsmodel.slots.asked: whether it has a schedule, runs under way, comments; most
+    have none, and then ask nothing more)."""
+    return process_by_id.__wrapped__(pk).annotate(**slots.asked("processes.process"))
+
+
+def get_process(user, pk, action: str = "view", read=process_by_id) -> Process:
+    """The one way views fetch a process: 403 without the right, 404 if it does not exist.
+    `read`: how (process_page_by_id, for its page)."""
+    return fetch_by_id(user, Process, read, pk, action)
 
 
 def get_step(user, pk, action: str = "view") -> Step:
@@ -113,7 +118,7 @@ def render_steps(request: HttpRequest, process: Process, **extra) -> HttpRespons
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    process = get_process(request.user, pk)
+    process = get_process(request.user, pk, read=process_page_by_id)
     context = detail_context(process, request.user)
     # The page has the steps and the weekly metrics: the checks need no query of their own.
     process.has_metric = bool(context["card"].rows)

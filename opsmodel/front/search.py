@@ -191,16 +191,18 @@ def system_hit(s, terms, paths) -> Hit:
 
 
 def process_hit(p, terms, paths) -> Hit:
-    return Hit(p.name, p.get_absolute_url(), paths.systems[p.system_id], highlight(p.result, terms))
+    where = paths.systems.get(p.system_id, "")
+    return Hit(p.name, p.get_absolute_url(), where, highlight(p.result, terms))
 
 
 def step_hit(s, terms, paths) -> Hit:
-    return Hit(s.name, s.get_absolute_url(), paths.processes[s.process_id])
+    return Hit(s.name, s.get_absolute_url(), paths.processes.get(s.process_id, ""))
 
 
 def sop_hit(s, terms, paths) -> Hit:
     text = s.body if any(t in s.body.lower() for t in terms) else s.outcome
-    return Hit(s.title, s.get_absolute_url(), paths.processes[s.process_id], highlight(text, terms))
+    where = paths.processes.get(s.process_id, "")
+    return Hit(s.title, s.get_absolute_url(), where, highlight(text, terms))
 
 
 def software_hit(t, terms, paths) -> Hit:
@@ -352,11 +354,14 @@ class Paths:
 def path_names() -> Paths:
     """Each system's and process's path, made once for each version of the map: read for
     every search, they cost 200 systems and a join of each step or SOP found with its process
-    (on PostgreSQL, a join of all 2,000 processes with the 1,324 steps found for "invoice")."""
+    (on PostgreSQL, a join of all 2,000 processes with the 1,324 steps found for "invoice").
+    A hit made since (committed after they were read, its stamp not changed yet) shows no
+    path rather than fail."""
 
     def make() -> Paths:
         systems = {pk: " › ".join(path) for pk, path in system_paths().items()}
-        processes = Process.objects.values_list("pk", "system_id", "name")
-        return Paths(systems, {pk: f"{systems[system]} › {name}" for pk, system, name in processes})
+        rows = Process.objects.values_list("pk", "system_id", "name")
+        processes = {pk: f"{systems.get(system, '')} › {name}" for pk, system, name in rows}
+        return Paths(systems, processes)
 
     return mapcache.kept_for_map(("search-paths",), make)

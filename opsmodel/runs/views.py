@@ -427,7 +427,6 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 STATES = dict(Run.State.choices)
 
 
-@prepared
 def people_given_steps() -> list[tuple[int, str]]:
     """Everyone who has ever been given a step of a run, by name, as (id, name): the runs
     filter's choices, read once for each version of the map and of the runs (1 ms on
