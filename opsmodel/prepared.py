@@ -250,6 +250,26 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
     return run
 
 
+def prepared_slices(build: Callable[..., QuerySet], at_most: int) -> Callable[..., list]:
+    """`build(*args)[window]` as a list, for a slice `window` given first: prepared as above,
+    once for each slice, since a slice's bounds are written into the SQL (LIMIT, OFFSET), not
+    given as parameters. Kept for the `at_most` slices last asked for (each holds its queries
+    compiled, one for each shape of the arguments)."""
+
+    @functools.lru_cache(maxsize=at_most)
+    def of_slice(start: int, stop: int) -> Callable[..., list]:
+        def sliced(*args: Any) -> QuerySet:
+            return build(*args)[start:stop]
+
+        sliced.__qualname__ = f"{build.__qualname__}[{start}:{stop}]"
+        return prepared(sliced)
+
+    def run(window: slice, *args: Any) -> list:
+        return of_slice(window.start, window.stop)(*args)
+
+    return run
+
+
 def compiled_for(build: Callable[..., QuerySet], shape: tuple) -> Compiled | None:
     """`build` compiled for arguments of `shape`, or None if it cannot be prepared: when its
     stand-ins do not each become parameters of their own; when another set of stand-ins

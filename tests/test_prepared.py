@@ -303,3 +303,24 @@ def test_a_word_given_otherwise_than_as_given_or_contained_is_run_as_built():
     assert list(starting.compiled.values()) == [None]
     assert exactly(["A_C"]) == ["a_c"]
     assert exactly(["SEND THE INVOICE"]) == ["Send the invoice"]
+
+
+def test_slices_are_compiled_once_each_and_each_reads_its_own_rows():
+    from opsmodel.prepared import prepared_slices
+
+    process = ProcessFactory()
+    for n in range(5):
+        StepFactory(process=process, name=f"Step {n}")
+
+    def names(process_id: int):
+        return (
+            Step.objects.filter(process_id=process_id)
+            .order_by("name")
+            .values_list("name", flat=True)
+        )
+
+    paged = prepared_slices(names, 2)
+    assert paged(slice(0, 2), process.pk) == ["Step 0", "Step 1"]
+    assert paged(slice(2, 4), process.pk) == ["Step 2", "Step 3"]
+    assert paged(slice(4, 6), process.pk) == ["Step 4"]
+    assert paged(slice(0, 2), process.pk + 1000) == []

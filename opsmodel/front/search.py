@@ -12,9 +12,7 @@ in longer text. Either way: a fixed number of queries.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -30,7 +28,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import mapcache
-from opsmodel.prepared import prepared
+from opsmodel.prepared import prepared, prepared_slices
 from processes.models import Process, Step
 from sops.models import SOP
 from systems.models import Software, System
@@ -155,22 +153,20 @@ def search(query: str, kind: str | None = None, page: int = 1) -> dict[str, Grou
     for slug, name in KINDS.items():
         if kind is not None and slug != kind:
             continue
-        rows = matches(slug, start, start + size + 1)(words_for(slug, terms))
+        rows = matches(slug, slice(start, start + size + 1), words_for(slug, terms))
         hits = [HITS[slug](row, terms, paths) for row in rows[:size]]
         if hits:
             results[name] = Group(name, slug, hits, more=len(rows) > size)
     return results
 
 
-@functools.lru_cache(maxsize=32)
-def matches(slug: str, start: int, stop: int) -> Callable[[list[str]], list]:
-    """A kind's matches from `start` to `stop` in its ranking, for a list of words: its query
-    built and compiled once for each number of words (opsmodel.prepared), not on every search
-    (two thirds of a search's Python). For the 32 kinds and pages last looked at: each holds
-    up to 8 queries compiled (one for each number of words), some 30 kB each."""
+def matches(slug: str, window: slice, words: list[str]) -> list:
+    """A kind's matches in `window` of its ranking, for a list of words (words_for): each
+    kind's query built and compiled once for each page and number of words
+    (opsmodel.prepared), not on every search (two thirds of a search's Python)."""
     if slug == "sops":
-        return lambda words: SOPMatches(words)[start:stop]
-    return prepared(lambda words: MATCHES[slug](words)[start:stop])
+        return SOPMatches(words)[window]
+    return PREPARED_MATCHES[slug](window, words)
 
 
 def words_for(slug: str, terms: list[str]) -> list[str]:
@@ -234,6 +230,11 @@ MATCHES = {
 }
 # The kinds searched in their stored documents on PostgreSQL (full_text).
 FULL_TEXT = {"systems", "processes", "steps"}
+# Each kind's queries (but the SOPs', SOPMatches), compiled for the 8 pages of it last looked
+# at, each for up to 8 numbers of words: some 30 kB each.
+PREPARED_MATCHES = {
+    slug: prepared_slices(build, 8) for slug, build in MATCHES.items() if slug != "sops"
+}
 HITS = {
     "systems": system_hit,
     "processes": process_hit,
@@ -292,16 +293,9 @@ def sop_ids(terms: list[str], window: slice) -> list[int]:
     """The ids of the SOPs of `window` in the ranking of those matching every term."""
     if connection.vendor == "sqlite":
         return sqlite_sop_ids(terms, window)
-    if connection.vendor == "postgresql":
-        return sop_ids_ranked(window.start, window.stop)([" ".join(terms)])
+    if connection.vendor == "postgresql":  # compiled once, for the words as one text
+        return ranked_sop_ids(window, [" ".join(terms)])
     return list(sop_ranking(terms)[window])
-
-
-@functools.lru_cache(maxsize=16)
-def sop_ids_ranked(start: int, stop: int) -> Callable[[list[str]], list[int]]:
-    """PostgreSQL: the ids of the SOPs from `start` to `stop` in the ranking, for the words as
-    one text, compiled once (matches())."""
-    return prepared(lambda words: sop_ranking(words)[start:stop])
 
 
 def sop_ranking(terms: list[str]):
@@ -313,6 +307,9 @@ def sop_ranking(terms: list[str]):
     else:
         ranking = ranked(SOP.objects.all(), terms, SOP_FIELDS)
     return ranking.values_list("pk", flat=True)
+
+
+ranked_sop_ids = prepared_slices(sop_ranking, 8)
 
 
 def sqlite_sop_ids(terms: list[str], window: slice) -> list[int]:
