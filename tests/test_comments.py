@@ -401,6 +401,44 @@ def test_each_page_runs_as_many_queries_with_forty_comments_as_with_one(where, m
         assert f"{n} comments<span" in client.get(url).content.decode()
 
 
+@pytest.mark.parametrize("where", ["process", "run", "my_work"])
+def test_a_page_whose_rows_have_no_comments_counts_none_and_one_comment_brings_the_count(
+    where, member, founder
+):
+    """The page reads, with its rows (a run step's `has_comments`) or with what holds them (a
+    process's `has_comments_within`), whether any has a comment: most have none, and then no
+    query counts them. One comment on one row brings back the one query that counts, and its
+    count; a deleted comment counts as none."""
+    step = make.StepFactory(owner=member, name="Filming")
+    process = step.process
+    later = make.StepFactory(process=process, owner=member, name="Editing")
+    make.SOPFactory(process=process, step=step, owner=founder, title="How to film")
+    run = Run.start(process, founder, timezone.localdate())
+    url = {
+        "process": process.get_absolute_url(),
+        "run": run.get_absolute_url(),
+        "my_work": reverse("front:my_work"),
+    }[where]
+    # The row that gets a comment: the last step (a run's copy of it on the run's pages).
+    target = later if where == "process" else run.steps.get(name="Editing")
+    client = Client()
+    client.force_login(member)
+    fresh = {"HTTP_CACHE_CONTROL": "no-cache"}
+
+    def page() -> str:
+        return client.get(url, **fresh).content.decode()
+
+    assert 'Comment<span class="visually-hidden"> on Editing</span>' in page()
+    none = count_queries(client, url, **fresh)
+    first = threads.post(target, founder, "Which camera?")
+    assert '1 comment<span class="visually-hidden"> on Editing</span>' in page()
+    assert 'Comment<span class="visually-hidden"> on Filming</span>' in page()
+    assert count_queries(client, url, **fresh) == none + 1
+    threads.delete(first, founder)
+    assert 'Comment<span class="visually-hidden"> on Editing</span>' in page()
+    assert count_queries(client, url, **fresh) == none
+
+
 def test_the_process_page_shows_each_listed_sops_count_in_the_same_query_as_its_steps(
     member, founder
 ):
@@ -412,12 +450,15 @@ def test_the_process_page_shows_each_listed_sops_count_in_the_same_query_as_its_
     client.force_login(member)
     page = client.get(process.get_absolute_url()).content.decode()
     assert "on Filming" not in page  # no comments: no count beside the SOP
+    # Read with the process: none of its steps and SOPs has a comment, so none is counted.
     before = count_queries(client, process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache")
     add_comments([sop], founder, member, 2)
     add_comments([other], founder, member, 1)
     page = client.get(process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache").content.decode()
     assert '3 comments<span class="visually-hidden"> on Filming</span>' in page  # 2 and a reply
     assert '1 comment<span class="visually-hidden"> on Lighting</span>' in page
+    # Now they are: the steps' and both SOPs' counts in one query.
     assert (
-        count_queries(client, process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache") == before
+        count_queries(client, process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache")
+        == before + 1
     )

@@ -23,10 +23,11 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 # figures, opsmodel.runs.stats) and its schedule (3 with one).
 # Comments add to the SOP page its thread (1: the comments with their authors) and the people
 # they mention (1, when any do); to the process page the same two for the process's thread, and
-# the count of comments of every step (1, an aggregate). Whether a process has runs under way,
-# a schedule and a thread is read with the process (opsmodel.slots.asks): without (as on the
-# map built here), none of their queries is made; with all three, five more
-# (tests/test_runs_pages.py).
+# the count of comments of every step and SOP (1, an aggregate). Whether a process has runs
+# under way, a schedule, a thread and comments on its steps or SOPs is read with the process
+# (opsmodel.slots.asks): without (as on the map built here), none of their queries is made;
+# with the first three, five more (tests/test_runs_pages.py), and the count one more
+# (tests/test_comments.py).
 # The SOP page lists its pictures and files in one more query (1, however many there are).
 # The map page counts its systems (1) and each system's processes and SOPs (2 grouped counts,
 # its totals their sums: kept for each version of the map, but here every time) and reads the
@@ -46,7 +47,7 @@ SIZES = {"small": (3, 1, 2), "large": (24, 4, 6)}  # systems, processes each, st
 MAX_QUERIES = {
     "home": 10,
     "system": 15,
-    "process": 15,
+    "process": 14,
     "sop": 15,
     "software": 7,
     "tool": 11,

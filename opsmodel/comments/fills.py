@@ -5,7 +5,9 @@ only the places.
 
 A page lists many steps; their counts come in one query for the page, not one each: the first
 count drawn counts every step the page lists (its `steps`), and the rest are read from what
-it kept on the request.
+it kept on the request. Most have no comment at all: what the page read with its rows says so
+(opsmodel.slots.asks: a run step's `has_comments`; a process's `has_comments_within`, for its
+steps and SOPs), and those are not counted; a page none of whose rows has any asks nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ def sop_comments(context, sop) -> tuple[str, dict]:
 def has_comments() -> Exists:
     """Whether a process has a thread (a comment, deleted or not): most have none."""
     return Exists(Comment.objects.filter(process=OuterRef("pk")))
+
+
+@slots.asks("processes.process", "has_comments_within")
+def has_comments_within() -> Exists:
+    """Whether any step or SOP of a process has a comment (not deleted): its page counts
+    them only if so."""
+    shown = Comment.objects.shown()
+    on_steps = Exists(shown.filter(step__process=OuterRef("pk")))
+    return on_steps | Exists(shown.filter(sop__process=OuterRef("pk")))
+
+
+@slots.asks("runs.runstep", "has_comments")
+def run_step_has_comments() -> Exists:
+    """Whether a step of a run has a comment (not deleted): most have none."""
+    return Exists(Comment.objects.shown().filter(run_step=OuterRef("pk")))
 
 
 @slots.fills("process-comments")
@@ -56,6 +73,22 @@ LISTED = {
 TOGETHER = {"step": ("step", "sop"), "sop": ("step", "sop")}
 
 
+# What holds the items of a kind on a page that lists them, as the page's context names it.
+HELD_BY = {"step": "process", "sop": "process"}
+
+
+def said_to_have_none(context, item, kind: str) -> bool:
+    """Whether the page read, with the item or with what holds it, that it has no comments."""
+    if not slots.has(item, "has_comments"):
+        return True
+    holder = context.get(HELD_BY.get(kind, ""))
+    return (
+        holder is not None
+        and not slots.has(holder, "has_comments_within")
+        and getattr(item, f"{HELD_BY[kind]}_id", None) == holder.pk
+    )
+
+
 def count_of(context, item, field: str) -> int:
     request = context.get("request")
     kept = getattr(request, "comment_counts", None) if request is not None else None
@@ -65,11 +98,17 @@ def count_of(context, item, field: str) -> int:
             request.comment_counts = kept
     if (field, item.pk) not in kept:
         # The kinds listed together (a process page's steps and their SOPs) in one query.
-        wanted = {}
+        # Of those the page read as having none, none are asked for.
+        wanted: dict[str, set] = {}
         for kind in TOGETHER.get(field, (field,)):
-            listed = [getattr(one, "pk", None) for one in LISTED[kind](context)]
-            wanted[kind] = {pk for pk in listed if pk is not None}
-        wanted[field].add(item.pk)
+            wanted[kind] = set()
+            for one in (*LISTED[kind](context), *([item] if kind == field else [])):
+                if getattr(one, "pk", None) is None:
+                    continue
+                if said_to_have_none(context, one, kind):
+                    kept[(kind, one.pk)] = 0
+                else:
+                    wanted[kind].add(one.pk)
         counts = threads.counts_of_many(wanted)
         kept.update(
             {(kind, pk): counts.get((kind, pk), 0) for kind in wanted for pk in wanted[kind]}

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from opsmodel import slots
 from opsmodel.access import get_or_404
 from opsmodel.front.health import checks_in_words, map_health
 from opsmodel.front.search import KINDS, MAX_QUERY, MAX_SEARCH_PAGE, search
@@ -240,13 +241,15 @@ def steps_owned(person_id: int) -> QuerySet:
 @prepared
 def run_steps_to_do(person_id: int) -> QuerySet[RunStep]:
     """A person's steps to do in runs under way, the first due first (then those with no due
-    date); only what a row shows: not the SOP's body, nor the run's process beyond its system."""
+    date); only what a row shows: not the SOP's body, nor the run's process beyond its system;
+    and what the layers above ask of each (slots.asked: whether it has comments)."""
     return (
         RunStep.objects.filter(
             assignee_id=person_id, state=RunStep.State.TODO, run__state=Run.State.ACTIVE
         )
         .select_related("run__process__system", "sop")
         .only(*RUN_STEP_ROW, "run__process__system__name", "sop__title")
+        .annotate(**slots.asked("runs.runstep"))
         .order_by(F("due_on").asc(nulls_last=True), "run__starts_on", "run_id", "position")
     )
 

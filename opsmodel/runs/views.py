@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from opsmodel import edit_views, mapcache
+from opsmodel import edit_views, mapcache, slots
 from opsmodel.access import fetch_by_id, get_or_404, plain_id
 from opsmodel.forms import people_named
 from opsmodel.htmx import go_to, notify, render_page, safe_next
@@ -350,8 +350,10 @@ def differences(run: Run, steps: list[RunStep], now: list[Step]) -> list[Differe
 @prepared
 def steps_of_run(run_id: int) -> QuerySet[RunStep]:
     """A run's steps in order, with who has and who did each, and their SOPs (not their
-    bodies: a row links to its SOP)."""
+    bodies: a row links to its SOP), and what the layers above ask of each (slots.asked:
+    whether it has comments)."""
     steps = RunStep.objects.filter(run_id=run_id).select_related("sop", "assignee", "done_by")
+    steps = steps.annotate(**slots.asked("runs.runstep"))
     return steps.defer("sop__body", "sop__outcome", "sop__source")
 
 
