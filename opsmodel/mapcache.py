@@ -12,11 +12,12 @@ changes, the page is drawn afresh.
 
 - The topics (TOPICS): the map itself (systems, processes, steps, SOPs, their files and tools,
   people and their rights), read confirmations, runs, metrics and the numbers recorded,
-  comments, suggested edits. Each app says which topic each of its tables belongs to
+  comments, suggested edits, and the inbox (what people were told: each one's unread count is
+  kept under it). Each app says which topic each of its tables belongs to
   (`belongs()`, in its `ready()`). A write to a table nobody placed changes every topic, so a
   new table never leaves a page stale; a table placed in no topic (NOWHERE: sessions, login
-  attempts, the background tasks' queue, the inbox, history, API tokens) changes none, and a
-  page that reads one while it is drawn is not kept.
+  attempts, the background tasks' queue, notification settings, history, API tokens) changes
+  none, and a page that reads one while it is drawn is not kept.
 - What a page shows is what it reads: while a page is drawn to be kept, the tables its queries
   read are noted, and it is kept with the stamps of their topics (and always the map's: the
   person, read before the page, is part of it). So ticking a run's step leaves kept system and
@@ -88,7 +89,8 @@ RUNS = "runs"  # runs, their steps ticked, schedules: the most frequent writes o
 METRICS = "metrics"  # the metrics and the numbers recorded each week, month or year
 COMMENTS = "comments"
 SUGGESTIONS = "suggestions"  # suggested edits of SOPs, waiting or decided
-TOPICS = (MAP, READING, RUNS, METRICS, COMMENTS, SUGGESTIONS)
+INBOX = "inbox"  # what people were told, and what of it they have read (the bell's counts)
+TOPICS = (MAP, READING, RUNS, METRICS, COMMENTS, SUGGESTIONS, INBOX)
 EVERY_TOPIC = frozenset(TOPICS)
 # Tables shown on no kept page: a write changes no stamp.
 NOWHERE = "nowhere"
@@ -109,8 +111,9 @@ TABLES: dict[str, frozenset[str]] = {}
 # admin's log of its own changes (made with the change itself).
 NOT_THE_MAP = ("django_session", "axes_", "django_tasks_database_", "django_admin_log")
 
-# What the frame of a whole page shows of the person's own that no stamp follows (the inbox's
-# unread count): each is called for every whole page, and its value is part of the page's key.
+# What the frame of a whole page shows of the person's own (the inbox's unread count): each is
+# called for every whole page, and its value is part of the page's key, as it may change
+# without any write to what the page shows (time, or others telling the person something).
 # The layers that draw them add them (in their `ready()`).
 FRAME: list[Callable[[HttpRequest], object]] = []
 
@@ -306,6 +309,7 @@ KEPT: dict[tuple, Any] = {}
 KEPT_AT_MOST = 256
 FRAMES: dict[tuple, Any] = {}
 FRAMES_AT_MOST = 512
+NOTHING_KEPT = object()
 
 
 def kept_for_map[T](
@@ -314,6 +318,7 @@ def kept_for_map[T](
     store: dict[tuple, Any] = KEPT,
     at_most: int = KEPT_AT_MOST,
     topics: tuple[str, ...] = (MAP,),
+    holds: Callable[[T], bool] | None = None,
 ) -> T:
     """`make()`, kept in this process under `key` until the map changes: for what is made of
     the map alone (its systems, its people, its totals), such as a list of a form's options,
@@ -321,15 +326,16 @@ def kept_for_map[T](
     recorded) however little it changed. Made each time when no stamp can be trusted (inside a
     transaction, or the stamps' store failing). What it returns is shared: never changed.
     `store`: where it is kept, emptied once it holds `at_most`; `topics`: what it is made of,
-    if more than the map (the metrics, say): a change of any of them makes it again."""
+    if more than the map (the metrics, say): a change of any of them makes it again; `holds`:
+    for what the clock alone makes untrue, whether what was kept still holds (else it is made
+    again)."""
     now = stamps()
     if now is None:
         return make()
     kept_under = (*(now[topic] for topic in topics), get_language(), *key)
-    try:
-        return store[kept_under]
-    except KeyError:
-        pass
+    found = store.get(kept_under, NOTHING_KEPT)
+    if found is not NOTHING_KEPT and (holds is None or holds(found)):
+        return found
     if len(store) >= at_most:
         store.clear()
     found = store[kept_under] = make()

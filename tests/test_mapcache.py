@@ -196,7 +196,7 @@ def test_errors_are_not_kept(member_client):
     assert len(first) - 2 == len(second) > 2
 
 
-R, RD, M, C, S = "runs", "reading", "metrics", "comments", "suggestions"
+R, RD, M, C, S, IN = "runs", "reading", "metrics", "comments", "suggestions", "inbox"
 
 
 @pytest.mark.parametrize(
@@ -217,9 +217,10 @@ R, RD, M, C, S = "runs", "reading", "metrics", "comments", "suggestions"
         ('INSERT INTO "sops_suggestion" ("sop_id") VALUES (%s)', {S}),
         ('UPDATE "django_session" SET "session_data" = %s', set()),
         ('INSERT INTO "axes_accessattempt" ("username") VALUES (%s)', set()),
-        # The outbox the worker sends every minute, an inbox marked as read.
-        ('UPDATE "notify_notification" SET "read_at" = %s', set()),
-        ('INSERT INTO "notify_notification" ("key") VALUES (%s)', set()),
+        # An inbox marked as read, something told (the bell's counts are kept under it).
+        ('UPDATE "notify_notification" SET "read_at" = %s', {IN}),
+        ('INSERT INTO "notify_notification" ("key") VALUES (%s)', {IN}),
+        ('UPDATE "notify_preferences" SET "frequency" = %s', set()),
         # History, and an API token's last use.
         ('INSERT INTO "opsmodel_revision" ("number") VALUES (%s)', set()),
         ('UPDATE "api_token" SET "last_used_at" = %s', set()),
@@ -577,7 +578,7 @@ def test_each_kept_page_is_kept_under_the_topics_it_shows(who, whole_page, reque
         # A word the reading of the SQL takes for a table, that none is: every topic.
         (["sops_sop", "1"], EVERY_TOPIC),
         # A table no stamp follows: such a page is not kept at all.
-        (["sops_sop", "notify_notification"], None),
+        (["sops_sop", "notify_preferences"], None),
         (["django_session"], None),
     ],
 )
@@ -607,12 +608,12 @@ def test_a_whole_page_seen_again_is_served_kept_until_the_map_changes(member_cli
     # The whole page, frame and sidebar, but for the tokens and nonces of each request.
     assert TOKEN.sub("", again.text) == TOKEN.sub("", first.text)
     assert 'id="sidebar"' in again.text and "Find leads" in again.text
-    # The session, the person and the bell's count: nothing of the page's own.
-    assert kept == 3 < drawn
+    # The session and the person: nothing of the page's own (the bell's count is kept too).
+    assert kept == 2 < drawn
     # A system added: the page is drawn again, naming the sidebar's new tree, which shows it.
     System.objects.create(name="Bookkeeping", purpose="Books")
     page, redrawn = whole(member_client, url)
-    assert redrawn == drawn
+    assert redrawn == drawn - 1  # but for the bell's count, still kept
     tree = re.search(r'data-hx-get="(/systems/tree/\?v=\w+)"', page.text).group(1)
     assert tree not in first.text
     assert "Bookkeeping" in member_client.get(tree, HTTP_HX_REQUEST="true").text
@@ -622,7 +623,7 @@ def test_a_kept_whole_page_s_scripts_carry_the_nonce_its_response_allows(member_
     url = ProcessFactory().get_absolute_url()
     whole(member_client, url)
     page, kept = whole(member_client, url)
-    assert kept == 3
+    assert kept == 2
     nonces = set(re.findall(r'<script [^>]*nonce="([^"]+)"', page.text))
     [nonce] = nonces
     assert f"'nonce-{nonce}'" in page["Content-Security-Policy"]
@@ -649,12 +650,59 @@ def test_the_bell_of_a_kept_whole_page_counts_what_came_since(member, member_cli
     url = ProcessFactory().get_absolute_url()
     whole(member_client, url)
     page, kept = whole(member_client, url)
-    assert kept == 3 and 'aria-label="Inbox"' in page.text
+    assert kept == 2 and 'aria-label="Inbox"' in page.text
     Notification.objects.create(
         person=member, kind=Kind.MENTION, key="mention:1", subject="Maya mentioned you"
     )
     page, _ = whole(member_client, url)
     assert 'aria-label="Inbox, 1 unread"' in page.text
+
+
+def test_the_bells_count_is_kept_until_the_inbox_changes_or_an_unread_item_leaves_it(
+    member, founder, member_client, monkeypatch
+):
+    """Every whole page shows the bell's count: it is kept for each person until anything is
+    written to anyone's inbox (its stamp), or the first unread item leaves the inbox by age
+    (KEEP_DAYS): no write then, only the clock."""
+    import datetime
+
+    from django.utils import timezone
+
+    from opsmodel.notify.mail import KEEP_DAYS
+    from opsmodel.notify.models import Kind, Notification
+
+    def tell(person, n: int, **fields):
+        return Notification.objects.create(
+            person=person, kind=Kind.MENTION, key=f"mention:{n}", subject="Maya mentioned you",
+            **fields,
+        )  # fmt: skip
+
+    def bell() -> tuple[str, bool]:
+        """The bell, and whether the page read the inbox to draw it."""
+        with CaptureQueriesContext(connection) as captured:
+            page = member_client.get(url, HTTP_CACHE_CONTROL="no-cache")
+        label = re.search(r'aria-label="(Inbox[^"]*)"', page.text).group(1)
+        return label, any("notify_notification" in q["sql"] for q in captured)
+
+    url = ProcessFactory().get_absolute_url()
+    now = timezone.now()
+    # Unread: one about to leave the inbox (in half an hour), and one just come.
+    tell(member, 1, created_at=now - datetime.timedelta(days=KEEP_DAYS, minutes=-30))
+    latest = tell(member, 2)
+    assert bell() == ("Inbox, 2 unread", True)
+    assert bell() == ("Inbox, 2 unread", False)  # kept
+    # Read through the app: counted again.
+    member_client.post(reverse("notify:read", args=[latest.pk]))
+    assert bell() == ("Inbox, 1 unread", True)
+    assert bell() == ("Inbox, 1 unread", False)
+    # Someone else told something: any write to the inbox counts again (the same here).
+    tell(founder, 3)
+    assert bell() == ("Inbox, 1 unread", True)
+    # An hour on, the first unread item has left the inbox: no write, and counted again.
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + datetime.timedelta(hours=1))
+    assert bell() == ("Inbox", True)
+    assert bell() == ("Inbox", False)
 
 
 def message_cookie(text: str) -> str:
@@ -670,13 +718,13 @@ def message_cookie(text: str) -> str:
 def test_a_whole_page_with_a_message_is_neither_kept_nor_served_from_the_store(member_client):
     url = ProcessFactory().get_absolute_url()
     whole(member_client, url)
-    assert whole(member_client, url)[1] == 3  # kept
+    assert whole(member_client, url)[1] == 2  # kept
     member_client.cookies["messages"] = message_cookie("Saved the weekly numbers.")
     page, queries = whole(member_client, url)
     assert "Saved the weekly numbers." in page.text and queries > 3  # drawn, with it
     page, queries = whole(member_client, url)
     # Shown once: the page drawn with it was not kept; the one kept before it is served.
-    assert "Saved the weekly numbers." not in page.text and queries == 3
+    assert "Saved the weekly numbers." not in page.text and queries == 2
 
 
 def test_the_message_after_a_write_is_shown_once(founder_client):
@@ -742,20 +790,20 @@ def test_the_other_pages_people_open_all_day_are_kept_under_the_topics_they_show
         "run": {"map", "runs", "comments"},
         "my work": {"map", "runs", "comments", "reading"},
     }
-    # Seen again, the map costs the session, the person and the bell's count; a step ticked
-    # in the run leaves it kept, and draws the run's page again.
+    # Seen again, the map costs the session and the person (the bell's count is kept); a step
+    # ticked in the run leaves it kept, and draws the run's page again.
     client.get(urls["home"])
     client.get(urls["run"])
     with CaptureQueriesContext(connection) as again:
         assert client.get(urls["home"]).status_code == 200
-    assert len(again) == 3
+    assert len(again) == 2
     run.steps.first().tick(founder)
     with CaptureQueriesContext(connection) as again:
         client.get(urls["home"])
-    assert len(again) == 3
+    assert len(again) == 2
     with CaptureQueriesContext(connection) as drawn:
         client.get(urls["run"])
-    assert len(drawn) > 3
+    assert len(drawn) > 2
 
 
 def test_the_sidebar_trees_version_is_kept_while_the_map_stays_the_same(settings):

@@ -20,10 +20,11 @@ class NotifyConfig(AppConfig):
         from sops import models as sops
 
         # The bell's count is on every whole page, and others (and time) change it: a kept
-        # page is kept under it, read afresh for each (opsmodel.mapcache); the inbox itself
-        # is on no kept page.
+        # page is kept under it, found for each (opsmodel.mapcache), and kept itself until the
+        # inbox's stamp changes (any notification written); the inbox is on no kept page.
         mapcache.FRAME.append(context_processors.unread_count)
-        mapcache.belongs(mapcache.NOWHERE, Notification, Preferences)
+        mapcache.belongs(mapcache.INBOX, Notification)
+        mapcache.belongs(mapcache.NOWHERE, Preferences)
         # Told as it happens, in the transaction of the change (opsmodel/notify/events.py).
         base.saved.connect(events.on_saved, dispatch_uid="notify_saved")
         base.handed_over.connect(events.on_handed_over, dispatch_uid="notify_handed_over")

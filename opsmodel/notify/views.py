@@ -8,7 +8,7 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from opsmodel import mapcache
 from opsmodel.access import plain_id
 from opsmodel.htmx import go_to, render_page, safe_next
 from opsmodel.notify.forms import PreferencesForm
@@ -38,15 +39,40 @@ def inbox_since(person_id: int, since: datetime.datetime) -> QuerySet[Notificati
 
 @prepared
 def unread_since(person_id: int, since: datetime.datetime) -> QuerySet:
-    """How many of what a person was told since then they have not read: [n], or []."""
+    """How many of what a person was told since then they have not read, and when the first
+    of those came: [(n, first)], or []."""
     unread = inbox_since(person_id, since).filter(read_at__isnull=True).order_by()
-    return unread.values("person").annotate(n=Count("pk")).values_list("n", flat=True)
+    counted = unread.values("person").annotate(n=Count("pk"), first=Min("created_at"))
+    return counted.values_list("n", "first")
+
+
+# Each person's unread count, with when it stops holding by the clock alone: kept until
+# anything is written to anyone's inbox (its stamp, opsmodel.mapcache.INBOX) or the first
+# unread item leaves the inbox. Every whole page shows it (the bell): it was a query on each.
+UNREAD: dict[tuple, tuple[int, datetime.datetime | None]] = {}
+UNREAD_AT_MOST = 4096
 
 
 def unread_count(user) -> int:
     """How many items of `user`'s inbox they have not read (the header's bell)."""
-    found = unread_since(user.pk, timezone.now() - datetime.timedelta(days=KEEP_DAYS))
-    return found[0] if found else 0
+
+    def count() -> tuple[int, datetime.datetime | None]:
+        left = datetime.timedelta(days=KEEP_DAYS)
+        found = unread_since(user.pk, timezone.now() - left)
+        if not found:
+            return 0, None
+        n, first = found[0]
+        return n, first + left  # then it is no longer in the inbox, nor counted
+
+    n, _until = mapcache.kept_for_map(
+        ("unread", user.pk),
+        count,
+        UNREAD,
+        UNREAD_AT_MOST,
+        topics=(mapcache.INBOX,),
+        holds=lambda kept: kept[1] is None or timezone.now() < kept[1],
+    )
+    return n
 
 
 @login_required
