@@ -328,10 +328,14 @@ def kept_for_map[T](
     `store`: where it is kept, emptied once it holds `at_most`; `topics`: what it is made of,
     if more than the map (the metrics, say): a change of any of them makes it again; `holds`:
     for what the clock alone makes untrue, whether what was kept still holds (else it is made
-    again)."""
+    again). A page drawn to be kept with it is kept under its topics, as if it had read what
+    it is made of."""
     now = stamps()
     if now is None:
         return make()
+    shown = _topics_shown.get()
+    if shown is not None:
+        shown.update(topics)
     kept_under = (*(now[topic] for topic in topics), get_language(), *key)
     found = store.get(kept_under, NOTHING_KEPT)
     if found is not NOTHING_KEPT and (holds is None or holds(found)):
@@ -432,6 +436,8 @@ def has_messages(request: HttpRequest) -> bool:
 # The moment the page being drawn stops being true by the clock alone (an Undo offered only
 # for a while after a tick): it is kept no longer than that (`keep_until`).
 _true_until: ContextVar[datetime.datetime | None] = ContextVar("true_until", default=None)
+# The topics of what the page being drawn took kept rather than read (kept_for_map).
+_topics_shown: ContextVar[set[str] | None] = ContextVar("topics_shown", default=None)
 
 
 def keep_until(moment: datetime.datetime) -> None:
@@ -503,6 +509,8 @@ def served_or_drawn(
 
     request.drawing_to_keep = True
     token = _true_until.set(None)
+    kept_topics: set[str] = set()
+    noting = _topics_shown.set(kept_topics)
     try:
         with connection.execute_wrapper(note_reads):
             response = view(request, *args, **kwargs)
@@ -512,10 +520,13 @@ def served_or_drawn(
     finally:
         request.drawing_to_keep = False
         _true_until.reset(token)
+        _topics_shown.reset(noting)
     seconds = PAGE_SECONDS
     if until is not None:
         seconds = min(seconds, int((until - timezone.now()).total_seconds()))
     shown = topics_shown(read)
+    if shown is not None:
+        shown |= kept_topics
     if (
         response.status_code == 200
         and not response.streaming

@@ -806,6 +806,37 @@ def test_the_other_pages_people_open_all_day_are_kept_under_the_topics_they_show
     assert len(drawn) > 2
 
 
+def test_my_work_drawn_with_what_the_person_owns_kept_is_kept_under_its_topics(
+    member, member_client, founder
+):
+    """What a person owns (My work's groups) is kept until the map or the read confirmations
+    change: My work drawn again after a tick reads none of it, and is still kept under the
+    read confirmations' topic, so confirming an SOP as read shows at once."""
+    from django.utils import timezone
+
+    from opsmodel.runs.models import Run
+
+    sop = SOPFactory(owner=member, title="Filming a video")
+    step = StepFactory(process=sop.process, owner=member, name="Film")
+    run = Run.start(sop.process, founder, timezone.localdate())
+    url = reverse("front:my_work")
+
+    def my_work() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            page = member_client.get(url, **HTMX)
+        return page.text, [q["sql"] for q in captured]
+
+    page, _ = my_work()
+    assert "<strong>1</strong> SOP to read" in page
+    run.steps.get(step=step).tick(member)
+    page, read = my_work()  # drawn again: the tick is on it, what the person owns kept
+    assert "<strong>1</strong> SOP to read" in page
+    assert not any("sops_acknowledgement" in sql for sql in read)
+    member_client.post(reverse("sops:acknowledge", args=[sop.pk]), {"edition": sop.edition})
+    page, _ = my_work()
+    assert "<strong>0</strong> SOPs to read" in page
+
+
 def test_the_sidebar_trees_version_is_kept_while_the_map_stays_the_same(settings):
     from systems.context_processors import tree_version
     from tests.factories import SystemFactory

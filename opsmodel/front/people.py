@@ -24,7 +24,7 @@ from opsmodel.access import get_or_404
 from opsmodel.front.health import checks_in_words, map_health
 from opsmodel.front.search import KINDS, MAX_QUERY, MAX_SEARCH_PAGE, search
 from opsmodel.htmx import render_page
-from opsmodel.mapcache import kept_page
+from opsmodel.mapcache import MAP, READING, kept_for_map, kept_page
 from opsmodel.pages import breadcrumbs
 from opsmodel.paging import paginate
 from opsmodel.prepared import prepared
@@ -53,10 +53,60 @@ def start(request: HttpRequest) -> HttpResponse:
 @permission_required("sops.view_sop", raise_exception=True)
 def my_work(request: HttpRequest) -> HttpResponse:
     user = request.user
-    user_id = user.pk
     today = timezone.localdate()
     week_end = today + datetime.timedelta(days=6 - today.weekday())  # this Sunday
+    work = work_of(user.pk, today)
+    # What asks for something first; a page at a time, for someone who owns hundreds of things.
+    paging = paginate(request, work.groups, GROUPS_PER_PAGE, "Pages of your processes")
+    listed = page_of_work(paging["page"].object_list)
 
+    buckets = run_steps_due(user, today, week_end)
+    context = {
+        "page_title": "My work",
+        **paging,
+        "groups": listed,
+        "buckets": buckets,
+        # Every run step listed, under its bucket: their comments counted in one query.
+        "run_steps_listed": [step for listed in buckets.values() for step in listed],
+        "to_read": work.to_read,
+        "reviews_due": work.reviews_due,
+        "overdue": len(buckets.get("Overdue", [])),
+        "due_this_week": len(buckets.get("Today", [])) + len(buckets.get("This week", [])),
+    }
+    return render_page(request, "people/my_work.html", context)
+
+
+@dataclass(frozen=True)
+class Work:
+    """What a person owns, as My work lists it: (process id, group) in the order shown, what
+    asks for something first (a group: its steps' ids, its SOPs as OwnedSOP, whether any asks
+    for something, its place in the map); and how many SOPs are to read and reviews due."""
+
+    groups: list[tuple[int, dict]]
+    to_read: int
+    reviews_due: int
+
+
+# Each person's Work, kept until the map or the read confirmations change: My work drawn
+# again after a run's step is ticked (the most frequent write) reads only the runs' steps
+# and the page shown. Shared: never changed.
+WORK: dict[tuple, Work] = {}
+WORK_AT_MOST = 256
+
+
+def work_of(user_id: int, today: datetime.date) -> Work:
+    """What a person owns, grouped and ordered (owned_work), kept for each person and day."""
+    return kept_for_map(
+        ("my work", user_id, today),
+        lambda: owned_work(user_id, today),
+        WORK,
+        WORK_AT_MOST,
+        topics=(MAP, READING),
+    )
+
+
+def owned_work(user_id: int, today: datetime.date) -> Work:
+    """What a person owns and what it asks of them, read (two queries) and grouped."""
     # Everything the person owns, as plain rows: enough to group, order and count it. Only
     # what the page shows is read whole, below (someone may own hundreds of steps and SOPs).
     # (In their order within each process: the map's order of processes is the places', below.)
@@ -105,25 +155,9 @@ def my_work(request: HttpRequest) -> HttpResponse:
             continue
         group["place"] = places[pk]
     # What asks for something (an SOP to read, a review due) first, then the rest, each in the
-    # order of the map; a page at a time, for someone who owns hundreds of things.
+    # order of the map.
     ordered = sorted(groups.items(), key=lambda item: (not item[1]["to_do"], item[1]["place"]))
-    paging = paginate(request, ordered, GROUPS_PER_PAGE, "Pages of your processes")
-    listed = page_of_work(paging["page"].object_list)
-
-    buckets = run_steps_due(user, today, week_end)
-    context = {
-        "page_title": "My work",
-        **paging,
-        "groups": listed,
-        "buckets": buckets,
-        # Every run step listed, under its bucket: their comments counted in one query.
-        "run_steps_listed": [step for listed in buckets.values() for step in listed],
-        "to_read": to_read,
-        "reviews_due": reviews_due,
-        "overdue": len(buckets.get("Overdue", [])),
-        "due_this_week": len(buckets.get("Today", [])) + len(buckets.get("This week", [])),
-    }
-    return render_page(request, "people/my_work.html", context)
+    return Work(ordered, to_read, reviews_due)
 
 
 @dataclass
