@@ -11,21 +11,36 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from opsmodel import edit_views
-from opsmodel.access import fetch, plain_id
+from opsmodel.access import fetch_by_id, plain_id
 from opsmodel.htmx import render_page
+from opsmodel.prepared import prepared
 from systems.forms import NewToolForm, SoftwareForm
-from systems.models import Software
+from systems.models import Software, System
+
+
+@prepared
+def software_by_id(pk: int) -> QuerySet[Software]:
+    return Software.objects.select_related("owner").filter(pk=pk)
 
 
 def get_software(user, pk, action: str = "view") -> Software:
     """The one way views fetch a tool: 403 without the right, 404 if it does not exist."""
-    return fetch(user, Software.objects.select_related("owner"), pk, action)
+    return fetch_by_id(user, Software, software_by_id, pk, action)
+
+
+@prepared
+def systems_using(tool_id: int) -> QuerySet:
+    """The systems that use a tool, with their owners, in the map's order."""
+    return (
+        System.objects.filter(software=tool_id).select_related("owner").order_by("tree_id", "lft")
+    )
 
 
 @login_required
@@ -50,7 +65,7 @@ def software_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "page_title": tool.name,
         "tool": tool,
-        "systems": tool.systems.select_related("owner").order_by("tree_id", "lft"),
+        "systems": systems_using(tool.pk),
     }
     return render_page(request, "systems/software_detail.html", context)
 

@@ -31,10 +31,10 @@ pytestmark = pytest.mark.django_db
 CEILINGS = {
     "home": (22_000, 16_000),
     "system": (23_000, 17_000),
-    "process": (30_000, 24_000),
+    "process": (28_000, 23_000),
     "sop": (23_000, 17_000),
     "software": (31_000, 25_000),
-    "tool": (48_000, 42_000),
+    "tool": (44_000, 38_000),
     "scorecard": (53_000, 45_000),
     "scorecard_page": (50_000, 44_000),
     "goals": (18_000, 12_000),
