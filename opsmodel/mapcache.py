@@ -23,7 +23,9 @@ changes, the page is drawn afresh.
   person, read before the page, is part of it). So ticking a run's step leaves kept system and
   SOP pages alone (they read no run), and confirming an SOP as read leaves system and process
   pages alone, while the pages that show them are drawn afresh. A part of a page added later
-  (a place filled by another layer, opsmodel.slots) is followed without being declared.
+  (a place filled by another layer, opsmodel.slots) is followed without being declared; what
+  a page takes from kept_for_map rather than reading it counts as read: the page is kept
+  with the stamps of the topics it is kept under.
 - A stamp changes on every INSERT, UPDATE or DELETE that goes through Django, whatever makes it
   (a view, the admin, an import, a management command, a test's factory): a wrapper on every
   database connection watches the SQL. It changes when the write is committed: at once in
@@ -46,10 +48,11 @@ changes, the page is drawn afresh.
   object, changes the map's stamp, so the view's own permission check still decides who sees
   what. The stamps are read before the person is, so a page drawn with rights just taken away
   is never kept under the stamp that followed.
-- A whole page's frame shows, besides the map, a few things of the person's own that change
-  without any write to a topic (the inbox's unread count, which others' actions and time
-  change): each is read afresh for every whole page (FRAME, filled by the layers that draw
-  them) and is part of the page's key. A whole page that carries a one-time message (the
+- A whole page's frame shows, besides the map, a few things of the person's own that the
+  page's own topics do not follow (the inbox's unread count, which others' actions and time
+  change): each is found for every whole page, before the page is drawn (FRAME, filled by the
+  layers that draw them; the count kept itself under the inbox's stamp and by the clock), and
+  is part of the page's key. A whole page that carries a one-time message (the
   messages framework: "Saved.") is never kept, nor served from the store: the message would
   be shown again, or not at all. (A partial does not show messages: they wait for the next
   whole page.)
@@ -328,8 +331,9 @@ def kept_for_map[T](
     `store`: where it is kept, emptied once it holds `at_most`; `topics`: what it is made of,
     if more than the map (the metrics, say): a change of any of them makes it again; `holds`:
     for what the clock alone makes untrue, whether what was kept still holds (else it is made
-    again). A page drawn to be kept with it is kept under its topics, as if it had read what
-    it is made of."""
+    again): a page that shows such a thing must not be kept past it (part of the page's key,
+    as the FRAME's are, or `keep_until`). A page drawn to be kept with it is kept under its
+    topics, as if it had read what it is made of."""
     now = stamps()
     if now is None:
         return make()
@@ -340,7 +344,7 @@ def kept_for_map[T](
     found = store.get(kept_under, NOTHING_KEPT)
     if found is not NOTHING_KEPT and (holds is None or holds(found)):
         return found
-    if len(store) >= at_most:
+    if found is NOTHING_KEPT and len(store) >= at_most:  # (what no longer holds is replaced)
         store.clear()
     found = store[kept_under] = make()
     return found

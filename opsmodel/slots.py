@@ -15,10 +15,10 @@ page repeats on every row), or None to draw nothing there; a place nobody fills 
 A place that most often has nothing to show (a process's schedule, its runs under way, its
 comments) may ask whether it has, with the object its page reads, rather than by a query of
 its own: the layer above registers the question (`@slots.asks("processes.process", name)`, an
-Exists subquery of OuterRef("pk")), the layer below annotates the objects its pages read with
-every question asked of them (`slots.asked(label)`), and the filler reads the answer with
-`slots.has(obj, name)`: yes when the object was read otherwise (without the answer, its
-filler asks the database as before).
+Exists subquery of OuterRef("pk"), or a few joined by | or &), the layer below annotates the
+objects its pages read with every question asked of them (`slots.asked(label)`), and the
+filler reads the answer with `slots.has(obj, name)`: yes when the object was read otherwise
+(without the answer, its filler asks the database as before).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Expression
+from django.db.models import Expression, Q
 from django.template import Context
 from django.utils.safestring import SafeString, mark_safe
 
@@ -36,22 +36,23 @@ FILLERS: dict[str, Filler] = {}
 
 # The questions asked of the objects of a model (by its label, "processes.process"): each by
 # the attribute that holds its answer, and what makes its subquery.
-QUESTIONS: dict[str, dict[str, Callable[[], Expression]]] = {}
+Question = Expression | Q  # an Exists, or a few joined (Exists | Exists is a Q)
+QUESTIONS: dict[str, dict[str, Callable[[], Question]]] = {}
 
 
-def asks(label: str, name: str) -> Callable[[Callable[[], Expression]], Callable[[], Expression]]:
+def asks(label: str, name: str) -> Callable[[Callable[[], Question]], Callable[[], Question]]:
     """Register, for the objects of the model `label`, the question `name` (a decorator of
     what makes its subquery, an Exists of OuterRef("pk")), read with them where their pages
     read them (asked())."""
 
-    def register(question: Callable[[], Expression]) -> Callable[[], Expression]:
+    def register(question: Callable[[], Question]) -> Callable[[], Question]:
         QUESTIONS.setdefault(label, {})[name] = question
         return question
 
     return register
 
 
-def asked(label: str) -> dict[str, Expression]:
+def asked(label: str) -> dict[str, Question]:
     """Every question asked of the objects of `label`, as annotations: `.annotate(**asked())`."""
     return {name: question() for name, question in QUESTIONS.get(label, {}).items()}
 

@@ -437,6 +437,11 @@ def test_a_page_whose_rows_have_no_comments_counts_none_and_one_comment_brings_t
     threads.delete(first, founder)
     assert 'Comment<span class="visually-hidden"> on Editing</span>' in page()
     assert count_queries(client, url, **fresh) == none
+    # Deleted but kept (as one with replies is, or as the admin may leave one): none either.
+    kept = threads.post(target, founder, "Which lens?")
+    Comment.objects.filter(pk=kept.pk).update(deleted_at=timezone.now())
+    assert 'Comment<span class="visually-hidden"> on Editing</span>' in page()
+    assert count_queries(client, url, **fresh) == none
 
 
 def test_the_process_page_shows_each_listed_sops_count_in_the_same_query_as_its_steps(

@@ -705,6 +705,28 @@ def test_the_bells_count_is_kept_until_the_inbox_changes_or_an_unread_item_leave
     assert bell() == ("Inbox", False)
 
 
+def test_what_no_longer_holds_by_the_clock_is_made_again_and_replaces_it_alone():
+    """kept_for_map's `holds`: a kept thing that no longer holds is made again in its place;
+    the others kept beside it stay, even in a full store."""
+    store: dict = {}
+    made = []
+
+    def keep(name: str, until: int, now: int) -> str:
+        def make():
+            made.append(name)
+            return (name, until)
+
+        return mapcache.kept_for_map(
+            (name,), make, store, at_most=2, holds=lambda kept: now < kept[1]
+        )[0]
+
+    assert keep("a", until=5, now=0) == "a" and keep("b", until=9, now=0) == "b"
+    assert keep("a", until=5, now=1) == "a" and made == ["a", "b"]  # kept
+    assert keep("a", until=8, now=6) == "a" and made == ["a", "b", "a"]  # made again
+    assert keep("b", until=9, now=6) == "b" and made == ["a", "b", "a"]  # still kept
+    assert len(store) == 2
+
+
 def message_cookie(text: str) -> str:
     """The browser's cookie of a one-time message waiting ("Saved."), as the app sets it."""
     from django.contrib.messages import constants
@@ -831,6 +853,7 @@ def test_my_work_drawn_with_what_the_person_owns_kept_is_kept_under_its_topics(
     run.steps.get(step=step).tick(member)
     page, read = my_work()  # drawn again: the tick is on it, what the person owns kept
     assert "<strong>1</strong> SOP to read" in page
+    assert len(read) > 2 and any("runs_runstep" in sql for sql in read)  # not served kept
     assert not any("sops_acknowledgement" in sql for sql in read)
     member_client.post(reverse("sops:acknowledge", args=[sop.pk]), {"edition": sop.edition})
     page, _ = my_work()

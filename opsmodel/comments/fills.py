@@ -12,7 +12,7 @@ steps and SOPs), and those are not counted; a page none of whose rows has any as
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import slots
@@ -33,19 +33,22 @@ def has_comments() -> Exists:
     return Exists(Comment.objects.filter(process=OuterRef("pk")))
 
 
+def any_comment_on(target: str) -> Exists:
+    """Whether the object `target` names, from the object read (OuterRef), has a comment that
+    is not deleted (one a count counts)."""
+    return Exists(Comment.objects.shown().filter(**{target: OuterRef("pk")}))
+
+
 @slots.asks("processes.process", "has_comments_within")
-def has_comments_within() -> Exists:
-    """Whether any step or SOP of a process has a comment (not deleted): its page counts
-    them only if so."""
-    shown = Comment.objects.shown()
-    on_steps = Exists(shown.filter(step__process=OuterRef("pk")))
-    return on_steps | Exists(shown.filter(sop__process=OuterRef("pk")))
+def has_comments_within() -> Q:
+    """Whether any step or SOP of a process has a comment: its page counts them only if so."""
+    return any_comment_on("step__process") | any_comment_on("sop__process")
 
 
 @slots.asks("runs.runstep", "has_comments")
 def run_step_has_comments() -> Exists:
-    """Whether a step of a run has a comment (not deleted): most have none."""
-    return Exists(Comment.objects.shown().filter(run_step=OuterRef("pk")))
+    """Whether a step of a run has a comment: most have none."""
+    return any_comment_on("run_step")
 
 
 @slots.fills("process-comments")

@@ -21,7 +21,9 @@ class NotifyConfig(AppConfig):
 
         # The bell's count is on every whole page, and others (and time) change it: a kept
         # page is kept under it, found for each (opsmodel.mapcache), and kept itself until the
-        # inbox's stamp changes (any notification written); the inbox is on no kept page.
+        # inbox's stamp changes (any write to a notification: told, read, sent by the worker,
+        # forgotten) or its first unread item leaves the inbox by age (KEEP_DAYS). No kept
+        # page reads the inbox (tests/test_mapcache.py lists the topics of each).
         mapcache.FRAME.append(context_processors.unread_count)
         mapcache.belongs(mapcache.INBOX, Notification)
         mapcache.belongs(mapcache.NOWHERE, Preferences)

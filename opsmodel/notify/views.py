@@ -27,9 +27,13 @@ from opsmodel.prepared import prepared
 PER_PAGE = 30
 
 
+# How long an item stays in the inbox.
+IN_THE_INBOX = datetime.timedelta(days=KEEP_DAYS)
+
+
 def inbox_of(user):
     """What `user` was told, in the last KEEP_DAYS (digests are emails, not inbox items)."""
-    return inbox_since(user.pk, timezone.now() - datetime.timedelta(days=KEEP_DAYS))
+    return inbox_since(user.pk, timezone.now() - IN_THE_INBOX)
 
 
 def inbox_since(person_id: int, since: datetime.datetime) -> QuerySet[Notification]:
@@ -57,12 +61,11 @@ def unread_count(user) -> int:
     """How many items of `user`'s inbox they have not read (the header's bell)."""
 
     def count() -> tuple[int, datetime.datetime | None]:
-        left = datetime.timedelta(days=KEEP_DAYS)
-        found = unread_since(user.pk, timezone.now() - left)
+        found = unread_since(user.pk, timezone.now() - IN_THE_INBOX)
         if not found:
             return 0, None
         n, first = found[0]
-        return n, first + left  # then it is no longer in the inbox, nor counted
+        return n, first + IN_THE_INBOX  # then it is no longer in the inbox, nor counted
 
     n, _until = mapcache.kept_for_map(
         ("unread", user.pk),
