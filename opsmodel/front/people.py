@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from opsmodel import slots
 from opsmodel.access import get_or_404
+from opsmodel.addresses import address
 from opsmodel.front.health import checks_in_words, map_health
 from opsmodel.front.search import KINDS, MAX_QUERY, MAX_SEARCH_PAGE, search
 from opsmodel.htmx import render_page
@@ -79,8 +80,9 @@ def my_work(request: HttpRequest) -> HttpResponse:
 @dataclass(frozen=True)
 class Work:
     """What a person owns, as My work lists it: (process id, group) in the order shown, what
-    asks for something first (a group: its steps' ids, its SOPs as OwnedSOP, whether any asks
-    for something, its place in the map); and how many SOPs are to read and reviews due."""
+    asks for something first (a group: its steps, its SOPs as OwnedSOP, whether any asks for
+    something, its place in the map); and how many SOPs are to read and reviews due. All a
+    page of it shows but its processes' names."""
 
     groups: list[tuple[int, dict]]
     to_read: int
@@ -89,7 +91,7 @@ class Work:
 
 # Each person's Work, kept until the map or the read confirmations change: My work drawn
 # again after a run's step is ticked (the most frequent write) reads only the runs' steps
-# and the page shown. Shared: never changed.
+# and the page's processes. Shared: never changed.
 WORK: dict[tuple, Work] = {}
 WORK_AT_MOST = 256
 
@@ -107,9 +109,9 @@ def work_of(user_id: int, today: datetime.date) -> Work:
 
 def owned_work(user_id: int, today: datetime.date) -> Work:
     """What a person owns and what it asks of them, read (two queries) and grouped."""
-    # Everything the person owns, as plain rows: enough to group, order and count it. Only
-    # what the page shows is read whole, below (someone may own hundreds of steps and SOPs).
-    # (In their order within each process: the map's order of processes is the places', below.)
+    # Everything the person owns, with only what My work shows of it (someone may own
+    # hundreds of steps and SOPs: no SOP's text, no step's owner), in their order within each
+    # process (the map's order of processes is the places', below).
     steps = steps_owned(user_id)
     rows = sops_of(user_id) if steps else sops_owned(user_id)
     # Each SOP with what it asks of the person: to be read (its current edition), and, of the
@@ -135,10 +137,10 @@ def owned_work(user_id: int, today: datetime.date) -> Work:
     places = process_places() if steps or sops else {}
 
     groups: dict[int, dict] = {}
-    for pk, process in steps:
-        if process not in groups:
-            groups[process] = {"steps": [], "sops": [], "to_do": False}
-        groups[process]["steps"].append(pk)
+    for step in steps:
+        if step.process_id not in groups:
+            groups[step.process_id] = {"steps": [], "sops": [], "to_do": False}
+        groups[step.process_id]["steps"].append(step)
     to_read = reviews_due = 0
     for sop in sops:
         group = groups.get(sop.process)
@@ -162,7 +164,7 @@ def owned_work(user_id: int, today: datetime.date) -> Work:
 
 @dataclass
 class OwnedSOP:
-    """An SOP of the person's (or of their step's), as My work orders and counts it."""
+    """An SOP of the person's (or of their step's), as My work orders, counts and lists it."""
 
     pk: int
     process: int
@@ -170,6 +172,9 @@ class OwnedSOP:
     review_due: bool  # the owner's review, past its day
     title: str
     order: tuple = ()  # within its process: those to read first, then by title
+
+    def get_absolute_url(self) -> str:
+        return address("sops:detail", self.pk)
 
 
 def by_pk(objects: list) -> dict:
@@ -182,47 +187,16 @@ def processes_named(ids: list[int]) -> QuerySet[Process]:
     return Process.objects.filter(pk__in=ids).select_related("system").only("name", "system__name")
 
 
-@prepared
-def steps_shown(ids: list[int]) -> QuerySet[Step]:
-    """Steps as My work lists them: when each falls due in a run, and its SOP's title."""
-    steps = Step.objects.filter(pk__in=ids).select_related("sop")
-    # Unordered: page_of_work puts them in order (a step's own order joins its process).
-    return steps.only("name", "process", "due_days", "due_after", "sop__title").order_by()
-
-
-@prepared
-def sops_shown(ids: list[int]) -> QuerySet[SOP]:
-    """SOPs by id, unordered (page_of_work puts them in order): in an SOP's own order (by its
-    process's place) they were joined with their processes and sorted, for nothing."""
-    return SOP.objects.filter(pk__in=ids).only("title", "process").order_by()
-
-
 def page_of_work(page: list) -> list[dict]:
     """The groups of one page of My work (process id, group), each with its process (and
-    system's name), its steps and its SOPs read whole: three queries, however much the person
-    owns. A process, step or SOP deleted since the rows were read is left out."""
-    step_ids = [pk for _process, group in page for pk in group["steps"]]
-    sop_ids = [sop.pk for _process, group in page for sop in group["sops"]]
+    system's name), its steps and its SOPs (as Work holds them): one query, however much the
+    person owns. A process deleted since what they own was read is left out."""
     processes = by_pk(processes_named(sorted(process for process, _group in page)))
-    steps = by_pk(steps_shown(sorted(step_ids))) if step_ids else {}
-    sops = by_pk(sops_shown(sorted(sop_ids))) if sop_ids else {}
-    listed = []
-    for pk, group in page:
-        if pk not in processes:
-            continue
-        process = processes[pk]
-        shown = {"process": process, "steps": [], "sops": []}
-        for step_id in group["steps"]:
-            if step_id in steps:
-                steps[step_id].process = process
-                shown["steps"].append(steps[step_id])
-        for owned in group["sops"]:
-            if owned.pk in sops:
-                sop = sops[owned.pk]
-                sop.process, sop.to_read, sop.review_due = process, owned.to_read, owned.review_due
-                shown["sops"].append(sop)
-        listed.append(shown)
-    return listed
+    return [
+        {"process": processes[pk], "steps": group["steps"], "sops": group["sops"]}
+        for pk, group in page
+        if pk in processes
+    ]
 
 
 # What a run's step to do shows in My work, with its run (a link) and the run's system.
@@ -265,11 +239,12 @@ def sops_owned(person_id: int) -> QuerySet:
 
 
 @prepared
-def steps_owned(person_id: int) -> QuerySet:
-    """The steps a person owns, as (id, process id), in their order within each process."""
-    return (
-        Step.objects.filter(owner_id=person_id).order_by("position").values_list("pk", "process_id")
-    )
+def steps_owned(person_id: int) -> QuerySet[Step]:
+    """The steps a person owns, in their order within each process, with what My work shows
+    of each: when it falls due in a run, and its SOP's title."""
+    steps = Step.objects.filter(owner_id=person_id).select_related("sop")
+    # By position: a step's own order (by its process's place first) joins its process.
+    return steps.only("name", "process", "due_days", "due_after", "sop__title").order_by("position")
 
 
 @prepared
