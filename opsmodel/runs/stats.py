@@ -84,20 +84,20 @@ def ended_since(process) -> tuple[datetime.datetime, list[Run]]:
 
 
 @prepared
-def steps_of_latest_runs(process_id: int) -> QuerySet[RunStep]:
-    """The steps of a process's last RECENT_RUNS runs finished, run by run, in order; only
-    what the figures use (an SOP's body is kilobytes, read for each of fifty steps)."""
+def steps_of_latest_runs(process_id: int) -> QuerySet:
+    """The steps of a process's last RECENT_RUNS runs finished, run by run, in order, as rows
+    of what the figures use (RUN_STEP_FIGURES): fifty rows, read as plain values, not steps
+    and SOPs made of each."""
     finished = Run.objects.filter(process_id=process_id, state=Run.State.FINISHED)
     latest = finished.order_by("-ended_at").values("pk")[:RECENT_RUNS]
-    return (
-        RunStep.objects.filter(run__in=latest)
-        .select_related("sop")
-        .only(*RUN_STEP_FIGURES, "sop__estimated_minutes")
-        .order_by("run_id", "position")
-    )
+    steps = RunStep.objects.filter(run__in=latest).order_by("run_id", "position")
+    return steps.values_list(*RUN_STEP_FIGURES)
 
 
-RUN_STEP_FIGURES = ("run", "position", "name", "state", "due_on", "done_on", "done_at")
+RUN_STEP_FIGURES = (
+    *("run_id", "position", "name", "state", "due_on", "done_on", "done_at"),
+    *("sop_id", "sop__estimated_minutes"),
+)
 
 
 def run_figures(process, ended: tuple[datetime.datetime, list[Run]] | None = None) -> RunFigures:
@@ -112,16 +112,18 @@ def run_figures(process, ended: tuple[datetime.datetime, list[Run]] | None = Non
     ]
     steps: dict[int, StepFigures] = {}
     previous: dict[int, datetime.datetime | None] = {}
-    for step in steps_of_latest_runs(process.pk):
-        figures = steps.setdefault(step.position, StepFigures(step.name, step.position))
-        figures.estimate = step.sop.estimated_minutes if step.sop else figures.estimate
-        if step.state == RunStep.State.DONE and step.done_at:
-            if step.due_on and step.done_on:
-                figures.lateness.append((step.done_on - step.due_on).days)
-            before = previous.get(step.run_id)
-            if before is not None and step.done_at >= before:
-                figures.took.append(step.done_at - before)
-            previous[step.run_id] = step.done_at
+    rows = steps_of_latest_runs(process.pk)
+    for run_id, position, name, state, due_on, done_on, done_at, sop, estimate in rows:
+        figures = steps.setdefault(position, StepFigures(name, position))
+        if sop is not None:  # as the latest run's SOP says (a run without one: as before)
+            figures.estimate = estimate
+        if state == RunStep.State.DONE and done_at:
+            if due_on and done_on:
+                figures.lateness.append((done_on - due_on).days)
+            before = previous.get(run_id)
+            if before is not None and done_at >= before:
+                figures.took.append(done_at - before)
+            previous[run_id] = done_at
     return RunFigures(
         finished=len(were_late),
         on_time=were_late.count(False),
