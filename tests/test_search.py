@@ -255,6 +255,22 @@ def test_a_word_in_the_title_ranks_above_the_same_word_throughout_the_text(membe
     ]
 
 
+def test_with_several_words_each_one_s_places_add_up_and_every_one_must_be_there(
+    member_client,
+):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's points per field; PostgreSQL ranks by ts_rank")
+    # Points: a word in the title 6, in the outcome 4, in the body 2.
+    make.SOPFactory(title="Refund", outcome="Invoice sent", body="Ask the client.")  # 4 + 2
+    make.SOPFactory(title="Client invoice", outcome="Done", body="Open the app.")  # 6 + 6
+    make.SOPFactory(title="Billing", outcome="Done", body="Invoice the client.")  # 2 + 2
+    make.SOPFactory(title="Invoice run", outcome="Invoice sent", body="Open the app.")  # one word
+    expected = ["Client invoice", "Refund", "Billing"]
+    assert sop_titles(member_client, "invoice client") == expected
+    make.SOPFactory(title="Client invoices", outcome="Invoice sent", body="Client")  # 6+6+4+2
+    assert sop_titles(member_client, "invoice client") == ["Client invoices", *expected]
+
+
 def test_postgresql_searches_systems_processes_and_steps_by_their_stored_documents(
     member_client, content
 ):

@@ -315,25 +315,29 @@ ranked_sop_ids = prepared_slices(sop_ranking, 8)
 def sqlite_sop_ids(terms: list[str], window: slice) -> list[int]:
     """SQLite: the ids of the SOPs in which every term begins a word, from the full-text index
     alone, ranked as the word filter ranks (ranked()): points for each term in the title, fewer
-    in the outcome, fewer still in the body; then the SOP written first. Each term's presence
-    in each field is one lookup in the index, and no SOP is read to rank them (ordering equal
-    points by title read each matching SOP's row: 7 ms for "invoice" at 20,000 SOPs, 3 without).
-    Terms are letters and digits (terms_of), each quoted, so nothing in them is read as the
-    index's query syntax."""
-    every = " AND ".join(f'"{term}"*' for term in terms)
-    points, params = [], []
+    in the outcome, fewer still in the body; then the SOP written first. Each term's matches in
+    each field are read once from the index with their points, and summed for each SOP; no
+    SOP is read to rank them (ordering equal points by title read each matching SOP's row: 7 ms
+    for "invoice" at 20,000 SOPs, 3 without; asking of each match whether it is among each
+    field's, 2.3 ms, summing 1.6). Terms are letters and digits (terms_of), each quoted, so
+    nothing in them is read as the index's query syntax."""
+    scored, params = [], []
     for weight, field in zip(range(len(SOP_FIELDS) * 2, 0, -2), SOP_FIELDS, strict=True):
         for term in terms:
-            points.append(
-                f"(CASE WHEN rowid IN (SELECT rowid FROM {SOP_INDEX}"
-                f" WHERE {SOP_INDEX} MATCH %s) THEN {weight} ELSE 0 END)"
+            scored.append(
+                f"SELECT rowid, {weight} AS points FROM {SOP_INDEX} WHERE {SOP_INDEX} MATCH %s"
             )
             params.append(f'{{{field}}} : "{term}"*')
+    # One term: an SOP found in any field has it. More: only those that have every one.
+    every = ""
+    if len(terms) > 1:
+        every = f" WHERE rowid IN (SELECT rowid FROM {SOP_INDEX} WHERE {SOP_INDEX} MATCH %s)"
+        params.append(" AND ".join(f'"{term}"*' for term in terms))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT rowid FROM {SOP_INDEX} WHERE {SOP_INDEX} MATCH %s"
-            f" ORDER BY {' + '.join(points)} DESC, rowid LIMIT %s OFFSET %s",
-            [every, *params, window.stop - window.start, window.start],
+            f"SELECT rowid FROM ({' UNION ALL '.join(scored)}){every}"
+            " GROUP BY rowid ORDER BY SUM(points) DESC, rowid LIMIT %s OFFSET %s",
+            [*params, window.stop - window.start, window.start],
         )
         return [pk for (pk,) in cursor.fetchall()]
 
