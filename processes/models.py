@@ -205,6 +205,10 @@ class Step(Versioned):
             unique_in("process", "step"),
             position_unique_in("process", "step"),
         ]
+        # Search on SQLite lists the steps found by name: read in this index's order, the
+        # first found are the first listed, with no sort of every step found (PostgreSQL
+        # ranks them by its full-text index).
+        indexes = [models.Index(fields=["name"], name="step_name")]
 
     def __str__(self) -> str:
         return f"{self.process.name} › {self.position}. {self.name}"
