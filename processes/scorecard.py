@@ -24,6 +24,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from opsmodel import mapcache
 from opsmodel.prepared import prepared
 from processes.models import Metric, MetricValue, meets
 from processes.periods import Cadence, code, label, period_start, previous_starts
@@ -108,32 +109,51 @@ def values_since(metric_ids: list[int], oldest: datetime.date) -> QuerySet:
     return values.order_by().values_list("metric_id", "period", "value")
 
 
-def build_rows(
-    metrics: QuerySet | list[Metric],
-    user,
-    count: int | None = None,
-    today: datetime.date | None = None,
-) -> list[Row]:
-    """Rows of the last `count` periods of each metric (all of one cadence or mixed); by
-    default as many as its cadence shows (PERIODS_SHOWN). `metrics`: a queryset, or a list
-    read with what rows show (as_rows_show: the prepared queries above)."""
-    today = today or timezone.localdate()
-    if isinstance(metrics, QuerySet):
-        metrics = list(as_rows_show(metrics))
-    starts = {
+def starts_shown(
+    metrics: list[Metric], count: int | None, today: datetime.date
+) -> dict[str, list[datetime.date]]:
+    """The starts of the periods the rows of `metrics` show, by cadence (PERIODS_SHOWN, or
+    `count` of each)."""
+    return {
         cadence: previous_starts(
             cadence, period_start(cadence, today), count or PERIODS_SHOWN[Cadence(cadence)]
         )
         for cadence in {m.cadence for m in metrics}
     }
+
+
+def values_shown(
+    metrics: list[Metric], count: int | None, today: datetime.date
+) -> dict[tuple[int, datetime.date], Decimal]:
+    """The values the rows of `metrics` show, by (metric id, period): one query. Plain tuples:
+    a page of metrics has hundreds of values, and a model each cost more than everything else
+    built here."""
+    starts = starts_shown(metrics, count, today)
     oldest = min((s[0] for s in starts.values()), default=today)
-    # Plain tuples: a page of metrics has hundreds of values, and a model each cost more
-    # than everything else built here.
     ids = [m.pk for m in metrics]
-    values = {
+    return {
         (metric_id, period): value
         for metric_id, period, value in (values_since(ids, oldest) if ids else ())
     }
+
+
+def build_rows(
+    metrics: QuerySet | list[Metric],
+    user,
+    count: int | None = None,
+    today: datetime.date | None = None,
+    values: dict[tuple[int, datetime.date], Decimal] | None = None,
+) -> list[Row]:
+    """Rows of the last `count` periods of each metric (all of one cadence or mixed); by
+    default as many as its cadence shows (PERIODS_SHOWN). `metrics`: a queryset, or a list
+    read with what rows show (as_rows_show: the prepared queries above); `values`: theirs
+    (values_shown), if already read."""
+    today = today or timezone.localdate()
+    if isinstance(metrics, QuerySet):
+        metrics = list(as_rows_show(metrics))
+    starts = starts_shown(metrics, count, today)
+    if values is None:
+        values = values_shown(metrics, count, today)
     # Each period's label and code, once for all the metrics of its cadence.
     periods = {
         cadence: [(start, label(cadence, start), code(cadence, start)) for start in shown]
@@ -180,10 +200,13 @@ def off_target_run(cells: list[Cell]) -> int:
 
 
 def weekly_scorecard(
-    metrics: QuerySet | list[Metric], user, today: datetime.date | None = None
+    metrics: QuerySet | list[Metric],
+    user,
+    today: datetime.date | None = None,
+    values: dict[tuple[int, datetime.date], Decimal] | None = None,
 ) -> Scorecard:
     """The weekly scorecard of `metrics`: a queryset (its weekly ones), or a list of weekly
-    metrics read with what rows show (as build_rows takes them)."""
+    metrics read with what rows show (as build_rows takes them), and their values if read."""
     today = today or timezone.localdate()
     starts = previous_starts(Cadence.WEEKLY, period_start(Cadence.WEEKLY, today), WEEKS_SHOWN)
     periods = [
@@ -191,7 +214,34 @@ def weekly_scorecard(
     ]
     if isinstance(metrics, QuerySet):
         metrics = metrics.weekly()
-    return Scorecard(periods, build_rows(metrics, user, WEEKS_SHOWN, today))
+    return Scorecard(periods, build_rows(metrics, user, WEEKS_SHOWN, today, values))
+
+
+# A process's weekly metrics and their values, kept for each process and day until the map
+# or the metrics change (weekly_card_of). Shared: never changed.
+WEEKLY_CARDS: dict[tuple, tuple] = {}
+WEEKLY_CARDS_AT_MOST = 256
+
+
+def weekly_card_of(process_id: int, user) -> Scorecard:
+    """A process's weekly scorecard, as its page shows it. Its metrics and their values are
+    kept until the map or the metrics change: the page is drawn again after each step ticked
+    in its runs and each comment, which change neither (two queries). Each person's rows are
+    made afresh from them (what they may record)."""
+    today = timezone.localdate()
+
+    def read() -> tuple[list[Metric], dict]:
+        metrics = list(weekly_metrics_of(process_id))
+        return metrics, values_shown(metrics, WEEKS_SHOWN, today)
+
+    metrics, values = mapcache.kept_for_map(
+        ("weekly card", process_id, today),
+        read,
+        WEEKLY_CARDS,
+        WEEKLY_CARDS_AT_MOST,
+        topics=(mapcache.MAP, mapcache.METRICS),
+    )
+    return weekly_scorecard(metrics, user, today, values)
 
 
 def this_week_rollup(process_ids: list[int], today: datetime.date | None = None) -> dict:

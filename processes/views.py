@@ -22,7 +22,7 @@ from opsmodel.prepared import prepared
 from processes.forms import ProcessForm, StepForm
 from processes.health import process_warnings
 from processes.models import Process, Step
-from processes.scorecard import weekly_metrics_of, weekly_scorecard
+from processes.scorecard import weekly_card_of
 from systems.views import get_system
 
 
@@ -128,7 +128,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def detail_context(process: Process, user, **extra) -> dict:
     return {
-        "card": weekly_scorecard(weekly_metrics_of(process.pk), user),
+        "card": weekly_card_of(process.pk, user),
         "page_title": process.name,
         **breadcrumbs(process.system),
         "loose_sops": loose_sops(process),

@@ -111,9 +111,10 @@ def test_a_hard_reload_draws_the_page_afresh(member_client):
     process = ProcessFactory()
     _, drawn = get(member_client, process.get_absolute_url())
     _, fresh = get(member_client, process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache")
-    # Drawn again, query for query, but for the person's permissions (opsmodel.backends) and
-    # the map's systems (the path to the page), kept for this version of the map.
-    assert fresh == drawn - 3
+    # Drawn again, query for query, but for the person's permissions (opsmodel.backends), the
+    # map's systems (the path to the page), kept for this version of the map, and the
+    # process's weekly metrics (none: no values read), kept until the map or the metrics change.
+    assert fresh == drawn - 4
 
 
 @pytest.mark.parametrize("partial", [True, False])
@@ -858,6 +859,46 @@ def test_my_work_drawn_with_what_the_person_owns_kept_is_kept_under_its_topics(
     member_client.post(reverse("sops:acknowledge", args=[sop.pk]), {"edition": sop.edition})
     page, _ = my_work()
     assert "<strong>0</strong> SOPs to read" in page
+
+
+def test_a_process_page_drawn_after_a_tick_keeps_its_weekly_metrics_until_they_change(
+    member, member_client, founder
+):
+    """A process's weekly metrics and their values are kept until the map or the metrics
+    change: its page, drawn again after a step of its run is ticked, does not read them, and
+    shows a value recorded or a metric renamed at once."""
+    from django.utils import timezone
+
+    from opsmodel.runs.models import Run
+    from processes.models import Metric, MetricValue
+    from processes.periods import Cadence, period_start
+
+    step = StepFactory(owner=member, name="Film")
+    process = step.process
+    metric = Metric.objects.create(
+        process=process, name="Videos published", target=3, cadence=Cadence.WEEKLY
+    )
+    run = Run.start(process, founder, timezone.localdate())
+    url = process.get_absolute_url()
+
+    def page() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            text = member_client.get(url, **HTMX).text
+        return text, [q["sql"] for q in captured]
+
+    text, read = page()
+    assert "Videos published" in text and any("processes_metric" in sql for sql in read)
+    run.steps.get(name="Film").tick(member)
+    text, read = page()  # drawn again (the run changed), its metrics kept
+    assert "Videos published" in text and len(read) > 2
+    assert not any("processes_metric" in sql for sql in read)
+    week = period_start(Cadence.WEEKLY, timezone.localdate())
+    MetricValue.objects.create(metric=metric, period=week, value=2)
+    text, read = page()
+    assert any("processes_metricvalue" in sql for sql in read)
+    assert '<td class="cell off">2<span class="visually-hidden"> off target</span></td>' in text
+    Metric.objects.filter(pk=metric.pk).update(name="Videos out")
+    assert "Videos out" in page()[0]
 
 
 def test_the_sidebar_trees_version_is_kept_while_the_map_stays_the_same(settings):
