@@ -75,13 +75,20 @@ def steps_of(process_id: int) -> QuerySet[Step]:
 
 
 def steps_context(
-    process: Process, add_form: StepForm | None = None, moved: tuple | None = None, **extra
+    process: Process,
+    add_form: StepForm | None = None,
+    moved: tuple | None = None,
+    steps: list[Step] | None = None,
+    **extra,
 ) -> dict:
-    steps = steps_of(process.pk)
-    for step in steps:
-        step.process = process
-        # The step just moved keeps focus on the button used, for the next press.
-        step.moved_direction = moved[1] if moved and moved[0] == step.pk else ""
+    """The steps region's context; `steps`: as kept for the process's page (kept_listed),
+    drawn as they are, or else read now."""
+    if steps is None:
+        steps = steps_of(process.pk)
+        for step in steps:
+            step.process = process
+            # The step just moved keeps focus on the button used, for the next press.
+            step.moved_direction = moved[1] if moved and moved[0] == step.pk else ""
     return {
         "process": process,
         "steps": steps,
@@ -127,23 +134,42 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def detail_context(process: Process, user, **extra) -> dict:
+    steps, loose = kept_listed(process.pk)
     return {
         "card": weekly_card_of(process.pk, user),
         "page_title": process.name,
         **breadcrumbs(process.system),
-        "loose_sops": loose_sops(process),
+        "loose_sops": loose,
         "promotions": promotions_of(process.pk) if getattr(process, "promoted", True) else [],
-        **steps_context(process, **extra),
+        **steps_context(process, steps=steps, **extra),
     }
 
 
-def loose_sops(process: Process) -> list:
+# Each process's steps and other SOPs as its page lists them (kept_listed). Shared: nothing
+# is set on them.
+LISTED: dict[tuple, tuple] = {}
+LISTED_AT_MOST = 256
+
+
+def kept_listed(process_id: int) -> tuple[list[Step], list]:
+    """A process's steps (steps_of) and its SOPs that no step links (loose_sops), kept until
+    the map changes: its page is drawn again after each step ticked in its runs and each
+    comment, which change neither (two queries)."""
+    return mapcache.kept_for_map(
+        ("steps and SOPs", process_id),
+        lambda: (list(steps_of(process_id)), loose_sops(process_id)),
+        LISTED,
+        LISTED_AT_MOST,
+    )
+
+
+def loose_sops(process_id: int) -> list:
     """The SOPs of the process that no step links, by title, without their bodies.
 
     Picked out here rather than by `step IS NULL` in SQL: on SQLite the planner would answer
     that through the index of SOPs' steps, in which nearly every SOP of the map has none.
     """
-    return [sop for sop in sops_of(process.pk) if sop.step_id is None]
+    return [sop for sop in sops_of(process_id) if sop.step_id is None]
 
 
 def of_a_process(name: str) -> QuerySet:

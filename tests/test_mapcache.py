@@ -112,9 +112,10 @@ def test_a_hard_reload_draws_the_page_afresh(member_client):
     _, drawn = get(member_client, process.get_absolute_url())
     _, fresh = get(member_client, process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache")
     # Drawn again, query for query, but for the person's permissions (opsmodel.backends), the
-    # map's systems (the path to the page), kept for this version of the map, and the
-    # process's weekly metrics (none: no values read), kept until the map or the metrics change.
-    assert fresh == drawn - 4
+    # map's systems (the path to the page) and the process's steps and SOPs, kept for this
+    # version of the map, and its weekly metrics (none: no values read), kept until the map or
+    # the metrics change.
+    assert fresh == drawn - 6
 
 
 @pytest.mark.parametrize("partial", [True, False])
@@ -861,12 +862,13 @@ def test_my_work_drawn_with_what_the_person_owns_kept_is_kept_under_its_topics(
     assert "<strong>0</strong> SOPs to read" in page
 
 
-def test_a_process_page_drawn_after_a_tick_keeps_its_weekly_metrics_until_they_change(
+def test_a_process_page_drawn_after_a_tick_keeps_its_steps_and_metrics_until_they_change(
     member, member_client, founder
 ):
-    """A process's weekly metrics and their values are kept until the map or the metrics
-    change: its page, drawn again after a step of its run is ticked, does not read them, and
-    shows a value recorded or a metric renamed at once."""
+    """A process's steps and SOPs are kept until the map changes, its weekly metrics and
+    their values until the map or the metrics do: its page, drawn again after a step of its
+    run is ticked, reads none of them, and shows a value recorded, a metric renamed or a
+    step added at once."""
     from django.utils import timezone
 
     from opsmodel.runs.models import Run
@@ -889,9 +891,10 @@ def test_a_process_page_drawn_after_a_tick_keeps_its_weekly_metrics_until_they_c
     text, read = page()
     assert "Videos published" in text and any("processes_metric" in sql for sql in read)
     run.steps.get(name="Film").tick(member)
-    text, read = page()  # drawn again (the run changed), its metrics kept
-    assert "Videos published" in text and len(read) > 2
+    text, read = page()  # drawn again (the run changed), its steps, SOPs and metrics kept
+    assert "Videos published" in text and "Film" in text and len(read) > 2
     assert not any("processes_metric" in sql for sql in read)
+    assert not any(sql.startswith(('SELECT "processes_step"', 'SELECT "sops_sop"')) for sql in read)
     week = period_start(Cadence.WEEKLY, timezone.localdate())
     MetricValue.objects.create(metric=metric, period=week, value=2)
     text, read = page()
@@ -899,6 +902,8 @@ def test_a_process_page_drawn_after_a_tick_keeps_its_weekly_metrics_until_they_c
     assert '<td class="cell off">2<span class="visually-hidden"> off target</span></td>' in text
     Metric.objects.filter(pk=metric.pk).update(name="Videos out")
     assert "Videos out" in page()[0]
+    StepFactory(process=process, name="Edit the cut")
+    assert "Edit the cut" in page()[0]
 
 
 def test_the_sidebar_trees_version_is_kept_while_the_map_stays_the_same(settings):
