@@ -100,7 +100,7 @@ def kept_called_out(metrics, chosen) -> CalledOut:
     day = timezone.localdate()
     return mapcache.kept_for_map(
         ("called out", day, chosen.pk if chosen else None),
-        lambda: called_out(metrics),
+        lambda: called_out(metrics, day),
         topics=(mapcache.MAP, mapcache.METRICS),
     )
 

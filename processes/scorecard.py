@@ -6,8 +6,10 @@ Each builder runs a fixed number of queries, however many metrics and values the
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
@@ -110,7 +112,7 @@ def values_since(metric_ids: list[int], oldest: datetime.date) -> QuerySet:
 
 
 def starts_shown(
-    metrics: list[Metric], count: int | None, today: datetime.date
+    metrics: Sequence[Metric], count: int | None, today: datetime.date
 ) -> dict[str, list[datetime.date]]:
     """The starts of the periods the rows of `metrics` show, by cadence (PERIODS_SHOWN, or
     `count` of each)."""
@@ -123,12 +125,11 @@ def starts_shown(
 
 
 def values_shown(
-    metrics: list[Metric], count: int | None, today: datetime.date
-) -> dict[tuple[int, datetime.date], Decimal]:
-    """The values the rows of `metrics` show, by (metric id, period): one query. Plain tuples:
-    a page of metrics has hundreds of values, and a model each cost more than everything else
-    built here."""
-    starts = starts_shown(metrics, count, today)
+    metrics: Sequence[Metric], starts: dict[str, list[datetime.date]], today: datetime.date
+) -> Mapping[tuple[int, datetime.date], Decimal]:
+    """The values the rows of `metrics` show in the periods `starts` (starts_shown), by
+    (metric id, period): one query. Plain tuples: a page of metrics has hundreds of values,
+    and a model each cost more than everything else built here."""
     oldest = min((s[0] for s in starts.values()), default=today)
     ids = [m.pk for m in metrics]
     return {
@@ -138,22 +139,22 @@ def values_shown(
 
 
 def build_rows(
-    metrics: QuerySet | list[Metric],
+    metrics: QuerySet | Sequence[Metric],
     user,
     count: int | None = None,
     today: datetime.date | None = None,
-    values: dict[tuple[int, datetime.date], Decimal] | None = None,
+    values: Mapping[tuple[int, datetime.date], Decimal] | None = None,
 ) -> list[Row]:
     """Rows of the last `count` periods of each metric (all of one cadence or mixed); by
     default as many as its cadence shows (PERIODS_SHOWN). `metrics`: a queryset, or a list
     read with what rows show (as_rows_show: the prepared queries above); `values`: theirs
-    (values_shown), if already read."""
+    (values_shown, for the same `count` and day), if already read."""
     today = today or timezone.localdate()
     if isinstance(metrics, QuerySet):
         metrics = list(as_rows_show(metrics))
     starts = starts_shown(metrics, count, today)
     if values is None:
-        values = values_shown(metrics, count, today)
+        values = values_shown(metrics, starts, today)
     # Each period's label and code, once for all the metrics of its cadence.
     periods = {
         cadence: [(start, label(cadence, start), code(cadence, start)) for start in shown]
@@ -200,10 +201,10 @@ def off_target_run(cells: list[Cell]) -> int:
 
 
 def weekly_scorecard(
-    metrics: QuerySet | list[Metric],
+    metrics: QuerySet | Sequence[Metric],
     user,
     today: datetime.date | None = None,
-    values: dict[tuple[int, datetime.date], Decimal] | None = None,
+    values: Mapping[tuple[int, datetime.date], Decimal] | None = None,
 ) -> Scorecard:
     """The weekly scorecard of `metrics`: a queryset (its weekly ones), or a list of weekly
     metrics read with what rows show (as build_rows takes them), and their values if read."""
@@ -230,9 +231,10 @@ def weekly_card_of(process_id: int, user) -> Scorecard:
     made afresh from them (what they may record)."""
     today = timezone.localdate()
 
-    def read() -> tuple[list[Metric], dict]:
-        metrics = list(weekly_metrics_of(process_id))
-        return metrics, values_shown(metrics, WEEKS_SHOWN, today)
+    def read() -> tuple[tuple[Metric, ...], Mapping]:
+        metrics = tuple(weekly_metrics_of(process_id))
+        starts = starts_shown(metrics, WEEKS_SHOWN, today)
+        return metrics, MappingProxyType(values_shown(metrics, starts, today))
 
     metrics, values = mapcache.kept_for_map(
         ("weekly card", process_id, today),

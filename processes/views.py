@@ -78,7 +78,7 @@ def steps_context(
     process: Process,
     add_form: StepForm | None = None,
     moved: tuple | None = None,
-    steps: list[Step] | None = None,
+    steps: tuple[Step, ...] | None = None,
     **extra,
 ) -> dict:
     """The steps region's context; `steps`: as kept for the process's page (kept_listed),
@@ -151,13 +151,13 @@ LISTED: dict[tuple, tuple] = {}
 LISTED_AT_MOST = 256
 
 
-def kept_listed(process_id: int) -> tuple[list[Step], list]:
+def kept_listed(process_id: int) -> tuple[tuple[Step, ...], tuple]:
     """A process's steps (steps_of) and its SOPs that no step links (loose_sops), kept until
     the map changes: its page is drawn again after each step ticked in its runs and each
     comment, which change neither (two queries)."""
     return mapcache.kept_for_map(
         ("steps and SOPs", process_id),
-        lambda: (list(steps_of(process_id)), loose_sops(process_id)),
+        lambda: (tuple(steps_of(process_id)), tuple(loose_sops(process_id))),
         LISTED,
         LISTED_AT_MOST,
     )

@@ -508,7 +508,8 @@ def test_a_person_whose_role_was_taken_away_no_longer_records_what_they_own(outs
 @pytest.mark.django_db(transaction=True)
 def test_the_call_out_is_kept_until_a_value_changes_it():
     """Committed for real (a transactional test): the call-out is kept only outside a
-    transaction, under the map's stamp, which any write changes."""
+    transaction, in memory under the map's and the metrics' stamps: a value recorded changes
+    it."""
     from django.contrib.auth.models import Group, Permission
     from django.db import connection
     from django.test import Client

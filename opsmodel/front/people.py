@@ -162,7 +162,7 @@ def owned_work(user_id: int, today: datetime.date) -> Work:
     return Work(ordered, to_read, reviews_due)
 
 
-@dataclass
+@dataclass(frozen=True)
 class OwnedSOP:
     """An SOP of the person's (or of their step's), as My work orders, counts and lists it."""
 

@@ -30,7 +30,8 @@ class StepFigures:
     lateness: list[int] = field(default_factory=list)
     # Time from the step before's tick to this one's, run by run.
     took: list[datetime.timedelta] = field(default_factory=list)
-    estimate: int | None = None  # its SOP's estimated minutes, as the latest run knew it
+    # Its SOP's estimated minutes now, from the last run (by id) whose step had an SOP.
+    estimate: int | None = None
 
     @property
     def late_runs(self) -> int:
@@ -115,7 +116,7 @@ def run_figures(process, ended: tuple[datetime.datetime, list[Run]] | None = Non
     rows = steps_of_latest_runs(process.pk)
     for run_id, position, name, state, due_on, done_on, done_at, sop, estimate in rows:
         figures = steps.setdefault(position, StepFigures(name, position))
-        if sop is not None:  # as the latest run's SOP says (a run without one: as before)
+        if sop is not None:  # a later run's step without an SOP leaves it as it was
             figures.estimate = estimate
         if state == RunStep.State.DONE and done_at:
             if due_on and done_on:
