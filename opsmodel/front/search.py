@@ -254,8 +254,9 @@ HITS = {
 class WordsOnce(SearchQuery):
     """A search query PostgreSQL works out once for the whole query, as a subquery, rather than
     once for each row it ranks. The same, unless the query is prepared (settings: the server
-    plans it once and runs the plan again): then its plan ranked 4,461 SOPs working out the
-    words from their parameters 4,461 times, 6.5 ms instead of 4."""
+    plans it once and runs the plan again): then its plan worked out the words from their
+    parameters once for each row (when SOPs were ranked this way: 4,461 times, 6.5 ms instead
+    of 4). SOPS_RANKED does the same in its own SQL."""
 
     def as_sql(self, compiler, connection, function=None, template=None):
         sql, params = super().as_sql(compiler, connection, function, template)
@@ -263,8 +264,9 @@ class WordsOnce(SearchQuery):
 
 
 def full_text(queryset, terms: list[str], fields: list[str], document: RawSQL):
-    """PostgreSQL's ranked full-text search of the stored `document` of `fields` (earlier ones
-    weigh more); elsewhere the word filter over `fields`."""
+    """PostgreSQL's full-text search of the stored `document` of `fields`, ranked (earlier
+    fields weigh more), or for one field ordered by it; elsewhere the word filter over
+    `fields`."""
     if connection.vendor != "postgresql":
         return ranked(queryset, terms, fields)
     words = WordsOnce(" ".join(terms), search_type="plain", config="english")
@@ -281,7 +283,8 @@ def full_text(queryset, terms: list[str], fields: list[str], document: RawSQL):
 class SOPMatches:
     """The SOPs matching every term, best first, sliced as a queryset is. Thousands of SOPs
     match a common word (4,461 of 20,000 "invoice"): they are ranked without their texts, and
-    only those of the slice are read (on PostgreSQL in the same query, SOPS_RANKED)."""
+    only those of the slice are read (on PostgreSQL in the same query, SOPS_RANKED). Sliced
+    with both bounds, as search() slices it."""
 
     terms: list[str]
 
@@ -313,13 +316,15 @@ def sop_ranking(terms: list[str]):
 
 # PostgreSQL: the SOPs ranked by ts_rank of their stored documents (title weighed A, outcome B,
 # body C), then by title and id, and only those of the window read. For a query of one word
-# (one lexeme), every SOP with the word in its title ranks above every SOP without: ts_rank
-# gives a lexeme found at weight A at least 1.0 / 1.645 (0.61), and one found only at B or
-# below at most 0.4 (its best weight, plus at most 0.4 × (π²/6 − 1) from its other places,
-# over π²/6). So when at least as many SOPs have the word in their title as the window needs,
-# the window is the same ranking of those SOPs alone, found from an index of titles (sops
-# migration 0015): 2,457 of the 4,461 that contain "invoice" at 20,000 SOPs, 3.3 → 2.0 ms. Any
-# other query (several words, or too few titles) ranks every SOP that matches, as before.
+# (one lexeme: "the invoice" is one, "invoice_total" two), every SOP with the word in its
+# title ranks above every SOP without: ts_rank gives a lexeme found at weight A at least
+# 1.0 / 1.645 (0.61), and one found only at B or below at most 0.4 (its first place's weight,
+# which is its best as the document is title, then outcome, then body; plus at most
+# 0.4 × (π²/6 − 1) from its other places; over π²/6). So when at least as many SOPs have the
+# word in their title as the window needs, the window is the same ranking of those SOPs alone,
+# found from an index of titles (sops migration 0015): 2,457 of the 4,461 that contain
+# "invoice" at 20,000 SOPs, 3.3 → 2.0 ms. Any other query (several words, or too few titles)
+# ranks every SOP that matches, as before.
 # The words are worked out once (a scalar subquery), not once a row.
 SOPS_RANKED = """
 WITH words AS MATERIALIZED (SELECT plainto_tsquery('english'::regconfig, %(words)s) AS query),
