@@ -47,11 +47,10 @@ def stored_document(table: str) -> RawSQL:
     return RawSQL(f'"{table}"."search_document"', [], output_field=SearchVectorField())
 
 
-# PostgreSQL: each SOP's search document (title, outcome, body, weighed in that order), and each
-# process's (name, result), step's (name) and system's (name, purpose), columns the database
-# computes and indexes itself (sops migration 0013, processes 0009, systems 0008); the models
-# do not know them.
-SOP_DOCUMENT = stored_document("sops_sop")
+# PostgreSQL: each process's search document (name, result, weighed in that order), step's
+# (name) and system's (name, purpose), columns the database computes and indexes itself
+# (processes migration 0009, systems 0008); the models do not know them. The SOPs' (title,
+# outcome, body: sops 0013) is read by SOPS_RANKED.
 PROCESS_DOCUMENT = stored_document("processes_process")
 STEP_DOCUMENT = stored_document("processes_step")
 SYSTEM_DOCUMENT = stored_document("systems_system")
