@@ -55,7 +55,7 @@ MAX_QUERIES = {
     "scorecard_page": 14,
     "goals": 9,
     "search": 14,
-    "search_kind": 10,  # SQLite: the SOPs ranked by id, then the page's read (PostgreSQL: one)
+    "search_kind": 10,  # SQLite: the SOPs ranked by id, then the page's (PostgreSQL: one query)
 }
 
 

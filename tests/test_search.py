@@ -105,17 +105,25 @@ def test_search_runs_a_fixed_number_of_queries(member_client, django_assert_max_
         assert get(member_client, "step process sop", **make.HTMX).status_code == 200
 
 
+def explained(kinds: list[str], terms: list[str], stop: int) -> str:
+    """PostgreSQL's plan of the statement search runs for these kinds and words (its first
+    `stop` matches of each), as run, without reading tables whole."""
+    from opsmodel.front.search import postgres_sql
+
+    params = {"words": " ".join(terms), "stop": stop, "size": stop, "start": 0}
+    params |= {f"like{n}": f"%{term}%" for n, term in enumerate(terms)}
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute(f"EXPLAIN ANALYZE {postgres_sql(tuple(kinds), len(terms))}", params)
+        return "\n".join(row for (row,) in cursor.fetchall())
+
+
 def test_postgresql_answers_sop_searches_from_its_indexes(member_client, content):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
-    from opsmodel.front.search import SOPS_RANKED
 
     def plan(words: str) -> str:
-        with connection.cursor() as cursor:
-            cursor.execute("SET enable_seqscan = off")
-            params = {"words": words, "stop": 11, "size": 11, "start": 0}
-            cursor.execute(f"EXPLAIN ANALYZE {SOPS_RANKED}", params)
-            return "\n".join(row for (row,) in cursor.fetchall())
+        return explained(["sops"], words.split(), 11)
 
     # The query search runs, not one written for the test: one word is looked for in the
     # titles' index first; too few titles have it here, so every SOP that matches is ranked,
@@ -140,7 +148,7 @@ def test_postgresql_ranks_one_word_among_titles_alone_only_when_it_gives_the_sam
         pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
     import random
 
-    from opsmodel.front.search import SOPS_RANKED, postgres_sops
+    from opsmodel.front.search import postgres_matches
     from sops.models import SOP
 
     rng = random.Random(7)
@@ -164,15 +172,12 @@ def test_postgresql_ranks_one_word_among_titles_alone_only_when_it_gives_the_sam
             with connection.cursor() as cursor:
                 cursor.execute(every, [words, words, stop - start, start])
                 expected = [pk for (pk,) in cursor.fetchall()]
-            found = [sop.pk for sop in postgres_sops(words, slice(start, stop))]
+            window = slice(start, stop)
+            found = [sop.pk for sop in postgres_matches(["sops"], window, words.split())["sops"]]
             assert found == expected, (words, start, stop)
 
     def ranked_every_match(stop: int) -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute("SET enable_seqscan = off")
-            params = {"words": "invoice", "stop": stop, "size": stop, "start": 0}
-            cursor.execute(f"EXPLAIN ANALYZE {SOPS_RANKED}", params)
-            plan = [row for (row,) in cursor.fetchall()]
+        plan = explained(["sops"], ["invoice"], stop).splitlines()
         return "never executed" not in next(row for row in plan if "sop_search_document" in row)
 
     # The first pages come from the titles alone; past them, every match is ranked.
@@ -337,17 +342,14 @@ def test_postgresql_searches_systems_processes_and_steps_by_their_stored_documen
 ):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
-    from opsmodel.front.search import MATCHES
     from processes.models import Step
 
-    with connection.cursor() as cursor:
-        cursor.execute("SET enable_seqscan = off")
     for kind, index in [
         ("systems", "system_search_document"),
         ("processes", "process_search_document"),
         ("steps", "step_search_document"),
     ]:
-        plan = MATCHES[kind](["invoice"]).explain()
+        plan = explained([kind], ["invoice"], 11)
         assert index in plan and "to_tsvector" not in plan, kind
     # The stored document follows an edit: a step is found by its new words only.
     step = Step.objects.get(name="Sending an invoice")
@@ -427,3 +429,40 @@ def test_steps_are_listed_by_name_however_often_the_word_recurs_in_one(member_cl
         "Invoice check: invoice total",
         "Send the invoice",
     ]
+
+
+def test_postgresql_searches_every_kind_in_one_query_as_the_word_filter_finds_them(
+    member_client, content
+):
+    """On PostgreSQL one statement finds every kind; software and people in it are found and
+    ranked as the word filter (ranked(), through the ORM) finds and ranks them, whatever the
+    words (LIKE's own characters among them)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
+    from django.test.utils import CaptureQueriesContext
+
+    from opsmodel.front.search import MATCHES, postgres_matches
+
+    for n in range(14):
+        tool = ["Paytool", "Pay_tool", "Payxtool"][n % 3]  # "y_t": an underscore, not any letter
+        make.SoftwareFactory(name=f"{tool} {n}", notes=f"invoice {'pay ' * (n % 4)}")
+        make.UserFactory(
+            first_name=f"Pat{n % 5}", last_name="Invoice" if n % 2 else "Ng", job_title="Pay clerk"
+        )
+    make.UserFactory(first_name="Pat", last_name="Gone", job_title="Invoices", is_active=False)
+    for words in (["pay"], ["invoice"], ["pat"], ["pay", "invoice"], ["y_t"], ["pat1", "ng"]):
+        for window in (slice(0, 11), slice(10, 21), slice(0, 3)):
+            found = postgres_matches(["software", "people"], window, words)
+            for kind in ("software", "people"):
+                expected = list(MATCHES[kind](words)[window])
+                assert [row.pk for row in found[kind]] == [row.pk for row in expected], (
+                    kind,
+                    words,
+                    window,
+                )
+    # The page of every kind: the session, the person, and one query for the search.
+    with CaptureQueriesContext(connection) as captured:
+        html = get(member_client, "invoice", **make.HTMX).content.decode()
+    assert [q["sql"] for q in captured if "search_document" in q["sql"]] == [captured[-1]["sql"]]
+    for group in ["Systems", "Processes", "Steps", "SOPs", "Software", "People"]:
+        assert f">{group} <span" in html, group
