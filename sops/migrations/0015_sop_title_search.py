@@ -2,7 +2,7 @@ from django.db import migrations
 
 # PostgreSQL: an index of each SOP's title words, as the title part of its search document
 # (0013) has them, so that a one-word search ranks only the SOPs with the word in their title
-# when there are enough of them (opsmodel.front.search.SOPS_RANKED). SQLite's full-text index
+# when there are enough of them (opsmodel.front.search.postgres_sql). SQLite's full-text index
 # (0014) has each field apart already.
 ADD = """
 CREATE INDEX IF NOT EXISTS sop_title_search ON sops_sop
