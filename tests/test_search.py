@@ -364,8 +364,9 @@ def test_postgresql_searches_systems_processes_and_steps_by_their_stored_documen
 @pytest.mark.django_db(transaction=True)  # the paths are kept only outside a transaction
 def test_a_search_builds_no_query_that_an_earlier_one_with_as_many_words_built(content):
     """Each kind's query is compiled once for each number of words (opsmodel.prepared) and
-    run again with other words; steps and SOPs found read no process to say where they are,
-    and the paths of systems and processes are kept until the map changes."""
+    run again with other words (on PostgreSQL none is built by the ORM at all: postgres_sql);
+    steps and SOPs found read no process to say where they are, and the paths of systems and
+    processes are kept until the map changes."""
     from django.db.models.sql.compiler import SQLCompiler
 
     from opsmodel import prepared
@@ -460,6 +461,16 @@ def test_postgresql_searches_every_kind_in_one_query_as_the_word_filter_finds_th
                     words,
                     window,
                 )
+    # Each row found holds what its hit shows: the same hit as the whole row read by the ORM.
+    from opsmodel.front.search import HITS, KINDS, path_names
+
+    paths, words = path_names(), ["invoice"]
+    found = postgres_matches(list(KINDS), slice(0, 11), words)
+    for kind, rows in found.items():
+        assert rows, kind
+        for row in rows:
+            whole = type(row).objects.get(pk=row.pk)
+            assert HITS[kind](row, words, paths) == HITS[kind](whole, words, paths), kind
     # The page of every kind: the session, the person, and one query for the search.
     with CaptureQueriesContext(connection) as captured:
         html = get(member_client, "invoice", **make.HTMX).content.decode()

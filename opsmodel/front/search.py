@@ -153,6 +153,8 @@ def search(query: str, kind: str | None = None, page: int = 1) -> dict[str, Grou
     start = (page - 1) * size
     paths = path_names() if kind in (None, "systems", "processes", "steps", "sops") else None
     slugs = [slug for slug in KINDS if kind in (None, slug)]
+    if not slugs:  # not a kind: nothing (the view asks only for kinds)
+        return {}
     window = slice(start, start + size + 1)
     if connection.vendor == "postgresql":
         found = postgres_matches(slugs, window, terms)
@@ -224,7 +226,7 @@ MATCHES = {
     ),
 }
 # Each kind's queries (but the SOPs', SOPMatches), compiled for the 8 pages of it last looked
-# at, each for up to 8 numbers of words: some 30 kB each.
+# at, each for up to 8 numbers of words: some 30 kB each (not on PostgreSQL: postgres_sql).
 PREPARED_MATCHES = {
     slug: prepared_slices(build, 8) for slug, build in MATCHES.items() if slug != "sops"
 }

@@ -1,7 +1,8 @@
 from django.db import migrations
 
-# The same expression as opsmodel.front.search.SOP_VECTOR, so PostgreSQL can answer SOP searches from
-# the index. SQLite has no full-text vectors; there the search filters and ranks instead.
+# The same expression as search's SOP document then was (0013 stores it in a column), so
+# PostgreSQL could answer SOP searches from the index. SQLite has no full-text vectors; there
+# the search filters and ranks instead.
 CREATE = """
 CREATE INDEX IF NOT EXISTS sop_search_vector ON sops_sop USING GIN ((
     (setweight(to_tsvector('english'::regconfig, COALESCE("title", '')), 'A')
