@@ -210,6 +210,11 @@ def person_hit(p, terms, paths) -> Hit:
     return Hit(str(p), p.get_absolute_url(), p.job_title)
 
 
+# Software's and people's fields, weightiest first, as the word filter (ranked()) reads them,
+# through the ORM or in PostgreSQL's statement (like_branch()).
+SOFTWARE_FIELDS = ["name", "notes"]
+PEOPLE_FIELDS = ["first_name", "last_name", "username", "job_title"]
+
 # Each kind's matches, best first (a queryset, or SOPMatches, sliced by search()), built from
 # the words, and how one is shown (on PostgreSQL, postgres_matches). Where a hit is comes from
 # path_names(): its system's path, or its process's.
@@ -218,11 +223,9 @@ MATCHES = {
     "processes": lambda terms: ranked(Process.objects.all(), terms, ["name", "result"]),
     "steps": lambda terms: ranked(Step.objects.all(), terms, ["name"]),
     "sops": lambda terms: SOPMatches(terms),
-    "software": lambda terms: ranked(Software.objects.all(), terms, ["name", "notes"]),
+    "software": lambda terms: ranked(Software.objects.all(), terms, SOFTWARE_FIELDS),
     "people": lambda terms: ranked(
-        get_user_model().objects.filter(is_active=True),
-        terms,
-        ["first_name", "last_name", "username", "job_title"],
+        get_user_model().objects.filter(is_active=True), terms, PEOPLE_FIELDS
     ),
 }
 # Each kind's queries (but the SOPs', SOPMatches), compiled for the 8 pages of it last looked
@@ -324,21 +327,27 @@ ranked AS (
     ) AS every_match
     WHERE (SELECT count(*) FROM titled) < %(stop)s
 )"""
+SLUGS = list(KINDS)  # each kind's number in the statement, and back
+NUMBERS = {slug: number for number, slug in enumerate(SLUGS)}
 # Each kind's branch (but software's and people's, like_branch()): its number, the columns
 # it gives (after the kind), and where they come from.
 BRANCHES = {
-    "systems": f"""SELECT 0 AS kind, id, parent_id AS place, name::text AS a, purpose::text AS b,
+    "systems": f"""SELECT {NUMBERS["systems"]} AS kind,
+        id, parent_id AS place, name::text AS a, purpose::text AS b,
         NULL::text AS c, NULL::text AS d,
         ts_rank(search_document, {WORDS})::float8 AS points, name::text AS tie
     FROM systems_system WHERE search_document @@ {WORDS}""",
-    "processes": f"""SELECT 1 AS kind, id, system_id AS place, name::text AS a, result::text AS b,
+    "processes": f"""SELECT {NUMBERS["processes"]} AS kind,
+        id, system_id AS place, name::text AS a, result::text AS b,
         NULL::text AS c, NULL::text AS d,
         ts_rank(search_document, {WORDS})::float8 AS points, name::text AS tie
     FROM processes_process WHERE search_document @@ {WORDS}""",
-    "steps": f"""SELECT 2 AS kind, id, process_id AS place, name::text AS a, NULL::text AS b,
+    "steps": f"""SELECT {NUMBERS["steps"]} AS kind,
+        id, process_id AS place, name::text AS a, NULL::text AS b,
         NULL::text AS c, NULL::text AS d, 0::float8 AS points, name::text AS tie
     FROM processes_step WHERE search_document @@ {WORDS}""",
-    "sops": """SELECT 3 AS kind, sop.id, sop.process_id AS place, sop.title::text AS a,
+    "sops": f"""SELECT {NUMBERS["sops"]} AS kind,
+        sop.id, sop.process_id AS place, sop.title::text AS a,
         sop.outcome::text AS b, sop.body::text AS c, NULL::text AS d,
         ranked.rank::float8 AS points, ranked.title::text AS tie
     FROM ranked JOIN sops_sop AS sop ON sop.id = ranked.id""",
@@ -346,8 +355,8 @@ BRANCHES = {
 # Software and people: the table, its fields weightiest first (as MATCHES gives them to
 # ranked()), and a condition of its own.
 LIKE_KINDS = {
-    "software": ("systems_software", ["name", "notes"], ""),
-    "people": ("opsmodel_user", ["first_name", "last_name", "username", "job_title"], "is_active"),
+    "software": ("systems_software", SOFTWARE_FIELDS, ""),
+    "people": ("opsmodel_user", PEOPLE_FIELDS, "is_active"),
 }
 # What each kind's rows become: its model, and the fields the columns give (a, b, c, d).
 SHOWN = {
@@ -356,10 +365,8 @@ SHOWN = {
     "steps": (Step, "process_id", ["name"]),
     "sops": (SOP, "process_id", ["title", "outcome", "body"]),
     "software": (Software, None, ["name", "category", "notes"]),
-    "people": (get_user_model(), None, ["first_name", "last_name", "username", "job_title"]),
+    "people": (get_user_model(), None, PEOPLE_FIELDS),
 }
-SLUGS = list(KINDS)  # each kind's number in the statement, and back
-NUMBERS = {slug: number for number, slug in enumerate(SLUGS)}
 
 
 def like_branch(slug: str, words: int) -> str:
