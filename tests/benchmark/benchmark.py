@@ -131,17 +131,63 @@ def load(port: int, path: str, headers: dict, connections: int, seconds: float) 
 def peak_memory_mb(master_pid: int) -> list[float]:
     """VmHWM (peak resident memory) of each gunicorn worker."""
     peaks = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+    for pid in workers_of(master_pid):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if fields.get("PPid", "").strip() == str(master_pid) and "VmHWM" in fields:
+        if "VmHWM" in fields:
             peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
     return peaks
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """The user and system CPU time each of these processes has used so far (those still
+    there)."""
+    spent = {}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        # After the command's name (in parentheses, and it may hold spaces): utime and stime
+        # are the 12th and 13th fields.
+        fields = stat.rsplit(")", 1)[1].split()
+        spent[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return spent
+
+
+def cpu_since(before: dict[int, float], now: dict[int, float]) -> float:
+    """CPU time used between two readings of cpu_seconds(): a process started in between
+    counts whole (the database server starts a process for each new connection)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+
+
+def workers_of(master_pid: int) -> list[int]:
+    """The gunicorn master's worker processes."""
+    return [pid for pid, parent, _ in processes() if parent == master_pid]
+
+
+def database_server() -> list[int]:
+    """The PostgreSQL server's processes on this machine (its backends serve the workers'
+    connections), or none: a server elsewhere, or SQLite, which works inside the workers."""
+    if connection.vendor != "postgresql":
+        return []
+    return [pid for pid, _, name in processes() if name == "postgres"]
+
+
+def processes() -> Iterator[tuple[int, int, str]]:
+    """Each process's id, its parent's and its command's name."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        yield int(entry), int(fields.get("PPid", "0")), fields.get("Name", "").strip()
 
 
 def check_it_may_run(allow_database: bool, needs_wrk: bool = True, database=None) -> None:
@@ -372,6 +418,16 @@ def misses(page: dict, r: dict, floor_rps: float) -> list[tuple[str, str]]:
     return found
 
 
+def cpu_cells(vendor: str, r: dict) -> str:
+    """A row's CPU time per request: the app's workers', and the database server's (SQLite's
+    is the app's own; a PostgreSQL server on another machine cannot be read)."""
+    app = f"{r['app_cpu_ms']:.2f}" if r.get("app_cpu_ms") is not None else "—"
+    if vendor == "sqlite":
+        return f"{app} | in the app"
+    database = r.get("database_cpu_ms")
+    return f"{app} | {'—' if database is None else f'{database:.2f}'}"
+
+
 def kb(count: int) -> str:
     return f"{count / 1000:.1f} kB"
 
@@ -469,7 +525,7 @@ class Command(BaseCommand):
                     }
                     for who, session in sessions.items()
                 }
-                results = self.measure(port, cookies, pages, o)
+                results = self.measure(port, server.pid, cookies, pages, o)
                 first = first_page(port, cookies[False])
                 memory = peak_memory_mb(server.pid)
         finally:
@@ -511,9 +567,12 @@ class Command(BaseCommand):
             server.terminate()
             server.wait(timeout=30)
 
-    def measure(self, port: int, cookies: dict, pages: list[Page], o: dict) -> dict:
-        """Each page's load figures (load()) and sizes, after a second of warming up."""
+    def measure(self, port: int, master: int, cookies: dict, pages: list[Page], o: dict) -> dict:
+        """Each page's load figures (load()) and sizes, after a second of warming up, and the
+        CPU time each request cost the app's workers and the database server under the load
+        (read from /proc: what a page costs, whatever the machine makes of the floor)."""
         results = {}
+        app = workers_of(master)
         for page in pages:
             headers = {**cookies[page.as_owner], **page.headers}
             load(port, page.path, headers, o["connections"], 1.0)  # warm up
@@ -521,7 +580,13 @@ class Command(BaseCommand):
             # connections, gunicorn's workers serve them anyway); these two wait behind them, so
             # the measured load starts on an idle server.
             first = sizes(port, page.path, headers)
+            before = cpu_seconds(app), cpu_seconds(database_server())
             r = load(port, page.path, headers, o["connections"], o["seconds"])
+            database = cpu_seconds(database_server())
+            per_request = 1000 / max(r["requests"], 1)
+            r["app_cpu_ms"] = cpu_since(before[0], cpu_seconds(app)) * per_request
+            r["database_cpu_ms"] = cpu_since(before[1], database) * per_request
+            r["database_cpu_ms"] = r["database_cpu_ms"] if database else None
             r["errors"] += first["status"] != 200
             r["first_error"] = "" if first["status"] == 200 else f"{first['status']}"
             r.update({k: first[k] for k in ("transferred", "uncompressed", "encoding")})
@@ -549,7 +614,10 @@ class Command(BaseCommand):
             "the same 2-core machine. Every request carries `Accept-Encoding: "
             f"{BROWSER['Accept-Encoding']}`, as a browser's does: *transferred* is the body as "
             "sent (compressed where the server compresses it), *uncompressed* the same body "
-            "asked for without compression.",
+            "asked for without compression. *CPU ms* is the CPU time each request cost under "
+            "the load, read from /proc: the app's gunicorn workers, and the PostgreSQL "
+            "server's processes when it runs on the same machine (SQLite works inside the "
+            "app): where a page's cost goes."
             "",
             "Budgets, on each database: every page and partial, as served and drawn afresh, "
             f"at least {FLOOR_SHARE:.0%} of the floor's requests per second, with p99 under "
@@ -585,9 +653,9 @@ class Command(BaseCommand):
             f"{run['owner']['username']}, the generated person with the most open run steps "
             f"({run['owner']['open_steps']}).",
             "",
-            "| page | req/s | median ms | p99 ms | SQL queries | bytes transferred | "
-            "bytes uncompressed | vs floor | partial/full | budgets |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "| page | req/s | median ms | p99 ms | CPU ms, app | CPU ms, database | SQL queries | "
+            "bytes transferred | bytes uncompressed | vs floor | partial/full | budgets |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         missed = []
         for page in pages:
@@ -601,6 +669,7 @@ class Command(BaseCommand):
                 missed.append(f"- {page['name']}: " + ", ".join(long for _, long in found))
             lines.append(
                 f"| {page['name']} | {r['rps']:.0f} | {r['median_ms']:.1f} | {r['p99_ms']:.1f} | "
+                f"{cpu_cells(run['vendor'], r)} | "
                 f"{run['queries'][page['name']]} | {r['transferred']:,} | {r['uncompressed']:,} | "
                 f"{r['rps'] / floor if floor else 0:.0%} | {share} | {verdict} |"
             )

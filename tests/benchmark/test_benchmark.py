@@ -1,10 +1,23 @@
 """The benchmark's own rules: which databases it may fill, and how it judges and reports."""
 
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 from django.core.management.base import CommandError
 
 from tests.benchmark import digests
-from tests.benchmark.benchmark import Assets, Command, check_it_may_run, misses
+from tests.benchmark.benchmark import (
+    Assets,
+    Command,
+    check_it_may_run,
+    cpu_seconds,
+    cpu_since,
+    misses,
+    workers_of,
+)
 
 
 def postgres(name: str) -> dict:
@@ -45,6 +58,8 @@ def figures(rps: float, p99: float = 10.0, transferred: int = 1000, errors: int 
         "transferred": transferred,
         "uncompressed": transferred * 5,
         "encoding": "gzip",
+        "app_cpu_ms": 2000 / rps if rps else 0.0,
+        "database_cpu_ms": 500 / rps if rps else 0.0,
     }
 
 
@@ -115,6 +130,10 @@ def test_the_report_marks_and_lists_each_miss_per_database() -> None:
     rows = {line.split(" | ")[0]: line for line in postgres_lines if line.startswith("| ")}
     assert rows["| home"].endswith("| ✗ req/s |")
     assert rows["| home partial"].endswith("| 0.20 | ✓ |")
+    # CPU per request: the app's and the database's; SQLite's database is the app itself.
+    assert rows["| home"].startswith("| home | 100 | 5.0 | 10.0 | 20.00 | 5.00 | 6 |")
+    sqlite_rows = {line.split(" | ")[0]: line for line in sqlite_lines if line.startswith("| ")}
+    assert sqlite_rows["| home"].startswith("| home | 300 | 5.0 | 10.0 | 6.67 | in the app | 6 |")
     assert "- home: 12% of the floor" in postgres_lines
     assert "- home: 12% of the floor" not in sqlite_lines
     text = "\n".join(postgres_lines)
@@ -129,3 +148,42 @@ def test_the_digests_alone_rewrite_their_own_database_section_only() -> None:
     assert replaced == (
         "# Benchmark results\n\n## Digests (SQLite)\n\nnew\n\n## Digests (PostgreSQL)\n\npg\n"
     )
+
+
+# A parent of two children, as gunicorn's master is of its workers: one works for 0.6 s of
+# CPU, then both sleep until killed.
+PARENT = """
+import subprocess, sys
+busy = "import time\\nend = time.process_time() + 0.6\\nwhile time.process_time() < end: pass"
+busy += "\\ntime.sleep(30)"
+idle = "import time; time.sleep(30)"
+children = [subprocess.Popen([sys.executable, "-c", code]) for code in (busy, idle)]
+children[0].wait()
+"""
+
+
+def test_cpu_time_is_read_for_the_processes_asked_about() -> None:
+    """What the report's CPU columns are made of: each process's CPU time, from /proc."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT])
+    try:
+        for _ in range(100):
+            children = workers_of(parent.pid)
+            if len(children) == 2 and max(cpu_seconds(children).values()) >= 0.5:
+                break
+            time.sleep(0.1)
+        assert len(children) == 2
+        spent = cpu_seconds(children)
+        idle, busy = sorted(spent.values())
+        assert idle < 0.2 and 0.5 <= busy < 2
+        assert cpu_seconds([999_999_999]) == {}  # gone, or never there
+        # Between two readings: what each used since, a process that was not there counted
+        # whole.
+        assert cpu_since({}, spent) == pytest.approx(idle + busy)
+        assert cpu_since(spent, spent) == 0
+        first = {pid: seconds for pid, seconds in spent.items() if seconds == busy}
+        assert cpu_since(first, spent) == pytest.approx(idle)
+    finally:
+        for child in workers_of(parent.pid):
+            os.kill(child, 9)
+        parent.kill()
+        parent.wait()
