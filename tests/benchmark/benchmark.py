@@ -572,7 +572,6 @@ class Command(BaseCommand):
         CPU time each request cost the app's workers and the database server under the load
         (read from /proc: what a page costs, whatever the machine makes of the floor)."""
         results = {}
-        app = workers_of(master)
         for page in pages:
             headers = {**cookies[page.as_owner], **page.headers}
             load(port, page.path, headers, o["connections"], 1.0)  # warm up
@@ -580,11 +579,13 @@ class Command(BaseCommand):
             # connections, gunicorn's workers serve them anyway); these two wait behind them, so
             # the measured load starts on an idle server.
             first = sizes(port, page.path, headers)
-            before = cpu_seconds(app), cpu_seconds(database_server())
+            # Read afresh each time: gunicorn may still be starting a worker when the first
+            # row begins, and the database server starts a process for each new connection.
+            before = cpu_seconds(workers_of(master)), cpu_seconds(database_server())
             r = load(port, page.path, headers, o["connections"], o["seconds"])
-            database = cpu_seconds(database_server())
+            app, database = cpu_seconds(workers_of(master)), cpu_seconds(database_server())
             per_request = 1000 / max(r["requests"], 1)
-            r["app_cpu_ms"] = cpu_since(before[0], cpu_seconds(app)) * per_request
+            r["app_cpu_ms"] = cpu_since(before[0], app) * per_request
             r["database_cpu_ms"] = cpu_since(before[1], database) * per_request
             r["database_cpu_ms"] = r["database_cpu_ms"] if database else None
             r["errors"] += first["status"] != 200
