@@ -125,15 +125,15 @@ def test_postgresql_answers_sop_searches_from_its_indexes(member_client, content
     def plan(words: str) -> str:
         return explained(["sops"], words.split(), 11)
 
-    # The query search runs, not one written for the test: one word is looked for in the
-    # titles' index first; too few titles have it here, so every SOP that matches is ranked,
-    # from the stored documents (not from each SOP's text again).
+    # The query search runs, not one written for the test: one word is looked for among the
+    # title words the database keeps, in their index; too few titles have it here, so every
+    # SOP that matches is ranked, from the stored documents (not from each SOP's text again).
     found = plan("invoice")
-    assert "sop_title_search" in found and "sop_search_document" in found
-    assert all("title" in line for line in found.splitlines() if "to_tsvector" in line)
-    # Several words: the titles' index is not read at all.
+    assert "sop_title_word_ranking" in found and "sop_search_document" in found
+    assert not re.search(r"to_tsvector\([^)]*COALESCE", found)  # no SOP's text made again
+    # Several words: the title words are not read at all.
     found = plan("invoice books")
-    titles = next(line for line in found.splitlines() if "sop_title_search" in line)
+    titles = next(line for line in found.splitlines() if "sop_title_word_ranking" in line)
     assert "never executed" in titles
 
 
@@ -183,6 +183,70 @@ def test_postgresql_ranks_one_word_among_titles_alone_only_when_it_gives_the_sam
     # The first pages come from the titles alone; past them, every match is ranked.
     assert not ranked_every_match(11) and not ranked_every_match(titled)
     assert ranked_every_match(titled + 1)
+
+
+def test_postgresql_keeps_each_title_word_with_its_rank_as_sops_are_written(member_client):
+    """The title words the database keeps for one-word searches (sops migration 0016) follow
+    every write, whoever makes it: a new SOP, its title or text edited (a save, an update of
+    many, a bulk insert), a deletion, every SOP removed at once. Each time they are what they
+    would be if made afresh, and a search shows the new order."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
+    from sops.models import SOP
+
+    def kept() -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM sops_sop_title_word ORDER BY sop_id, lexeme")
+            found = cursor.fetchall()
+            cursor.execute(
+                "SELECT words.* FROM sops_sop AS sop, sops_sop_title_words_of(sop) AS words"
+                " ORDER BY sop_id, lexeme"
+            )
+            assert found == cursor.fetchall()
+        return found
+
+    process = make.ProcessFactory(name="Weather")
+    sops = [
+        make.SOPFactory(process=process, title=f"Zephyr check {n:02}", body="Look outside.")
+        for n in range(12)
+    ]
+    assert ("zephyr", "Zephyr check 00", sops[0].pk) in [(w, t, pk) for w, _, t, pk in kept()]
+    assert sop_titles(member_client, "zephyr") == [f"Zephyr check {n:02}" for n in range(10)]
+    # Twelve titles have the word: the first page comes from the title words alone.
+    assert "never executed" in next(
+        row
+        for row in explained(["sops"], ["zephyr"], 11).splitlines()
+        if "sop_search_document" in row
+    )
+
+    sops[11].body = "Zephyr. " * 5  # its instructions say the word again and again
+    sops[11].save()
+    kept()
+    assert sop_titles(member_client, "zephyr")[:2] == ["Zephyr check 11", "Zephyr check 00"]
+
+    sops[0].title = "Calm check 00"
+    sops[0].save()
+    SOP.objects.filter(pk=sops[1].pk).update(title="Gale check 01")
+    sops[2].delete()
+    SOP.objects.bulk_create(
+        [
+            make.SOPFactory.build(
+                process=process, owner=None, title="Zephyr at dawn", body="Look outside."
+            )
+        ]
+    )
+    kept()
+    assert sop_titles(member_client, "zephyr") == [
+        "Zephyr check 11",
+        "Zephyr at dawn",
+        *[f"Zephyr check {n:02}" for n in range(3, 11)],
+    ]
+
+    with connection.cursor() as cursor:  # as Django empties the tables between some tests
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE sops_sop CASCADE")
+    assert kept() == []
+    assert sop_titles(member_client, "zephyr") == []
 
 
 def test_a_whole_system_prints_as_one_handbook(member_client, content):
