@@ -6,30 +6,40 @@ from django.db import migrations
 # reads its first SOPs from the index instead of ranking every SOP with the word in its title
 # (opsmodel.front.search.postgres_sql): "invoice" at 20,000 SOPs ranked 2,457 titles, 2.9 ms;
 # from the index, 0.12 ms, in the same order. It replaces the index of titles (0015), which
-# only found those SOPs.
+# only found those SOPs. (Rolled back to 0015, the database gets that index again, but search
+# then needs the code of its time: today's reads this table.)
 #
-# A word is a lexeme of the title as the title part of the search document (0013) has it; its
-# rank is ts_rank of the whole document for that lexeme, the figure search ranks by, written as
-# a one-lexeme query (quoted, so that no lexeme is read as query syntax). SQLite ranks from its
-# own full-text index (0014).
+# A word is a lexeme the search document (0013) weighs A, that is one of the title's; its rank
+# is ts_rank of the whole document for that lexeme, the figure search ranks by, written as a
+# one-lexeme query (quoted, so that no lexeme is read as query syntax). SQLite ranks from its
+# own full-text index (0014). sops_sop_title_words_rebuild() makes the table again from the
+# SOPs, should it fall out of step (triggers disabled while loading a dump, say).
 ADD = r"""
 CREATE TABLE IF NOT EXISTS sops_sop_title_word (
     lexeme text NOT NULL,
     rank real NOT NULL,
-    title varchar(200) NOT NULL,
+    title text NOT NULL,
     sop_id bigint NOT NULL
 );
 
 CREATE OR REPLACE FUNCTION sops_sop_title_words_of(sop sops_sop)
-RETURNS TABLE (lexeme text, rank real, title varchar(200), sop_id bigint)
+RETURNS TABLE (lexeme text, rank real, title text, sop_id bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT word,
+    SELECT entry.lexeme,
            ts_rank(sop.search_document,
-                   ('''' || replace(replace(word, '\', '\\'), '''', '''''') || '''')::tsquery),
+                   ('''' || replace(replace(entry.lexeme, '\', '\\'), '''', '''''')
+                    || '''')::tsquery),
            sop.title,
            sop.id
-    FROM unnest(tsvector_to_array(
-        to_tsvector('english'::regconfig, COALESCE(sop.title, '')))) AS word
+    FROM unnest(sop.search_document) AS entry
+    WHERE 'A' = ANY(entry.weights)
+$$;
+
+CREATE OR REPLACE FUNCTION sops_sop_title_words_rebuild() RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM sops_sop_title_word;
+    INSERT INTO sops_sop_title_word
+    SELECT words.* FROM sops_sop AS sop, sops_sop_title_words_of(sop) AS words;
 $$;
 
 CREATE OR REPLACE FUNCTION sops_sop_title_words() RETURNS trigger
@@ -45,10 +55,12 @@ BEGIN
 END
 $$;
 
+-- DELETE, not TRUNCATE: TRUNCATE would lock the table against the searches reading it, and
+-- empty it for transactions that still see the SOPs.
 CREATE OR REPLACE FUNCTION sops_sop_title_words_emptied() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE sops_sop_title_word;
+    DELETE FROM sops_sop_title_word;
     RETURN NULL;
 END
 $$;
@@ -70,9 +82,7 @@ DROP TRIGGER IF EXISTS sops_sop_title_words_truncate ON sops_sop;
 CREATE TRIGGER sops_sop_title_words_truncate AFTER TRUNCATE ON sops_sop
     FOR EACH STATEMENT EXECUTE FUNCTION sops_sop_title_words_emptied();
 
-TRUNCATE sops_sop_title_word;
-INSERT INTO sops_sop_title_word
-SELECT words.* FROM sops_sop AS sop, sops_sop_title_words_of(sop) AS words;
+SELECT sops_sop_title_words_rebuild();
 
 CREATE INDEX IF NOT EXISTS sop_title_word_ranking
     ON sops_sop_title_word (lexeme, rank DESC, title, sop_id);
@@ -89,6 +99,7 @@ DROP TRIGGER IF EXISTS sops_sop_title_words_delete ON sops_sop;
 DROP TRIGGER IF EXISTS sops_sop_title_words_truncate ON sops_sop;
 DROP FUNCTION IF EXISTS sops_sop_title_words();
 DROP FUNCTION IF EXISTS sops_sop_title_words_emptied();
+DROP FUNCTION IF EXISTS sops_sop_title_words_rebuild();
 DROP FUNCTION IF EXISTS sops_sop_title_words_of(sops_sop);
 DROP TABLE IF EXISTS sops_sop_title_word;
 CREATE INDEX IF NOT EXISTS sop_title_search ON sops_sop

@@ -145,7 +145,7 @@ def peak_memory_mb(master_pid: int) -> list[float]:
 def cpu_seconds(pids: list[int]) -> dict[int, float]:
     """The user and system CPU time each of these processes has used so far (those still
     there)."""
-    spent = {}
+    spent, tick = {}, os.sysconf("SC_CLK_TCK")
     for pid in pids:
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
@@ -154,14 +154,18 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
         # After the command's name (in parentheses, and it may hold spaces): utime and stime
         # are the 12th and 13th fields.
         fields = stat.rsplit(")", 1)[1].split()
-        spent[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        spent[pid] = (int(fields[11]) + int(fields[12])) / tick
     return spent
 
 
 def cpu_since(before: dict[int, float], now: dict[int, float]) -> float:
     """CPU time used between two readings of cpu_seconds(): a process started in between
-    counts whole (the database server starts a process for each new connection)."""
-    return sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+    counts whole (the database server starts a process for each new connection), and so
+    does one whose id was given again to a new process."""
+    return sum(
+        seconds - before[pid] if before.get(pid, seconds + 1) <= seconds else seconds
+        for pid, seconds in now.items()
+    )
 
 
 def workers_of(master_pid: int) -> list[int]:
@@ -170,11 +174,19 @@ def workers_of(master_pid: int) -> list[int]:
 
 
 def database_server() -> list[int]:
-    """The PostgreSQL server's processes on this machine (its backends serve the workers'
-    connections), or none: a server elsewhere, or SQLite, which works inside the workers."""
+    """The PostgreSQL processes serving the app's connections to its database (not this
+    command's own), where they run on this machine; none for a server elsewhere, or for
+    SQLite, which works inside the workers. A connection closed during a row (CONN_MAX_AGE)
+    takes what it used in that row with it: the figure is then a little low."""
     if connection.vendor != "postgresql":
         return []
-    return [pid for pid, _, name in processes() if name == "postgres"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        backends = {pid for (pid,) in cursor.fetchall()}
+    return [pid for pid, _, name in processes() if pid in backends and name == "postgres"]
 
 
 def processes() -> Iterator[tuple[int, int, str]]:
@@ -617,8 +629,8 @@ class Command(BaseCommand):
             "sent (compressed where the server compresses it), *uncompressed* the same body "
             "asked for without compression. *CPU ms* is the CPU time each request cost under "
             "the load, read from /proc: the app's gunicorn workers, and the PostgreSQL "
-            "server's processes when it runs on the same machine (SQLite works inside the "
-            "app): where a page's cost goes."
+            "processes serving the app's connections when they run on the same machine "
+            "(SQLite works inside the app): where a page's cost goes.",
             "",
             "Budgets, on each database: every page and partial, as served and drawn afresh, "
             f"at least {FLOOR_SHARE:.0%} of the floor's requests per second, with p99 under "

@@ -134,6 +134,11 @@ def test_the_report_marks_and_lists_each_miss_per_database() -> None:
     assert rows["| home"].startswith("| home | 100 | 5.0 | 10.0 | 20.00 | 5.00 | 6 |")
     sqlite_rows = {line.split(" | ")[0]: line for line in sqlite_lines if line.startswith("| ")}
     assert sqlite_rows["| home"].startswith("| home | 300 | 5.0 | 10.0 | 6.67 | in the app | 6 |")
+    # A PostgreSQL server on another machine: its processes cannot be read.
+    remote = a_run("postgresql", home_rps=100)
+    remote["results"]["home"]["database_cpu_ms"] = None
+    rows = {line.split(" | ")[0]: line for line in command.database_section(remote)}
+    assert rows["| home"].startswith("| home | 100 | 5.0 | 10.0 | 20.00 | — | 6 |")
     assert "- home: 12% of the floor" in postgres_lines
     assert "- home: 12% of the floor" not in sqlite_lines
     text = "\n".join(postgres_lines)
@@ -182,6 +187,9 @@ def test_cpu_time_is_read_for_the_processes_asked_about() -> None:
         assert cpu_since(spent, spent) == 0
         first = {pid: seconds for pid, seconds in spent.items() if seconds == busy}
         assert cpu_since(first, spent) == pytest.approx(idle)
+        # An id given again to a new process (less used than the old one was): counted whole.
+        reused = {pid: seconds + 5 for pid, seconds in spent.items()}
+        assert cpu_since(reused, spent) == pytest.approx(idle + busy)
     finally:
         for child in workers_of(parent.pid):
             os.kill(child, 9)
