@@ -598,8 +598,10 @@ class Command(BaseCommand):
             app, database = cpu_seconds(workers_of(master)), cpu_seconds(database_server())
             per_request = 1000 / max(r["requests"], 1)
             r["app_cpu_ms"] = cpu_since(before[0], app) * per_request
-            r["database_cpu_ms"] = cpu_since(before[1], database) * per_request
-            r["database_cpu_ms"] = r["database_cpu_ms"] if database else None
+            # None: no process of the database could be read (SQLite, or a server elsewhere).
+            r["database_cpu_ms"] = (
+                cpu_since(before[1], database) * per_request if database else None
+            )
             r["errors"] += first["status"] != 200
             r["first_error"] = "" if first["status"] == 200 else f"{first['status']}"
             r.update({k: first[k] for k in ("transferred", "uncompressed", "encoding")})
