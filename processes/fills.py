@@ -3,9 +3,28 @@
 
 from __future__ import annotations
 
-from opsmodel import slots
+from types import MappingProxyType
+from typing import Any
+
+from django.utils import timezone
+
+from opsmodel import mapcache, slots
 from processes.models import processes_in
-from processes.scorecard import build_rows, metrics_of_system, this_week_rollup
+from processes.scorecard import (
+    build_rows,
+    metrics_of_system,
+    starts_shown,
+    this_week_rollup,
+    values_shown,
+)
+
+# What a system's page shows of its processes and metrics, kept for each system until the map
+# changes (its processes), or the map or the metrics (its metrics, their values, this week's
+# roll-up): the page is drawn again for each person's first look, and after each number
+# recorded, which changes only the latter. Shared: nothing is set on them.
+SYSTEM_PARTS: dict[tuple, Any] = {}
+SYSTEM_PARTS_AT_MOST = 512
+MAP_AND_METRICS = (mapcache.MAP, mapcache.METRICS)
 
 
 def page_values(context) -> dict:
@@ -17,10 +36,20 @@ def page_values(context) -> dict:
     }
 
 
-def processes_of(system) -> list:
-    """A system's processes, read once for its page: both of this layer's places on it (the
-    processes, the weekly metrics' roll-up) need them."""
-    return slots.read_once(system, "_processes", lambda: processes_in(system.pk))
+def processes_of(system) -> tuple:
+    """A system's processes with their counts of steps (processes_in), kept until the map
+    changes, and taken once for its page: both of this layer's places on it (the processes,
+    the weekly metrics' roll-up) need them."""
+
+    def kept() -> tuple:
+        return mapcache.kept_for_map(
+            ("processes in", system.pk),
+            lambda: tuple(processes_in(system.pk)),
+            SYSTEM_PARTS,
+            SYSTEM_PARTS_AT_MOST,
+        )
+
+    return slots.read_once(system, "_processes", kept)
 
 
 @slots.fills("system-processes")
@@ -30,8 +59,37 @@ def system_processes(context, system) -> tuple[str, dict]:
 
 
 def system_metric_rows(system, user) -> list:
-    # Monthly metrics show a year; annual ones five years.
-    return build_rows(metrics_of_system(system.pk), user)
+    """The rows of a system's monthly and annual metrics (a year of months, five years): its
+    metrics and their values kept until the map or the metrics change, each person's rows made
+    from them (what they may record)."""
+    today = timezone.localdate()
+
+    def read() -> tuple:
+        metrics = tuple(metrics_of_system(system.pk))
+        starts = starts_shown(metrics, None, today)
+        return metrics, MappingProxyType(values_shown(metrics, starts, today))
+
+    metrics, values = mapcache.kept_for_map(
+        ("system metrics", system.pk, today),
+        read,
+        SYSTEM_PARTS,
+        SYSTEM_PARTS_AT_MOST,
+        topics=MAP_AND_METRICS,
+    )
+    return build_rows(metrics, user, today=today, values=values)
+
+
+def system_rollup(system) -> dict:
+    """How many of the weekly metrics of a system's processes are on target this week
+    (this_week_rollup), kept until the map or the metrics change."""
+    today = timezone.localdate()
+    return mapcache.kept_for_map(
+        ("system roll-up", system.pk, today),
+        lambda: this_week_rollup([process.pk for process in processes_of(system)], today),
+        SYSTEM_PARTS,
+        SYSTEM_PARTS_AT_MOST,
+        topics=MAP_AND_METRICS,
+    )
 
 
 @slots.fills("system-metrics")
@@ -39,6 +97,6 @@ def system_metrics(context, system) -> tuple[str, dict]:
     values = {
         "system": system,
         "rows": system_metric_rows(system, context["request"].user),
-        "rollup": this_week_rollup([process.pk for process in processes_of(system)]),
+        "rollup": system_rollup(system),
     }
     return "metrics/_system_metrics.html", {**page_values(context), **values}

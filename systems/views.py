@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Count, QuerySet
@@ -98,13 +100,39 @@ def software_of(system_id: int) -> QuerySet[Software]:
     return Software.objects.filter(systems=system_id).only("name", "link")
 
 
+# What a system's page shows of the map alone, kept for each system until the map changes
+# (kept_software, kept_inside): its page is drawn again for each person's first look and after
+# each number recorded, which change none of it. Shared: nothing is set on them.
+SYSTEM_PARTS: dict[tuple, Any] = {}
+SYSTEM_PARTS_AT_MOST = 512
+
+
+def kept_software(system_id: int) -> tuple[Software, ...]:
+    return mapcache.kept_for_map(
+        ("software of", system_id),
+        lambda: tuple(software_of(system_id)),
+        SYSTEM_PARTS,
+        SYSTEM_PARTS_AT_MOST,
+    )
+
+
+def kept_inside(system_id: int) -> tuple[System, ...]:
+    """The systems right inside one, with their counts (systems_inside, with_counts)."""
+    return mapcache.kept_for_map(
+        ("systems inside", system_id),
+        lambda: tuple(with_counts(systems_inside(system_id))),
+        SYSTEM_PARTS,
+        SYSTEM_PARTS_AT_MOST,
+    )
+
+
 def summary_context(system: System) -> dict:
     return {
         "page_title": system.name,
         "system": system,
         "current_system": system,
         "ancestors": system.path()[:-1],
-        "software": software_of(system.pk),
+        "software": kept_software(system.pk),
     }
 
 
@@ -115,7 +143,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     system = get_system(request.user, pk)
     context = {
         **summary_context(system),
-        "children": [] if system.is_leaf_node() else with_counts(systems_inside(system.pk)),
+        "children": () if system.is_leaf_node() else kept_inside(system.pk),
     }
     return render_page(request, "systems/system_detail.html", context)
 

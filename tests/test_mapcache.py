@@ -907,6 +907,73 @@ def test_a_process_page_drawn_after_a_tick_keeps_its_steps_and_metrics_until_the
     assert "Edit the cut" in page()[0]
 
 
+def test_a_system_page_drawn_again_keeps_what_the_map_shows_until_it_changes(
+    member, member_client, founder
+):
+    """What a system's page shows of the map (its software, processes, sub-systems and scope
+    checks) is kept until the map changes; its metrics, their values and this week's roll-up
+    until the map or the metrics do. Someone else's first look reads the system alone, a
+    number recorded reads the metrics again and nothing else, and each change shows at once."""
+    from django.utils import timezone
+
+    from processes.models import Metric, MetricValue
+    from processes.periods import Cadence, period_start
+    from tests.factories import SystemFactory, add_metric
+
+    system = SystemFactory(name="Lead generation", owner=member)
+    SystemFactory(name="Cold outreach", parent=system, owner=member)
+    system.software.add(SoftwareFactory(name="Mailbox"))
+    process = StepFactory(process__system=system, process__name="Publish a video").process
+    today = timezone.localdate()
+    monthly = add_metric(Cadence.MONTHLY, member, today, system=system)
+    weekly = Metric.objects.create(
+        process=process, name="Videos out", target=3, cadence=Cadence.WEEKLY, owner=member
+    )
+    url = system.get_absolute_url()
+    founder_client = Client()
+    founder_client.force_login(founder)
+
+    def page(client=member_client) -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            text = client.get(url, **HTMX).text
+        return text, [q["sql"] for q in captured]
+
+    def reads(sqls: list[str], *tables: str) -> bool:
+        """Whether a query read rows of one of `tables` (its first column is theirs)."""
+        return any(sql.startswith(f'SELECT "{table}".') for sql in sqls for table in tables)
+
+    text, read = page()
+    assert reads(read, "processes_process", "systems_software", "processes_metric")
+    for shown in ("Mailbox", "Publish a video", "Cold outreach", "Key number"):
+        assert shown in text
+    assert "No monthly or annual metric" not in text
+    assert "<strong>0 of 0</strong> weekly process metrics" in text  # one, not recorded yet
+    # Someone else's first look: drawn for them, from what the member's look kept.
+    text, read = page(founder_client)
+    assert "Publish a video" in text and "Mailbox" in text and "Cold outreach" in text
+    assert "Key number" in text and "<strong>0 of 0</strong>" in text
+    map_tables = ("processes_process", "processes_step", "sops_sop", "systems_software")
+    assert not reads(read, *map_tables, "processes_metric", "processes_metricvalue")
+    assert [sql for sql in read if 'FROM "systems_system"' in sql] == [read[-1]]  # the system
+    # A number recorded: the metrics and the roll-up read again, nothing of the map.
+    MetricValue.objects.create(metric=weekly, period=period_start(Cadence.WEEKLY, today), value=4)
+    text, read = page()
+    assert "<strong>1 of 1</strong> weekly process metric recorded this week is on" in text
+    assert reads(read, "processes_metric") and not reads(read, *map_tables)
+    MetricValue.objects.filter(metric=monthly).update(value=99)
+    assert "<strong>99</strong>" in page()[0]
+    # Each change to the map shows at once.
+    Process.objects.filter(pk=process.pk).update(name="Publish a short")
+    system.software.add(SoftwareFactory(name="Calendar"))
+    SystemFactory(name="Referrals", parent=system, owner=member)
+    System.objects.filter(pk=system.pk).update(owner=None)
+    text, read = page()
+    assert "Publish a short" in text and "Calendar" in text and "Referrals" in text
+    assert "No owner: who answers for it?" in text
+    Metric.objects.filter(pk=monthly.pk).delete()
+    assert "No monthly or annual metric." in page()[0]
+
+
 def test_the_sidebar_trees_version_is_kept_while_the_map_stays_the_same(settings):
     from systems.context_processors import tree_version
     from tests.factories import SystemFactory

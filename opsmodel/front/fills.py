@@ -4,18 +4,28 @@ to the handbook, the map's export and import. The levels below name only the pla
 
 from __future__ import annotations
 
-from opsmodel import slots
+from typing import Any
+
+from opsmodel import mapcache, slots
 from opsmodel.front.health import system_for_checks, system_warnings
 from opsmodel.front.starters import INSTALL_PERMISSIONS, name_of_source
+
+# A system's scope warnings, kept for each system until the map or the metrics change (its
+# page is drawn again for each person's first look, and after each number recorded). Shared.
+WARNINGS: dict[tuple, Any] = {}
+WARNINGS_AT_MOST = 256
 
 
 @slots.fills("system-warnings")
 def system_scope_warnings(context, system) -> tuple[str, dict]:
-    [checked] = system_for_checks(system.pk)
-    return "includes/warnings.html", {
-        "warnings": system_warnings(checked),
-        "perms": context.get("perms"),
-    }
+    warnings = mapcache.kept_for_map(
+        ("system warnings", system.pk),
+        lambda: tuple(system_warnings(*system_for_checks(system.pk))),
+        WARNINGS,
+        WARNINGS_AT_MOST,
+        topics=(mapcache.MAP, mapcache.METRICS),
+    )
+    return "includes/warnings.html", {"warnings": warnings, "perms": context.get("perms")}
 
 
 @slots.fills("system-links")
