@@ -26,6 +26,7 @@ from processes.scorecard import (
     build_rows,
     called_out,
     metrics_by_ids,
+    weekly_metrics_kept,
     weekly_scorecard,
 )
 from processes.views import get_process
@@ -68,10 +69,9 @@ def scorecard(request: HttpRequest) -> HttpResponse:
         topics=(mapcache.MAP, mapcache.METRICS),
     )
     paging = paginate(request, ids, ROWS_PER_PAGE, "Pages of the scorecard")
-    page = paging["page"]
-    card = weekly_scorecard(metrics_by_ids(list(page.object_list)), request.user)
-    order = {pk: i for i, pk in enumerate(page.object_list)}
-    card.rows.sort(key=lambda r: order[r.metric.pk])
+    today = timezone.localdate()
+    shown, values = weekly_metrics_kept(paging["page"].object_list, today)
+    card = weekly_scorecard(shown, request.user, today, values)
     context = {
         "page_title": "Weekly scorecard",
         "card": card,

@@ -246,6 +246,27 @@ def weekly_card_of(process_id: int, user) -> Scorecard:
     return weekly_scorecard(metrics, user, today, values)
 
 
+def weekly_metrics_kept(ids: Sequence[int], today: datetime.date) -> tuple[tuple, Mapping]:
+    """Some weekly metrics (a page of the scorecard), in the order of `ids`, with their values
+    of the weeks a scorecard shows, kept for that page and day until the map or the metrics
+    change: the same for everyone who looks (each person's rows are made from them, with
+    what they may record), read by each person's first look (two queries)."""
+
+    def read() -> tuple[tuple, Mapping]:
+        found = {metric.pk: metric for metric in metrics_by_ids(list(ids))} if ids else {}
+        metrics = tuple(found[pk] for pk in ids if pk in found)
+        starts = starts_shown(metrics, WEEKS_SHOWN, today)
+        return metrics, MappingProxyType(values_shown(metrics, starts, today))
+
+    return mapcache.kept_for_map(
+        ("weekly metrics", tuple(ids), today),
+        read,
+        WEEKLY_CARDS,
+        WEEKLY_CARDS_AT_MOST,
+        topics=(mapcache.MAP, mapcache.METRICS),
+    )
+
+
 def this_week_rollup(process_ids: list[int], today: datetime.date | None = None) -> dict:
     """How many of the weekly metrics of these processes (a system's) are on target this week,
     of those recorded.

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from opsmodel import mapcache, slots
 from opsmodel.paging import paginate
 from opsmodel.prepared import prepared
@@ -12,6 +14,9 @@ from sops.models import SOP
 # A tool the whole business works in (the bank, the books) is used by thousands of SOPs: its
 # page lists them a page at a time (the benchmark's busiest tool, 1,398 SOPs: a 500 kB page).
 SOPS_PER_PAGE = 25
+# Each page of a tool's SOPs, kept until the map changes (listed_sops). Shared.
+LISTED: dict[tuple, Any] = {}
+LISTED_AT_MOST = 256
 
 
 @slots.fills("software-sops")
@@ -26,9 +31,19 @@ def software_sops(context, tool) -> tuple[str, dict]:
     ids = mapcache.kept_for_map(("software-sops", tool.pk), lambda: sops_in_map_order(tool))
     label = f"Pages of the SOPs that use {tool.name}"
     paging = paginate(context["request"], ids, SOPS_PER_PAGE, label)
-    shown = list(paging["page"].object_list)
-    found = {sop.pk: sop for sop in sops_listed(shown)} if shown else {}
-    return "sops/_software_sops.html", {**paging, "sops": [found[pk] for pk in shown]}
+    shown = tuple(paging["page"].object_list)
+    return "sops/_software_sops.html", {**paging, "sops": listed_sops(shown)}
+
+
+def listed_sops(ids: tuple[int, ...]) -> tuple[SOP, ...]:
+    """The SOPs of these ids in this order, as a tool's page lists them (sops_listed), kept
+    until the map changes: the page is drawn on every look."""
+
+    def read() -> tuple[SOP, ...]:
+        found = {sop.pk: sop for sop in sops_listed(list(ids))} if ids else {}
+        return tuple(found[pk] for pk in ids)
+
+    return mapcache.kept_for_map(("SOPs listed", ids), read, LISTED, LISTED_AT_MOST)
 
 
 def sops_in_map_order(tool) -> tuple[int, ...]:
@@ -43,4 +58,9 @@ def sops_in_map_order(tool) -> tuple[int, ...]:
 
 @prepared
 def sops_listed(ids: list[int]):
-    return SOP.objects.filter(pk__in=ids).select_related("process__system", "owner")
+    """Some SOPs with what a list of them shows: the title, where it sits and its owner (not
+    its text, which is most of an SOP's row)."""
+    owner = ("owner__first_name", "owner__last_name", "owner__username", "owner__is_active")
+    where = ("process__name", "process__system__name")
+    sops = SOP.objects.filter(pk__in=ids).select_related("process__system", "owner")
+    return sops.only("title", "process", "owner", *where, "process__system", *owner)

@@ -8,6 +8,7 @@ the place `software-sops` that the SOPs app fills (opsmodel.slots)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
@@ -17,7 +18,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from opsmodel import edit_views
+from opsmodel import edit_views, mapcache
 from opsmodel.access import fetch_by_id, plain_id
 from opsmodel.htmx import render_page
 from opsmodel.prepared import prepared
@@ -37,9 +38,22 @@ def get_software(user, pk, action: str = "view") -> Software:
 
 @prepared
 def systems_using(tool_id: int) -> QuerySet:
-    """The systems that use a tool, with their owners, in the map's order."""
-    return (
-        System.objects.filter(software=tool_id).select_related("owner").order_by("tree_id", "lft")
+    """The systems that use a tool, as the map's cards show them, in the map's order."""
+    return System.objects.filter(software=tool_id).map_cards().order_by("tree_id", "lft")
+
+
+# The systems that use each tool, kept until the map changes (kept_systems_using). Shared.
+SYSTEMS_USING: dict[tuple, Any] = {}
+SYSTEMS_USING_AT_MOST = 256
+
+
+def kept_systems_using(tool_id: int) -> tuple[System, ...]:
+    """systems_using(), kept until the map changes: a tool's page is drawn on every look."""
+    return mapcache.kept_for_map(
+        ("systems using", tool_id),
+        lambda: tuple(systems_using(tool_id)),
+        SYSTEMS_USING,
+        SYSTEMS_USING_AT_MOST,
     )
 
 
@@ -65,7 +79,7 @@ def software_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "page_title": tool.name,
         "tool": tool,
-        "systems": systems_using(tool.pk),
+        "systems": kept_systems_using(tool.pk),
     }
     return render_page(request, "systems/software_detail.html", context)
 

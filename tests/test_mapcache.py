@@ -857,10 +857,13 @@ def test_my_work_drawn_with_what_the_person_owns_kept_is_kept_under_its_topics(
     assert "<strong>1</strong> SOP to read" in page
     assert len(read) > 2 and any("runs_runstep" in sql for sql in read)  # not served kept
     assert not any("sops_acknowledgement" in sql for sql in read)
-    assert not any(sql.startswith(('SELECT "processes_step"', 'SELECT "sops_sop"')) for sql in read)
+    kept = ('SELECT "processes_step"', 'SELECT "sops_sop"', 'SELECT "processes_process"')
+    assert not any(sql.startswith(kept) for sql in read)
     member_client.post(reverse("sops:acknowledge", args=[sop.pk]), {"edition": sop.edition})
     page, _ = my_work()
     assert "<strong>0</strong> SOPs to read" in page
+    Process.objects.filter(pk=sop.process.pk).update(name="Publishing")  # the map: at once
+    assert "Publishing" in my_work()[0]
 
 
 def test_a_process_page_drawn_after_a_tick_keeps_its_steps_and_metrics_until_they_change(
@@ -1184,6 +1187,67 @@ def test_a_tools_sops_are_ordered_once_for_each_version_of_the_map(member_client
     SOPFactory(process=process, title="Pay").software.add(bank)
     audit.software.remove(bank)
     assert listed() == (["Bill", "Pay"], 1)
+
+
+def test_a_tools_page_seen_again_reads_the_tool_alone_and_shows_each_change_at_once(
+    member_client,
+):
+    """Its systems and its page of SOPs are kept until the map changes (the page is drawn on
+    every look): seen again it reads the session, the person and the tool."""
+    bank = SoftwareFactory(name="Bank")
+    sop = SOPFactory(title="Pay the bills", software=[bank])
+    system = sop.process.system
+    system.software.add(bank)
+
+    def look() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            html = member_client.get(bank.get_absolute_url(), **HTMX).text
+        return html, [q["sql"] for q in captured]
+
+    look()
+    html, read = look()
+    assert len(read) == 3 and read[-1].startswith('SELECT "systems_software"')
+    assert f"{system.name} › {sop.process.name}" in html and "Pay the bills" in html
+    assert f">{system.name}</a>" in html  # among the systems that use it
+    System.objects.filter(pk=system.pk).update(name="Money")
+    Process.objects.filter(pk=sop.process.pk).update(name="Payroll")
+    html, read = look()
+    assert "Money › Payroll" in html and ">Money</a>" in html and len(read) > 3
+    system.software.remove(bank)
+    assert "No system lists it." in look()[0]
+
+
+def test_a_scorecard_page_drawn_again_reads_its_metrics_and_values_once_until_they_change(
+    member_client,
+):
+    """A page of the scorecard's metrics and their values are kept for everyone until the map
+    or the metrics change: drawn again (someone's first look, a hard reload) it reads neither;
+    a value recorded or a metric renamed shows at once."""
+    from django.utils import timezone
+
+    from processes.models import Metric, MetricValue
+    from processes.periods import Cadence, period_start
+
+    metric = Metric.objects.create(
+        process=ProcessFactory(), name="Calls made", target=5, cadence=Cadence.WEEKLY
+    )
+
+    def card() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            html = member_client.get(reverse("metrics:scorecard"), HTTP_CACHE_CONTROL="no-cache")
+        return html.text, [q["sql"] for q in captured]
+
+    reads = ('SELECT "processes_metric"."id", ', 'SELECT "processes_metricvalue"')
+    html, read = card()
+    assert "Calls made" in html and any(sql.startswith(reads) for sql in read)
+    html, read = card()
+    assert "Calls made" in html and not any(sql.startswith(reads) for sql in read)
+    week = period_start(Cadence.WEEKLY, timezone.localdate())
+    MetricValue.objects.create(metric=metric, period=week, value=7)
+    html, read = card()
+    assert '<td class="cell on">7<span class="visually-hidden"> on target</span></td>' in html
+    Metric.objects.filter(pk=metric.pk).update(name="Calls returned")
+    assert "Calls returned" in card()[0]
 
 
 def test_the_scorecard_s_metrics_are_ordered_once_until_the_map_or_the_metrics_change(

@@ -91,7 +91,7 @@ class Work:
 
 # Each person's Work, kept until the map or the read confirmations change: My work drawn
 # again after a run's step is ticked (the most frequent write) reads only the runs' steps
-# and the page's processes. Shared: never changed.
+# (the page's processes are kept too: page_of_work). Shared: never changed.
 WORK: dict[tuple, Work] = {}
 WORK_AT_MOST = 256
 
@@ -187,11 +187,21 @@ def processes_named(ids: list[int]) -> QuerySet[Process]:
     return Process.objects.filter(pk__in=ids).select_related("system").only("name", "system__name")
 
 
+# The processes of each page of My work by id, with their systems' names, kept until the map
+# changes (page_of_work). Shared: never changed.
+NAMED: dict[tuple, dict] = {}
+NAMED_AT_MOST = 256
+
+
 def page_of_work(page: list) -> list[dict]:
     """The groups of one page of My work (process id, group), each with its process (and
     system's name), its steps and its SOPs (as Work holds them): one query, however much the
-    person owns. A process deleted since what they own was read is left out."""
-    processes = by_pk(processes_named(sorted(process for process, _group in page)))
+    person owns, kept until the map changes. A process deleted since what they own was read
+    is left out."""
+    ids = tuple(sorted(process for process, _group in page))
+    processes = kept_for_map(
+        ("processes named", ids), lambda: by_pk(processes_named(list(ids))), NAMED, NAMED_AT_MOST
+    )
     return [
         {"process": processes[pk], "steps": group["steps"], "sops": group["sops"]}
         for pk, group in page
