@@ -39,6 +39,7 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 # Stand-ins, counted up from here: ids larger than any a test or a map of ours reaches, and
@@ -216,6 +217,22 @@ class Compiled:
         # The queryset is iterated here and never handed out: nothing clones this query on.
         queryset.query.get_compiler = lambda *args, **kwargs: compiler
         return list(queryset)
+
+
+def written_in(word: str) -> RawSQL:
+    """A fixed word (a state's value, such as "todo") written into a query's SQL, rather than
+    passed as a parameter: `.filter(state=written_in(RunStep.State.TODO))`.
+
+    On PostgreSQL each query a connection makes again is a prepared statement, which the
+    server plans once for any parameters (a generic plan) unless that plan looks dearer than
+    one made for the values given. Given a state as a parameter, it can only guess how many
+    rows have it (a third of the runs for "active" of three states, where 2% are), picks a
+    worse plan and goes on planning the statement at every run: for My work's steps, 0.7 ms
+    of the server's time each look (tests/benchmark/FINDINGS.md). Written in, the word is
+    known to the generic plan. Only for words of the code, never for what a person typed."""
+    if not word.isidentifier():
+        raise ValueError(f"Not a plain word to write into SQL: {word!r}")
+    return RawSQL(f"'{word}'", ())
 
 
 def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:

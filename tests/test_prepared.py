@@ -324,3 +324,25 @@ def test_slices_are_compiled_once_each_and_each_reads_its_own_rows():
     assert paged(slice(2, 4), process.pk) == ["Step 2", "Step 3"]
     assert paged(slice(4, 6), process.pk) == ["Step 4"]
     assert paged(slice(0, 2), process.pk + 1000) == []
+
+
+
+def test_a_word_written_in_is_part_of_the_sql_not_a_parameter():
+    """A state written into the SQL (written_in) picks the same rows as the state given, with
+    no parameter for it; anything but a plain word is refused, never written in."""
+    import datetime
+
+    from opsmodel.prepared import written_in
+    from opsmodel.runs.models import Run, RunStep
+
+    person = UserFactory()
+    step = StepFactory(owner=person)
+    run = Run.start(step.process, person, datetime.date(2026, 12, 7))
+    todo = RunStep.objects.filter(assignee=person, state=written_in(RunStep.State.TODO))
+    sql, params = todo.query.get_compiler(using=todo.db).as_sql()
+    assert "'todo'" in sql and list(params) == [person.pk]
+    assert list(todo) == list(run.steps.filter(assignee=person, state=RunStep.State.TODO))
+    assert list(todo) and not RunStep.objects.filter(state=written_in("done")).exists()
+    for not_a_word in ("to'do", "todo; DROP TABLE runs_run", "", "to do"):
+        with pytest.raises(ValueError):
+            written_in(not_a_word)

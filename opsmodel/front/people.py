@@ -28,7 +28,7 @@ from opsmodel.htmx import render_page
 from opsmodel.mapcache import MAP, READING, kept_for_map, kept_page
 from opsmodel.pages import breadcrumbs
 from opsmodel.paging import paginate
-from opsmodel.prepared import prepared
+from opsmodel.prepared import prepared, written_in
 from opsmodel.roles import may_change_person, may_reassign
 from opsmodel.runs.models import Run, RunStep
 from processes.models import Metric, Process, Step, process_places
@@ -263,8 +263,12 @@ def run_steps_to_do(person_id: int) -> QuerySet[RunStep]:
     date); only what a row shows: not the SOP's body, nor the run's process beyond its system;
     and what the layers above ask of each (slots.asked: whether it has comments)."""
     return (
+        # The states written into the SQL: on PostgreSQL, given as parameters, they kept the
+        # server planning the statement afresh at every look (written_in).
         RunStep.objects.filter(
-            assignee_id=person_id, state=RunStep.State.TODO, run__state=Run.State.ACTIVE
+            assignee_id=person_id,
+            state=written_in(RunStep.State.TODO),
+            run__state=written_in(Run.State.ACTIVE),
         )
         .select_related("run__process__system", "sop")
         .only(*RUN_STEP_ROW, "run__process__system__name", "sop__title")
