@@ -21,9 +21,10 @@ from processes.scorecard import (
 # What a system's page shows of its processes and metrics, kept for each system until the map
 # changes (its processes), or the map or the metrics (its metrics, their values, this week's
 # roll-up): the page is drawn again for each person's first look, and after each number
-# recorded, which changes only the latter. Shared: nothing is set on them.
+# recorded, which changes only the latter. Shared: nothing is set on them. Three for each
+# system: room for every system of a map of a few hundred (emptied when full).
 SYSTEM_PARTS: dict[tuple, Any] = {}
-SYSTEM_PARTS_AT_MOST = 512
+SYSTEM_PARTS_AT_MOST = 1024
 MAP_AND_METRICS = (mapcache.MAP, mapcache.METRICS)
 
 

@@ -246,6 +246,12 @@ def weekly_card_of(process_id: int, user) -> Scorecard:
     return weekly_scorecard(metrics, user, today, values)
 
 
+# Each page of the scorecard's metrics and their values (weekly_metrics_kept), apart from the
+# processes' cards so that paging through the scorecard leaves those kept. Shared.
+SCORECARD_PAGES: dict[tuple, tuple] = {}
+SCORECARD_PAGES_AT_MOST = 128
+
+
 def weekly_metrics_kept(ids: Sequence[int], today: datetime.date) -> tuple[tuple, Mapping]:
     """Some weekly metrics (a page of the scorecard), in the order of `ids`, with their values
     of the weeks a scorecard shows, kept for that page and day until the map or the metrics
@@ -261,8 +267,8 @@ def weekly_metrics_kept(ids: Sequence[int], today: datetime.date) -> tuple[tuple
     return mapcache.kept_for_map(
         ("weekly metrics", tuple(ids), today),
         read,
-        WEEKLY_CARDS,
-        WEEKLY_CARDS_AT_MOST,
+        SCORECARD_PAGES,
+        SCORECARD_PAGES_AT_MOST,
         topics=(mapcache.MAP, mapcache.METRICS),
     )
 

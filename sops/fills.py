@@ -41,7 +41,7 @@ def listed_sops(ids: tuple[int, ...]) -> tuple[SOP, ...]:
 
     def read() -> tuple[SOP, ...]:
         found = {sop.pk: sop for sop in sops_listed(list(ids))} if ids else {}
-        return tuple(found[pk] for pk in ids)
+        return tuple(found[pk] for pk in ids if pk in found)  # (one deleted in between: left out)
 
     return mapcache.kept_for_map(("SOPs listed", ids), read, LISTED, LISTED_AT_MOST)
 

@@ -913,10 +913,11 @@ def test_a_process_page_drawn_after_a_tick_keeps_its_steps_and_metrics_until_the
 def test_a_system_page_drawn_again_keeps_what_the_map_shows_until_it_changes(
     member, member_client, founder
 ):
-    """What a system's page shows of the map (its software, processes, sub-systems and scope
-    checks) is kept until the map changes; its metrics, their values and this week's roll-up
-    until the map or the metrics do. Someone else's first look reads the system alone, a
-    number recorded reads the metrics again and nothing else, and each change shows at once."""
+    """What a system's page shows of the map (its software, processes and sub-systems) is kept
+    until the map changes; its scope checks, metrics, their values and this
+    week's roll-up until the map or the metrics do. Someone else's first look reads the system
+    alone, a number recorded reads those again and none of the processes, steps, SOPs or
+    software, and each change shows at once."""
     from django.utils import timezone
 
     from processes.models import Metric, MetricValue
@@ -975,6 +976,10 @@ def test_a_system_page_drawn_again_keeps_what_the_map_shows_until_it_changes(
     assert "No owner: who answers for it?" in text
     Metric.objects.filter(pk=monthly.pk).delete()
     assert "No monthly or annual metric." in page()[0]
+    # The process with the weekly metric moved out (the map): the roll-up follows at once.
+    Process.objects.filter(pk=process.pk).update(system=SystemFactory())
+    text = page()[0]
+    assert "weekly process metric" not in text and "No processes in this system yet" in text
 
 
 def test_the_sidebar_trees_version_is_kept_while_the_map_stays_the_same(settings):
@@ -1248,6 +1253,8 @@ def test_a_scorecard_page_drawn_again_reads_its_metrics_and_values_once_until_th
     assert '<td class="cell on">7<span class="visually-hidden"> on target</span></td>' in html
     Metric.objects.filter(pk=metric.pk).update(name="Calls returned")
     assert "Calls returned" in card()[0]
+    Process.objects.filter(pk=metric.process_id).update(name="Cold calling")  # the map
+    assert "Cold calling" in card()[0]
 
 
 def test_the_scorecard_s_metrics_are_ordered_once_until_the_map_or_the_metrics_change(

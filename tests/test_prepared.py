@@ -326,7 +326,6 @@ def test_slices_are_compiled_once_each_and_each_reads_its_own_rows():
     assert paged(slice(0, 2), process.pk + 1000) == []
 
 
-
 def test_a_word_written_in_is_part_of_the_sql_not_a_parameter():
     """A state written into the SQL (written_in) picks the same rows as the state given, with
     no parameter for it; anything but a plain word is refused, never written in."""
@@ -346,3 +345,10 @@ def test_a_word_written_in_is_part_of_the_sql_not_a_parameter():
     for not_a_word in ("to'do", "todo; DROP TABLE runs_run", "", "to do"):
         with pytest.raises(ValueError):
             written_in(not_a_word)
+    # My work's steps to do: compiled once, the person's id its only parameter.
+    from opsmodel.front.people import run_steps_to_do
+
+    assert [step.pk for step in run_steps_to_do(person.pk)] == [step.pk for step in todo]
+    [compiled] = [found for found in run_steps_to_do.compiled.values() if found is not None]
+    assert "'todo'" in compiled.sql and "'active'" in compiled.sql
+    assert not {"todo", "active"} & {str(param) for param in compiled.params}

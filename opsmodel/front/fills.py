@@ -10,10 +10,11 @@ from opsmodel import mapcache, slots
 from opsmodel.front.health import system_for_checks, system_warnings
 from opsmodel.front.starters import INSTALL_PERMISSIONS, name_of_source
 
-# A system's scope warnings, kept for each system until the map or the metrics change (its
-# page is drawn again for each person's first look, and after each number recorded). Shared.
+# A system's scope warnings, kept for each system until the map or the metrics change (whether
+# it has a metric is among them): its page is drawn again for each person's first look, which
+# then reads none of it. Shared. Room for every system of a map of a few hundred.
 WARNINGS: dict[tuple, Any] = {}
-WARNINGS_AT_MOST = 256
+WARNINGS_AT_MOST = 512
 
 
 @slots.fills("system-warnings")
