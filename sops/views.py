@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from opsmodel import edit_views, history_views
+from opsmodel import edit_views, history_views, mapcache
 from opsmodel.access import fetch_by_id, plain_int
 from opsmodel.htmx import go_to, render_page
 from opsmodel.mapcache import kept_page
@@ -50,14 +50,15 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     warnings = sop_warnings(sop, first_names())
     # The systems it sits in, read once: the breadcrumbs, and whether they review changes.
     crumbs = breadcrumbs(sop.process.system)
+    software, files = kept_parts(sop.pk)
     context = {
         **reading_context(sop, request.user),
         "warnings": warnings,
         "promotable": any(warning.too_big for warning in warnings),
         "page_title": sop.title,
         **crumbs,
-        "software": software_of(sop.pk),
-        "files": files_of(sop.pk),
+        "software": software,
+        "files": files,
         "files_help": limits_text(),
         "suggestions_waiting": suggestions.waiting_for(sop, request.user),
         # Founders edit directly, except the recipe of an SOP whose system reviews changes.
@@ -202,6 +203,23 @@ def software_of(sop_id: int) -> QuerySet[Software]:
 def files_of(sop_id: int) -> QuerySet[Attachment]:
     """The pictures and files attached to an SOP, in the order they came."""
     return Attachment.objects.filter(sop_id=sop_id).select_related("uploaded_by")
+
+
+# The software and the files of each SOP, kept until the map changes (kept_parts). Shared.
+SOP_PARTS: dict[tuple, tuple] = {}
+SOP_PARTS_AT_MOST = 512
+
+
+def kept_parts(sop_id: int) -> tuple[tuple[Software, ...], tuple[Attachment, ...]]:
+    """An SOP's software and files, as its page lists them, kept until the map changes: its
+    page is drawn again for each person's first look, and after each read confirmation,
+    comment or suggestion, which change neither (two queries)."""
+    return mapcache.kept_for_map(
+        ("software and files", sop_id),
+        lambda: (tuple(software_of(sop_id)), tuple(files_of(sop_id))),
+        SOP_PARTS,
+        SOP_PARTS_AT_MOST,
+    )
 
 
 def reading_context(sop: SOP, user) -> dict:

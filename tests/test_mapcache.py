@@ -480,6 +480,38 @@ def test_a_read_confirmation_redraws_the_sop_s_page_and_leaves_the_others_kept(
     assert "not yet confirmed" not in page
 
 
+def test_an_sop_page_drawn_after_a_read_confirmation_keeps_its_software_and_files(
+    member, member_client
+):
+    """An SOP's software and files are kept until the map changes: its page, drawn again after
+    a read confirmation, reads neither, and shows a tool or a file added at once."""
+    from sops.models import Attachment
+
+    sop = SOPFactory(owner=member, software=[SoftwareFactory(name="Ledger")])
+    attached = {"sop": sop, "size": 1200, "content_type": "application/pdf"}
+    Attachment.objects.create(file=f"sops/{sop.pk}/a.pdf", name="Checklist.pdf", **attached)
+
+    def page() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            text = member_client.get(sop.get_absolute_url(), **HTMX).text
+        return text, [q["sql"] for q in captured]
+
+    text, read = page()
+    assert "Ledger" in text and "Checklist.pdf" in text
+    kept = ('SELECT "systems_software"', 'SELECT "sops_attachment"')
+    assert any(sql.startswith(kept) for sql in read)
+    confirm = reverse("sops:acknowledge", args=[sop.pk])
+    assert member_client.post(confirm, {"edition": sop.edition}, **HTMX).status_code == 200
+    text, read = page()
+    assert "You confirmed you have read and understood this version" in text
+    assert "Ledger" in text and "Checklist.pdf" in text
+    assert len(read) > 2 and not any(sql.startswith(kept) for sql in read)
+    sop.software.add(SoftwareFactory(name="Bank portal"))
+    Attachment.objects.create(file=f"sops/{sop.pk}/b.pdf", name="Rates.pdf", **attached)
+    text = page()[0]
+    assert "Bank portal" in text and "Rates.pdf" in text
+
+
 def test_ticking_a_run_s_step_redraws_the_process_s_page_and_leaves_the_others_kept(
     founder, member, member_client
 ):
