@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -26,6 +29,8 @@ from processes.scorecard import (
     build_rows,
     called_out,
     metrics_by_ids,
+    starts_shown,
+    values_shown,
     weekly_metrics_kept,
     weekly_scorecard,
 )
@@ -112,25 +117,59 @@ def kept_called_out(metrics, chosen) -> CalledOut:
 def goals(request: HttpRequest) -> HttpResponse:
     """The systems tree with each system's annual metrics against their targets: in pages of
     whole top-level systems, each with all its sub-systems."""
-    trees = System.objects.filter(level=0).order_by("tree_id").values_list("tree_id", "rght")
-    # A tree of n systems numbers lft..rght from 1 to 2n.
-    paging = paginate(
-        request, goal_pages([(tree, rght // 2) for tree, rght in trees]), 1, "Pages of goals"
-    )
-    chunk = paging["page"].object_list[0] if paging["page"].object_list else []
-    systems = systems_of_trees(chunk) if chunk else []
+    today = timezone.localdate()
+    paging = paginate(request, kept_goal_pages(), 1, "Pages of goals")
+    chunk = tuple(paging["page"].object_list[0]) if paging["page"].object_list else ()
+    systems, metrics, values = kept_goals(chunk, today)
     by_system: dict[int, list] = {}
-    for row in build_rows(annual_metrics_in(chunk), request.user, 2):
+    for row in build_rows(metrics, request.user, GOAL_YEARS, today, values):
         by_system.setdefault(row.metric.system_id, []).append(row)
-    for system in systems:
-        system.goal_rows = by_system.get(system.pk, [])
     context = {
         "page_title": "Goals",
-        "systems": systems,
+        "systems": [(system, by_system.get(system.pk, ())) for system in systems],
         **paging,
-        "year": timezone.localdate().year,
+        "year": today.year,
     }
     return render_page(request, "metrics/goals.html", context)
+
+
+# The years of each annual metric the goals page shows: this one and the last.
+GOAL_YEARS = 2
+# What the goals page shows of the map and the metrics, kept for each page of it until they
+# change (kept_goal_pages, kept_goals): it is drawn for each person's first look, and after
+# each number recorded. Shared: never changed (each person's rows are made from them).
+GOALS: dict[tuple, tuple] = {}
+GOALS_AT_MOST = 64
+
+
+def kept_goal_pages() -> list[list[int]]:
+    """The goals page's pages of whole trees (goal_pages), kept until the map changes."""
+
+    def read() -> list[list[int]]:
+        trees = System.objects.filter(level=0).order_by("tree_id").values_list("tree_id", "rght")
+        # A tree of n systems numbers lft..rght from 1 to 2n.
+        return goal_pages([(tree, rght // 2) for tree, rght in trees])
+
+    return mapcache.kept_for_map(("goal pages",), read, GOALS, GOALS_AT_MOST)
+
+
+def kept_goals(trees: tuple[int, ...], today) -> tuple[tuple, tuple, Mapping]:
+    """The systems of some trees (a page of goals), their annual metrics and the values of
+    the years shown, kept for that page and day until the map or the metrics change."""
+
+    def read() -> tuple[tuple, tuple, Mapping]:
+        systems = tuple(systems_of_trees(list(trees))) if trees else ()
+        metrics = tuple(annual_metrics_in(list(trees))) if trees else ()
+        starts = starts_shown(metrics, GOAL_YEARS, today)
+        return systems, metrics, MappingProxyType(values_shown(metrics, starts, today))
+
+    return mapcache.kept_for_map(
+        ("goals", trees, today),
+        read,
+        GOALS,
+        GOALS_AT_MOST,
+        topics=(mapcache.MAP, mapcache.METRICS),
+    )
 
 
 @prepared

@@ -1325,6 +1325,46 @@ def test_the_scorecard_s_metrics_are_ordered_once_until_the_map_or_the_metrics_c
     assert card() == (["Leads found"], 1)
 
 
+def test_the_goals_page_drawn_again_reads_its_systems_and_goals_once_until_they_change(
+    member_client,
+):
+    """A page of goals (its systems, their annual metrics and values) is kept for everyone
+    until the map or the metrics change: drawn again (someone's first look, a hard reload) it
+    reads none of them; a value recorded, a goal added or a system renamed shows at once."""
+    from django.utils import timezone
+
+    from processes.models import Metric, MetricValue
+    from processes.periods import Cadence, period_start
+    from tests.factories import SystemFactory
+
+    system = SystemFactory(name="Revenue generation")
+    SystemFactory(name="Sales", parent=system)
+    goal = Metric.objects.create(
+        system=system, name="Annual revenue", target=500, cadence=Cadence.ANNUAL
+    )
+
+    def goals() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            html = member_client.get(reverse("metrics:goals"), HTTP_CACHE_CONTROL="no-cache")
+        return html.text, [q["sql"] for q in captured]
+
+    reads = ('SELECT "systems_system"', 'SELECT "processes_metric', 'SELECT "processes_metricv')
+    html, read = goals()
+    assert "Annual revenue" in html and "Sales" in html
+    assert any(sql.startswith(reads) for sql in read)
+    html, read = goals()
+    assert "Annual revenue" in html and "not recorded" in html
+    assert not any(sql.startswith(reads) for sql in read)
+    year = period_start(Cadence.ANNUAL, timezone.localdate())
+    MetricValue.objects.create(metric=goal, period=year, value=520)
+    html = goals()[0]
+    assert "<strong>520</strong>" in html and "on target" in html
+    Metric.objects.create(system=system, name="Annual margin", target=30, cadence="annual")
+    System.objects.filter(name="Sales").update(name="Direct sales")
+    html = goals()[0]
+    assert "Annual margin" in html and "Direct sales" in html
+
+
 def test_the_empty_add_step_form_is_drawn_once_and_offers_someone_new_at_once(
     founder_client, monkeypatch
 ):

@@ -213,16 +213,16 @@ def goal_tree(nodes: list) -> SafeString:
     """The goals page's systems, whole trees in tree order, as nested lists: each system's
     annual metrics against their targets. Drawn in one loop rather than a template per
     system (a recursive include took most of the page's time at 200 systems).
-    `nodes` carry `goal_rows`, the rows of their annual metrics.
+    `nodes`: each system with the rows of its annual metrics.
     """
     if not nodes:
         return mark_safe("")
-    top = min(node.level for node in nodes)
+    top = min(node.level for node, _rows in nodes)
     out = ['<ul class="map-tree" role="list">']
-    for i, node in enumerate(nodes):
+    for i, (node, rows) in enumerate(nodes):
         out.append("<li>")
-        out.append(goal_node(node))
-        following = nodes[i + 1].level if i + 1 < len(nodes) else top
+        out.append(goal_node(node, rows))
+        following = nodes[i + 1][0].level if i + 1 < len(nodes) else top
         if following > node.level:
             out.append('<ul class="map-tree" role="list">')
         else:
@@ -232,16 +232,17 @@ def goal_tree(nodes: list) -> SafeString:
     return mark_safe("".join(out))
 
 
-def goal_node(node) -> str:
-    """One system of the goals page: its name (a heading of its level) and its annual goals."""
+def goal_node(node, rows) -> str:
+    """One system of the goals page: its name (a heading of its level) and its annual goals
+    (the rows of its annual metrics)."""
     url, pk = escape(node.get_absolute_url()), node.pk
     h = min(node.level + 2, 6)
     title = (
         f'<h{h} id="goal-{pk}" class="goal-title"><a href="{url}" data-hx-get="{url}">'
         f"{escape(node.name)}</a></h{h}>"
     )
-    if node.goal_rows:
-        goals = f'<ul class="goal-list" role="list">{"".join(map(goal_row, node.goal_rows))}</ul>'
+    if rows:
+        goals = f'<ul class="goal-list" role="list">{"".join(map(goal_row, rows))}</ul>'
     else:
         goals = '<p class="muted small">No annual goal set.</p>'
     return f'<article class="goal-node" aria-labelledby="goal-{pk}">{title}{goals}</article>'
