@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -119,7 +121,7 @@ def goals(request: HttpRequest) -> HttpResponse:
     whole top-level systems, each with all its sub-systems."""
     today = timezone.localdate()
     paging = paginate(request, kept_goal_pages(), 1, "Pages of goals")
-    chunk = tuple(paging["page"].object_list[0]) if paging["page"].object_list else ()
+    chunk = paging["page"].object_list[0] if paging["page"].object_list else ()
     systems, metrics, values = kept_goals(chunk, today)
     by_system: dict[int, list] = {}
     for row in build_rows(metrics, request.user, GOAL_YEARS, today, values):
@@ -136,24 +138,25 @@ def goals(request: HttpRequest) -> HttpResponse:
 # The years of each annual metric the goals page shows: this one and the last.
 GOAL_YEARS = 2
 # What the goals page shows of the map and the metrics, kept for each page of it until they
-# change (kept_goal_pages, kept_goals): it is drawn for each person's first look, and after
-# each number recorded. Shared: never changed (each person's rows are made from them).
-GOALS: dict[tuple, tuple] = {}
+# change (kept_goal_pages, kept_goals): each person's first look then reads none of it (after
+# a number recorded, the metrics and values are read again, the pages of trees are not).
+# Shared: never changed (each person's rows are made from them).
+GOALS: dict[tuple, Any] = {}
 GOALS_AT_MOST = 64
 
 
-def kept_goal_pages() -> list[list[int]]:
+def kept_goal_pages() -> tuple[tuple[int, ...], ...]:
     """The goals page's pages of whole trees (goal_pages), kept until the map changes."""
 
-    def read() -> list[list[int]]:
+    def read() -> tuple[tuple[int, ...], ...]:
         trees = System.objects.filter(level=0).order_by("tree_id").values_list("tree_id", "rght")
         # A tree of n systems numbers lft..rght from 1 to 2n.
-        return goal_pages([(tree, rght // 2) for tree, rght in trees])
+        return tuple(map(tuple, goal_pages([(tree, rght // 2) for tree, rght in trees])))
 
     return mapcache.kept_for_map(("goal pages",), read, GOALS, GOALS_AT_MOST)
 
 
-def kept_goals(trees: tuple[int, ...], today) -> tuple[tuple, tuple, Mapping]:
+def kept_goals(trees: tuple[int, ...], today: datetime.date) -> tuple[tuple, tuple, Mapping]:
     """The systems of some trees (a page of goals), their annual metrics and the values of
     the years shown, kept for that page and day until the map or the metrics change."""
 

@@ -1350,7 +1350,8 @@ def test_the_goals_page_drawn_again_reads_its_systems_and_goals_once_until_they_
 
     reads = ('SELECT "systems_system"', 'SELECT "processes_metric', 'SELECT "processes_metricv')
     html, read = goals()
-    assert "Annual revenue" in html and "Sales" in html
+    # Each goal under its own system.
+    assert html.index("Revenue generation") < html.index("Annual revenue") < html.index("Sales")
     assert any(sql.startswith(reads) for sql in read)
     html, read = goals()
     assert "Annual revenue" in html and "not recorded" in html
@@ -1363,6 +1364,8 @@ def test_the_goals_page_drawn_again_reads_its_systems_and_goals_once_until_they_
     System.objects.filter(name="Sales").update(name="Direct sales")
     html = goals()[0]
     assert "Annual margin" in html and "Direct sales" in html
+    SystemFactory(name="Wealth generation")  # a new tree: the pages of trees made again
+    assert "Wealth generation" in goals()[0]
 
 
 def test_the_empty_add_step_form_is_drawn_once_and_offers_someone_new_at_once(
