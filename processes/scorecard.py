@@ -256,7 +256,7 @@ def weekly_metrics_kept(ids: Sequence[int], today: datetime.date) -> tuple[tuple
     """Some weekly metrics (a page of the scorecard), in the order of `ids`, with their values
     of the weeks a scorecard shows, kept for that page and day until the map or the metrics
     change: the same for everyone who looks (each person's rows are made from them, with
-    what they may record), read by each person's first look (two queries)."""
+    what they may record), read once for all of them (two queries)."""
 
     def read() -> tuple[tuple, Mapping]:
         found = {metric.pk: metric for metric in metrics_by_ids(list(ids))} if ids else {}

@@ -8,7 +8,6 @@ the place `software-sops` that the SOPs app fills (opsmodel.slots)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
@@ -18,12 +17,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from opsmodel import edit_views, mapcache
+from opsmodel import edit_views
 from opsmodel.access import fetch_by_id, plain_id
 from opsmodel.htmx import render_page
 from opsmodel.prepared import prepared
 from systems.forms import NewToolForm, SoftwareForm
 from systems.models import Software, System
+from systems.views import kept_part
 
 
 @prepared
@@ -42,19 +42,9 @@ def systems_using(tool_id: int) -> QuerySet:
     return System.objects.filter(software=tool_id).map_cards().order_by("tree_id", "lft")
 
 
-# The systems that use each tool, kept until the map changes (kept_systems_using). Shared.
-SYSTEMS_USING: dict[tuple, Any] = {}
-SYSTEMS_USING_AT_MOST = 256
-
-
 def kept_systems_using(tool_id: int) -> tuple[System, ...]:
     """systems_using(), kept until the map changes: a tool's page is drawn on every look."""
-    return mapcache.kept_for_map(
-        ("systems using", tool_id),
-        lambda: tuple(systems_using(tool_id)),
-        SYSTEMS_USING,
-        SYSTEMS_USING_AT_MOST,
-    )
+    return kept_part(("systems using", tool_id), lambda: tuple(systems_using(tool_id)))
 
 
 @login_required

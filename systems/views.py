@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -100,29 +101,27 @@ def software_of(system_id: int) -> QuerySet[Software]:
     return Software.objects.filter(systems=system_id).only("name", "link")
 
 
-# What a system's page shows of the map alone, kept for each system until the map changes
-# (kept_software, kept_inside): its page is drawn again for each person's first look and after
-# each number recorded, which change none of it. Shared: nothing is set on them.
-SYSTEM_PARTS: dict[tuple, Any] = {}
-SYSTEM_PARTS_AT_MOST = 512
+# What a system's or a tool's page shows of the map alone, kept for each until the map changes
+# (kept_part): a system's page is drawn again for each person's first look and after each
+# number recorded, a tool's on every look, and neither changes any of it. Shared: nothing is
+# set on them.
+PARTS: dict[tuple, Any] = {}
+PARTS_AT_MOST = 512
+
+
+def kept_part[T](key: tuple, make: Callable[[], T]) -> T:
+    """`make()`, kept under `key` until the map changes (mapcache.kept_for_map, in PARTS)."""
+    return mapcache.kept_for_map(key, make, PARTS, PARTS_AT_MOST)
 
 
 def kept_software(system_id: int) -> tuple[Software, ...]:
-    return mapcache.kept_for_map(
-        ("software of", system_id),
-        lambda: tuple(software_of(system_id)),
-        SYSTEM_PARTS,
-        SYSTEM_PARTS_AT_MOST,
-    )
+    return kept_part(("software of", system_id), lambda: tuple(software_of(system_id)))
 
 
 def kept_inside(system_id: int) -> tuple[System, ...]:
     """The systems right inside one, with their counts (systems_inside, with_counts)."""
-    return mapcache.kept_for_map(
-        ("systems inside", system_id),
-        lambda: tuple(with_counts(systems_inside(system_id))),
-        SYSTEM_PARTS,
-        SYSTEM_PARTS_AT_MOST,
+    return kept_part(
+        ("systems inside", system_id), lambda: tuple(with_counts(systems_inside(system_id)))
     )
 
 
