@@ -113,9 +113,10 @@ def test_a_hard_reload_draws_the_page_afresh(member_client):
     _, fresh = get(member_client, process.get_absolute_url(), HTTP_CACHE_CONTROL="no-cache")
     # Drawn again, query for query, but for the person's permissions (opsmodel.backends), the
     # map's systems (the path to the page) and the process's steps and SOPs, kept for this
-    # version of the map, and its weekly metrics (none: no values read), kept until the map or
-    # the metrics change.
-    assert fresh == drawn - 6
+    # version of the map, its weekly metrics (none: no values read), kept until the map or
+    # the metrics change, and its runs ended and the steps of its last runs, kept until the
+    # runs change: the session, the person and the process.
+    assert fresh == drawn - 8 == 3
 
 
 @pytest.mark.parametrize("partial", [True, False])
@@ -647,7 +648,8 @@ def test_a_whole_page_seen_again_is_served_kept_until_the_map_changes(member_cli
     # A system added: the page is drawn again, naming the sidebar's new tree, which shows it.
     System.objects.create(name="Bookkeeping", purpose="Books")
     page, redrawn = whole(member_client, url)
-    assert redrawn == drawn - 1  # but for the bell's count, still kept
+    # But for the bell's count and the process's runs ended (no run changed), still kept.
+    assert redrawn == drawn - 2
     tree = re.search(r'data-hx-get="(/systems/tree/\?v=\w+)"', page.text).group(1)
     assert tree not in first.text
     assert "Bookkeeping" in member_client.get(tree, HTTP_HX_REQUEST="true").text
@@ -777,7 +779,8 @@ def test_a_whole_page_with_a_message_is_neither_kept_nor_served_from_the_store(m
     assert whole(member_client, url)[1] == 2  # kept
     member_client.cookies["messages"] = message_cookie("Saved the weekly numbers.")
     page, queries = whole(member_client, url)
-    assert "Saved the weekly numbers." in page.text and queries > 3  # drawn, with it
+    # Drawn (the process read), with it.
+    assert "Saved the weekly numbers." in page.text and queries > 2
     page, queries = whole(member_client, url)
     # Shown once: the page drawn with it was not kept; the one kept before it is served.
     assert "Saved the weekly numbers." not in page.text and queries == 2
@@ -940,6 +943,50 @@ def test_a_process_page_drawn_after_a_tick_keeps_its_steps_and_metrics_until_the
     assert "Videos out" in page()[0]
     StepFactory(process=process, name="Edit the cut")
     assert "Edit the cut" in page()[0]
+
+
+RUN_TABLES = ("runs_run", "runs_runstep")
+
+
+def test_a_process_page_keeps_its_runs_ended_until_the_runs_change(founder, member, member_client):
+    """A process's runs ended (its last runs, what its runs say) are kept until the runs
+    change: its page, drawn again after an edit of the map or a comment, reads none of them,
+    and shows a run finishing at once."""
+    from django.utils import timezone
+
+    from opsmodel.comments.models import Comment
+    from opsmodel.runs.models import Run
+
+    step = StepFactory(owner=member, name="Film")
+    process = step.process
+    url = process.get_absolute_url()
+
+    def finished(name: str) -> None:
+        Run.start(process, founder, timezone.localdate(), name).steps.get().tick(member)
+
+    def page() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            text = member_client.get(url, **HTMX).text
+        return text, [q["sql"] for q in captured]
+
+    def reads(read: list[str]) -> tuple[bool, bool]:
+        """Whether the page read its runs ended, and the steps of its last runs."""
+        return tuple(any(sql.startswith(f'SELECT "{t}".') for sql in read) for t in RUN_TABLES)
+
+    finished("Week 1")
+    text, read = page()
+    assert "Week 1" in text and "1 of the 1 run finished" in text and reads(read) == (True, True)
+    # The map edited: the steps of its last runs read again (their SOPs' sittings), not the runs.
+    Process.objects.filter(pk=process.pk).update(result="Ten videos a month")
+    text, read = page()
+    assert "Ten videos a month" in text and "Week 1" in text and reads(read) == (False, True)
+    Comment.objects.create(process=process, author=member, body="Shall we film on Fridays?")
+    text, read = page()
+    assert "Fridays" in text and "1 of the 1 run finished" in text
+    assert reads(read) == (False, False)
+    finished("Week 2")
+    text, read = page()
+    assert "Week 2" in text and "2 of the 2 runs finished" in text and reads(read) == (True, True)
 
 
 def test_a_system_page_drawn_again_keeps_what_the_map_shows_until_it_changes(

@@ -5,13 +5,22 @@ processes layer names only the places."""
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.db.models import Exists, Max, OuterRef, QuerySet
+from django.utils import timezone
 
-from opsmodel import slots
+from opsmodel import mapcache, slots
 from opsmodel.prepared import prepared
 from opsmodel.runs.models import Run, RunStep, Schedule, ScheduledStart
-from opsmodel.runs.stats import RECENT_RUNS, WEEKS, ended_since, run_figures
+from opsmodel.runs.stats import (
+    RECENT_RUNS,
+    WEEKS,
+    ended_since,
+    run_figures,
+    steps_of_latest_runs,
+    window_start,
+)
 from opsmodel.runs.views import (
     ACTIVE_SHOWN,
     CARD_STEP_FIELDS,
@@ -45,10 +54,44 @@ def has_schedule() -> Exists:
     return Exists(Schedule.objects.filter(process=OuterRef("pk")))
 
 
-def ended_runs_of(process) -> tuple[datetime.datetime, list[Run]]:
+# What a process's page shows of its runs ended (its last runs, their figures), kept for each
+# process until the runs change (and the map, for the steps' SOPs): its page is drawn afresh
+# for each person's first look, and after each comment or edit of the map, which change
+# neither. Two for each process. Shared: nothing is set on them.
+ENDED: dict[tuple, Any] = {}
+ENDED_AT_MOST = 512
+
+
+def ended_runs_of(process) -> tuple[datetime.datetime, tuple[Run, ...]]:
     """A process's runs ended (stats.ended_since), read once for its page, where its last runs
-    ended and how often its runs finish on time both show them."""
-    return slots.read_once(process, "_ended_runs", lambda: ended_since(process))
+    ended and how often its runs finish on time both show them; kept until the runs change,
+    and for the day. Those ended since a moment earlier today hold every one ended since now
+    (a run ending changes the runs), which is all its figures count (stats.run_figures)."""
+
+    def kept() -> tuple[datetime.datetime, tuple[Run, ...]]:
+        runs = mapcache.kept_for_map(
+            ("runs ended", process.pk, timezone.localdate()),
+            lambda: tuple(ended_since(process)[1]),
+            ENDED,
+            ENDED_AT_MOST,
+            topics=(mapcache.RUNS,),
+        )
+        return window_start(), runs
+
+    return slots.read_once(process, "_ended_runs", kept)
+
+
+def steps_of_last_runs(process) -> tuple[tuple, ...]:
+    """The steps of a process's last runs finished, as its figures read them
+    (stats.steps_of_latest_runs), kept until the runs or the map (their SOPs' sittings)
+    change."""
+    return mapcache.kept_for_map(
+        ("steps of the last runs", process.pk),
+        lambda: tuple(steps_of_latest_runs(process.pk)),
+        ENDED,
+        ENDED_AT_MOST,
+        topics=(mapcache.MAP, mapcache.RUNS),
+    )
 
 
 @prepared
@@ -94,7 +137,7 @@ def process_run_figures(context, process) -> tuple[str, dict]:
     """How often its runs finish on time (of the runs ended read for the runs above), and how
     each step really goes (one query: the steps of its last runs finished)."""
     return "runs/_run_figures.html", {
-        "figures": run_figures(process, ended_runs_of(process)),
+        "figures": run_figures(process, ended_runs_of(process), steps_of_last_runs(process)),
         "weeks": WEEKS,
         "recent": RECENT_RUNS,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -77,10 +78,15 @@ def runs_ended(process_id: int, since: datetime.datetime) -> QuerySet[Run]:
     return ended.order_by("-ended_at", "-number")
 
 
+def window_start() -> datetime.datetime:
+    """The moment WEEKS ago: the figures count the runs finished since."""
+    return timezone.now() - datetime.timedelta(weeks=WEEKS)
+
+
 def ended_since(process) -> tuple[datetime.datetime, list[Run]]:
     """A process's runs ended since WEEKS ago and its last RECENT_SHOWN (runs_ended), with
     that moment."""
-    since = timezone.now() - datetime.timedelta(weeks=WEEKS)
+    since = window_start()
     return since, runs_ended(process.pk, since)
 
 
@@ -101,9 +107,14 @@ RUN_STEP_FIGURES = (
 )
 
 
-def run_figures(process, ended: tuple[datetime.datetime, list[Run]] | None = None) -> RunFigures:
-    """The figures of `process`'s runs: two queries, or one given what `ended_since` read
-    (the process's page reads it once for its last runs too: runs.fills.ended_runs_of)."""
+def run_figures(
+    process,
+    ended: tuple[datetime.datetime, list[Run]] | None = None,
+    rows: Iterable[tuple] | None = None,
+) -> RunFigures:
+    """The figures of `process`'s runs: two queries, or none given what `ended_since` and
+    `steps_of_latest_runs` read (the process's page keeps both: runs.fills). `ended` may hold
+    runs ended before its moment too: only those since count."""
     since, runs = ended or ended_since(process)
     were_late = [
         run.ended_late
@@ -113,7 +124,8 @@ def run_figures(process, ended: tuple[datetime.datetime, list[Run]] | None = Non
     ]
     steps: dict[int, StepFigures] = {}
     previous: dict[int, datetime.datetime | None] = {}
-    rows = steps_of_latest_runs(process.pk)
+    if rows is None:
+        rows = steps_of_latest_runs(process.pk)
     for run_id, position, name, state, due_on, done_on, done_at, sop, estimate in rows:
         figures = steps.setdefault(position, StepFigures(name, position))
         if sop is not None:  # a later run's step without an SOP leaves it as it was
