@@ -82,7 +82,8 @@ def steps_context(
     **extra,
 ) -> dict:
     """The steps region's context; `steps`: as kept for the process's page (kept_listed),
-    drawn as they are, or else read now."""
+    drawn as they are (their rows kept too: steps.kept_rows), or else read now."""
+    rows_kept = steps is not None
     if steps is None:
         steps = steps_of(process.pk)
         for step in steps:
@@ -96,6 +97,7 @@ def steps_context(
         # every process's page (drawn only for those who may add a step: the template calls it).
         "add_form": add_form,
         "blank_step_fields": blank_step_fields,
+        "rows_kept": rows_kept,
         **extra,
     }
 

@@ -989,6 +989,58 @@ def test_a_process_page_keeps_its_runs_ended_until_the_runs_change(founder, memb
     assert "Week 2" in text and "2 of the 2 runs finished" in text and reads(read) == (True, True)
 
 
+def test_a_process_s_rows_are_drawn_once_for_everyone_with_the_same_rights(
+    founder, founder_client, member_client, monkeypatch
+):
+    """A process's steps and other SOPs are drawn once for each version of the map and the
+    comments, for everyone with the same rights: another team member's first look draws none
+    of them, a founder's draws them with what a founder may do, and a comment or a step
+    renamed shows at once. Their forms carry each request's own token."""
+    from opsmodel.comments.models import Comment
+    from processes.templatetags import steps as rows
+
+    process = ProcessFactory(name="Cold outreach")
+    first = StepFactory(process=process, name="Find leads")
+    StepFactory(process=process, name="Call them")
+    SOPFactory(process=process, title="Writing a cold email")
+    url = process.get_absolute_url()
+    drawn = []
+    real = rows.process_step
+    monkeypatch.setattr(rows, "process_step", lambda *a: drawn.append(a[1]) or real(*a))
+    other = Client()
+    other.force_login(UserFactory(username="other", roles=[TEAM_MEMBERS]))
+
+    def section(client) -> str:
+        """The steps and other SOPs as the page shows them, but for tokens."""
+        del drawn[:]
+        text = get(client, url, HTTP_CACHE_CONTROL="no-cache")[0]
+        shown = text[text.index('id="steps"') : text.index('id="comments"')]
+        return re.sub(r'value="\w+"', "", shown)
+
+    seen = section(member_client)
+    assert len(drawn) == 2 and "Writing a cold email" in seen and "Edit<span" not in seen
+    assert section(other) == seen and drawn == []  # the same rights: none drawn
+    founders = section(founder_client)  # a founder's rights: drawn with what a founder may do
+    assert len(drawn) == 2 and 'Edit<span class="visually-hidden"> step Find leads' in founders
+    monkeypatch.undo()
+    Comment.objects.create(step=first, author=founder, body="Only UK leads.")
+    assert "1 comment" in section(other)
+    first.name = "Find leads in the UK"
+    first.save()
+    page = get(founder_client, url)[0]
+    assert "Find leads in the UK" in page and 'aria-label="Move' not in page
+    # The founder's forms to move a step carry this request's own token: the move goes through.
+    token = re.search(r'class="reorder">\s*<input[^>]*value="(\w+)"', page).group(1)
+    response = founder_client.post(
+        reverse("processes:move_step", args=[first.pk]),
+        {"direction": "down", "csrfmiddlewaretoken": token},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    names = list(process.steps.values_list("name", flat=True))
+    assert names == ["Call them", "Find leads in the UK"]
+
+
 def test_a_system_page_drawn_again_keeps_what_the_map_shows_until_it_changes(
     member, member_client, founder
 ):

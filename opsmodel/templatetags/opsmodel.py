@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 import html
+from collections.abc import Callable
 
 from django import template
 from django.template.defaulttags import CsrfTokenNode
@@ -26,13 +27,15 @@ def csrf_field(context) -> str:
 
 def form_fields(context) -> str:
     """What each form drawn in Python that posts from a page carries: the CSRF field, and the
-    page to come back to (`next`). Drawn once for all the forms of one tag's list."""
-    drawn = context.render_context.get(form_fields)
+    page to come back to (`next`). Drawn once for all the forms of a page that carry the same
+    token (this request's, or the placeholder of what is drawn to be kept: kept_drawing)."""
+    once = (form_fields, str(context.get("csrf_token", "")))
+    drawn = context.render_context.get(once)
     if drawn is None:
         request = context.get("request")
         back = escape(request.get_full_path()) if request is not None else ""
         drawn = f'{csrf_field(context)}\n<input type="hidden" name="next" value="{back}">'
-        context.render_context[form_fields] = drawn
+        context.render_context[once] = drawn
     return drawn
 
 
@@ -257,6 +260,33 @@ def slot(context, name: str, *args) -> SafeString:
     return slots.render(name, context, *args)
 
 
+def kept_drawing(
+    context,
+    key: tuple,
+    draw: Callable[[], str],
+    store: dict = mapcache.FRAMES,
+    at_most: int = mapcache.FRAMES_AT_MOST,
+    topics: tuple[str, ...] = (mapcache.MAP,),
+) -> SafeString:
+    """What `draw()` draws of the page being drawn in `context`, kept (mapcache.kept_for_map,
+    under `key` and `topics`): what it draws must be the same for every request with the same
+    key. It is drawn with placeholders for the CSRF token and CSP nonce, and this request's own
+    are put in each time (or the placeholders again, while a page is drawn to be kept: they
+    are put in when it is served)."""
+
+    def drawn() -> str:
+        placeholders = {
+            "csrf_token": mapcache.CSRF_PLACEHOLDER,
+            "csp_nonce": mapcache.NONCE_PLACEHOLDER,
+        }
+        with context.push(placeholders):
+            return draw()
+
+    kept = mapcache.kept_for_map(key, drawn, store, at_most, topics)
+    kept = kept.replace(mapcache.CSRF_PLACEHOLDER, str(context.get("csrf_token", "")))
+    return mark_safe(kept.replace(mapcache.NONCE_PLACEHOLDER, str(context.get("csp_nonce", ""))))
+
+
 class KeptForPersonNode(template.Node):
     def __init__(self, nodelist: template.NodeList, vary: list) -> None:
         self.nodelist, self.vary = nodelist, vary
@@ -266,21 +296,7 @@ class KeptForPersonNode(template.Node):
         if user is None or not user.is_authenticated:
             return self.nodelist.render(context)
         key = ("person", id(self), user.pk, *(str(v.resolve(context)) for v in self.vary))
-
-        def draw() -> str:
-            placeholders = {
-                "csrf_token": mapcache.CSRF_PLACEHOLDER,
-                "csp_nonce": mapcache.NONCE_PLACEHOLDER,
-            }
-            with context.push(placeholders):
-                return self.nodelist.render(context)
-
-        drawn = mapcache.kept_for_map(key, draw, mapcache.FRAMES, mapcache.FRAMES_AT_MOST)
-        # This request's own token and nonce (or the placeholders again, while a page is drawn
-        # to be kept: they are put in when it is served).
-        drawn = drawn.replace(mapcache.CSRF_PLACEHOLDER, str(context.get("csrf_token", "")))
-        nonce = str(context.get("csp_nonce", ""))
-        return mark_safe(drawn.replace(mapcache.NONCE_PLACEHOLDER, nonce))
+        return kept_drawing(context, key, lambda: self.nodelist.render(context))
 
 
 @register.tag

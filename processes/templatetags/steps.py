@@ -9,15 +9,58 @@ HTML the template drew.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from opsmodel import slots
 from opsmodel.addresses import address
 from opsmodel.escaping import escape
-from opsmodel.templatetags.opsmodel import minutes, owner, plural, reorder_form
+from opsmodel.mapcache import COMMENTS, MAP, rights_of
+from opsmodel.templatetags.opsmodel import kept_drawing, minutes, owner, plural, reorder_form
 
 register = template.Library()
+
+
+# A process's steps and its other SOPs as its page lists them, drawn once for each version of
+# the map and the comments, and the rights of the person looking (kept_rows).
+ROWS: dict[tuple, str] = {}
+ROWS_AT_MOST = 512
+
+
+def kept_rows(context, kind: str, draw: Callable[[], str]) -> SafeString:
+    """What `draw()` draws of a process's page's rows of `kind`, when the page lists them as
+    kept (`rows_kept`: as views.kept_listed keeps them, none just added, saved or moved),
+    drawn once for everyone with the same rights (what each may do to a row, whose comments
+    each may see), version of the map and of the comments, and address (the page their
+    forms come back to), then kept: a person's first look at the page, or a look after a tick
+    or a value recorded, draws them no more. Else drawn now."""
+    if not context.get("rows_kept"):
+        return mark_safe(draw())
+    request = context["request"]
+    key = (kind, context["process"].pk, request.get_full_path(), rights_of(request.user))
+    return kept_drawing(context, key, draw, ROWS, ROWS_AT_MOST, (MAP, COMMENTS))
+
+
+@register.simple_tag(takes_context=True)
+def process_steps(context, steps) -> SafeString:
+    """Each of the process's `steps` (process_step), in order."""
+    last = len(steps)
+
+    def draw() -> str:
+        return "".join(
+            process_step(context, step, number, number == 1, number == last)
+            for number, step in enumerate(steps, 1)
+        )
+
+    return kept_rows(context, "steps", draw)
+
+
+@register.simple_tag(takes_context=True)
+def loose_sops(context, sops) -> SafeString:
+    """Each of the process's SOPs that no step links (loose_sop), by title."""
+    return kept_rows(context, "SOPs", lambda: "\n".join(loose_sop(context, sop) for sop in sops))
 
 
 @register.simple_tag(takes_context=True)
