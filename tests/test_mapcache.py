@@ -538,6 +538,41 @@ def test_ticking_a_run_s_step_redraws_the_process_s_page_and_leaves_the_others_k
     assert queries > 2 and "1 of 2" in page and "0 of 2" not in page
 
 
+def test_a_run_s_page_keeps_its_process_s_steps_until_the_map_changes(
+    founder, member, member_client
+):
+    """A run's page compares its steps with its process's as they are now, kept until the map
+    changes: drawn again after a tick, it reads the run's steps and not the process's, and
+    shows a step renamed in the process at once."""
+    from django.utils import timezone
+
+    from opsmodel.runs.models import Run
+
+    process = ProcessFactory(name="Cold outreach")
+    first = StepFactory(process=process, name="Find leads", owner=member)
+    StepFactory(process=process, name="Call them", owner=member)
+    run = Run.start(process, founder, timezone.localdate(), "Outreach week 1")
+    url = run.get_absolute_url()
+
+    def page() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            text = member_client.get(url, **HTMX).text
+        return text, [q["sql"] for q in captured]
+
+    def reads_steps(read: list[str]) -> bool:
+        return any(sql.startswith('SELECT "processes_step".') for sql in read)
+
+    text, read = page()
+    assert "Find leads" in text and "has changed" not in text and reads_steps(read)
+    run.steps.get(step=first).tick(member)
+    text, read = page()
+    assert "1 of 2" in text and not reads_steps(read)
+    first.name = "Find leads in the UK"
+    first.save()
+    text, read = page()
+    assert "“Find leads” is now called “Find leads in the UK”." in text and reads_steps(read)
+
+
 def test_a_number_recorded_redraws_the_pages_showing_metrics_and_leaves_the_sop_s_kept(
     founder, member_client
 ):

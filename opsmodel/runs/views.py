@@ -364,11 +364,27 @@ def steps_now(process_id: int) -> QuerySet[Step]:
     return Step.objects.filter(process_id=process_id).select_related("owner").order_by("position")
 
 
+# Each process's steps as they are now (kept_steps_now). Shared: nothing is set on them.
+STEPS_NOW: dict[tuple, tuple] = {}
+STEPS_NOW_AT_MOST = 512
+
+
+def kept_steps_now(process_id: int) -> tuple[Step, ...]:
+    """A process's steps now (steps_now), kept until the map changes: a run's page is drawn
+    again for each person's first look and after each tick, which change none of them."""
+    return mapcache.kept_for_map(
+        ("steps now", process_id),
+        lambda: tuple(steps_now(process_id)),
+        STEPS_NOW,
+        STEPS_NOW_AT_MOST,
+    )
+
+
 def detail_context(request: HttpRequest, run: Run, **extra) -> dict:
     steps = steps_of_run(run.pk)
     for step in steps:
         step.run = run  # the rows ask their run's state: no query each
-    now = steps_now(run.process_id)
+    now = kept_steps_now(run.process_id)
     progress = Progress(run, steps)
     return {
         "page_title": run.name,
