@@ -353,9 +353,9 @@ def kept_for_map[T](
 def rights_of(user) -> tuple:
     """What a person may do, as part of the key of what is drawn alike for everyone who may do
     the same (kept_for_map): a change to anyone's rights changes the map's stamp."""
-    if user.is_superuser:
-        return (user.is_active, True)  # may do anything (has_perm asks nothing more)
-    return (user.is_active, False, frozenset(user.get_all_permissions()))
+    if user.is_active and user.is_superuser:
+        return ("superuser",)  # may do anything (has_perm asks nothing more)
+    return (user.is_active, frozenset(user.get_all_permissions()))
 
 
 def set_stamps(topics: Iterable[str]) -> None:

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from opsmodel import mapcache
 from opsmodel.mapcache import CSRF_PLACEHOLDER, EVERY_TOPIC, MAP, STAMP_KEYS, topics_written
-from opsmodel.roles import TEAM_MEMBERS, sync_roles
+from opsmodel.roles import FOUNDERS, TEAM_MEMBERS, sync_roles
 from processes.models import Process
 from systems.models import System
 from tests.factories import (
@@ -1044,6 +1044,10 @@ def test_a_process_s_rows_are_drawn_once_for_everyone_with_the_same_rights(
     monkeypatch.setattr(rows, "process_step", lambda *a: drawn.append(a[1]) or real(*a))
     other = Client()
     other.force_login(UserFactory(username="other", roles=[TEAM_MEMBERS]))
+    # A founder whose requests must carry their own token (people are part of the map: made
+    # before the rows are drawn).
+    second = Client(enforce_csrf_checks=True)
+    second.force_login(UserFactory(username="second-founder", roles=[FOUNDERS]))
 
     def section(client) -> str:
         """The steps and other SOPs as the page shows them, but for tokens."""
@@ -1057,23 +1061,32 @@ def test_a_process_s_rows_are_drawn_once_for_everyone_with_the_same_rights(
     assert section(other) == seen and drawn == []  # the same rights: none drawn
     founders = section(founder_client)  # a founder's rights: drawn with what a founder may do
     assert len(drawn) == 2 and 'Edit<span class="visually-hidden"> step Find leads' in founders
-    monkeypatch.undo()
-    Comment.objects.create(step=first, author=founder, body="Only UK leads.")
-    assert "1 comment" in section(other)
-    first.name = "Find leads in the UK"
-    first.save()
-    page = get(founder_client, url)[0]
-    assert "Find leads in the UK" in page and 'aria-label="Move' not in page
-    # The founder's forms to move a step carry this request's own token: the move goes through.
+    # Served to another founder, kept, its forms to move a step carry that request's own
+    # token: the move goes through.
+    del drawn[:]
+    page = get(second, url, HTTP_CACHE_CONTROL="no-cache")[0]
+    assert drawn == [] and CSRF_PLACEHOLDER not in page and "Move Find leads down" in page
     token = re.search(r'class="reorder">\s*<input[^>]*value="(\w+)"', page).group(1)
-    response = founder_client.post(
+    response = second.post(
         reverse("processes:move_step", args=[first.pk]),
         {"direction": "down", "csrfmiddlewaretoken": token},
         **HTMX,
     )
     assert response.status_code == 200
     names = list(process.steps.values_list("name", flat=True))
-    assert names == ["Call them", "Find leads in the UK"]
+    assert names == ["Call them", "Find leads"]
+    # A page asked for with parameters draws its rows for the request, each time.
+    for _ in range(2):
+        del drawn[:]
+        get(other, url + "?from=search", HTTP_CACHE_CONTROL="no-cache")
+        assert len(drawn) == 2
+    monkeypatch.undo()
+    Comment.objects.create(step=first, author=founder, body="Only UK leads.")
+    assert "1 comment" in section(other)
+    first.refresh_from_db()  # moved
+    first.name = "Find leads in the UK"
+    first.save()
+    assert "Find leads in the UK" in section(other)
 
 
 def test_a_system_page_drawn_again_keeps_what_the_map_shows_until_it_changes(

@@ -56,8 +56,9 @@ def has_schedule() -> Exists:
 
 # What a process's page shows of its runs ended (its last runs, their figures), kept for each
 # process until the runs change (and the map, for the steps' SOPs): its page is drawn afresh
-# for each person's first look, and after each comment or edit of the map, which change
-# neither. Two for each process. Shared: nothing is set on them.
+# for each person's first look and after each comment, which change neither, and after each
+# edit of the map, which changes the steps' SOPs alone. Two for each process. Shared: nothing
+# is set on them.
 ENDED: dict[tuple, Any] = {}
 ENDED_AT_MOST = 512
 

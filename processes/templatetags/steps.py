@@ -30,16 +30,17 @@ ROWS_AT_MOST = 512
 
 
 def kept_rows(context, kind: str, draw: Callable[[], str]) -> SafeString:
-    """What `draw()` draws of a process's page's rows of `kind`, when the page lists them as
-    kept (`rows_kept`: as views.kept_listed keeps them, none just added, saved or moved),
-    drawn once for everyone with the same rights (what each may do to a row, whose comments
-    each may see), version of the map and of the comments, and address (the page their
-    forms come back to), then kept: a person's first look at the page, or a look after a tick
-    or a value recorded, draws them no more. Else drawn now."""
-    if not context.get("rows_kept"):
-        return mark_safe(draw())
+    """What `draw()` draws of a process's page's rows of `kind`, when the page is looked at
+    (a GET of its own address, without parameters: none can make the store churn) and lists
+    them as kept (`rows_kept`: as views.kept_listed keeps them, none just added, saved or
+    moved): drawn once for everyone with the same rights (what each may do to a row, whose
+    comments each may see), version of the map and of the comments, then kept: a person's
+    first look at the page, or a look after a tick or a value recorded, draws them no more.
+    Else drawn now."""
     request = context["request"]
-    key = (kind, context["process"].pk, request.get_full_path(), rights_of(request.user))
+    if not context.get("rows_kept") or request.method != "GET" or request.GET:
+        return mark_safe(draw())
+    key = (kind, context["process"].pk, request.path, rights_of(request.user))
     return kept_drawing(context, key, draw, ROWS, ROWS_AT_MOST, (MAP, COMMENTS))
 
 
