@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from opsmodel import history
+from opsmodel import history, mapcache
 from opsmodel.history import Change, line_diff
 from opsmodel.models import tell
 from opsmodel.prepared import prepared
@@ -207,13 +207,29 @@ def waiting_count_for(sop_id: int, person_id: int) -> QuerySet:
     return waiting(sop_id, Q(author=person_id) | Q(sop__owner=person_id))
 
 
+# How many suggestions wait for each SOP, for everyone who sees them all and for each person
+# who sees their own (waiting_for). Kept until the map or the suggestions change.
+WAITING: dict[tuple, int] = {}
+WAITING_AT_MOST = 512
+
+
 def waiting_for(sop: SOP, user) -> int:
     """How many suggestions for `sop` wait that `user` may see (its author, the SOP's owner,
-    founders); 0 for anyone else."""
+    founders); 0 for anyone else. Kept until the map or the suggestions change: the SOP's
+    page is drawn again for each person's first look, and after each read confirmation or
+    comment."""
     if not user.has_perm("sops.view_sop"):
         return 0
-    if user.has_perm("sops.change_sop"):  # founders see them all
-        found = waiting_count(sop.pk)
-    else:
-        found = waiting_count_for(sop.pk, user.pk)
-    return found[0] if found else 0
+    everyone = user.has_perm("sops.change_sop")  # founders see them all
+
+    def count() -> int:
+        found = waiting_count(sop.pk) if everyone else waiting_count_for(sop.pk, user.pk)
+        return found[0] if found else 0
+
+    return mapcache.kept_for_map(
+        ("suggestions waiting", sop.pk, None if everyone else user.pk),
+        count,
+        WAITING,
+        WAITING_AT_MOST,
+        topics=(mapcache.MAP, mapcache.SUGGESTIONS),
+    )

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from opsmodel import edit_views, history_views, mapcache
+from opsmodel import edit_views, history_views, mapcache, slots
 from opsmodel.access import fetch_by_id, plain_int
 from opsmodel.htmx import go_to, render_page
 from opsmodel.mapcache import kept_page
@@ -24,9 +24,10 @@ from sops.models import SOP, Acknowledgement, Attachment, Promotion
 from systems.models import Software
 
 
-def get_sop(user, pk, action: str = "view") -> SOP:
-    """The one way views fetch an SOP: 403 without the right, 404 if it does not exist."""
-    return fetch_by_id(user, SOP, sop_by_id, pk, action)
+def get_sop(user, pk, action: str = "view", read=None) -> SOP:
+    """The one way views fetch an SOP: 403 without the right, 404 if it does not exist.
+    `read`: how (sop_page_by_id, for its page)."""
+    return fetch_by_id(user, SOP, read or sop_by_id, pk, action)
 
 
 @prepared
@@ -35,12 +36,20 @@ def sop_by_id(pk: int) -> QuerySet[SOP]:
     return SOP.objects.select_related(*related).filter(pk=pk)
 
 
+@prepared
+def sop_page_by_id(pk: int) -> QuerySet[SOP]:
+    """An SOP as its page reads it: with what the layers above ask of it for the places of
+    the page (opsmodel.slots.asked: whether it has comments; most have none, and then ask
+    nothing more)."""
+    return sop_by_id.__wrapped__(pk).annotate(**slots.asked("sops.sop"))
+
+
 @kept_page
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        sop = get_sop(request.user, pk)
+        sop = get_sop(request.user, pk, read=sop_page_by_id)
     except Http404:
         # An SOP promoted to a process: its old address leads to the process.
         promotion = Promotion.objects.filter(sop_id=pk).select_related("process").first()
@@ -205,7 +214,8 @@ def files_of(sop_id: int) -> QuerySet[Attachment]:
     return Attachment.objects.filter(sop_id=sop_id).select_related("uploaded_by")
 
 
-# The software and the files of each SOP, kept until the map changes (kept_parts). Shared.
+# The software and the files of each SOP, kept until the map changes (kept_parts), and who
+# confirmed reading each edition, until the map or the read confirmations do. Shared.
 SOP_PARTS: dict[tuple, tuple] = {}
 SOP_PARTS_AT_MOST = 512
 
@@ -222,9 +232,21 @@ def kept_parts(sop_id: int) -> tuple[tuple[Software, ...], tuple[Attachment, ...
     )
 
 
+def kept_confirmations(sop_id: int, edition: int) -> tuple[Acknowledgement, ...]:
+    return mapcache.kept_for_map(
+        ("confirmations", sop_id, edition),
+        lambda: tuple(confirmations(sop_id, edition)),
+        SOP_PARTS,
+        SOP_PARTS_AT_MOST,
+        topics=(mapcache.MAP, mapcache.READING),
+    )
+
+
 def reading_context(sop: SOP, user) -> dict:
-    """Who is asked to read this SOP, and who has confirmed its current edition."""
-    confirmed = {ack.person_id: ack for ack in confirmations(sop.pk, sop.edition)}
+    """Who is asked to read this SOP, and who has confirmed its current edition (kept until the
+    map or the read confirmations change: its page is drawn again for each person's first
+    look, and after each comment or suggestion)."""
+    confirmed = {ack.person_id: ack for ack in kept_confirmations(sop.pk, sop.edition)}
     readers = sop.readers
     return {
         "sop": sop,

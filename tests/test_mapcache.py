@@ -513,6 +513,42 @@ def test_an_sop_page_drawn_after_a_read_confirmation_keeps_its_software_and_file
     assert "Bank portal" in text and "Rates.pdf" in text
 
 
+def test_an_sop_page_keeps_who_confirmed_and_what_waits_until_they_change(
+    founder, member, member_client
+):
+    """An SOP's page reads its comments only if it has any (read with the SOP), and keeps who
+    confirmed reading it until the map or the confirmations change, and how many suggestions
+    wait until the map or the suggestions do: drawn again after a comment, it reads neither,
+    and shows a confirmation or a suggestion at once."""
+    from opsmodel.comments.models import Comment
+    from sops import suggestions
+
+    sop = SOPFactory(owner=member, body="1. Open the books")
+
+    def page() -> tuple[str, set[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            text = member_client.get(sop.get_absolute_url(), **HTMX).text
+        # The table each query reads rows of (its first column's; a count's too).
+        read = {re.match(r'SELECT (?:COUNT\()?"(\w+)"', q["sql"]).group(1) for q in captured}
+        return text, read & {"comments_comment", "sops_acknowledgement", "sops_suggestion"}
+
+    text, read = page()  # no comment: none looked for
+    assert "Open the books" in text and read == {"sops_acknowledgement", "sops_suggestion"}
+    Comment.objects.create(sop=sop, author=founder, body="Add the lights.")
+    text, read = page()
+    assert "Add the lights." in text and read == {"comments_comment"}
+    confirm = reverse("sops:acknowledge", args=[sop.pk])
+    assert member_client.post(confirm, {"edition": sop.edition}, **HTMX).status_code == 200
+    text, read = page()
+    # (Who confirmed, as the confirming request read it after its write; the suggestions kept.)
+    assert "You confirmed you have read and understood this version" in text
+    assert "sops_suggestion" not in read
+    values = {**suggestions.values_of(sop), "body": "1. Open the books\n2. Close them"}
+    suggestions.suggest(sop, founder, sop.version, values)
+    text, read = page()  # the SOP's owner sees it waiting
+    assert "1 suggestion waiting" in text and "sops_suggestion" in read
+
+
 def test_ticking_a_run_s_step_redraws_the_process_s_page_and_leaves_the_others_kept(
     founder, member, member_client
 ):

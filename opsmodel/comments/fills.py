@@ -24,7 +24,14 @@ from opsmodel.escaping import escape
 
 @slots.fills("sop-comments")
 def sop_comments(context, sop) -> tuple[str, dict]:
-    return "comments/_thread.html", thread_context(context["request"], sop)
+    empty = not slots.has(sop, "has_comments")
+    return "comments/_thread.html", thread_context(context["request"], sop, empty=empty)
+
+
+@slots.asks("sops.sop", "has_comments")
+def sop_has_comments() -> Exists:
+    """Whether an SOP has a thread (a comment, deleted or not): most have none."""
+    return Exists(Comment.objects.filter(sop=OuterRef("pk")))
 
 
 @slots.asks("processes.process", "has_comments")
