@@ -214,8 +214,7 @@ def files_of(sop_id: int) -> QuerySet[Attachment]:
     return Attachment.objects.filter(sop_id=sop_id).select_related("uploaded_by")
 
 
-# The software and the files of each SOP, kept until the map changes (kept_parts), and who
-# confirmed reading each edition, until the map or the read confirmations do. Shared.
+# The software and the files of each SOP, kept until the map changes (kept_parts). Shared.
 SOP_PARTS: dict[tuple, tuple] = {}
 SOP_PARTS_AT_MOST = 512
 
@@ -232,12 +231,20 @@ def kept_parts(sop_id: int) -> tuple[tuple[Software, ...], tuple[Attachment, ...
     )
 
 
+# Who confirmed reading each edition of each SOP (kept_confirmations), apart from the SOPs'
+# software and files: every confirmation anywhere makes these again. Shared.
+CONFIRMATIONS: dict[tuple, tuple] = {}
+CONFIRMATIONS_AT_MOST = 512
+
+
 def kept_confirmations(sop_id: int, edition: int) -> tuple[Acknowledgement, ...]:
+    """Who confirmed reading an edition of an SOP (confirmations), kept until the map (their
+    names) or the read confirmations change."""
     return mapcache.kept_for_map(
         ("confirmations", sop_id, edition),
         lambda: tuple(confirmations(sop_id, edition)),
-        SOP_PARTS,
-        SOP_PARTS_AT_MOST,
+        CONFIRMATIONS,
+        CONFIRMATIONS_AT_MOST,
         topics=(mapcache.MAP, mapcache.READING),
     )
 

@@ -514,7 +514,7 @@ def test_an_sop_page_drawn_after_a_read_confirmation_keeps_its_software_and_file
 
 
 def test_an_sop_page_keeps_who_confirmed_and_what_waits_until_they_change(
-    founder, member, member_client
+    founder, founder_client, member, member_client
 ):
     """An SOP's page reads its comments only if it has any (read with the SOP), and keeps who
     confirmed reading it until the map or the confirmations change, and how many suggestions
@@ -524,12 +524,15 @@ def test_an_sop_page_keeps_who_confirmed_and_what_waits_until_they_change(
     from sops import suggestions
 
     sop = SOPFactory(owner=member, body="1. Open the books")
+    other = Client()  # neither the SOP's owner nor a suggestion's author
+    other.force_login(UserFactory(username="other", roles=[TEAM_MEMBERS]))
 
-    def page() -> tuple[str, set[str]]:
+    def page(client=member_client) -> tuple[str, set[str]]:
         with CaptureQueriesContext(connection) as captured:
-            text = member_client.get(sop.get_absolute_url(), **HTMX).text
+            text = client.get(sop.get_absolute_url(), **HTMX).text
         # The table each query reads rows of (its first column's; a count's too).
-        read = {re.match(r'SELECT (?:COUNT\()?"(\w+)"', q["sql"]).group(1) for q in captured}
+        found = (re.match(r'SELECT (?:COUNT\()?"(\w+)"', q["sql"]) for q in captured)
+        read = {match.group(1) for match in found if match}
         return text, read & {"comments_comment", "sops_acknowledgement", "sops_suggestion"}
 
     text, read = page()  # no comment: none looked for
@@ -545,8 +548,10 @@ def test_an_sop_page_keeps_who_confirmed_and_what_waits_until_they_change(
     assert "sops_suggestion" not in read
     values = {**suggestions.values_of(sop), "body": "1. Open the books\n2. Close them"}
     suggestions.suggest(sop, founder, sop.version, values)
-    text, read = page()  # the SOP's owner sees it waiting
+    text, read = page()  # the SOP's owner sees it waiting, a founder too, someone else not
     assert "1 suggestion waiting" in text and "sops_suggestion" in read
+    assert "1 suggestion waiting" in page(founder_client)[0]
+    assert "suggestion waiting" not in page(other)[0]
 
 
 def test_ticking_a_run_s_step_redraws_the_process_s_page_and_leaves_the_others_kept(
