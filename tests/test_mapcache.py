@@ -1300,6 +1300,54 @@ def test_the_runs_count_and_people_filter_are_read_once_for_each_version_of_the_
     assert "2 runs" in html and ">Bo Lind</option>" in html and read == 2
     html = member_client.get(reverse("runs:list"), {"owner": bo.pk}).text
     assert "1 run" in html  # filtered: counted as it is asked, never kept
+    assert f'<option value="{bo.pk}" selected>Bo Lind</option>' in html
+    assert f'<option value="{ada.pk}">Ada Byron</option>' in html
+
+
+def test_a_run_s_card_is_drawn_again_only_when_what_it_shows_changes(
+    member_client, member, founder, monkeypatch
+):
+    """The runs page draws each run's card once for what it shows (the run, its process and
+    system, its steps, the day): drawn afresh after a tick, it draws the ticked run's card
+    alone; after a rename, the renamed process's; on the next day, every card (what is late
+    changes with the day)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from opsmodel.runs import views
+    from opsmodel.runs.models import Run
+
+    today = timezone.localdate()
+    filming = StepFactory(owner=member, name="Film", process__name="Videos")
+    StepFactory(process=filming.process, owner=member, name="Edit", due_days=1)
+    writing = StepFactory(owner=member, name="Write", process__name="Newsletter")
+    videos = Run.start(filming.process, founder, today, "Week 1")
+    Run.start(writing.process, founder, today, "Issue 12")
+    drawn: list[str] = []
+    draw = views.run_card
+    monkeypatch.setattr(
+        views, "run_card", lambda row, *a: drawn.append(row.run.name) or draw(row, *a)
+    )
+
+    def runs_page() -> str:
+        drawn.clear()
+        return member_client.get(reverse("runs:list"), HTTP_CACHE_CONTROL="no-cache").text
+
+    html = runs_page()
+    assert sorted(drawn) == ["Issue 12", "Week 1"] and "0 of 2" in html
+    html = runs_page()
+    assert drawn == [] and "Week 1" in html and "Issue 12" in html and "0 of 2" in html
+    videos.steps.get(name="Film").tick(member)
+    html = runs_page()
+    assert drawn == ["Week 1"] and "1 of 2" in html and "Next: Edit" in html
+    Process.objects.filter(pk=writing.process.pk).update(name="Weekly letter")
+    html = runs_page()
+    assert drawn == ["Issue 12"] and "Weekly letter" in html and "Newsletter" not in html
+    tomorrow = today + datetime.timedelta(days=2)
+    monkeypatch.setattr("opsmodel.runs.views.timezone.localdate", lambda: tomorrow)
+    html = runs_page()
+    assert sorted(drawn) == ["Issue 12", "Week 1"] and "Late: " in html
 
 
 def test_the_people_an_sop_hands_work_to_are_known_at_once_when_someone_joins(member_client):

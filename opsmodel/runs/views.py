@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,17 +20,20 @@ from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from opsmodel import edit_views, mapcache, slots
 from opsmodel.access import fetch_by_id, get_or_404, plain_id
-from opsmodel.forms import people_named
+from opsmodel.forms import people_named, with_selected
 from opsmodel.htmx import go_to, notify, render_page, safe_next
 from opsmodel.mapcache import MAP, RUNS, kept_page
 from opsmodel.models import User
 from opsmodel.pages import breadcrumbs, render_form
 from opsmodel.prepared import prepared, prepared_slices
 from opsmodel.runs.models import Run, RunStep, late_on, late_steps
+from opsmodel.runs.templatetags.runs import run_card
+from opsmodel.templatetags.opsmodel import options
 from processes.models import Process, Step
 from processes.views import get_process
 from systems.models import System
@@ -195,16 +200,36 @@ def steps_of_runs(run_ids: list[int]) -> QuerySet:
     )
 
 
-def progress_of(runs) -> list[Progress]:
-    """Each run with its progress: their steps in one query, as plain rows of what a card
-    shows of them (read apart rather than prefetched: Django's prefetching cost as much
-    again)."""
+# Each run's card as drawn (run_card), under all it is drawn from: the run, its process, its
+# steps' rows and the day. After a tick only that run's card is drawn again; another page of
+# runs, or the same page filtered, draws none it has drawn before. Shared: strings.
+CARDS: dict[tuple, Any] = {}
+CARDS_AT_MOST = 1024  # 40 pages of runs (a few MB)
+
+
+def run_cards(runs, show_process: bool = False) -> list[SafeString]:
+    """Each run's card (run_card): their steps read in one query, as plain rows of what a
+    card shows of them (read apart rather than prefetched: Django's prefetching cost as much
+    again); a card is drawn only if no card was drawn from the same rows the same day."""
     runs = list(runs)
-    by_run: dict[int, list] = {run.pk: [] for run in runs}
-    today = timezone.localdate()
+    by_run: dict[int, list[tuple]] = {run.pk: [] for run in runs}
     for row in steps_of_runs(list(by_run)) if by_run else []:
-        by_run[row[0]].append(CardStep(row, today))
-    return [Progress(run, by_run[run.pk]) for run in runs]
+        by_run[row[0]].append(row)
+    today = timezone.localdate()
+    cards = []
+    for run in runs:
+        rows = tuple(by_run[run.pk])
+        shown = (run.pk, run.name, run.state, run.starts_on, run.ended_at, run.process_id)
+        if show_process:
+            shown += (run.process.name, run.process.system.name)
+
+        def draw(run=run, rows=rows) -> SafeString:
+            steps = [CardStep(row, today) for row in rows]
+            return run_card(Progress(run, steps), show_process)
+
+        key = ("run card", show_process, shown, rows, today, settings.TIME_ZONE)
+        cards.append(mapcache.kept_for_map(key, draw, CARDS, CARDS_AT_MOST, topics=()))
+    return cards
 
 
 # What a run's card and its line among those ended show of the run itself.
@@ -459,6 +484,17 @@ def people_given_steps() -> list[tuple[int, str]]:
     return mapcache.kept_for_map(("people given steps",), read, topics=(MAP, RUNS))
 
 
+def people_options(owner: int | None) -> SafeString:
+    """The runs filter's people (people_given_steps) as `<option>`s, `owner`'s selected: drawn
+    once for each version of the map and of the runs (a hundred people, escaped one by one)."""
+    drawn = mapcache.kept_for_map(
+        ("people given steps, as options",),
+        lambda: options(people_given_steps(), None),
+        topics=(MAP, RUNS),
+    )
+    return mark_safe(with_selected(drawn, [str(owner)] if owner is not None else []))
+
+
 def as_listed(runs: QuerySet) -> QuerySet:
     """Runs as the list shows them, newest first: what a card shows of each, of its process
     and of the process's system."""
@@ -484,8 +520,9 @@ def run_list(request: HttpRequest) -> HttpResponse:
     """Every run, newest first: by system, by assignee, by state, the late ones only."""
     chosen_pk = plain_id(request.GET.get("system"))
     chosen = System.objects.filter(pk=chosen_pk).first() if chosen_pk is not None else None
-    people = people_given_steps()
-    owner = next((pk for pk, _name in people if str(pk) == request.GET.get("owner")), None)
+    owner = plain_id(request.GET.get("owner"))  # (someone ever given a step, or no one)
+    if owner is not None and all(pk != owner for pk, _name in people_given_steps()):
+        owner = None
     state = request.GET.get("state") if request.GET.get("state") in STATES else ""
     late_only = request.GET.get("late") == "1"
     process = plain_id(request.GET.get("process"))
@@ -511,20 +548,21 @@ def run_list(request: HttpRequest) -> HttpResponse:
     paginator = Paginator(as_listed(runs), RUNS_PER_PAGE)
     if query:
         page = paginator.get_page(request.GET.get("page"))
-        rows = progress_of(page.object_list)
+        runs = list(page.object_list)
     else:  # every run, the list most looked at: counted and compiled once
         paginator.count = every_run_counted()
         page = paginator.get_page(request.GET.get("page"))
         start = (page.number - 1) * RUNS_PER_PAGE
-        rows = progress_of(every_run(slice(start, start + RUNS_PER_PAGE)))
+        runs = list(every_run(slice(start, start + RUNS_PER_PAGE)))
     context = {
         "page_title": "Runs",
-        "rows": rows,
+        "runs": runs,
+        "cards": run_cards(runs, show_process=True),
         "page": page,
         # Hundreds of options, drawn once for each version of the map.
         "system_options": system_options(chosen.pk if chosen else None),
         "chosen": chosen,
-        "people_choices": people,
+        "people_options": people_options(owner),
         "owner": owner,
         "state": state,
         "states": STATES,
