@@ -942,39 +942,71 @@ def test_the_other_pages_people_open_all_day_are_kept_under_the_topics_they_show
 
 
 def test_my_work_drawn_with_what_the_person_owns_kept_is_kept_under_its_topics(
-    member, member_client, founder
+    member, member_client, founder, monkeypatch
 ):
-    """What a person owns (My work's groups) is kept until the map or the read confirmations
-    change: My work drawn again after a tick reads none of it, and is still kept under the
-    read confirmations' topic, so confirming an SOP as read shows at once."""
+    """What a person owns (My work's groups) is kept, and drawn once, until the map or the
+    read confirmations change: My work drawn again after a tick reads and draws none of it,
+    and is still kept under the read confirmations' topic, so confirming an SOP as read shows
+    at once."""
     from django.utils import timezone
 
+    from opsmodel.front import people
     from opsmodel.runs.models import Run
 
     sop = SOPFactory(owner=member, title="Filming a video")
     step = StepFactory(process=sop.process, owner=member, name="Film")
     run = Run.start(sop.process, founder, timezone.localdate())
     url = reverse("front:my_work")
+    drawn: list[str] = []
+    draw = people.work_group
+    monkeypatch.setattr(
+        people, "work_group", lambda group: drawn.append(group["process"].name) or draw(group)
+    )
 
     def my_work() -> tuple[str, list[str]]:
+        drawn.clear()
         with CaptureQueriesContext(connection) as captured:
             page = member_client.get(url, **HTMX)
         return page.text, [q["sql"] for q in captured]
 
     page, _ = my_work()
-    assert "<strong>1</strong> SOP to read" in page
+    assert "<strong>1</strong> SOP to read" in page and drawn == [sop.process.name]
+    assert page.count('<span class="badge badge-info">To read</span>') == 1
     run.steps.get(step=step).tick(member)
     page, read = my_work()  # drawn again: the tick is on it, what the person owns kept
-    assert "<strong>1</strong> SOP to read" in page
+    assert "<strong>1</strong> SOP to read" in page and drawn == []
+    assert page.count('<span class="badge badge-info">To read</span>') == 1
     assert len(read) > 2 and any("runs_runstep" in sql for sql in read)  # not served kept
     assert not any("sops_acknowledgement" in sql for sql in read)
     kept = ('SELECT "processes_step"', 'SELECT "sops_sop"', 'SELECT "processes_process"')
     assert not any(sql.startswith(kept) for sql in read)
     member_client.post(reverse("sops:acknowledge", args=[sop.pk]), {"edition": sop.edition})
     page, _ = my_work()
-    assert "<strong>0</strong> SOPs to read" in page
+    assert "<strong>0</strong> SOPs to read" in page and drawn == [sop.process.name]
+    assert '<span class="badge badge-info">To read</span>' not in page
     Process.objects.filter(pk=sop.process.pk).update(name="Publishing")  # the map: at once
-    assert "Publishing" in my_work()[0]
+    assert "Publishing" in my_work()[0] and drawn == ["Publishing"]
+
+
+def test_each_page_of_my_work_s_groups_is_drawn_for_its_own_person_and_page(
+    member, member_client, founder, client
+):
+    """My work's groups, drawn once and kept, are a person's own and a page's own: another
+    person sees theirs, and the second page its own processes."""
+    from opsmodel.front.people import GROUPS_PER_PAGE
+
+    for number in range(GROUPS_PER_PAGE + 1):
+        StepFactory(owner=member, name=f"Step {number:02}", process__name=f"Process {number:02}")
+    StepFactory(owner=founder, name="Count the till", process__name="Closing up")
+    url = reverse("front:my_work")
+    first = member_client.get(url, **HTMX).text
+    second = member_client.get(url, {"page": 2}, **HTMX).text
+    client.force_login(founder)
+    theirs = client.get(url, **HTMX).text
+    shown = [re.findall(r"Process \d\d", page) for page in (first, second)]
+    assert len(set(shown[0])) == GROUPS_PER_PAGE and len(set(shown[1])) == 1
+    assert not set(shown[0]) & set(shown[1]) and "Closing up" not in first + second
+    assert "Closing up" in theirs and "Process " not in theirs
 
 
 def test_a_process_page_drawn_after_a_tick_keeps_its_steps_and_metrics_until_they_change(

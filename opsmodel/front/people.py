@@ -17,6 +17,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
 from opsmodel import slots
@@ -24,6 +25,7 @@ from opsmodel.access import get_or_404
 from opsmodel.addresses import address
 from opsmodel.front.health import checks_in_words, map_health
 from opsmodel.front.search import KINDS, MAX_QUERY, MAX_SEARCH_PAGE, search
+from opsmodel.front.templatetags.work import work_group
 from opsmodel.htmx import render_page
 from opsmodel.mapcache import MAP, READING, kept_for_map, kept_page
 from opsmodel.pages import breadcrumbs
@@ -59,13 +61,13 @@ def my_work(request: HttpRequest) -> HttpResponse:
     work = work_of(user.pk, today)
     # What asks for something first; a page at a time, for someone who owns hundreds of things.
     paging = paginate(request, work.groups, GROUPS_PER_PAGE, "Pages of your processes")
-    listed = page_of_work(paging["page"].object_list)
+    groups = drawn_groups(user.pk, today, paging["page"])
 
     buckets = run_steps_due(user, today, week_end)
     context = {
         "page_title": "My work",
         **paging,
-        "groups": listed,
+        "groups": groups,
         "buckets": buckets,
         # Every run step listed, under its bucket: their comments counted in one query.
         "run_steps_listed": [step for listed in buckets.values() for step in listed],
@@ -207,6 +209,25 @@ def page_of_work(page: list) -> list[dict]:
         for pk, group in page
         if pk in processes
     ]
+
+
+# Each page of each person's groups of My work as drawn (drawn_groups), kept until the map or
+# the read confirmations change: strings.
+DRAWN: dict[tuple, str] = {}
+DRAWN_AT_MOST = 256
+
+
+def drawn_groups(user_id: int, today: datetime.date, page) -> SafeString:
+    """A page of a person's groups of My work (page_of_work), drawn once for each version of
+    the map and of the read confirmations, as their Work is (work_of, whose page it is): My
+    work drawn again after a tick draws only its runs' steps."""
+    return kept_for_map(
+        ("my work drawn", user_id, today, page.number),
+        lambda: mark_safe("".join(work_group(group) for group in page_of_work(page.object_list))),
+        DRAWN,
+        DRAWN_AT_MOST,
+        topics=(MAP, READING),
+    )
 
 
 # What a run's step to do shows in My work, with its run (a link) and the run's system.

@@ -1,4 +1,5 @@
-"""My work's groups, drawn in Python: `{% work_group group %}`.
+"""My work's groups, drawn in Python: `work_group(group)` (`{% work_group group %}` in a
+template), each page of them drawn once for each version of the map (people.drawn_groups).
 
 A page of My work lists dozens of steps and SOPs; drawn by the template, each row cost some
 1,500 Python calls (its variables, filters and links), most of drawing the page afresh. Here
