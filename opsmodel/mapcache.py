@@ -303,23 +303,30 @@ def stamps() -> dict[str, str] | None:
     return now
 
 
-# What is made of the map alone, made once for each version of it (kept_for_map), in this
-# process; and each person's part of the frame of whole pages (opsmodel's {% kept_for_person %}),
-# a few for each person working (the head's assets, the header, the sidebar's place).
-KEPT: dict[tuple, Any] = {}
-# An owner list for each owner and label, a tool's SOPs for each tool, the map's places and
-# counts…: emptied when full, so room for a working day's (a few MB at 20,000 SOPs).
-KEPT_AT_MOST = 256
-FRAMES: dict[tuple, Any] = {}
-FRAMES_AT_MOST = 512
+class Store[V](dict[tuple, V]):
+    """Where kept_for_map keeps what it makes, in this process: emptied when it holds
+    `at_most` things, so room for a working day's and never more. Each layer declares its own
+    beside what it keeps, sized for what it holds (a few MB at 20,000 SOPs), so that a store
+    often emptied (every confirmation makes who confirmed again) throws nothing else away."""
+
+    def __init__(self, at_most: int) -> None:
+        super().__init__()
+        self.at_most = at_most
+
+
+# What is made of the map alone, made once for each version of it (kept_for_map): an owner
+# list for each owner and label, a tool's SOPs for each tool, the map's places and counts…
+KEPT: Store[Any] = Store(256)
+# Each person's part of the frame of whole pages (opsmodel's {% kept_for_person %}), a few for
+# each person working (the head's assets, the header, the sidebar's place).
+FRAMES: Store[str] = Store(512)
 NOTHING_KEPT = object()
 
 
 def kept_for_map[T](
     key: tuple,
     make: Callable[[], T],
-    store: dict[tuple, Any] = KEPT,
-    at_most: int = KEPT_AT_MOST,
+    store: Store = KEPT,
     topics: tuple[str, ...] = (MAP,),
     holds: Callable[[T], bool] | None = None,
 ) -> T:
@@ -328,7 +335,7 @@ def kept_for_map[T](
     which every page that shows it would otherwise make again after any write (a tick, a value
     recorded) however little it changed. Made each time when no stamp can be trusted (inside a
     transaction, or the stamps' store failing). What it returns is shared: never changed.
-    `store`: where it is kept, emptied once it holds `at_most`; `topics`: what it is made of,
+    `store`: where it is kept (its layer's own, or the map's); `topics`: what it is made of,
     if more than the map (the metrics, say): a change of any of them makes it again; `holds`:
     for what the clock alone makes untrue, whether what was kept still holds (else it is made
     again): a page that shows such a thing must not be kept past it (part of the page's key,
@@ -344,7 +351,7 @@ def kept_for_map[T](
     found = store.get(kept_under, NOTHING_KEPT)
     if found is not NOTHING_KEPT and (holds is None or holds(found)):
         return found
-    if found is NOTHING_KEPT and len(store) >= at_most:  # (what no longer holds is replaced)
+    if found is NOTHING_KEPT and len(store) >= store.at_most:  # (what no longer holds: replaced)
         store.clear()
     found = store[kept_under] = make()
     return found

@@ -23,8 +23,7 @@ from processes.scorecard import (
 # roll-up): the page is drawn again for each person's first look, and after each number
 # recorded, which changes only the latter. Shared: nothing is set on them. Three for each
 # system: room for every system of a map of a few hundred (emptied when full).
-SYSTEM_PARTS: dict[tuple, Any] = {}
-SYSTEM_PARTS_AT_MOST = 1024
+SYSTEM_PARTS: mapcache.Store[Any] = mapcache.Store(1024)
 MAP_AND_METRICS = (mapcache.MAP, mapcache.METRICS)
 
 
@@ -47,7 +46,6 @@ def processes_of(system) -> tuple:
             ("processes in", system.pk),
             lambda: tuple(processes_in(system.pk)),
             SYSTEM_PARTS,
-            SYSTEM_PARTS_AT_MOST,
         )
 
     return slots.read_once(system, "_processes", kept)
@@ -74,7 +72,6 @@ def system_metric_rows(system, user) -> list:
         ("system metrics", system.pk, today),
         read,
         SYSTEM_PARTS,
-        SYSTEM_PARTS_AT_MOST,
         topics=MAP_AND_METRICS,
     )
     return build_rows(metrics, user, today=today, values=values)
@@ -88,7 +85,6 @@ def system_rollup(system) -> dict:
         ("system roll-up", system.pk, today),
         lambda: this_week_rollup([process.pk for process in processes_of(system)], today),
         SYSTEM_PARTS,
-        SYSTEM_PARTS_AT_MOST,
         topics=MAP_AND_METRICS,
     )
 

@@ -141,8 +141,7 @@ GOAL_YEARS = 2
 # change (kept_goal_pages, kept_goals): each person's first look then reads none of it (after
 # a number recorded, the metrics and values are read again, the pages of trees are not).
 # Shared: never changed (each person's rows are made from them).
-GOALS: dict[tuple, Any] = {}
-GOALS_AT_MOST = 64
+GOALS: mapcache.Store[Any] = mapcache.Store(64)
 
 
 def kept_goal_pages() -> tuple[tuple[int, ...], ...]:
@@ -153,7 +152,7 @@ def kept_goal_pages() -> tuple[tuple[int, ...], ...]:
         # A tree of n systems numbers lft..rght from 1 to 2n.
         return tuple(map(tuple, goal_pages([(tree, rght // 2) for tree, rght in trees])))
 
-    return mapcache.kept_for_map(("goal pages",), read, GOALS, GOALS_AT_MOST)
+    return mapcache.kept_for_map(("goal pages",), read, GOALS)
 
 
 def kept_goals(trees: tuple[int, ...], today: datetime.date) -> tuple[tuple, tuple, Mapping]:
@@ -170,7 +169,6 @@ def kept_goals(trees: tuple[int, ...], today: datetime.date) -> tuple[tuple, tup
         ("goals", trees, today),
         read,
         GOALS,
-        GOALS_AT_MOST,
         topics=(mapcache.MAP, mapcache.METRICS),
     )
 

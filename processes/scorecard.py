@@ -220,8 +220,7 @@ def weekly_scorecard(
 
 # A process's weekly metrics and their values, kept for each process and day until the map
 # or the metrics change (weekly_card_of). Shared: never changed.
-WEEKLY_CARDS: dict[tuple, tuple] = {}
-WEEKLY_CARDS_AT_MOST = 256
+WEEKLY_CARDS: mapcache.Store[tuple] = mapcache.Store(256)
 
 
 def weekly_card_of(process_id: int, user) -> Scorecard:
@@ -240,7 +239,6 @@ def weekly_card_of(process_id: int, user) -> Scorecard:
         ("weekly card", process_id, today),
         read,
         WEEKLY_CARDS,
-        WEEKLY_CARDS_AT_MOST,
         topics=(mapcache.MAP, mapcache.METRICS),
     )
     return weekly_scorecard(metrics, user, today, values)
@@ -248,8 +246,7 @@ def weekly_card_of(process_id: int, user) -> Scorecard:
 
 # Each page of the scorecard's metrics and their values (weekly_metrics_kept), apart from the
 # processes' cards so that paging through the scorecard leaves those kept. Shared.
-SCORECARD_PAGES: dict[tuple, tuple] = {}
-SCORECARD_PAGES_AT_MOST = 128
+SCORECARD_PAGES: mapcache.Store[tuple] = mapcache.Store(128)
 
 
 def weekly_metrics_kept(ids: Sequence[int], today: datetime.date) -> tuple[tuple, Mapping]:
@@ -268,7 +265,6 @@ def weekly_metrics_kept(ids: Sequence[int], today: datetime.date) -> tuple[tuple
         ("weekly metrics", tuple(ids), today),
         read,
         SCORECARD_PAGES,
-        SCORECARD_PAGES_AT_MOST,
         topics=(mapcache.MAP, mapcache.METRICS),
     )
 

@@ -149,8 +149,7 @@ def detail_context(process: Process, user, **extra) -> dict:
 
 # Each process's steps and other SOPs as its page lists them (kept_listed). Shared: nothing
 # is set on them.
-LISTED: dict[tuple, tuple] = {}
-LISTED_AT_MOST = 256
+LISTED: mapcache.Store[tuple] = mapcache.Store(256)
 
 
 def kept_listed(process_id: int) -> tuple[tuple[Step, ...], tuple]:
@@ -161,7 +160,6 @@ def kept_listed(process_id: int) -> tuple[tuple[Step, ...], tuple]:
         ("steps and SOPs", process_id),
         lambda: (tuple(steps_of(process_id)), tuple(loose_sops(process_id))),
         LISTED,
-        LISTED_AT_MOST,
     )
 
 

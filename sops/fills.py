@@ -15,8 +15,7 @@ from sops.models import SOP
 # page lists them a page at a time (the benchmark's busiest tool, 1,398 SOPs: a 500 kB page).
 SOPS_PER_PAGE = 25
 # Each page of a tool's SOPs, kept until the map changes (listed_sops). Shared.
-LISTED: dict[tuple, Any] = {}
-LISTED_AT_MOST = 256
+LISTED: mapcache.Store[Any] = mapcache.Store(256)
 
 
 @slots.fills("software-sops")
@@ -43,7 +42,7 @@ def listed_sops(ids: tuple[int, ...]) -> tuple[SOP, ...]:
         found = {sop.pk: sop for sop in sops_listed(list(ids))} if ids else {}
         return tuple(found[pk] for pk in ids if pk in found)  # (one deleted in between: left out)
 
-    return mapcache.kept_for_map(("SOPs listed", ids), read, LISTED, LISTED_AT_MOST)
+    return mapcache.kept_for_map(("SOPs listed", ids), read, LISTED)
 
 
 def sops_in_map_order(tool) -> tuple[int, ...]:

@@ -209,8 +209,7 @@ def waiting_count_for(sop_id: int, person_id: int) -> QuerySet:
 
 # How many suggestions wait for each SOP, for everyone who sees them all and for each person
 # who sees their own (waiting_for). Kept until the map or the suggestions change.
-WAITING: dict[tuple, int] = {}
-WAITING_AT_MOST = 512
+WAITING: mapcache.Store[int] = mapcache.Store(512)
 
 
 def waiting_for(sop: SOP, user) -> int:
@@ -230,6 +229,5 @@ def waiting_for(sop: SOP, user) -> int:
         ("suggestions waiting", sop.pk, None if everyone else user.pk),
         count,
         WAITING,
-        WAITING_AT_MOST,
         topics=(mapcache.MAP, mapcache.SUGGESTIONS),
     )

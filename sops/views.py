@@ -215,8 +215,7 @@ def files_of(sop_id: int) -> QuerySet[Attachment]:
 
 
 # The software and the files of each SOP, kept until the map changes (kept_parts). Shared.
-SOP_PARTS: dict[tuple, tuple] = {}
-SOP_PARTS_AT_MOST = 512
+SOP_PARTS: mapcache.Store[tuple] = mapcache.Store(512)
 
 
 def kept_parts(sop_id: int) -> tuple[tuple[Software, ...], tuple[Attachment, ...]]:
@@ -227,14 +226,12 @@ def kept_parts(sop_id: int) -> tuple[tuple[Software, ...], tuple[Attachment, ...
         ("software and files", sop_id),
         lambda: (tuple(software_of(sop_id)), tuple(files_of(sop_id))),
         SOP_PARTS,
-        SOP_PARTS_AT_MOST,
     )
 
 
 # Who confirmed reading each edition of each SOP (kept_confirmations), apart from the SOPs'
 # software and files: every confirmation anywhere makes these again. Shared.
-CONFIRMATIONS: dict[tuple, tuple] = {}
-CONFIRMATIONS_AT_MOST = 512
+CONFIRMATIONS: mapcache.Store[tuple] = mapcache.Store(512)
 
 
 def kept_confirmations(sop_id: int, edition: int) -> tuple[Acknowledgement, ...]:
@@ -244,7 +241,6 @@ def kept_confirmations(sop_id: int, edition: int) -> tuple[Acknowledgement, ...]
         ("confirmations", sop_id, edition),
         lambda: tuple(confirmations(sop_id, edition)),
         CONFIRMATIONS,
-        CONFIRMATIONS_AT_MOST,
         topics=(mapcache.MAP, mapcache.READING),
     )
 

@@ -105,13 +105,12 @@ def software_of(system_id: int) -> QuerySet[Software]:
 # (kept_part): a system's page is drawn again for each person's first look and after each
 # number recorded, a tool's on every look, and neither changes any of it. Shared: nothing is
 # set on them.
-PARTS: dict[tuple, Any] = {}
-PARTS_AT_MOST = 512
+PARTS: mapcache.Store[Any] = mapcache.Store(512)
 
 
 def kept_part[T](key: tuple, make: Callable[[], T]) -> T:
     """`make()`, kept under `key` until the map changes (mapcache.kept_for_map, in PARTS)."""
-    return mapcache.kept_for_map(key, make, PARTS, PARTS_AT_MOST)
+    return mapcache.kept_for_map(key, make, PARTS)
 
 
 def kept_software(system_id: int) -> tuple[Software, ...]:

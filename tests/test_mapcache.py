@@ -820,7 +820,7 @@ def test_the_bells_count_is_kept_until_the_inbox_changes_or_an_unread_item_leave
 def test_what_no_longer_holds_by_the_clock_is_made_again_and_replaces_it_alone():
     """kept_for_map's `holds`: a kept thing that no longer holds is made again in its place;
     the others kept beside it stay, even in a full store."""
-    store: dict = {}
+    store = mapcache.Store(2)
     made = []
 
     def keep(name: str, until: int, now: int) -> str:
@@ -828,15 +828,25 @@ def test_what_no_longer_holds_by_the_clock_is_made_again_and_replaces_it_alone()
             made.append(name)
             return (name, until)
 
-        return mapcache.kept_for_map(
-            (name,), make, store, at_most=2, holds=lambda kept: now < kept[1]
-        )[0]
+        return mapcache.kept_for_map((name,), make, store, holds=lambda kept: now < kept[1])[0]
 
     assert keep("a", until=5, now=0) == "a" and keep("b", until=9, now=0) == "b"
     assert keep("a", until=5, now=1) == "a" and made == ["a", "b"]  # kept
     assert keep("a", until=8, now=6) == "a" and made == ["a", "b", "a"]  # made again
     assert keep("b", until=9, now=6) == "b" and made == ["a", "b", "a"]  # still kept
     assert len(store) == 2
+
+
+def test_a_full_store_is_emptied_for_what_comes_next_and_leaves_the_others_alone():
+    """A layer's store holds so many things at most: the next is kept in an emptied store, and
+    another layer's store keeps what it holds."""
+    rows, cards = mapcache.Store(2), mapcache.Store(2)
+    for name in ("a", "b"):
+        mapcache.kept_for_map((name,), lambda: name.upper(), rows, topics=())
+    mapcache.kept_for_map(("card",), lambda: "CARD", cards, topics=())
+    assert sorted(rows.values()) == ["A", "B"]
+    assert mapcache.kept_for_map(("c",), lambda: "C", rows, topics=()) == "C"
+    assert list(rows.values()) == ["C"] and list(cards.values()) == ["CARD"]
 
 
 def message_cookie(text: str) -> str:

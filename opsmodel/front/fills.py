@@ -13,8 +13,7 @@ from opsmodel.front.starters import INSTALL_PERMISSIONS, name_of_source
 # A system's scope warnings, kept for each system until the map or the metrics change (whether
 # it has a metric is among them): its page is drawn again for each person's first look, which
 # then reads none of it. Shared. Room for every system of a map of a few hundred.
-WARNINGS: dict[tuple, Any] = {}
-WARNINGS_AT_MOST = 512
+WARNINGS: mapcache.Store[Any] = mapcache.Store(512)
 
 
 @slots.fills("system-warnings")
@@ -23,7 +22,6 @@ def system_scope_warnings(context, system) -> tuple[str, dict]:
         ("system warnings", system.pk),
         lambda: tuple(system_warnings(*system_for_checks(system.pk))),
         WARNINGS,
-        WARNINGS_AT_MOST,
         topics=(mapcache.MAP, mapcache.METRICS),
     )
     return "includes/warnings.html", {"warnings": warnings, "perms": context.get("perms")}

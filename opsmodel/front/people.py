@@ -27,7 +27,7 @@ from opsmodel.front.health import checks_in_words, map_health
 from opsmodel.front.search import KINDS, MAX_QUERY, MAX_SEARCH_PAGE, search
 from opsmodel.front.templatetags.work import work_group
 from opsmodel.htmx import render_page
-from opsmodel.mapcache import MAP, READING, kept_for_map, kept_page
+from opsmodel.mapcache import MAP, READING, Store, kept_for_map, kept_page
 from opsmodel.pages import breadcrumbs
 from opsmodel.paging import paginate
 from opsmodel.prepared import prepared, written_in
@@ -94,8 +94,7 @@ class Work:
 # Each person's Work, kept until the map or the read confirmations change: My work drawn
 # again after a run's step is ticked (the most frequent write) reads only the runs' steps
 # (the page's processes are kept too: page_of_work). Shared: never changed.
-WORK: dict[tuple, Work] = {}
-WORK_AT_MOST = 256
+WORK: Store[Work] = Store(256)
 
 
 def work_of(user_id: int, today: datetime.date) -> Work:
@@ -104,7 +103,6 @@ def work_of(user_id: int, today: datetime.date) -> Work:
         ("my work", user_id, today),
         lambda: owned_work(user_id, today),
         WORK,
-        WORK_AT_MOST,
         topics=(MAP, READING),
     )
 
@@ -191,8 +189,7 @@ def processes_named(ids: list[int]) -> QuerySet[Process]:
 
 # The processes of each page of My work by id, with their systems' names, kept until the map
 # changes (page_of_work). Shared: never changed.
-NAMED: dict[tuple, dict] = {}
-NAMED_AT_MOST = 256
+NAMED: Store[dict] = Store(256)
 
 
 def page_of_work(page: list) -> list[dict]:
@@ -202,7 +199,7 @@ def page_of_work(page: list) -> list[dict]:
     is left out."""
     ids = tuple(sorted(process for process, _group in page))
     processes = kept_for_map(
-        ("processes named", ids), lambda: by_pk(processes_named(list(ids))), NAMED, NAMED_AT_MOST
+        ("processes named", ids), lambda: by_pk(processes_named(list(ids))), NAMED
     )
     return [
         {"process": processes[pk], "steps": group["steps"], "sops": group["sops"]}
@@ -213,8 +210,7 @@ def page_of_work(page: list) -> list[dict]:
 
 # Each page of each person's groups of My work as drawn (drawn_groups), kept until the map or
 # the read confirmations change: strings.
-DRAWN: dict[tuple, str] = {}
-DRAWN_AT_MOST = 256
+DRAWN: Store[str] = Store(256)
 
 
 def drawn_groups(user_id: int, today: datetime.date, page) -> SafeString:
@@ -225,7 +221,6 @@ def drawn_groups(user_id: int, today: datetime.date, page) -> SafeString:
         ("my work drawn", user_id, today, page.number),
         lambda: mark_safe("".join(work_group(group) for group in page_of_work(page.object_list))),
         DRAWN,
-        DRAWN_AT_MOST,
         topics=(MAP, READING),
     )
 

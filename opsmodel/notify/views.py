@@ -53,8 +53,7 @@ def unread_since(person_id: int, since: datetime.datetime) -> QuerySet:
 # Each person's unread count, with when it stops holding by the clock alone: kept until
 # anything is written to anyone's inbox (its stamp, opsmodel.mapcache.INBOX) or the first
 # unread item leaves the inbox. Every whole page shows it (the bell): it was a query on each.
-UNREAD: dict[tuple, tuple[int, datetime.datetime | None]] = {}
-UNREAD_AT_MOST = 4096
+UNREAD: mapcache.Store[tuple[int, datetime.datetime | None]] = mapcache.Store(4096)
 
 
 def unread_count(user) -> int:
@@ -71,7 +70,6 @@ def unread_count(user) -> int:
         ("unread", user.pk),
         count,
         UNREAD,
-        UNREAD_AT_MOST,
         topics=(mapcache.INBOX,),
         holds=lambda kept: kept[1] is None or timezone.now() < kept[1],
     )

@@ -59,8 +59,7 @@ def has_schedule() -> Exists:
 # for each person's first look and after each comment, which change neither, and after each
 # edit of the map, which changes the steps' SOPs alone. Two for each process. Shared: nothing
 # is set on them.
-ENDED: dict[tuple, Any] = {}
-ENDED_AT_MOST = 512
+ENDED: mapcache.Store[Any] = mapcache.Store(512)
 
 
 def ended_runs_of(process) -> tuple[datetime.datetime, tuple[Run, ...]]:
@@ -74,7 +73,6 @@ def ended_runs_of(process) -> tuple[datetime.datetime, tuple[Run, ...]]:
             ("runs ended", process.pk, timezone.localdate()),
             lambda: tuple(ended_since(process)[1]),
             ENDED,
-            ENDED_AT_MOST,
             topics=(mapcache.RUNS,),
         )
         return window_start(), runs
@@ -90,7 +88,6 @@ def steps_of_last_runs(process) -> tuple[tuple, ...]:
         ("steps of the last runs", process.pk),
         lambda: tuple(steps_of_latest_runs(process.pk)),
         ENDED,
-        ENDED_AT_MOST,
         topics=(mapcache.MAP, mapcache.RUNS),
     )
 

@@ -203,8 +203,7 @@ def steps_of_runs(run_ids: list[int]) -> QuerySet:
 # Each run's card as drawn (run_card), under all it is drawn from: the run, its process, its
 # steps' rows and the day. After a tick only that run's card is drawn again; another page of
 # runs, or the same page filtered, draws none it has drawn before. Shared: strings.
-CARDS: dict[tuple, Any] = {}
-CARDS_AT_MOST = 1024  # 40 pages of runs (a few MB)
+CARDS: mapcache.Store[Any] = mapcache.Store(1024)  # 40 pages of runs (a few MB)
 
 
 def run_cards(runs, show_process: bool = False) -> list[SafeString]:
@@ -228,7 +227,7 @@ def run_cards(runs, show_process: bool = False) -> list[SafeString]:
             return run_card(Progress(run, steps), show_process)
 
         key = ("run card", show_process, shown, rows, today, settings.TIME_ZONE)
-        cards.append(mapcache.kept_for_map(key, draw, CARDS, CARDS_AT_MOST, topics=()))
+        cards.append(mapcache.kept_for_map(key, draw, CARDS, topics=()))
     return cards
 
 
@@ -390,8 +389,7 @@ def steps_now(process_id: int) -> QuerySet[Step]:
 
 
 # Each process's steps as they are now (kept_steps_now). Shared: nothing is set on them.
-STEPS_NOW: dict[tuple, tuple] = {}
-STEPS_NOW_AT_MOST = 512
+STEPS_NOW: mapcache.Store[tuple] = mapcache.Store(512)
 
 
 def kept_steps_now(process_id: int) -> tuple[Step, ...]:
@@ -401,7 +399,6 @@ def kept_steps_now(process_id: int) -> tuple[Step, ...]:
         ("steps now", process_id),
         lambda: tuple(steps_now(process_id)),
         STEPS_NOW,
-        STEPS_NOW_AT_MOST,
     )
 
 

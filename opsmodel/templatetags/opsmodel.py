@@ -264,8 +264,7 @@ def kept_drawing(
     context,
     key: tuple,
     draw: Callable[[], str],
-    store: dict = mapcache.FRAMES,
-    at_most: int = mapcache.FRAMES_AT_MOST,
+    store: mapcache.Store = mapcache.FRAMES,
     topics: tuple[str, ...] = (mapcache.MAP,),
 ) -> SafeString:
     """What `draw()` draws of the page being drawn in `context`, kept (mapcache.kept_for_map,
@@ -282,7 +281,7 @@ def kept_drawing(
         with context.push(placeholders):
             return draw()
 
-    kept = mapcache.kept_for_map(key, drawn, store, at_most, topics)
+    kept = mapcache.kept_for_map(key, drawn, store, topics)
     kept = kept.replace(mapcache.CSRF_PLACEHOLDER, str(context.get("csrf_token", "")))
     return mark_safe(kept.replace(mapcache.NONCE_PLACEHOLDER, str(context.get("csp_nonce", ""))))
 

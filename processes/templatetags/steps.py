@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from opsmodel import slots
 from opsmodel.addresses import address
 from opsmodel.escaping import escape
-from opsmodel.mapcache import COMMENTS, MAP, rights_of
+from opsmodel.mapcache import COMMENTS, MAP, Store, rights_of
 from opsmodel.templatetags.opsmodel import kept_drawing, minutes, owner, plural, reorder_form
 
 register = template.Library()
@@ -25,8 +25,7 @@ register = template.Library()
 
 # A process's steps and its other SOPs as its page lists them, drawn once for each version of
 # the map and the comments, and the rights of the person looking (kept_rows).
-ROWS: dict[tuple, str] = {}
-ROWS_AT_MOST = 512
+ROWS: Store[str] = Store(512)
 
 
 def kept_rows(context, kind: str, draw: Callable[[], str]) -> SafeString:
@@ -41,7 +40,7 @@ def kept_rows(context, kind: str, draw: Callable[[], str]) -> SafeString:
     if not context.get("rows_kept") or request.method != "GET" or request.GET:
         return mark_safe(draw())
     key = (kind, context["process"].pk, request.path, rights_of(request.user))
-    return kept_drawing(context, key, draw, ROWS, ROWS_AT_MOST, (MAP, COMMENTS))
+    return kept_drawing(context, key, draw, ROWS, (MAP, COMMENTS))
 
 
 @register.simple_tag(takes_context=True)
