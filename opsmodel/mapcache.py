@@ -336,7 +336,8 @@ def kept_for_map[T](
     recorded) however little it changed. Made each time when no stamp can be trusted (inside a
     transaction, or the stamps' store failing). What it returns is shared: never changed.
     `store`: where it is kept (its layer's own, or the map's); `topics`: what it is made of,
-    if more than the map (the metrics, say): a change of any of them makes it again; `holds`:
+    if more than the map (the metrics, say), or other than it: a change of any of them makes
+    it again (none: what `key` names is all it is made of, a run's card say); `holds`:
     for what the clock alone makes untrue, whether what was kept still holds (else it is made
     again): a page that shows such a thing must not be kept past it (part of the page's key,
     as the FRAME's are, or `keep_until`). A page drawn to be kept with it is kept under its

@@ -842,7 +842,7 @@ def test_a_full_store_is_emptied_for_what_comes_next_and_leaves_the_others_alone
     another layer's store keeps what it holds."""
     rows, cards = mapcache.Store(2), mapcache.Store(2)
     for name in ("a", "b"):
-        mapcache.kept_for_map((name,), lambda: name.upper(), rows, topics=())
+        mapcache.kept_for_map((name,), lambda name=name: name.upper(), rows, topics=())
     mapcache.kept_for_map(("card",), lambda: "CARD", cards, topics=())
     assert sorted(rows.values()) == ["A", "B"]
     assert mapcache.kept_for_map(("c",), lambda: "C", rows, topics=()) == "C"
@@ -996,6 +996,56 @@ def test_my_work_drawn_with_what_the_person_owns_kept_is_kept_under_its_topics(
     assert '<span class="badge badge-info">To read</span>' not in page
     Process.objects.filter(pk=sop.process.pk).update(name="Publishing")  # the map: at once
     assert "Publishing" in my_work()[0] and drawn == ["Publishing"]
+
+
+def test_my_work_s_steps_in_runs_are_drawn_once_until_they_or_their_comments_change(
+    founder, monkeypatch
+):
+    """A person's rows of steps to do in runs are drawn once for what they show: My work drawn
+    again after someone else's tick draws none, and its kept forms carry the request's own
+    CSRF token (the person's tick goes through); a comment on the step draws it again with
+    its count, and the step ticked leaves the page."""
+    from django.utils import timezone
+
+    from opsmodel.comments.models import Comment
+    from opsmodel.front.templatetags import work
+    from opsmodel.runs.models import Run
+
+    ada = UserFactory(username="ada", roles=[TEAM_MEMBERS])
+    bo = UserFactory(username="bo", roles=[TEAM_MEMBERS])
+    film = StepFactory(owner=ada, name="Film", process__name="Videos")
+    StepFactory(process=film.process, owner=bo, name="Edit")
+    run = Run.start(film.process, founder, timezone.localdate(), "Week 1")
+    ada_s = run.steps.get(name="Film")
+    drawn: list[str] = []
+    draw = work.run_step
+    monkeypatch.setattr(
+        work, "run_step", lambda c, step, *a: drawn.append(step.name) or draw(c, step, *a)
+    )
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ada)
+    url = reverse("front:my_work")
+
+    def my_work() -> str:
+        drawn.clear()
+        return client.get(url, HTTP_CACHE_CONTROL="no-cache").text
+
+    page = my_work()
+    assert drawn == ["Film"] and "Week 1" in page
+    run.steps.get(name="Edit").tick(bo)  # someone else's tick: the page is drawn again
+    page = my_work()
+    assert drawn == [] and f'id="run-step-{ada_s.pk}"' in page and CSRF_PLACEHOLDER not in page
+    Comment.objects.create(run_step=ada_s, author=bo, body="The light is best at noon")
+    page = my_work()
+    assert drawn == ["Film"] and "1 comment" in page
+    row = page[page.index(f'id="run-step-{ada_s.pk}"') :]
+    token = re.search(r'name="csrfmiddlewaretoken" value="(\w+)"', row).group(1)
+    ticked = client.post(reverse("runs:tick", args=[ada_s.pk]), {"csrfmiddlewaretoken": token})
+    assert ticked.status_code == 302
+    ada_s.refresh_from_db()
+    assert ada_s.state == "done"
+    page = my_work()
+    assert f'id="run-step-{ada_s.pk}"' not in page and drawn == []
 
 
 def test_each_page_of_my_work_s_groups_is_drawn_for_its_own_person_and_page(
@@ -1344,6 +1394,11 @@ def test_the_runs_count_and_people_filter_are_read_once_for_each_version_of_the_
     assert "1 run" in html  # filtered: counted as it is asked, never kept
     assert f'<option value="{bo.pk}" selected>Bo Lind</option>' in html
     assert f'<option value="{ada.pk}">Ada Byron</option>' in html
+    html = member_client.get(reverse("runs:list"), {"owner": f"00{bo.pk}"}).text
+    assert "1 run" in html and f'<option value="{bo.pk}" selected>' in html  # the same id
+    for nobody in ("x", str(founder.pk), "-1"):  # not an id; never given a step
+        html = member_client.get(reverse("runs:list"), {"owner": nobody}).text
+        assert "2 runs" in html and " selected>" not in html.split('id="runs-owner"')[1][:600]
 
 
 def test_a_run_s_card_is_drawn_again_only_when_what_it_shows_changes(
@@ -1351,7 +1406,7 @@ def test_a_run_s_card_is_drawn_again_only_when_what_it_shows_changes(
 ):
     """The runs page draws each run's card once for what it shows (the run, its process and
     system, its steps, the day): drawn afresh after a tick, it draws the ticked run's card
-    alone; after a rename, the renamed process's; on the next day, every card (what is late
+    alone; after a rename, the renamed process's; on a later day, every card (what is late
     changes with the day)."""
     import datetime
 
@@ -1386,8 +1441,8 @@ def test_a_run_s_card_is_drawn_again_only_when_what_it_shows_changes(
     Process.objects.filter(pk=writing.process.pk).update(name="Weekly letter")
     html = runs_page()
     assert drawn == ["Issue 12"] and "Weekly letter" in html and "Newsletter" not in html
-    tomorrow = today + datetime.timedelta(days=2)
-    monkeypatch.setattr("opsmodel.runs.views.timezone.localdate", lambda: tomorrow)
+    two_days_on = today + datetime.timedelta(days=2)  # (Edit was due the day after today)
+    monkeypatch.setattr("opsmodel.runs.views.timezone.localdate", lambda: two_days_on)
     html = runs_page()
     assert sorted(drawn) == ["Issue 12", "Week 1"] and "Late: " in html
 

@@ -209,7 +209,8 @@ def page_of_work(page: list) -> list[dict]:
 
 
 # Each page of each person's groups of My work as drawn (drawn_groups), kept until the map or
-# the read confirmations change: strings.
+# the read confirmations change: strings (20 processes' rows, some tens of kB for someone who
+# owns hundreds of SOPs).
 DRAWN: Store[str] = Store(256)
 
 

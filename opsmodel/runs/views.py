@@ -132,9 +132,10 @@ class Progress:
     done: int = 0
     next_step: RunStep | None = None
     overdue_steps: list[RunStep] = field(default_factory=list)
+    today: datetime.date | None = None  # the day it is read on (by default, now)
 
     def __post_init__(self) -> None:
-        today = timezone.localdate()
+        today = self.today = self.today or timezone.localdate()
         todo = [s for s in self.steps if s.state == RunStep.State.TODO]
         self.done = len(self.steps) - len(todo)
         dated = [s for s in todo if s.due_on is not None]
@@ -202,7 +203,8 @@ def steps_of_runs(run_ids: list[int]) -> QuerySet:
 
 # Each run's card as drawn (run_card), under all it is drawn from: the run, its process, its
 # steps' rows and the day. After a tick only that run's card is drawn again; another page of
-# runs, or the same page filtered, draws none it has drawn before. Shared: strings.
+# runs, or the same page filtered, draws none it has drawn before. Shared: strings. Under no
+# stamp (topics=()): the key is all the card is drawn from.
 CARDS: mapcache.Store[Any] = mapcache.Store(1024)  # 40 pages of runs (a few MB)
 
 
@@ -224,7 +226,7 @@ def run_cards(runs, show_process: bool = False) -> list[SafeString]:
 
         def draw(run=run, rows=rows) -> SafeString:
             steps = [CardStep(row, today) for row in rows]
-            return run_card(Progress(run, steps), show_process)
+            return run_card(Progress(run, steps, today=today), show_process)
 
         key = ("run card", show_process, shown, rows, today, settings.TIME_ZONE)
         cards.append(mapcache.kept_for_map(key, draw, CARDS, topics=()))

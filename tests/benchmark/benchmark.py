@@ -466,6 +466,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--floor",
             type=int,  # (whole seconds, as wrk takes them)
+            choices=range(1, 61),
+            metavar="SECONDS",
             default=FLOOR_BESIDE_SECONDS,
             help="the floor measured again after each row, for so many seconds",
         )
@@ -600,7 +602,9 @@ class Command(BaseCommand):
     def measure(self, port: int, master: int, cookies: dict, pages: list[Page], o: dict) -> dict:
         """Each page's load figures (load()) and sizes, after a second of warming up, and the
         CPU time each request cost the app's workers and the database server under the load
-        (read from /proc: what a page costs, whatever the machine makes of the floor)."""
+        (read from /proc: what a page costs, whatever the machine makes of the floor); and the
+        floor measured again after each row, each row's floor beside it the mean of the floor
+        before and after it."""
         results = {}
         floor = next(page for page in pages if page.kind == "floor")
         floor_headers = {**cookies[floor.as_owner], **floor.headers}
@@ -630,6 +634,7 @@ class Command(BaseCommand):
             if page.kind == "floor":
                 floor_before = r["rps"]
             else:  # the floor again, and the mean of the floor before and after this row
+                sizes(port, floor.path, floor_headers)  # (after what the row left waiting)
                 floor_after = load(port, floor.path, floor_headers, o["connections"], o["floor"])
                 r["floor_beside_rps"] = (floor_before + floor_after["rps"]) / 2
                 floor_before = floor_after["rps"]
@@ -661,13 +666,14 @@ class Command(BaseCommand):
             "processes serving the app's connections when they run on the same machine "
             "(SQLite works inside the app): where a page's cost goes.",
             "",
-            "*Floor beside* is the floor measured again for "
-            f"{o['floor']:g} s before and after the row (their mean): *vs floor* is the row's "
-            "share of it, as a machine shared with others can change speed by half within "
-            "minutes.",
+            "*Floor beside* is the mean of the floor measured just before and just after the "
+            f"row (again for {o['floor']:g} s after each row; before the first, the floor's own "
+            "row): *vs floor* is the row's share of it, as a machine shared with others can "
+            "change speed by half within minutes.",
             "",
             "Budgets, on each database: every page and partial, as served and drawn afresh, "
-            f"at least {FLOOR_SHARE:.0%} of the floor's requests per second, with p99 under "
+            f"at least {FLOOR_SHARE:.0%} of the floor's requests per second (beside it), with "
+            "p99 under "
             f"{P99_MS} ms at {o['connections']} connections; no page or partial over "
             f"{PAGE_BYTES // 1000} kB transferred; the first page after login (the home page "
             "with the stylesheets and scripts it links) under "

@@ -1,5 +1,6 @@
 """My work's groups, drawn in Python: `work_group(group)` (`{% work_group group %}` in a
-template), each page of them drawn once for each version of the map (people.drawn_groups).
+template), each page of them drawn once for each version of the map and of the read
+confirmations (people.drawn_groups).
 
 A page of My work lists dozens of steps and SOPs; drawn by the template, each row cost some
 1,500 Python calls (its variables, filters and links), most of drawing the page afresh. Here
@@ -11,11 +12,53 @@ SOPs (to read, their review overdue). Everything typed into the map is escaped.
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from opsmodel import mapcache, slots
 from opsmodel.escaping import escape
+from opsmodel.runs.templatetags.runs import run_step
+from opsmodel.templatetags.opsmodel import kept_drawing
 
 register = template.Library()
+
+# Each person's rows of steps to do in runs (drawn_run_steps), under what they are drawn from.
+RUN_STEPS: mapcache.Store[str] = mapcache.Store(512)
+
+
+def drawn_from(step) -> tuple:
+    """All a row of My work's steps to do (run_step, show_run) is drawn from: what My work
+    reads of the step (people.run_steps_to_do), its run and the run's system, and what the
+    layers above asked of it (slots.asked: whether it has comments)."""
+    run = step.run
+    asked = tuple(getattr(step, name, None) for name in slots.QUESTIONS.get("runs.runstep", ()))
+    sop = (step.sop_id, step.sop.title) if step.sop_id else None
+    return (
+        *(step.pk, step.state, step.name, step.position, step.due_on, step.done_on),
+        *(step.assignee_id, sop, run.pk, run.name, run.state, run.process.system.name, asked),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def drawn_run_steps(context, steps) -> SafeString:
+    """A person's rows of steps to do in runs under way, as My work lists them (run_step,
+    naming the run), drawn once for the same rows of the same person at the same address on
+    the same day, until the map or the comments change (what the person may do to each, their
+    counts of comments): My work drawn again after a tick elsewhere draws none of its rows.
+    Each request's own CSRF token is put into their forms (kept_drawing)."""
+    request, user = context.get("request"), context.get("user")
+    if request is None or user is None or context.get("problem") or context.get("focus"):
+        return mark_safe("".join(run_step(context, step, True) for step in steps))
+    today = timezone.localdate()
+    key = (
+        *("my run steps", user.pk, request.get_full_path(), today),
+        tuple(drawn_from(step) for step in steps),
+    )
+
+    def draw() -> str:
+        return "".join(run_step(context, step, True) for step in steps)
+
+    return kept_drawing(context, key, draw, RUN_STEPS, (mapcache.MAP, mapcache.COMMENTS))
 
 
 @register.simple_tag

@@ -273,7 +273,7 @@ def run_card(row, show_process: bool = False) -> SafeString:
         after = ""
         step = row.next_step
         if step:
-            when = f" · {due(step.due_on)}" if step.due_on else ""
+            when = f" · {due(step.due_on, row.today)}" if step.due_on else ""
             after = f'<span class="run-card-next">Next: {escape(step.name)}{when}</span>'
     elif run.state == "finished":
         after = f"<span>Took {plural(row.took_days, 'day,days')}</span>"
