@@ -57,6 +57,12 @@ def asked(label: str) -> dict[str, Question]:
     return {name: question() for name, question in QUESTIONS.get(label, {}).items()}
 
 
+def asked_names(label: str) -> tuple[str, ...]:
+    """The names of the questions asked of the objects of `label` (asked()): what else an
+    object read with them holds."""
+    return tuple(QUESTIONS.get(label, ()))
+
+
 def has(obj: Any, name: str) -> bool:
     """The answer to the question `name` read with `obj`; yes if it was read without it."""
     return getattr(obj, name, True)

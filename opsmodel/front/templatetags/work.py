@@ -31,7 +31,7 @@ def drawn_from(step) -> tuple:
     reads of the step (people.run_steps_to_do), its run and the run's system, and what the
     layers above asked of it (slots.asked: whether it has comments)."""
     run = step.run
-    asked = tuple(getattr(step, name, None) for name in slots.QUESTIONS.get("runs.runstep", ()))
+    asked = tuple(getattr(step, name, None) for name in slots.asked_names("runs.runstep"))
     sop = (step.sop_id, step.sop.title) if step.sop_id else None
     return (
         *(step.pk, step.state, step.name, step.position, step.due_on, step.done_on),
@@ -46,18 +46,18 @@ def drawn_run_steps(context, steps) -> SafeString:
     the same day, until the map or the comments change (what the person may do to each, their
     counts of comments): My work drawn again after a tick elsewhere draws none of its rows.
     Each request's own CSRF token is put into their forms (kept_drawing)."""
+
+    def draw() -> str:
+        return "".join(run_step(context, step, True) for step in steps)
+
     request, user = context.get("request"), context.get("user")
     if request is None or user is None or context.get("problem") or context.get("focus"):
-        return mark_safe("".join(run_step(context, step, True) for step in steps))
+        return mark_safe(draw())
     today = timezone.localdate()
     key = (
         *("my run steps", user.pk, request.get_full_path(), today),
         tuple(drawn_from(step) for step in steps),
     )
-
-    def draw() -> str:
-        return "".join(run_step(context, step, True) for step in steps)
-
     return kept_drawing(context, key, draw, RUN_STEPS, (mapcache.MAP, mapcache.COMMENTS))
 
 
